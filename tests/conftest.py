@@ -1,0 +1,1 @@
+pytest_plugins = ["xero_sandbox.pytest_plugin"]
