@@ -1,1 +1,5 @@
-pytest_plugins = ["xero_sandbox.pytest_plugin"]
+pytest_plugins = [
+    "tests.factories",
+    "tests.workers",
+    "xero_sandbox.pytest_plugin",
+]

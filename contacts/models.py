@@ -1,0 +1,42 @@
+from django.db import models
+from django.db.models.functions import Lower
+
+from platform_crm.models import Account
+
+
+class Contact(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
+    first_name = models.CharField(max_length=255, blank=True)
+    last_name = models.CharField(max_length=255, blank=True)
+    company_name = models.CharField(max_length=255, blank=True)
+    email = models.EmailField(max_length=255, blank=True)
+    # As entered, for display; phone_e164 is what matching and search compare.
+    phone = models.CharField(max_length=50, blank=True)
+    phone_e164 = models.CharField(max_length=20, blank=True)
+    is_customer = models.BooleanField(default=True)
+    is_supplier = models.BooleanField(default=False)
+    is_archived = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name", "company_name", "id"]
+        indexes = [
+            models.Index("account", Lower("email"), name="contact_account_email"),
+            models.Index(fields=["account", "phone_e164"], name="contact_account_phone"),
+            models.Index(
+                fields=["account", "is_archived", "last_name", "first_name", "company_name", "id"],
+                name="contact_account_list",
+            ),
+        ]
+
+    def __str__(self):
+        return self.display_name
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.company_name or self.email or f"Contact #{self.pk}"

@@ -1,0 +1,59 @@
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+
+from platform_crm.tenancy import account_view
+
+from .forms import ContactForm
+from .selectors import contact_get, contact_list
+from .services import contact_create, contact_update
+
+PAGE_SIZE = 50
+
+
+@account_view()
+def contact_index(request, account):
+    search = request.GET.get("q", "")
+    archived = request.GET.get("archived") == "1"
+    paginator = Paginator(contact_list(account, search=search, archived=archived), PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    context = {"page": page, "search": search, "archived": archived}
+    # Live search swaps only the results table.
+    template = "contacts/_results.html" if request.htmx else "contacts/index.html"
+    return render(request, template, context)
+
+
+@account_view()
+def contact_detail(request, account, pk):
+    return render(request, "contacts/detail.html", {"contact": contact_get(account, pk)})
+
+
+def _save(request, form, save):
+    if form.is_valid():
+        try:
+            return save(form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+    return None
+
+
+@account_view()
+def contact_new(request, account):
+    form = ContactForm(request.POST or None)
+    if request.method == "POST":
+        contact = _save(request, form, lambda data: contact_create(account=account, **data))
+        if contact:
+            return redirect("contacts:detail", account_slug=account.slug, pk=contact.pk)
+    return render(request, "contacts/form.html", {"form": form, "contact": None})
+
+
+@account_view()
+def contact_edit(request, account, pk):
+    contact = contact_get(account, pk)
+    form = ContactForm(request.POST or None, instance=contact)
+    if request.method == "POST":
+        # The form already wrote cleaned values onto `contact`; the service re-validates and saves.
+        saved = _save(request, form, lambda data: contact_update(contact=contact, **data))
+        if saved:
+            return redirect("contacts:detail", account_slug=account.slug, pk=contact.pk)
+    return render(request, "contacts/form.html", {"form": form, "contact": contact})

@@ -1,0 +1,52 @@
+"""The Celery app: queues, routing and the one beat schedule.
+
+Start a worker:  celery -A platform_crm worker -Q xero,email,default -l info
+Start beat:      celery -A platform_crm beat -l info
+"""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "platform_crm.settings")
+
+app = Celery("platform_crm")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+app.conf.update(
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    # Tasks acknowledge after they finish, so a killed worker's task is redelivered; every task
+    # is therefore written to be safe to run twice.
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_ignore_result=True,
+    task_default_queue="default",
+    task_queues=(Queue("xero"), Queue("email"), Queue("default")),
+    # All Xero I/O runs on its own queue so a slow Xero never holds up email or other work.
+    task_routes={
+        "xero_sync.*": {"queue": "xero"},
+        "platform_crm.tasks.send_email_task": {"queue": "email"},
+    },
+    broker_connection_retry_on_startup=True,
+    worker_send_task_events=True,
+    task_send_sent_event=True,
+    timezone="UTC",
+)
+
+# The one beat schedule. Each entry says why it runs and expires before the next run, so a
+# backlog never piles up duplicates of periodic work.
+app.conf.beat_schedule = {
+    # Expired sessions accumulate in the database; Django leaves their removal to us.
+    "clear-expired-sessions": {
+        "task": "platform_crm.tasks.clear_expired_sessions_task",
+        "schedule": crontab(hour=3, minute=17),
+        "options": {"expires": 60 * 60},
+    },
+}
+
+app.autodiscover_tasks()

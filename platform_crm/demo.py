@@ -1,0 +1,98 @@
+"""Demo data for development: two accounts, an admin and a staff user, contacts and tax rates.
+
+The contacts are the ones the Xero sandbox's demo organisation deliberately collides with (by
+email or by phone only), so the contact import has something to match.
+"""
+
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from contacts.models import Contact
+from contacts.services import contact_create
+from taxes.models import TaxComponent, TaxRate
+
+from .models import Account, Membership, Role
+
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105  (development demo data only)
+
+DEMO_USERS = [
+    # username, email, {account slug: role}
+    ("admin", "admin@kiwi-plumbing.example", {"kiwi-plumbing": Role.ADMIN, "harbour": Role.STAFF}),
+    ("staff", "staff@kiwi-plumbing.example", {"kiwi-plumbing": Role.STAFF}),
+    ("harbour-admin", "admin@harbour.example", {"harbour": Role.ADMIN}),
+]
+
+DEMO_ACCOUNTS = [
+    ("kiwi-plumbing", "Kiwi Plumbing Ltd", "NZ", "NZD"),
+    ("harbour", "Harbour Electrical Ltd", "NZ", "NZD"),
+]
+
+DEMO_CONTACTS = [
+    ("Aroha", "Ngata", "", "aroha.ngata@example.co.nz", "+64 21 555 0101"),
+    ("Ben", "Carter", "", "ben.carter@example.com", "021 555 0102"),
+    ("Chloe", "Wu", "Wu Design", "chloe@wu-design.example", "09 555 0103"),
+    ("Daniel", "Smith", "", "dan.smith@example.org", "+64 27 555 0104"),
+    ("Eva", "Müller", "", "eva.mueller@example.de", "+49 30 5550105"),
+    ("Fetu", "Tuilagi", "", "fetu@example.ws", "021 555 0106"),
+]
+
+DEMO_TAX_RATES = [
+    # name, [(component name, rate, compound)]
+    ("GST 15%", [("GST", "15", False)]),
+    ("Zero rated", [("GST", "0", False)]),
+    ("GST + PST", [("GST", "5", False), ("PST", "7", False)]),
+    ("GST + compound QST", [("GST", "5", False), ("QST", "7", True)]),
+]
+
+
+@transaction.atomic
+def demo_data_load() -> list[tuple[str, str]]:
+    """Create what is missing; running it twice changes nothing. Returns (username, role) rows."""
+    accounts = {}
+    for slug, name, country, currency in DEMO_ACCOUNTS:
+        accounts[slug], _ = Account.objects.get_or_create(
+            slug=slug, defaults={"name": name, "country": country, "currency": currency}
+        )
+    User = get_user_model()
+    logins = []
+    for username, email, roles in DEMO_USERS:
+        user, created = User.objects.get_or_create(username=username, defaults={"email": email})
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        for slug, role in roles.items():
+            Membership.objects.get_or_create(
+                account=accounts[slug], user=user, defaults={"role": role}
+            )
+        logins.append(
+            (username, ", ".join(f"{role.label} of {slug}" for slug, role in roles.items()))
+        )
+
+    kiwi = accounts["kiwi-plumbing"]
+    for first, last, company, email, phone in DEMO_CONTACTS:
+        if not Contact.objects.filter(account=kiwi, email__iexact=email).exists():
+            contact_create(
+                account=kiwi,
+                first_name=first,
+                last_name=last,
+                company_name=company,
+                email=email,
+                phone=phone,
+            )
+    for account in accounts.values():
+        for name, components in DEMO_TAX_RATES:
+            rate, created = TaxRate.objects.get_or_create(account=account, name=name)
+            if created:
+                TaxComponent.objects.bulk_create(
+                    TaxComponent(
+                        tax_rate=rate,
+                        name=c_name,
+                        rate=Decimal(c_rate),
+                        is_compound=compound,
+                        position=i,
+                    )
+                    for i, (c_name, c_rate, compound) in enumerate(components)
+                )
+    return logins

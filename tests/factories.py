@@ -1,0 +1,66 @@
+"""Factories and fixtures for our own data: accounts, users with roles, logged-in clients."""
+
+import itertools
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from contacts.services import contact_create
+from platform_crm.models import Account, Membership, Role
+
+_seq = itertools.count(1)
+
+
+def account_create(*, name: str | None = None, country: str = "NZ") -> Account:
+    n = next(_seq)
+    name = name or f"Account {n}"
+    return Account.objects.create(name=name, slug=f"acct-{n}", country=country)
+
+
+def user_create(*, account: Account | None = None, role: Role = Role.STAFF, username=None):
+    n = next(_seq)
+    user = get_user_model().objects.create_user(
+        username=username or f"user{n}", email=f"user{n}@example.com", password="pw"
+    )
+    if account is not None:
+        Membership.objects.create(account=account, user=user, role=role)
+    return user
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def contact_make(account: Account, **fields):
+    fields.setdefault("first_name", "Test")
+    fields.setdefault("last_name", f"Person {next(_seq)}")
+    return contact_create(account=account, **fields)
+
+
+@pytest.fixture
+def account(db):
+    return account_create(name="Kiwi Plumbing")
+
+
+@pytest.fixture
+def other_account(db):
+    return account_create(name="Someone Else Ltd")
+
+
+@pytest.fixture
+def admin_user(account):
+    return user_create(account=account, role=Role.ADMIN)
+
+
+@pytest.fixture
+def staff_user(account):
+    return user_create(account=account, role=Role.STAFF)
+
+
+@pytest.fixture
+def outsider(other_account):
+    """An admin, but of another account."""
+    return user_create(account=other_account, role=Role.ADMIN)

@@ -1,0 +1,81 @@
+"""Every account-scoped route, found by walking the URL resolver, is checked for login,
+membership (outsiders get 404) and role (staff on admin pages get 403). A new view under
+/a/<account>/ is covered the moment it is routed; one with a URL parameter this test cannot fill
+fails until a sample is added to SAMPLES below."""
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from platform_crm.models import Role
+
+from ..factories import client_for, contact_make, user_create
+
+ACCOUNT_PREFIX = "a/<slug:account_slug>/"
+
+# (namespace, URL parameter) -> builds a real object of `account` and returns the parameter.
+SAMPLES = {
+    ("contacts", "pk"): lambda account: contact_make(account).pk,
+}
+
+
+def _walk(patterns, prefix="", namespace=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = ":".join(filter(None, [namespace, entry.namespace]))
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), inner)
+        elif isinstance(entry, URLPattern) and entry.name:
+            name = f"{namespace}:{entry.name}" if namespace else entry.name
+            yield name, prefix + str(entry.pattern), entry
+
+
+def account_scoped_routes():
+    return [r for r in _walk(get_resolver().url_patterns) if r[1].startswith(ACCOUNT_PREFIX)]
+
+
+ROUTES = account_scoped_routes()
+
+
+def test_the_walk_finds_the_account_scoped_routes():
+    names = {name for name, _, _ in ROUTES}
+    assert {"account_home", "contacts:index", "contacts:detail", "taxes:index"} <= names
+
+
+def route_url(name, pattern: URLPattern, account):
+    namespace = name.rpartition(":")[0]
+    kwargs = {"account_slug": account.slug}
+    for param in pattern.pattern.converters:
+        if param in kwargs:
+            continue
+        sample = SAMPLES.get((namespace, param))
+        assert sample, f"add a sample for {(namespace, param)!r} to SAMPLES in this test"
+        kwargs[param] = sample(account)
+    return reverse(name, kwargs=kwargs)
+
+
+@pytest.mark.parametrize(("name", "route", "pattern"), ROUTES, ids=[r[0] for r in ROUTES])
+@pytest.mark.django_db
+def test_account_route_enforces_login_membership_and_role(
+    name, route, pattern, account, other_account
+):
+    role = getattr(pattern.callback, "account_role", None)
+    assert role in (Role.ADMIN, Role.STAFF), f"{name} is not wrapped in tenancy.account_view"
+    url = route_url(name, pattern, account)
+
+    anonymous = Client().get(url)
+    assert anonymous.status_code == 302 and "/login/" in anonymous["Location"]
+
+    outsider = user_create(account=other_account, role=Role.ADMIN)
+    for method in ("get", "post"):
+        response = getattr(client_for(outsider), method)(url)
+        assert response.status_code == 404, f"{method.upper()} {url} by an outsider"
+        assert account.name not in response.content.decode()
+
+    staff = client_for(user_create(account=account, role=Role.STAFF))
+    admin = client_for(user_create(account=account, role=Role.ADMIN))
+    if role == Role.ADMIN:
+        assert staff.get(url).status_code == 403
+        allowed = admin.get(url)
+    else:
+        allowed = staff.get(url)
+    assert allowed.status_code in (200, 302, 405), f"{url} for a member: {allowed.status_code}"

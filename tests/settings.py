@@ -1,0 +1,19 @@
+"""Settings for the test suite: the real settings, with test defaults for what the environment
+leaves unset. Tests talk to real PostgreSQL and Redis (a separate Redis database number, so a
+running dev instance is not disturbed)."""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("EMAIL_URL", "memorymail://")
+os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("DJANGO_SECURE_COOKIES", "0")
+
+from platform_crm.settings import *  # noqa: E402, F403
+
+# Production serves hashed, compressed files after collectstatic; tests render without it.
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+# Password hashing is deliberately slow; tests log in hundreds of times.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STATIC_ROOT = None  # nothing is collected in tests; whitenoise serves from the finders

@@ -1,0 +1,102 @@
+"""A real Celery worker, as a separate process, against the test database and a test Redis.
+
+Tests that depend on worker behaviour (delivery after commit, retries, acks) use the
+`celery_worker` fixture with `@pytest.mark.django_db(transaction=True)`, so the worker process
+sees what the test committed.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url_for_tests() -> str:
+    db = connection.settings_dict
+    port = db.get("PORT") or 5432
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{port}/{db['NAME']}"
+
+
+class Worker:
+    def __init__(self, process: subprocess.Popen, log: Path, mail_dir: Path):
+        self.process = process
+        self.log = log
+        self.mail_dir = mail_dir
+
+    def sent_mail(self) -> list[str]:
+        return [p.read_text() for p in sorted(self.mail_dir.glob("*.log"))]
+
+    def wait_for(self, predicate, timeout: float = 15.0, interval: float = 0.05):
+        """Poll until predicate() is truthy; fail with the worker's log tail if it never is."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(interval)
+        tail = self.log.read_text()[-3000:]
+        raise AssertionError(f"condition not met within {timeout}s; worker log tail:\n{tail}")
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    with django_db_blocker.unblock():
+        db_url = database_url_for_tests()
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    tmp = tmp_path_factory.mktemp("celery-worker")
+    mail_dir = tmp / "mail"
+    mail_dir.mkdir()
+    log = tmp / "worker.log"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": db_url,
+        # django-environ drops one leading slash: filemail:////abs/path is /abs/path.
+        "EMAIL_URL": f"filemail:///{mail_dir}",
+        "PYTHONUNBUFFERED": "1",
+    }
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "platform_crm",
+                "worker",
+                "-Q",
+                "xero,email,default",
+                "-c",
+                "2",
+                "-l",
+                "info",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    worker = Worker(process, log, mail_dir)
+    try:
+        worker.wait_for(lambda: "ready." in log.read_text() or process.poll() is not None, 60)
+        if process.poll() is not None:
+            raise AssertionError(f"worker exited:\n{log.read_text()[-3000:]}")
+        yield worker
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
