@@ -20,7 +20,7 @@ dev: $(VENV)/.installed
 	@set -a; . var/dev.env; set +a; \
 	  python manage.py migrate --noinput -v0 && \
 	  python manage.py load_demo_data && \
-	  echo && echo "Platform CRM: http://localhost:8000  (admin: http://localhost:8000/admin/)" && echo && \
+	  echo && echo "Platform CRM: http://localhost:8000   Django admin: /admin/   Flower: http://localhost:5555 (ops / ops-dev)" && echo && \
 	  exec honcho -f Procfile.dev start
 
 test: $(VENV)/.installed lint

@@ -2,11 +2,16 @@
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
+from django.core.exceptions import ImproperlyConfigured
 
 
 @register(Tags.security, deploy=True)
 def secret_key_is_set(app_configs, **kwargs):
-    if not settings.SECRET_KEY:
+    try:
+        missing = not settings.SECRET_KEY
+    except ImproperlyConfigured:  # Django refuses to even read an empty key
+        missing = True
+    if missing:
         return [
             Error(
                 "DJANGO_SECRET_KEY is not set.",

@@ -107,7 +107,8 @@ def redis_url() -> tuple[str, str]:
     return url, "filesystem://"
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    out = Path(argv[1]) if len(argv) > 1 else VAR / "dev.env"
     VAR.mkdir(exist_ok=True)
     db = database_url()
     redis, broker = redis_url()
@@ -118,10 +119,12 @@ def main() -> int:
         "CELERY_BROKER_URL": broker,
         "EMAIL_URL": os.environ.get("EMAIL_URL", "consolemail://"),
         "SITE_URL": os.environ.get("SITE_URL", "http://localhost:8000"),
+        # Flower reads this itself: user:password for http://localhost:5555.
+        "FLOWER_BASIC_AUTH": os.environ.get("FLOWER_BASIC_AUTH", "ops:ops-dev"),
     }
-    (VAR / "dev.env").write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+    out.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))

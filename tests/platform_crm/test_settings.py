@@ -1,0 +1,68 @@
+"""Settings come from the environment and fail fast, in words, when something is missing."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PRODUCTION_LIKE = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+    "DJANGO_ALLOWED_HOSTS": "crm.example.com",
+    "SITE_URL": "https://crm.example.com",
+    "DJANGO_SECURE_HSTS_PRELOAD": "1",
+    "EMAIL_URL": "smtp+tls://user:password@smtp.example.com:587",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/platform_crm",
+}
+
+
+def manage(*args, env):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "SITE_"))}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "platform_crm.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_check_deploy_passes_with_production_like_values():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_LIKE)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_deploy_names_a_missing_secret_key_and_http_site_url():
+    env = {**PRODUCTION_LIKE, "DJANGO_SECRET_KEY": "", "SITE_URL": "http://crm.example.com"}
+    result = manage("check", "--deploy", env=env)
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+    assert "SITE_URL is 'http://crm.example.com'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_dev_environment_falls_back_and_says_how_to_get_the_real_services(tmp_path):
+    # Nothing listens on port 1: the run command must explain, not crash.
+    env = {
+        **os.environ,
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:1/platform_crm",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+    }
+    result = subprocess.run(
+        [sys.executable, "scripts/dev_env.py", str(tmp_path / "dev.env")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "PostgreSQL is not reachable at 127.0.0.1:1" in result.stdout
+    assert "pg_ctlcluster" in result.stdout
+    assert "Using SQLite" in result.stdout
+    written = (tmp_path / "dev.env").read_text()
+    assert "DATABASE_URL=sqlite:///" in written
