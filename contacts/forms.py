@@ -1,6 +1,7 @@
 from django import forms
 
 from .models import Contact
+from .phones import phone_to_e164
 from .services import EDITABLE_FIELDS
 
 
@@ -12,3 +13,14 @@ class ContactForm(forms.ModelForm):
             "phone": "Local numbers are read as in the account's country; add +country code "
             "for others.",
         }
+
+    def __init__(self, *args, account, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.account = account
+
+    def clean_phone(self):
+        # Checked here too, so every field's error shows at once; the service re-checks.
+        phone = self.cleaned_data["phone"].strip()
+        if phone and phone_to_e164(phone, default_region=self.account.country) is None:
+            raise forms.ValidationError("This does not look like a phone number.")
+        return phone

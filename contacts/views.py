@@ -39,7 +39,7 @@ def _save(request, form, save):
 
 @account_view()
 def contact_new(request, account):
-    form = ContactForm(request.POST or None)
+    form = ContactForm(request.POST or None, account=account)
     if request.method == "POST":
         contact = _save(request, form, lambda data: contact_create(account=account, **data))
         if contact:
@@ -50,7 +50,7 @@ def contact_new(request, account):
 @account_view()
 def contact_edit(request, account, pk):
     contact = contact_get(account, pk)
-    form = ContactForm(request.POST or None, instance=contact)
+    form = ContactForm(request.POST or None, instance=contact, account=account)
     if request.method == "POST":
         # The form already wrote cleaned values onto `contact`; the service re-validates and saves.
         saved = _save(request, form, lambda data: contact_update(contact=contact, **data))

@@ -51,6 +51,7 @@ def test_bad_input_shows_errors_next_to_the_field_and_keeps_what_was_typed(accou
     assert response.status_code == 200
     form = response.context["form"]
     assert "email" in form.errors
+    assert form.errors["phone"] == ["This does not look like a phone number."]
     page = response.content.decode()
     assert 'value="Ben"' in page
     assert "Enter a valid email address." in page

@@ -3,6 +3,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from platform_crm.templatetags.formatting import percent
 from taxes.rates import effective_rate
 
 from ..factories import client_for
@@ -37,3 +38,11 @@ def test_demo_data_loads_twice_without_duplicates_and_lists_taxes(settings):
     admin = kiwi.memberships.get(user__username="admin").user
     page = client_for(admin).get(reverse("taxes:index", args=[kiwi.slug])).content.decode()
     assert "GST + compound QST" in page and "12.35%" in page
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [("12.3500", "12.35%"), ("10.0000", "10%"), ("0.0000", "0%"), ("9.9750", "9.975%")],
+)
+def test_rates_are_shown_without_trailing_zeros_or_exponents(value, shown):
+    assert percent(Decimal(value)) == shown
