@@ -32,7 +32,7 @@ from openapi_core.datatypes import RequestParameters
 from openapi_core.templating.responses.exceptions import ResponseNotFound
 from openapi_schema_validator import OAS30ReadValidator, OAS31Validator, oas30_format_checker
 from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT4
+from referencing.jsonschema import DRAFT4, DRAFT202012
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 SPECS = Path(__file__).parent / "specs"
@@ -411,9 +411,7 @@ def _webhooks() -> tuple[dict, Registry]:
     spec = load_spec_dict("xero-webhooks.yaml")
     # The spec is OpenAPI 3.1, whose webhooks openapi-core cannot route without a webhook name
     # in the request; the payload schema is plain JSON Schema 2020-12, so validate it directly.
-    registry = Registry().with_resource(
-        "", Resource.from_contents(spec, OAS31Validator.META_SCHEMA)
-    )
+    registry = Registry().with_resource(_WEBHOOKS_URI, Resource.from_contents(spec, DRAFT202012))
     return spec, registry
 
 
