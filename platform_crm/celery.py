@@ -41,6 +41,13 @@ app.conf.update(
 # The one beat schedule. Each entry says why it runs and expires before the next run, so a
 # backlog never piles up duplicates of periodic work.
 app.conf.beat_schedule = {
+    # Xero refresh tokens die after 60 days unused; disconnect cleanly (and warn a week ahead)
+    # while the token still works. Each email goes out once however often this runs.
+    "xero-disconnect-inactive": {
+        "task": "xero_sync.tasks.disconnect_inactive_connections_task",
+        "schedule": crontab(hour=4, minute=7),
+        "options": {"expires": 6 * 60 * 60},
+    },
     # Expired sessions accumulate in the database; Django leaves their removal to us.
     "clear-expired-sessions": {
         "task": "platform_crm.tasks.clear_expired_sessions_task",

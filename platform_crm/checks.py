@@ -34,3 +34,38 @@ def site_url_is_https(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register(deploy=True)
+def xero_is_configured(app_configs, **kwargs):
+    from cryptography.fernet import Fernet
+
+    errors = []
+    missing = [
+        name
+        for name in ("XERO_CLIENT_ID", "XERO_CLIENT_SECRET", "XERO_WEBHOOK_KEY")
+        if not getattr(settings, name)
+    ]
+    if missing:
+        errors.append(
+            Error(
+                f"{', '.join(missing)} not set: the Xero integration cannot work.",
+                hint="Create an app at developer.xero.com and set these (see .env.example).",
+                id="platform_crm.E003",
+            )
+        )
+    try:
+        if not settings.XERO_TOKEN_KEYS:
+            raise ValueError("empty")
+        for key in settings.XERO_TOKEN_KEYS:
+            Fernet(key)
+    except ValueError:
+        errors.append(
+            Error(
+                "XERO_TOKEN_KEYS must hold one or more Fernet keys (tokens are encrypted at rest).",
+                hint='Generate one with: python -c "from cryptography.fernet import Fernet; '
+                'print(Fernet.generate_key().decode())"',
+                id="platform_crm.E004",
+            )
+        )
+    return errors

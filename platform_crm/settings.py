@@ -152,6 +152,15 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Redis and Celery -------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+# Short-lived copies of what Xero said (chart of accounts, tax rates), shared by all processes.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env.str("CACHE_URL", default=REDIS_URL),
+        "KEY_PREFIX": "crm",
+        "TIMEOUT": 600,
+    }
+}
 # Dev-only fallback broker when no Redis can be had (see scripts/dev_env.py).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Longer than the longest task (hard limit below), or Redis hands a running task to a
@@ -183,3 +192,66 @@ LOGGING = {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
+
+# --- Xero ---------------------------------------------------------------------------------
+# The app's credentials from developer.xero.com (or the sandbox's, in development and tests).
+XERO_CLIENT_ID = env.str("XERO_CLIENT_ID", default="")
+XERO_CLIENT_SECRET = env.str("XERO_CLIENT_SECRET", default="")
+XERO_WEBHOOK_KEY = env.str("XERO_WEBHOOK_KEY", default="")
+XERO_REDIRECT_URI = env.str("XERO_REDIRECT_URI", default=f"{SITE_URL}/xero/callback/")
+# Granular scopes (apps created from March 2026 may only use these; XERO-FACTS.md section 2).
+XERO_SCOPES = env.list(
+    "XERO_SCOPES",
+    default=[
+        "openid",
+        "profile",
+        "email",
+        "offline_access",
+        "accounting.contacts",
+        "accounting.settings",
+        "accounting.invoices",
+        "accounting.payments",
+    ],
+)
+# Only base URLs differ between real Xero and the sandbox. XERO_SANDBOX_URL points them all at
+# a running sandbox (make dev sets it); otherwise each defaults to real Xero.
+_xero_sandbox = env.str("XERO_SANDBOX_URL", default="").rstrip("/")
+XERO_AUTHORIZE_URL = env.str(
+    "XERO_AUTHORIZE_URL",
+    default=f"{_xero_sandbox}/identity/connect/authorize"
+    if _xero_sandbox
+    else "https://login.xero.com/identity/connect/authorize",
+)
+XERO_TOKEN_URL = env.str(
+    "XERO_TOKEN_URL",
+    default=f"{_xero_sandbox}/connect/token"
+    if _xero_sandbox
+    else "https://identity.xero.com/connect/token",
+)
+XERO_REVOKE_URL = env.str(
+    "XERO_REVOKE_URL",
+    default=f"{_xero_sandbox}/connect/revocation"
+    if _xero_sandbox
+    else "https://identity.xero.com/connect/revocation",
+)
+XERO_IDENTITY_API_URL = env.str(
+    "XERO_IDENTITY_API_URL", default=_xero_sandbox or "https://api.xero.com"
+)
+XERO_ACCOUNTING_API_URL = env.str(
+    "XERO_ACCOUNTING_API_URL",
+    default=f"{_xero_sandbox or 'https://api.xero.com'}/api.xro/2.0",
+)
+# Fernet keys for tokens at rest, comma-separated; the first encrypts, all decrypt (rotation:
+# put the new key first, re-encrypt with `manage.py xero_rotate_token_keys`, drop the old one).
+XERO_TOKEN_KEYS = env.list("XERO_TOKEN_KEYS", default=[])
+# Seconds: connect and read timeouts on every Xero call.
+XERO_CONNECT_TIMEOUT = env.float("XERO_CONNECT_TIMEOUT", default=5.0)
+XERO_READ_TIMEOUT = env.float("XERO_READ_TIMEOUT", default=30.0)
+# Per-organisation limits we keep under (Xero's: 5 in flight, 60 a minute, 5,000 a day).
+XERO_MAX_CONCURRENT_CALLS = env.int("XERO_MAX_CONCURRENT_CALLS", default=5)
+XERO_CALLS_PER_MINUTE = env.int("XERO_CALLS_PER_MINUTE", default=60)
+# A wait for a rate limit up to this many seconds is slept; a longer one is scheduled.
+XERO_MAX_INLINE_WAIT = env.float("XERO_MAX_INLINE_WAIT", default=3.0)
+# Days without activity before an integration is disconnected, and the warning before it.
+XERO_INACTIVITY_DAYS = env.int("XERO_INACTIVITY_DAYS", default=60)
+XERO_INACTIVITY_WARNING_DAYS = env.int("XERO_INACTIVITY_WARNING_DAYS", default=7)

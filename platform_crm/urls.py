@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from xero_sync.urls import public_urlpatterns as xero_public_urls
+
 from . import views
 
 # Everything under /a/<account_slug>/ is account-scoped and served through tenancy.account_view;
@@ -21,5 +23,6 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),
+    *xero_public_urls,
     path("admin/", admin.site.urls),
 ]

@@ -9,6 +9,11 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("EMAIL_URL", "memorymail://")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("DJANGO_SECURE_COOKIES", "0")
+# The sandbox's default app credentials; its URL is set per test by the xero fixtures.
+os.environ.setdefault("XERO_CLIENT_ID", "sandbox-client-id")
+os.environ.setdefault("XERO_CLIENT_SECRET", "sandbox-client-secret")
+os.environ.setdefault("XERO_WEBHOOK_KEY", "sandbox-webhook-key")
+os.environ.setdefault("XERO_TOKEN_KEYS", "7b8JbTqzX3YtG3m4p0s1lJ6eTn0mQ2r5W9y8v4Zk1c0=")
 
 from platform_crm.settings import *  # noqa: E402, F403
 

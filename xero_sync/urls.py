@@ -3,6 +3,18 @@ from django.urls import path
 from . import views
 
 app_name = "xero_sync"
+# Account-scoped: mounted under /a/<account_slug>/settings/integrations/.
 urlpatterns = [
     path("", views.integration_index, name="integrations"),
+    path("xero/connect/", views.xero_connect, name="connect"),
+    path("xero/organisation/", views.xero_organisation, name="organisation"),
+    path("xero/payment-account/", views.xero_payment_account, name="payment_account"),
+    path("xero/disconnect/", views.xero_disconnect, name="disconnect"),
+    path("xero/keep/", views.xero_keep, name="keep"),
+]
+
+# Fixed URLs Xero calls (one redirect URI and one webhook URL for every account).
+public_urlpatterns = [
+    path("xero/callback/", views.xero_callback, name="xero_callback"),
+    path("xero/webhooks/", views.xero_webhook, name="xero_webhook"),
 ]

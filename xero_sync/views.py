@@ -1,10 +1,198 @@
-from django.shortcuts import render
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
 from platform_crm.models import Role
+from platform_crm.queueing import enqueue_on_commit
 from platform_crm.tenancy import account_view
+
+from . import oauth, services, tokens, webhooks
+from .client import XeroClient
+from .errors import AuthLost, NotConfigured, XeroError
+from .models import ConnectionStatus
+from .selectors import connection_get, recent_calls
+from .tasks import process_webhook_delivery_task
+
+ACCOUNTS_CACHE_SECONDS = 600
+
+
+def _integrations(account):
+    return redirect("xero_sync:integrations", account_slug=account.slug)
 
 
 @account_view(role=Role.ADMIN)
 def integration_index(request, account):
-    # The Xero connection itself is not built yet; the page shows it as unavailable.
-    return render(request, "xero_sync/integrations.html", {})
+    connection = connection_get(account)
+    context = {
+        "connection": connection,
+        "calls": recent_calls(account) if connection else [],
+        "Status": ConnectionStatus,
+    }
+    return render(request, "xero_sync/integrations.html", context)
+
+
+@account_view(role=Role.ADMIN)
+@require_POST
+def xero_connect(request, account):
+    """Connect and Reconnect both start here: off to Xero's consent page."""
+    return redirect(oauth.authorization_url(request, account))
+
+
+@login_required
+def xero_callback(request):
+    """Xero sends the browser back here (one fixed redirect URI for every account)."""
+    try:
+        account_id, verifier = oauth.authorization_claim(request, request.GET.get("state", ""))
+    except oauth.StateRefused as refused:
+        messages.error(request, f"Xero connection refused: {refused}")
+        return redirect("home")
+    membership = request.user.memberships.filter(account_id=account_id).first()
+    if membership is None or not membership.is_admin:
+        raise Http404("No such account")
+    account = membership.account
+    if request.GET.get("error"):
+        messages.warning(request, "Connecting to Xero was cancelled; nothing changed.")
+        return _integrations(account)
+    try:
+        token_set = tokens.token_exchange_code(
+            code=request.GET.get("code", ""), code_verifier=verifier
+        )
+        connection, tenants = services.connection_authorised(
+            account=account, user=request.user, token_set=token_set
+        )
+    except (XeroError, NotConfigured) as error:
+        messages.error(request, f"Could not connect to Xero: {error.message}")
+        return _integrations(account)
+    if not tenants:
+        messages.error(request, "Xero did not grant access to any organisation. Try again.")
+        return _integrations(account)
+    if len(tenants) == 1:
+        return _choose_organisation(request, account, connection, tenants[0], tenants)
+    return redirect("xero_sync:organisation", account_slug=account.slug)
+
+
+def _choose_organisation(request, account, connection, tenant, tenants):
+    try:
+        services.connection_choose_organisation(
+            connection=connection, tenant=tenant, others=tenants
+        )
+    except services.OrganisationTaken:
+        messages.error(
+            request,
+            f"{tenant.tenant_name} is already connected to another Platform CRM account. "
+            "Disconnect it there first, or choose another organisation.",
+        )
+        return redirect("xero_sync:organisation", account_slug=account.slug)
+    except services.WrongOrganisation as wrong:
+        messages.error(
+            request,
+            f"This account's contacts and invoices are linked to {wrong}. Reconnect to {wrong}.",
+        )
+        return redirect("xero_sync:organisation", account_slug=account.slug)
+    except XeroError as error:
+        messages.error(request, f"Could not finish connecting: {error.message}")
+        return _integrations(account)
+    if connection.status == ConnectionStatus.CONNECTED:
+        messages.success(request, f"Reconnected to {tenant.tenant_name}.")
+        return _integrations(account)
+    return redirect("xero_sync:payment_account", account_slug=account.slug)
+
+
+@account_view(role=Role.ADMIN)
+def xero_organisation(request, account):
+    connection = connection_get(account)
+    if connection is None or not connection.has_tokens:
+        return _integrations(account)
+    try:
+        tenants = XeroClient(connection).connections(auth_event_id=connection.auth_event_id)
+    except AuthLost:
+        messages.error(request, "Xero's sign-in has expired; connect again.")
+        return _integrations(account)
+    if request.method == "POST":
+        chosen = next((t for t in tenants if t.tenant_id == request.POST.get("tenant")), None)
+        if chosen is None:
+            messages.error(request, "Choose one of the organisations listed.")
+        else:
+            return _choose_organisation(request, account, connection, chosen, tenants)
+    return render(
+        request, "xero_sync/organisation.html", {"tenants": tenants, "connection": connection}
+    )
+
+
+@account_view(role=Role.ADMIN)
+def xero_payment_account(request, account):
+    connection = connection_get(account)
+    if connection is None or connection.status not in (
+        ConnectionStatus.CHOOSING_PAYMENT_ACCOUNT,
+        ConnectionStatus.CONNECTED,
+    ):
+        return _integrations(account)
+    cache_key = f"xero:payment-accounts:{connection.pk}:{connection.tenant_id}"
+    if request.GET.get("refresh"):
+        cache.delete(cache_key)
+    choices = cache.get(cache_key)
+    if choices is None:
+        try:
+            choices = services.payment_account_choices(connection)
+        except XeroError as error:
+            messages.error(request, f"Could not read the chart of accounts: {error.message}")
+            return _integrations(account)
+        cache.set(cache_key, choices, ACCOUNTS_CACHE_SECONDS)
+    if request.method == "POST":
+        chosen = next((a for a in choices if a.account_id == request.POST.get("account")), None)
+        if chosen is None:
+            messages.error(request, "Choose one of the accounts listed.")
+        else:
+            services.connection_choose_payment_account(connection=connection, account=chosen)
+            messages.success(request, f"Payments will be recorded against {chosen.name}.")
+            return _integrations(account)
+    return render(
+        request,
+        "xero_sync/payment_account.html",
+        {"choices": choices, "connection": connection},
+    )
+
+
+@account_view(role=Role.ADMIN)
+@require_POST
+def xero_disconnect(request, account):
+    connection = connection_get(account)
+    if connection is not None and connection.status != ConnectionStatus.DISCONNECTED:
+        services.connection_disconnect(
+            connection=connection, reason=f"Disconnected by {request.user.get_username()}."
+        )
+        messages.success(
+            request,
+            "Xero is disconnected. Your contacts, invoices and their links are kept; "
+            "reconnecting picks up where it left off.",
+        )
+    return _integrations(account)
+
+
+@account_view(role=Role.ADMIN)
+@require_POST
+def xero_keep(request, account):
+    connection = connection_get(account)
+    if connection is not None and connection.is_usable:
+        services.connection_record_activity(connection)
+        messages.success(request, "Thanks: the Xero connection stays.")
+    return _integrations(account)
+
+
+@csrf_exempt
+@require_POST
+def xero_webhook(request):
+    """Xero's webhook endpoint: 401 when the signature is wrong, else 200 with an empty body,
+    at once; the work happens in a task."""
+    body = request.body
+    if not webhooks.signature_valid(body, request.headers.get("x-xero-signature", "")):
+        return HttpResponse(status=401)
+    delivery = webhooks.delivery_store(body)
+    enqueue_on_commit(process_webhook_delivery_task, delivery.pk)
+    response = HttpResponse(status=200)
+    del response["Content-Type"]
+    return response

@@ -16,6 +16,10 @@ PRODUCTION_LIKE = {
     "DJANGO_SECURE_HSTS_PRELOAD": "1",
     "EMAIL_URL": "smtp+tls://user:password@smtp.example.com:587",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/platform_crm",
+    "XERO_CLIENT_ID": "client-id",
+    "XERO_CLIENT_SECRET": "client-secret",
+    "XERO_WEBHOOK_KEY": "webhook-key",
+    "XERO_TOKEN_KEYS": "dGVzdC1rZXktMzItYnl0ZXMtbG9uZy0xMjM0NTY3ODk=",
 }
 
 
@@ -36,12 +40,20 @@ def test_check_deploy_passes_with_production_like_values():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_check_deploy_names_a_missing_secret_key_and_http_site_url():
-    env = {**PRODUCTION_LIKE, "DJANGO_SECRET_KEY": "", "SITE_URL": "http://crm.example.com"}
+def test_check_deploy_names_what_is_missing():
+    env = {
+        **PRODUCTION_LIKE,
+        "DJANGO_SECRET_KEY": "",
+        "SITE_URL": "http://crm.example.com",
+        "XERO_CLIENT_SECRET": "",
+        "XERO_TOKEN_KEYS": "not-a-fernet-key",
+    }
     result = manage("check", "--deploy", env=env)
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY is not set" in result.stderr
     assert "SITE_URL is 'http://crm.example.com'" in result.stderr
+    assert "XERO_CLIENT_SECRET not set" in result.stderr
+    assert "XERO_TOKEN_KEYS must hold one or more Fernet keys" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -1,0 +1,112 @@
+"""POST /xero/webhooks/: signature over the raw body, stored before trusted, 200 empty at once,
+processed in a task, duplicates once."""
+
+import base64
+import hashlib
+import hmac
+import json
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from xero_sync import webhooks
+from xero_sync.models import ConnectionStatus, WebhookDelivery, WebhookEvent, XeroConnection
+
+
+def sign(body: bytes, key: str = "sandbox-webhook-key") -> str:
+    return base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def post(body: bytes, signature: str):
+    return Client().post(
+        reverse("xero_webhook"),
+        data=body,
+        content_type="application/json",
+        HTTP_X_XERO_SIGNATURE=signature,
+    )
+
+
+def payload(*events) -> bytes:
+    return json.dumps(
+        {"events": list(events), "firstEventSequence": 1, "lastEventSequence": 1, "entropy": "X"}
+    ).encode()
+
+
+def contact_event(tenant_id="t-1", resource_id="c-1", when="2026-11-24T10:00:00.000"):
+    return {
+        "resourceUrl": f"https://api.xero.com/api.xro/2.0/Contacts/{resource_id}",
+        "resourceId": resource_id,
+        "eventDateUtc": when,
+        "eventType": "UPDATE",
+        "eventCategory": "CONTACT",
+        "tenantId": tenant_id,
+        "tenantType": "ORGANISATION",
+    }
+
+
+@pytest.mark.django_db
+def test_intent_to_receive_is_answered_200_with_an_empty_body(django_capture_on_commit_callbacks):
+    body = json.dumps(
+        {"events": [], "firstEventSequence": 0, "lastEventSequence": 0, "entropy": "ABC"}
+    ).encode()
+    with django_capture_on_commit_callbacks(execute=False):
+        response = post(body, sign(body))
+    assert response.status_code == 200
+    assert response.content == b""
+    assert not response.cookies
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("tamper", ["wrong key", "changed byte", "missing"])
+def test_a_wrong_signature_is_401_and_nothing_is_stored(tamper):
+    body = payload(contact_event())
+    signature = {
+        "wrong key": sign(body, "another-key"),
+        "changed byte": sign(body.replace(b"c-1", b"c-2")),
+        "missing": "",
+    }[tamper]
+    response = post(body, signature)
+    assert response.status_code == 401
+    assert response.content == b""
+    assert not WebhookDelivery.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_signed_delivery_is_stored_raw_and_queued_after_commit(
+    django_capture_on_commit_callbacks,
+):
+    body = payload(contact_event())
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = post(body, sign(body))
+    assert response.status_code == 200 and response.content == b""
+    delivery = WebhookDelivery.objects.get()
+    assert bytes(delivery.body) == body
+    assert len(callbacks) == 1  # the processing task, sent once the row is committed
+
+
+@pytest.mark.django_db
+def test_events_are_dispatched_through_the_table_and_duplicates_run_once(account, monkeypatch):
+    XeroConnection.objects.create(
+        account=account, tenant_id="t-1", status=ConnectionStatus.CONNECTED
+    )
+    handled = []
+    monkeypatch.setitem(
+        webhooks.HANDLERS, ("CONTACT", "UPDATE"), lambda conn, rid: handled.append(rid)
+    )
+    body = payload(contact_event(), contact_event(resource_id="c-2"))
+    first = webhooks.delivery_store(body)
+    webhooks.delivery_process(first.pk)
+    # Xero re-sends the same events in a new delivery: nothing runs twice.
+    again = webhooks.delivery_store(body)
+    webhooks.delivery_process(again.pk)
+    assert handled == ["c-1", "c-2"]
+    assert WebhookEvent.objects.filter(outcome="handled").count() == 2
+
+
+@pytest.mark.django_db
+def test_events_for_unconnected_organisations_or_without_handler_are_recorded():
+    body = payload(contact_event(tenant_id="nobody"))
+    delivery = webhooks.delivery_store(body)
+    webhooks.delivery_process(delivery.pk)
+    assert WebhookEvent.objects.get().outcome == "not_connected"

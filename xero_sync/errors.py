@@ -1,0 +1,46 @@
+"""Typed errors of the Xero adapter. Callers decide on these, never on SDK or HTTP details."""
+
+
+class XeroError(Exception):
+    """Base: `message` is fit to show an admin."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class AuthLost(XeroError):
+    """The grant is gone (invalid_grant, revoked, connection deleted): an admin must reconnect."""
+
+
+class RateLimited(XeroError):
+    def __init__(self, message: str, *, retry_after: float, problem: str = ""):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.problem = problem
+
+
+class ValidationFailed(XeroError):
+    """Xero refused the request's content; `messages` are Xero's own words."""
+
+    def __init__(self, messages: list[str], *, elements: list | None = None):
+        super().__init__("; ".join(messages) or "Xero refused the request.")
+        self.messages = messages
+        self.elements = elements or []
+
+
+class Transient(XeroError):
+    """Timeouts, dropped connections, 5xx: retry later. For a write, `outcome_unknown` means
+    Xero may have applied it, so the retry must look before it writes again."""
+
+    def __init__(self, message: str, *, outcome_unknown: bool = False):
+        super().__init__(message)
+        self.outcome_unknown = outcome_unknown
+
+
+class NotFound(XeroError):
+    pass
+
+
+class NotConfigured(XeroError):
+    """The product has no Xero credentials configured."""

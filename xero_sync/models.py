@@ -1,0 +1,156 @@
+"""The Xero side of an account: its connection (a row with status and encrypted tokens), every
+call made to Xero, and every webhook delivery and event received."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from platform_crm.models import Account
+
+
+class ConnectionStatus(models.TextChoices):
+    CHOOSING_ORGANISATION = "choosing_organisation", "Choosing organisation"
+    CHOOSING_PAYMENT_ACCOUNT = "choosing_payment_account", "Choosing payment account"
+    CONNECTED = "connected", "Connected"
+    NEEDS_RECONNECT = "needs_reconnect", "Needs reconnect"
+    DISCONNECTED = "disconnected", "Disconnected"
+
+
+# States in which the organisation is held by this account (no other account may take it).
+HOLDING_STATUSES = [
+    ConnectionStatus.CHOOSING_PAYMENT_ACCOUNT,
+    ConnectionStatus.CONNECTED,
+    ConnectionStatus.NEEDS_RECONNECT,
+]
+
+
+class XeroConnection(models.Model):
+    """One per account, kept across disconnects so a reconnect resumes with its links intact."""
+
+    account = models.OneToOneField(
+        Account, on_delete=models.CASCADE, related_name="xero_connection"
+    )
+    status = models.CharField(
+        max_length=30, choices=ConnectionStatus.choices, default=ConnectionStatus.DISCONNECTED
+    )
+    # The organisation (Xero "tenant") and Xero's id for our connection to it.
+    tenant_id = models.CharField(max_length=64, blank=True)
+    tenant_name = models.CharField(max_length=255, blank=True)
+    xero_connection_id = models.CharField(max_length=64, blank=True)
+    auth_event_id = models.CharField(max_length=64, blank=True)
+    # The Xero user who authorised; revoking their grant would drop all their connections.
+    xero_user_id = models.CharField(max_length=64, blank=True)
+
+    # Secrets: Fernet-encrypted (xero_sync.token_vault); never logged, never shown.
+    access_token_encrypted = models.TextField(blank=True)
+    refresh_token_encrypted = models.TextField(blank=True)
+    access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    scopes = models.JSONField(default=list, blank=True)
+
+    # Non-secret settings chosen by the admin.
+    payment_account_id = models.CharField(max_length=64, blank=True)
+    payment_account_code = models.CharField(max_length=10, blank=True)
+    payment_account_name = models.CharField(max_length=150, blank=True)
+
+    connected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    connected_at = models.DateTimeField(null=True, blank=True)
+    # "Activity" is defined in one place: xero_sync.services.connection_record_activity.
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    # Guards that make each email go out once per episode.
+    needs_reconnect_emailed_at = models.DateTimeField(null=True, blank=True)
+    inactivity_warning_sent_at = models.DateTimeField(null=True, blank=True)
+    # The day budget as Xero last reported it (X-DayLimit-Remaining).
+    day_calls_remaining = models.IntegerField(null=True, blank=True)
+    day_calls_remaining_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # An organisation belongs to one Platform account at a time.
+            models.UniqueConstraint(
+                fields=["tenant_id"],
+                condition=Q(status__in=HOLDING_STATUSES),
+                name="xero_tenant_held_by_one_account",
+            )
+        ]
+
+    def __str__(self):
+        return f"Xero {self.tenant_name or '(no organisation)'} for {self.account}"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.status == ConnectionStatus.CONNECTED
+
+    @property
+    def has_tokens(self) -> bool:
+        return bool(self.refresh_token_encrypted)
+
+
+class XeroCall(models.Model):
+    """One HTTP call to Xero, for the activity page, ops and the rate-limit figures."""
+
+    connection = models.ForeignKey(XeroConnection, on_delete=models.CASCADE, related_name="calls")
+    operation = models.CharField(max_length=60)
+    status_code = models.PositiveSmallIntegerField(null=True)  # None: no HTTP answer
+    outcome = models.CharField(max_length=30)  # ok, validation, rate_limited, transient, ...
+    duration_ms = models.PositiveIntegerField()
+    minute_calls_remaining = models.IntegerField(null=True)
+    day_calls_remaining = models.IntegerField(null=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["connection", "-created_at"], name="xerocall_recent")]
+
+    def __str__(self):
+        return f"{self.operation} {self.outcome} ({self.status_code})"
+
+
+class WebhookDelivery(models.Model):
+    """A POST from Xero, stored (raw) before it is trusted or processed."""
+
+    body = models.BinaryField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    event_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self):
+        return f"Webhook delivery {self.pk} ({self.event_count} events)"
+
+
+class WebhookEvent(models.Model):
+    """One event of a delivery; the unique key makes a re-sent event a no-op."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="events")
+    tenant_id = models.CharField(max_length=64)
+    category = models.CharField(max_length=30)  # CONTACT, INVOICE, ...
+    event_type = models.CharField(max_length=30)  # CREATE, UPDATE
+    resource_id = models.CharField(max_length=64)
+    event_date = models.CharField(max_length=40)  # as Xero sent it; part of the dedupe key
+    connection = models.ForeignKey(
+        XeroConnection, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    outcome = models.CharField(
+        max_length=30, blank=True
+    )  # handled, no_handler, not_connected, failed
+    processed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant_id", "category", "event_type", "resource_id", "event_date"],
+                name="webhook_event_once",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.category} {self.event_type} {self.resource_id}"

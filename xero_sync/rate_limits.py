@@ -1,0 +1,95 @@
+"""Per-organisation Xero limits, shared by every worker through Redis.
+
+Xero allows 5 calls in flight, 60 a minute and a day budget per organisation, with minute
+windows that reset at times of Xero's choosing. We keep under them from our side: a lease per
+call in flight, and a sliding window slightly longer than a minute (so any fixed minute Xero
+counts holds at most the limit, whatever its phase and the calls' time in transit). A 429's
+Retry-After blocks the organisation for every worker until it passes.
+"""
+
+import uuid
+from dataclasses import dataclass
+from functools import cache
+
+import redis
+from django.conf import settings
+
+WINDOW_SECONDS = 61.0
+# A lease outlives any call (timeouts included), so a killed worker's slot frees itself.
+LEASE_SECONDS = 120.0
+
+_ACQUIRE = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
+local blocked = tonumber(redis.call('GET', KEYS[3]) or '0')
+if blocked > now then return {0, tostring(blocked - now), 'blocked'} end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[3]))
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
+  return {0, '0.05', 'concurrent'}
+end
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[2]) then
+  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  return {0, tostring(tonumber(oldest[2]) + tonumber(ARGV[3]) - now), 'minute'}
+end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[5])
+redis.call('ZADD', KEYS[2], now, ARGV[5])
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[4])) + 5)
+redis.call('EXPIRE', KEYS[2], math.ceil(tonumber(ARGV[3])) + 5)
+return {1, '0', 'ok'}
+"""
+
+_BLOCK = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
+local until_ = now + tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if until_ > current then
+  redis.call('SET', KEYS[1], tostring(until_), 'PX', math.ceil(tonumber(ARGV[1]) * 1000) + 1000)
+end
+return tostring(until_)
+"""
+
+
+@cache
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+@dataclass(frozen=True)
+class Decision:
+    granted: bool
+    wait: float  # seconds before trying again, when not granted
+    reason: str  # ok, concurrent, minute, blocked
+    lease: str = ""
+
+
+class TenantLimiter:
+    def __init__(self, tenant_id: str):
+        self.tenant_id = tenant_id
+        prefix = f"xero:limits:{tenant_id}"
+        self.keys = [f"{prefix}:inflight", f"{prefix}:minute", f"{prefix}:blocked_until"]
+
+    def try_acquire(self) -> Decision:
+        lease = uuid.uuid4().hex
+        granted, wait, reason = _redis().eval(
+            _ACQUIRE,
+            3,
+            *self.keys,
+            settings.XERO_MAX_CONCURRENT_CALLS,
+            settings.XERO_CALLS_PER_MINUTE,
+            WINDOW_SECONDS,
+            LEASE_SECONDS,
+            lease,
+        )
+        return Decision(bool(granted), float(wait), reason.decode(), lease if granted else "")
+
+    def release(self, lease: str) -> None:
+        _redis().zrem(self.keys[0], lease)
+
+    def block_for(self, seconds: float) -> None:
+        """Every worker waits this long before calling this organisation again."""
+        _redis().eval(_BLOCK, 1, self.keys[2], max(seconds, 0.0))
+
+    def reset(self) -> None:
+        _redis().delete(*self.keys)

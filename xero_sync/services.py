@@ -1,0 +1,249 @@
+"""Writes on the Xero connection: connecting, choosing, disconnecting, losing and regaining the
+grant, inactivity. Views, tasks and beat jobs call these and nothing else of substance."""
+
+import logging
+from contextlib import suppress
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from platform_crm.emails import absolute_url, email_account_admins
+from platform_crm.models import Account
+
+from . import tokens
+from .client import LedgerAccount, Tenant, XeroClient
+from .errors import AuthLost, NotFound, XeroError
+from .models import HOLDING_STATUSES, ConnectionStatus, XeroConnection
+
+log = logging.getLogger(__name__)
+
+
+class OrganisationTaken(Exception):
+    """The organisation is already connected to another Platform account."""
+
+
+class WrongOrganisation(Exception):
+    """A reconnect chose a different organisation than the one this account's data belongs to."""
+
+
+def connection_for(account: Account) -> XeroConnection:
+    connection, _ = XeroConnection.objects.get_or_create(account=account)
+    return connection
+
+
+def connection_record_activity(connection: XeroConnection) -> None:
+    """Activity is a successful Xero call (recorded by the client) or an admin action on the
+    integration (recorded here). Sixty days without either disconnects the integration."""
+    now = timezone.now()
+    XeroConnection.objects.filter(pk=connection.pk).update(
+        last_activity_at=now, inactivity_warning_sent_at=None
+    )
+    connection.last_activity_at, connection.inactivity_warning_sent_at = now, None
+
+
+def _set_status(connection: XeroConnection, status: str, **fields) -> None:
+    connection.status = status
+    connection.status_changed_at = timezone.now()
+    for name, value in fields.items():
+        setattr(connection, name, value)
+
+
+def connection_authorised(
+    *, account: Account, user, token_set: tokens.TokenSet
+) -> tuple[XeroConnection, list[Tenant]]:
+    """The code was exchanged: keep the tokens and find the organisations just authorised."""
+    connection = connection_for(account)
+    tokens.connection_store_tokens(connection, token_set)
+    connection.auth_event_id = token_set.auth_event_id
+    connection.xero_user_id = token_set.xero_user_id
+    connection.connected_by = user
+    connection.save()
+    tenants = XeroClient(connection).connections(auth_event_id=connection.auth_event_id)
+    tenants = [t for t in tenants if t.tenant_type in ("ORGANISATION", "")]
+    _set_status(connection, ConnectionStatus.CHOOSING_ORGANISATION)
+    connection.save(update_fields=["status", "status_changed_at"])
+    return connection, tenants
+
+
+def connection_choose_organisation(
+    *, connection: XeroConnection, tenant: Tenant, others: list[Tenant]
+) -> XeroConnection:
+    """Bind the connection to one organisation; release the others authorised alongside it."""
+    # Once set up with an organisation, the account's contacts and invoices are linked to it;
+    # a reconnect must choose the same one.
+    if connection.payment_account_id and connection.tenant_id != tenant.tenant_id:
+        raise WrongOrganisation(connection.tenant_name)
+    held_elsewhere = (
+        XeroConnection.objects.filter(tenant_id=tenant.tenant_id, status__in=HOLDING_STATUSES)
+        .exclude(pk=connection.pk)
+        .exists()
+    )
+    if held_elsewhere:
+        raise OrganisationTaken(tenant.tenant_name)
+    same_org = connection.tenant_id == tenant.tenant_id and bool(connection.payment_account_id)
+    connection.tenant_id = tenant.tenant_id
+    connection.tenant_name = tenant.tenant_name
+    connection.xero_connection_id = tenant.connection_id
+    connection.connected_at = timezone.now()
+    connection.last_error = ""
+    connection.needs_reconnect_emailed_at = None
+    # A reconnect to the organisation it had keeps the chosen payment account.
+    _set_status(
+        connection,
+        ConnectionStatus.CONNECTED if same_org else ConnectionStatus.CHOOSING_PAYMENT_ACCOUNT,
+    )
+    try:
+        with transaction.atomic():
+            connection.save()
+    except IntegrityError as error:  # another account took it at the same moment
+        raise OrganisationTaken(tenant.tenant_name) from error
+    connection_record_activity(connection)
+    client = XeroClient(connection)
+    for other in others:
+        if other.tenant_id != tenant.tenant_id and not _held_by_us(other.tenant_id):
+            try:
+                client.delete_connection(other.connection_id)
+            except XeroError as error:  # not fatal: the admin can remove it in Xero
+                log.warning("could not release unchosen organisation: %s", error.message)
+    return connection
+
+
+def _held_by_us(tenant_id: str) -> bool:
+    return XeroConnection.objects.filter(tenant_id=tenant_id, status__in=HOLDING_STATUSES).exists()
+
+
+def payment_account_choices(connection: XeroConnection) -> list[LedgerAccount]:
+    accounts = XeroClient(connection).ledger_accounts()
+    return sorted(
+        (a for a in accounts if a.can_take_payments), key=lambda a: (a.code or "~", a.name)
+    )
+
+
+def connection_choose_payment_account(
+    *, connection: XeroConnection, account: LedgerAccount
+) -> XeroConnection:
+    if not account.can_take_payments:
+        raise ValueError("That account cannot take payments.")
+    connection.payment_account_id = account.account_id
+    connection.payment_account_code = account.code
+    connection.payment_account_name = account.name
+    if connection.status == ConnectionStatus.CHOOSING_PAYMENT_ACCOUNT:
+        _set_status(connection, ConnectionStatus.CONNECTED)
+    connection.save()
+    connection_record_activity(connection)
+    return connection
+
+
+def _grant_shared(connection: XeroConnection) -> bool:
+    """Revoking a grant removes every connection its Xero user made for this app, so a grant is
+    only revoked when no other Platform account relies on that user's connections."""
+    if not connection.xero_user_id:
+        return True  # unknown user: deleting the connection alone is the safe choice
+    return (
+        XeroConnection.objects.filter(xero_user_id=connection.xero_user_id)
+        .exclude(pk=connection.pk)
+        .exclude(status=ConnectionStatus.DISCONNECTED)
+        .exists()
+    )
+
+
+def connection_disconnect(*, connection: XeroConnection, reason: str = "") -> None:
+    """Delete the connection at Xero and revoke the grant; keep local data and links."""
+    if connection.has_tokens:
+        # Already gone on Xero's side is as good as deleted.
+        if connection.xero_connection_id:
+            with suppress(AuthLost, NotFound):
+                XeroClient(connection).delete_connection(connection.xero_connection_id)
+        if not _grant_shared(connection):
+            with suppress(AuthLost):
+                tokens.token_revoke(connection)
+    tokens.connection_wipe_tokens(connection)
+    _set_status(connection, ConnectionStatus.DISCONNECTED, last_error=reason)
+    connection.save()
+
+
+def connection_mark_needs_reconnect(*, connection: XeroConnection, reason: str) -> None:
+    """The grant is gone. Pending work waits; the admins get one email per episode."""
+    with transaction.atomic():
+        locked = XeroConnection.objects.select_for_update().get(pk=connection.pk)
+        if locked.status != ConnectionStatus.CONNECTED:
+            return
+        _set_status(locked, ConnectionStatus.NEEDS_RECONNECT, last_error=reason)
+        first_time = locked.needs_reconnect_emailed_at is None
+        locked.needs_reconnect_emailed_at = locked.needs_reconnect_emailed_at or timezone.now()
+        locked.save()
+        if first_time:
+            url = absolute_url(
+                reverse("xero_sync:integrations", kwargs={"account_slug": locked.account.slug})
+            )
+            email_account_admins(
+                account=locked.account,
+                subject=f"Xero needs reconnecting for {locked.account.name}",
+                body=(
+                    f"Platform CRM can no longer reach your Xero organisation "
+                    f"{locked.tenant_name}: {reason}\n\n"
+                    "Nothing is lost: invoices and contacts waiting to sync will go as soon as "
+                    f"an admin reconnects.\n\nReconnect here: {url}\n"
+                ),
+            )
+    connection.refresh_from_db()
+
+
+def connections_disconnect_inactive() -> dict[str, int]:
+    """Daily: warn a week before, then disconnect after the inactivity limit. Each email once."""
+    from django.conf import settings
+
+    now = timezone.now()
+    limit = timedelta(days=settings.XERO_INACTIVITY_DAYS)
+    warn_at = limit - timedelta(days=settings.XERO_INACTIVITY_WARNING_DAYS)
+    counts = {"warned": 0, "disconnected": 0}
+    candidates = XeroConnection.objects.filter(
+        status=ConnectionStatus.CONNECTED, last_activity_at__lt=now - warn_at
+    ).values_list("pk", flat=True)
+    for pk in candidates:
+        with transaction.atomic():
+            connection = (
+                XeroConnection.objects.select_for_update(skip_locked=True)
+                .select_related("account")
+                .filter(pk=pk, status=ConnectionStatus.CONNECTED)
+                .first()
+            )
+            if connection is None:
+                continue
+            idle = now - connection.last_activity_at
+            page = absolute_url(
+                reverse("xero_sync:integrations", kwargs={"account_slug": connection.account.slug})
+            )
+            if idle >= limit:
+                connection_disconnect(
+                    connection=connection,
+                    reason=f"Disconnected after {idle.days} days without activity.",
+                )
+                email_account_admins(
+                    account=connection.account,
+                    subject=f"Xero was disconnected from {connection.account.name}",
+                    body=(
+                        f"Platform CRM disconnected Xero ({connection.tenant_name}) after "
+                        f"{idle.days} days without activity. Your data in the CRM and in Xero "
+                        f"is untouched.\n\nReconnect any time: {page}\n"
+                    ),
+                )
+                counts["disconnected"] += 1
+            elif connection.inactivity_warning_sent_at is None:
+                connection.inactivity_warning_sent_at = now
+                connection.save(update_fields=["inactivity_warning_sent_at"])
+                left = (limit - idle).days
+                email_account_admins(
+                    account=connection.account,
+                    subject=f"Xero will be disconnected from {connection.account.name} soon",
+                    body=(
+                        f"Platform CRM has not synced with Xero ({connection.tenant_name}) for "
+                        f"{idle.days} days. It will disconnect in {left} days unless there is "
+                        f"activity. To keep it, press Keep connected on the integration page: "
+                        f"{page}\n"
+                    ),
+                )
+                counts["warned"] += 1
+    return counts

@@ -1,0 +1,92 @@
+"""Xero webhooks: verify the signature over the raw body, store the delivery, process later.
+
+Events are dispatched through one small table, (category, type) -> handler. The contact and
+invoice sync register their handlers in it; an event without a handler is recorded as such.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .models import ConnectionStatus, WebhookDelivery, WebhookEvent, XeroConnection
+
+log = logging.getLogger(__name__)
+
+# (eventCategory, eventType) -> handler(connection, resource_id). Filled by the sync modules.
+HANDLERS: dict[tuple[str, str], Callable[[XeroConnection, str], None]] = {}
+
+
+def signature_valid(body: bytes, signature: str) -> bool:
+    key = settings.XERO_WEBHOOK_KEY.encode()
+    if not key or not signature:
+        return False
+    expected = base64.b64encode(hmac.new(key, body, hashlib.sha256).digest()).decode()
+    return hmac.compare_digest(expected, signature)
+
+
+def delivery_store(body: bytes) -> WebhookDelivery:
+    return WebhookDelivery.objects.create(body=body)
+
+
+def delivery_process(delivery_id: int) -> None:
+    delivery = WebhookDelivery.objects.get(pk=delivery_id)
+    if delivery.processed_at:
+        return
+    try:
+        events = json.loads(bytes(delivery.body)).get("events") or []
+    except (ValueError, AttributeError) as error:
+        delivery.error = f"unreadable body: {error}"
+        delivery.processed_at = timezone.now()
+        delivery.save(update_fields=["error", "processed_at"])
+        return
+    for raw in events:
+        event = _event_record(delivery, raw)
+        if event is not None:
+            _event_dispatch(event)
+    delivery.event_count = len(events)
+    delivery.processed_at = timezone.now()
+    delivery.save(update_fields=["event_count", "processed_at"])
+
+
+def _event_record(delivery: WebhookDelivery, raw: dict) -> WebhookEvent | None:
+    """The event's row, or None when the same event was already received (Xero re-sends)."""
+    try:
+        with transaction.atomic():
+            return WebhookEvent.objects.create(
+                delivery=delivery,
+                tenant_id=str(raw.get("tenantId", "")),
+                category=str(raw.get("eventCategory", "")),
+                event_type=str(raw.get("eventType", "")),
+                resource_id=str(raw.get("resourceId", "")),
+                event_date=str(raw.get("eventDateUtc", "")),
+            )
+    except IntegrityError:
+        return None
+
+
+def _event_dispatch(event: WebhookEvent) -> None:
+    connection = XeroConnection.objects.filter(
+        tenant_id=event.tenant_id, status=ConnectionStatus.CONNECTED
+    ).first()
+    handler = HANDLERS.get((event.category, event.event_type))
+    if connection is None:
+        event.outcome = "not_connected"
+    elif handler is None:
+        event.outcome = "no_handler"
+    else:
+        try:
+            handler(connection, event.resource_id)
+            event.outcome = "handled"
+        except Exception as error:  # recorded on the event, visible, retryable by the poll
+            log.exception("webhook handler failed", extra={"event_id": event.pk})
+            event.outcome, event.error = "failed", str(error)[:2000]
+    event.connection = connection
+    event.processed_at = timezone.now()
+    event.save(update_fields=["connection", "outcome", "error", "processed_at"])
