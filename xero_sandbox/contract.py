@@ -44,6 +44,7 @@ MS_DATE = re.compile(r"^/Date\(-?\d+([+-]\d{4})?\)/$")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Xero's own ISO timestamps have no offset and up to 7 fractional digits (.NET "o" without Z).
 NAIVE_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?$")
+ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,7})?(Z|[+-]\d{2}:\d{2})?$")
 
 
 # --- relaxations ---------------------------------------------------------------------------------
@@ -85,7 +86,7 @@ RELAXATIONS: tuple[Relaxation, ...] = (
         lambda e: (
             _is_format(e, "xero-msdate")
             and isinstance(e.instance, str)
-            and (ISO_DATE.match(e.instance) or NAIVE_ISO_DATETIME.match(e.instance[:27]))
+            and bool(ISO_DATE.match(e.instance) or ISO_DATETIME.match(e.instance))
         ),
     ),
     Relaxation(
