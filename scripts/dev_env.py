@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/platform_crm"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+SANDBOX_URL = "http://127.0.0.1:8765"
 
 
 def say(message: str) -> None:
@@ -107,6 +108,26 @@ def redis_url() -> tuple[str, str]:
     return url, "filesystem://"
 
 
+def xero_settings() -> dict[str, str]:
+    """Real Xero when its credentials are in the environment; otherwise the local sandbox."""
+    key_file = VAR / "xero-token-key"
+    if not key_file.exists():
+        from cryptography.fernet import Fernet
+
+        key_file.write_text(Fernet.generate_key().decode())
+    values = {"XERO_TOKEN_KEYS": os.environ.get("XERO_TOKEN_KEYS", key_file.read_text().strip())}
+    if os.environ.get("XERO_CLIENT_ID"):
+        say("xero: real Xero (XERO_CLIENT_ID is set)")
+        return values
+    say(f"xero: the local sandbox at {SANDBOX_URL}")
+    return values | {
+        "XERO_SANDBOX_URL": SANDBOX_URL,
+        "XERO_CLIENT_ID": "sandbox-client-id",
+        "XERO_CLIENT_SECRET": "sandbox-client-secret",
+        "XERO_WEBHOOK_KEY": "sandbox-webhook-key",
+    }
+
+
 def main(argv: list[str]) -> int:
     out = Path(argv[1]) if len(argv) > 1 else VAR / "dev.env"
     VAR.mkdir(exist_ok=True)
@@ -121,6 +142,7 @@ def main(argv: list[str]) -> int:
         "SITE_URL": os.environ.get("SITE_URL", "http://localhost:8000"),
         # Flower reads this itself: user:password for http://localhost:5555.
         "FLOWER_BASIC_AUTH": os.environ.get("FLOWER_BASIC_AUTH", "ops:ops-dev"),
+        **xero_settings(),
     }
     out.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
     return 0

@@ -1,5 +1,6 @@
 pytest_plugins = [
     "tests.factories",
     "tests.workers",
+    "tests.browser",
     "xero_sandbox.pytest_plugin",
 ]

@@ -26,6 +26,7 @@ from xero_python.identity import IdentityApi
 from .errors import AuthLost, NotFound, RateLimited, Transient, ValidationFailed, XeroError
 from .models import XeroCall, XeroConnection
 from .rate_limits import TenantLimiter
+from .reconnect import connection_mark_needs_reconnect
 from .tokens import access_token_for
 
 log = logging.getLogger(__name__)
@@ -156,18 +157,22 @@ class XeroClient:
 
     def call(self, operation: str, fn: Callable, *, write: bool = False, tenant: bool = True):
         """Run fn(accounting_api, identity_api, **call_options) once, with everything around it."""
-        for attempt in (1, 2):
+        try:
+            try:
+                return self._call_once(operation, fn, write=write, tenant=tenant)
+            except _Unauthorized:
+                # The token was refused before its time (revoked elsewhere, clock skew): one
+                # forced refresh and one more try.
+                access_token_for(self.connection, force_refresh=True)
             try:
                 return self._call_once(operation, fn, write=write, tenant=tenant)
             except _Unauthorized as unauthorized:
-                if attempt == 2:
-                    raise AuthLost(
-                        "Xero no longer accepts this connection's sign-in; reconnect it."
-                    ) from unauthorized
-                # The token was refused before its time (revoked elsewhere, clock skew): one
-                # forced refresh, then give up.
-                access_token_for(self.connection, force_refresh=True)
-        raise AssertionError("unreachable")
+                raise AuthLost(
+                    "Xero no longer accepts this connection's sign-in; reconnect it."
+                ) from unauthorized
+        except AuthLost as lost:
+            connection_mark_needs_reconnect(connection=self.connection, reason=lost.message)
+            raise
 
     def _call_once(self, operation: str, fn: Callable, *, write: bool, tenant: bool):
         access_token = access_token_for(self.connection)

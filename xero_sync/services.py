@@ -164,33 +164,6 @@ def connection_disconnect(*, connection: XeroConnection, reason: str = "") -> No
     connection.save()
 
 
-def connection_mark_needs_reconnect(*, connection: XeroConnection, reason: str) -> None:
-    """The grant is gone. Pending work waits; the admins get one email per episode."""
-    with transaction.atomic():
-        locked = XeroConnection.objects.select_for_update().get(pk=connection.pk)
-        if locked.status != ConnectionStatus.CONNECTED:
-            return
-        _set_status(locked, ConnectionStatus.NEEDS_RECONNECT, last_error=reason)
-        first_time = locked.needs_reconnect_emailed_at is None
-        locked.needs_reconnect_emailed_at = locked.needs_reconnect_emailed_at or timezone.now()
-        locked.save()
-        if first_time:
-            url = absolute_url(
-                reverse("xero_sync:integrations", kwargs={"account_slug": locked.account.slug})
-            )
-            email_account_admins(
-                account=locked.account,
-                subject=f"Xero needs reconnecting for {locked.account.name}",
-                body=(
-                    f"Platform CRM can no longer reach your Xero organisation "
-                    f"{locked.tenant_name}: {reason}\n\n"
-                    "Nothing is lost: invoices and contacts waiting to sync will go as soon as "
-                    f"an admin reconnects.\n\nReconnect here: {url}\n"
-                ),
-            )
-    connection.refresh_from_db()
-
-
 def connections_disconnect_inactive() -> dict[str, int]:
     """Daily: warn a week before, then disconnect after the inactivity limit. Each email once."""
     from django.conf import settings
