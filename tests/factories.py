@@ -40,6 +40,18 @@ def contact_make(account: Account, **fields):
     return contact_create(account=account, **fields)
 
 
+def tax_rate_make(account: Account, name: str | None = None, *components):
+    from decimal import Decimal
+
+    from taxes.services import tax_rate_create
+
+    return tax_rate_create(
+        account=account,
+        name=name or f"Tax {next(_seq)}",
+        components=list(components) or [("GST", Decimal(15), False)],
+    )
+
+
 @pytest.fixture
 def account(db):
     return account_create(name="Kiwi Plumbing")

@@ -33,7 +33,10 @@ class Worker:
         self.mail_dir = mail_dir
 
     def sent_mail(self) -> list[str]:
-        return [p.read_text() for p in sorted(self.mail_dir.glob("*.log"))]
+        """Messages the worker has finished writing (Django's file backend ends each one with a
+        line of dashes)."""
+        texts = [p.read_text() for p in sorted(self.mail_dir.glob("*.log"))]
+        return [t for t in texts if t.rstrip().endswith("-" * 79)]
 
     def wait_for(self, predicate, timeout: float = 15.0, interval: float = 0.05):
         """Poll until predicate() is truthy; fail with the worker's log tail if it never is."""

@@ -9,13 +9,14 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from platform_crm.models import Role
 
-from ..factories import client_for, contact_make, user_create
+from ..factories import client_for, contact_make, tax_rate_make, user_create
 
 ACCOUNT_PREFIX = "a/<slug:account_slug>/"
 
 # (namespace, URL parameter) -> builds a real object of `account` and returns the parameter.
 SAMPLES = {
     ("contacts", "pk"): lambda account: contact_make(account).pk,
+    ("taxes", "pk"): lambda account: tax_rate_make(account).pk,
 }
 
 
