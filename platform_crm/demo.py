@@ -39,11 +39,13 @@ DEMO_CONTACTS = [
 ]
 
 DEMO_TAX_RATES = [
-    # name, [(component name, rate, compound)]
+    # name, [(component name, rate, compound)]. The first four have twins in the sandbox's
+    # demo organisation; the last has none there, to show how an unmappable rate looks.
     ("GST 15%", [("GST", "15", False)]),
     ("Zero rated", [("GST", "0", False)]),
-    ("GST + PST", [("GST", "5", False), ("PST", "7", False)]),
-    ("GST + compound QST", [("GST", "5", False), ("QST", "7", True)]),
+    ("GST + regional levy", [("GST", "15", False), ("Levy", "2", False)]),
+    ("GST + compound levy", [("GST", "15", False), ("Levy", "2", True)]),
+    ("Old GST 12.5%", [("GST", "12.5", False)]),
 ]
 
 

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from platform_crm.models import Account
 
 from .models import TaxComponent, TaxRate
+from .signals import tax_rate_saved
 
 MAX_COMPONENTS = 6  # as Xero allows
 
@@ -30,6 +31,7 @@ def _save(tax_rate: TaxRate, components) -> TaxRate:
                 )
                 for i, (name, rate, compound) in enumerate(components)
             )
+            tax_rate_saved.send(sender=TaxRate, tax_rate=tax_rate)
     except IntegrityError as error:
         raise ValidationError({"name": "Another tax rate already has this name."}) from error
     return tax_rate

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class XeroSyncConfig(AppConfig):
     name = "xero_sync"
     verbose_name = "Xero sync"
+
+    def ready(self):
+        from . import receivers  # noqa: F401  (connects the signal receivers)

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 import urllib3
 from django.conf import settings
@@ -56,6 +57,16 @@ class LedgerAccount:
     def can_take_payments(self) -> bool:
         """What the payment-account picker offers: active, payments enabled, not a bank."""
         return self.status == "ACTIVE" and self.enable_payments and self.type != "BANK"
+
+
+@dataclass(frozen=True)
+class TaxRateInfo:
+    tax_type: str
+    name: str
+    status: str
+    effective_rate: Decimal
+    components: tuple[tuple[str, Decimal, bool], ...]  # (name, rate, compound)
+    can_apply_to_revenue: bool
 
 
 @dataclass(frozen=True)
@@ -324,6 +335,26 @@ class XeroClient:
                 enable_payments=bool(a.enable_payments_to_account),
             )
             for a in result.accounts or []
+        ]
+
+    def tax_rates(self) -> list[TaxRateInfo]:
+        result = self.call(
+            "tax_rates.list",
+            lambda acc, ident, **o: acc.get_tax_rates(self.connection.tenant_id, **o),
+        )
+        return [
+            TaxRateInfo(
+                tax_type=r.tax_type or "",
+                name=r.name or "",
+                status=getattr(r.status, "value", r.status) or "",
+                effective_rate=Decimal(str(r.effective_rate or 0)),
+                components=tuple(
+                    (c.name or "", Decimal(str(c.rate or 0)), bool(c.is_compound))
+                    for c in r.tax_components or []
+                ),
+                can_apply_to_revenue=bool(r.can_apply_to_revenue),
+            )
+            for r in result.tax_rates or []
         ]
 
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("xero/connect/", views.xero_connect, name="connect"),
     path("xero/organisation/", views.xero_organisation, name="organisation"),
     path("xero/payment-account/", views.xero_payment_account, name="payment_account"),
+    path("xero/taxes/", views.xero_tax_mapping, name="tax_mapping"),
     path("xero/disconnect/", views.xero_disconnect, name="disconnect"),
     path("xero/keep/", views.xero_keep, name="keep"),
 ]

@@ -1,16 +1,18 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from platform_crm.models import Role
 from platform_crm.queueing import enqueue_on_commit
 from platform_crm.tenancy import account_view
+from taxes.models import TaxRate
 
-from . import oauth, services, tokens, webhooks
+from . import oauth, services, tax_mapping, tokens, webhooks
 from .client import XeroClient
 from .errors import AuthLost, NotConfigured, XeroError
 from .models import ConnectionStatus
@@ -30,6 +32,7 @@ def integration_index(request, account):
     context = {
         "connection": connection,
         "calls": recent_calls(account) if connection else [],
+        "unmapped": tax_mapping.unmapped_tax_rates(account) if connection else [],
         "Status": ConnectionStatus,
     }
     return render(request, "xero_sync/integrations.html", context)
@@ -147,13 +150,62 @@ def xero_payment_account(request, account):
         if chosen is None:
             messages.error(request, "Choose one of the accounts listed.")
         else:
+            first_setup = connection.status == ConnectionStatus.CHOOSING_PAYMENT_ACCOUNT
             services.connection_choose_payment_account(connection=connection, account=chosen)
             messages.success(request, f"Payments will be recorded against {chosen.name}.")
+            if first_setup:  # the setup flow goes on to the tax mapping
+                return redirect("xero_sync:tax_mapping", account_slug=account.slug)
             return _integrations(account)
     return render(
         request,
         "xero_sync/payment_account.html",
         {"choices": choices, "connection": connection},
+    )
+
+
+@account_view(role=Role.ADMIN)
+def xero_tax_mapping(request, account):
+    connection = connection_get(account)
+    if connection is None or connection.status not in (
+        ConnectionStatus.CONNECTED,
+        ConnectionStatus.NEEDS_RECONNECT,
+    ):
+        messages.info(request, "Connect Xero first; tax rates are mapped to its organisation.")
+        return _integrations(account)
+    refresh = request.method == "POST" and "refresh" in request.POST
+    if refresh or (connection.is_usable and not connection.tax_rates.exists()):
+        try:
+            tax_mapping.xero_tax_rates_refresh(connection)
+            services.connection_record_activity(connection)
+        except XeroError as error:
+            messages.error(request, f"Could not read Xero's tax rates: {error.message}")
+        if refresh:
+            return redirect("xero_sync:tax_mapping", account_slug=account.slug)
+    elif request.method == "POST":
+        tax_rate = get_object_or_404(TaxRate, account=account, pk=request.POST.get("tax_rate"))
+        xero_tax_type = request.POST.get("xero_tax_type", "")
+        try:
+            if xero_tax_type:
+                tax_mapping.tax_mapping_set(
+                    connection=connection,
+                    tax_rate=tax_rate,
+                    xero_tax_type=xero_tax_type,
+                    user=request.user,
+                )
+                messages.success(request, f"{tax_rate.name} is mapped.")
+            else:
+                tax_mapping.tax_mapping_clear(tax_rate=tax_rate)
+                messages.success(request, f"{tax_rate.name} is no longer mapped.")
+            services.connection_record_activity(connection)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        return redirect("xero_sync:tax_mapping", account_slug=account.slug)
+    rows = tax_mapping.mapping_rows(connection)
+    fetched = connection.tax_rates.order_by("-fetched_at").values_list("fetched_at", flat=True)
+    return render(
+        request,
+        "xero_sync/tax_mapping.html",
+        {"rows": rows, "connection": connection, "fetched_at": fetched.first()},
     )
 
 

@@ -34,10 +34,10 @@ def test_demo_data_loads_twice_without_duplicates_and_lists_taxes(settings):
     demo_data_load()
     kiwi = Account.objects.get(slug="kiwi-plumbing")
     assert kiwi.contacts.count() == 6
-    assert TaxRate.objects.filter(account=kiwi).count() == 4
+    assert TaxRate.objects.filter(account=kiwi).count() == 5
     admin = kiwi.memberships.get(user__username="admin").user
     page = client_for(admin).get(reverse("taxes:index", args=[kiwi.slug])).content.decode()
-    assert "GST + compound QST" in page and "12.35%" in page
+    assert "GST + compound levy" in page and "17.3%" in page
 
 
 @pytest.mark.parametrize(

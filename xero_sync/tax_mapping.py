@@ -1,0 +1,155 @@
+"""Mapping the CRM's tax rates to the organisation's Xero tax rates.
+
+Only rates of equal effective rate (Decimal, 4 dp) can be mapped, and the product never creates
+tax rates in Xero. Xero's rates are read on demand (Refresh) and kept as XeroTaxRate rows; every
+refresh, and every edit of a CRM rate, re-checks the mappings and flags the broken ones instead
+of letting invoices use them.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from taxes.models import TaxRate
+
+from .client import XeroClient
+from .models import TaxMapping, XeroConnection, XeroTaxRate
+
+PLACES = Decimal("0.0001")
+
+
+def _rate(value) -> Decimal:
+    return Decimal(value).quantize(PLACES)
+
+
+def xero_tax_rates_refresh(connection: XeroConnection) -> list[XeroTaxRate]:
+    """Read Xero's tax rates, replace the stored copy, and re-check every mapping."""
+    fetched = XeroClient(connection).tax_rates()
+    now = timezone.now()
+    with transaction.atomic():
+        connection.tax_rates.all().delete()
+        rows = XeroTaxRate.objects.bulk_create(
+            XeroTaxRate(
+                connection=connection,
+                tax_type=r.tax_type,
+                name=r.name,
+                status=r.status,
+                effective_rate=_rate(r.effective_rate),
+                components=[
+                    {"name": name, "rate": str(rate), "compound": compound}
+                    for name, rate, compound in r.components
+                ],
+                can_apply_to_revenue=r.can_apply_to_revenue,
+                fetched_at=now,
+            )
+            for r in fetched
+        )
+        mappings_recheck(connection)
+    return rows
+
+
+def _broken_reason(mapping: TaxMapping, xero_rates: dict[str, XeroTaxRate]) -> str:
+    tax_rate = mapping.tax_rate
+    xero = xero_rates.get(mapping.xero_tax_type)
+    if xero is None:
+        return f"Xero no longer has the tax rate {mapping.xero_name}."
+    if not xero.usable_on_sales:
+        return f"{xero.name} is no longer active for sales in Xero."
+    if _rate(xero.effective_rate) != _rate(mapping.effective_rate):
+        return (
+            f"{xero.name} in Xero is now {xero.effective_rate.normalize():f}%, "
+            f"not {mapping.effective_rate.normalize():f}%."
+        )
+    if _rate(tax_rate.effective_rate) != _rate(mapping.effective_rate):
+        return (
+            f"{tax_rate.name} is now {tax_rate.effective_rate.normalize():f}%, "
+            f"not {mapping.effective_rate.normalize():f}% as when it was mapped."
+        )
+    return ""
+
+
+def mappings_recheck(connection: XeroConnection) -> None:
+    xero_rates = {r.tax_type: r for r in connection.tax_rates.all()}
+    if not xero_rates:
+        return  # never read yet: nothing to compare against
+    mappings = TaxMapping.objects.filter(tax_rate__account=connection.account).select_related(
+        "tax_rate"
+    )
+    for mapping in mappings.prefetch_related("tax_rate__components"):
+        reason = _broken_reason(mapping, xero_rates)
+        if reason != mapping.broken_reason:
+            mapping.broken_reason = reason
+            mapping.save(update_fields=["broken_reason"])
+
+
+@dataclass(frozen=True)
+class MappingRow:
+    tax_rate: TaxRate
+    mapping: TaxMapping | None
+    options: list[XeroTaxRate]  # Xero rates of equal effective rate, usable on sales
+
+    @property
+    def status(self) -> str:
+        if self.mapping is None:
+            return "unmapped" if self.options else "no_equal_rate"
+        return "broken" if self.mapping.is_broken else "mapped"
+
+
+def mapping_rows(connection: XeroConnection) -> list[MappingRow]:
+    usable = [r for r in connection.tax_rates.all() if r.usable_on_sales]
+    rates = (
+        TaxRate.objects.filter(account=connection.account, is_active=True)
+        .prefetch_related("components")
+        .select_related("xero_mapping")
+    )
+    rows = []
+    for tax_rate in rates:
+        effective = _rate(tax_rate.effective_rate)
+        options = [r for r in usable if _rate(r.effective_rate) == effective]
+        rows.append(MappingRow(tax_rate, getattr(tax_rate, "xero_mapping", None), options))
+    return rows
+
+
+def tax_mapping_set(
+    *, connection: XeroConnection, tax_rate: TaxRate, xero_tax_type: str, user
+) -> TaxMapping:
+    if tax_rate.account_id != connection.account_id:
+        raise ValidationError("That tax rate belongs to another account.")
+    xero = connection.tax_rates.filter(tax_type=xero_tax_type).first()
+    if xero is None or not xero.usable_on_sales:
+        raise ValidationError(f"Xero has no active sales tax rate {xero_tax_type!r}; refresh.")
+    ours, theirs = _rate(tax_rate.effective_rate), _rate(xero.effective_rate)
+    if ours != theirs:
+        raise ValidationError(
+            f"{tax_rate.name} ({ours.normalize():f}%) cannot be mapped to {xero.name} "
+            f"({theirs.normalize():f}%): only equal rates can be mapped."
+        )
+    mapping, _ = TaxMapping.objects.update_or_create(
+        tax_rate=tax_rate,
+        defaults={
+            "xero_tax_type": xero.tax_type,
+            "xero_name": xero.name,
+            "effective_rate": ours,
+            "broken_reason": "",
+            "mapped_by": user,
+        },
+    )
+    return mapping
+
+
+def tax_mapping_clear(*, tax_rate: TaxRate) -> None:
+    TaxMapping.objects.filter(tax_rate=tax_rate).delete()
+
+
+def unmapped_tax_rates(account) -> list[TaxRate]:
+    """Active CRM rates an invoice could not be pushed with: no mapping, or a broken one."""
+    return [
+        rate
+        for rate in TaxRate.objects.filter(account=account, is_active=True).select_related(
+            "xero_mapping"
+        )
+        if getattr(rate, "xero_mapping", None) is None or rate.xero_mapping.is_broken
+    ]
