@@ -78,3 +78,8 @@ def test_dev_environment_falls_back_and_says_how_to_get_the_real_services(tmp_pa
     assert "Using SQLite" in result.stdout
     written = (tmp_path / "dev.env").read_text()
     assert "DATABASE_URL=sqlite:///" in written
+
+
+def test_migrations_match_the_models():
+    result = manage("makemigrations", "--check", "--dry-run", env={"DJANGO_DEBUG": "1"})
+    assert result.returncode == 0, result.stdout + result.stderr
