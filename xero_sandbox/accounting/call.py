@@ -1,0 +1,54 @@
+"""What an Accounting API handler gets: the request, its tenant, the sandbox and the time."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+
+from ..msdates import parse_datetime
+from ..store import Tenant
+from ..wire import Request
+
+
+@dataclass
+class Call:
+    request: Request
+    tenant: Tenant
+    sandbox: object  # xero_sandbox.sandbox.Sandbox; typed loosely to avoid an import cycle
+    now: datetime
+
+    @property
+    def behaviour(self):
+        return self.sandbox.settings.behaviour
+
+    def emit(self, category: str, event_type: str, resource_id: str) -> None:
+        self.sandbox.webhooks.emit(self.tenant.id, category, event_type, resource_id)
+
+    def modified_since_ms(self) -> int | None:
+        raw = self.request.header("If-Modified-Since")
+        if not raw:
+            return None
+        moment = parse_datetime(raw)
+        if moment is None:
+            try:
+                moment = parsedate_to_datetime(raw)
+            except (TypeError, ValueError):
+                return None
+        return int(moment.timestamp() * 1000)
+
+    def unitdp(self) -> int:
+        return 4 if self.request.arg("unitdp") == "4" else 2
+
+    def summarize_errors(self) -> bool:
+        return self.request.flag("summarizeErrors", default=True)
+
+
+def ms_of(value: str | None) -> int:
+    """Milliseconds from "/Date(ms+0000)/" without a regex (hot path for If-Modified-Since)."""
+    if not value:
+        return 0
+    inner = value[6:-2]
+    for sign in "+-":
+        cut = inner.find(sign, 1)
+        if cut > 0:
+            inner = inner[:cut]
+    return int(inner)

@@ -1,0 +1,464 @@
+"""Invoices: Xero's validation, tax arithmetic and status rules, batch writes with and without
+summarizeErrors, and the list filters."""
+
+from decimal import Decimal
+
+from ..money import line_amount, line_tax, round2, round_dp, to_decimal, totals
+from ..msdates import iso_date, ms_date, parse_date
+from ..store import Tenant, new_id, touch
+from ..where import WhereError, compile_where, sort
+from .call import Call, ms_of
+from .contacts import find_contact, save_contact
+from .envelope import csv, envelope, not_found, paging, validation_exception
+
+TYPES = {"ACCREC", "ACCPAY"}
+STATUSES = {"DRAFT", "SUBMITTED", "DELETED", "AUTHORISED", "PAID", "VOIDED"}
+AMOUNT_TYPES = {"Exclusive", "Inclusive", "NoTax"}
+READ_ONLY = {
+    "SubTotal",
+    "TotalTax",
+    "Total",
+    "TotalDiscount",
+    "AmountDue",
+    "AmountPaid",
+    "AmountCredited",
+    "FullyPaidOnDate",
+    "Payments",
+    "Prepayments",
+    "Overpayments",
+    "CreditNotes",
+    "UpdatedDateUTC",
+    "UpdatedDateUTCString",
+    "HasAttachments",
+    "HasErrors",
+    "IsDiscounted",
+    "ValidationErrors",
+    "Warnings",
+    "StatusAttributeString",
+    "CISDeduction",
+    "CISRate",
+    "DateString",
+    "DueDateString",
+    "Attachments",
+}
+# Fields Xero lets you change on an invoice that already has a payment.
+HARMLESS = {"InvoiceID", "SentToContact", "ExpectedPaymentDate", "PlannedPaymentDate"}
+
+ALLOCATED = "This document cannot be edited as it has a payment or credit note allocated to it."
+BAD_STATUS = "Invoice not of valid status for modification"
+NOT_UNIQUE = "Invoice # must be unique."
+
+
+def bad_account(code) -> str:
+    return f"Account code '{code}' is not a valid code for this document."
+
+
+def bad_tax_type(code) -> str:
+    return (
+        f"The TaxType code '{code}' does not exist or cannot be used for this type of transaction."
+    )
+
+
+def _strip_nulls(value):
+    if isinstance(value, dict):
+        return {k: _strip_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_strip_nulls(v) for v in value]
+    return value
+
+
+def has_payments(invoice: dict) -> bool:
+    return (
+        invoice.get("AmountPaid", Decimal(0)) > 0 or invoice.get("AmountCredited", Decimal(0)) > 0
+    )
+
+
+def _touched(existing: dict, incoming: dict) -> set[str]:
+    """Keys of `incoming` that would change `existing` (LineItems always count)."""
+    changed = set()
+    for key, value in incoming.items():
+        if key in HARMLESS:
+            continue
+        if key == "Contact":
+            if find_contact_id(value) not in (None, existing["Contact"]["ContactID"]):
+                changed.add(key)
+        elif key in ("Date", "DueDate"):
+            if parse_date(value) != parse_date(existing.get(key)):
+                changed.add(key)
+        elif existing.get(key) != value:
+            changed.add(key)
+    return changed
+
+
+def find_contact_id(ref) -> str | None:
+    return ref.get("ContactID") if isinstance(ref, dict) else None
+
+
+def _status_errors(existing: dict | None, target: str, touched: set[str], behaviour) -> list[str]:
+    if existing is None:
+        if target not in ("DRAFT", "SUBMITTED", "AUTHORISED"):
+            return [BAD_STATUS]
+        return []
+    current = existing["Status"]
+    if not touched:
+        return []
+    if current in ("VOIDED", "DELETED"):
+        return [BAD_STATUS]
+    if has_payments(existing) or current == "PAID":
+        return [ALLOCATED]
+    if current in ("DRAFT", "SUBMITTED"):
+        return [] if target in ("DRAFT", "SUBMITTED", "AUTHORISED", "DELETED") else [BAD_STATUS]
+    # AUTHORISED without payments: void it, or edit it when the (UNVERIFIED) setting allows.
+    if target == "VOIDED":
+        return []
+    if target != "AUTHORISED" or not behaviour.edit_authorised_invoices:
+        return [BAD_STATUS]
+    return []
+
+
+def _lines(
+    tenant: Tenant,
+    sent: list,
+    kind: str,
+    amount_types: str,
+    unitdp: int,
+    old: list,
+    approving: bool,
+):
+    errors: list[str] = []
+    old_ids = {line["LineItemID"] for line in old}
+    out = []
+    for raw in sent:
+        line = {
+            k: v for k, v in raw.items() if k not in ("LineAmount", "TaxAmount", "ValidationErrors")
+        }
+        quantity = round_dp(to_decimal(line.get("Quantity"), Decimal(1)), unitdp)
+        unit = round_dp(to_decimal(line.get("UnitAmount"), Decimal(0)), unitdp)
+        discount_rate = to_decimal(line.get("DiscountRate"))
+        discount_amount = to_decimal(line.get("DiscountAmount"))
+        if (discount_rate or discount_amount) and kind != "ACCREC":
+            errors.append("Discounts are only allowed on sales invoices.")
+        if not str(line.get("Description") or "").strip() and not line.get("ItemCode"):
+            errors.append("Description cannot be empty.")
+        account = None
+        if line.get("AccountCode") or line.get("AccountID"):
+            account = (
+                tenant.account_by_code(str(line["AccountCode"]))
+                if line.get("AccountCode")
+                else tenant.accounts.get(str(line["AccountID"]).lower())
+            )
+            if (
+                account is None
+                or account.get("Status") != "ACTIVE"
+                or account.get("Type") == "BANK"
+            ):
+                errors.append(bad_account(line.get("AccountCode") or line.get("AccountID")))
+                account = None
+            else:
+                line["AccountCode"] = account.get("Code", "")
+                line["AccountID"] = account["AccountID"]
+        elif approving:
+            errors.append("Account code must be specified for approved invoices.")
+        tax_type = line.get("TaxType") or (account or {}).get("TaxType") or "NONE"
+        rate = tenant.tax_rates.get(tax_type)
+        can_apply = "CanApplyToRevenue" if kind == "ACCREC" else "CanApplyToExpenses"
+        if tax_type != "NONE" and (
+            rate is None or rate.get("Status") != "ACTIVE" or not rate.get(can_apply)
+        ):
+            errors.append(bad_tax_type(tax_type))
+            rate = None
+        effective = to_decimal((rate or {}).get("EffectiveRate"), Decimal(0))
+        amount = line_amount(quantity, unit, discount_rate, discount_amount)
+        line.update(
+            Quantity=quantity,
+            UnitAmount=unit,
+            TaxType=tax_type,
+            LineAmount=amount,
+            TaxAmount=line_tax(amount, effective, amount_types),
+        )
+        if discount_rate is not None:
+            line["DiscountRate"] = round2(discount_rate)
+        if discount_amount is not None:
+            line["DiscountAmount"] = round2(discount_amount)
+        if line.get("LineItemID") not in old_ids:
+            line["LineItemID"] = new_id()
+        out.append(line)
+    return out, errors
+
+
+def save_invoice(
+    call: Call, sent: dict, existing: dict | None
+) -> tuple[dict | None, list[str], list]:
+    """Validate and store one invoice. Returns (invoice, errors, events)."""
+    tenant, behaviour = call.tenant, call.behaviour
+    incoming = {k: v for k, v in _strip_nulls(sent).items() if k not in READ_ONLY}
+    touched = _touched(existing, incoming) if existing else set(incoming)
+    merged = dict(existing or {})
+    merged.update({k: v for k, v in incoming.items() if k != "LineItems"})
+    events, errors = [], []
+    kind = merged.get("Type")
+    if kind not in TYPES:
+        errors.append(
+            "Invoice Type must be ACCREC or ACCPAY." if kind else "Invoice Type must be specified."
+        )
+    if existing and kind != existing["Type"]:
+        errors.append("The invoice Type cannot be changed.")
+    target = merged.get("Status") or "DRAFT"
+    merged["Status"] = target
+    if target not in STATUSES:
+        errors.append(f"Invoice status '{target}' is not valid.")
+    errors += _status_errors(existing, target, touched, behaviour)
+    if errors and existing:
+        return None, errors, events
+    amount_types = merged.setdefault("LineAmountTypes", "Exclusive")
+    if amount_types not in AMOUNT_TYPES:
+        errors.append(f"LineAmountTypes '{amount_types}' is not valid.")
+        amount_types = "Exclusive"
+    contact_ref = merged.get("Contact") or {}
+    contact = find_contact(tenant, contact_ref) if isinstance(contact_ref, dict) else None
+    new_contact = None
+    if contact is None:
+        if (
+            isinstance(contact_ref, dict)
+            and contact_ref.get("Name")
+            and not contact_ref.get("ContactID")
+        ):
+            new_contact = {k: v for k, v in contact_ref.items() if not k.startswith("Has")}
+        elif contact_ref:
+            errors.append("The contact could not be found.")
+        else:
+            errors.append("A Contact must be specified for this type of transaction.")
+    day = parse_date(merged.get("Date")) or call.now.date()
+    due = parse_date(merged.get("DueDate"))
+    if "Date" in merged and parse_date(merged["Date"]) is None:
+        errors.append("Date is not a valid date.")
+    if target in ("SUBMITTED", "AUTHORISED") and due is None:
+        errors.append("Due Date cannot be empty.")
+    number = str(merged.get("InvoiceNumber") or "").strip()
+    if kind == "ACCREC" and number:
+        holder_id = tenant.invoice_numbers.get(number.lower())
+        holder = tenant.invoices.get(holder_id) if holder_id else None
+        reusable = (
+            holder
+            and holder["Status"] == "DELETED"
+            and behaviour.invoice_numbers_reusable_after_delete
+        )
+        if holder and holder["InvoiceID"] != merged.get("InvoiceID") and not reusable:
+            errors.append(NOT_UNIQUE)
+    if len(number) > 255:
+        errors.append("Invoice number must be 255 characters or less.")
+    old_lines = (existing or {}).get("LineItems", [])
+    if "LineItems" in incoming:
+        lines, line_errors = _lines(
+            tenant,
+            incoming["LineItems"] or [],
+            kind,
+            amount_types,
+            call.unitdp(),
+            old_lines,
+            target in ("SUBMITTED", "AUTHORISED"),
+        )
+        errors += line_errors
+    else:
+        lines = old_lines
+    if not lines and target != "DELETED":
+        errors.append("At least one line item must be specified.")
+    if errors:
+        return None, errors, events
+    if new_contact is not None:
+        contact, contact_errors = save_contact(tenant, new_contact, call.now, None)
+        if contact_errors:
+            return None, contact_errors, events
+        events.append(("CONTACT", "CREATE", contact["ContactID"]))
+    if kind == "ACCREC" and not number:
+        number = existing.get("InvoiceNumber", "") if existing else tenant.allocate_invoice_number()
+    sub_total, total_tax, total = totals(lines, amount_types)
+    paid = (existing or {}).get("AmountPaid", Decimal("0.00"))
+    credited = (existing or {}).get("AmountCredited", Decimal("0.00"))
+    merged.update(
+        InvoiceID=(existing or {}).get("InvoiceID") or new_id(),
+        Contact={"ContactID": contact["ContactID"]},
+        Date=ms_date(day),
+        LineItems=lines,
+        SubTotal=sub_total,
+        TotalTax=total_tax,
+        Total=total,
+        AmountPaid=paid,
+        AmountCredited=credited,
+        AmountDue=round2(total - paid - credited)
+        if target not in ("VOIDED", "DELETED")
+        else Decimal("0.00"),
+        CurrencyCode=merged.get("CurrencyCode") or tenant.organisation.get("BaseCurrency", "NZD"),
+        CurrencyRate=to_decimal(merged.get("CurrencyRate"), Decimal("1.0000")),
+        HasAttachments=False,
+    )
+    if due is not None:
+        merged["DueDate"] = ms_date(due)
+    if number:
+        merged["InvoiceNumber"] = number
+        if kind == "ACCREC":
+            old_number = (existing or {}).get("InvoiceNumber", "").lower()
+            if tenant.invoice_numbers.get(old_number) == merged["InvoiceID"]:
+                del tenant.invoice_numbers[old_number]
+            tenant.invoice_numbers[number.lower()] = merged["InvoiceID"]
+    merged.setdefault("Payments", [])
+    touch(merged, call.now)
+    tenant.invoices[merged["InvoiceID"]] = merged
+    if kind == "ACCREC" and target == "AUTHORISED" and not contact.get("IsCustomer"):
+        # Not a modification of the contact for If-Modified-Since (Xero docs).
+        contact["IsCustomer"] = True
+        tenant.contact_json.pop((contact["ContactID"], False), None)
+        tenant.contact_json.pop((contact["ContactID"], True), None)
+    events.append(("INVOICE", "UPDATE" if existing else "CREATE", merged["InvoiceID"]))
+    return merged, [], events
+
+
+def invoice_view(tenant: Tenant, invoice: dict, unitdp: int = 2, lines: bool = True) -> dict:
+    view = {k: v for k, v in invoice.items() if k != "LineItems"}
+    contact = tenant.contacts.get(invoice["Contact"]["ContactID"], {})
+    view["Contact"] = {
+        k: contact[k]
+        for k in ("ContactID", "ContactNumber", "Name", "ContactStatus", "EmailAddress")
+        if k in contact
+    }
+    view["Contact"]["HasValidationErrors"] = False
+    day = parse_date(invoice["Date"])
+    view["DateString"] = iso_date(day)
+    if invoice.get("DueDate"):
+        view["DueDateString"] = iso_date(parse_date(invoice["DueDate"]))
+    if lines:
+        view["LineItems"] = [
+            dict(
+                line,
+                Quantity=round_dp(line["Quantity"], unitdp),
+                UnitAmount=round_dp(line["UnitAmount"], unitdp),
+            )
+            for line in invoice["LineItems"]
+        ]
+    view["IsDiscounted"] = any(
+        line.get("DiscountRate") or line.get("DiscountAmount") for line in invoice["LineItems"]
+    )
+    view["HasErrors"] = False
+    return view
+
+
+def _safe_echo(element: dict) -> dict:
+    """An element echoed in an error must still deserialise in the SDK: drop bad enum values."""
+    echo = _strip_nulls(element)
+    for key, allowed in (("Type", TYPES), ("Status", STATUSES), ("LineAmountTypes", AMOUNT_TYPES)):
+        if key in echo and echo[key] not in allowed:
+            del echo[key]
+    return echo
+
+
+# handlers ---------------------------------------------------------------------------
+def write_invoices(call: Call):
+    body = call.request.json or {}
+    sent = body.get("Invoices", [body] if "Type" in body or "InvoiceID" in body else [])
+    target_id = call.request.params.get("id")
+    if target_id:
+        if target_id.lower() not in call.tenant.invoices:
+            return not_found()
+        sent = [dict(sent[0] if sent else {}, InvoiceID=target_id.lower())]
+    creating_only = call.request.method == "PUT"
+    results, failed, all_events = [], False, []
+    for element in sent:
+        existing, errors = None, []
+        if element.get("InvoiceID"):
+            existing = call.tenant.invoices.get(str(element["InvoiceID"]).lower())
+            if existing is None:
+                errors = ["The invoice could not be found."]
+            elif creating_only and not target_id:
+                errors = ["Invoices cannot be updated with PUT; use POST."]
+        elif (
+            not creating_only
+            and call.behaviour.post_matches_invoice_number
+            and element.get("InvoiceNumber")
+        ):
+            found = call.tenant.invoice_numbers.get(str(element["InvoiceNumber"]).strip().lower())
+            existing = call.tenant.invoices.get(found) if found else None
+        saved = None
+        if not errors:
+            saved, errors, events = save_invoice(call, element, existing)
+            all_events += events
+        if errors:
+            failed = True
+            echo = _safe_echo(element)
+            echo.update(
+                HasErrors=True,
+                StatusAttributeString="ERROR",
+                ValidationErrors=[{"Message": m} for m in errors],
+            )
+            results.append(echo)
+        else:
+            view = invoice_view(call.tenant, saved, call.unitdp())
+            view["StatusAttributeString"] = "OK"
+            results.append(view)
+    for event in all_events:
+        call.emit(*event)
+    if failed and call.summarize_errors():
+        # Xero still created the valid elements; it just does not say so.
+        return validation_exception(
+            [r for r in results if r.get("StatusAttributeString") == "ERROR"]
+        )
+    return envelope(call.now, "Invoices", results)
+
+
+def list_invoices(call: Call):
+    tenant, request = call.tenant, call.request
+    rows = list(tenant.invoices.values())
+    ids = {i.lower() for i in csv(request.arg("IDs"))}
+    numbers = {n.lower() for n in csv(request.arg("InvoiceNumbers"))}
+    statuses = {s.upper() for s in csv(request.arg("Statuses"))}
+    contacts = {c.lower() for c in csv(request.arg("ContactIDs"))}
+    since = call.modified_since_ms()
+    term = (request.arg("searchTerm") or "").lower()
+    if ids:
+        rows = [r for r in rows if r["InvoiceID"] in ids]
+    if numbers:
+        rows = [r for r in rows if r.get("InvoiceNumber", "").lower() in numbers]
+    if statuses:
+        rows = [r for r in rows if r["Status"] in statuses]
+    if contacts:
+        rows = [r for r in rows if r["Contact"]["ContactID"] in contacts]
+    if since is not None:
+        rows = [r for r in rows if ms_of(r["UpdatedDateUTC"]) > since]
+    if term:
+        rows = [
+            r
+            for r in rows
+            if term in r.get("InvoiceNumber", "").lower() or term in r.get("Reference", "").lower()
+        ]
+    views_needed = request.arg("where") or request.arg("order")
+    if views_needed:
+        rows = [dict(r, Contact=invoice_view(tenant, r, lines=False)["Contact"]) for r in rows]
+        try:
+            if request.arg("where"):
+                predicate = compile_where(request.arg("where"))
+                rows = [r for r in rows if predicate(r)]
+        except WhereError as error:
+            return validation_exception([{"ValidationErrors": [{"Message": str(error)}]}])
+        rows = sort(rows, request.arg("order"))
+    paged = paging(request, len(rows), call.behaviour.unpaged_lists)
+    if not isinstance(paged, tuple):
+        return paged
+    offset, limit, pagination = paged
+    # Xero returns line items only when paging or asking for specific invoices.
+    with_lines = not request.flag("summaryOnly") and (
+        request.arg("page") is not None or ids or numbers
+    )
+    views = [
+        invoice_view(tenant, r, call.unitdp(), with_lines) for r in rows[offset : offset + limit]
+    ]
+    return envelope(call.now, "Invoices", views, pagination)
+
+
+def get_invoice(call: Call):
+    key = call.request.params["id"].lower()
+    invoice = call.tenant.invoices.get(key)
+    if invoice is None:
+        found = call.tenant.invoice_numbers.get(key)
+        invoice = call.tenant.invoices.get(found) if found else None
+    if invoice is None:
+        return not_found()
+    return envelope(call.now, "Invoices", [invoice_view(call.tenant, invoice, call.unitdp())])

@@ -1,0 +1,81 @@
+"""Everything a test or `make dev` may tune. UNVERIFIED upstream behaviours default to the stricter
+choice (see XERO-FACTS.md section 12) and can be switched through the control API."""
+
+from dataclasses import asdict, dataclass, field, fields
+
+
+@dataclass
+class Limits:
+    concurrent: int = 5
+    per_minute: int = 60
+    per_day: int = 5000
+    app_per_minute: int = 10000
+
+
+@dataclass
+class Behaviour:
+    access_token_seconds: int = 1800
+    refresh_token_idle_days: int = 60
+    # Lost refresh responses may be retried with the old token for this long.
+    refresh_grace_seconds: int = 1800
+    # UNVERIFIED: a second refresh of the same old token within grace: "fresh" pair, "same" pair
+    # as the first refresh returned, or "reject" (invalid_grant).
+    refresh_grace_reuse: str = "fresh"
+    # UNVERIFIED: sources say 30 s or 5 min; the shorter one is stricter.
+    auth_code_seconds: int = 30
+    # UNVERIFIED upstream (one summary says ~6 min); the lead chose 24 h.
+    idempotency_window_seconds: int = 86400
+    # UNVERIFIED: key reused with another body: "replay" the first response or "reject" (400).
+    idempotency_mismatch: str = "replay"
+    # UNVERIFIED: approved invoices without payments can be edited (Xero documents it as allowed).
+    edit_authorised_invoices: bool = True
+    # UNVERIFIED: POST /Invoices matching an existing invoice by InvoiceNumber alone.
+    post_matches_invoice_number: bool = False
+    # UNVERIFIED: whether a number of a DELETED invoice may be reused; stricter: never.
+    invoice_numbers_reusable_after_delete: bool = False
+    # UNVERIFIED: paying an invoice fires INVOICE UPDATE.
+    webhook_on_payment: bool = True
+    # UNVERIFIED: whether the concurrent-limit 429 carries Retry-After.
+    concurrent_retry_after: bool = False
+    # UNVERIFIED: what GET /Contacts or /Invoices without `page` returns: "first_page" (100,
+    # stricter: a client that forgets to page loses data visibly) or "all".
+    unpaged_lists: str = "first_page"
+    rate_limit_problem_minute: str = "minute"
+    rate_limit_problem_day: str = "day"
+    rate_limit_problem_concurrent: str = "concurrent"
+    # Exact registered redirect URIs; empty means any http://localhost or http://127.0.0.1 URI.
+    redirect_uris: list[str] = field(default_factory=list)
+
+
+@dataclass
+class WebhookSettings:
+    url: str = ""
+    key: str = "sandbox-webhook-key"
+    # Events arriving within this window share one POST, as Xero batches them.
+    batch_seconds: float = 0.2
+    # Delays before each retry; Xero retries "with decreasing frequency for up to 24 hours".
+    retry_delays: list[float] = field(default_factory=lambda: [0.5, 1.0, 2.0, 4.0, 8.0])
+    timeout_seconds: float = 5.0
+
+
+@dataclass
+class Settings:
+    client_id: str = "sandbox-client-id"
+    client_secret: str = "sandbox-client-secret"
+    behaviour: Behaviour = field(default_factory=Behaviour)
+    limits: Limits = field(default_factory=Limits)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+
+
+def update_dataclass(obj, values: dict) -> list[str]:
+    """Set known fields from a dict; return the unknown names so callers can report them."""
+    known = {f.name for f in fields(obj)}
+    unknown = [k for k in values if k not in known]
+    for key, value in values.items():
+        if key in known:
+            setattr(obj, key, value)
+    return unknown
+
+
+def as_dict(obj) -> dict:
+    return asdict(obj)

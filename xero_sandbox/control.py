@@ -1,0 +1,353 @@
+"""The control API under /_sandbox/: what tests and `make dev` use to steer the sandbox. It never
+counts against rate limits and never appears in the request log."""
+
+import fnmatch
+import re
+import time
+
+from . import jsonio
+from . import seed as seed_module
+from .accounting.contacts import contact_view
+from .accounting.invoices import invoice_view
+from .accounting.payments import payment_view
+from .config import as_dict, update_dataclass
+from .in_xero import Refused, pay_invoice_in_xero, save_contact_in_xero, save_invoice_in_xero
+from .msdates import parse_datetime
+from .routes import Route
+from .wire import Request, json_response
+
+
+def _body(request: Request) -> dict:
+    return request.json or {}
+
+
+def _error(message: str, status: int = 400):
+    return json_response({"error": message}, status)
+
+
+def tenant_summary(tenant) -> dict:
+    return {
+        "tenantId": tenant.id,
+        "name": tenant.name,
+        "shortCode": tenant.organisation.get("ShortCode", ""),
+        "countryCode": tenant.organisation.get("CountryCode", ""),
+        "contacts": len(tenant.contacts),
+        "invoices": len(tenant.invoices),
+    }
+
+
+def build_orgs(spec: dict) -> list[dict]:
+    """Seed specs: {"default": true, "contacts": N} and/or {"orgs": [{name, region, n_contacts,
+    seed, short_code}]} and/or {"data": [raw org dicts shaped like seed.build_org output]}."""
+    orgs = list(spec.get("data") or [])
+    contacts = int(spec.get("contacts", 300))
+    for org in spec.get("orgs") or []:
+        if isinstance(org, str):
+            org = {"name": org}
+        kwargs = {
+            "name": org["name"],
+            "region": org.get("region", "NZ"),
+            "n_contacts": int(org.get("n_contacts", org.get("contacts", contacts))),
+            "seed": int(org.get("seed", 0)),
+        }
+        if org.get("short_code"):
+            kwargs["short_code"] = org["short_code"]
+        orgs.append(seed_module.build_org(**kwargs))
+    if spec.get("default"):
+        orgs.extend(seed_module.default_orgs(n_contacts=contacts))
+    return orgs
+
+
+# handlers ----------------------------------------------------------------------------
+def health(sb, request):
+    return json_response({"ok": True, "url": sb.base_url})
+
+
+def reset(sb, request):
+    sb.reset(reseed=_body(request).get("reseed", True))
+    return tenants(sb, request)
+
+
+def seed(sb, request):
+    spec = _body(request)
+    started = time.monotonic()
+    loaded = sb.load_orgs(build_orgs(spec), replace=bool(spec.get("replace")))
+    return json_response(
+        {
+            "tenants": [tenant_summary(t) for t in loaded],
+            "seconds": round(time.monotonic() - started, 3),
+        }
+    )
+
+
+def tenants(sb, request):
+    with sb.store.lock:
+        return json_response({"tenants": [tenant_summary(t) for t in sb.store.tenants.values()]})
+
+
+def clock(sb, request):
+    if request.method == "POST":
+        body = _body(request)
+        if body.get("reset"):
+            sb.clock.reset()
+        if "set" in body:
+            value = body["set"]
+            moment = parse_datetime(value) if isinstance(value, str) else None
+            sb.clock.set(moment.timestamp() if moment else float(value))
+        if body.get("advance_seconds"):
+            sb.clock.advance(float(body["advance_seconds"]))
+    return json_response(
+        {
+            "now": sb.clock.now().isoformat(),
+            "epoch": sb.clock.time(),
+            "offset_seconds": sb.clock.offset(),
+        }
+    )
+
+
+def limits(sb, request):
+    if request.method == "POST":
+        body = _body(request)
+        if body.pop("reset_usage", False):
+            sb.limits.reset()
+        unknown = update_dataclass(sb.settings.limits, body)
+        if unknown:
+            return _error(f"unknown limits: {unknown}")
+    return json_response({**as_dict(sb.settings.limits), "usage": sb.limits.usage()})
+
+
+def faults(sb, request):
+    if request.method == "DELETE":
+        sb.faults.clear()
+    elif request.method == "POST":
+        try:
+            added = sb.faults.add(_body(request))
+        except (TypeError, ValueError) as error:
+            return _error(str(error))
+        return json_response(added.public())
+    return json_response({"faults": sb.faults.list()})
+
+
+def request_log(sb, request):
+    if request.method == "DELETE":
+        with sb._log_lock:
+            sb.requests.clear()
+        return json_response({"requests": []})
+    rows = sb.request_log()
+    method, path, tenant = request.arg("method"), request.arg("path"), request.arg("tenant")
+    since = int(request.arg("since_id") or 0)
+    if method:
+        rows = [r for r in rows if r["method"] == method.upper()]
+    if path:
+        rows = [r for r in rows if fnmatch.fnmatch(r["path"].lower(), path.lower())]
+    if tenant:
+        rows = [r for r in rows if r["tenant_id"] == tenant.lower()]
+    if since:
+        rows = [r for r in rows if r["id"] > since]
+    return json_response({"requests": rows})
+
+
+def idempotency(sb, request):
+    with sb.store.lock:
+        return json_response({"entries": sb.idempotency.log()})
+
+
+def config(sb, request):
+    settings = sb.settings
+    if request.method == "POST":
+        body = _body(request)
+        unknown = update_dataclass(settings.behaviour, body.get("behaviour", {}))
+        for name in ("client_id", "client_secret"):
+            if name in body:
+                setattr(settings, name, body[name])
+        if unknown:
+            return _error(f"unknown behaviour settings: {unknown}")
+    return json_response(
+        {
+            "client_id": settings.client_id,
+            "behaviour": as_dict(settings.behaviour),
+            "limits": as_dict(settings.limits),
+            "webhooks": as_dict(settings.webhooks),
+        }
+    )
+
+
+def webhooks(sb, request):
+    if request.method == "POST":
+        unknown = update_dataclass(sb.settings.webhooks, _body(request))
+        if unknown:
+            return _error(f"unknown webhook settings: {unknown}")
+    return json_response(as_dict(sb.settings.webhooks))
+
+
+def webhooks_flush(sb, request):
+    ok = sb.webhooks.flush(float(_body(request).get("timeout", 10)))
+    return json_response(
+        {"flushed": ok, "deliveries": sb.webhooks.deliveries()}, 200 if ok else 504
+    )
+
+
+def webhooks_deliveries(sb, request):
+    return json_response({"deliveries": sb.webhooks.deliveries()})
+
+
+def webhooks_events(sb, request):
+    return json_response({"events": list(sb.webhooks.emitted)})
+
+
+def webhooks_bad_signature(sb, request):
+    body = _body(request)
+    return json_response(
+        sb.webhooks.send_signed(
+            body.get("events", []), good_signature=False, url=body.get("url", "")
+        )
+    )
+
+
+def webhooks_intent(sb, request):
+    return json_response(sb.webhooks.intent_to_receive(int(_body(request).get("rounds", 3))))
+
+
+def state(sb, request):
+    """A tenant's data as stored, for assertions that must not spend rate limit."""
+    with sb.store.lock:
+        tenant = sb.store.tenant(request.params["tenant"])
+        if tenant is None:
+            return _error("unknown tenant", 404)
+        kind = request.arg("kind")
+        data = {"Organisation": tenant.organisation}
+        if kind in (None, "contacts"):
+            data["Contacts"] = [contact_view(tenant, c, False) for c in tenant.contacts.values()]
+        if kind in (None, "contact_groups"):
+            data["ContactGroups"] = [
+                dict(g, Contacts=list(tenant.group_members.get(gid, [])))
+                for gid, g in tenant.contact_groups.items()
+            ]
+        if kind in (None, "invoices"):
+            data["Invoices"] = [invoice_view(tenant, i) for i in tenant.invoices.values()]
+        if kind in (None, "payments"):
+            data["Payments"] = [payment_view(tenant, p) for p in tenant.payments.values()]
+        if kind in (None, "accounts"):
+            data["Accounts"] = list(tenant.accounts.values())
+        if kind in (None, "tax_rates"):
+            data["TaxRates"] = list(tenant.tax_rates.values())
+        return json_response(data)
+
+
+def _all_tenants(sb) -> list[str]:
+    with sb.store.lock:
+        return list(sb.store.tenants)
+
+
+def authorize(sb, request):
+    """The consent page without a browser: returns the code the redirect would carry."""
+    body = _body(request)
+    scopes = (
+        body.get("scopes")
+        or "openid profile email offline_access accounting.contacts "
+        "accounting.settings accounting.invoices accounting.payments"
+    )
+    scopes = scopes.split() if isinstance(scopes, str) else list(scopes)
+    tenant_ids = body.get("tenants") or _all_tenants(sb)
+    with sb.store.lock:
+        missing = [t for t in tenant_ids if sb.store.tenant(t) is None]
+        if missing:
+            return _error(f"unknown tenants: {missing}")
+        code = sb.identity.consent(
+            client_id=body.get("client_id", sb.settings.client_id),
+            redirect_uri=body.get("redirect_uri", "http://localhost/callback"),
+            scopes=scopes,
+            tenant_ids=[sb.store.tenant(t).id for t in tenant_ids],
+            challenge=body.get("code_challenge", ""),
+            challenge_method=body.get("code_challenge_method", ""),
+        )
+        event = sb.identity.connections_for(body.get("client_id", sb.settings.client_id))
+        auth_event = next((c.auth_event_id for c in event if c.tenant_id in tenant_ids), "")
+    return json_response(
+        {
+            "code": code,
+            "scope": " ".join(scopes),
+            "authEventId": auth_event,
+            "redirect_uri": body.get("redirect_uri", "http://localhost/callback"),
+        }
+    )
+
+
+def token(sb, request):
+    """Consent and code exchange in one step: a full token set, with expires_at for the SDK."""
+    body = _body(request)
+    answer = authorize(sb, request)
+    if answer.status != 200:
+        return answer
+    grant = jsonio.loads(answer.body)
+    with sb.store.lock:
+        pair = sb.identity.exchange_code(
+            client_id=body.get("client_id", sb.settings.client_id),
+            code=grant["code"],
+            redirect_uri=grant["redirect_uri"],
+            verifier=body.get("code_verifier", ""),
+        )
+    pair["expires_at"] = sb.clock.time() + pair["expires_in"]
+    pair["authEventId"] = grant["authEventId"]
+    return json_response(pair)
+
+
+def _in_xero(action):
+    def handler(sb, request):
+        try:
+            return json_response(action(sb, request))
+        except Refused as refused:
+            return json_response({"errors": refused.messages}, 400)
+
+    return handler
+
+
+edit_contact = _in_xero(
+    lambda sb, r: save_contact_in_xero(sb, r.params["tenant"], _body(r), r.params.get("id"))
+)
+edit_invoice = _in_xero(
+    lambda sb, r: save_invoice_in_xero(sb, r.params["tenant"], _body(r), r.params.get("id"))
+)
+pay_invoice = _in_xero(
+    lambda sb, r: pay_invoice_in_xero(sb, r.params["tenant"], r.params["id"], _body(r))
+)
+
+
+def _c(method: str, path: str, handler) -> Route:
+    return Route(method, re.compile(f"^/_sandbox{path}/?$", re.I), handler, "control")
+
+
+_T = "/orgs/(?P<tenant>[^/]+)"
+ROUTES = [
+    _c("GET", "/health", health),
+    _c("POST", "/reset", reset),
+    _c("POST", "/seed", seed),
+    _c("GET", "/tenants", tenants),
+    _c("GET", "/clock", clock),
+    _c("POST", "/clock", clock),
+    _c("GET", "/limits", limits),
+    _c("POST", "/limits", limits),
+    _c("GET", "/faults", faults),
+    _c("POST", "/faults", faults),
+    _c("DELETE", "/faults", faults),
+    _c("GET", "/requests", request_log),
+    _c("DELETE", "/requests", request_log),
+    _c("GET", "/idempotency", idempotency),
+    _c("GET", "/config", config),
+    _c("POST", "/config", config),
+    _c("GET", "/webhooks", webhooks),
+    _c("POST", "/webhooks", webhooks),
+    _c("POST", "/webhooks/flush", webhooks_flush),
+    _c("GET", "/webhooks/deliveries", webhooks_deliveries),
+    _c("GET", "/webhooks/events", webhooks_events),
+    _c("POST", "/webhooks/bad-signature", webhooks_bad_signature),
+    _c("POST", "/webhooks/intent-to-receive", webhooks_intent),
+    _c("GET", "/state/(?P<tenant>[^/]+)", state),
+    _c("POST", "/authorize", authorize),
+    _c("POST", "/token", token),
+    _c("POST", f"{_T}/contacts", edit_contact),
+    _c("POST", f"{_T}/contacts/(?P<id>[^/]+)", edit_contact),
+    _c("POST", f"{_T}/invoices", edit_invoice),
+    _c("POST", f"{_T}/invoices/(?P<id>[^/]+)", edit_invoice),
+    _c("POST", f"{_T}/invoices/(?P<id>[^/]+)/payments", pay_invoice),
+]

@@ -1,0 +1,241 @@
+"""A small HTML window into the sandbox: what "appeared in Xero", plus editing a contact and
+paying an invoice as a person would (both fire webhooks)."""
+
+import html
+import re
+import urllib.parse
+
+from .in_xero import Refused, pay_invoice_in_xero, save_contact_in_xero
+from .msdates import parse_date
+from .routes import Route
+from .wire import html_response, redirect
+
+STYLE = """body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em}
+td,th{border:1px solid #ccc;padding:.25em .6em;text-align:left}th{background:#f3f5f7}
+.num{text-align:right;font-variant-numeric:tabular-nums}.error{color:#b00}nav a{margin-right:1em}
+label{display:inline-block;min-width:9em}"""
+
+e = html.escape
+
+
+def page(title: str, body: str, status: int = 200):
+    return html_response(
+        f'<!doctype html><html><head><meta charset="utf-8"><title>{e(title)}</title>'
+        f"<style>{STYLE}</style></head><body><nav><a href='/'>Organisations</a></nav>"
+        f"<h1>{e(title)}</h1>{body}</body></html>",
+        status,
+    )
+
+
+def _date(value) -> str:
+    day = parse_date(value)
+    return day.isoformat() if day else ""
+
+
+def table(headers: list[str], rows: list[list[str]], table_id: str) -> str:
+    head = "".join(f"<th>{h}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<table id="{table_id}"><tr>{head}</tr>{body}</table>'
+
+
+def orgs(sb, request):
+    with sb.store.lock:
+        rows = [
+            [
+                f'<a href="/orgs/{t.id}">{e(t.name)}</a>',
+                e(t.id),
+                e(t.organisation.get("CountryCode", "")),
+                str(len(t.contacts)),
+                str(len(t.invoices)),
+            ]
+            for t in sb.store.tenants.values()
+        ]
+    return page(
+        "Xero sandbox",
+        table(["Organisation", "Tenant id", "Country", "Contacts", "Invoices"], rows, "orgs"),
+    )
+
+
+def org(sb, request):
+    q = (request.arg("q") or "").strip().lower()
+    with sb.store.lock:
+        tenant = sb.store.tenant(request.params["tenant"])
+        if tenant is None:
+            return page("Not found", "<p>No such organisation.</p>", 404)
+        contacts = [c for c in tenant.contacts.values() if not q or q in c["Name"].lower()][:200]
+        contact_rows = [
+            [
+                f'<a href="/orgs/{tenant.id}/contacts/{c["ContactID"]}">{e(c["Name"])}</a>',
+                e(c.get("EmailAddress", "")),
+                e(c.get("ContactStatus", "")),
+            ]
+            for c in contacts
+        ]
+        group_rows = [
+            [e(g["Name"]), e(g["Status"]), str(len(tenant.group_members.get(gid, [])))]
+            for gid, g in tenant.contact_groups.items()
+        ]
+        invoice_rows = [
+            [
+                f'<a href="/orgs/{tenant.id}/invoices/{i["InvoiceID"]}">'
+                f"{e(i.get('InvoiceNumber', '(none)'))}</a>",
+                e(tenant.contacts.get(i["Contact"]["ContactID"], {}).get("Name", "")),
+                e(i["Status"]),
+                _date(i["Date"]),
+                f'<span class="num">{i["Total"]}</span>',
+                f'<span class="num">{i["AmountDue"]}</span>',
+            ]
+            for i in tenant.invoices.values()
+        ]
+        tax_rows = [
+            [
+                e(r["Name"]),
+                e(r["TaxType"]),
+                str(r.get("EffectiveRate", "")),
+                e(
+                    ", ".join(
+                        f"{c['Name']} {c['Rate']}%{' (compound)' if c.get('IsCompound') else ''}"
+                        for c in r.get("TaxComponents", [])
+                    )
+                ),
+            ]
+            for r in tenant.tax_rates.values()
+        ]
+        title = tenant.name
+    body = (
+        f'<form method="get" id="contact-search"><label for="q">Search contacts</label>'
+        f'<input id="q" name="q" value="{e(q)}"> <button>Search</button></form>'
+        f"<h2>Contacts ({len(contact_rows)} shown)</h2>"
+        + table(["Name", "Email", "Status"], contact_rows, "contacts")
+        + "<h2>Contact groups</h2>"
+        + table(["Name", "Status", "Members"], group_rows, "groups")
+        + "<h2>Invoices</h2>"
+        + table(["Number", "Contact", "Status", "Date", "Total", "Due"], invoice_rows, "invoices")
+        + "<h2>Tax rates</h2>"
+        + table(["Name", "TaxType", "Effective rate", "Components"], tax_rows, "tax-rates")
+    )
+    return page(title, body)
+
+
+LINE_HEADERS = ["Description", "Qty", "Unit", "Disc %", "Account", "Tax type", "Tax", "Amount"]
+CONTACT_FIELDS = ("Name", "FirstName", "LastName", "EmailAddress", "ContactNumber")
+
+
+def contact(sb, request, message: str = "", status: int = 200):
+    with sb.store.lock:
+        tenant = sb.store.tenant(request.params["tenant"])
+        found = tenant.contacts.get(request.params["id"].lower()) if tenant else None
+        if found is None:
+            return page("Not found", "<p>No such contact.</p>", 404)
+        found = dict(found)
+    inputs = "".join(
+        f'<p><label for="{f}">{f}</label>'
+        f'<input id="{f}" name="{f}" value="{e(str(found.get(f, "")))}"></p>'
+        for f in CONTACT_FIELDS
+    )
+    archived = "checked" if found.get("ContactStatus") == "ARCHIVED" else ""
+    note = f'<p class="error" id="error">{e(message)}</p>' if message else ""
+    return page(
+        found["Name"],
+        f"""{note}<form method="post" id="contact-form">{inputs}
+<p><label for="archived">Archived</label>
+<input type="checkbox" id="archived" name="archived" {archived}></p>
+<button type="submit" id="save" name="action" value="save">Save</button></form>
+<p><a href="/orgs/{tenant.id}">Back</a></p>""",
+        status,
+    )
+
+
+def contact_save(sb, request):
+    form = {k: v[0] for k, v in request.form().items()}
+    fields = {f: form.get(f, "") for f in CONTACT_FIELDS}
+    fields["ContactStatus"] = "ARCHIVED" if form.get("archived") else "ACTIVE"
+    try:
+        save_contact_in_xero(sb, request.params["tenant"], fields, request.params["id"])
+    except Refused as refused:
+        return contact(sb, request, "; ".join(refused.messages), 400)
+    return redirect(request.path + "?saved=1")
+
+
+def invoice(sb, request, message: str = "", status: int = 200):
+    with sb.store.lock:
+        tenant = sb.store.tenant(request.params["tenant"])
+        found = tenant.invoices.get(request.params["id"].lower()) if tenant else None
+        if found is None:
+            return page("Not found", "<p>No such invoice.</p>", 404)
+        found = dict(found)
+        contact_name = tenant.contacts.get(found["Contact"]["ContactID"], {}).get("Name", "")
+        accounts = [
+            a
+            for a in tenant.accounts.values()
+            if a.get("Status") == "ACTIVE"
+            and (a.get("Type") == "BANK" or a.get("EnablePaymentsToAccount"))
+        ]
+    lines = [
+        [
+            e(li.get("Description", "")),
+            str(li["Quantity"]),
+            str(li["UnitAmount"]),
+            str(li.get("DiscountRate", "")),
+            e(li.get("AccountCode", "")),
+            e(li["TaxType"]),
+            f'<span class="num">{li["TaxAmount"]}</span>',
+            f'<span class="num">{li["LineAmount"]}</span>',
+        ]
+        for li in found["LineItems"]
+    ]
+    payments = [
+        [_date(p["Date"]), f'<span class="num">{p["Amount"]}</span>', e(p.get("Reference", ""))]
+        for p in found.get("Payments", [])
+    ]
+    options = "".join(
+        f'<option value="{a["Code"]}">{e(a["Code"])} {e(a["Name"])}</option>' for a in accounts
+    )
+    note = f'<p class="error" id="error">{e(message)}</p>' if message else ""
+    pay_form = ""
+    if found["Status"] == "AUTHORISED":
+        pay_form = f"""<h2>Pay</h2><form method="post" id="pay-form">
+<p><label for="amount">Amount</label>
+<input id="amount" name="amount" value="{found["AmountDue"]}"></p>
+<p><label for="account">Account</label><select id="account" name="account">{options}</select></p>
+<p><label for="reference">Reference</label><input id="reference" name="reference"></p>
+<button type="submit" id="pay" name="action" value="pay">Record payment</button></form>"""
+    body = f"""{note}<p id="summary">{e(found["Type"])} to <strong>{e(contact_name)}</strong>,
+status <strong id="status">{e(found["Status"])}</strong>, {e(found["LineAmountTypes"])},
+dated {_date(found["Date"])}, due {_date(found.get("DueDate"))}</p>
+{table(LINE_HEADERS, lines, "lines")}
+<table id="totals"><tr><th>Subtotal</th><td class="num">{found["SubTotal"]}</td></tr>
+<tr><th>Tax</th><td class="num">{found["TotalTax"]}</td></tr>
+<tr><th>Total</th><td class="num">{found["Total"]}</td></tr>
+<tr><th>Paid</th><td class="num">{found["AmountPaid"]}</td></tr>
+<tr><th>Due</th><td class="num" id="amount-due">{found["AmountDue"]}</td></tr></table>
+<h2>Payments</h2>{table(["Date", "Amount", "Reference"], payments, "payments")}{pay_form}"""
+    return page(f"Invoice {found.get('InvoiceNumber', '')}", body, status)
+
+
+def invoice_pay(sb, request):
+    form = {k: v[0] for k, v in request.form().items()}
+    payment = {"Amount": form.get("amount", ""), "Account": {"Code": form.get("account", "")}}
+    if form.get("reference"):
+        payment["Reference"] = form["reference"]
+    try:
+        pay_invoice_in_xero(sb, request.params["tenant"], request.params["id"], payment)
+    except Refused as refused:
+        return invoice(sb, request, "; ".join(refused.messages), 400)
+    return redirect(request.path + "?" + urllib.parse.urlencode({"paid": 1}))
+
+
+def _h(method: str, path: str, handler) -> Route:
+    return Route(method, re.compile(f"^{path}/?$", re.I), handler, "html")
+
+
+_T = "/orgs/(?P<tenant>[^/]+)"
+ROUTES = [
+    _h("GET", "/", orgs),
+    _h("GET", _T, org),
+    _h("GET", f"{_T}/contacts/(?P<id>[^/]+)", contact),
+    _h("POST", f"{_T}/contacts/(?P<id>[^/]+)", contact_save),
+    _h("GET", f"{_T}/invoices/(?P<id>[^/]+)", invoice),
+    _h("POST", f"{_T}/invoices/(?P<id>[^/]+)", invoice_pay),
+]

@@ -1,0 +1,36 @@
+"""JSON in and out with Decimal money: parse floats as Decimal, write Decimals verbatim.
+
+`json` cannot emit a number it did not format itself, so Decimals go out as marked strings
+and the marks (and quotes) are stripped afterwards; NULs are removed from input to keep the
+mark unambiguous."""
+
+import json
+from decimal import Decimal
+
+_MARK = "\x00"
+_ESCAPED = "\\u0000"
+
+
+def loads(raw: bytes | str):
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8")
+    return json.loads(raw.replace(_MARK, ""), parse_float=Decimal)
+
+
+def _default(value):
+    if isinstance(value, Decimal):
+        return f"{_MARK}{value}{_MARK}"
+    if isinstance(value, set | tuple):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps(value) -> str:
+    text = json.dumps(value, default=_default, ensure_ascii=False, separators=(",", ":"))
+    if _ESCAPED in text:
+        text = text.replace('"' + _ESCAPED, "").replace(_ESCAPED + '"', "")
+    return text
+
+
+def dumps_bytes(value) -> bytes:
+    return dumps(value).encode("utf-8")

@@ -1,0 +1,54 @@
+"""Xero's date formats: MS-JSON "/Date(ms+0000)/" out; that, "YYYY-MM-DD" and ISO in."""
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+_MS = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
+
+
+def parse_datetime(value) -> datetime | None:
+    """Parse any date form Xero clients send; None when it is not a date."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    match = _MS.match(text)
+    if match:
+        return datetime.fromtimestamp(int(match.group(1)) / 1000, UTC)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_date(value) -> date | None:
+    parsed = parse_datetime(value)
+    return parsed.astimezone(UTC).date() if parsed else None
+
+
+def ms_datetime(moment: datetime) -> str:
+    return f"/Date({int(moment.timestamp() * 1000)}+0000)/"
+
+
+def ms_date(day: date) -> str:
+    midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return ms_datetime(midnight)
+
+
+def iso_date(day: date) -> str:
+    """The `…String` companion fields, e.g. DateString "2024-03-11T00:00:00"."""
+    return f"{day.isoformat()}T00:00:00"
+
+
+def iso_datetime(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def ms_to_datetime(value: str) -> datetime | None:
+    return parse_datetime(value)
+
+
+def days(n: float) -> timedelta:
+    return timedelta(days=n)

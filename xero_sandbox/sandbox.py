@@ -1,0 +1,94 @@
+"""The Sandbox object: every piece of state one running sandbox owns, wired together."""
+
+import collections
+import itertools
+import threading
+import time
+
+from .clock import Clock
+from .config import Settings
+from .faults import Faults
+from .idempotency import IdempotencyCache
+from .identity import Identity
+from .limits import RateLimiter
+from .msdates import ms_datetime
+from .store import Store, Tenant, build_tenant
+from .webhooks import Webhooks
+
+REQUEST_LOG_SIZE = 20000
+
+
+class Sandbox:
+    def __init__(self, settings: Settings | None = None, base_url: str = "") -> None:
+        self.settings = settings or Settings()
+        self.clock = Clock()
+        self.store = Store()
+        self.identity = Identity(self.clock, self.settings)
+        self.limits = RateLimiter(self.clock, self.settings.limits, self.settings.behaviour)
+        self.faults = Faults()
+        self.idempotency = IdempotencyCache()
+        self.webhooks = Webhooks(self.settings.webhooks, self.clock, base_url)
+        self.requests: collections.deque = collections.deque(maxlen=REQUEST_LOG_SIZE)
+        self._request_ids = itertools.count(1)
+        self._log_lock = threading.Lock()
+        self.initial_orgs: list[dict] = []  # raw seed output, reloaded by reset
+        self.changed = threading.Event()  # set on every write, for the state file
+
+    @property
+    def base_url(self) -> str:
+        return self.webhooks.base_url
+
+    @base_url.setter
+    def base_url(self, value: str) -> None:
+        self.webhooks.base_url = value
+
+    # seeding ---------------------------------------------------------------------------
+    def load_orgs(self, orgs: list[dict], *, replace: bool = False) -> list[Tenant]:
+        stamp = ms_datetime(self.clock.now())
+        tenants = [build_tenant(org, stamp) for org in orgs]
+        with self.store.lock:
+            if replace:
+                self.store.reset()
+            for tenant in tenants:
+                self.store.add(tenant)
+        self.changed.set()
+        return tenants
+
+    def reset(self, *, reseed: bool = True) -> None:
+        """Back to the state right after start-up: seed data, no tokens, no logs, no faults."""
+        self.faults.clear()
+        with self.store.lock:
+            self.store.reset()
+            self.identity.reset()
+            self.idempotency.reset()
+            self.clock.reset()
+            self.limits.reset()
+        self.webhooks.reset()
+        with self._log_lock:
+            self.requests.clear()
+        if reseed and self.initial_orgs:
+            self.load_orgs(self.initial_orgs)
+
+    # request log -------------------------------------------------------------------------
+    def log_request(self, request, tenant_id: str = "") -> dict:
+        entry = {
+            "id": next(self._request_ids),
+            "time": self.clock.time(),
+            "wall_time": time.time(),
+            "method": request.method,
+            "path": request.path,
+            "query": request.query,
+            "headers": request.headers,
+            "body": request.body.decode("utf-8", "replace"),
+            "tenant_id": tenant_id or request.header("xero-tenant-id"),
+            "status": None,
+            "dropped": False,
+            "fault": None,
+        }
+        with self._log_lock:
+            self.requests.append(entry)
+        return entry
+
+    def request_log(self) -> list[dict]:
+        with self._log_lock:
+            return list(self.requests)

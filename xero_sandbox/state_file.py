@@ -1,0 +1,85 @@
+"""Optional persistence for `make dev`: a JSON snapshot of orgs, data, tokens and connections,
+written (debounced) after changes and loaded at start-up."""
+
+import os
+import threading
+from dataclasses import asdict
+
+from . import jsonio
+from .identity import AccessToken, Connection, RefreshToken
+from .store import Tenant
+
+DEBOUNCE_SECONDS = 1.0
+
+
+def _tenant_dump(t: Tenant) -> dict:
+    return {
+        "Organisation": t.organisation,
+        "contacts": list(t.contacts.values()),
+        "contact_groups": t.contact_groups,
+        "group_members": t.group_members,
+        "accounts": t.accounts,
+        "tax_rates": t.tax_rates,
+        "invoices": t.invoices,
+        "payments": t.payments,
+        "next_invoice_number": t.next_invoice_number,
+    }
+
+
+def _tenant_load(data: dict) -> Tenant:
+    t = Tenant(data["Organisation"])
+    for contact in data["contacts"]:
+        t.put_contact(contact)
+    t.contact_groups, t.group_members = data["contact_groups"], data["group_members"]
+    t.accounts, t.tax_rates = data["accounts"], data["tax_rates"]
+    t.invoices, t.payments = data["invoices"], data["payments"]
+    t.next_invoice_number = data["next_invoice_number"]
+    for invoice in t.invoices.values():
+        if invoice["Type"] == "ACCREC" and invoice.get("InvoiceNumber"):
+            t.invoice_numbers[invoice["InvoiceNumber"].lower()] = invoice["InvoiceID"]
+    return t
+
+
+class StateFile:
+    def __init__(self, sandbox, path: str) -> None:
+        self.sandbox, self.path = sandbox, path
+
+    def load(self) -> bool:
+        if not os.path.exists(self.path):
+            return False
+        with open(self.path, encoding="utf-8") as handle:
+            data = jsonio.loads(handle.read())
+        sb = self.sandbox
+        with sb.store.lock:
+            for tenant_data in data["tenants"]:
+                sb.store.add(_tenant_load(tenant_data))
+            ident = sb.identity
+            ident.connections = {c["id"]: Connection(**c) for c in data["connections"]}
+            ident.refresh_tokens = {r["token"]: RefreshToken(**r) for r in data["refresh_tokens"]}
+            ident.access_tokens = {a["token"]: AccessToken(**a) for a in data["access_tokens"]}
+        return True
+
+    def write(self) -> None:
+        sb = self.sandbox
+        with sb.store.lock:
+            snapshot = {
+                "tenants": [_tenant_dump(t) for t in sb.store.tenants.values()],
+                "connections": [asdict(c) for c in sb.identity.connections.values()],
+                "refresh_tokens": [asdict(r) for r in sb.identity.refresh_tokens.values()],
+                "access_tokens": [asdict(a) for a in sb.identity.access_tokens.values()],
+            }
+            text = jsonio.dumps(snapshot)
+        temporary = self.path + ".tmp"
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, self.path)
+
+    def start(self) -> None:
+        def run() -> None:
+            while True:
+                self.sandbox.changed.wait()
+                self.sandbox.changed.clear()
+                threading.Event().wait(DEBOUNCE_SECONDS)
+                self.write()
+
+        threading.Thread(target=run, name="xero-sandbox-state", daemon=True).start()

@@ -1,0 +1,173 @@
+"""In-memory Xero: one `Tenant` per organisation holding Xero-shaped (PascalCase) dicts.
+
+Everything is guarded by `Store.lock`; API handlers take it for the whole read-modify-write so
+a batch is atomic with respect to other requests, as a database transaction would be."""
+
+import threading
+import uuid
+from datetime import datetime
+
+from . import jsonio
+from .money import display_rate, effective_rate
+from .msdates import ms_datetime
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Tenant:
+    def __init__(self, organisation: dict) -> None:
+        self.id: str = organisation["OrganisationID"]
+        self.organisation = organisation
+        self.contacts: dict[str, dict] = {}
+        self.contact_groups: dict[str, dict] = {}
+        self.group_members: dict[str, list[str]] = {}
+        self.accounts: dict[str, dict] = {}
+        self.tax_rates: dict[str, dict] = {}
+        self.invoices: dict[str, dict] = {}
+        self.payments: dict[str, dict] = {}
+        self.active_names: dict[str, str] = {}  # lower-cased active contact name -> ContactID
+        self.invoice_numbers: dict[str, str] = {}  # ACCREC InvoiceNumber -> InvoiceID
+        self.next_invoice_number = 1
+        # Serialised contacts, so a 1,000-contact page is a join rather than 1,000 dumps.
+        self.contact_json: dict[tuple[str, bool], str] = {}
+        self._ordered: dict[bool, list[str]] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.organisation.get("Name", "")
+
+    # contacts ---------------------------------------------------------------
+    def put_contact(self, contact: dict) -> None:
+        contact_id = contact["ContactID"]
+        old = self.contacts.get(contact_id)
+        if old is not None:
+            self._unindex_name(old)
+        else:
+            self._ordered = None
+        self.contacts[contact_id] = contact
+        if contact.get("ContactStatus", "ACTIVE") == "ACTIVE":
+            self.active_names[contact["Name"].strip().lower()] = contact_id
+        if old is not None and old.get("ContactStatus") != contact.get("ContactStatus"):
+            self._ordered = None
+        self.contact_json.pop((contact_id, False), None)
+        self.contact_json.pop((contact_id, True), None)
+
+    def _unindex_name(self, contact: dict) -> None:
+        key = contact.get("Name", "").strip().lower()
+        if self.active_names.get(key) == contact["ContactID"]:
+            del self.active_names[key]
+
+    def contact_ids(self, include_archived: bool) -> list[str]:
+        if self._ordered is None:
+            every = list(self.contacts)
+            active = [
+                i for i in every if self.contacts[i].get("ContactStatus", "ACTIVE") == "ACTIVE"
+            ]
+            self._ordered = {True: every, False: active}
+        return self._ordered[include_archived]
+
+    def groups_of(self, contact_id: str) -> list[dict]:
+        return [
+            group
+            for group_id, group in self.contact_groups.items()
+            if contact_id in self.group_members.get(group_id, ())
+        ]
+
+    def set_group_members(self, group_id: str, members: list[str]) -> None:
+        self.group_members[group_id] = members
+        self.contact_json.clear()
+
+    # invoices ---------------------------------------------------------------
+    def allocate_invoice_number(self) -> str:
+        while True:
+            number = f"INV-{self.next_invoice_number:04d}"
+            self.next_invoice_number += 1
+            if number not in self.invoice_numbers:
+                return number
+
+    def account_by_code(self, code: str) -> dict | None:
+        for account in self.accounts.values():
+            if account.get("Code") == code:
+                return account
+        return None
+
+
+def normalise(data):
+    """Seed output may hold floats, Decimals or ints; make every non-integer number a Decimal."""
+    return jsonio.loads(jsonio.dumps(data))
+
+
+def _strip_nulls(value):
+    if isinstance(value, dict):
+        return {k: _strip_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_strip_nulls(v) for v in value]
+    return value
+
+
+def build_tenant(org: dict, stamp: str) -> Tenant:
+    """Load one seed org (the dict `seed.build_org` returns) into a Tenant."""
+    org = _strip_nulls(normalise(org))
+    organisation = dict(org["Organisation"])
+    organisation.setdefault("OrganisationID", new_id())
+    tenant = Tenant(organisation)
+    for contact in org.get("Contacts", []):
+        contact = dict(contact)
+        contact.setdefault("ContactID", new_id())
+        contact.setdefault("ContactStatus", "ACTIVE")
+        contact.setdefault("UpdatedDateUTC", stamp)
+        contact.setdefault("HasAttachments", False)
+        contact.pop("ContactGroups", None)
+        tenant.put_contact(contact)
+    for group in org.get("ContactGroups", []):
+        group = dict(group)
+        group.setdefault("ContactGroupID", new_id())
+        group.setdefault("Status", "ACTIVE")
+        members = [
+            m["ContactID"]
+            for m in group.pop("Contacts", [])
+            if m.get("ContactID") in tenant.contacts
+        ]
+        tenant.contact_groups[group["ContactGroupID"]] = group
+        tenant.group_members[group["ContactGroupID"]] = members
+    for account in org.get("Accounts", []):
+        account = dict(account)
+        account.setdefault("AccountID", new_id())
+        account.setdefault("Status", "ACTIVE")
+        account.setdefault("UpdatedDateUTC", stamp)
+        tenant.accounts[account["AccountID"]] = account
+    for rate in org.get("TaxRates", []):
+        rate = dict(rate)
+        components = rate.get("TaxComponents") or []
+        if components:
+            # Xero computes these; seeds need not agree with its arithmetic.
+            rate["EffectiveRate"] = effective_rate(components)
+            rate.setdefault("DisplayTaxRate", display_rate(components))
+        rate.setdefault("Status", "ACTIVE")
+        tenant.tax_rates[rate["TaxType"]] = rate
+    return tenant
+
+
+class Store:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.tenants: dict[str, Tenant] = {}
+
+    def reset(self) -> None:
+        with self.lock:
+            self.tenants.clear()
+
+    def add(self, tenant: Tenant) -> None:
+        with self.lock:
+            self.tenants[tenant.id] = tenant
+
+    def tenant(self, tenant_id: str | None) -> Tenant | None:
+        if not tenant_id:
+            return None
+        return self.tenants.get(tenant_id.lower()) or self.tenants.get(tenant_id)
+
+
+def touch(entity: dict, moment: datetime) -> None:
+    entity["UpdatedDateUTC"] = ms_datetime(moment)

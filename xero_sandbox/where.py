@@ -1,0 +1,89 @@
+"""A small subset of Xero's `where` and `order` grammar, enough for the filters clients really
+send: `A=="x" AND B!=true`, `Name.Contains("x")`, `.StartsWith`, `.EndsWith`, `Guid("…")`.
+The real grammar is UNVERIFIED; anything outside this subset answers 400."""
+
+import re
+from decimal import Decimal
+
+_CLAUSE = re.compile(
+    r"""^\s*(?P<field>[A-Za-z][\w.]*?)\s*
+    (?:(?P<op>==|!=|>=|<=|>|<)\s*(?P<value>"[^"]*"|true|false|-?\d+(?:\.\d+)?|Guid\("[^"]*"\))
+      |\.(?P<method>Contains|StartsWith|EndsWith)\("(?P<arg>[^"]*)"\))\s*$""",
+    re.VERBOSE | re.IGNORECASE,
+)
+
+
+class WhereError(ValueError):
+    pass
+
+
+def _value(raw: str):
+    if raw.startswith('"'):
+        return raw[1:-1]
+    if raw.lower().startswith("guid("):
+        return raw[6:-2]
+    if raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    return Decimal(raw)
+
+
+def _get(entity: dict, dotted: str):
+    value = entity
+    for part in dotted.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def compile_where(text: str):
+    """A predicate over Xero-shaped dicts; raises WhereError for what it cannot parse."""
+    groups = []
+    for alternative in re.split(r"\s+OR\s+|\s*\|\|\s*", text.strip()):
+        clauses = []
+        for part in re.split(r"\s+AND\s+|\s*&&\s*", alternative):
+            match = _CLAUSE.match(part)
+            if not match:
+                raise WhereError(f"Unsupported where clause: {part!r}")
+            clauses.append(match.groupdict())
+        groups.append(clauses)
+
+    def test(entity: dict, clause: dict) -> bool:
+        actual = _get(entity, clause["field"])
+        if clause["method"]:
+            text_value = str(actual or "").lower()
+            arg = clause["arg"].lower()
+            method = clause["method"].lower()
+            if method == "contains":
+                return arg in text_value
+            return (
+                text_value.startswith(arg) if method == "startswith" else text_value.endswith(arg)
+            )
+        expected, op = _value(clause["value"]), clause["op"]
+        if isinstance(expected, str) and isinstance(actual, str):
+            actual, expected = actual.lower(), expected.lower()
+        if isinstance(expected, Decimal) and actual is not None:
+            actual = Decimal(str(actual))
+        if op == "==":
+            return actual == expected
+        if op == "!=":
+            return actual != expected
+        if actual is None:
+            return False
+        return {
+            ">": actual > expected,
+            "<": actual < expected,
+            ">=": actual >= expected,
+            "<=": actual <= expected,
+        }[op]
+
+    return lambda entity: any(all(test(entity, c) for c in clauses) for clauses in groups)
+
+
+def sort(items: list[dict], order: str | None) -> list[dict]:
+    if not order:
+        return items
+    parts = order.strip().split()
+    field = parts[0]
+    descending = len(parts) > 1 and parts[1].upper() == "DESC"
+    return sorted(items, key=lambda e: (str(_get(e, field) or "")).lower(), reverse=descending)
