@@ -56,6 +56,7 @@ def main(argv=None) -> int:
         u for u in redirect_env.split(",") if u
     ]
     sandbox = Sandbox(settings)
+    sandbox.freeze_settings()
     server = make_server(sandbox, args.host, args.port)
     state_file = StateFile(sandbox, args.state_file) if args.state_file else None
     if state_file and state_file.load():

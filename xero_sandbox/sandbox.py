@@ -1,12 +1,13 @@
 """The Sandbox object: every piece of state one running sandbox owns, wired together."""
 
 import collections
+import copy
 import itertools
 import threading
 import time
 
 from .clock import Clock
-from .config import Settings
+from .config import Settings, as_dict, update_dataclass
 from .faults import Faults
 from .idempotency import IdempotencyCache
 from .identity import Identity
@@ -33,6 +34,18 @@ class Sandbox:
         self._log_lock = threading.Lock()
         self.initial_orgs: list[dict] = []  # raw seed output, reloaded by reset
         self.changed = threading.Event()  # set on every write, for the state file
+        self._initial_settings = copy.deepcopy(self.settings)
+
+    def freeze_settings(self) -> None:
+        """What `reset` restores: the settings as they are now (after CLI flags)."""
+        self._initial_settings = copy.deepcopy(self.settings)
+
+    def _restore_settings(self) -> None:
+        # In place: the limiter and webhook worker hold these very objects.
+        initial, current = self._initial_settings, self.settings
+        current.client_id, current.client_secret = initial.client_id, initial.client_secret
+        for part in ("behaviour", "limits", "webhooks"):
+            update_dataclass(getattr(current, part), copy.deepcopy(as_dict(getattr(initial, part))))
 
     @property
     def base_url(self) -> str:
@@ -57,6 +70,7 @@ class Sandbox:
     def reset(self, *, reseed: bool = True) -> None:
         """Back to the state right after start-up: seed data, no tokens, no logs, no faults."""
         self.faults.clear()
+        self._restore_settings()
         with self.store.lock:
             self.store.reset()
             self.identity.reset()

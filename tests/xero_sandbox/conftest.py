@@ -1,0 +1,82 @@
+"""Helpers for the sandbox's own tests: a webhook receiver, raw HTTP, invoice builders."""
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import urllib3
+
+import xero_sandbox.pytest_plugin  # noqa: F401 (fixtures come via tests/conftest.py)
+
+
+class Receiver:
+    """A webhook endpoint that verifies signatures like the product must (200 / 401)."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.received: list[dict] = []
+        self.fail_next = 0  # answer 500 to this many good deliveries first
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                raw = self.rfile.read(int(self.headers["Content-Length"]))
+                expected = base64.b64encode(hmac.new(receiver.key.encode(), raw, hashlib.sha256).digest())
+                good = hmac.compare_digest(expected.decode(), self.headers.get("x-xero-signature", ""))
+                status = 200 if good else 401
+                if good and receiver.fail_next > 0:
+                    receiver.fail_next -= 1
+                    status = 500
+                receiver.received.append({"good": good, "status": status, "raw": raw, "body": json.loads(raw)})
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/xero/webhooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def events(self) -> list[dict]:
+        return [e for r in self.received if r["good"] and r["status"] == 200 for e in r["body"]["events"]]
+
+
+@pytest.fixture
+def receiver(xero_sandbox):
+    r = Receiver(xero_sandbox.webhook_key)
+    xero_sandbox.webhooks(url=r.url, batch_seconds=0.05, retry_delays=[0.05, 0.1])
+    yield r
+    r.server.shutdown()
+
+
+@pytest.fixture
+def http():
+    return urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(connect=2, read=5))
+
+
+def api(http, sandbox, method, path, token, tenant, body=None, headers=None, **query):
+    """A raw Accounting API call (urllib3), for what the SDK hides: headers, exact bodies."""
+    all_headers = {"Authorization": f"Bearer {token['access_token']}", "xero-tenant-id": tenant,
+                   "Accept": "application/json", "Content-Type": "application/json", **(headers or {})}
+    return http.request(method, f"{sandbox.api_url}{path}", fields=query or None,
+                        body=json.dumps(body) if body is not None else None, headers=all_headers)
+
+
+def line(description="Consulting", quantity="1", unit="100.00", account="200", tax="OUTPUT2", **extra):
+    return {"Description": description, "Quantity": quantity, "UnitAmount": unit, "AccountCode": account,
+            "TaxType": tax, **extra}
+
+
+def invoice_body(contact_id, *lines, status="AUTHORISED", number=None, amount_types="Exclusive"):
+    invoice = {"Type": "ACCREC", "Contact": {"ContactID": contact_id}, "Date": "2026-03-01",
+               "DueDate": "2026-03-31", "LineAmountTypes": amount_types, "Status": status,
+               "LineItems": list(lines) or [line()]}
+    if number:
+        invoice["InvoiceNumber"] = number
+    return invoice

@@ -1,0 +1,294 @@
+"""`SandboxHandle`: a typed client for the control API plus the URLs a Xero client needs.
+Used by the pytest fixtures, the bench and anyone scripting the sandbox. Standard library only."""
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+
+DEFAULT_SCOPES = (
+    "openid profile email offline_access accounting.contacts accounting.settings "
+    "accounting.invoices accounting.payments"
+)
+SDK_TOKEN_KEYS = (
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "token_type",
+    "expires_in",
+    "expires_at",
+)
+
+
+class ControlError(RuntimeError):
+    def __init__(self, status: int, body) -> None:
+        super().__init__(f"control API answered {status}: {body}")
+        self.status, self.body = status, body
+
+
+@dataclass
+class SandboxHandle:
+    url: str
+    client_id: str = "sandbox-client-id"
+    client_secret: str = "sandbox-client-secret"
+    webhook_key: str = "sandbox-webhook-key"
+
+    # the URLs that replace Xero's real base URLs -------------------------------------------
+    @property
+    def api_url(self) -> str:  # https://api.xero.com/api.xro/2.0
+        return f"{self.url}/api.xro/2.0"
+
+    @property
+    def identity_url(self) -> str:  # https://api.xero.com (connections)
+        return self.url
+
+    @property
+    def authorize_url(self) -> str:  # https://login.xero.com/identity/connect/authorize
+        return f"{self.url}/identity/connect/authorize"
+
+    @property
+    def token_url(self) -> str:  # https://identity.xero.com/connect/token
+        return f"{self.url}/connect/token"
+
+    @property
+    def revocation_url(self) -> str:  # https://identity.xero.com/connect/revocation
+        return f"{self.url}/connect/revocation"
+
+    # plumbing -------------------------------------------------------------------------------
+    def control(self, method: str, path: str, body: dict | None = None, **query):
+        params = {k: v for k, v in query.items() if v is not None}
+        url = f"{self.url}/_sandbox{path}" + (
+            f"?{urllib.parse.urlencode(params)}" if params else ""
+        )
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 (our URL)
+        request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=120) as answer:  # noqa: S310 (our URL)
+                return json.loads(answer.read() or b"null")
+        except urllib.error.HTTPError as error:
+            raw = error.read()
+            try:
+                raise ControlError(error.code, json.loads(raw)) from None
+            except ValueError:
+                raise ControlError(error.code, raw.decode()) from None
+
+    # state ----------------------------------------------------------------------------------
+    def health(self) -> dict:
+        return self.control("GET", "/health")
+
+    def reset(self, *, reseed: bool = True) -> list[dict]:
+        """Forget everything (tokens, data, logs, faults, clock, settings) and reload the seed."""
+        return self.control("POST", "/reset", {"reseed": reseed})["tenants"]
+
+    def seed(
+        self,
+        orgs=None,
+        *,
+        contacts: int = 300,
+        default: bool = False,
+        data=None,
+        replace: bool = False,
+    ) -> list[dict]:
+        """Add orgs: names or {name, region, n_contacts, seed, short_code} specs, the two demo
+        orgs (default=True), or raw seed dicts (data=[...]). Returns the added tenants."""
+        spec = {"contacts": contacts, "default": default, "replace": replace}
+        if orgs is not None:
+            spec["orgs"] = [orgs] if isinstance(orgs, str | dict) else list(orgs)
+        if data is not None:
+            spec["data"] = data
+        return self.control("POST", "/seed", json.loads(_json_default(spec)))["tenants"]
+
+    def tenants(self) -> list[dict]:
+        return self.control("GET", "/tenants")["tenants"]
+
+    def tenant_id(self, name: str | None = None) -> str:
+        """The id of the org with this name, or of the first org."""
+        for tenant in self.tenants():
+            if name is None or tenant["name"] == name:
+                return tenant["tenantId"]
+        raise KeyError(name)
+
+    def state(self, tenant_id: str, kind: str | None = None) -> dict:
+        """Stored data, free of rate limits: kind = contacts, invoices, payments, accounts, ..."""
+        return self.control("GET", f"/state/{tenant_id}", kind=kind)
+
+    def invoices(self, tenant_id: str) -> list[dict]:
+        return self.state(tenant_id, "invoices")["Invoices"]
+
+    def contacts(self, tenant_id: str) -> list[dict]:
+        return self.state(tenant_id, "contacts")["Contacts"]
+
+    # clock, limits, config ------------------------------------------------------------------
+    def clock(self) -> dict:
+        return self.control("GET", "/clock")
+
+    def set_clock(self, when) -> dict:
+        """`when`: epoch seconds or an ISO datetime string."""
+        return self.control("POST", "/clock", {"set": when})
+
+    def advance(self, *, days: float = 0, hours: float = 0, minutes: float = 0, seconds: float = 0):
+        total = days * 86400 + hours * 3600 + minutes * 60 + seconds
+        return self.control("POST", "/clock", {"advance_seconds": total})
+
+    def set_limits(self, *, reset_usage: bool = False, **limits) -> dict:
+        """concurrent=, per_minute=, per_day=, app_per_minute=."""
+        return self.control("POST", "/limits", {**limits, "reset_usage": reset_usage})
+
+    def limits(self) -> dict:
+        return self.control("GET", "/limits")
+
+    def configure(self, **behaviour) -> dict:
+        """Switch UNVERIFIED behaviours, e.g. refresh_grace_reuse="same" (see config.Behaviour)."""
+        return self.control("POST", "/config", {"behaviour": behaviour})
+
+    def config(self) -> dict:
+        return self.control("GET", "/config")
+
+    # faults ---------------------------------------------------------------------------------
+    def fault(
+        self,
+        kind: str,
+        *,
+        method: str = "*",
+        path: str = "*",
+        status: int = 500,
+        seconds: float = 0.0,
+        count: int | None = 1,
+        probability: float = 1.0,
+        seed: int = 0,
+        body: str | None = None,
+    ) -> dict:
+        """kind: status | latency | timeout | drop | lost_response. `path` is a glob on the URL
+        path, e.g. "/api.xro/2.0/Invoices*". count=None means every matching call."""
+        spec = {
+            "kind": kind,
+            "method": method,
+            "path": path,
+            "status": status,
+            "seconds": seconds,
+            "count": count,
+            "probability": probability,
+            "seed": seed,
+        }
+        if body is not None:
+            spec["body"] = body
+        return self.control("POST", "/faults", spec)
+
+    def clear_faults(self) -> None:
+        self.control("DELETE", "/faults")
+
+    def faults(self) -> list[dict]:
+        return self.control("GET", "/faults")["faults"]
+
+    # logs -----------------------------------------------------------------------------------
+    def requests(
+        self,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        tenant: str | None = None,
+        since_id: int | None = None,
+    ) -> list[dict]:
+        """API requests as received: method, path, query, headers (lower-case), body, status."""
+        return self.control(
+            "GET", "/requests", method=method, path=path, tenant=tenant, since_id=since_id
+        )["requests"]
+
+    def clear_requests(self) -> None:
+        self.control("DELETE", "/requests")
+
+    def idempotency_log(self) -> list[dict]:
+        return self.control("GET", "/idempotency")["entries"]
+
+    # webhooks -------------------------------------------------------------------------------
+    def webhooks(self, **settings) -> dict:
+        """Read or set url=, key=, batch_seconds=, retry_delays=[...], timeout_seconds=."""
+        if settings.get("key"):
+            self.webhook_key = settings["key"]
+        return self.control("POST" if settings else "GET", "/webhooks", settings or None)
+
+    def flush_webhooks(self, timeout: float = 10.0) -> list[dict]:
+        """Wait until every event was delivered (or gave up); returns the deliveries."""
+        return self.control("POST", "/webhooks/flush", {"timeout": timeout})["deliveries"]
+
+    def webhook_deliveries(self) -> list[dict]:
+        return self.control("GET", "/webhooks/deliveries")["deliveries"]
+
+    def webhook_events(self) -> list[dict]:
+        """Every event emitted, delivered or not (no URL configured)."""
+        return self.control("GET", "/webhooks/events")["events"]
+
+    def send_bad_signature(self, events: list | None = None, url: str = "") -> dict:
+        return self.control("POST", "/webhooks/bad-signature", {"events": events or [], "url": url})
+
+    def intent_to_receive(self, rounds: int = 3) -> dict:
+        return self.control("POST", "/webhooks/intent-to-receive", {"rounds": rounds})
+
+    # identity -------------------------------------------------------------------------------
+    def authorize(
+        self,
+        *,
+        scopes: str | list = DEFAULT_SCOPES,
+        tenants: list[str] | None = None,
+        redirect_uri: str = "http://localhost/callback",
+        code_challenge: str = "",
+        code_challenge_method: str = "",
+    ) -> str:
+        """The consent step without a browser: returns the authorisation code."""
+        return self.authorize_details(
+            scopes=scopes,
+            tenants=tenants,
+            redirect_uri=redirect_uri,
+            code_challenge=code_challenge,
+            code_challenge_method=code_challenge_method,
+        )["code"]
+
+    def authorize_details(self, **kwargs) -> dict:
+        """authorize() but returning {code, scope, authEventId, redirect_uri}."""
+        return self.control("POST", "/authorize", _clean(kwargs))
+
+    def token_for(self, tenant: str | list[str] | None = None, *, scopes=DEFAULT_SCOPES) -> dict:
+        """A fresh token set connected to `tenant` (id or ids; default all orgs), shaped for the
+        SDK's token getter: scope is a list and expires_at is set."""
+        tenants = [tenant] if isinstance(tenant, str) else tenant
+        raw = self.control("POST", "/token", _clean({"tenants": tenants, "scopes": scopes}))
+        token = {k: raw[k] for k in SDK_TOKEN_KEYS if k in raw}
+        token["scope"] = raw["scope"].split()
+        return token
+
+    def sdk(self, tenant: str | None = None, *, scopes=DEFAULT_SCOPES, token: dict | None = None):
+        """A real xero-python client (see sdk_client.SdkClient) pointed at this sandbox."""
+        from .sdk_client import SdkClient
+
+        tenant_id = tenant or self.tenant_id()
+        return SdkClient(self, tenant_id, token or self.token_for(tenant_id, scopes=scopes))
+
+    # "inside Xero" ---------------------------------------------------------------------------
+    def edit_contact(self, tenant_id: str, contact_id: str, **fields) -> dict:
+        return self.control("POST", f"/orgs/{tenant_id}/contacts/{contact_id}", fields)
+
+    def create_contact(self, tenant_id: str, **fields) -> dict:
+        return self.control("POST", f"/orgs/{tenant_id}/contacts", fields)
+
+    def create_invoice(self, tenant_id: str, invoice: dict) -> dict:
+        return self.control(
+            "POST", f"/orgs/{tenant_id}/invoices", json.loads(_json_default(invoice))
+        )
+
+    def pay_invoice(self, tenant_id: str, invoice_id: str, amount=None, account_code=None) -> dict:
+        payment = {}
+        if amount is not None:
+            payment["Amount"] = str(amount)
+        if account_code:
+            payment["Account"] = {"Code": account_code}
+        return self.control("POST", f"/orgs/{tenant_id}/invoices/{invoice_id}/payments", payment)
+
+
+def _clean(values: dict) -> dict:
+    return {k: v for k, v in values.items() if v not in (None, "")}
+
+
+def _json_default(value) -> str:
+    return json.dumps(value, default=str)

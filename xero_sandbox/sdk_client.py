@@ -1,0 +1,34 @@
+"""The real xero-python SDK wired to a sandbox the way SDK-NOTES.md section 2 prescribes (one
+Configuration, OAuth2Token and ApiClient per client, token getter and saver). Imported lazily:
+only tests and scripts that want the SDK pay for it."""
+
+from xero_python.accounting import AccountingApi
+from xero_python.api_client import ApiClient
+from xero_python.api_client.configuration import Configuration
+from xero_python.api_client.oauth2 import OAuth2Token, TokenApi
+from xero_python.identity import IdentityApi
+
+
+class SdkClient:
+    def __init__(self, handle, tenant_id: str, token: dict) -> None:
+        TokenApi.refresh_token_url = handle.token_url  # class attributes: process-global
+        TokenApi.revoke_token_url = handle.revocation_url
+        self.tenant_id = tenant_id
+        self.token = dict(token)
+        self.saved: list[dict] = []
+        conf = Configuration()  # never pass arguments: SDK-NOTES G1
+        conf.oauth2_token = OAuth2Token(
+            client_id=handle.client_id, client_secret=handle.client_secret
+        )
+        self.api_client = ApiClient(
+            conf, oauth2_token_getter=lambda: self.token, oauth2_token_saver=self._save
+        )
+        self.accounting = AccountingApi(self.api_client, base_url=handle.api_url)
+        self.identity = IdentityApi(self.api_client, base_url=handle.identity_url)
+
+    def _save(self, token: dict) -> None:
+        self.token = {k: v for k, v in token.items() if v is not None}
+        self.saved.append(dict(token))
+
+    def last_headers(self) -> dict:
+        return dict(self.api_client.last_response.getheaders())
