@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import json
 import threading
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -64,8 +65,8 @@ def api(http, sandbox, method, path, token, tenant, body=None, headers=None, **q
     """A raw Accounting API call (urllib3), for what the SDK hides: headers, exact bodies."""
     all_headers = {"Authorization": f"Bearer {token['access_token']}", "xero-tenant-id": tenant,
                    "Accept": "application/json", "Content-Type": "application/json", **(headers or {})}
-    return http.request(method, f"{sandbox.api_url}{path}", fields=query or None,
-                        body=json.dumps(body) if body is not None else None, headers=all_headers)
+    url = f"{sandbox.api_url}{path}" + (f"?{urllib.parse.urlencode(query)}" if query else "")
+    return http.request(method, url, body=json.dumps(body) if body is not None else None, headers=all_headers)
 
 
 def line(description="Consulting", quantity="1", unit="100.00", account="200", tax="OUTPUT2", **extra):
