@@ -2,6 +2,7 @@
 choice (see XERO-FACTS.md section 12) and can be switched through the control API."""
 
 from dataclasses import asdict, dataclass, field, fields
+from decimal import Decimal
 
 
 @dataclass
@@ -73,8 +74,17 @@ def update_dataclass(obj, values: dict) -> list[str]:
     unknown = [k for k in values if k not in known]
     for key, value in values.items():
         if key in known:
-            setattr(obj, key, value)
+            setattr(obj, key, _plain(value))
     return unknown
+
+
+def _plain(value):
+    # Control bodies are parsed with Decimal floats; timers and counters want float.
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def as_dict(obj) -> dict:

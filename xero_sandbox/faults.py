@@ -55,6 +55,7 @@ class Faults:
             if k in Fault.__dataclass_fields__ and not k.startswith("_")
         }
         fault = Fault(**spec)
+        fault.seconds, fault.probability = float(fault.seconds), float(fault.probability)
         if fault.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}")
         if fault.kind == "timeout" and not fault.seconds:

@@ -56,13 +56,13 @@ class SandboxHandle:
         return f"{self.url}/connect/revocation"
 
     # plumbing -------------------------------------------------------------------------------
-    def control(self, method: str, path: str, body: dict | None = None, **query):
-        params = {k: v for k, v in query.items() if v is not None}
-        url = f"{self.url}/_sandbox{path}" + (
+    def control(self, verb: str, route: str, body: dict | None = None, query: dict | None = None):
+        params = {k: v for k, v in (query or {}).items() if v is not None}
+        url = f"{self.url}/_sandbox{route}" + (
             f"?{urllib.parse.urlencode(params)}" if params else ""
         )
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 (our URL)
+        request = urllib.request.Request(url, data=data, method=verb)  # noqa: S310 (our URL)
         request.add_header("Content-Type", "application/json")
         try:
             with urllib.request.urlopen(request, timeout=120) as answer:  # noqa: S310 (our URL)
@@ -112,7 +112,7 @@ class SandboxHandle:
 
     def state(self, tenant_id: str, kind: str | None = None) -> dict:
         """Stored data, free of rate limits: kind = contacts, invoices, payments, accounts, ..."""
-        return self.control("GET", f"/state/{tenant_id}", kind=kind)
+        return self.control("GET", f"/state/{tenant_id}", query={"kind": kind})
 
     def invoices(self, tenant_id: str) -> list[dict]:
         return self.state(tenant_id, "invoices")["Invoices"]
@@ -192,9 +192,8 @@ class SandboxHandle:
         since_id: int | None = None,
     ) -> list[dict]:
         """API requests as received: method, path, query, headers (lower-case), body, status."""
-        return self.control(
-            "GET", "/requests", method=method, path=path, tenant=tenant, since_id=since_id
-        )["requests"]
+        query = {"method": method, "path": path, "tenant": tenant, "since_id": since_id}
+        return self.control("GET", "/requests", query=query)["requests"]
 
     def clear_requests(self) -> None:
         self.control("DELETE", "/requests")

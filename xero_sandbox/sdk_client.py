@@ -2,6 +2,7 @@
 Configuration, OAuth2Token and ApiClient per client, token getter and saver). Imported lazily:
 only tests and scripts that want the SDK pay for it."""
 
+import urllib3
 from xero_python.accounting import AccountingApi
 from xero_python.api_client import ApiClient
 from xero_python.api_client.configuration import Configuration
@@ -10,7 +11,7 @@ from xero_python.identity import IdentityApi
 
 
 class SdkClient:
-    def __init__(self, handle, tenant_id: str, token: dict) -> None:
+    def __init__(self, handle, tenant_id: str, token: dict, transport_retries: bool = False) -> None:
         TokenApi.refresh_token_url = handle.token_url  # class attributes: process-global
         TokenApi.revoke_token_url = handle.revocation_url
         self.tenant_id = tenant_id
@@ -23,6 +24,12 @@ class SdkClient:
         self.api_client = ApiClient(
             conf, oauth2_token_getter=lambda: self.token, oauth2_token_saver=self._save
         )
+        if not transport_retries:
+            # urllib3's default Retry re-sends PUTs on timeouts and sleeps out a 429's
+            # Retry-After; SDK-NOTES section 7 says to turn it off and retry in Celery.
+            pool = self.api_client.rest_client.pool_manager
+            pool.connection_pool_kw["retries"] = urllib3.Retry(total=0, redirect=0)
+            pool.clear()
         self.accounting = AccountingApi(self.api_client, base_url=handle.api_url)
         self.identity = IdentityApi(self.api_client, base_url=handle.identity_url)
 
