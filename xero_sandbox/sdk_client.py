@@ -11,7 +11,9 @@ from xero_python.identity import IdentityApi
 
 
 class SdkClient:
-    def __init__(self, handle, tenant_id: str, token: dict, transport_retries: bool = False) -> None:
+    def __init__(
+        self, handle, tenant_id: str, token: dict, transport_retries: bool = False
+    ) -> None:
         TokenApi.refresh_token_url = handle.token_url  # class attributes: process-global
         TokenApi.revoke_token_url = handle.revocation_url
         self.tenant_id = tenant_id

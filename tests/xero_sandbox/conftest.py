@@ -26,13 +26,19 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers["Content-Length"]))
-                expected = base64.b64encode(hmac.new(receiver.key.encode(), raw, hashlib.sha256).digest())
-                good = hmac.compare_digest(expected.decode(), self.headers.get("x-xero-signature", ""))
+                expected = base64.b64encode(
+                    hmac.new(receiver.key.encode(), raw, hashlib.sha256).digest()
+                )
+                good = hmac.compare_digest(
+                    expected.decode(), self.headers.get("x-xero-signature", "")
+                )
                 status = 200 if good else 401
                 if good and receiver.fail_next > 0:
                     receiver.fail_next -= 1
                     status = 500
-                receiver.received.append({"good": good, "status": status, "raw": raw, "body": json.loads(raw)})
+                receiver.received.append(
+                    {"good": good, "status": status, "raw": raw, "body": json.loads(raw)}
+                )
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -45,7 +51,12 @@ class Receiver:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def events(self) -> list[dict]:
-        return [e for r in self.received if r["good"] and r["status"] == 200 for e in r["body"]["events"]]
+        return [
+            e
+            for r in self.received
+            if r["good"] and r["status"] == 200
+            for e in r["body"]["events"]
+        ]
 
 
 @pytest.fixture
@@ -63,21 +74,42 @@ def http():
 
 def api(http, sandbox, method, path, token, tenant, body=None, headers=None, **query):
     """A raw Accounting API call (urllib3), for what the SDK hides: headers, exact bodies."""
-    all_headers = {"Authorization": f"Bearer {token['access_token']}", "xero-tenant-id": tenant,
-                   "Accept": "application/json", "Content-Type": "application/json", **(headers or {})}
+    all_headers = {
+        "Authorization": f"Bearer {token['access_token']}",
+        "xero-tenant-id": tenant,
+        "Accept": "application/json",
+        "Content-Type": "application/json",
+        **(headers or {}),
+    }
     url = f"{sandbox.api_url}{path}" + (f"?{urllib.parse.urlencode(query)}" if query else "")
-    return http.request(method, url, body=json.dumps(body) if body is not None else None, headers=all_headers)
+    return http.request(
+        method, url, body=json.dumps(body) if body is not None else None, headers=all_headers
+    )
 
 
-def line(description="Consulting", quantity="1", unit="100.00", account="200", tax="OUTPUT2", **extra):
-    return {"Description": description, "Quantity": quantity, "UnitAmount": unit, "AccountCode": account,
-            "TaxType": tax, **extra}
+def line(
+    description="Consulting", quantity="1", unit="100.00", account="200", tax="OUTPUT2", **extra
+):
+    return {
+        "Description": description,
+        "Quantity": quantity,
+        "UnitAmount": unit,
+        "AccountCode": account,
+        "TaxType": tax,
+        **extra,
+    }
 
 
 def invoice_body(contact_id, *lines, status="AUTHORISED", number=None, amount_types="Exclusive"):
-    invoice = {"Type": "ACCREC", "Contact": {"ContactID": contact_id}, "Date": "2026-03-01",
-               "DueDate": "2026-03-31", "LineAmountTypes": amount_types, "Status": status,
-               "LineItems": list(lines) or [line()]}
+    invoice = {
+        "Type": "ACCREC",
+        "Contact": {"ContactID": contact_id},
+        "Date": "2026-03-01",
+        "DueDate": "2026-03-31",
+        "LineAmountTypes": amount_types,
+        "Status": status,
+        "LineItems": list(lines) or [line()],
+    }
     if number:
         invoice["InvoiceNumber"] = number
     return invoice

@@ -29,7 +29,9 @@ def test_organisation_accounts_and_tax_rates_deserialise(client):
 
 
 def test_contacts_page_through_sdk_with_pagination(client, xero_sandbox):
-    total = len([c for c in xero_sandbox.contacts(client.tenant_id) if c["ContactStatus"] == "ACTIVE"])
+    total = len(
+        [c for c in xero_sandbox.contacts(client.tenant_id) if c["ContactStatus"] == "ACTIVE"]
+    )
     seen = []
     page = 1
     while True:
@@ -46,7 +48,9 @@ def test_page_size_is_capped_at_1000_and_unpaged_call_returns_first_page(http, x
     xero_sandbox.seed(orgs=[{"name": "Big Ltd", "n_contacts": 1200}])
     tenant = xero_sandbox.tenant_id("Big Ltd")
     token = xero_sandbox.token_for(tenant)
-    body = json.loads(api(http, xero_sandbox, "GET", "/Contacts", token, tenant, page="1", pageSize="5000").data)
+    body = json.loads(
+        api(http, xero_sandbox, "GET", "/Contacts", token, tenant, page="1", pageSize="5000").data
+    )
     assert body["pagination"]["pageSize"] == 1000 and len(body["Contacts"]) == 1000
     unpaged = json.loads(api(http, xero_sandbox, "GET", "/Contacts", token, tenant).data)
     assert len(unpaged["Contacts"]) == 100
@@ -59,7 +63,9 @@ def test_archived_summary_ids_search_and_modified_since(client, xero_sandbox):
     xero_sandbox.edit_contact(tenant, target["ContactID"], ContactStatus="ARCHIVED")
     active = client.accounting.get_contacts(tenant, page=1, page_size=1000).contacts
     assert target["ContactID"] not in {c.contact_id for c in active}
-    everything = client.accounting.get_contacts(tenant, page=1, page_size=1000, include_archived=True)
+    everything = client.accounting.get_contacts(
+        tenant, page=1, page_size=1000, include_archived=True
+    )
     assert target["ContactID"] in {c.contact_id for c in everything.contacts}
 
     summary = client.accounting.get_contacts(tenant, page=1, summary_only=True).contacts
@@ -97,14 +103,21 @@ def test_create_update_and_unique_active_names(client, xero_sandbox):
     ).contacts[0]
     assert created.contact_id and created.contact_status == "ACTIVE"
     updated = client.accounting.update_or_create_contacts(
-        tenant, Contacts(contacts=[Contact(contact_id=created.contact_id, name="Brand New Limited")])
+        tenant,
+        Contacts(contacts=[Contact(contact_id=created.contact_id, name="Brand New Limited")]),
     ).contacts[0]
     assert updated.name == "Brand New Limited" and updated.email_address == "a@b.example"
     with pytest.raises(AccountingBadRequestException) as error:
-        client.accounting.create_contacts(tenant, Contacts(contacts=[Contact(name="brand new limited")]))
-    assert "The contact name brand new limited is already assigned to another contact" in error.value.reason
+        client.accounting.create_contacts(
+            tenant, Contacts(contacts=[Contact(name="brand new limited")])
+        )
+    assert (
+        "The contact name brand new limited is already assigned to another contact"
+        in error.value.reason
+    )
     mixed = client.accounting.create_contacts(
-        tenant, Contacts(contacts=[Contact(name="Brand New Limited"), Contact(name="Other Co")]),
+        tenant,
+        Contacts(contacts=[Contact(name="Brand New Limited"), Contact(name="Other Co")]),
         summarize_errors=False,
     ).contacts
     assert [c.status_attribute_string for c in mixed] == ["ERROR", "OK"]
@@ -115,5 +128,7 @@ def test_contact_groups_list_without_members_single_with_members(client, xero_sa
     assert groups and all(not g.contacts for g in groups)
     stored = xero_sandbox.state(client.tenant_id, "contact_groups")["ContactGroups"]
     expected = next(g for g in stored if g["Contacts"])
-    one = client.accounting.get_contact_group(client.tenant_id, expected["ContactGroupID"]).contact_groups[0]
+    one = client.accounting.get_contact_group(
+        client.tenant_id, expected["ContactGroupID"]
+    ).contact_groups[0]
     assert {c.contact_id for c in one.contacts} == set(expected["Contacts"])

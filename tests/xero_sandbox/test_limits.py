@@ -52,7 +52,10 @@ def test_sixth_concurrent_call_is_429_concurrent(http, xero_sandbox):
     token = xero_sandbox.token_for(tenant)
     xero_sandbox.fault("latency", path="/api.xro/2.0/organisation", seconds=0.6, count=5)
     with ThreadPoolExecutor(6) as pool:
-        slow = [pool.submit(api, http, xero_sandbox, "GET", "/Organisation", token, tenant) for _ in range(5)]
+        slow = [
+            pool.submit(api, http, xero_sandbox, "GET", "/Organisation", token, tenant)
+            for _ in range(5)
+        ]
         import time
 
         time.sleep(0.25)

@@ -11,20 +11,32 @@ import pytest
 from xero_python.exceptions import HTTPStatusException
 
 REDIRECT = "http://localhost:8000/xero/callback"
-SCOPES = "openid profile email offline_access accounting.contacts accounting.settings accounting.invoices"
+SCOPES = "openid profile email offline_access accounting.contacts accounting.settings " + (
+    "accounting.invoices"
+)
 
 
 def consent(http, sandbox, action="allow", tenants=None, challenge="", state="st-1"):
-    params = {"response_type": "code", "client_id": sandbox.client_id, "redirect_uri": REDIRECT,
-              "scope": SCOPES, "state": state}
+    params = {
+        "response_type": "code",
+        "client_id": sandbox.client_id,
+        "redirect_uri": REDIRECT,
+        "scope": SCOPES,
+        "state": state,
+    }
     if challenge:
         params.update(code_challenge=challenge, code_challenge_method="S256")
     page = http.request("GET", sandbox.authorize_url, fields=params)
     assert page.status == 200 and b'name="tenant"' in page.data
     form = dict(params, action=action)
     body = urllib.parse.urlencode(form) + "".join(f"&tenant={t}" for t in tenants or [])
-    answer = http.request("POST", sandbox.authorize_url, body=body, redirect=False,
-                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    answer = http.request(
+        "POST",
+        sandbox.authorize_url,
+        body=body,
+        redirect=False,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert answer.status == 302, answer.data
     location = answer.headers["Location"]
     assert location.startswith(REDIRECT)
@@ -38,32 +50,56 @@ def token_request(http, sandbox, basic=True, **form):
         headers["Authorization"] = "Basic " + base64.b64encode(raw).decode()
     else:
         form.update(client_id=sandbox.client_id, client_secret=sandbox.client_secret)
-    answer = http.request("POST", sandbox.token_url, body=urllib.parse.urlencode(form), headers=headers)
+    answer = http.request(
+        "POST", sandbox.token_url, body=urllib.parse.urlencode(form), headers=headers
+    )
     return answer.status, json.loads(answer.data)
 
 
 def refresh(http, sandbox, refresh_token):
-    return token_request(http, sandbox, basic=False, grant_type="refresh_token", refresh_token=refresh_token)
+    return token_request(
+        http, sandbox, basic=False, grant_type="refresh_token", refresh_token=refresh_token
+    )
 
 
 def test_consent_with_pkce_returns_code_and_state_and_exchanges_once(http, xero_sandbox):
     tenant = xero_sandbox.tenant_id()
     verifier = "v" * 50
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    challenge = (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
     back = consent(http, xero_sandbox, tenants=[tenant], challenge=challenge, state="xyz")
     assert back["state"] == "xyz" and back["code"]
 
-    status, body = token_request(http, xero_sandbox, grant_type="authorization_code", code=back["code"],
-                                 redirect_uri=REDIRECT, code_verifier="wrong" * 10)
+    status, body = token_request(
+        http,
+        xero_sandbox,
+        grant_type="authorization_code",
+        code=back["code"],
+        redirect_uri=REDIRECT,
+        code_verifier="wrong" * 10,
+    )
     assert (status, body) == (400, {"error": "invalid_grant"})
-    status, body = token_request(http, xero_sandbox, grant_type="authorization_code", code=back["code"],
-                                 redirect_uri=REDIRECT, code_verifier=verifier)
+    status, body = token_request(
+        http,
+        xero_sandbox,
+        grant_type="authorization_code",
+        code=back["code"],
+        redirect_uri=REDIRECT,
+        code_verifier=verifier,
+    )
     assert status == 200
     assert body["expires_in"] == 1800 and body["token_type"] == "Bearer"
     assert set(body) >= {"id_token", "access_token", "refresh_token", "scope"}
     assert body["scope"] == SCOPES
-    status, body = token_request(http, xero_sandbox, grant_type="authorization_code", code=back["code"],
-                                 redirect_uri=REDIRECT, code_verifier=verifier)
+    status, body = token_request(
+        http,
+        xero_sandbox,
+        grant_type="authorization_code",
+        code=back["code"],
+        redirect_uri=REDIRECT,
+        code_verifier=verifier,
+    )
     assert (status, body) == (400, {"error": "invalid_grant"})
 
 
@@ -74,21 +110,34 @@ def test_cancel_redirects_with_access_denied_and_state(http, xero_sandbox):
 
 def test_unregistered_redirect_uri_is_refused_when_uris_are_configured(http, xero_sandbox):
     xero_sandbox.configure(redirect_uris=["http://localhost:8000/other"])
-    page = http.request("GET", xero_sandbox.authorize_url, fields={
-        "response_type": "code", "client_id": xero_sandbox.client_id, "redirect_uri": REDIRECT,
-        "scope": SCOPES, "state": "s"})
+    page = http.request(
+        "GET",
+        xero_sandbox.authorize_url,
+        fields={
+            "response_type": "code",
+            "client_id": xero_sandbox.client_id,
+            "redirect_uri": REDIRECT,
+            "scope": SCOPES,
+            "state": "s",
+        },
+    )
     assert page.status == 400
 
 
 def test_code_expires_quickly_and_wrong_client_secret_is_invalid_client(http, xero_sandbox):
     code = xero_sandbox.authorize(redirect_uri=REDIRECT)
     xero_sandbox.advance(seconds=31)
-    status, body = token_request(http, xero_sandbox, grant_type="authorization_code", code=code,
-                                 redirect_uri=REDIRECT)
+    status, body = token_request(
+        http, xero_sandbox, grant_type="authorization_code", code=code, redirect_uri=REDIRECT
+    )
     assert (status, body) == (400, {"error": "invalid_grant"})
-    answer = http.request("POST", xero_sandbox.token_url, body="grant_type=refresh_token&refresh_token=x"
-                          "&client_id=sandbox-client-id&client_secret=nope",
-                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    answer = http.request(
+        "POST",
+        xero_sandbox.token_url,
+        body="grant_type=refresh_token&refresh_token=x"
+        "&client_id=sandbox-client-id&client_secret=nope",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert answer.status == 400 and json.loads(answer.data) == {"error": "invalid_client"}
 
 
@@ -99,7 +148,10 @@ def test_refresh_rotates_and_old_token_works_only_within_grace(http, xero_sandbo
     # lost response: retrying the old token within 30 min still works (fresh pair by default)
     xero_sandbox.advance(minutes=29)
     status, again = refresh(http, xero_sandbox, first["refresh_token"])
-    assert status == 200 and again["refresh_token"] not in (first["refresh_token"], second["refresh_token"])
+    assert status == 200 and again["refresh_token"] not in (
+        first["refresh_token"],
+        second["refresh_token"],
+    )
     xero_sandbox.advance(minutes=2)
     assert refresh(http, xero_sandbox, first["refresh_token"]) == (400, {"error": "invalid_grant"})
     status, _ = refresh(http, xero_sandbox, again["refresh_token"])
@@ -154,11 +206,16 @@ def test_unconnected_tenant_and_missing_scope_are_403(http, xero_sandbox):
     token = xero_sandbox.token_for(first, scopes="offline_access accounting.settings.read")
     assert api(http, xero_sandbox, "GET", "/Organisation", token, first).status == 200
     denied = api(http, xero_sandbox, "GET", "/Organisation", token, second)
-    assert denied.status == 403 and json.loads(denied.data)["Detail"] == "AuthenticationUnsuccessful"
+    assert (
+        denied.status == 403 and json.loads(denied.data)["Detail"] == "AuthenticationUnsuccessful"
+    )
     assert api(http, xero_sandbox, "GET", "/Contacts", token, first, page="1").status == 403
     broad = xero_sandbox.token_for(first, scopes="accounting.transactions.read")
     assert api(http, xero_sandbox, "GET", "/Invoices", broad, first, page="1").status == 200
-    assert api(http, xero_sandbox, "PUT", "/Invoices", broad, first, body={"Invoices": []}).status == 403
+    assert (
+        api(http, xero_sandbox, "PUT", "/Invoices", broad, first, body={"Invoices": []}).status
+        == 403
+    )
 
 
 def test_connections_list_filter_and_delete_through_the_sdk(xero_sandbox):
@@ -182,12 +239,23 @@ def test_connections_list_filter_and_delete_through_the_sdk(xero_sandbox):
 
 def test_revocation_removes_connections_and_kills_refresh(http, xero_sandbox):
     token = xero_sandbox.token_for()
-    answer = http.request("POST", xero_sandbox.revocation_url, body=urllib.parse.urlencode({
-        "token": token["refresh_token"], "client_id": xero_sandbox.client_id,
-        "client_secret": xero_sandbox.client_secret}),
-        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    answer = http.request(
+        "POST",
+        xero_sandbox.revocation_url,
+        body=urllib.parse.urlencode(
+            {
+                "token": token["refresh_token"],
+                "client_id": xero_sandbox.client_id,
+                "client_secret": xero_sandbox.client_secret,
+            }
+        ),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert answer.status == 200
     assert refresh(http, xero_sandbox, token["refresh_token"]) == (400, {"error": "invalid_grant"})
-    listing = http.request("GET", f"{xero_sandbox.url}/Connections",
-                           headers={"Authorization": f"Bearer {token['access_token']}"})
+    listing = http.request(
+        "GET",
+        f"{xero_sandbox.url}/Connections",
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+    )
     assert listing.status == 401
