@@ -103,3 +103,24 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture
+def tasks_inline(django_capture_on_commit_callbacks):
+    """A context manager: tasks queued on commit inside it run in this process when it exits,
+    so their effects (mail.outbox) can be asserted without a worker. Delivery through a real
+    worker is proven by the tests that use `celery_worker`."""
+    from contextlib import contextmanager
+
+    from platform_crm.celery import app
+
+    @contextmanager
+    def run():
+        app.conf.task_always_eager = True
+        try:
+            with django_capture_on_commit_callbacks(execute=True):
+                yield
+        finally:
+            app.conf.task_always_eager = False
+
+    return run

@@ -45,6 +45,8 @@ class XeroConnection(models.Model):
     access_token_encrypted = models.TextField(blank=True)
     refresh_token_encrypted = models.TextField(blank=True)
     access_token_expires_at = models.DateTimeField(null=True, blank=True)
+    # Xero kills a refresh token left unused for 60 days; the daily job keeps it alive.
+    refresh_token_obtained_at = models.DateTimeField(null=True, blank=True)
     scopes = models.JSONField(default=list, blank=True)
 
     # Non-secret settings chosen by the admin.

@@ -5,6 +5,7 @@ import logging
 from contextlib import suppress
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -164,18 +165,32 @@ def connection_disconnect(*, connection: XeroConnection, reason: str = "") -> No
     connection.save()
 
 
-def connections_disconnect_inactive() -> dict[str, int]:
-    """Daily: warn a week before, then disconnect after the inactivity limit. Each email once."""
-    from django.conf import settings
+# A refresh token older than this is refreshed by the daily job, well before Xero's 60 days.
+TOKEN_KEEPALIVE_AGE = timedelta(days=45)
 
+
+def connection_keep(connection: XeroConnection) -> None:
+    """An admin asked to keep the connection: activity, and a real call so the grant is used."""
+    XeroClient(connection).organisation()
+    connection_record_activity(connection)
+
+
+def _admin_page(connection: XeroConnection) -> str:
+    return absolute_url(
+        reverse("xero_sync:integrations", kwargs={"account_slug": connection.account.slug})
+    )
+
+
+def connections_disconnect_inactive() -> dict[str, int]:
+    """Daily. After the inactivity limit: disconnect (at Xero too) and tell the admins; a week
+    before: warn them once. Idle but not yet due: keep the refresh token alive, so the
+    disconnect can still reach Xero. Running it twice sends nothing twice."""
     now = timezone.now()
     limit = timedelta(days=settings.XERO_INACTIVITY_DAYS)
-    warn_at = limit - timedelta(days=settings.XERO_INACTIVITY_WARNING_DAYS)
-    counts = {"warned": 0, "disconnected": 0}
-    candidates = XeroConnection.objects.filter(
-        status=ConnectionStatus.CONNECTED, last_activity_at__lt=now - warn_at
-    ).values_list("pk", flat=True)
-    for pk in candidates:
+    warn_after = limit - timedelta(days=settings.XERO_INACTIVITY_WARNING_DAYS)
+    counts = {"warned": 0, "disconnected": 0, "kept_alive": 0}
+    connected = XeroConnection.objects.filter(status=ConnectionStatus.CONNECTED)
+    for pk in connected.values_list("pk", flat=True):
         with transaction.atomic():
             connection = (
                 XeroConnection.objects.select_for_update(skip_locked=True)
@@ -184,27 +199,13 @@ def connections_disconnect_inactive() -> dict[str, int]:
                 .first()
             )
             if connection is None:
-                continue
-            idle = now - connection.last_activity_at
-            page = absolute_url(
-                reverse("xero_sync:integrations", kwargs={"account_slug": connection.account.slug})
-            )
+                continue  # another beat or worker holds it right now
+            idle = now - (connection.last_activity_at or connection.connected_at or now)
             if idle >= limit:
-                connection_disconnect(
-                    connection=connection,
-                    reason=f"Disconnected after {idle.days} days without activity.",
-                )
-                email_account_admins(
-                    account=connection.account,
-                    subject=f"Xero was disconnected from {connection.account.name}",
-                    body=(
-                        f"Platform CRM disconnected Xero ({connection.tenant_name}) after "
-                        f"{idle.days} days without activity. Your data in the CRM and in Xero "
-                        f"is untouched.\n\nReconnect any time: {page}\n"
-                    ),
-                )
+                _disconnect_for_inactivity(connection, idle)
                 counts["disconnected"] += 1
-            elif connection.inactivity_warning_sent_at is None:
+                continue
+            if idle >= warn_after and connection.inactivity_warning_sent_at is None:
                 connection.inactivity_warning_sent_at = now
                 connection.save(update_fields=["inactivity_warning_sent_at"])
                 left = (limit - idle).days
@@ -214,9 +215,50 @@ def connections_disconnect_inactive() -> dict[str, int]:
                     body=(
                         f"Platform CRM has not synced with Xero ({connection.tenant_name}) for "
                         f"{idle.days} days. It will disconnect in {left} days unless there is "
-                        f"activity. To keep it, press Keep connected on the integration page: "
-                        f"{page}\n"
+                        "activity. To keep it, press Keep connected on the integration page: "
+                        f"{_admin_page(connection)}\n"
                     ),
                 )
                 counts["warned"] += 1
+        obtained = connection.refresh_token_obtained_at
+        if obtained is None or now - obtained >= TOKEN_KEEPALIVE_AGE:
+            try:
+                tokens.access_token_for(connection, force_refresh=True)
+                counts["kept_alive"] += 1
+            except XeroError as error:
+                log.warning("token keep-alive failed: %s", error.message)
     return counts
+
+
+def _disconnect_for_inactivity(connection: XeroConnection, idle: timedelta) -> None:
+    reached_xero = True
+    try:
+        connection_disconnect(
+            connection=connection,
+            reason=f"Disconnected after {idle.days} days without activity.",
+        )
+    except XeroError:
+        # Xero unreachable or the grant already dead: disconnect here regardless.
+        reached_xero = False
+        tokens.connection_wipe_tokens(connection)
+        _set_status(
+            connection,
+            ConnectionStatus.DISCONNECTED,
+            last_error=f"Disconnected after {idle.days} days without activity.",
+        )
+        connection.save()
+    email_account_admins(
+        account=connection.account,
+        subject=f"Xero was disconnected from {connection.account.name}",
+        body=(
+            f"Platform CRM disconnected Xero ({connection.tenant_name}) after {idle.days} days "
+            "without activity. Your data in the CRM and in Xero is untouched."
+            + (
+                ""
+                if reached_xero
+                else " (Xero could not be reached to remove the connection; "
+                "you can remove Platform CRM under Connected apps in Xero.)"
+            )
+            + f"\n\nReconnect any time: {_admin_page(connection)}\n"
+        ),
+    )

@@ -123,6 +123,7 @@ def connection_store_tokens(connection: XeroConnection, tokens: TokenSet) -> Non
     connection.access_token_encrypted = token_vault.encrypt(tokens.access_token)
     connection.refresh_token_encrypted = token_vault.encrypt(tokens.refresh_token)
     connection.access_token_expires_at = tokens.expires_at
+    connection.refresh_token_obtained_at = timezone.now()
     connection.scopes = tokens.scopes
 
 
@@ -130,6 +131,7 @@ def connection_wipe_tokens(connection: XeroConnection) -> None:
     connection.access_token_encrypted = ""
     connection.refresh_token_encrypted = ""
     connection.access_token_expires_at = None
+    connection.refresh_token_obtained_at = None
 
 
 def _needs_refresh(connection: XeroConnection, now: datetime) -> bool:
@@ -169,6 +171,7 @@ def access_token_for(connection: XeroConnection, *, force_refresh: bool = False)
                 "access_token_encrypted",
                 "refresh_token_encrypted",
                 "access_token_expires_at",
+                "refresh_token_obtained_at",
                 "scopes",
             ]
         )
@@ -182,6 +185,7 @@ def _copy_token_fields(source: XeroConnection, target: XeroConnection) -> None:
         "access_token_encrypted",
         "refresh_token_encrypted",
         "access_token_expires_at",
+        "refresh_token_obtained_at",
         "scopes",
     ):
         setattr(target, field, getattr(source, field))

@@ -230,8 +230,11 @@ def xero_disconnect(request, account):
 def xero_keep(request, account):
     connection = connection_get(account)
     if connection is not None and connection.is_usable:
-        services.connection_record_activity(connection)
-        messages.success(request, "Thanks: the Xero connection stays.")
+        try:
+            services.connection_keep(connection)
+            messages.success(request, "Thanks: the Xero connection stays.")
+        except XeroError as error:
+            messages.error(request, f"Xero could not be reached: {error.message}")
     return _integrations(account)
 
 

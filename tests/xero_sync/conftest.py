@@ -1,0 +1,75 @@
+"""Fixtures for the Xero integration: the product pointed at the sandbox, and the connect flow
+driven through the product's own views (the consent step without a browser)."""
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.urls import reverse
+
+from xero_sync.models import XeroConnection
+from xero_sync.rate_limits import TenantLimiter
+
+from ..factories import client_for
+
+
+def point_at_sandbox(settings, sandbox) -> None:
+    settings.XERO_CLIENT_ID = sandbox.client_id
+    settings.XERO_CLIENT_SECRET = sandbox.client_secret
+    settings.XERO_WEBHOOK_KEY = sandbox.webhook_key
+    settings.XERO_AUTHORIZE_URL = sandbox.authorize_url
+    settings.XERO_TOKEN_URL = sandbox.token_url
+    settings.XERO_REVOKE_URL = sandbox.revocation_url
+    settings.XERO_IDENTITY_API_URL = sandbox.identity_url
+    settings.XERO_ACCOUNTING_API_URL = sandbox.api_url
+
+
+@pytest.fixture
+def xero(settings, xero_sandbox):
+    """The sandbox, reset, with the product's settings pointing at it and our shared rate-limit
+    state for its (deterministic) organisations cleared."""
+    point_at_sandbox(settings, xero_sandbox)
+    for tenant in xero_sandbox.tenants():
+        TenantLimiter(tenant["tenantId"]).reset()
+    return xero_sandbox
+
+
+KIWI = "Kiwi Plumbing Ltd"
+HARBOUR = "Harbour Electrical Ltd"
+
+
+def start_connect(client, account) -> dict:
+    """Press Connect; returns the authorize URL's query, as Xero would receive it."""
+    response = client.post(reverse("xero_sync:connect", args=[account.slug]))
+    assert response.status_code == 302
+    return {k: v[0] for k, v in parse_qs(urlsplit(response["Location"]).query).items()}
+
+
+def consent(xero, query: dict, tenants: list[str]) -> str:
+    """The user allows these organisations on Xero's consent page; returns the code."""
+    return xero.authorize(
+        scopes=query["scope"],
+        tenants=[xero.tenant_id(name) for name in tenants],
+        redirect_uri=query["redirect_uri"],
+        code_challenge=query["code_challenge"],
+        code_challenge_method=query["code_challenge_method"],
+    )
+
+
+def callback(client, query: dict, code: str):
+    return client.get(reverse("xero_callback"), {"code": code, "state": query["state"]})
+
+
+def connect(xero, account, user, *, org: str = KIWI, also: tuple[str, ...] = ()):
+    """The whole setup as an admin does it; returns the connected XeroConnection."""
+    client = client_for(user)
+    query = start_connect(client, account)
+    code = consent(xero, query, [org, *also])
+    response = callback(client, query, code)
+    if also:
+        assert response["Location"] == reverse("xero_sync:organisation", args=[account.slug])
+        response = client.post(response["Location"], {"tenant": xero.tenant_id(org)})
+    assert response["Location"] == reverse("xero_sync:payment_account", args=[account.slug])
+    page = client.get(response["Location"])
+    stripe = next(a for a in page.context["choices"] if a.name == "Stripe clearing")
+    client.post(response["Location"], {"account": stripe.account_id})
+    return XeroConnection.objects.get(account=account)
