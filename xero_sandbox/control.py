@@ -130,8 +130,7 @@ def faults(sb, request):
 
 def request_log(sb, request):
     if request.method == "DELETE":
-        with sb._log_lock:
-            sb.requests.clear()
+        sb.clear_request_log()
         return json_response({"requests": []})
     rows = sb.request_log()
     method, path, tenant = request.arg("method"), request.arg("path"), request.arg("tenant")
@@ -144,6 +143,8 @@ def request_log(sb, request):
         rows = [r for r in rows if r["tenant_id"] == tenant.lower()]
     if since:
         rows = [r for r in rows if r["id"] > since]
+    if request.arg("responses", "").lower() not in ("1", "true", "yes"):
+        rows = [{k: v for k, v in r.items() if k != "response_body"} for r in rows]
     return json_response({"requests": rows})
 
 

@@ -190,9 +190,14 @@ class SandboxHandle:
         path: str | None = None,
         tenant: str | None = None,
         since_id: int | None = None,
+        responses: bool = False,
     ) -> list[dict]:
-        """API requests as received: method, path, query, headers (lower-case), body, status."""
+        """API requests as received: method, path, query, headers (lower-case), body, status,
+        and response_headers. responses=True adds response_body (text, at most 1 MiB, with
+        response_truncated; None once evicted from the log's 64 MiB body budget)."""
         query = {"method": method, "path": path, "tenant": tenant, "since_id": since_id}
+        if responses:
+            query["responses"] = "1"
         return self.control("GET", "/requests", query=query)["requests"]
 
     def clear_requests(self) -> None:

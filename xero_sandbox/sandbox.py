@@ -17,6 +17,11 @@ from .store import Store, Tenant, build_tenant
 from .webhooks import Webhooks
 
 REQUEST_LOG_SIZE = 20000
+# Response bodies are kept for contract checks, bounded: each at most RESPONSE_BODY_CAP bytes
+# (longer ones are cut and flagged), and all of them together at most RESPONSE_BODIES_BUDGET,
+# dropping the oldest bodies first (their entries stay, with response_body None).
+RESPONSE_BODY_CAP = 1 << 20
+RESPONSE_BODIES_BUDGET = 64 << 20
 
 
 class Sandbox:
@@ -30,6 +35,8 @@ class Sandbox:
         self.idempotency = IdempotencyCache()
         self.webhooks = Webhooks(self.settings.webhooks, self.clock, base_url)
         self.requests: collections.deque = collections.deque(maxlen=REQUEST_LOG_SIZE)
+        self._bodies: collections.deque = collections.deque()  # (entry, size), oldest first
+        self._bodies_size = 0
         self._request_ids = itertools.count(1)
         self._log_lock = threading.Lock()
         self.initial_orgs: list[dict] = []  # raw seed output, reloaded by reset
@@ -78,8 +85,7 @@ class Sandbox:
             self.clock.reset()
             self.limits.reset()
         self.webhooks.reset()
-        with self._log_lock:
-            self.requests.clear()
+        self.clear_request_log()
         if reseed and self.initial_orgs:
             self.load_orgs(self.initial_orgs)
 
@@ -98,10 +104,37 @@ class Sandbox:
             "status": None,
             "dropped": False,
             "fault": None,
+            "response_headers": {},
+            "response_body": None,
+            "response_truncated": False,
         }
         with self._log_lock:
             self.requests.append(entry)
         return entry
+
+    def log_response(self, entry: dict, response) -> None:
+        """Keep what was answered: status, headers (Content-Type included) and the body, bounded."""
+        entry["status"] = None if response.drop else response.status
+        entry["dropped"] = response.drop
+        if response.drop:
+            return
+        body = response.body[:RESPONSE_BODY_CAP]
+        with self._log_lock:
+            entry["response_headers"] = {"Content-Type": response.content_type, **response.headers}
+            entry["response_body"] = body.decode("utf-8", "replace")
+            entry["response_truncated"] = len(response.body) > RESPONSE_BODY_CAP
+            self._bodies.append((entry, len(body)))
+            self._bodies_size += len(body)
+            while self._bodies_size > RESPONSE_BODIES_BUDGET and len(self._bodies) > 1:
+                old, size = self._bodies.popleft()
+                old["response_body"] = None
+                self._bodies_size -= size
+
+    def clear_request_log(self) -> None:
+        with self._log_lock:
+            self.requests.clear()
+            self._bodies.clear()
+            self._bodies_size = 0
 
     def request_log(self) -> list[dict]:
         with self._log_lock:

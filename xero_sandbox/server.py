@@ -58,8 +58,7 @@ def dispatch(sandbox: Sandbox, request: Request) -> Response:
     if fault and fault.kind == "lost_response":
         response.drop = True  # the write is committed; only the answer is lost
     response.headers.setdefault("Xero-Correlation-Id", str(uuid.uuid4()))
-    entry["status"] = None if response.drop else response.status
-    entry["dropped"] = response.drop
+    sandbox.log_response(entry, response)
     return response
 
 
