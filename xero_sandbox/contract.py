@@ -231,18 +231,121 @@ class Contract:
         status: int,
         headers: Mapping[str, str] | None,
         body: bytes | None,
+        *,
+        undeclared_fields: bool = False,
     ) -> None:
         request = self._request(method, url_or_path, {}, None)
         response_headers = Headers(dict(headers or {}))
         content_type = response_headers.get("Content-Type", "application/json" if body else "")
         response = _Response(int(status), response_headers, content_type.lower(), body or b"")
-        errors = list(self.app.iter_response_errors(request, response))
+        errors: list[Exception | Violation] = list(self.app.iter_response_errors(request, response))
         if int(status) in UNDOCUMENTED_ERROR_STATUSES:
             errors = [e for e in errors if not isinstance(e, ResponseNotFound)]
+        if undeclared_fields and not errors and body and "json" in content_type.lower():
+            path = request.path[len(self.prefix) :] if self.prefix else request.path
+            schema = self._response_schema(method, path, int(status))
+            if schema is not None:
+                errors.extend(self._undeclared(schema, json.loads(body), "response body"))
         self._raise(f"{method.upper()} {url_or_path} -> {status} response", errors, "response")
 
     def schema(self, name: str) -> dict:
         return self.spec["components"]["schemas"][name]
+
+    def _resolve(self, schema: dict) -> dict:
+        while "$ref" in schema:
+            ref = schema["$ref"]
+            if not ref.startswith("#/"):
+                raise ValueError(f"external $ref {ref}")
+            node = self.spec
+            for part in ref[2:].split("/"):
+                node = node[part]
+            schema = node
+        return schema
+
+    def _response_schema(self, method: str, path: str, status: int) -> dict | None:
+        """The JSON schema the spec gives this operation's response, or None."""
+        parts = path.split("/")
+        best, best_score = None, -1
+        for template, item in self.spec["paths"].items():
+            segments = template.split("/")
+            if len(segments) != len(parts):
+                continue
+            score = 0
+            for t, p in zip(segments, parts, strict=True):
+                if t.startswith("{"):
+                    continue
+                if t.lower() != p.lower():
+                    break
+                score += 1
+            else:
+                if method.lower() in item and score > best_score:
+                    best, best_score = item[method.lower()], score
+        if best is None:
+            return None
+        answer = self._resolve(best.get("responses", {}).get(str(status)) or {})
+        content = (answer or {}).get("content", {}).get("application/json")
+        return content.get("schema") if content else None
+
+    def _undeclared(self, schema: dict, instance: object, where: str) -> Iterable[Violation]:
+        """Tightening "undeclared-fields" (opt-in): properties the schema does not declare.
+        Xero's schemas never forbid extra properties, so JSON Schema cannot catch a field the
+        sandbox invented, and the SDK silently drops such fields, hiding the mistake.
+
+        Exception "xero-example-extras": a property the spec's *own response examples* carry
+        on the same schema (the Id/Status/ProviderName/DateTimeUTC envelope, Invoice's
+        DateString and DueDateString, ...) is what real Xero sends, so it is allowed there.
+        Exception "element-echo": a 400's Elements[] echo the whole element as sent (the spec's
+        PUT /Contacts 400 example is a full Contact), so Element is not walked."""
+        allowed = self._example_extras()
+        for owner, key, violation in self._walk_undeclared(schema, instance, where, ""):
+            if (owner, key) not in allowed:
+                yield violation
+
+    def _walk_undeclared(
+        self, schema: dict, instance: object, where: str, owner: str
+    ) -> Iterable[tuple[str, str, Violation]]:
+        while "$ref" in schema:
+            owner = schema["$ref"].rsplit("/", 1)[-1]
+            schema = self._resolve({"$ref": schema["$ref"]})
+        if owner == "Element":
+            return
+        if isinstance(instance, list) and "items" in schema:
+            for i, item in enumerate(instance):
+                yield from self._walk_undeclared(schema["items"], item, f"{where}[{i}]", owner)
+        elif isinstance(instance, dict) and "properties" in schema:
+            declared = schema["properties"]
+            for key, value in instance.items():
+                path = f"{where} {key}" if where and not where.endswith("]") else f"{where}.{key}"
+                path = path.lstrip(".")
+                if key not in declared:
+                    yield (
+                        owner,
+                        key,
+                        Violation(
+                            path,
+                            f"{key!r} is not declared on {owner or 'this object'}",
+                            f"one of {sorted(declared)}",
+                        ),
+                    )
+                else:
+                    yield from self._walk_undeclared(declared[key], value, path, owner)
+
+    @functools.cached_property
+    def _example_extras_set(self) -> frozenset[tuple[str, str]]:
+        found = set()
+        for item in self.spec["paths"].values():
+            for operation in item.values():
+                if not isinstance(operation, dict):
+                    continue
+                for answer in operation.get("responses", {}).values():
+                    media = (answer.get("content") or {}).get("application/json") or {}
+                    if "schema" in media and "example" in media:
+                        walk = self._walk_undeclared(media["schema"], media["example"], "", "")
+                        found.update((owner, key) for owner, key, _ in walk)
+        return frozenset(found)
+
+    def _example_extras(self) -> frozenset[tuple[str, str]]:
+        return self._example_extras_set
 
     # -- internals --
 
@@ -278,8 +381,12 @@ class Contract:
                 )
         return path
 
-    def _raise(self, what: str, errors: list[Exception], direction: str) -> None:
-        violations = [v for e in errors for v in _violations(e, direction)]
+    def _raise(self, what: str, errors: list[Exception | Violation], direction: str) -> None:
+        violations = [
+            v
+            for e in errors
+            for v in ([e] if isinstance(e, Violation) else _violations(e, direction))
+        ]
         if violations:
             listing = "\n".join(f"  - {v}" for v in violations)
             raise AssertionError(f"{what} breaks {self.filename}:\n{listing}")
@@ -355,9 +462,16 @@ def validate_response(
     status: int,
     headers: Mapping[str, str] | None,
     body: bytes | None,
+    *,
+    undeclared_fields: bool = False,
 ) -> None:
-    """Raise AssertionError listing every way this response breaks the official spec."""
-    contract_for(url_or_path).validate_response(method, url_or_path, status, headers, body)
+    """Raise AssertionError listing every way this response breaks the official spec.
+
+    undeclared_fields=True also lists JSON properties the spec does not declare (a tightening:
+    Xero's schemas allow extra properties, so plain validation would accept invented fields)."""
+    contract_for(url_or_path).validate_response(
+        method, url_or_path, status, headers, body, undeclared_fields=undeclared_fields
+    )
 
 
 # --- schemas directly (seed data) and webhooks ---------------------------------------------
