@@ -46,6 +46,12 @@ def iso_datetime(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
+def iso_utc_string(ms_value: str) -> str:
+    """`UpdatedDateUTCString` beside an MS-JSON UpdatedDateUTC: "2019-03-12T23:10:38Z"
+    (the spec's Invoice and Payment examples), seconds precision, with Z."""
+    return iso_datetime(parse_datetime(ms_value)) + "Z"
+
+
 def ms_to_datetime(value: str) -> datetime | None:
     return parse_datetime(value)
 

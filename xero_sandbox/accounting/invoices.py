@@ -4,7 +4,7 @@ summarizeErrors, and the list filters."""
 from decimal import Decimal
 
 from ..money import line_amount, line_tax, round2, round_dp, to_decimal, totals
-from ..msdates import iso_date, ms_date, parse_date
+from ..msdates import iso_date, iso_utc_string, ms_date, parse_date
 from ..store import Tenant, new_id, touch
 from ..where import WhereError, compile_where, sort
 from .call import Call, ms_of
@@ -289,7 +289,7 @@ def save_invoice(
         if target not in ("VOIDED", "DELETED")
         else Decimal("0.00"),
         CurrencyCode=merged.get("CurrencyCode") or tenant.organisation.get("BaseCurrency", "NZD"),
-        CurrencyRate=to_decimal(merged.get("CurrencyRate"), Decimal("1.0000")),
+        CurrencyRate=round_dp(to_decimal(merged.get("CurrencyRate"), Decimal(1)), 6),
         HasAttachments=False,
     )
     if due is not None:
@@ -326,11 +326,13 @@ def invoice_view(tenant: Tenant, invoice: dict, unitdp: int = 2, lines: bool = T
     view["DateString"] = iso_date(day)
     if invoice.get("DueDate"):
         view["DueDateString"] = iso_date(parse_date(invoice["DueDate"]))
+    if invoice.get("UpdatedDateUTC"):
+        view["UpdatedDateUTCString"] = iso_utc_string(invoice["UpdatedDateUTC"])
     if lines:
         view["LineItems"] = [
             dict(
                 line,
-                Quantity=round_dp(line["Quantity"], unitdp),
+                Quantity=round_dp(line["Quantity"], 4),  # Xero always writes 4 dp
                 UnitAmount=round_dp(line["UnitAmount"], unitdp),
             )
             for line in invoice["LineItems"]

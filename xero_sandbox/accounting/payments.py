@@ -4,7 +4,7 @@ than is outstanding; a fully paid invoice becomes PAID; deleting a payment undoe
 from decimal import Decimal
 
 from ..money import round2, to_decimal
-from ..msdates import iso_date, ms_date, parse_date
+from ..msdates import iso_utc_string, ms_date, parse_date
 from ..store import Tenant, new_id, touch
 from ..where import WhereError, compile_where, sort
 from .call import Call, ms_of
@@ -89,13 +89,17 @@ def apply_payment(
         "Date": ms_date(day),
         "Amount": amount,
         "BankAmount": amount,
-        "CurrencyRate": Decimal("1.0000"),
+        "CurrencyRate": Decimal("1.000000"),
         "PaymentType": "ACCRECPAYMENT" if invoice["Type"] == "ACCREC" else "ACCPAYPAYMENT",
         "Status": "AUTHORISED",
         "IsReconciled": False,
         "HasAccount": True,
         "HasValidationErrors": False,
-        "Account": {"AccountID": account["AccountID"], "Code": account.get("Code", "")},
+        "Account": {
+            "AccountID": account["AccountID"],
+            "Code": account.get("Code", ""),
+            "Name": account.get("Name", ""),
+        },
         "InvoiceID": invoice["InvoiceID"],
     }
     if sent.get("Reference"):
@@ -137,7 +141,7 @@ def remove_payment(call_now, tenant: Tenant, payment: dict) -> dict:
 def payment_view(tenant: Tenant, payment: dict) -> dict:
     view = {k: v for k, v in payment.items() if k != "InvoiceID"}
     view["Invoice"] = invoice_summary(tenant, tenant.invoices[payment["InvoiceID"]])
-    view["UpdatedDateUTCString"] = iso_date(parse_date(payment["UpdatedDateUTC"]))
+    view["UpdatedDateUTCString"] = iso_utc_string(payment["UpdatedDateUTC"])
     return view
 
 
