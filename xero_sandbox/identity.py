@@ -19,6 +19,12 @@ DEMO_USER = {
     "family_name": "Owner",
 }
 BROAD = {"accounting.transactions": ("accounting.invoices", "accounting.payments")}
+ISSUER = "https://identity.xero.com"
+RESOURCES_AUDIENCE = "https://identity.xero.com/resources"
+# Key id in the JWT header. Signatures are random bytes: nothing verifies them, and the sandbox
+# looks tokens up by the whole string, so every token is unique.
+SIGNING_KID = "1CAF8E66772D6DC028D6726FD0261581570EFC19"
+SIGNATURE_BYTES = 256  # an RS256 signature with a 2048-bit key
 
 
 class GrantError(Exception):
@@ -51,6 +57,7 @@ class RefreshToken:
     rotated_at: float | None = None
     revoked: bool = False
     successor: dict | None = None  # the pair issued when this token was first rotated
+    auth_event_id: str = ""  # of the authorisation that started this family
 
 
 @dataclass
@@ -60,6 +67,7 @@ class AccessToken:
     scopes: list[str]
     family: str
     expires_at: float
+    auth_event_id: str = ""
 
 
 @dataclass
@@ -71,6 +79,22 @@ class Connection:
     created: float
     updated: float
     extra: dict = field(default_factory=dict)
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _jwt(claims: dict) -> str:
+    header = {"alg": "RS256", "kid": SIGNING_KID, "typ": "JWT"}
+    parts = [json.dumps(part, separators=(",", ":")).encode() for part in (header, claims)]
+    return ".".join([*map(_b64url, parts), _b64url(secrets.token_bytes(SIGNATURE_BYTES))])
+
+
+def jwt_claims(token: str) -> dict:
+    """The middle segment of a JWT, decoded without any signature check (as the product does)."""
+    middle = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(middle + "=" * (-len(middle) % 4)))
 
 
 def pkce_challenge(verifier: str) -> str:
@@ -160,7 +184,9 @@ class Identity:
             if not verifier or not secrets.compare_digest(expected, grant.challenge):
                 raise GrantError()
         grant.used = True
-        return self._issue(client_id, grant.scopes, family=str(uuid.uuid4()))
+        return self._issue(
+            client_id, grant.scopes, family=str(uuid.uuid4()), auth_event_id=grant.auth_event_id
+        )
 
     def refresh(self, *, client_id: str, token: str) -> dict:
         rt = self.refresh_tokens.get(token)
@@ -183,7 +209,7 @@ class Identity:
                 previous.rotated_at = now
         else:
             rt.rotated_at = now
-        pair = self._issue(client_id, rt.scopes, family=rt.family)
+        pair = self._issue(client_id, rt.scopes, family=rt.family, auth_event_id=rt.auth_event_id)
         rt.successor = pair
         return pair
 
@@ -200,14 +226,16 @@ class Identity:
         for conn in self.connections_for(client_id):
             del self.connections[conn.id]
 
-    def _issue(self, client_id: str, scopes: list[str], family: str) -> dict:
+    def _issue(self, client_id: str, scopes: list[str], family: str, auth_event_id: str) -> dict:
         now = self.clock.time()
+        expires_at = now + self.settings.behaviour.access_token_seconds
         access = AccessToken(
-            token=secrets.token_urlsafe(32),
+            token=self._access_jwt(client_id, scopes, now, expires_at, auth_event_id),
             client_id=client_id,
             scopes=scopes,
             family=family,
-            expires_at=now + self.settings.behaviour.access_token_seconds,
+            expires_at=expires_at,
+            auth_event_id=auth_event_id,
         )
         self.access_tokens[access.token] = access
         pair = {
@@ -218,25 +246,57 @@ class Identity:
             "scope": " ".join(scopes),
         }
         if "offline_access" in scopes:
-            rt = RefreshToken(secrets.token_urlsafe(32), client_id, scopes, family, issued_at=now)
+            rt = RefreshToken(
+                secrets.token_urlsafe(32),
+                client_id,
+                scopes,
+                family,
+                issued_at=now,
+                auth_event_id=auth_event_id,
+            )
             self.refresh_tokens[rt.token] = rt
             pair["refresh_token"] = rt.token
         return pair
 
-    def _id_token(self, client_id: str, now: float) -> str:
-        def part(data: dict) -> str:
-            raw = json.dumps(data, separators=(",", ":")).encode()
-            return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
+    def _access_jwt(
+        self, client_id: str, scopes: list[str], now: float, expires_at: float, auth_event_id: str
+    ) -> str:
+        """Shaped like Xero's: RS256 header with a kid, Xero's claims, a random signature."""
         claims = {
-            "iss": "https://identity.xero.com",
+            "nbf": int(now),
+            "exp": int(expires_at),
+            "iss": ISSUER,
+            "aud": RESOURCES_AUDIENCE,
+            "client_id": client_id,
+            "sub": DEMO_USER["xero_userid"].replace("-", ""),
+            "auth_time": int(now),
+            "xero_userid": DEMO_USER["xero_userid"],
+            "global_session_id": uuid.uuid4().hex,
+            "sid": uuid.uuid4().hex,
+            "jti": uuid.uuid4().hex.upper(),
+            "authentication_event_id": auth_event_id,
+            "scope": list(scopes),
+            "amr": ["pwd"],
+        }
+        return _jwt(claims)
+
+    def _id_token(self, client_id: str, now: float) -> str:
+        claims = {
+            "nbf": int(now),
+            "exp": int(now) + 300,
+            "iss": ISSUER,
             "aud": client_id,
             "iat": int(now),
-            "exp": int(now) + 300,
+            "auth_time": int(now),
             "sub": DEMO_USER["xero_userid"].replace("-", ""),
+            "global_session_id": uuid.uuid4().hex,
+            "sid": uuid.uuid4().hex,
+            "amr": ["pwd"],
+            "preferred_username": DEMO_USER["email"],
+            "name": f"{DEMO_USER['given_name']} {DEMO_USER['family_name']}",
             **DEMO_USER,
         }
-        return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+        return _jwt(claims)
 
     # bearer checks -------------------------------------------------------------------
     def access(self, token: str) -> tuple[AccessToken | None, str]:
