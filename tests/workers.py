@@ -50,11 +50,22 @@ class Worker:
         raise AssertionError(f"condition not met within {timeout}s; worker log tail:\n{tail}")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fresh_redis():
+    """Each run starts with empty test Redis databases: the broker, rate limits and cache of a
+    previous run (whose database ids this run's will repeat) must not leak in."""
+    for url in {
+        settings.REDIS_URL,
+        settings.CELERY_BROKER_URL,
+        settings.CACHES["default"]["LOCATION"],
+    }:
+        redis.Redis.from_url(url).flushdb()
+
+
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     with django_db_blocker.unblock():
         db_url = database_url_for_tests()
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
     tmp = tmp_path_factory.mktemp("celery-worker")
     mail_dir = tmp / "mail"
     mail_dir.mkdir()

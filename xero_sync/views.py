@@ -134,7 +134,8 @@ def xero_payment_account(request, account):
         ConnectionStatus.CONNECTED,
     ):
         return _integrations(account)
-    cache_key = f"xero:payment-accounts:{connection.pk}:{connection.tenant_id}"
+    since = connection.connected_at.timestamp() if connection.connected_at else 0
+    cache_key = f"xero:payment-accounts:{connection.pk}:{connection.tenant_id}:{since}"
     if request.GET.get("refresh"):
         cache.delete(cache_key)
     choices = cache.get(cache_key)

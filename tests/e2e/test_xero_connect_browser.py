@@ -1,0 +1,90 @@
+"""The admin's Xero set-up, clicked through in headless Chromium against the sandbox:
+Connect -> consent with two organisations -> pick one -> pick the payment account ->
+integration page -> Disconnect -> Reconnect."""
+
+import pytest
+
+from platform_crm.models import Role
+from xero_sync.models import ConnectionStatus, XeroConnection
+
+from ..browser import screenshot
+from ..factories import account_create, user_create
+from ..xero_sync.conftest import HARBOUR, KIWI, point_at_sandbox
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def admin_in_browser(page, live_server, settings, xero_sandbox, transactional_db):
+    point_at_sandbox(settings, xero_sandbox)
+    settings.XERO_REDIRECT_URI = f"{live_server.url}/xero/callback/"
+    account = account_create(name="Kiwi Plumbing")
+    admin = user_create(account=account, role=Role.ADMIN)
+    admin.set_password("a-long-browser-password")
+    admin.save()
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", admin.username)
+    page.fill("#id_password", "a-long-browser-password")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/a/{account.slug}/contacts/")
+    return page, account, live_server.url
+
+
+def test_admin_connects_picks_org_and_account_then_disconnects_and_reconnects(
+    admin_in_browser, xero_sandbox
+):
+    page, account, base = admin_in_browser
+    integrations = f"{base}/a/{account.slug}/settings/integrations/"
+    page.goto(integrations)
+    page.click("#xero-connect")
+
+    # Xero's consent page (the sandbox's), with both organisations.
+    page.wait_for_selector("#consent-form")
+    kiwi, harbour = xero_sandbox.tenant_id(KIWI), xero_sandbox.tenant_id(HARBOUR)
+    page.check(f"#tenant-{kiwi}")
+    page.check(f"#tenant-{harbour}")
+    screenshot(page, "xero-01-consent")
+    page.click("#allow")
+
+    page.wait_for_url(f"{integrations}xero/organisation/")
+    assert page.locator("input[name=tenant]").count() == 2
+    page.check(f"input[name=tenant][value='{kiwi}']")
+    screenshot(page, "xero-02-organisation")
+    page.click("#choose-organisation")
+
+    page.wait_for_url(f"{integrations}xero/payment-account/")
+    offered = page.locator("label.check").all_inner_texts()
+    assert any("Stripe clearing" in label for label in offered)
+    accounts = xero_sandbox.state(kiwi, "accounts")["Accounts"]
+    hidden = [
+        a["Name"]
+        for a in accounts
+        if a["Type"] == "BANK" or a["Status"] != "ACTIVE" or not a.get("EnablePaymentsToAccount")
+    ]
+    assert hidden and not any(name in label for name in hidden for label in offered)
+    page.click("summary:has-text('Unable to find the account?')")
+    assert page.is_visible("text=Enable payments to this account")
+    screenshot(page, "xero-03-payment-account")
+    page.check("label.check:has-text('Stripe clearing') input")
+    page.click("#choose-payment-account")
+
+    page.wait_for_url(f"{integrations}xero/taxes/")
+    page.goto(integrations)
+    assert page.inner_text("#xero-status").strip() == "Connected"
+    assert page.inner_text("#xero-org") == KIWI
+    assert "Stripe clearing" in page.inner_text("#xero-payment-account")
+    screenshot(page, "xero-04-connected")
+
+    page.click("#xero-disconnect")
+    page.wait_for_selector("#xero-connect")
+    assert page.inner_text("#xero-status").strip() == "Disconnected"
+    assert XeroConnection.objects.get(account=account).status == ConnectionStatus.DISCONNECTED
+
+    page.click("#xero-connect")
+    page.wait_for_selector("#consent-form")
+    page.check(f"#tenant-{kiwi}")
+    page.click("#allow")
+    page.wait_for_url(integrations)
+    assert page.inner_text("#xero-status").strip() == "Connected"
+    assert page.is_visible(f"text=Reconnected to {KIWI}")
+    screenshot(page, "xero-05-reconnected")
