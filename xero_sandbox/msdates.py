@@ -32,6 +32,12 @@ def ms_datetime(moment: datetime) -> str:
     return f"/Date({int(moment.timestamp() * 1000)}+0000)/"
 
 
+def ms_envelope_time(moment: datetime) -> str:
+    """The response envelope's DateTimeUTC: "/Date(1552432238623)/", no offset (all 166 of the
+    spec's examples), unlike entity dates, which carry "+0000"."""
+    return f"/Date({int(moment.timestamp() * 1000)})/"
+
+
 def ms_date(day: date) -> str:
     midnight = datetime(day.year, day.month, day.day, tzinfo=UTC)
     return ms_datetime(midnight)

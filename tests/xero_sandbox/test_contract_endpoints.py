@@ -5,6 +5,7 @@ payloads it sends. A failure names the request and every field that broke the co
 
 import datetime as dt
 import json
+import re
 import urllib.parse
 from decimal import Decimal
 
@@ -510,3 +511,27 @@ def test_logged_response_bodies_are_bounded(monkeypatch):
     assert entries[-1]["response_body"] == "x" * 10 and entries[-1]["response_truncated"]
     assert entries[0]["response_body"] is None  # evicted: 3 x 10 bytes > 25
     assert entries[1]["response_body"] == "x" * 10
+
+
+def test_numbers_and_dates_are_written_the_way_xeros_examples_write_them(
+    xero_sandbox, client, tenant, contact_id
+):
+    # Styles the schema cannot express, taken from the spec's own response examples.
+    invoice = make_invoice(client, contact_id, "CT-STYLE")
+    client.accounting.create_payment(tenant, pay(invoice.invoice_id, "10.00"))
+    client.accounting.get_invoice(tenant, invoice.invoice_id)
+    client.accounting.get_payments(tenant)
+    rows = xero_sandbox.requests(method="GET", responses=True)
+    for row in rows:
+        text = row["response_body"]
+        assert re.search(r'"DateTimeUTC":"/Date\(\d+\)/"', text), "envelope DateTimeUTC"
+        for quantity in re.findall(r'"Quantity":([\d.]+)', text):
+            assert re.fullmatch(r"\d+\.\d{4}", quantity), f"Quantity {quantity} not 4 dp"
+        for rate in re.findall(r'"CurrencyRate":([\d.]+)', text):
+            assert re.fullmatch(r"\d+\.\d{6}", rate), f"CurrencyRate {rate} not 6 dp"
+        for plural in ("Invoices", "Payments"):
+            for entity in json.loads(text).get(plural, []):
+                ms = int(re.search(r"\d+", entity["UpdatedDateUTC"]).group())
+                expected = dt.datetime.fromtimestamp(ms // 1000, dt.UTC)
+                assert entity["UpdatedDateUTCString"] == expected.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert {r["path"].split("/")[3] for r in rows} == {"Invoices", "Payments"}

@@ -3,7 +3,7 @@
 import uuid
 
 from .. import jsonio
-from ..msdates import ms_datetime
+from ..msdates import ms_envelope_time
 from ..wire import Response, json_response, raw_json, text_response
 
 PROVIDER = "Platform CRM Sandbox"
@@ -18,7 +18,7 @@ def envelope(
         "Id": str(uuid.uuid4()),
         "Status": "OK",
         "ProviderName": PROVIDER,
-        "DateTimeUTC": ms_datetime(now),
+        "DateTimeUTC": ms_envelope_time(now),
     }
     if pagination is not None:
         data["pagination"] = pagination
@@ -32,7 +32,7 @@ def envelope_of_json(now, plural: str, item_json: list[str], pagination: dict | 
         "Id": str(uuid.uuid4()),
         "Status": "OK",
         "ProviderName": PROVIDER,
-        "DateTimeUTC": ms_datetime(now),
+        "DateTimeUTC": ms_envelope_time(now),
     }
     if pagination is not None:
         head["pagination"] = pagination

@@ -47,6 +47,7 @@ HARMLESS = {"InvoiceID", "SentToContact", "ExpectedPaymentDate", "PlannedPayment
 ALLOCATED = "This document cannot be edited as it has a payment or credit note allocated to it."
 BAD_STATUS = "Invoice not of valid status for modification"
 NOT_UNIQUE = "Invoice # must be unique."
+SIX_DP = Decimal("0.000001")  # CurrencyRate, as Xero writes it: 1.000000
 
 
 def bad_account(code) -> str:
@@ -289,7 +290,7 @@ def save_invoice(
         if target not in ("VOIDED", "DELETED")
         else Decimal("0.00"),
         CurrencyCode=merged.get("CurrencyCode") or tenant.organisation.get("BaseCurrency", "NZD"),
-        CurrencyRate=round_dp(to_decimal(merged.get("CurrencyRate"), Decimal(1)), 6),
+        CurrencyRate=to_decimal(merged.get("CurrencyRate"), Decimal(1)).quantize(SIX_DP),
         HasAttachments=False,
     )
     if due is not None:
