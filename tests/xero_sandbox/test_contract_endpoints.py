@@ -485,7 +485,8 @@ def test_webhook_payloads_match_the_spec(xero_sandbox, receiver, client, tenant,
     invoice = make_invoice(client, contact_id, "CT-WH")
     xero_sandbox.pay_invoice(tenant, invoice.invoice_id, amount="10.00", account_code="090")
     xero_sandbox.flush_webhooks()
-    assert receiver.received
+    xero_sandbox.send_bad_signature(url=receiver.url)
+    assert any(not r["good"] for r in receiver.received)
     for delivery in receiver.received:
         try:
             contract.validate_webhook_payload(delivery["raw"])
