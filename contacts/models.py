@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -40,3 +41,29 @@ class Contact(models.Model):
     @property
     def display_name(self) -> str:
         return self.full_name or self.company_name or self.email or f"Contact #{self.pk}"
+
+
+class ChangeSource(models.TextChoices):
+    USER = "user", "A user"
+    XERO = "xero", "Xero"
+
+
+class ContactChange(models.Model):
+    """The audit trail: one row per field changed, with where the change came from."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="changes")
+    field = models.CharField(max_length=40)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+    source = models.CharField(max_length=10, choices=ChangeSource.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["contact", "-changed_at"], name="contact_change_recent")]
+
+    def __str__(self):
+        return f"{self.field}: {self.old_value!r} -> {self.new_value!r} ({self.source})"

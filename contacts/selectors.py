@@ -26,3 +26,7 @@ def contact_list(account: Account, *, search: str = "", archived: bool = False):
 
 def contact_get(account: Account, pk: int) -> Contact:
     return get_object_or_404(Contact.objects.select_related("account"), account=account, pk=pk)
+
+
+def contact_history(contact: Contact, *, limit: int = 50):
+    return contact.changes.select_related("changed_by")[:limit]

@@ -5,7 +5,7 @@ from django.shortcuts import redirect, render
 from platform_crm.tenancy import account_view
 
 from .forms import ContactForm
-from .selectors import contact_get, contact_list
+from .selectors import contact_get, contact_history, contact_list
 from .services import contact_create, contact_update
 
 PAGE_SIZE = 50
@@ -25,7 +25,14 @@ def contact_index(request, account):
 
 @account_view()
 def contact_detail(request, account, pk):
-    return render(request, "contacts/detail.html", {"contact": contact_get(account, pk)})
+    contact = contact_get(account, pk)
+    context = {
+        "contact": contact,
+        "history": contact_history(contact),
+        # The Xero link, when the contact has one (kept by xero_sync; shown, never edited here).
+        "xero_link": getattr(contact, "xero_link", None),
+    }
+    return render(request, "contacts/detail.html", context)
 
 
 def _save(request, form, save):
@@ -41,7 +48,9 @@ def _save(request, form, save):
 def contact_new(request, account):
     form = ContactForm(request.POST or None, account=account)
     if request.method == "POST":
-        contact = _save(request, form, lambda data: contact_create(account=account, **data))
+        contact = _save(
+            request, form, lambda data: contact_create(account=account, by=request.user, **data)
+        )
         if contact:
             return redirect("contacts:detail", account_slug=account.slug, pk=contact.pk)
     return render(request, "contacts/form.html", {"form": form, "contact": None})
@@ -53,7 +62,9 @@ def contact_edit(request, account, pk):
     form = ContactForm(request.POST or None, instance=contact, account=account)
     if request.method == "POST":
         # The form already wrote cleaned values onto `contact`; the service re-validates and saves.
-        saved = _save(request, form, lambda data: contact_update(contact=contact, **data))
+        saved = _save(
+            request, form, lambda data: contact_update(contact=contact, by=request.user, **data)
+        )
         if saved:
             return redirect("contacts:detail", account_slug=account.slug, pk=contact.pk)
     return render(request, "contacts/form.html", {"form": form, "contact": contact})

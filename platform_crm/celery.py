@@ -48,6 +48,12 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=4, minute=7),
         "options": {"expires": 6 * 60 * 60},
     },
+    # The safety net under CONTACT webhooks: whatever Xero changed since the last sync.
+    "xero-contacts-poll": {
+        "task": "xero_sync.tasks.contacts_poll_task",
+        "schedule": 15 * 60,
+        "options": {"expires": 10 * 60},
+    },
     # Expired sessions accumulate in the database; Django leaves their removal to us.
     "clear-expired-sessions": {
         "task": "platform_crm.tasks.clear_expired_sessions_task",

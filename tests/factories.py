@@ -52,6 +52,13 @@ def tax_rate_make(account: Account, name: str | None = None, *components):
     )
 
 
+def contact_import_make(account: Account):
+    from xero_sync.models import ContactImport, ImportStatus, XeroConnection
+
+    connection, _ = XeroConnection.objects.get_or_create(account=account)
+    return ContactImport.objects.create(connection=connection, status=ImportStatus.DONE)
+
+
 @pytest.fixture
 def account(db):
     return account_create(name="Kiwi Plumbing")

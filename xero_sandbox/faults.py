@@ -1,5 +1,6 @@
-"""Injected failures, matched by method and path pattern, for the next N calls or with a
-probability drawn from a seeded RNG (so a flaky run can be replayed).
+"""Injected failures, matched by method and path pattern, for the next N calls (optionally
+after letting some through) or with a probability drawn from a seeded RNG (so a flaky run can
+be replayed).
 
 Kinds: "status" (500, 503, ...), "latency" (add delay, then serve), "timeout" (hold the response
 longer than any sane client timeout, then serve), "drop" (close the connection without a
@@ -25,6 +26,7 @@ class Fault:
     count: int | None = 1  # None: every matching call (subject to probability)
     probability: float = 1.0
     seed: int = 0
+    after: int = 0  # let this many matching calls through before firing
     id: int = 0
     fired: int = 0
     _rng: random.Random = field(default=None, repr=False)  # type: ignore[assignment]
@@ -84,6 +86,9 @@ class Faults:
                 if rule.count is not None and rule.count <= 0:
                     continue
                 if not rule.matches(method, path):
+                    continue
+                if rule.after > 0:
+                    rule.after -= 1
                     continue
                 if rule.probability < 1.0 and rule._rng.random() >= rule.probability:
                     continue

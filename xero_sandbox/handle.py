@@ -159,9 +159,11 @@ class SandboxHandle:
         probability: float = 1.0,
         seed: int = 0,
         body: str | None = None,
+        after: int = 0,
     ) -> dict:
         """kind: status | latency | timeout | drop | lost_response. `path` is a glob on the URL
-        path, e.g. "/api.xro/2.0/Invoices*". count=None means every matching call."""
+        path, e.g. "/api.xro/2.0/Invoices*". count=None means every matching call; `after`
+        lets that many matching calls through first."""
         spec = {
             "kind": kind,
             "method": method,
@@ -171,6 +173,7 @@ class SandboxHandle:
             "count": count,
             "probability": probability,
             "seed": seed,
+            "after": after,
         }
         if body is not None:
             spec["body"] = body

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 import urllib3
 from django.conf import settings
@@ -23,6 +24,7 @@ from xero_python.api_client.configuration import Configuration
 from xero_python.api_client.oauth2 import OAuth2Token
 from xero_python.exceptions import ApiException
 from xero_python.identity import IdentityApi
+from xero_python.rest import RESTResponse
 
 from .errors import AuthLost, NotFound, RateLimited, Transient, ValidationFailed, XeroError
 from .models import XeroCall, XeroConnection
@@ -95,12 +97,7 @@ def _int_header(headers, name: str) -> int | None:
 
 
 def _validation_messages(error: ApiException) -> tuple[list[str], list]:
-    try:
-        data = error.error_data
-    except (ValueError, AttributeError):
-        return [], []
-    if not isinstance(data, dict):
-        return [], []
+    data = _safe_json(error.body)
     elements = data.get("Elements") or []
     messages = [
         v.get("Message", "")
@@ -166,17 +163,28 @@ class XeroClient:
                 )
             time.sleep(decision.wait)
 
-    def call(self, operation: str, fn: Callable, *, write: bool = False, tenant: bool = True):
-        """Run fn(accounting_api, identity_api, **call_options) once, with everything around it."""
+    def call(
+        self,
+        operation: str,
+        fn: Callable,
+        *,
+        write: bool = False,
+        tenant: bool = True,
+        raw: bool = False,
+    ):
+        """Run fn(accounting_api, identity_api, **call_options) with everything around it.
+        raw=True returns Xero's JSON as plain dicts, skipping the SDK's model building (the
+        bulk contact pages, where that costs more than the request)."""
+        once = partial(self._call_once, operation, fn, write=write, tenant=tenant, raw=raw)
         try:
             try:
-                return self._call_once(operation, fn, write=write, tenant=tenant)
+                return once()
             except _Unauthorized:
                 # The token was refused before its time (revoked elsewhere, clock skew): one
                 # forced refresh and one more try.
                 access_token_for(self.connection, force_refresh=True)
             try:
-                return self._call_once(operation, fn, write=write, tenant=tenant)
+                return once()
             except _Unauthorized as unauthorized:
                 raise AuthLost(
                     "Xero no longer accepts this connection's sign-in; reconnect it."
@@ -185,7 +193,7 @@ class XeroClient:
             connection_mark_needs_reconnect(connection=self.connection, reason=lost.message)
             raise
 
-    def _call_once(self, operation: str, fn: Callable, *, write: bool, tenant: bool):
+    def _call_once(self, operation: str, fn: Callable, *, write: bool, tenant: bool, raw: bool):
         access_token = access_token_for(self.connection)
         accounting, identity = self._apis(access_token)
         lease = self._acquire() if tenant else ""
@@ -196,8 +204,14 @@ class XeroClient:
                 accounting,
                 identity,
                 _return_http_data_only=False,
+                _preload_content=not raw,
                 _request_timeout=(settings.XERO_CONNECT_TIMEOUT, settings.XERO_READ_TIMEOUT),
             )
+            if raw:
+                body = data.data  # read here, so a slow body is inside the timeout handling
+                if status_code >= 400:
+                    raise ApiException(http_resp=RESTResponse(data))
+                return json.loads(body, parse_float=Decimal)
             return data
         except ApiException as error:
             status_code, headers = error.status, error.headers
@@ -356,6 +370,54 @@ class XeroClient:
             )
             for r in result.tax_rates or []
         ]
+
+    # --- contacts (raw JSON: plain dicts in Xero's own shape) ---------------------------
+    def contacts_page(
+        self,
+        page: int,
+        *,
+        page_size: int = 1000,
+        modified_since=None,
+        include_archived: bool = True,
+    ) -> tuple[list[dict], dict]:
+        """One page of contacts, oldest first, and Xero's pagination block."""
+        kwargs = {"page": page, "page_size": page_size, "include_archived": include_archived}
+        if modified_since is not None:
+            kwargs["if_modified_since"] = modified_since
+        body = self.call(
+            "contacts.page",
+            lambda acc, ident, **o: acc.get_contacts(self.connection.tenant_id, **kwargs, **o),
+            raw=True,
+        )
+        return body.get("Contacts") or [], body.get("pagination") or {}
+
+    def contact(self, contact_id: str) -> dict | None:
+        try:
+            body = self.call(
+                "contacts.get",
+                lambda acc, ident, **o: acc.get_contact(self.connection.tenant_id, contact_id, **o),
+                raw=True,
+            )
+        except NotFound:
+            return None
+        return (body.get("Contacts") or [None])[0]
+
+    def contact_groups(self) -> list[dict]:
+        body = self.call(
+            "contact_groups.list",
+            lambda acc, ident, **o: acc.get_contact_groups(self.connection.tenant_id, **o),
+            raw=True,
+        )
+        return body.get("ContactGroups") or []
+
+    def contact_group_member_ids(self, group_id: str) -> set[str]:
+        body = self.call(
+            "contact_groups.get",
+            lambda acc, ident, **o: acc.get_contact_group(self.connection.tenant_id, group_id, **o),
+            raw=True,
+        )
+        groups = body.get("ContactGroups") or [{}]
+        return {c["ContactID"] for c in groups[0].get("Contacts") or []}
 
 
 class _Unauthorized(Exception):

@@ -53,6 +53,15 @@ class XeroConnection(models.Model):
     payment_account_id = models.CharField(max_length=64, blank=True)
     payment_account_code = models.CharField(max_length=10, blank=True)
     payment_account_name = models.CharField(max_length=150, blank=True)
+    # Which Xero contacts come into the CRM: all, or only members of these groups; and which
+    # kinds (Xero marks customers and suppliers by their invoices; "others" are neither yet).
+    contact_group_ids = models.JSONField(default=list, blank=True)
+    import_customers = models.BooleanField(default=True)
+    import_suppliers = models.BooleanField(default=True)
+    import_others = models.BooleanField(default=True)
+    # High-water mark of Xero's UpdatedDateUTC seen by the contact sync (the poll's
+    # If-Modified-Since).
+    contacts_synced_until = models.DateTimeField(null=True, blank=True)
 
     connected_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -208,3 +217,93 @@ class TaxMapping(models.Model):
     @property
     def is_broken(self) -> bool:
         return bool(self.broken_reason)
+
+
+class XeroContact(models.Model):
+    """The link between a CRM contact and its twin in Xero, with Xero's last word on it."""
+
+    connection = models.ForeignKey(
+        XeroConnection, on_delete=models.CASCADE, related_name="contact_links"
+    )
+    contact = models.OneToOneField(
+        "contacts.Contact", on_delete=models.CASCADE, related_name="xero_link"
+    )
+    xero_contact_id = models.CharField(max_length=64)
+    xero_updated_at = models.DateTimeField(null=True, blank=True)
+    payload = models.JSONField(default=dict)
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "xero_contact_id"], name="xero_contact_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.contact_id} <-> {self.xero_contact_id}"
+
+
+class ImportStatus(models.TextChoices):
+    PREVIEWING = "previewing", "Counting"
+    PREVIEWED = "previewed", "Ready to import"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Importing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ContactImport(models.Model):
+    """One run of the initial import (or its preview): filter, checkpoint and counts."""
+
+    connection = models.ForeignKey(
+        XeroConnection, on_delete=models.CASCADE, related_name="contact_imports"
+    )
+    status = models.CharField(max_length=20, choices=ImportStatus.choices)
+    is_preview = models.BooleanField(default=False)
+    # The filter as chosen for this run.
+    contact_group_ids = models.JSONField(default=list, blank=True)
+    import_customers = models.BooleanField(default=True)
+    import_suppliers = models.BooleanField(default=True)
+    import_others = models.BooleanField(default=True)
+    # Checkpoint: the next Xero page to read; pages before it are fully applied.
+    next_page = models.PositiveIntegerField(default=1)
+    page_count = models.PositiveIntegerField(null=True, blank=True)  # as Xero reported it
+    item_count = models.PositiveIntegerField(null=True, blank=True)
+    created = models.PositiveIntegerField(default=0)
+    updated_linked = models.PositiveIntegerField(default=0)
+    updated_by_email = models.PositiveIntegerField(default=0)
+    updated_by_phone = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Contact import {self.pk} ({self.status})"
+
+    @property
+    def processed(self) -> int:
+        return (
+            self.created
+            + self.updated_linked
+            + self.updated_by_email
+            + self.updated_by_phone
+            + self.unchanged
+            + self.skipped
+        )
+
+    @property
+    def percent(self) -> int:
+        if self.status == ImportStatus.DONE:
+            return 100
+        if not self.item_count:
+            return 0
+        return min(99, self.processed * 100 // self.item_count)

@@ -15,6 +15,7 @@ from platform_crm.models import Account
 
 from . import tokens
 from .client import LedgerAccount, Tenant, XeroClient
+from .contact_import import import_resume_waiting
 from .errors import AuthLost, NotFound, XeroError
 from .models import HOLDING_STATUSES, ConnectionStatus, XeroConnection
 
@@ -101,6 +102,8 @@ def connection_choose_organisation(
     except IntegrityError as error:  # another account took it at the same moment
         raise OrganisationTaken(tenant.tenant_name) from error
     connection_record_activity(connection)
+    if connection.status == ConnectionStatus.CONNECTED:
+        import_resume_waiting(connection)  # work interrupted by the lost connection goes on
     client = XeroClient(connection)
     for other in others:
         if other.tenant_id != tenant.tenant_id and not _held_by_us(other.tenant_id):

@@ -1,6 +1,11 @@
 from celery import shared_task
 
-from . import services, webhooks
+from . import contact_import, services, webhooks
+from .errors import AuthLost, RateLimited, Transient
+from .models import ConnectionStatus, XeroConnection
+
+# Longer waits than this are not countdowns (the broker's visibility timeout is an hour).
+RETRY_COUNTDOWN_CAP = 50 * 60
 
 
 @shared_task(acks_late=True)
@@ -11,3 +16,39 @@ def process_webhook_delivery_task(delivery_id: int) -> None:
 @shared_task
 def disconnect_inactive_connections_task() -> dict[str, int]:
     return services.connections_disconnect_inactive()
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def contact_import_task(self, import_id: int) -> None:
+    try:
+        contact_import.import_run(import_id)
+    except RateLimited as limited:
+        raise self.retry(countdown=min(limited.retry_after, RETRY_COUNTDOWN_CAP)) from limited
+    except Transient as transient:
+        if self.request.retries >= 10:
+            contact_import.import_failed(import_id, transient.message)
+            return
+        raise self.retry(countdown=min(2**self.request.retries, 300)) from transient
+    except AuthLost:
+        pass  # the connection is marked; the import resumes after reconnect
+
+
+@shared_task(bind=True, acks_late=True, max_retries=5)
+def contacts_poll_task(self) -> None:
+    """Beat: one poll per connected organisation, each as its own task."""
+    for connection_id in XeroConnection.objects.filter(
+        status=ConnectionStatus.CONNECTED, contacts_synced_until__isnull=False
+    ).values_list("pk", flat=True):
+        contacts_poll_connection_task.delay(connection_id)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=5)
+def contacts_poll_connection_task(self, connection_id: int) -> None:
+    try:
+        contact_import.contacts_poll(XeroConnection.objects.get(pk=connection_id))
+    except RateLimited as limited:
+        raise self.retry(countdown=min(limited.retry_after, RETRY_COUNTDOWN_CAP)) from limited
+    except Transient as transient:
+        raise self.retry(countdown=30) from transient
+    except AuthLost:
+        pass

@@ -10,6 +10,12 @@ urlpatterns = [
     path("xero/organisation/", views.xero_organisation, name="organisation"),
     path("xero/payment-account/", views.xero_payment_account, name="payment_account"),
     path("xero/taxes/", views.xero_tax_mapping, name="tax_mapping"),
+    path("xero/contacts/", views.xero_contacts, name="contacts"),
+    path(
+        "xero/contacts/imports/<int:pk>/",
+        views.xero_contact_import_progress,
+        name="import_progress",
+    ),
     path("xero/disconnect/", views.xero_disconnect, name="disconnect"),
     path("xero/keep/", views.xero_keep, name="keep"),
 ]

@@ -4,6 +4,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -12,10 +13,10 @@ from platform_crm.queueing import enqueue_on_commit
 from platform_crm.tenancy import account_view
 from taxes.models import TaxRate
 
-from . import oauth, services, tax_mapping, tokens, webhooks
+from . import contact_import, oauth, services, tax_mapping, tokens, webhooks
 from .client import XeroClient
 from .errors import AuthLost, NotConfigured, XeroError
-from .models import ConnectionStatus
+from .models import ConnectionStatus, ContactImport
 from .selectors import connection_get, recent_calls
 from .tasks import process_webhook_delivery_task
 
@@ -208,6 +209,67 @@ def xero_tax_mapping(request, account):
         "xero_sync/tax_mapping.html",
         {"rows": rows, "connection": connection, "fetched_at": fetched.first()},
     )
+
+
+CONTACT_GROUPS_CACHE_SECONDS = 300
+
+
+@account_view(role=Role.ADMIN)
+def xero_contacts(request, account):
+    """Choose what to import, preview it, run it, and watch it."""
+    connection = connection_get(account)
+    if connection is None or not connection.is_usable:
+        messages.info(request, "Connect Xero first.")
+        return _integrations(account)
+    cache_key = f"xero:contact-groups:{connection.pk}:{connection.tenant_id}"
+    if request.GET.get("refresh"):
+        cache.delete(cache_key)
+    groups = cache.get(cache_key)
+    if groups is None:
+        try:
+            groups = [
+                {"id": g["ContactGroupID"], "name": g["Name"]}
+                for g in XeroClient(connection).contact_groups()
+                if g.get("Status", "ACTIVE") == "ACTIVE"
+            ]
+        except XeroError as error:
+            messages.error(request, f"Could not read Xero's contact groups: {error.message}")
+            groups = []
+        cache.set(cache_key, groups, CONTACT_GROUPS_CACHE_SECONDS)
+    if request.method == "POST":
+        known = {g["id"] for g in groups}
+        chosen = [g for g in request.POST.getlist("group") if g in known]
+        run = contact_import.import_start(
+            connection=connection,
+            preview=request.POST.get("action") == "preview",
+            group_ids=chosen if request.POST.get("scope") == "groups" else [],
+            customers="customers" in request.POST,
+            suppliers="suppliers" in request.POST,
+            others="others" in request.POST,
+            user=request.user,
+        )
+        services.connection_record_activity(connection)
+        return redirect(f"{reverse('xero_sync:contacts', args=[account.slug])}?run={run.pk}")
+    runs = connection.contact_imports.all()
+    run = runs.filter(pk=request.GET.get("run")).first() if request.GET.get("run") else None
+    last_import = runs.filter(is_preview=False).first()
+    return render(
+        request,
+        "xero_sync/contacts.html",
+        {
+            "connection": connection,
+            "groups": groups,
+            "run": run or last_import,
+            "last_import": last_import,
+        },
+    )
+
+
+@account_view(role=Role.ADMIN)
+def xero_contact_import_progress(request, account, pk):
+    """The progress fragment, polled by htmx while the run is under way."""
+    run = get_object_or_404(ContactImport, connection__account=account, pk=pk)
+    return render(request, "xero_sync/_import_progress.html", {"run": run})
 
 
 @account_view(role=Role.ADMIN)

@@ -15,12 +15,17 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from .contact_import import contact_sync_one
 from .models import ConnectionStatus, WebhookDelivery, WebhookEvent, XeroConnection
 
 log = logging.getLogger(__name__)
 
-# (eventCategory, eventType) -> handler(connection, resource_id). Filled by the sync modules.
-HANDLERS: dict[tuple[str, str], Callable[[XeroConnection, str], None]] = {}
+# (eventCategory, eventType) -> handler(connection, resource_id). INVOICE arrives with the
+# invoice sync; an event without a handler is recorded as "no_handler".
+HANDLERS: dict[tuple[str, str], Callable[[XeroConnection, str], object]] = {
+    ("CONTACT", "CREATE"): contact_sync_one,
+    ("CONTACT", "UPDATE"): contact_sync_one,
+}
 
 
 def signature_valid(body: bytes, signature: str) -> bool:

@@ -113,3 +113,22 @@ def test_edit_updates_the_contact(account, staff_user):
     )
     contact.refresh_from_db()
     assert (contact.first_name, contact.phone_e164) == ("Daniel", "+64275550104")
+
+
+@pytest.mark.django_db
+def test_detail_shows_the_history_of_user_edits(account, staff_user):
+    from contacts.models import ContactChange
+
+    client = client_for(staff_user)
+    client.post(
+        reverse("contacts:new", args=[account.slug]), {"first_name": "Eva", "last_name": "M"}
+    )
+    contact = Contact.objects.get(account=account)
+    client.post(
+        reverse("contacts:edit", args=[account.slug, contact.pk]),
+        {"first_name": "Eva", "last_name": "Müller"},
+    )
+    change = ContactChange.objects.get(contact=contact, field="last_name")
+    assert (change.old_value, change.new_value, change.changed_by) == ("M", "Müller", staff_user)
+    page = client.get(reverse("contacts:detail", args=[account.slug, contact.pk])).content.decode()
+    assert "last_name: M → Müller" in page and "Not linked to a Xero contact" in page

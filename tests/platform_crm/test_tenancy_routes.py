@@ -9,7 +9,13 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from platform_crm.models import Role
 
-from ..factories import client_for, contact_make, tax_rate_make, user_create
+from ..factories import (
+    client_for,
+    contact_import_make,
+    contact_make,
+    tax_rate_make,
+    user_create,
+)
 
 ACCOUNT_PREFIX = "a/<slug:account_slug>/"
 
@@ -17,6 +23,7 @@ ACCOUNT_PREFIX = "a/<slug:account_slug>/"
 SAMPLES = {
     ("contacts", "pk"): lambda account: contact_make(account).pk,
     ("taxes", "pk"): lambda account: tax_rate_make(account).pk,
+    ("xero_sync", "pk"): lambda account: contact_import_make(account).pk,
 }
 
 

@@ -1,0 +1,177 @@
+"""Bringing Xero's contacts in: the initial import (with its preview), the safety poll, and
+single contacts named by webhooks. All of them page through Xero at the largest page size and
+apply each page with xero_sync.contact_sync.page_apply."""
+
+import logging
+from datetime import timedelta
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from platform_crm.queueing import enqueue_on_commit
+
+from .client import XeroClient
+from .contact_sync import ContactFilter, PageResult, page_apply
+from .models import ConnectionStatus, ContactImport, ImportStatus, XeroConnection
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 1000  # Xero's largest
+# The poll re-reads a little before its high-water mark: clocks and commits are not instant.
+POLL_OVERLAP = timedelta(minutes=2)
+GROUP_MEMBERS_CACHE_SECONDS = 300
+
+
+def contact_filter(client: XeroClient, source) -> ContactFilter:
+    """The filter of an import or a connection; group members are read from Xero."""
+    members = None
+    if source.contact_group_ids:
+        members = set()
+        for group_id in source.contact_group_ids:
+            members |= client.contact_group_member_ids(group_id)
+    return ContactFilter(
+        group_member_ids=frozenset(members) if members is not None else None,
+        customers=source.import_customers,
+        suppliers=source.import_suppliers,
+        others=source.import_others,
+    )
+
+
+def import_start(
+    *,
+    connection: XeroConnection,
+    preview: bool,
+    group_ids: list[str],
+    customers: bool,
+    suppliers: bool,
+    others: bool,
+    user,
+) -> ContactImport:
+    from .tasks import contact_import_task
+
+    run = ContactImport.objects.create(
+        connection=connection,
+        is_preview=preview,
+        status=ImportStatus.PREVIEWING if preview else ImportStatus.QUEUED,
+        contact_group_ids=group_ids,
+        import_customers=customers,
+        import_suppliers=suppliers,
+        import_others=others,
+        started_by=user,
+    )
+    if not preview:
+        # The filter chosen for the import also governs the ongoing sync.
+        connection.contact_group_ids = group_ids
+        connection.import_customers, connection.import_suppliers = customers, suppliers
+        connection.import_others = others
+        connection.save(
+            update_fields=[
+                "contact_group_ids",
+                "import_customers",
+                "import_suppliers",
+                "import_others",
+            ]
+        )
+    enqueue_on_commit(contact_import_task, run.pk)
+    return run
+
+
+def _add_counts(run: ContactImport, result: PageResult) -> None:
+    for name, count in result.counts.items():
+        setattr(run, name, getattr(run, name) + count)
+
+
+def _advance_high_water(connection: XeroConnection, result: PageResult) -> None:
+    newest = result.newest_update
+    if newest and (
+        connection.contacts_synced_until is None or newest > connection.contacts_synced_until
+    ):
+        connection.contacts_synced_until = newest
+        XeroConnection.objects.filter(pk=connection.pk).update(contacts_synced_until=newest)
+
+
+def import_run(run_id: int) -> ContactImport:
+    """Run (or resume) an import or preview. Each page's writes and the checkpoint commit
+    together, so a worker killed mid-way resumes at the first page not yet applied."""
+    run = ContactImport.objects.select_related("connection__account").get(pk=run_id)
+    if run.status in (ImportStatus.DONE, ImportStatus.PREVIEWED, ImportStatus.FAILED):
+        return run
+    connection = run.connection
+    if connection.status != ConnectionStatus.CONNECTED:
+        run.error = "Waiting for Xero to be reconnected."
+        run.save(update_fields=["error"])
+        return run
+    client = XeroClient(connection)
+    the_filter = contact_filter(client, run)
+    if not run.is_preview and run.status == ImportStatus.QUEUED:
+        run.status = ImportStatus.RUNNING
+        run.error = ""
+        run.save(update_fields=["status", "error"])
+    while True:
+        contacts, pagination = client.contacts_page(run.next_page, page_size=PAGE_SIZE)
+        with transaction.atomic():
+            result = page_apply(connection, contacts, the_filter, dry_run=run.is_preview)
+            _add_counts(run, result)
+            run.next_page += 1
+            run.page_count = pagination.get("pageCount", run.page_count)
+            run.item_count = pagination.get("itemCount", run.item_count)
+            last_page = len(contacts) < PAGE_SIZE
+            if last_page:
+                run.status = ImportStatus.PREVIEWED if run.is_preview else ImportStatus.DONE
+                run.finished_at = timezone.now()
+            run.save()
+            if not run.is_preview:
+                _advance_high_water(connection, result)
+        if last_page:
+            return run
+
+
+def import_resume_waiting(connection: XeroConnection) -> None:
+    """After a reconnect: queued or interrupted imports go on."""
+    from .tasks import contact_import_task
+
+    for run in connection.contact_imports.filter(
+        status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.PREVIEWING]
+    ):
+        enqueue_on_commit(contact_import_task, run.pk)
+
+
+def contacts_poll(connection: XeroConnection) -> PageResult:
+    """The safety net under webhooks: everything Xero changed since the high-water mark."""
+    total = PageResult()
+    if connection.contacts_synced_until is None or not connection.is_usable:
+        return total  # nothing imported yet: the initial import comes first
+    client = XeroClient(connection)
+    the_filter = contact_filter(client, connection)
+    since = connection.contacts_synced_until - POLL_OVERLAP
+    page = 1
+    while True:
+        contacts, _ = client.contacts_page(page, page_size=PAGE_SIZE, modified_since=since)
+        result = page_apply(connection, contacts, the_filter)
+        _advance_high_water(connection, result)
+        for name, count in result.counts.items():
+            total.counts[name] += count
+        if len(contacts) < PAGE_SIZE:
+            return total
+        page += 1
+
+
+def contact_sync_one(connection: XeroConnection, xero_contact_id: str) -> PageResult:
+    """A CONTACT webhook: fetch that contact and apply it like any page."""
+    client = XeroClient(connection)
+    raw = client.contact(xero_contact_id)
+    if raw is None:
+        return PageResult()
+    key = f"xero:contact-filter:{connection.pk}:{connection.contact_group_ids}"
+    the_filter = cache.get(key)
+    if the_filter is None:
+        the_filter = contact_filter(client, connection)
+        cache.set(key, the_filter, GROUP_MEMBERS_CACHE_SECONDS)
+    return page_apply(connection, [raw], the_filter)
+
+
+def import_failed(run_id: int, reason: str) -> None:
+    ContactImport.objects.filter(pk=run_id).update(
+        status=ImportStatus.FAILED, error=reason, finished_at=timezone.now()
+    )

@@ -1,0 +1,434 @@
+"""Contacts from Xero into the CRM: mapping, matching and applying, a page at a time.
+
+Rules (issue 6):
+- Names: FirstName/LastName; when both are empty, Name is split (first word -> first name, the
+  rest -> last name) and kept as the company name. A person's Name that says more than
+  "First Last" (a business name) is kept as the company name too.
+- Matching, in order: the Xero link; an unlinked CRM contact with the same email (compared
+  case-insensitively); one with the same phone (compared in E.164, the account's country as
+  the default region). Ties go to the oldest contact, and are logged.
+- A Xero value never blanks a CRM field; customer/supplier flags are only ever added.
+- Archived in Xero -> archived in the CRM (never deleted). A merged Xero contact
+  (MergedToContactID) moves its link to the surviving contact instead of making a duplicate.
+- Contacts outside the admin's filter (groups; customers/suppliers/others) are not brought in.
+- Changes made here are recorded with source "xero" and never pushed back to Xero.
+"""
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from contacts.models import ChangeSource, Contact, ContactChange
+from contacts.phones import phone_to_e164
+
+from .models import XeroConnection, XeroContact
+
+log = logging.getLogger(__name__)
+
+TEXT_FIELDS = ("first_name", "last_name", "company_name", "email", "phone")
+PHONE_TYPES = ("DEFAULT", "MOBILE", "DDI")  # in order of preference; FAX never
+
+
+# --- reading Xero's shape ------------------------------------------------------------------
+def parse_ms_date(value: str | None) -> datetime | None:
+    """Xero's "/Date(1573755038314+0000)/" (or an ISO string) as an aware datetime."""
+    if not value:
+        return None
+    if value.startswith("/Date("):
+        millis = value[6:-2].split("+")[0].split("-")[0]
+        return datetime.fromtimestamp(int(millis) / 1000, tz=UTC)
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _phone_text(phone: dict) -> str:
+    parts = [
+        (phone.get("PhoneCountryCode") or "").strip(),
+        (phone.get("PhoneAreaCode") or "").strip(),
+        (phone.get("PhoneNumber") or "").strip(),
+    ]
+    if not parts[2]:
+        return ""
+    country, area, number = parts
+    if country:
+        return f"+{country.lstrip('+')} {area} {number}".replace("  ", " ")
+    return f"{area} {number}".strip()
+
+
+def _best_phone(phones: list[dict], region: str) -> tuple[str, str]:
+    """(as Xero shows it, E.164) for the first usable phone; empty ones are ignored."""
+    by_type = {p.get("PhoneType"): p for p in phones or []}
+    for phone_type in PHONE_TYPES:
+        text = _phone_text(by_type.get(phone_type) or {})
+        if not text:
+            continue
+        e164 = phone_to_e164(text, default_region=region)
+        if e164 is None and (by_type[phone_type].get("PhoneAreaCode") or "")[:1] not in ("0", ""):
+            # An area code written without its trunk 0 and no country code: "21" "555 0102".
+            e164 = phone_to_e164("0" + text, default_region=region)
+        if e164:
+            return text, e164
+    return "", ""
+
+
+@dataclass(frozen=True)
+class XeroValues:
+    """What Xero says about a contact, in CRM terms."""
+
+    contact_id: str
+    archived: bool
+    merged_to: str
+    updated_at: datetime | None
+    first_name: str
+    last_name: str
+    names_from_name: bool  # Xero had no FirstName/LastName: they were split from Name
+    company_name: str
+    email: str
+    phone: str
+    phone_e164: str
+    is_customer: bool
+    is_supplier: bool
+    payload: dict = field(repr=False, compare=False)
+
+
+def xero_values(raw: dict, *, region: str) -> XeroValues:
+    name = (raw.get("Name") or "").strip()
+    first = (raw.get("FirstName") or "").strip()
+    last = (raw.get("LastName") or "").strip()
+    if first or last:
+        person = f"{first} {last}".strip()
+        company = name if name and name.lower() != person.lower() else ""
+    else:
+        first, _, last = name.partition(" ")
+        company = name
+    phone, e164 = _best_phone(raw.get("Phones") or [], region)
+    return XeroValues(
+        contact_id=raw["ContactID"],
+        archived=(raw.get("ContactStatus") or "ACTIVE") != "ACTIVE",
+        merged_to=raw.get("MergedToContactID") or "",
+        updated_at=parse_ms_date(raw.get("UpdatedDateUTC")),
+        first_name=first,
+        last_name=last.strip(),
+        names_from_name=not (raw.get("FirstName") or "").strip()
+        and not (raw.get("LastName") or "").strip(),
+        company_name=company,
+        email=(raw.get("EmailAddress") or "").strip(),
+        phone=phone,
+        phone_e164=e164,
+        is_customer=bool(raw.get("IsCustomer")),
+        is_supplier=bool(raw.get("IsSupplier")),
+        payload=raw,
+    )
+
+
+# --- the filter ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ContactFilter:
+    group_member_ids: frozenset[str] | None  # None: every contact
+    customers: bool = True
+    suppliers: bool = True
+    others: bool = True
+
+    def admits(self, values: XeroValues) -> bool:
+        if self.group_member_ids is not None and values.contact_id not in self.group_member_ids:
+            return False
+        if values.is_customer or values.is_supplier:
+            return (self.customers and values.is_customer) or (
+                self.suppliers and values.is_supplier
+            )
+        return self.others
+
+
+# --- deciding and applying -----------------------------------------------------------------
+class Outcome:
+    CREATED = "created"
+    UPDATED_LINKED = "updated_linked"
+    UPDATED_BY_EMAIL = "updated_by_email"
+    UPDATED_BY_PHONE = "updated_by_phone"
+    UNCHANGED = "unchanged"
+    SKIPPED = "skipped"
+
+
+@dataclass
+class PageResult:
+    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    newest_update: datetime | None = None
+
+
+def _changes(contact: Contact, values: XeroValues) -> dict[str, tuple]:
+    """field -> (old, new): Xero's non-empty values that differ; flags only ever added."""
+    changes = {}
+    keep_names = values.names_from_name and (contact.first_name or contact.last_name)
+    for name in TEXT_FIELDS:
+        new = getattr(values, name)
+        old = getattr(contact, name)
+        if keep_names and name in ("first_name", "last_name"):
+            continue  # a name split from a business name never replaces a person's name
+        if name == "email":
+            if new and new.lower() != old.lower():
+                changes[name] = (old, new)
+        elif name == "phone":
+            if values.phone_e164 and values.phone_e164 != contact.phone_e164:
+                changes[name] = (old, new)
+        elif new and new != old:
+            changes[name] = (old, new)
+    if values.archived != contact.is_archived:
+        changes["is_archived"] = (contact.is_archived, values.archived)
+    if values.is_customer and not contact.is_customer:
+        changes["is_customer"] = (False, True)
+    if values.is_supplier and not contact.is_supplier:
+        changes["is_supplier"] = (False, True)
+    return changes
+
+
+def _apply(contact: Contact, changes: dict[str, tuple], values: XeroValues) -> None:
+    for name, (_, new) in changes.items():
+        setattr(contact, name, new)
+    if "phone" in changes:
+        contact.phone_e164 = values.phone_e164
+
+
+def _audit(contact: Contact, changes: dict[str, tuple]) -> list[ContactChange]:
+    return [
+        ContactChange(
+            contact=contact,
+            field=name,
+            old_value=str(old),
+            new_value=str(new),
+            source=ChangeSource.XERO,
+        )
+        for name, (old, new) in changes.items()
+    ]
+
+
+def _first_by_key(contacts: Iterable[Contact], key) -> dict[str, Contact]:
+    """key -> the oldest contact with it; ties are logged (they need a human eye)."""
+    found: dict[str, list[Contact]] = defaultdict(list)
+    for contact in contacts:
+        found[key(contact)].append(contact)
+    chosen = {}
+    for value, group in found.items():
+        group.sort(key=lambda c: c.pk)
+        if len(group) > 1:
+            log.info(
+                "xero contact match tie",
+                extra={"key": value, "chosen": group[0].pk, "others": [c.pk for c in group[1:]]},
+            )
+        chosen[value] = group[0]
+    return chosen
+
+
+def page_apply(
+    connection: XeroConnection,
+    raw_contacts: list[dict],
+    contact_filter: ContactFilter,
+    *,
+    dry_run: bool = False,
+) -> PageResult:
+    """Match and apply one page of Xero contacts (all in one transaction, retried once if a
+    concurrent sync linked the same contacts first). dry_run: count only, write nothing."""
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                return _page_apply(connection, raw_contacts, contact_filter, dry_run=dry_run)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+            log.info("xero contact page raced another sync; re-reading")
+    raise AssertionError("unreachable")
+
+
+def _page_apply(connection, raw_contacts, contact_filter, *, dry_run) -> PageResult:
+    account = connection.account
+    region = account.country
+    result = PageResult()
+    all_values = [xero_values(raw, region=region) for raw in raw_contacts]
+    # Merged-away records first, so a survivor later in the page finds the moved link.
+    all_values.sort(key=lambda v: not v.merged_to)
+    for v in all_values:
+        if v.updated_at and (result.newest_update is None or v.updated_at > result.newest_update):
+            result.newest_update = v.updated_at
+
+    ids = {v.contact_id for v in all_values} | {v.merged_to for v in all_values if v.merged_to}
+    links = {
+        link.xero_contact_id: link
+        for link in XeroContact.objects.filter(
+            connection=connection, xero_contact_id__in=ids
+        ).select_related("contact")
+    }
+    unlinked = Contact.objects.filter(account=account, xero_link__isnull=True)
+    wanted = [v for v in all_values if v.contact_id not in links and not v.merged_to]
+    emails = {v.email.lower() for v in wanted if v.email}
+    phones = {v.phone_e164 for v in wanted if v.phone_e164}
+    by_email = _first_by_key(
+        unlinked.annotate(email_key=Lower("email")).filter(email_key__in=emails) if emails else [],
+        key=lambda c: c.email.lower(),
+    )
+    by_phone = _first_by_key(
+        unlinked.filter(phone_e164__in=phones) if phones else [],
+        key=lambda c: c.phone_e164,
+    )
+
+    now = timezone.now()
+    # Decide the matches first: an email match beats a phone match even when the phone
+    # match comes earlier in the page; each CRM contact is matched at most once.
+    admitted = [v for v in wanted if not v.archived and contact_filter.admits(v)]
+    matches: dict[str, tuple[Contact, str]] = {}
+    claimed: set[int] = set()
+    for index, attr, outcome in (
+        (by_email, "email", Outcome.UPDATED_BY_EMAIL),
+        (by_phone, "phone_e164", Outcome.UPDATED_BY_PHONE),
+    ):
+        for values in admitted:
+            key = getattr(values, attr)
+            key = key.lower() if attr == "email" else key
+            candidate = index.get(key) if key else None
+            if values.contact_id in matches or candidate is None or candidate.pk in claimed:
+                continue
+            matches[values.contact_id] = (candidate, outcome)
+            claimed.add(candidate.pk)
+
+    new_contacts: list[tuple[Contact, XeroValues]] = []
+    updated: dict[int, Contact] = {}
+    audit: list[ContactChange] = []
+    new_links: list[XeroContact] = []
+    touched_links: list[XeroContact] = []
+
+    for values in all_values:
+        link = links.get(values.contact_id)
+        if values.merged_to:
+            outcome = _follow_merge(values, link, links, touched_links, updated, audit, now)
+            result.counts[outcome] += 1
+            continue
+        if link is not None:
+            if link.xero_updated_at and link.xero_updated_at == values.updated_at:
+                result.counts[Outcome.UNCHANGED] += 1
+                continue
+            contact = updated.get(link.contact_id, link.contact)
+            changes = _changes(contact, values)
+            _apply(contact, changes, values)
+            audit += _audit(contact, changes)
+            if changes:
+                updated[contact.pk] = contact
+            link.payload, link.xero_updated_at, link.synced_at = (
+                values.payload,
+                values.updated_at,
+                now,
+            )
+            touched_links.append(link)
+            result.counts[Outcome.UPDATED_LINKED if changes else Outcome.UNCHANGED] += 1
+            continue
+        if values.archived or not contact_filter.admits(values):
+            result.counts[Outcome.SKIPPED] += 1
+            continue
+        match, outcome = matches.get(values.contact_id, (None, Outcome.CREATED))
+        result.counts[outcome] += 1
+        if match is None:
+            contact = Contact(
+                account=account,
+                first_name=values.first_name,
+                last_name=values.last_name,
+                company_name=values.company_name,
+                email=values.email,
+                phone=values.phone,
+                phone_e164=values.phone_e164,
+                is_customer=values.is_customer,
+                is_supplier=values.is_supplier,
+                is_archived=False,
+            )
+            new_contacts.append((contact, values))
+            continue
+        claimed.add(match.pk)
+        changes = _changes(match, values)
+        _apply(match, changes, values)
+        audit += _audit(match, changes)
+        updated[match.pk] = match
+        new_links.append(
+            XeroContact(
+                connection=connection,
+                contact=match,
+                xero_contact_id=values.contact_id,
+                xero_updated_at=values.updated_at,
+                payload=values.payload,
+                synced_at=now,
+            )
+        )
+
+    if dry_run:
+        transaction.set_rollback(True)
+        return result
+
+    if new_contacts:
+        Contact.objects.bulk_create([c for c, _ in new_contacts], batch_size=1000)
+        for contact, values in new_contacts:
+            audit.append(
+                ContactChange(
+                    contact=contact,
+                    field="created",
+                    new_value=contact.display_name,
+                    source=ChangeSource.XERO,
+                )
+            )
+            new_links.append(
+                XeroContact(
+                    connection=connection,
+                    contact=contact,
+                    xero_contact_id=values.contact_id,
+                    xero_updated_at=values.updated_at,
+                    payload=values.payload,
+                    synced_at=now,
+                )
+            )
+    if updated:
+        Contact.objects.bulk_update(
+            list(updated.values()),
+            [*TEXT_FIELDS, "phone_e164", "is_archived", "is_customer", "is_supplier"],
+            batch_size=1000,
+        )
+        Contact.objects.filter(pk__in=list(updated)).update(updated_at=now)
+    if touched_links:
+        XeroContact.objects.bulk_update(
+            touched_links,
+            ["xero_contact_id", "payload", "xero_updated_at", "synced_at"],
+            batch_size=1000,
+        )
+    if new_links:
+        XeroContact.objects.bulk_create(new_links, batch_size=1000)
+    if audit:
+        ContactChange.objects.bulk_create(audit, batch_size=2000)
+    return result
+
+
+def _follow_merge(values, link, links, touched_links, updated, audit, now) -> str:
+    """Xero merged this contact into values.merged_to."""
+    if link is None:
+        return Outcome.SKIPPED  # never imported: nothing to follow
+    if values.merged_to not in links:
+        # Our contact now stands for the survivor; its details arrive with the survivor.
+        link.xero_contact_id = values.merged_to
+        link.xero_updated_at = None
+        link.synced_at = now
+        touched_links.append(link)
+        links[values.merged_to] = link
+        return Outcome.UPDATED_LINKED
+    # The survivor is already someone else in the CRM: this one is the duplicate.
+    contact = link.contact
+    if not contact.is_archived:
+        contact.is_archived = True
+        updated[contact.pk] = contact
+        audit.append(
+            ContactChange(
+                contact=contact,
+                field="is_archived",
+                old_value="False",
+                new_value="True",
+                source=ChangeSource.XERO,
+            )
+        )
+        return Outcome.UPDATED_LINKED
+    return Outcome.UNCHANGED
