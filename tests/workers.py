@@ -63,7 +63,7 @@ def fresh_redis():
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory, xero_sandbox_server):
     with django_db_blocker.unblock():
         db_url = database_url_for_tests()
     tmp = tmp_path_factory.mktemp("celery-worker")
@@ -76,6 +76,11 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
         "DATABASE_URL": db_url,
         # django-environ drops one leading slash: filemail:////abs/path is /abs/path.
         "EMAIL_URL": f"filemail:///{mail_dir}",
+        # The worker talks to the session's Xero sandbox (reset by each test that uses it).
+        "XERO_SANDBOX_URL": xero_sandbox_server.url,
+        "XERO_CLIENT_ID": xero_sandbox_server.client_id,
+        "XERO_CLIENT_SECRET": xero_sandbox_server.client_secret,
+        "XERO_WEBHOOK_KEY": xero_sandbox_server.webhook_key,
         "PYTHONUNBUFFERED": "1",
     }
     with log.open("w") as out:
