@@ -106,7 +106,7 @@ def connection_choose_organisation(
         import_resume_waiting(connection)  # work interrupted by the lost connection goes on
     client = XeroClient(connection)
     for other in others:
-        if other.tenant_id != tenant.tenant_id and not _held_by_us(other.tenant_id):
+        if other.tenant_id != tenant.tenant_id and not _held_by_any_account(other.tenant_id):
             try:
                 client.delete_connection(other.connection_id)
             except XeroError as error:  # not fatal: the admin can remove it in Xero
@@ -114,7 +114,7 @@ def connection_choose_organisation(
     return connection
 
 
-def _held_by_us(tenant_id: str) -> bool:
+def _held_by_any_account(tenant_id: str) -> bool:
     return XeroConnection.objects.filter(tenant_id=tenant_id, status__in=HOLDING_STATUSES).exists()
 
 
