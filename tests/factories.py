@@ -52,6 +52,31 @@ def tax_rate_make(account: Account, name: str | None = None, *components):
     )
 
 
+def invoice_make(account: Account, *, lines=None, issue: bool = False, **fields):
+    """A draft invoice for a new contact with one $100 line (no tax unless `lines` says)."""
+    import datetime
+    from decimal import Decimal
+
+    from invoices.services import LineInput, invoice_create, invoice_issue
+
+    fields.setdefault("contact", contact_make(account))
+    fields.setdefault("due_date", datetime.date.today() + datetime.timedelta(days=20))
+    if lines is None:
+        lines = [LineInput(description="Call-out", quantity=Decimal(1), unit_price=Decimal(100))]
+    invoice = invoice_create(account=account, lines=lines, **fields)
+    if issue:
+        invoice_issue(invoice=invoice)
+    return invoice
+
+
+def payment_make(account: Account, amount="10.00"):
+    from decimal import Decimal
+
+    from invoices.services import payment_record
+
+    return payment_record(invoice=invoice_make(account, issue=True), amount=Decimal(amount))
+
+
 def contact_import_make(account: Account):
     from xero_sync.models import ContactImport, ImportStatus, XeroConnection
 

@@ -1,0 +1,157 @@
+"""Invoices, their lines and the payments taken against them.
+
+Totals are stored (for lists and sums) but only ever written by invoices.services, which computes
+them with taxes.calculation. Nothing here knows Xero: the sync keeps its own per-invoice record.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from contacts.models import Contact
+from platform_crm.models import Account
+from taxes.calculation import TaxMode as CalculationTaxMode
+from taxes.models import TaxRate
+
+ZERO = Decimal("0.00")
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SENT = "sent", "Sent"
+    PARTIALLY_PAID = "partially_paid", "Partially paid"
+    PAID = "paid", "Paid"
+    VOID = "void", "Void"
+
+
+class TaxMode(models.TextChoices):
+    # The values are taxes.calculation.TaxMode's, so a stored mode converts with TaxMode(value).
+    EXCLUSIVE = CalculationTaxMode.EXCLUSIVE.value, "Tax exclusive"
+    INCLUSIVE = CalculationTaxMode.INCLUSIVE.value, "Tax inclusive"
+    NO_TAX = CalculationTaxMode.NO_TAX.value, "No tax"
+
+
+class PaymentMethod(models.TextChoices):
+    BANK_TRANSFER = "bank_transfer", "Bank transfer"
+    CARD = "card", "Card"
+    CASH = "cash", "Cash"
+    OTHER = "other", "Other"
+
+
+class InvoiceNumbering(models.Model):
+    """An account's invoice number sequence; locked (select_for_update) while a number is taken."""
+
+    account = models.OneToOneField(
+        Account, on_delete=models.CASCADE, related_name="invoice_numbering"
+    )
+    prefix = models.CharField(max_length=20, default="INV-", blank=True)
+    next_number = models.PositiveIntegerField(default=1)
+
+    def __str__(self):
+        return f"{self.account}: next {self.prefix}{self.next_number}"
+
+
+class Invoice(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="invoices")
+    # Optional while a draft; invoice_issue requires it.
+    contact = models.ForeignKey(
+        Contact, on_delete=models.PROTECT, related_name="invoices", null=True, blank=True
+    )
+    name = models.CharField("title", max_length=255, blank=True)
+    number = models.CharField(max_length=50)
+    issue_date = models.DateField()
+    due_date = models.DateField(null=True, blank=True)
+    currency = models.CharField(max_length=3)
+    tax_mode = models.CharField(max_length=10, choices=TaxMode.choices, default=TaxMode.EXCLUSIVE)
+    status = models.CharField(
+        max_length=20, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT
+    )
+    subtotal = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
+    total_tax = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
+    total = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
+    # The sum of the payments, kept by the payment services so lists need no aggregate.
+    amount_paid = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-issue_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "number"], name="invoice_number_unique"),
+            models.CheckConstraint(
+                condition=Q(amount_paid__gte=0), name="invoice_paid_not_negative"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["account", "-issue_date", "-id"], name="invoice_account_list"),
+            models.Index(
+                fields=["account", "status", "-issue_date", "-id"], name="invoice_account_status"
+            ),
+            models.Index(fields=["account", "contact"], name="invoice_account_contact"),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def amount_due(self) -> Decimal:
+        return self.total - self.amount_paid
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status not in (InvoiceStatus.VOID, InvoiceStatus.PAID)
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField(default=0)
+    description = models.TextField(blank=True)
+    quantity = models.DecimalField(max_digits=12, decimal_places=4, default=Decimal(1))
+    unit_price = models.DecimalField(max_digits=14, decimal_places=4)
+    discount_rate = models.DecimalField(  # percent
+        max_digits=5, decimal_places=2, default=Decimal(0)
+    )
+    tax_rate = models.ForeignKey(
+        TaxRate, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    # Written by the service from taxes.calculation: the amount after discount (tax included
+    # when the invoice is tax-inclusive) and the line's tax, both to the cent.
+    line_amount = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
+    tax_amount = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(discount_rate__gte=0, discount_rate__lte=100),
+                name="invoice_line_discount_percent",
+            ),
+        ]
+
+    def __str__(self):
+        return self.description or f"Line {self.position + 1}"
+
+
+class Payment(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="payments")
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    date = models.DateField()
+    method = models.CharField(
+        max_length=20, choices=PaymentMethod.choices, default=PaymentMethod.BANK_TRANSFER
+    )
+    reference = models.CharField(max_length=255, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["date", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.amount} on {self.date}"

@@ -1,0 +1,57 @@
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+
+from contacts.models import Contact
+from platform_crm.models import Account
+from taxes.models import TaxRate
+
+from .models import Invoice, InvoiceStatus, Payment
+
+
+def invoice_list(account: Account, *, status: str = "", search: str = ""):
+    invoices = Invoice.objects.filter(account=account).select_related("contact")
+    if status in InvoiceStatus.values:
+        invoices = invoices.filter(status=status)
+    search = search.strip()
+    if search:
+        invoices = invoices.filter(
+            Q(number__icontains=search)
+            | Q(name__icontains=search)
+            | Q(contact__first_name__icontains=search)
+            | Q(contact__last_name__icontains=search)
+            | Q(contact__company_name__icontains=search)
+            | Q(contact__email__icontains=search)
+        )
+    return invoices
+
+
+def invoice_get(account: Account, pk: int) -> Invoice:
+    return get_object_or_404(
+        Invoice.objects.select_related("account", "contact"), account=account, pk=pk
+    )
+
+
+def invoice_lines(invoice: Invoice):
+    return invoice.lines.select_related("tax_rate").prefetch_related("tax_rate__components")
+
+
+def invoice_payments(invoice: Invoice):
+    return invoice.payments.select_related("recorded_by")
+
+
+def payment_get(account: Account, pk: int) -> Payment:
+    return get_object_or_404(
+        Payment.objects.select_related("invoice"), invoice__account=account, pk=pk
+    )
+
+
+def contact_choices(account: Account, *, keep: Contact | None = None):
+    """Contacts an invoice of `account` may be for: active ones, plus the one it already has."""
+    match = Q(is_archived=False)
+    if keep is not None:
+        match |= Q(pk=keep.pk)
+    return Contact.objects.filter(match, account=account)
+
+
+def tax_rate_choices(account: Account):
+    return TaxRate.objects.filter(account=account, is_active=True).prefetch_related("components")
