@@ -116,7 +116,11 @@ def import_run(run_id: int) -> ContactImport:
             run.next_page += 1
             run.page_count = pagination.get("pageCount", run.page_count)
             run.item_count = pagination.get("itemCount", run.item_count)
-            last_page = len(contacts) < PAGE_SIZE
+            # A short page is the last; so is a full one when Xero's pagination says so
+            # (100,000 contacts are 100 calls, not 101 with an empty page at the end).
+            last_page = len(contacts) < PAGE_SIZE or run.next_page > pagination.get(
+                "pageCount", run.next_page
+            )
             if last_page:
                 run.status = ImportStatus.PREVIEWED if run.is_preview else ImportStatus.DONE
                 run.finished_at = timezone.now()
