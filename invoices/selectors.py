@@ -53,5 +53,9 @@ def contact_choices(account: Account, *, keep: Contact | None = None):
     return Contact.objects.filter(match, account=account)
 
 
-def tax_rate_choices(account: Account):
-    return TaxRate.objects.filter(account=account, is_active=True).prefetch_related("components")
+def tax_rate_choices(account: Account, *, keep_for: Invoice | None = None):
+    """Active rates of `account`, plus those `keep_for`'s lines already use."""
+    match = Q(is_active=True)
+    if keep_for is not None:
+        match |= Q(pk__in=keep_for.lines.exclude(tax_rate=None).values("tax_rate"))
+    return TaxRate.objects.filter(match, account=account).prefetch_related("components")

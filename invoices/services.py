@@ -13,8 +13,6 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from platform_crm.models import Account
-from taxes.calculation import Component, Line, invoice_totals
-from taxes.calculation import TaxMode as CalculationTaxMode
 from taxes.models import TaxRate
 
 from .models import (
@@ -28,6 +26,7 @@ from .models import (
     TaxMode,
 )
 from .signals import invoice_changed
+from .totals import totals_for
 
 NUMBER_DIGITS = 4  # INV-0001, as Xero numbers them
 HEADER_FIELDS = ("contact", "name", "issue_date", "due_date", "currency", "tax_mode")
@@ -96,29 +95,9 @@ def _validate_line(invoice: Invoice, line: LineInput, n: int) -> None:
         raise ValidationError(f"{where}: the discount is a percentage from 0 to 100.")
 
 
-def _components(tax_rate: TaxRate | None) -> tuple[Component, ...]:
-    if tax_rate is None:
-        return ()
-    return tuple(
-        Component(name=c.name, rate=c.rate, compound=c.is_compound)
-        for c in tax_rate.components.all()
-    )
-
-
 def _totals_apply(invoice: Invoice, lines: Sequence[InvoiceLine]) -> None:
     """Set each line's amounts and the invoice's totals from taxes.calculation."""
-    totals = invoice_totals(
-        [
-            Line(
-                quantity=line.quantity,
-                unit_amount=line.unit_price,
-                discount_rate=line.discount_rate,
-                components=_components(line.tax_rate),
-            )
-            for line in lines
-        ],
-        CalculationTaxMode(invoice.tax_mode),
-    )
+    totals = totals_for(tax_mode=invoice.tax_mode, lines=lines)
     for line, result in zip(lines, totals.lines, strict=True):
         line.line_amount, line.tax_amount = result.line_amount, result.tax_amount
     invoice.subtotal, invoice.total_tax, invoice.total = (

@@ -5,4 +5,12 @@ from . import views
 app_name = "invoices"
 urlpatterns = [
     path("", views.invoice_index, name="index"),
+    path("new/", views.invoice_new, name="new"),
+    path("totals/", views.invoice_totals, name="totals"),
+    path("<int:pk>/", views.invoice_detail, name="detail"),
+    path("<int:pk>/edit/", views.invoice_edit, name="edit"),
+    path("<int:pk>/issue/", views.invoice_issue_view, name="issue"),
+    path("<int:pk>/void/", views.invoice_void_view, name="void"),
+    path("<int:pk>/payments/", views.payment_new, name="payment_new"),
+    path("payments/<int:payment_pk>/delete/", views.payment_delete_view, name="payment_delete"),
 ]

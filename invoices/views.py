@@ -1,9 +1,166 @@
-from django.shortcuts import render
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from platform_crm.tenancy import account_view
+
+from .forms import InvoiceForm, PaymentForm, line_formset
+from .models import InvoiceStatus, TaxMode
+from .selectors import invoice_get, invoice_lines, invoice_list, invoice_payments, payment_get
+from .services import (
+    invoice_create,
+    invoice_issue,
+    invoice_update,
+    invoice_void,
+    payment_delete,
+    payment_record,
+)
+from .totals import totals_for
+
+PAGE_SIZE = 50
 
 
 @account_view()
 def invoice_index(request, account):
-    # Invoices and payments are not built yet; the page says so rather than pretending.
-    return render(request, "invoices/index.html", {})
+    search = request.GET.get("q", "")
+    status = request.GET.get("status", "")
+    paginator = Paginator(invoice_list(account, status=status, search=search), PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "search": search,
+        "status": status,
+        "statuses": InvoiceStatus.choices,
+    }
+    # Live search and the status filter swap only the results table.
+    template = "invoices/_results.html" if request.htmx else "invoices/index.html"
+    return render(request, template, context)
+
+
+@account_view()
+def invoice_detail(request, account, pk):
+    invoice = invoice_get(account, pk)
+    return _detail(request, invoice, PaymentForm(invoice=invoice))
+
+
+def _detail(request, invoice, payment_form):
+    context = {
+        "invoice": invoice,
+        "lines": invoice_lines(invoice),
+        "payments": invoice_payments(invoice),
+        "payment_form": payment_form,
+        "can_take_payment": invoice.status in (InvoiceStatus.SENT, InvoiceStatus.PARTIALLY_PAID),
+    }
+    return render(request, "invoices/detail.html", context)
+
+
+def _edit(request, account, invoice):
+    data = request.POST if request.method == "POST" else None
+    form = InvoiceForm(data, instance=invoice, account=account)
+    formset = line_formset(account=account, invoice=invoice, data=data)
+    if data is not None and form.is_valid() and formset.is_valid():
+        header = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        try:
+            if invoice is None:
+                invoice = invoice_create(account=account, lines=formset.lines(), **header)
+                messages.success(request, f"Invoice {invoice.number} saved as a draft.")
+            else:
+                invoice_update(invoice=invoice, lines=formset.lines(), **header)
+                messages.success(request, f"Invoice {invoice.number} saved.")
+            return redirect("invoices:detail", account_slug=account.slug, pk=invoice.pk)
+        except ValidationError as error:
+            form.add_error(None, error)
+    context = {
+        "form": form,
+        "formset": formset,
+        "invoice": invoice,
+        "totals": _preview(form, formset),
+    }
+    return render(request, "invoices/form.html", context)
+
+
+def _preview(form, formset):
+    """Totals of what is on the form now: the valid lines, in the chosen tax mode."""
+    if not formset.is_bound:
+        if form.instance.pk:
+            return form.instance
+        return totals_for(tax_mode=TaxMode.EXCLUSIVE, lines=[])
+    mode = form.data.get("tax_mode")
+    if mode not in TaxMode.values:
+        mode = TaxMode.EXCLUSIVE
+    return totals_for(tax_mode=mode, lines=formset.lines())
+
+
+@account_view()
+def invoice_new(request, account):
+    return _edit(request, account, None)
+
+
+@account_view()
+def invoice_edit(request, account, pk):
+    invoice = invoice_get(account, pk)
+    if not invoice.is_editable:
+        messages.error(
+            request,
+            f"This invoice is {invoice.get_status_display().lower()}; it can no longer be edited.",
+        )
+        return redirect("invoices:detail", account_slug=account.slug, pk=invoice.pk)
+    return _edit(request, account, invoice)
+
+
+@account_view()
+@require_POST
+def invoice_totals(request, account):
+    """The totals block of the invoice form, recomputed as lines are typed (htmx)."""
+    form = InvoiceForm(request.POST, account=account)
+    formset = line_formset(account=account, invoice=None, data=request.POST)
+    return render(request, "invoices/_totals.html", {"totals": _preview(form, formset)})
+
+
+def _act(request, account, pk, service, done: str):
+    invoice = invoice_get(account, pk)
+    try:
+        service(invoice=invoice)
+        messages.success(request, done.format(number=invoice.number))
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    return redirect("invoices:detail", account_slug=account.slug, pk=invoice.pk)
+
+
+@account_view()
+@require_POST
+def invoice_issue_view(request, account, pk):
+    return _act(request, account, pk, invoice_issue, "Invoice {number} issued.")
+
+
+@account_view()
+@require_POST
+def invoice_void_view(request, account, pk):
+    return _act(request, account, pk, invoice_void, "Invoice {number} voided.")
+
+
+@account_view()
+@require_POST
+def payment_new(request, account, pk):
+    invoice = invoice_get(account, pk)
+    form = PaymentForm(request.POST, invoice=invoice)
+    if form.is_valid():
+        try:
+            payment = payment_record(invoice=invoice, by=request.user, **form.cleaned_data)
+            messages.success(request, f"Payment of {payment.amount} {invoice.currency} recorded.")
+            return redirect("invoices:detail", account_slug=account.slug, pk=invoice.pk)
+        except ValidationError as error:
+            form.add_error(None, error)
+    return _detail(request, invoice, form)
+
+
+@account_view()
+@require_POST
+def payment_delete_view(request, account, payment_pk):
+    payment = payment_get(account, payment_pk)
+    invoice = payment_delete(payment=payment)
+    messages.success(request, f"Payment of {payment.amount} {invoice.currency} deleted.")
+    return redirect("invoices:detail", account_slug=account.slug, pk=invoice.pk)

@@ -13,6 +13,8 @@ from ..factories import (
     client_for,
     contact_import_make,
     contact_make,
+    invoice_make,
+    payment_make,
     tax_rate_make,
     user_create,
 )
@@ -23,6 +25,8 @@ ACCOUNT_PREFIX = "a/<slug:account_slug>/"
 SAMPLES = {
     ("contacts", "pk"): lambda account: contact_make(account).pk,
     ("taxes", "pk"): lambda account: tax_rate_make(account).pk,
+    ("invoices", "pk"): lambda account: invoice_make(account).pk,
+    ("invoices", "payment_pk"): lambda account: payment_make(account).pk,
     ("xero_sync", "pk"): lambda account: contact_import_make(account).pk,
 }
 

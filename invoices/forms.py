@@ -1,0 +1,118 @@
+from decimal import Decimal
+
+from django import forms
+from django.utils import timezone
+
+from .models import Invoice, PaymentMethod
+from .selectors import contact_choices, tax_rate_choices
+from .services import LineInput
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class InvoiceForm(forms.ModelForm):
+    class Meta:
+        model = Invoice
+        fields = ["contact", "name", "issue_date", "due_date", "currency", "tax_mode"]
+        widgets = {"issue_date": DATE_WIDGET, "due_date": DATE_WIDGET}
+        help_texts = {
+            "due_date": "Needed before the invoice can be issued.",
+            "currency": "Three letters, e.g. NZD.",
+        }
+
+    def __init__(self, *args, account, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.account = account
+        keep = self.instance.contact if self.instance.pk else None
+        # Another account's contact id is not a choice: the form refuses it.
+        self.fields["contact"].queryset = contact_choices(account, keep=keep)
+        self.fields["contact"].help_text = "Needed before the invoice can be issued."
+        if not self.instance.pk:
+            self.initial.setdefault("currency", account.currency)
+            self.initial.setdefault("issue_date", timezone.localdate())
+
+    def clean_currency(self):
+        return self.cleaned_data["currency"].strip().upper()
+
+
+class LineForm(forms.Form):
+    id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    description = forms.CharField(widget=forms.TextInput)
+    quantity = forms.DecimalField(max_digits=12, decimal_places=4, min_value=0, initial=1)
+    unit_price = forms.DecimalField(max_digits=14, decimal_places=4, label="Unit price")
+    discount_rate = forms.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        min_value=0,
+        max_value=100,
+        required=False,
+        initial=0,
+        label="Discount (%)",
+    )
+    tax_rate = forms.ModelChoiceField(queryset=None, required=False, empty_label="No tax")
+
+    def __init__(self, *args, account, tax_rates=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tax_rate"].queryset = (
+            tax_rates if tax_rates is not None else tax_rate_choices(account)
+        )
+
+    def line_input(self) -> LineInput:
+        data = self.cleaned_data
+        return LineInput(
+            id=data.get("id"),
+            description=data["description"],
+            quantity=data["quantity"],
+            unit_price=data["unit_price"],
+            discount_rate=data.get("discount_rate") or Decimal(0),
+            tax_rate=data.get("tax_rate"),
+        )
+
+
+class BaseLineFormSet(forms.BaseFormSet):
+    def lines(self) -> list[LineInput]:
+        """The lines to keep, in order: not removed, not left blank."""
+        return [
+            form.line_input()
+            for form in self.forms
+            # An untouched added row cleans to {}; it is left out, not refused.
+            if form.is_valid() and form.cleaned_data and not self._should_delete_form(form)
+        ]
+
+
+def line_formset(*, account, invoice: Invoice | None, data=None):
+    tax_rates = tax_rate_choices(account, keep_for=invoice)
+    initial = None
+    if invoice is not None:
+        initial = [
+            {
+                "id": line.pk,
+                "description": line.description,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "discount_rate": line.discount_rate,
+                "tax_rate": line.tax_rate_id,
+            }
+            for line in invoice.lines.all()
+        ]
+    formset_class = forms.formset_factory(
+        LineForm, formset=BaseLineFormSet, extra=0 if initial else 1, can_delete=True
+    )
+    return formset_class(
+        data,
+        initial=initial,
+        prefix="lines",
+        form_kwargs={"account": account, "tax_rates": tax_rates},
+    )
+
+
+class PaymentForm(forms.Form):
+    amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    date = forms.DateField(widget=DATE_WIDGET)
+    method = forms.ChoiceField(choices=PaymentMethod.choices, initial=PaymentMethod.BANK_TRANSFER)
+    reference = forms.CharField(max_length=255, required=False)
+
+    def __init__(self, *args, invoice: Invoice, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial.setdefault("amount", invoice.amount_due)
+        self.initial.setdefault("date", timezone.localdate())

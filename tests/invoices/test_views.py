@@ -1,0 +1,266 @@
+from decimal import Decimal as D
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from invoices.models import Invoice, InvoiceStatus
+from invoices.services import LineInput, payment_record
+
+from ..factories import client_for, contact_make, invoice_make, tax_rate_make
+
+pytestmark = pytest.mark.django_db
+
+
+def form_data(contact, *lines, **header):
+    """POST data for the invoice form: header fields, then line rows as dicts."""
+    data = {
+        "contact": contact.pk if contact else "",
+        "name": "Kitchen tap",
+        "issue_date": "2026-03-01",
+        "due_date": "2026-03-21",
+        "currency": "NZD",
+        "tax_mode": "exclusive",
+        "lines-TOTAL_FORMS": len(lines),
+        "lines-INITIAL_FORMS": sum(1 for line in lines if line.get("id")),
+        "lines-MIN_NUM_FORMS": 0,
+        "lines-MAX_NUM_FORMS": 1000,
+        **header,
+    }
+    for i, line in enumerate(lines):
+        row = {"description": "", "quantity": "1", "unit_price": "", "discount_rate": "0"}
+        row.update(line)
+        for key, value in row.items():
+            data[f"lines-{i}-{key}"] = "" if value is None else value
+    return data
+
+
+def test_staff_create_an_invoice_with_lines_and_see_it(account, staff_user):
+    contact = contact_make(account, first_name="Aroha")
+    gst = tax_rate_make(account, "GST", ("GST", D(15), False))
+    client = client_for(staff_user)
+    response = client.post(
+        reverse("invoices:new", args=[account.slug]),
+        form_data(
+            contact,
+            {"description": "Call-out", "unit_price": "80", "tax_rate": gst.pk},
+            {"description": "Washer", "quantity": "2", "unit_price": "2.50"},
+            {"description": "", "quantity": "1", "unit_price": ""},  # an untouched added row
+        ),
+    )
+    invoice = Invoice.objects.get(account=account)
+    assert response["Location"] == reverse("invoices:detail", args=[account.slug, invoice.pk])
+    assert (invoice.subtotal, invoice.total_tax, invoice.total) == (D(85), D(12), D(97))
+    assert invoice.lines.count() == 2
+    page = client.get(response["Location"]).content.decode()
+    assert invoice.number in page and "Call-out" in page and "97.00" in page
+    assert 'id="record-payment"' not in page  # a draft takes no payment yet
+
+
+def test_form_errors_show_next_to_the_fields_and_keep_what_was_typed(account, staff_user):
+    contact = contact_make(account)
+    response = client_for(staff_user).post(
+        reverse("invoices:new", args=[account.slug]),
+        form_data(
+            contact,
+            {"description": "Copper pipe", "quantity": "three", "unit_price": "12.40"},
+            {"description": "", "quantity": "1", "unit_price": "5"},
+            due_date="2026-02-01",
+        ),
+    )
+    assert response.status_code == 200
+    formset = response.context["formset"]
+    assert "quantity" in formset.forms[0].errors
+    assert "description" in formset.forms[1].errors
+    page = response.content.decode()
+    assert 'value="Copper pipe"' in page and 'value="12.40"' in page and 'value="three"' in page
+    assert "Enter a number." in page
+    assert not Invoice.objects.exists()
+
+
+def test_a_service_refusal_lands_on_its_field(account, staff_user):
+    response = client_for(staff_user).post(
+        reverse("invoices:new", args=[account.slug]),
+        form_data(None, {"description": "x", "unit_price": "1"}, due_date="2026-02-01"),
+    )
+    assert response.context["form"].errors["due_date"] == [
+        "The due date cannot be before the issue date."
+    ]
+    assert "The due date cannot be before the issue date." in response.content.decode()
+
+
+def test_lines_are_edited_removed_and_added_through_the_form(account, staff_user):
+    invoice = invoice_make(
+        account,
+        lines=[
+            LineInput(description="One", quantity=D(1), unit_price=D(10)),
+            LineInput(description="Two", quantity=D(1), unit_price=D(20)),
+        ],
+    )
+    one, two = invoice.lines.all()
+    response = client_for(staff_user).post(
+        reverse("invoices:edit", args=[account.slug, invoice.pk]),
+        form_data(
+            invoice.contact,
+            {"id": one.pk, "description": "One, edited", "unit_price": "11"},
+            {"id": two.pk, "description": "Two", "unit_price": "20", "DELETE": "on"},
+            {"description": "Three", "unit_price": "3"},
+        ),
+    )
+    assert response.status_code == 302
+    assert list(invoice.lines.values_list("description", "line_amount")) == [
+        ("One, edited", D(11)),
+        ("Three", D(3)),
+    ]
+    assert invoice.lines.filter(pk=one.pk).exists()
+
+
+def test_the_totals_preview_recomputes_what_is_typed(account, staff_user):
+    gst = tax_rate_make(account, "GST", ("GST", D(15), False))
+    response = client_for(staff_user).post(
+        reverse("invoices:totals", args=[account.slug]),
+        form_data(
+            None,
+            {"description": "a", "quantity": "2", "unit_price": "50", "tax_rate": gst.pk},
+            {"description": "removed", "unit_price": "999", "DELETE": "on"},
+            {"description": "half typed", "unit_price": "oops"},
+            tax_mode="inclusive",
+        ),
+        HTTP_HX_REQUEST="true",
+    )
+    totals = response.context["totals"]
+    assert (totals.subtotal, totals.total_tax, totals.total) == (D("86.96"), D("13.04"), D(100))
+
+
+def test_another_accounts_contact_or_tax_rate_is_refused(account, other_account, staff_user):
+    foreign_contact = contact_make(other_account)
+    foreign_rate = tax_rate_make(other_account)
+    response = client_for(staff_user).post(
+        reverse("invoices:new", args=[account.slug]),
+        form_data(
+            foreign_contact, {"description": "x", "unit_price": "1", "tax_rate": foreign_rate.pk}
+        ),
+    )
+    assert response.status_code == 200
+    assert "contact" in response.context["form"].errors
+    assert "tax_rate" in response.context["formset"].forms[0].errors
+    assert not Invoice.objects.exists()
+
+
+def test_another_accounts_invoice_and_payment_are_not_found(account, other_account, staff_user):
+    theirs = invoice_make(other_account, issue=True)
+    payment = payment_record(invoice=theirs, amount=D(1))
+    client = client_for(staff_user)
+    for name in ("detail", "edit"):
+        assert (
+            client.get(reverse(f"invoices:{name}", args=[account.slug, theirs.pk])).status_code
+            == 404
+        )
+    for name in ("issue", "void", "payment_new"):
+        url = reverse(f"invoices:{name}", args=[account.slug, theirs.pk])
+        assert client.post(url, {"amount": "1", "date": "2026-03-01"}).status_code == 404
+    url = reverse("invoices:payment_delete", args=[account.slug, payment.pk])
+    assert client.post(url).status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.status == InvoiceStatus.PARTIALLY_PAID
+
+
+def test_issue_record_payment_and_void_from_the_detail_page(account, staff_user):
+    invoice = invoice_make(account)
+    client = client_for(staff_user)
+    detail = reverse("invoices:detail", args=[account.slug, invoice.pk])
+    client.post(reverse("invoices:issue", args=[account.slug, invoice.pk]))
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.SENT
+    response = client.post(
+        reverse("invoices:payment_new", args=[account.slug, invoice.pk]),
+        {"amount": "25.00", "date": "2026-03-05", "method": "card", "reference": "R1"},
+    )
+    assert response["Location"] == detail
+    page = client.get(detail).content.decode()
+    assert "Partially paid" in page and "75.00" in page and "R1" in page
+    client.post(reverse("invoices:void", args=[account.slug, invoice.pk]))
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PARTIALLY_PAID  # refused: it has a payment
+
+
+def test_voiding_with_payments_says_to_delete_them_first(account, staff_user):
+    invoice = invoice_make(account, issue=True)
+    payment = payment_record(invoice=invoice, amount=D(10))
+    client = client_for(staff_user)
+    response = client.post(reverse("invoices:void", args=[account.slug, invoice.pk]), follow=True)
+    assert "Delete its payments first" in response.content.decode()
+    client.post(reverse("invoices:payment_delete", args=[account.slug, payment.pk]))
+    client.post(reverse("invoices:void", args=[account.slug, invoice.pk]))
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.VOID
+
+
+def test_an_overpayment_shows_its_error_on_the_amount_field(account, staff_user):
+    invoice = invoice_make(account, issue=True)
+    response = client_for(staff_user).post(
+        reverse("invoices:payment_new", args=[account.slug, invoice.pk]),
+        {"amount": "100.01", "date": "2026-03-05", "method": "cash", "reference": "Till 2"},
+    )
+    assert response.status_code == 200
+    errors = response.context["payment_form"].errors["amount"]
+    assert errors == [
+        "This is more than the amount due (100.00 NZD). A payment cannot exceed the amount due."
+    ]
+    assert 'value="Till 2"' in response.content.decode()
+    assert not invoice.payments.exists()
+
+
+def test_a_paid_invoice_sends_the_editor_back_with_a_message(account, staff_user):
+    invoice = invoice_make(account, issue=True)
+    payment_record(invoice=invoice, amount=invoice.total)
+    response = client_for(staff_user).get(
+        reverse("invoices:edit", args=[account.slug, invoice.pk]), follow=True
+    )
+    assert "paid; it can no longer be edited" in response.content.decode()
+
+
+def test_the_list_filters_by_status_and_searches_number_title_and_contact(account, staff_user):
+    draft = invoice_make(account, name="Hot water cylinder")
+    sent = invoice_make(
+        account, contact=contact_make(account, company_name="Wu Design"), issue=True
+    )
+    url = reverse("invoices:index", args=[account.slug])
+    client = client_for(staff_user)
+
+    def listed(**params):
+        return [i.pk for i in client.get(url, params).context["page"]]
+
+    assert listed(status="sent") == [sent.pk]
+    assert listed(q="cylinder") == [draft.pk]
+    assert listed(q="wu des") == [sent.pk]
+    assert listed(q=sent.number) == [sent.pk]
+    assert sorted(listed()) == sorted([draft.pk, sent.pk])
+
+
+def test_the_list_query_count_does_not_grow_with_invoices(account, staff_user):
+    client = client_for(staff_user)
+    url = reverse("invoices:index", args=[account.slug])
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    invoice_make(account, issue=True)
+    few = queries()
+    contact = contact_make(account)
+    for n in range(49):
+        invoice_make(account, contact=contact if n % 2 else contact_make(account))
+    assert Invoice.objects.filter(account=account).count() == 50
+    assert queries() == few
+
+
+def test_the_form_page_offers_a_row_template_and_the_vendored_script(account, staff_user):
+    page = client_for(staff_user).get(reverse("invoices:new", args=[account.slug])).content
+    page = page.decode()
+    assert 'id="line-template"' in page and "lines-__prefix__-description" in page
+    assert "/static/js/invoice_lines.js" in page
+    assert 'hx-post="' + reverse("invoices:totals", args=[account.slug]) in page
+    assert '<label class="visually-hidden" for="id_lines-0-description">' in page
