@@ -1,9 +1,11 @@
-"""Demo data for development: two accounts, an admin and a staff user, contacts and tax rates.
+"""Demo data for development: two accounts, an admin and a staff user, contacts, tax rates and a
+few invoices (a draft, a sent one and a partly paid one).
 
 The contacts are the ones the Xero sandbox's demo organisation deliberately collides with (by
 email or by phone only), so the contact import has something to match.
 """
 
+import datetime
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -11,6 +13,8 @@ from django.db import transaction
 
 from contacts.models import Contact
 from contacts.services import contact_create
+from invoices.models import Invoice
+from invoices.services import LineInput, invoice_create, invoice_issue, payment_record
 from taxes.models import TaxComponent, TaxRate
 
 from .models import Account, Membership, Role
@@ -47,6 +51,55 @@ DEMO_TAX_RATES = [
     ("GST + compound levy", [("GST", "15", False), ("Levy", "2", True)]),
     ("Old GST 12.5%", [("GST", "12.5", False)]),
 ]
+
+DEMO_INVOICES = [
+    # title, contact email, tax rate name, [(description, quantity, unit price)], then what
+    # happens to it: "draft", "sent" or a part payment.
+    (
+        "Bathroom leak",
+        "aroha.ngata@example.co.nz",
+        "GST 15%",
+        [("Call-out", "1", "85"), ("Labour (hours)", "2.5", "95"), ("Tap washer", "4", "3.20")],
+        "draft",
+    ),
+    (
+        "Hot water cylinder",
+        "ben.carter@example.com",
+        "GST 15%",
+        [("Cylinder, 180 L", "1", "1450"), ("Installation", "1", "620")],
+        "sent",
+    ),
+    (
+        "Office kitchen refit",
+        "chloe@wu-design.example",
+        "GST + regional levy",
+        [("Sink and mixer", "1", "540"), ("Labour (hours)", "6", "95")],
+        Decimal("500.00"),
+    ),
+]
+
+
+def _demo_invoices_load(account: Account) -> None:
+    today = datetime.date.today()
+    for title, email, rate_name, lines, outcome in DEMO_INVOICES:
+        if Invoice.objects.filter(account=account, name=title).exists():
+            continue
+        rate = TaxRate.objects.get(account=account, name=rate_name)
+        invoice = invoice_create(
+            account=account,
+            contact=Contact.objects.get(account=account, email__iexact=email),
+            name=title,
+            issue_date=today,
+            due_date=today + datetime.timedelta(days=20),
+            lines=[
+                LineInput(description=d, quantity=Decimal(q), unit_price=Decimal(u), tax_rate=rate)
+                for d, q, u in lines
+            ],
+        )
+        if outcome != "draft":
+            invoice_issue(invoice=invoice)
+        if isinstance(outcome, Decimal):
+            payment_record(invoice=invoice, amount=outcome, date=today, reference="Deposit")
 
 
 @transaction.atomic
@@ -97,4 +150,5 @@ def demo_data_load() -> list[tuple[str, str]]:
                     )
                     for i, (c_name, c_rate, compound) in enumerate(components)
                 )
+    _demo_invoices_load(kiwi)
     return logins
