@@ -121,9 +121,18 @@ class XeroClient:
     def __init__(self, connection: XeroConnection):
         self.connection = connection
         self.limiter = TenantLimiter(connection.tenant_id) if connection.tenant_id else None
+        self._apis_for: tuple[str, tuple[AccountingApi, IdentityApi]] | None = None
 
     # --- plumbing ---------------------------------------------------------------------
     def _apis(self, access_token: str) -> tuple[AccountingApi, IdentityApi]:
+        """The SDK's APIs for this access token, kept while the token lasts: building them
+        costs more than a page's request, and their pool keeps the connection to Xero open
+        between calls (one TLS handshake per import, not one per page)."""
+        if self._apis_for is None or self._apis_for[0] != access_token:
+            self._apis_for = (access_token, self._apis_build(access_token))
+        return self._apis_for[1]
+
+    def _apis_build(self, access_token: str) -> tuple[AccountingApi, IdentityApi]:
         configuration = Configuration()  # no arguments: see SDK-NOTES G1
         configuration.oauth2_token = OAuth2Token(
             client_id=settings.XERO_CLIENT_ID, client_secret=settings.XERO_CLIENT_SECRET
