@@ -207,8 +207,13 @@ def invoice_update(
             )
             _totals_apply(invoice, rows)
             InvoiceLine.objects.bulk_update(rows, ["line_amount", "tax_amount"])
-        if invoice.status != InvoiceStatus.DRAFT and not invoice.lines.exists():
-            raise ValidationError("An issued invoice needs at least one line.")
+        if invoice.status != InvoiceStatus.DRAFT:
+            if invoice.contact_id is None:
+                raise ValidationError({"contact": "An issued invoice needs a contact."})
+            if invoice.due_date is None:
+                raise ValidationError({"due_date": "An issued invoice needs a due date."})
+            if not invoice.lines.exists():
+                raise ValidationError("An issued invoice needs at least one line.")
         if invoice.total < invoice.amount_paid:
             raise ValidationError(
                 f"The new total ({invoice.total}) is less than what has been paid "

@@ -318,3 +318,15 @@ def test_a_refused_change_sends_no_signal(account):
     finally:
         invoice_changed.disconnect(receiver)
     assert seen == []
+
+
+def test_an_issued_invoice_keeps_its_contact_due_date_and_lines(account):
+    invoice = invoice_make(account, issue=True)
+    with pytest.raises(ValidationError) as refused:
+        invoice_update(invoice=invoice, contact=None)
+    assert "contact" in refused.value.message_dict
+    with pytest.raises(ValidationError) as refused:
+        invoice_update(invoice=invoice, due_date=None)
+    assert "due_date" in refused.value.message_dict
+    with pytest.raises(ValidationError, match="at least one line"):
+        invoice_update(invoice=invoice, lines=[])
