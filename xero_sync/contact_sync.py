@@ -220,6 +220,52 @@ def _first_by_key(contacts: Iterable[Contact], key) -> dict[str, Contact]:
     return chosen
 
 
+# --- reading the CRM side ---------------------------------------------------------------------
+# On PostgreSQL the page's keys drive the lookups (unnest joined to the index): an IN list of
+# a thousand keys is planned as a scan of the whole table once it has grown, and an import
+# grows it faster than statistics follow, so each page would cost more than the one before.
+_LINKS_SQL = (
+    f"SELECT x.* FROM unnest(%s::text[]) AS k(key) JOIN {XeroContact._meta.db_table} AS x "  # noqa: S608
+    "ON x.connection_id = %s AND x.xero_contact_id = k.key"
+)
+_UNLINKED_SQL = (
+    f"SELECT c.* FROM unnest(%s::text[]) AS k(key) JOIN {Contact._meta.db_table} AS c "  # noqa: S608
+    "ON c.account_id = %s AND {column} = k.key WHERE NOT EXISTS "
+    f"(SELECT 1 FROM {XeroContact._meta.db_table} AS x WHERE x.contact_id = c.id)"
+)
+
+
+def _links_of(connection: XeroConnection, ids: set[str]) -> dict[str, XeroContact]:
+    """Xero id -> our link to it, with its contact."""
+    if db_connection.vendor != "postgresql":
+        return {
+            link.xero_contact_id: link
+            for link in XeroContact.objects.filter(
+                connection=connection, xero_contact_id__in=ids
+            ).select_related("contact")
+        }
+    found = list(XeroContact.objects.raw(_LINKS_SQL, [list(ids), connection.pk]))
+    if found:
+        contacts = Contact.objects.in_bulk([link.contact_id for link in found])
+        for link in found:
+            link.contact = contacts[link.contact_id]
+    return {link.xero_contact_id: link for link in found}
+
+
+def _unlinked(account, key: str, values: set[str]) -> Iterable[Contact]:
+    """The account's contacts without a Xero link whose email (lower-cased) or phone_e164
+    is one of values."""
+    if not values:
+        return []
+    if db_connection.vendor == "postgresql":
+        column = "lower(c.email)" if key == "email" else "c.phone_e164"
+        return Contact.objects.raw(_UNLINKED_SQL.format(column=column), [list(values), account.pk])
+    unlinked = Contact.objects.filter(account=account, xero_link__isnull=True)
+    if key == "email":
+        return unlinked.annotate(email_key=Lower("email")).filter(email_key__in=values)
+    return unlinked.filter(phone_e164__in=values)
+
+
 def page_apply(
     connection: XeroConnection,
     raw_contacts: list[dict],
@@ -252,24 +298,12 @@ def _page_apply(connection, raw_contacts, contact_filter, *, dry_run) -> PageRes
             result.newest_update = v.updated_at
 
     ids = {v.contact_id for v in all_values} | {v.merged_to for v in all_values if v.merged_to}
-    links = {
-        link.xero_contact_id: link
-        for link in XeroContact.objects.filter(
-            connection=connection, xero_contact_id__in=ids
-        ).select_related("contact")
-    }
-    unlinked = Contact.objects.filter(account=account, xero_link__isnull=True)
+    links = _links_of(connection, ids)
     wanted = [v for v in all_values if v.contact_id not in links and not v.merged_to]
     emails = {v.email.lower() for v in wanted if v.email}
     phones = {v.phone_e164 for v in wanted if v.phone_e164}
-    by_email = _first_by_key(
-        unlinked.annotate(email_key=Lower("email")).filter(email_key__in=emails) if emails else [],
-        key=lambda c: c.email.lower(),
-    )
-    by_phone = _first_by_key(
-        unlinked.filter(phone_e164__in=phones) if phones else [],
-        key=lambda c: c.phone_e164,
-    )
+    by_email = _first_by_key(_unlinked(account, "email", emails), key=lambda c: c.email.lower())
+    by_phone = _first_by_key(_unlinked(account, "phone_e164", phones), key=lambda c: c.phone_e164)
 
     now = timezone.now()
     # Decide the matches first: an email match beats a phone match even when the phone
