@@ -49,6 +49,9 @@ def main() -> None:
         action="store_true",
         help="also trace Python allocations during the import (slows it down)",
     )
+    parser.add_argument(
+        "--keep-database", action="store_true", help=f"leave {DB} behind (to EXPLAIN queries)"
+    )
     args = parser.parse_args()
 
     import redis
@@ -88,8 +91,9 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        with psycopg.connect(SERVER, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{DB}"')
+        if not args.keep_database:
+            with psycopg.connect(SERVER, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{DB}"')
         redis.Redis.from_url(REDIS_URL).flushdb()
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -117,6 +121,10 @@ def run(sandbox, args) -> None:
         f"({expected['email']:,} by email, {expected['phone']:,} by phone)"
     )
     connection = connection_make(sandbox, account, tenant_id, tenant["name"])
+    from django.db import connection as db
+
+    with db.cursor() as cursor:  # a CRM in use has statistics; autovacuum keeps them
+        cursor.execute("VACUUM ANALYZE")
     sandbox.clear_requests()
 
     context = multiprocessing.get_context("spawn")
@@ -229,6 +237,8 @@ class Clock:
         self.db: Counter = Counter()
         self.total: Counter = Counter()
         self.queries = 0
+        self.kinds: Counter = Counter()  # seconds per kind of statement (its first words)
+        self.kind_counts: Counter = Counter()
         self._http_depth = 0
 
     def timed_phase(self, name: str, fn):
@@ -274,9 +284,25 @@ class Clock:
                     try:
                         return manager.__exit__(*exc)
                     finally:
-                        clock.db[clock.phase] += time.perf_counter() - started
+                        clock.count(str(args[1]), time.perf_counter() - started)
 
             return Timed()
+
+        return wrapper
+
+    def count(self, sql: str, seconds: float) -> None:
+        self.db[self.phase] += seconds
+        kind = " ".join(str(sql).split()[:4])[:60]
+        self.kinds[kind] += seconds
+        self.kind_counts[kind] += 1
+
+    def timed_commit(self, fn):
+        def wrapper(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.count("COMMIT", time.perf_counter() - started)
 
         return wrapper
 
@@ -286,7 +312,7 @@ class Clock:
         try:
             return execute(sql, params, many, context)
         finally:
-            self.db[self.phase] += time.perf_counter() - started
+            self.count(sql, time.perf_counter() - started)
 
 
 def _proc_status_kb(field: str) -> int:
@@ -322,6 +348,7 @@ def import_in_child(connection_id: int, trace: bool, profile_path: str | None) -
 
     connection = XeroConnection.objects.select_related("account").get(pk=connection_id)
     db.ensure_connection()
+    db._commit = clock.timed_commit(db._commit)  # commits: PostgreSQL time, never a query
     rss_before = _proc_status_kb("VmRSS")
     if trace:
         tracemalloc.start()
@@ -352,6 +379,7 @@ def import_in_child(connection_id: int, trace: bool, profile_path: str | None) -
         "queries": clock.queries,
         "http": dict(clock.http),
         "db": dict(clock.db),
+        "kinds": [(k, clock.kind_counts[k], t) for k, t in clock.kinds.most_common(8)],
         "phase": dict(clock.total),
         "rss_before_kb": rss_before,
         "rss_peak_kb": _proc_status_kb("VmHWM"),
@@ -458,6 +486,9 @@ def report(sandbox, n: int, figures: dict, expected: dict) -> None:
         f"PostgreSQL {sum(db.values()):.1f} s ({sum(db.values()) / seconds:.0%}), "
         f"our Python {seconds - total_http - sum(db.values()):.1f} s"
     )
+    print("  PostgreSQL time by statement (slowest first):")
+    for kind, count, kind_seconds in figures["kinds"]:
+        print(f"    {kind_seconds:6.2f} s {count:5d}x  {kind}")
     print(
         f"raw COPY of the final contacts table ({contacts_rows:,} rows, {size / 2**20:.1f} MiB, "
         f"all indexes): in {in_s:.2f} s (out {out_s:.2f} s)"
