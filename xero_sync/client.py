@@ -180,11 +180,26 @@ class XeroClient:
         write: bool = False,
         tenant: bool = True,
         raw: bool = False,
+        idempotency_key: str = "",
     ):
         """Run fn(accounting_api, identity_api, **call_options) with everything around it.
         raw=True returns Xero's JSON as plain dicts, skipping the SDK's model building (the
-        bulk contact pages, where that costs more than the request)."""
-        once = partial(self._call_once, operation, fn, write=write, tenant=tenant, raw=raw)
+        bulk contact pages, where that costs more than the request). Every write to an
+        organisation carries the caller's stored idempotency key (128 characters at most), so
+        a retry is the same request to Xero."""
+        if write and tenant and not idempotency_key:
+            raise ValueError(f"{operation}: a write to Xero needs a stored idempotency key")
+        if len(idempotency_key) > 128:
+            raise ValueError(f"{operation}: Xero takes idempotency keys of 128 characters at most")
+        once = partial(
+            self._call_once,
+            operation,
+            fn,
+            write=write,
+            tenant=tenant,
+            raw=raw,
+            idempotency_key=idempotency_key,
+        )
         try:
             try:
                 return once()
@@ -202,19 +217,30 @@ class XeroClient:
             connection_mark_needs_reconnect(connection=self.connection, reason=lost.message)
             raise
 
-    def _call_once(self, operation: str, fn: Callable, *, write: bool, tenant: bool, raw: bool):
+    def _call_once(
+        self,
+        operation: str,
+        fn: Callable,
+        *,
+        write: bool,
+        tenant: bool,
+        raw: bool,
+        idempotency_key: str,
+    ):
         access_token = access_token_for(self.connection)
         accounting, identity = self._apis(access_token)
         lease = self._acquire() if tenant else ""
         started = time.monotonic()
         status_code, headers, outcome, error_text = None, None, "ok", ""
         try:
+            options = {"idempotency_key": idempotency_key} if idempotency_key else {}
             data, status_code, headers = fn(
                 accounting,
                 identity,
                 _return_http_data_only=False,
                 _preload_content=not raw,
                 _request_timeout=(settings.XERO_CONNECT_TIMEOUT, settings.XERO_READ_TIMEOUT),
+                **options,
             )
             if raw:
                 body = data.data  # read here, so a slow body is inside the timeout handling
@@ -236,7 +262,9 @@ class XeroClient:
         finally:
             if lease:
                 self.limiter.release(lease)
-            self._record(operation, status_code, headers, outcome, error_text, started)
+            self._record(
+                operation, status_code, headers, outcome, error_text, started, idempotency_key
+            )
 
     def _translate(self, error: ApiException, *, write: bool) -> tuple[str, Exception]:
         status, headers = error.status, error.headers
@@ -268,7 +296,9 @@ class XeroClient:
             )
         return "error", XeroError(f"Xero answered {status}.")
 
-    def _record(self, operation, status_code, headers, outcome, error_text, started) -> None:
+    def _record(
+        self, operation, status_code, headers, outcome, error_text, started, idempotency_key
+    ) -> None:
         duration_ms = int((time.monotonic() - started) * 1000)
         minute_left = _int_header(headers, "X-MinLimit-Remaining")
         day_left = _int_header(headers, "X-DayLimit-Remaining")
@@ -280,6 +310,7 @@ class XeroClient:
             duration_ms=duration_ms,
             minute_calls_remaining=minute_left,
             day_calls_remaining=day_left,
+            idempotency_key=idempotency_key,
             error=error_text[:2000],
         )
         now = timezone.now()

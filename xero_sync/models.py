@@ -110,6 +110,7 @@ class XeroCall(models.Model):
     duration_ms = models.PositiveIntegerField()
     minute_calls_remaining = models.IntegerField(null=True)
     day_calls_remaining = models.IntegerField(null=True)
+    idempotency_key = models.CharField(max_length=128, blank=True)  # writes only
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

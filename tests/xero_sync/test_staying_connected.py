@@ -174,3 +174,33 @@ def test_a_database_dump_shows_no_plaintext_token(xero, account, admin_user):
     ).stdout
     assert connection.tenant_name in dump  # the dump does hold the connection
     assert access not in dump and refresh not in dump
+
+
+@pytest.mark.django_db
+def test_every_write_carries_its_stored_idempotency_key_and_a_retry_creates_nothing(
+    xero, account, admin_user
+):
+    from xero_python.accounting import Contact as XeroContactModel
+    from xero_python.accounting import Contacts
+
+    from xero_sync.models import XeroCall
+
+    connection = connect(xero, account, admin_user)
+    client = XeroClient(connection)
+    tenant = connection.tenant_id
+
+    def create(acc, ident, **options):
+        body = Contacts(contacts=[XeroContactModel(name="Idempotent Ltd")])
+        return acc.create_contacts(tenant, body, **options)
+
+    with pytest.raises(ValueError, match="idempotency key"):
+        client.call("contacts.create", create, write=True)
+    for _ in range(2):  # the same request, sent again as a retry would
+        client.call("contacts.create", create, write=True, idempotency_key="crm-contact-7")
+    assert [c["Name"] for c in xero.contacts(tenant)].count("Idempotent Ltd") == 1
+    sent = xero.requests(method="PUT", path="/api.xro/2.0/Contacts")
+    assert [r["headers"].get("idempotency-key") for r in sent] == ["crm-contact-7"] * 2
+    keys = XeroCall.objects.filter(operation="contacts.create").values_list(
+        "idempotency_key", flat=True
+    )
+    assert list(keys) == ["crm-contact-7"] * 2
