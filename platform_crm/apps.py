@@ -6,4 +6,5 @@ class PlatformCrmConfig(AppConfig):
     verbose_name = "Platform CRM"
 
     def ready(self):
-        from . import checks  # noqa: F401  (registers the system checks)
+        # Imported for their side effects: the system checks and the Celery logging signals.
+        from . import checks, task_logging  # noqa: F401
