@@ -1,4 +1,10 @@
-from .models import XeroCall, XeroConnection
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, F, Max, Q
+from django.utils import timezone
+
+from .models import ContactImport, WebhookEvent, XeroCall, XeroConnection
 
 
 def connection_get(account) -> XeroConnection | None:
@@ -9,3 +15,86 @@ def recent_calls(account, *, limit: int = 15):
     return XeroCall.objects.filter(connection__account=account).order_by("-created_at", "-id")[
         :limit
     ]
+
+
+# --- Sync activity (one account) ---------------------------------------------------------
+# Xero's day limit per organisation; the budget used is this less X-DayLimit-Remaining.
+XERO_DAY_LIMIT = 5000
+
+
+def xero_call_list(account):
+    """Every call made for the account, newest first (the activity page pages through it)."""
+    return XeroCall.objects.filter(connection__account=account).order_by("-created_at", "-id")
+
+
+def webhook_events_for(account, connection: XeroConnection):
+    """Events for the account's organisation: those dispatched to its connection, and those for
+    its organisation that found no connected account since this account connected."""
+    unassigned = Q(connection__isnull=True, tenant_id=connection.tenant_id)
+    if connection.connected_at:
+        unassigned &= Q(delivery__received_at__gte=connection.connected_at)
+    if not connection.tenant_id:
+        unassigned = Q(pk__in=[])
+    return WebhookEvent.objects.filter(Q(connection__account=account) | unassigned).annotate(
+        received_at=F("delivery__received_at")
+    )
+
+
+def webhook_event_recent(account, *, connection: XeroConnection, limit: int = 20):
+    return webhook_events_for(account, connection).order_by("-id")[:limit]
+
+
+def webhook_delivery_count(account, *, connection: XeroConnection, since) -> int:
+    """Deliveries since `since` that carried at least one event for the account."""
+    return (
+        webhook_events_for(account, connection)
+        .filter(delivery__received_at__gte=since)
+        .values("delivery_id")
+        .distinct()
+        .count()
+    )
+
+
+def contact_import_recent(account, *, limit: int = 10):
+    return (
+        ContactImport.objects.filter(connection__account=account)
+        .select_related("started_by")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def xero_failures_by_cause(account, *, since, limit: int = 20):
+    """Calls that did not succeed since `since`, one row per (outcome, error) with its count
+    and when it was last seen; the most recent cause first."""
+    return (
+        XeroCall.objects.filter(connection__account=account, created_at__gte=since)
+        .exclude(outcome="ok")
+        .values("outcome", "error")
+        .annotate(count=Count("id"), last_seen=Max("created_at"))
+        .order_by("-last_seen")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class DayBudget:
+    limit: int
+    remaining: int | None  # as Xero last reported it; None if it never did
+    reported_at: datetime | None
+    calls_today: int  # calls we made since midnight (the site's time zone)
+
+    @property
+    def used(self) -> int | None:
+        return None if self.remaining is None else self.limit - self.remaining
+
+
+def xero_day_budget(account, *, connection: XeroConnection, now) -> DayBudget:
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    calls_today = XeroCall.objects.filter(
+        connection__account=account, created_at__gte=midnight
+    ).count()
+    return DayBudget(
+        limit=XERO_DAY_LIMIT,
+        remaining=connection.day_calls_remaining,
+        reported_at=connection.day_calls_remaining_at,
+        calls_today=calls_today,
+    )

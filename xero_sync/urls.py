@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import activity_views, views
 
 app_name = "xero_sync"
 # Account-scoped: mounted under /a/<account_slug>/settings/integrations/.
@@ -16,6 +16,7 @@ urlpatterns = [
         views.xero_contact_import_progress,
         name="import_progress",
     ),
+    path("xero/activity/", activity_views.xero_activity, name="activity"),
     path("xero/disconnect/", views.xero_disconnect, name="disconnect"),
     path("xero/keep/", views.xero_keep, name="keep"),
 ]

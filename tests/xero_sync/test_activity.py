@@ -1,0 +1,176 @@
+"""The account's Sync activity page: calls, webhook events, imports, failures by cause and
+today's API budget, for the account's admins only, in a fixed number of queries."""
+
+import json
+
+import pytest
+from django.db import connection as db_connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from platform_crm.models import Role
+from xero_sync import contact_import, webhooks
+from xero_sync.client import XeroClient
+from xero_sync.errors import Transient
+from xero_sync.models import ContactImport, XeroCall
+
+from ..factories import client_for, contact_make, user_create
+from .conftest import KIWI, connect
+
+
+def activity_url(account) -> str:
+    return reverse("xero_sync:activity", args=[account.slug])
+
+
+@pytest.fixture
+def connected(xero, account, admin_user):
+    contact_make(account, first_name="Ben", last_name="Carter", email="ben@example.com")
+    return connect(xero, account, admin_user)
+
+
+def import_contacts(connection, user):
+    run = contact_import.import_start(
+        connection=connection,
+        preview=False,
+        group_ids=[],
+        customers=True,
+        suppliers=True,
+        others=True,
+        user=user,
+    )
+    return contact_import.import_run(run.pk)
+
+
+def deliver_contact_webhook(xero, connection):
+    """Edit a linked contact "in Xero" and hand the product the webhook Xero sends for it."""
+    link = connection.contact_links.first()
+    xero.edit_contact(xero.tenant_id(KIWI), link.xero_contact_id, EmailAddress="new@example.com")
+    events = [e for e in xero.webhook_events() if e["resourceId"] == link.xero_contact_id]
+    body = json.dumps(
+        {"events": events, "firstEventSequence": 1, "lastEventSequence": 1, "entropy": "X"}
+    ).encode()
+    webhooks.delivery_process(webhooks.delivery_store(body).pk)
+    return link.xero_contact_id
+
+
+def fail_two_reads(xero, connection):
+    """Xero answers 503 twice: two failed calls with one cause."""
+    xero.fault("status", method="GET", path="/api.xro/2.0/Organisation", status=503, count=2)
+    for _ in range(2):
+        with pytest.raises(Transient):
+            XeroClient(connection).organisation()
+
+
+@pytest.mark.django_db
+def test_activity_shows_calls_events_imports_failures_and_budget(
+    connected, xero, account, admin_user
+):
+    import_contacts(connected, admin_user)
+    resource_id = deliver_contact_webhook(xero, connected)
+    fail_two_reads(xero, connected)
+    XeroCall.objects.create(
+        connection=connected,
+        operation="invoices.create",
+        status_code=200,
+        outcome="ok",
+        duration_ms=120,
+        idempotency_key="invoice-42-v1",
+    )
+    connected.refresh_from_db()
+
+    response = client_for(admin_user).get(activity_url(account))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    # Calls: operation, outcome and status, duration, the idempotency key of a write.
+    shown = {call.operation for call in response.context["calls"]}
+    assert {"connections.list", "contacts.page", "organisation.get", "invoices.create"} <= shown
+    assert "invoice-42-v1" in page
+    assert "transient" in page and "(503)" in page
+    # Failures grouped by cause: the two 503s are one row counted twice.
+    failures = list(response.context["failures"])
+    assert len(failures) == 1
+    assert failures[0]["outcome"] == "transient" and failures[0]["count"] == 2
+    # The webhook event for the organisation, and the delivery that carried it.
+    event = response.context["events"][0]
+    assert (event.category, event.event_type, event.resource_id, event.outcome) == (
+        "CONTACT",
+        "UPDATE",
+        resource_id,
+        "handled",
+    )
+    assert response.context["delivery_count"] == 1
+    # The import run with its counts and who started it.
+    run = response.context["imports"][0]
+    assert run.status == "done" and run.item_count and run.processed == run.item_count
+    assert f"({run.processed} of {run.item_count})" in page
+    assert admin_user.username in page
+    # Budget: used is Xero's day limit less what Xero last said was left; calls counted today.
+    budget = response.context["budget"]
+    assert budget.remaining == connected.day_calls_remaining is not None
+    assert budget.used == 5000 - connected.day_calls_remaining
+    assert budget.calls_today == XeroCall.objects.filter(connection=connected).count()
+    assert f"{budget.used} of 5000" in page
+    # Invoice sync is not built yet; the page says where its figures will go.
+    assert 'id="invoice-sync-note"' in page
+
+
+@pytest.mark.django_db
+def test_activity_of_an_account_never_connected_says_so(account, admin_user):
+    response = client_for(admin_user).get(activity_url(account))
+    assert response.status_code == 200
+    assert 'id="no-connection"' in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_activity_shows_only_the_accounts_own_calls(connected, xero, other_account):
+    harbour_admin = user_create(account=other_account, role=Role.ADMIN)
+    connect(xero, other_account, harbour_admin, org="Harbour Electrical Ltd")
+    response = client_for(harbour_admin).get(activity_url(other_account))
+    shown = {call.connection_id for call in response.context["calls"]}
+    assert shown == {other_account.xero_connection.pk}
+
+
+@pytest.mark.django_db
+def test_staff_get_403_and_outsiders_404(account, staff_user, outsider):
+    assert client_for(staff_user).get(activity_url(account)).status_code == 403
+    assert client_for(outsider).get(activity_url(account)).status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_integrations_page_links_to_sync_activity(connected, account, admin_user):
+    page = client_for(admin_user).get(reverse("xero_sync:integrations", args=[account.slug]))
+    assert activity_url(account) in page.content.decode()
+
+
+def _queries_for_page(client, url) -> int:
+    with CaptureQueriesContext(db_connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries)
+
+
+@pytest.mark.django_db
+def test_activity_queries_do_not_grow_with_rows(connected, xero, account, admin_user):
+    client = client_for(admin_user)
+    import_contacts(connected, admin_user)
+    deliver_contact_webhook(xero, connected)
+    client.get(activity_url(account))  # session and caches warm
+    few = _queries_for_page(client, activity_url(account))
+
+    for n in range(30):
+        XeroCall.objects.create(
+            connection=connected,
+            operation="contacts.page",
+            outcome="validation" if n % 2 else "transient",
+            error=f"cause {n % 5}",
+            duration_ms=10,
+            idempotency_key=f"key-{n}",
+        )
+        ContactImport.objects.create(
+            connection=connected, status="done", started_by=admin_user, is_preview=bool(n % 2)
+        )
+    many = _queries_for_page(client, activity_url(account))
+
+    assert many == few
+    assert many <= 16  # login, membership, session and one per figure
