@@ -22,6 +22,7 @@ urlpatterns = [
     path("a/<slug:account_slug>/", include(account_patterns)),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("ops/", include("xero_sync.ops_views")),
     path("healthz", views.healthz, name="healthz"),
     *xero_public_urls,
     path("admin/", admin.site.urls),

@@ -1,10 +1,13 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, F, Max, Q
+from django.db.models import Count, F, Max, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import ContactImport, WebhookEvent, XeroCall, XeroConnection
+from platform_crm.models import Account
+
+from .models import ContactImport, ImportStatus, WebhookEvent, XeroCall, XeroConnection
 
 
 def connection_get(account) -> XeroConnection | None:
@@ -97,4 +100,44 @@ def xero_day_budget(account, *, connection: XeroConnection, now) -> DayBudget:
         remaining=connection.day_calls_remaining,
         reported_at=connection.day_calls_remaining_at,
         calls_today=calls_today,
+    )
+
+
+# --- Platform health (every account; superusers only) -------------------------------------
+PENDING_IMPORT_STATUSES = [ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.PREVIEWING]
+
+
+def connection_health_list(*, since):
+    """Every account with its Xero connection (if any) and, per connection, the calls that
+    failed since `since`, the webhook events that failed since then and the start of the
+    oldest contact import still waiting or running. One query, whatever the number of rows."""
+    per_connection = {"connection": OuterRef("xero_connection")}
+    failed_calls = (
+        XeroCall.objects.filter(**per_connection, created_at__gte=since)
+        .exclude(outcome="ok")
+        .order_by()
+        .values("connection")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    failed_events = (
+        WebhookEvent.objects.filter(**per_connection, outcome="failed", processed_at__gte=since)
+        .order_by()
+        .values("connection")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    oldest_pending = (
+        ContactImport.objects.filter(**per_connection, status__in=PENDING_IMPORT_STATUSES)
+        .order_by("created_at")
+        .values("created_at")[:1]
+    )
+    return (
+        Account.objects.select_related("xero_connection")
+        .annotate(
+            failed_calls=Coalesce(Subquery(failed_calls), 0),
+            failed_events=Coalesce(Subquery(failed_events), 0),
+            oldest_pending_import_at=Subquery(oldest_pending),
+        )
+        .order_by("name", "pk")
     )

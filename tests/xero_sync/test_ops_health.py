@@ -1,0 +1,137 @@
+"""/ops/health/: every account's Xero connection at a glance, for platform superusers only."""
+
+from datetime import timedelta
+from uuid import uuid4
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection as db_connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from platform_crm.models import Membership, Role
+from xero_sync.models import (
+    ConnectionStatus,
+    ContactImport,
+    ImportStatus,
+    WebhookDelivery,
+    WebhookEvent,
+    XeroCall,
+    XeroConnection,
+)
+
+from ..factories import account_create, client_for
+from .conftest import KIWI, connect
+
+HEALTH = "/ops/health/"
+
+
+@pytest.fixture
+def superuser(db):
+    return get_user_model().objects.create_superuser(username="ops", password="pw")
+
+
+def test_the_route_is_ops_health():
+    assert reverse("ops:health") == HEALTH
+
+
+@pytest.mark.django_db
+def test_anyone_but_a_superuser_gets_404(account, admin_user, staff_user):
+    admin_user.is_staff = True  # Django admin access is not enough
+    admin_user.save()
+    assert Client().get(HEALTH).status_code == 404
+    for user in (admin_user, staff_user):
+        response = client_for(user).get(HEALTH)
+        assert response.status_code == 404
+        assert 'id="ops-health"' not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_health_shows_every_accounts_connection_and_its_trouble(
+    xero, account, admin_user, superuser
+):
+    connection = connect(xero, account, admin_user)
+    never = account_create(name="Never Connected Ltd")
+    lapsed_account = account_create(name="Lapsed Ltd")
+    XeroConnection.objects.create(
+        account=lapsed_account,
+        status=ConnectionStatus.NEEDS_RECONNECT,
+        tenant_name="Lapsed Org",
+        last_activity_at=timezone.now() - timedelta(days=12, hours=1),
+    )
+    # Two failed calls in the last day, one older (not counted).
+    for age in (timedelta(hours=1), timedelta(hours=2), timedelta(days=3)):
+        call = XeroCall.objects.create(
+            connection=connection, operation="contacts.page", outcome="transient", duration_ms=5
+        )
+        XeroCall.objects.filter(pk=call.pk).update(created_at=timezone.now() - age)
+    delivery = WebhookDelivery.objects.create(body=b"{}")
+    WebhookEvent.objects.create(
+        delivery=delivery,
+        tenant_id=connection.tenant_id,
+        category="CONTACT",
+        event_type="UPDATE",
+        resource_id="abc",
+        event_date="2026-01-01T00:00:00",
+        connection=connection,
+        outcome="failed",
+        processed_at=timezone.now(),
+    )
+    queued = ContactImport.objects.create(connection=connection, status=ImportStatus.QUEUED)
+    ContactImport.objects.filter(pk=queued.pk).update(
+        created_at=timezone.now() - timedelta(hours=3)
+    )
+    ContactImport.objects.create(connection=connection, status=ImportStatus.DONE)
+
+    response = client_for(superuser).get(HEALTH)
+
+    assert response.status_code == 200
+    rows = {row.account.name: row for row in response.context["rows"]}
+    kiwi = rows[account.name]
+    assert kiwi.connection.tenant_name == KIWI
+    assert kiwi.connection.status == ConnectionStatus.CONNECTED
+    assert (kiwi.failed_calls, kiwi.failed_events) == (2, 1)
+    assert timezone.now() - kiwi.oldest_pending_import_at > timedelta(hours=2, minutes=59)
+    assert kiwi.inactive_days == 0
+    assert rows[never.name].connection is None
+    assert rows["Lapsed Ltd"].inactive_days == 12
+    page = response.content.decode()
+    assert "inactive for 12 days" in page
+    assert "Needs reconnect" in page and "Never connected" in page
+    assert "waiting 3" in page  # "waiting 3 hours"
+
+
+@pytest.mark.django_db
+def test_health_queries_do_not_grow_with_accounts(superuser):
+    client = client_for(superuser)
+
+    def queries() -> int:
+        with CaptureQueriesContext(db_connection) as captured:
+            assert client.get(HEALTH).status_code == 200
+        return len(captured)
+
+    def add_accounts(n):
+        for _ in range(n):
+            connection = XeroConnection.objects.create(
+                account=account_create(), status=ConnectionStatus.CONNECTED, tenant_id=str(uuid4())
+            )
+            XeroCall.objects.create(
+                connection=connection, operation="x", outcome="transient", duration_ms=1
+            )
+            ContactImport.objects.create(connection=connection, status=ImportStatus.RUNNING)
+
+    add_accounts(2)
+    client.get(HEALTH)
+    few = queries()
+    add_accounts(20)
+    assert queries() == few
+
+
+@pytest.mark.django_db
+def test_the_layout_links_to_health_for_superusers_only(account, admin_user, superuser):
+    url = reverse("contacts:index", args=[account.slug])
+    assert HEALTH not in client_for(admin_user).get(url).content.decode()
+    Membership.objects.create(account=account, user=superuser, role=Role.ADMIN)
+    assert HEALTH in client_for(superuser).get(url).content.decode()
