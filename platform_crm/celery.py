@@ -48,6 +48,13 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=4, minute=7),
         "options": {"expires": 6 * 60 * 60},
     },
+    # The outbox sweep: invoice pushes committed but never delivered to a worker (broker or
+    # worker died between commit and publish) are sent again.
+    "xero-invoices-sweep": {
+        "task": "xero_sync.tasks.invoices_sweep_task",
+        "schedule": 60,
+        "options": {"expires": 50},
+    },
     # The safety net under CONTACT webhooks: whatever Xero changed since the last sync.
     "xero-contacts-poll": {
         "task": "xero_sync.tasks.contacts_poll_task",

@@ -53,6 +53,8 @@ class XeroConnection(models.Model):
     payment_account_id = models.CharField(max_length=64, blank=True)
     payment_account_code = models.CharField(max_length=10, blank=True)
     payment_account_name = models.CharField(max_length=150, blank=True)
+    # The revenue account invoice lines are coded to (Xero's default "Sales" is 200).
+    sales_account_code = models.CharField(max_length=10, default="200")
     # Which Xero contacts come into the CRM: all, or only members of these groups; and which
     # kinds (Xero marks customers and suppliers by their invoices; "others" are neither yet).
     contact_group_ids = models.JSONField(default=list, blank=True)
@@ -308,3 +310,71 @@ class ContactImport(models.Model):
         if not self.item_count:
             return 0
         return min(99, self.processed * 100 // self.item_count)
+
+
+class InvoiceSyncState(models.TextChoices):
+    PENDING = "pending", "Sending to Xero"
+    SYNCED = "synced", "In Xero"
+    FAILED = "failed", "Not sent: needs a fix"
+    WAITING = "waiting", "Waiting for Xero to be reconnected"
+
+
+class InvoiceSync(models.Model):
+    """An invoice's twin in Xero and, while `state` is pending, the durable record of work to
+    do for it (the outbox row): written in the same transaction as the change, so nothing is
+    lost if the broker or a worker dies before the push; a beat sweep re-sends lost work."""
+
+    connection = models.ForeignKey(
+        XeroConnection, on_delete=models.CASCADE, related_name="invoice_syncs"
+    )
+    invoice = models.OneToOneField(
+        "invoices.Invoice", on_delete=models.CASCADE, related_name="xero_sync"
+    )
+    state = models.CharField(max_length=20, choices=InvoiceSyncState.choices)
+    xero_invoice_id = models.CharField(max_length=64, blank=True)
+    # Our line id -> Xero's LineItemID, so edits update lines in place.
+    xero_line_ids = models.JSONField(default=dict, blank=True)
+    # Each CRM change bumps `version`; a push sends it under its own idempotency key.
+    version = models.PositiveIntegerField(default=1)
+    pushed_version = models.PositiveIntegerField(default=0)
+    # A write whose answer was lost: look the invoice up by number before creating it again.
+    outcome_unknown = models.BooleanField(default=False)
+    # What was last written to Xero: a payment-only change does not rewrite the invoice
+    # (Xero refuses edits to an invoice with payments).
+    pushed_fingerprint = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    error_cause = models.CharField(max_length=40, blank=True)  # groups failures by cause
+    error = models.TextField(blank=True)  # plain words for the staff and the admins
+    fix_url = models.CharField(max_length=300, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="invoice_sync_due")]
+
+    def __str__(self):
+        return f"Invoice {self.invoice_id} -> Xero {self.xero_invoice_id or '(not yet)'}"
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"crm-invoice-{self.invoice_id}-v{self.version}"
+
+
+class PaymentSync(models.Model):
+    """A CRM payment's twin in Xero. Keyed by the payment's id, not a foreign key, so a
+    payment deleted in the CRM is still known here until its Xero twin is deleted too."""
+
+    invoice_sync = models.ForeignKey(InvoiceSync, on_delete=models.CASCADE, related_name="payments")
+    payment_id = models.PositiveBigIntegerField(unique=True)
+    xero_payment_id = models.CharField(max_length=64, blank=True)
+    deleted_in_crm = models.BooleanField(default=False)
+    deleted_in_xero = models.BooleanField(default=False)
+
+    def __str__(self):
+        return f"Payment {self.payment_id} -> Xero {self.xero_payment_id or '(not yet)'}"
+
+    @property
+    def idempotency_key(self) -> str:
+        suffix = "delete" if self.deleted_in_crm else "create"
+        return f"crm-payment-{self.payment_id}-{suffix}"

@@ -2,8 +2,10 @@
 
 from django.dispatch import receiver
 
+from invoices.signals import invoice_changed
 from taxes.signals import tax_rate_saved
 
+from .invoice_sync import invoice_sync_mark_pending
 from .models import XeroConnection
 from .tax_mapping import mappings_recheck
 
@@ -13,3 +15,8 @@ def recheck_mapping_of_changed_tax_rate(sender, tax_rate, **kwargs):
     connection = XeroConnection.objects.filter(account_id=tax_rate.account_id).first()
     if connection is not None:
         mappings_recheck(connection)
+
+
+@receiver(invoice_changed)
+def queue_invoice_push(sender, invoice, change, payment=None, **kwargs):
+    invoice_sync_mark_pending(invoice=invoice, change=change, payment=payment)

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from . import contact_import, services, webhooks
+from . import contact_import, invoice_sync, services, webhooks
 from .errors import AuthLost, RateLimited, Transient
 from .models import ConnectionStatus, XeroConnection
 
@@ -52,3 +52,26 @@ def contacts_poll_connection_task(self, connection_id: int) -> None:
         raise self.retry(countdown=30) from transient
     except AuthLost:
         pass
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def invoice_push_task(self, invoice_id: int) -> None:
+    """Transient errors and rate limits retry with backoff (no email); a lost connection
+    parks the row until reconnect; permanent errors are recorded by the service."""
+    try:
+        invoice_sync.invoice_push(invoice_id)
+    except RateLimited as limited:
+        raise self.retry(countdown=min(limited.retry_after, RETRY_COUNTDOWN_CAP)) from limited
+    except Transient as transient:
+        raise self.retry(countdown=min(2 ** min(self.request.retries, 8), 300)) from transient
+    except AuthLost:
+        pass
+
+
+@shared_task
+def invoices_sweep_task() -> int:
+    """Beat: re-queue pending pushes whose message was lost between commit and publish."""
+    due = invoice_sync.invoices_due()
+    for invoice_id in due:
+        invoice_push_task.delay(invoice_id)
+    return len(due)

@@ -16,6 +16,7 @@ urlpatterns = [
         views.xero_contact_import_progress,
         name="import_progress",
     ),
+    path("xero/invoices/<int:pk>/retry/", views.invoice_sync_retry, name="invoice_retry"),
     path("xero/activity/", activity_views.xero_activity, name="activity"),
     path("xero/disconnect/", views.xero_disconnect, name="disconnect"),
     path("xero/keep/", views.xero_keep, name="keep"),

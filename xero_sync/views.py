@@ -13,10 +13,10 @@ from platform_crm.queueing import enqueue_on_commit
 from platform_crm.tenancy import account_view
 from taxes.models import TaxRate
 
-from . import contact_import, oauth, services, tax_mapping, tokens, webhooks
+from . import contact_import, invoice_sync, oauth, services, tax_mapping, tokens, webhooks
 from .client import XeroClient
 from .errors import AuthLost, NotConfigured, XeroError
-from .models import ConnectionStatus, ContactImport
+from .models import ConnectionStatus, ContactImport, InvoiceSync
 from .selectors import connection_get, recent_calls
 from .tasks import process_webhook_delivery_task
 
@@ -270,6 +270,16 @@ def xero_contact_import_progress(request, account, pk):
     """The progress fragment, polled by htmx while the run is under way."""
     run = get_object_or_404(ContactImport, connection__account=account, pk=pk)
     return render(request, "xero_sync/_import_progress.html", {"run": run})
+
+
+@account_view()
+@require_POST
+def invoice_sync_retry(request, account, pk):
+    """Staff press Retry on an invoice that did not reach Xero (after fixing the cause)."""
+    sync = get_object_or_404(InvoiceSync, invoice__account=account, invoice_id=pk)
+    invoice_sync.invoice_sync_retry(sync)
+    messages.success(request, "Sending the invoice to Xero again.")
+    return redirect("invoices:detail", account_slug=account.slug, pk=pk)
 
 
 @account_view(role=Role.ADMIN)

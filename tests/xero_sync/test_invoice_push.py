@@ -1,0 +1,205 @@
+"""Invoices and payments from the CRM to Xero (the sandbox), through the outbox and a real
+Celery worker where delivery matters."""
+
+from decimal import Decimal
+
+import pytest
+
+from invoices.services import LineInput, invoice_create, invoice_issue, invoice_void, payment_record
+from xero_sync import tax_mapping
+from xero_sync.models import InvoiceSync, InvoiceSyncState
+
+from ..factories import contact_make, tax_rate_make
+from .conftest import connect
+
+
+@pytest.fixture
+def ready(xero, account, admin_user):
+    """Connected, payment account chosen, GST 15% mapped to OUTPUT2."""
+    connection = connect(xero, account, admin_user)
+    gst = tax_rate_make(account, "GST 15%", ("GST", Decimal(15), False))
+    tax_mapping.xero_tax_rates_refresh(connection)
+    tax_mapping.tax_mapping_set(
+        connection=connection, tax_rate=gst, xero_tax_type="OUTPUT2", user=admin_user
+    )
+    return connection, gst
+
+
+def lines(gst):
+    return [
+        LineInput(
+            description="Call-out", quantity=Decimal(1), unit_price=Decimal("120.00"), tax_rate=gst
+        ),
+        LineInput(
+            description="Washers",
+            quantity=Decimal("2.5"),
+            unit_price=Decimal("3.3333"),
+            discount_rate=Decimal(10),
+            tax_rate=gst,
+        ),
+    ]
+
+
+def issue(account, gst, **fields):
+    import datetime
+
+    contact = contact_make(account, first_name="Ruth", last_name="Tane", email="ruth@x.example")
+    invoice = invoice_create(
+        account=account,
+        contact=contact,
+        name="Bathroom repair",
+        lines=lines(gst),
+        due_date=datetime.date(2026, 12, 24),
+        **fields,
+    )
+    return invoice_issue(invoice=invoice)
+
+
+def in_xero(xero, connection, invoice):
+    sync = InvoiceSync.objects.get(invoice=invoice)
+    found = [
+        i for i in xero.invoices(connection.tenant_id) if i["InvoiceID"] == sync.xero_invoice_id
+    ]
+    return found[0] if found else None
+
+
+def wait_synced(celery_worker, invoice):
+    return celery_worker.wait_for(
+        lambda: InvoiceSync.objects.filter(invoice=invoice, state=InvoiceSyncState.SYNCED).first()
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_issued_invoice_appears_in_xero_authorised_with_our_lines_and_totals(
+    ready, account, xero, celery_worker
+):
+    connection, gst = ready
+    invoice = issue(account, gst)
+    wait_synced(celery_worker, invoice)
+    ours = in_xero(xero, connection, invoice)
+    assert ours["Type"] == "ACCREC" and ours["Status"] == "AUTHORISED"
+    assert ours["InvoiceNumber"] == invoice.number and ours["Reference"] == "Bathroom repair"
+    invoice.refresh_from_db()
+    assert (
+        Decimal(str(ours["SubTotal"])),
+        Decimal(str(ours["TotalTax"])),
+        Decimal(str(ours["Total"])),
+    ) == (invoice.subtotal, invoice.total_tax, invoice.total)
+    assert [(li["TaxType"], li["AccountCode"]) for li in ours["LineItems"]] == [
+        ("OUTPUT2", "200"),
+        ("OUTPUT2", "200"),
+    ]
+    # The contact had no Xero twin: it was created in Xero first and is now linked.
+    assert ours["Contact"]["ContactID"] == invoice.contact.xero_link.xero_contact_id
+    assert len(xero.invoices(connection.tenant_id)) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_payments_recorded_in_the_crm_make_the_xero_invoice_partly_then_fully_paid(
+    ready, account, xero, celery_worker
+):
+    connection, gst = ready
+    invoice = issue(account, gst)
+    wait_synced(celery_worker, invoice)
+    payment_record(invoice=invoice, amount=Decimal("50.00"))
+    celery_worker.wait_for(
+        lambda: (
+            Decimal(str((in_xero(xero, connection, invoice) or {}).get("AmountPaid", 0)))
+            == Decimal("50.00")
+        )
+    )
+    assert in_xero(xero, connection, invoice)["Status"] == "AUTHORISED"
+    invoice.refresh_from_db()
+    payment_record(invoice=invoice, amount=invoice.amount_due)
+    celery_worker.wait_for(lambda: in_xero(xero, connection, invoice)["Status"] == "PAID")
+    payments = xero.state(connection.tenant_id, "payments")["Payments"]
+    assert {p["Account"]["AccountID"] for p in payments} == {connection.payment_account_id}
+    assert len(payments) == 2
+
+
+@pytest.mark.django_db
+def test_an_unmapped_tax_fails_with_a_link_to_the_fix_and_no_api_call(
+    xero, account, admin_user, tasks_inline
+):
+    connect(xero, account, admin_user)
+    unmapped = tax_rate_make(account, "GST 15%", ("GST", Decimal(15), False))
+    xero.clear_requests()
+    with tasks_inline():
+        invoice = issue(account, unmapped)
+    sync = InvoiceSync.objects.get(invoice=invoice)
+    assert sync.state == InvoiceSyncState.FAILED and sync.error_cause == "unmapped_tax"
+    assert "GST 15% cannot be used in Xero" in sync.error
+    assert sync.fix_url == f"/a/{account.slug}/settings/integrations/xero/taxes/"
+    assert xero.requests(path="/api.xro/2.0/*") == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_503_is_retried_without_a_duplicate(ready, account, xero, celery_worker):
+    connection, gst = ready
+    xero.fault("status", method="PUT", path="/api.xro/2.0/Invoices", status=503, count=1)
+    invoice = issue(account, gst)
+    wait_synced(celery_worker, invoice)
+    assert len(xero.invoices(connection.tenant_id)) == 1
+    assert [r["status"] for r in xero.requests(method="PUT", path="/api.xro/2.0/Invoices")] == [
+        503,
+        200,
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_written_but_response_lost_never_duplicates(ready, account, xero, celery_worker):
+    connection, gst = ready
+    xero.fault("lost_response", method="PUT", path="/api.xro/2.0/Invoices", count=1)
+    invoice = issue(account, gst)
+    wait_synced(celery_worker, invoice)
+    assert len(xero.invoices(connection.tenant_id)) == 1
+    # The retry looked the invoice up by its number before writing again.
+    log = [(r["method"], r["path"], r["status"]) for r in xero.requests(path="/api.xro/2.0/*")]
+    assert ("GET", "/api.xro/2.0/Invoices", 200) in log, log
+
+
+@pytest.mark.django_db
+def test_void_in_the_crm_voids_in_xero(ready, account, xero, tasks_inline):
+    connection, gst = ready
+    with tasks_inline():
+        invoice = issue(account, gst)
+    with tasks_inline():
+        invoice_void(invoice=invoice)
+    assert in_xero(xero, connection, invoice)["Status"] == "VOIDED"
+
+
+@pytest.mark.django_db
+def test_a_draft_edited_after_sync_is_updated_in_place(ready, account, xero, tasks_inline):
+    from invoices.services import invoice_update
+
+    connection, gst = ready
+    import datetime
+
+    with tasks_inline():
+        invoice = invoice_create(
+            account=account,
+            contact=contact_make(account),
+            lines=lines(gst),
+            due_date=datetime.date(2026, 12, 1),
+        )
+    first = in_xero(xero, connection, invoice)
+    assert first["Status"] == "DRAFT"
+    kept = invoice.lines.order_by("position").first()
+    with tasks_inline():
+        invoice_update(
+            invoice=invoice,
+            lines=[
+                LineInput(
+                    id=kept.pk,
+                    description="Call-out (after hours)",
+                    quantity=Decimal(1),
+                    unit_price=Decimal("180.00"),
+                    tax_rate=gst,
+                ),
+            ],
+        )
+    after = in_xero(xero, connection, invoice)
+    assert after["InvoiceID"] == first["InvoiceID"]
+    assert [li["Description"] for li in after["LineItems"]] == ["Call-out (after hours)"]
+    assert after["LineItems"][0]["LineItemID"] == first["LineItems"][0]["LineItemID"]
+    assert len(xero.invoices(connection.tenant_id)) == 1
