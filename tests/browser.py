@@ -55,3 +55,17 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+BROWSER_PASSWORD = "a-long-browser-password"
+
+
+def log_in(page, base_url: str, user) -> None:
+    """Log `user` in through the login form (setting a known password first)."""
+    user.set_password(BROWSER_PASSWORD)
+    user.save()
+    page.goto(f"{base_url}/login/")
+    page.fill("#id_username", user.get_username())
+    page.fill("#id_password", BROWSER_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()

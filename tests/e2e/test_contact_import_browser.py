@@ -8,7 +8,7 @@ from platform_crm.demo import DEMO_CONTACTS
 from platform_crm.models import Role
 from xero_sync.models import XeroContact
 
-from ..browser import screenshot
+from ..browser import log_in, screenshot
 from ..factories import account_create, contact_make, user_create
 from ..xero_sync.conftest import connect, point_at_sandbox
 
@@ -30,14 +30,8 @@ def test_preview_then_import_with_live_progress(
             phone=phone,
         )
     admin = user_create(account=account, role=Role.ADMIN)
-    admin.set_password("a-long-browser-password")
-    admin.save()
     connect(xero_sandbox, account, admin)
-
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", admin.username)
-    page.fill("#id_password", "a-long-browser-password")
-    page.click("button[type=submit]")
+    log_in(page, live_server.url, admin)
     page.goto(f"{live_server.url}/a/{account.slug}/settings/integrations/xero/contacts/")
 
     page.click("#preview-import")

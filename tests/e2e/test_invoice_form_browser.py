@@ -7,7 +7,7 @@ import pytest
 
 from invoices.models import Invoice
 
-from ..browser import screenshot
+from ..browser import log_in, screenshot
 from ..factories import account_create, contact_make, tax_rate_make, user_create
 
 pytestmark = pytest.mark.slow
@@ -17,14 +17,7 @@ def test_lines_added_and_removed_in_place_with_live_totals(page, live_server, tr
     account = account_create(name="Kiwi Plumbing")
     contact = contact_make(account, first_name="Aroha", last_name="Ngata")
     gst = tax_rate_make(account, "GST 15%", ("GST", D(15), False))
-    staff = user_create(account=account)
-    staff.set_password("a-long-browser-password")
-    staff.save()
-
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", staff.username)
-    page.fill("#id_password", "a-long-browser-password")
-    page.click("button[type=submit]")
+    log_in(page, live_server.url, user_create(account=account))
     page.goto(f"{live_server.url}/a/{account.slug}/invoices/new/")
     page.evaluate("window.notReloaded = true")
 

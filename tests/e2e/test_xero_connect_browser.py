@@ -7,7 +7,7 @@ import pytest
 from platform_crm.models import Role
 from xero_sync.models import ConnectionStatus, XeroConnection
 
-from ..browser import screenshot
+from ..browser import log_in, screenshot
 from ..factories import account_create, user_create
 from ..xero_sync.conftest import HARBOUR, KIWI, point_at_sandbox
 
@@ -19,13 +19,7 @@ def admin_in_browser(page, live_server, settings, xero_sandbox, transactional_db
     point_at_sandbox(settings, xero_sandbox)
     settings.XERO_REDIRECT_URI = f"{live_server.url}/xero/callback/"
     account = account_create(name="Kiwi Plumbing")
-    admin = user_create(account=account, role=Role.ADMIN)
-    admin.set_password("a-long-browser-password")
-    admin.save()
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", admin.username)
-    page.fill("#id_password", "a-long-browser-password")
-    page.click("button[type=submit]")
+    log_in(page, live_server.url, user_create(account=account, role=Role.ADMIN))
     page.wait_for_url(f"{live_server.url}/a/{account.slug}/contacts/")
     return page, account, live_server.url
 

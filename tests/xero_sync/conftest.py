@@ -73,3 +73,21 @@ def connect(xero, account, user, *, org: str = KIWI, also: tuple[str, ...] = ())
     stripe = next(a for a in page.context["choices"] if a.name == "Stripe clearing")
     client.post(response["Location"], {"account": stripe.account_id})
     return XeroConnection.objects.get(account=account)
+
+
+def run_import(
+    connection, user=None, *, preview=False, groups=(), customers=True, suppliers=True, others=True
+):
+    """Start an import (or preview) and run it here, as the worker's task would."""
+    from xero_sync import contact_import
+
+    run = contact_import.import_start(
+        connection=connection,
+        preview=preview,
+        group_ids=list(groups),
+        customers=customers,
+        suppliers=suppliers,
+        others=others,
+        user=user,
+    )
+    return contact_import.import_run(run.pk)

@@ -9,13 +9,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from platform_crm.models import Role
-from xero_sync import contact_import, webhooks
+from xero_sync import webhooks
 from xero_sync.client import XeroClient
 from xero_sync.errors import Transient
 from xero_sync.models import ContactImport, XeroCall
 
 from ..factories import client_for, contact_make, user_create
-from .conftest import KIWI, connect
+from .conftest import KIWI, connect, run_import
 
 
 def activity_url(account) -> str:
@@ -26,19 +26,6 @@ def activity_url(account) -> str:
 def connected(xero, account, admin_user):
     contact_make(account, first_name="Ben", last_name="Carter", email="ben@example.com")
     return connect(xero, account, admin_user)
-
-
-def import_contacts(connection, user):
-    run = contact_import.import_start(
-        connection=connection,
-        preview=False,
-        group_ids=[],
-        customers=True,
-        suppliers=True,
-        others=True,
-        user=user,
-    )
-    return contact_import.import_run(run.pk)
 
 
 def deliver_contact_webhook(xero, connection):
@@ -65,7 +52,7 @@ def fail_two_reads(xero, connection):
 def test_activity_shows_calls_events_imports_failures_and_budget(
     connected, xero, account, admin_user
 ):
-    import_contacts(connected, admin_user)
+    run_import(connected, admin_user)
     resource_id = deliver_contact_webhook(xero, connected)
     fail_two_reads(xero, connected)
     XeroCall.objects.create(
@@ -153,7 +140,7 @@ def _queries_for_page(client, url) -> int:
 @pytest.mark.django_db
 def test_activity_queries_do_not_grow_with_rows(connected, xero, account, admin_user):
     client = client_for(admin_user)
-    import_contacts(connected, admin_user)
+    run_import(connected, admin_user)
     deliver_contact_webhook(xero, connected)
     client.get(activity_url(account))  # session and caches warm
     few = _queries_for_page(client, activity_url(account))

@@ -9,10 +9,10 @@ from contacts.models import ChangeSource, Contact, ContactChange
 from platform_crm.demo import DEMO_CONTACTS
 from xero_sync import contact_import, webhooks
 from xero_sync.errors import Transient
-from xero_sync.models import ContactImport, ImportStatus, XeroContact
+from xero_sync.models import ImportStatus, XeroContact
 
 from ..factories import contact_make
-from .conftest import KIWI, connect
+from .conftest import KIWI, connect, run_import
 
 
 @pytest.fixture
@@ -33,21 +33,6 @@ def demo_contacts(account):
 @pytest.fixture
 def connected(xero, account, admin_user, demo_contacts):
     return connect(xero, account, admin_user)
-
-
-def run_import(
-    connection, user=None, *, preview=False, groups=(), customers=True, suppliers=True, others=True
-) -> ContactImport:
-    run = contact_import.import_start(
-        connection=connection,
-        preview=preview,
-        group_ids=list(groups),
-        customers=customers,
-        suppliers=suppliers,
-        others=others,
-        user=user,
-    )
-    return contact_import.import_run(run.pk)
 
 
 def poll(connection):
