@@ -259,6 +259,13 @@ XERO_ACCOUNTING_API_URL = env.str(
     "XERO_ACCOUNTING_API_URL",
     default=f"{_xero_sandbox or 'https://api.xero.com'}/api.xro/2.0",
 )
+# Where "Open in Xero" links go ({tenant_id} and {invoice_id} are filled in).
+XERO_INVOICE_URL = env.str(
+    "XERO_INVOICE_URL",
+    default=f"{_xero_sandbox}/orgs/{{tenant_id}}/invoices/{{invoice_id}}"
+    if _xero_sandbox
+    else "https://go.xero.com/AccountsReceivable/View.aspx?InvoiceID={invoice_id}",
+)
 # Fernet keys for tokens at rest, comma-separated; the first encrypts, all decrypt (rotation:
 # put the new key first, re-encrypt with `manage.py xero_rotate_token_keys`, drop the old one).
 XERO_TOKEN_KEYS = env.list("XERO_TOKEN_KEYS", default=[])

@@ -360,6 +360,14 @@ class InvoiceSync(models.Model):
     def idempotency_key(self) -> str:
         return f"crm-invoice-{self.invoice_id}-v{self.version}"
 
+    @property
+    def xero_url(self) -> str:
+        if not self.xero_invoice_id:
+            return ""
+        return settings.XERO_INVOICE_URL.format(
+            tenant_id=self.connection.tenant_id, invoice_id=self.xero_invoice_id
+        )
+
 
 class PaymentSync(models.Model):
     """A CRM payment's twin in Xero. Keyed by the payment's id, not a foreign key, so a

@@ -4,12 +4,13 @@ Celery worker where delivery matters."""
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from invoices.services import LineInput, invoice_create, invoice_issue, invoice_void, payment_record
 from xero_sync import tax_mapping
 from xero_sync.models import InvoiceSync, InvoiceSyncState
 
-from ..factories import contact_make, tax_rate_make
+from ..factories import client_for, contact_make, tax_rate_make
 from .conftest import connect
 
 
@@ -71,11 +72,14 @@ def wait_synced(celery_worker, invoice):
 
 @pytest.mark.django_db(transaction=True)
 def test_an_issued_invoice_appears_in_xero_authorised_with_our_lines_and_totals(
-    ready, account, xero, celery_worker
+    ready, account, xero, celery_worker, admin_user
 ):
     connection, gst = ready
     invoice = issue(account, gst)
-    wait_synced(celery_worker, invoice)
+    sync = wait_synced(celery_worker, invoice)
+    detail = client_for(admin_user).get(reverse("invoices:detail", args=[account.slug, invoice.pk]))
+    assert "In Xero" in detail.content.decode()
+    assert f"InvoiceID={sync.xero_invoice_id}" in detail.content.decode()
     ours = in_xero(xero, connection, invoice)
     assert ours["Type"] == "ACCREC" and ours["Status"] == "AUTHORISED"
     assert ours["InvoiceNumber"] == invoice.number and ours["Reference"] == "Bathroom repair"
