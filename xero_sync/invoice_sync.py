@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from decimal import Decimal
 
@@ -38,6 +39,7 @@ from xero_python.accounting import Payment as XPayment
 from xero_python.api_client.serializer import serialize
 
 from invoices.models import Invoice, InvoiceStatus, Payment, TaxMode
+from invoices.services import payment_record
 from platform_crm.queueing import enqueue_on_commit
 
 from .client import XeroClient
@@ -69,6 +71,8 @@ class PreflightFailed(Exception):
 # --- the outbox ----------------------------------------------------------------------------
 def invoice_sync_mark_pending(*, invoice: Invoice, change: str, payment=None) -> None:
     """Called inside the CRM change's transaction: record the work, queue it after commit."""
+    if applying_from_xero.get():
+        return  # the change came from Xero: never echo it back
     connection = XeroConnection.objects.filter(account_id=invoice.account_id).first()
     if connection is None or not connection.tenant_id:
         return  # no Xero for this account: nothing to keep in step
@@ -421,3 +425,51 @@ def invoice_sync_retry(sync: InvoiceSync) -> None:
         state=InvoiceSyncState.PENDING, attempts=0, next_attempt_at=timezone.now()
     )
     enqueue_on_commit(invoice_push_task, sync.invoice_id)
+
+
+# --- from Xero back to the CRM ---------------------------------------------------------------
+# Set while a change that came from Xero is applied: the CRM services still send their signal,
+# and the receiver must not queue a push of Xero's own change back to Xero.
+applying_from_xero: ContextVar[bool] = ContextVar("applying_from_xero", default=False)
+
+
+def invoice_update_from_xero(connection: XeroConnection, xero_invoice_id: str) -> int:
+    """An INVOICE event: payments made in Xero against one of our invoices are recorded in the
+    CRM (and known as already in Xero). Returns how many payments were added."""
+    sync = (
+        InvoiceSync.objects.filter(connection=connection, xero_invoice_id=xero_invoice_id)
+        .select_related("invoice")
+        .first()
+    )
+    if sync is None:
+        return 0  # not an invoice the CRM sent (e.g. a bill): nothing to bring back
+    found = (
+        XeroClient(connection)
+        .call(
+            "invoices.get",
+            lambda acc, ident, **o: acc.get_invoice(connection.tenant_id, xero_invoice_id, **o),
+        )
+        .invoices[0]
+    )
+    known = set(sync.payments.exclude(xero_payment_id="").values_list("xero_payment_id", flat=True))
+    added = 0
+    token = applying_from_xero.set(True)
+    try:
+        for xero_payment in found.payments or []:
+            payment_id = str(xero_payment.payment_id)
+            if payment_id in known:
+                continue
+            with transaction.atomic():
+                payment = payment_record(
+                    invoice=sync.invoice,
+                    amount=Decimal(str(xero_payment.amount)),
+                    date=xero_payment.date or timezone.localdate(),
+                    reference=f"Paid in Xero ({xero_payment.reference or payment_id})",
+                )
+                PaymentSync.objects.create(
+                    invoice_sync=sync, payment_id=payment.pk, xero_payment_id=payment_id
+                )
+            added += 1
+    finally:
+        applying_from_xero.reset(token)
+    return added

@@ -16,15 +16,17 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .contact_import import contact_sync_one
+from .invoice_sync import invoice_update_from_xero
 from .models import ConnectionStatus, WebhookDelivery, WebhookEvent, XeroConnection
 
 log = logging.getLogger(__name__)
 
-# (eventCategory, eventType) -> handler(connection, resource_id). INVOICE arrives with the
-# invoice sync; an event without a handler is recorded as "no_handler".
+# (eventCategory, eventType) -> handler(connection, resource_id); an event without a handler
+# is recorded as "no_handler".
 HANDLERS: dict[tuple[str, str], Callable[[XeroConnection, str], object]] = {
     ("CONTACT", "CREATE"): contact_sync_one,
     ("CONTACT", "UPDATE"): contact_sync_one,
+    ("INVOICE", "UPDATE"): invoice_update_from_xero,
 }
 
 

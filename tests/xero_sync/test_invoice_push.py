@@ -207,3 +207,36 @@ def test_a_draft_edited_after_sync_is_updated_in_place(ready, account, xero, tas
     assert [li["Description"] for li in after["LineItems"]] == ["Call-out (after hours)"]
     assert after["LineItems"][0]["LineItemID"] == first["LineItems"][0]["LineItemID"]
     assert len(xero.invoices(connection.tenant_id)) == 1
+
+
+@pytest.mark.django_db
+def test_a_payment_made_in_xero_pays_the_crm_invoice_without_echo(
+    ready, account, xero, tasks_inline
+):
+    import json
+
+    from xero_sync import webhooks
+
+    connection, gst = ready
+    with tasks_inline():
+        invoice = issue(account, gst)
+    sync = InvoiceSync.objects.get(invoice=invoice)
+    invoice.refresh_from_db()
+    xero.clear_requests()
+    xero.pay_invoice(connection.tenant_id, sync.xero_invoice_id, amount=invoice.total)
+    events = [e for e in xero.webhook_events() if e["resourceId"] == sync.xero_invoice_id]
+    body = json.dumps(
+        {"events": events[-1:], "firstEventSequence": 1, "lastEventSequence": 1, "entropy": "X"}
+    ).encode()
+    with tasks_inline():
+        webhooks.delivery_process(webhooks.delivery_store(body).pk)
+    invoice.refresh_from_db()
+    assert invoice.status == "paid" and invoice.amount_due == 0
+    assert "Paid in Xero" in invoice.payments.get().reference
+    # Nothing went back to Xero: no push queued, no payment written, no invoice rewritten.
+    assert InvoiceSync.objects.get(pk=sync.pk).version == sync.version
+    writes = [r for r in xero.requests() if r["method"] in ("PUT", "POST")]
+    assert writes == []
+    with tasks_inline():  # the same event again changes nothing
+        webhooks.delivery_process(webhooks.delivery_store(body).pk)
+    assert invoice.payments.count() == 1
