@@ -40,6 +40,7 @@ from xero_python.api_client.serializer import serialize
 
 from invoices.models import Invoice, InvoiceStatus, Payment, TaxMode
 from invoices.services import payment_record
+from platform_crm.emails import absolute_url, email_account_admins
 from platform_crm.queueing import enqueue_on_commit
 
 from .client import XeroClient
@@ -406,15 +407,43 @@ def _invoice_push(invoice_id: int) -> InvoiceSync | None:
 
 
 def _fail(sync: InvoiceSync, cause: str, message: str, fix_url: str) -> InvoiceSync:
-    InvoiceSync.objects.filter(pk=sync.pk).update(
-        state=InvoiceSyncState.FAILED, error_cause=cause, error=message, fix_url=fix_url
-    )
+    """Record a failure that needs a person, and tell the account's admins once: the row only
+    turns failed from another state once per failure (transient retries never get here)."""
+    with transaction.atomic():
+        turned = (
+            InvoiceSync.objects.filter(pk=sync.pk)
+            .exclude(state=InvoiceSyncState.FAILED)
+            .update(
+                state=InvoiceSyncState.FAILED, error_cause=cause, error=message, fix_url=fix_url
+            )
+        )
+        sync.refresh_from_db()
+        if turned:
+            _email_failure(sync)
     log.info(
         "invoice sync failed",
         extra={"invoice_id": sync.invoice_id, "connection_id": sync.connection_id, "cause": cause},
     )
-    sync.refresh_from_db()
     return sync
+
+
+def _email_failure(sync: InvoiceSync) -> None:
+    invoice = sync.invoice
+    account = invoice.account
+    page = absolute_url(
+        reverse("invoices:detail", kwargs={"account_slug": account.slug, "pk": invoice.pk})
+    )
+    fix = f"\nTo fix it: {absolute_url(sync.fix_url)}\n" if sync.fix_url else ""
+    email_account_admins(
+        account=account,
+        subject=f"Invoice {invoice.number} was not sent to Xero",
+        body=(
+            f"Invoice {invoice.number} ({invoice.name or 'no title'}) for "
+            f"{invoice.contact.display_name if invoice.contact else 'no contact'} could not be "
+            f"sent to Xero.\n\nWhat went wrong: {sync.error}\n{fix}\n"
+            f"Once fixed, press Retry on the invoice: {page}\n"
+        ),
+    )
 
 
 def invoice_sync_retry(sync: InvoiceSync) -> None:

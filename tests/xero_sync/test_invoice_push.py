@@ -4,10 +4,11 @@ Celery worker where delivery matters."""
 from decimal import Decimal
 
 import pytest
+from django.core import mail
 from django.urls import reverse
 
 from invoices.services import LineInput, invoice_create, invoice_issue, invoice_void, payment_record
-from xero_sync import tax_mapping
+from xero_sync import invoice_sync, tax_mapping
 from xero_sync.models import InvoiceSync, InvoiceSyncState
 
 from ..factories import client_for, contact_make, tax_rate_make
@@ -126,6 +127,7 @@ def test_an_unmapped_tax_fails_with_a_link_to_the_fix_and_no_api_call(
     xero, account, admin_user, tasks_inline
 ):
     connect(xero, account, admin_user)
+    mail.outbox.clear()
     unmapped = tax_rate_make(account, "GST 15%", ("GST", Decimal(15), False))
     xero.clear_requests()
     with tasks_inline():
@@ -135,11 +137,22 @@ def test_an_unmapped_tax_fails_with_a_link_to_the_fix_and_no_api_call(
     assert "GST 15% cannot be used in Xero" in sync.error
     assert sync.fix_url == f"/a/{account.slug}/settings/integrations/xero/taxes/"
     assert xero.requests(path="/api.xro/2.0/*") == []
+    # One email to the admins, naming the invoice, the reason and where to fix it.
+    (message,) = mail.outbox
+    assert message.subject == f"Invoice {invoice.number} was not sent to Xero"
+    assert admin_user.email in message.to
+    assert "GST 15% cannot be used in Xero" in message.body
+    assert f"/a/{account.slug}/settings/integrations/xero/taxes/" in message.body
+    # Retrying before fixing fails again: that is a new failure, and a new email.
+    with tasks_inline():
+        invoice_sync.invoice_sync_retry(sync)
+    assert len(mail.outbox) == 2
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_503_is_retried_without_a_duplicate(ready, account, xero, celery_worker):
     connection, gst = ready
+    mails_before = len(celery_worker.sent_mail())
     xero.fault("status", method="PUT", path="/api.xro/2.0/Invoices", status=503, count=1)
     invoice = issue(account, gst)
     wait_synced(celery_worker, invoice)
@@ -148,6 +161,7 @@ def test_a_503_is_retried_without_a_duplicate(ready, account, xero, celery_worke
         503,
         200,
     ]
+    assert len(celery_worker.sent_mail()) == mails_before  # a retried error emails no one
 
 
 @pytest.mark.django_db(transaction=True)
