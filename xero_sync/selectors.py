@@ -15,9 +15,7 @@ def connection_get(account) -> XeroConnection | None:
 
 
 def recent_calls(account, *, limit: int = 15):
-    return XeroCall.objects.filter(connection__account=account).order_by("-created_at", "-id")[
-        :limit
-    ]
+    return xero_call_list(account)[:limit]
 
 
 # --- Sync activity (one account) ---------------------------------------------------------
