@@ -13,11 +13,17 @@ from django.utils import timezone
 from platform_crm.emails import absolute_url, email_account_admins
 from platform_crm.models import Account
 
-from . import tokens
+from . import invoice_sync, tokens
 from .client import LedgerAccount, Tenant, XeroClient
 from .contact_import import import_resume_waiting
 from .errors import AuthLost, NotFound, XeroError
-from .models import HOLDING_STATUSES, ConnectionStatus, XeroConnection
+from .models import (
+    HOLDING_STATUSES,
+    ConnectionStatus,
+    InvoiceSync,
+    InvoiceSyncState,
+    XeroConnection,
+)
 
 log = logging.getLogger(__name__)
 
@@ -118,11 +124,13 @@ def _held_by_any_account(tenant_id: str) -> bool:
     return XeroConnection.objects.filter(tenant_id=tenant_id, status__in=HOLDING_STATUSES).exists()
 
 
-def payment_account_choices(connection: XeroConnection) -> list[LedgerAccount]:
-    accounts = XeroClient(connection).ledger_accounts()
-    return sorted(
-        (a for a in accounts if a.can_take_payments), key=lambda a: (a.code or "~", a.name)
-    )
+def _by_code(accounts) -> list[LedgerAccount]:
+    return sorted(accounts, key=lambda a: (a.code or "~", a.name))
+
+
+def payment_account_choices(accounts: list[LedgerAccount]) -> list[LedgerAccount]:
+    """From the organisation's chart of accounts (XeroClient.ledger_accounts)."""
+    return _by_code(a for a in accounts if a.can_take_payments)
 
 
 def connection_choose_payment_account(
@@ -138,6 +146,45 @@ def connection_choose_payment_account(
     connection.save()
     connection_record_activity(connection)
     return connection
+
+
+# Xero account types whose accounts can be coded on a sales invoice line.
+SALES_ACCOUNT_TYPES = frozenset({"REVENUE", "SALES", "OTHERINCOME"})
+
+
+def can_take_sales(account: LedgerAccount) -> bool:
+    # Invoice lines name their account by code, so an account without one cannot be used.
+    return account.status == "ACTIVE" and account.type in SALES_ACCOUNT_TYPES and bool(account.code)
+
+
+def sales_account_choices(accounts: list[LedgerAccount]) -> list[LedgerAccount]:
+    """From the organisation's chart of accounts (XeroClient.ledger_accounts)."""
+    return _by_code(a for a in accounts if can_take_sales(a))
+
+
+def connection_choose_sales_account(
+    *, connection: XeroConnection, account: LedgerAccount
+) -> XeroConnection:
+    """The account every invoice line is coded to from the next push on."""
+    if not can_take_sales(account):
+        raise ValueError(f"{account.code or account.name} is not an active sales account.")
+    connection.sales_account_code = account.code
+    connection.save(update_fields=["sales_account_code"])
+    connection_record_activity(connection)
+    return connection
+
+
+def invoice_syncs_retry_failed(*, account: Account, cause: str) -> int:
+    """Retry every failed invoice sync of one cause (after the admin fixed it); returns how
+    many were queued. Each push goes after commit, one task per invoice."""
+    failed = InvoiceSync.objects.filter(
+        invoice__account=account, state=InvoiceSyncState.FAILED, error_cause=cause
+    )
+    with transaction.atomic():
+        syncs = list(failed)
+        for sync in syncs:
+            invoice_sync.invoice_sync_retry(sync)
+    return len(syncs)
 
 
 def _grant_shared(connection: XeroConnection) -> bool:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("xero/connect/", views.xero_connect, name="connect"),
     path("xero/organisation/", views.xero_organisation, name="organisation"),
     path("xero/payment-account/", views.xero_payment_account, name="payment_account"),
+    path("xero/sales-account/", views.xero_sales_account, name="sales_account"),
     path("xero/taxes/", views.xero_tax_mapping, name="tax_mapping"),
     path("xero/contacts/", views.xero_contacts, name="contacts"),
     path(
@@ -18,6 +19,8 @@ urlpatterns = [
     ),
     path("xero/invoices/<int:pk>/retry/", views.invoice_sync_retry, name="invoice_retry"),
     path("xero/activity/", activity_views.xero_activity, name="activity"),
+    path("xero/failures/", views.xero_failures, name="failures"),
+    path("xero/failures/retry/", views.xero_failures_retry, name="failures_retry"),
     path("xero/disconnect/", views.xero_disconnect, name="disconnect"),
     path("xero/keep/", views.xero_keep, name="keep"),
 ]

@@ -4,6 +4,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -14,10 +15,10 @@ from platform_crm.tenancy import account_view
 from taxes.models import TaxRate
 
 from . import contact_import, invoice_sync, oauth, services, tax_mapping, tokens, webhooks
-from .client import XeroClient
+from .client import LedgerAccount, XeroClient
 from .errors import AuthLost, NotConfigured, XeroError
 from .models import ConnectionStatus, ContactImport, InvoiceSync
-from .selectors import connection_get, recent_calls
+from .selectors import connection_get, invoice_sync_failure_groups, recent_calls
 from .tasks import process_webhook_delivery_task
 
 ACCOUNTS_CACHE_SECONDS = 600
@@ -34,6 +35,9 @@ def integration_index(request, account):
         "connection": connection,
         "calls": recent_calls(account) if connection else [],
         "unmapped": tax_mapping.unmapped_tax_rates(account) if connection else [],
+        "sales_account": _sales_account(connection, _chart_accounts_cached(connection))
+        if connection
+        else None,
         "Status": ConnectionStatus,
     }
     return render(request, "xero_sync/integrations.html", context)
@@ -127,26 +131,52 @@ def xero_organisation(request, account):
     )
 
 
-@account_view(role=Role.ADMIN)
-def xero_payment_account(request, account):
+def _chart_key(connection) -> str:
+    # A reconnect (new connected_at) or another organisation starts a fresh cache entry.
+    since = connection.connected_at.timestamp() if connection.connected_at else 0
+    return f"xero:chart-of-accounts:{connection.pk}:{connection.tenant_id}:{since}"
+
+
+def _chart_of_accounts(request, connection) -> list[LedgerAccount] | None:
+    """The organisation's chart of accounts, read once for the payment and sales account pages
+    (Refresh reads it again); None, with a message, when Xero could not be read."""
+    key = _chart_key(connection)
+    if request.GET.get("refresh"):
+        cache.delete(key)
+    accounts = cache.get(key)
+    if accounts is None:
+        try:
+            accounts = XeroClient(connection).ledger_accounts()
+        except XeroError as error:
+            messages.error(request, f"Could not read the chart of accounts: {error.message}")
+            return None
+        cache.set(key, accounts, ACCOUNTS_CACHE_SECONDS)
+    return accounts
+
+
+def _chart_accounts_cached(connection) -> list[LedgerAccount] | None:
+    """The chart as last read, without asking Xero (pages that only mention it)."""
+    return cache.get(_chart_key(connection))
+
+
+def _connection_and_chart(request, account):
+    """For the account pickers: the connection and its chart of accounts, or (…, None) when
+    there is nothing to choose from (not connected, or Xero could not be read)."""
     connection = connection_get(account)
     if connection is None or connection.status not in (
         ConnectionStatus.CHOOSING_PAYMENT_ACCOUNT,
         ConnectionStatus.CONNECTED,
     ):
+        return connection, None
+    return connection, _chart_of_accounts(request, connection)
+
+
+@account_view(role=Role.ADMIN)
+def xero_payment_account(request, account):
+    connection, accounts = _connection_and_chart(request, account)
+    if accounts is None:
         return _integrations(account)
-    since = connection.connected_at.timestamp() if connection.connected_at else 0
-    cache_key = f"xero:payment-accounts:{connection.pk}:{connection.tenant_id}:{since}"
-    if request.GET.get("refresh"):
-        cache.delete(cache_key)
-    choices = cache.get(cache_key)
-    if choices is None:
-        try:
-            choices = services.payment_account_choices(connection)
-        except XeroError as error:
-            messages.error(request, f"Could not read the chart of accounts: {error.message}")
-            return _integrations(account)
-        cache.set(cache_key, choices, ACCOUNTS_CACHE_SECONDS)
+    choices = services.payment_account_choices(accounts)
     if request.method == "POST":
         chosen = next((a for a in choices if a.account_id == request.POST.get("account")), None)
         if chosen is None:
@@ -162,6 +192,55 @@ def xero_payment_account(request, account):
         request,
         "xero_sync/payment_account.html",
         {"choices": choices, "connection": connection},
+    )
+
+
+def _sales_account(connection, accounts: list[LedgerAccount] | None) -> dict:
+    """What the pages say about the current sales account: its name when the chart is known,
+    and whether it is still an active sales account there (unknown without the chart)."""
+    if accounts is None:
+        return {"code": connection.sales_account_code, "known": False}
+    current = next(
+        (
+            a
+            for a in services.sales_account_choices(accounts)
+            if a.code == connection.sales_account_code
+        ),
+        None,
+    )
+    return {
+        "code": connection.sales_account_code,
+        "known": True,
+        "name": current.name if current else "",
+        "usable": current is not None,
+    }
+
+
+@account_view(role=Role.ADMIN)
+def xero_sales_account(request, account):
+    """Which revenue account invoice lines are coded to in Xero."""
+    connection, accounts = _connection_and_chart(request, account)
+    if accounts is None:
+        return _integrations(account)
+    choices = services.sales_account_choices(accounts)
+    if request.method == "POST":
+        chosen = next((a for a in choices if a.code == request.POST.get("code")), None)
+        if chosen is None:
+            messages.error(request, "Choose one of the active sales accounts listed.")
+        else:
+            services.connection_choose_sales_account(connection=connection, account=chosen)
+            messages.success(
+                request, f"Invoice lines will be coded to {chosen.code} {chosen.name}."
+            )
+            return _integrations(account)
+    return render(
+        request,
+        "xero_sync/sales_account.html",
+        {
+            "choices": choices,
+            "connection": connection,
+            "sales_account": _sales_account(connection, accounts),
+        },
     )
 
 
@@ -280,6 +359,28 @@ def invoice_sync_retry(request, account, pk):
     invoice_sync.invoice_sync_retry(sync)
     messages.success(request, "Sending the invoice to Xero again.")
     return redirect("invoices:detail", account_slug=account.slug, pk=pk)
+
+
+FAILURES_PER_GROUP = 50
+
+
+@account_view(role=Role.ADMIN)
+def xero_failures(request, account):
+    """Invoices that did not reach Xero, by cause, each cause with its fix and Retry all."""
+    groups = invoice_sync_failure_groups(account, limit=FAILURES_PER_GROUP)
+    return render(request, "xero_sync/failures.html", {"groups": groups})
+
+
+@account_view(role=Role.ADMIN)
+@require_POST
+def xero_failures_retry(request, account):
+    cause = request.POST.get("cause", "")
+    queued = services.invoice_syncs_retry_failed(account=account, cause=cause)
+    if queued:
+        messages.success(request, f"Sending {queued} invoice{pluralize(queued)} to Xero again.")
+    else:
+        messages.info(request, "No failed invoices of that kind are left to retry.")
+    return redirect("xero_sync:failures", account_slug=account.slug)
 
 
 @account_view(role=Role.ADMIN)
