@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: dev test lint format bench install clean
+.PHONY: dev test lint format bench bench-quick install clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,8 +34,13 @@ format: $(VENV)/.installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Every script in bench/, then one table of all their figures (bench/run_all.py). Takes minutes;
+# bench-quick runs the same scripts at small sizes in about a minute.
 bench: $(VENV)/.installed
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	$(BIN)/python bench/run_all.py
+
+bench-quick: $(VENV)/.installed
+	$(BIN)/python bench/run_all.py --quick
 
 clean:
 	rm -rf var staticfiles .pytest_cache .ruff_cache

@@ -1,20 +1,22 @@
 """Platform health for the people who run Platform CRM (superusers only): every account's Xero
-connection, how long it has been quiet, what failed in the last day and the oldest work still
-waiting. Mounted at /ops/ by platform_crm/urls.py, which includes this module's urlpatterns."""
+connection, how long it has been quiet, what failed in the last day, the oldest work still
+waiting and how far its invoice outbox lags. Mounted at /ops/ by platform_crm/urls.py, which
+includes this module's urlpatterns."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
+from django.utils.timesince import timesince
 
 from platform_crm.models import Account
 
 from .models import ConnectionStatus, XeroConnection
-from .selectors import connection_health_list
+from .selectors import connection_health_list, invoice_outbox_total
 
 ACCOUNTS_PER_PAGE = 100
 HEALTH_WINDOW = timedelta(hours=24)
@@ -28,14 +30,48 @@ class AccountHealth:
     failed_calls: int
     failed_events: int
     oldest_pending_import_at: datetime | None
+    invoices_pending: int
+    invoices_failed: int
+    invoices_waiting: int
+    outbox_lag: timedelta | None  # since the oldest pending invoice push became due
 
     @property
     def needs_attention(self) -> bool:
         return bool(
             self.failed_calls
             or self.failed_events
+            or self.invoices_failed
             or (self.connection and self.connection.status == ConnectionStatus.NEEDS_RECONNECT)
         )
+
+    @property
+    def outbox_lag_text(self) -> str:
+        return lag_text(self.outbox_lag)
+
+
+@dataclass(frozen=True)
+class OutboxTotal:
+    """The platform's invoice outbox: pushes pending and the lag of the oldest."""
+
+    pending: int
+    lag: timedelta | None
+
+    @property
+    def lag_text(self) -> str:
+        return lag_text(self.lag)
+
+
+def _lag(due_at: datetime | None, now: datetime) -> timedelta | None:
+    """How long work has been due and not done; a retry scheduled for later is not late yet."""
+    return max(now - due_at, timedelta(0)) if due_at else None
+
+
+def lag_text(lag: timedelta | None) -> str:
+    """ "3 hours, 5 minutes"; "—" when nothing is pending."""
+    if lag is None:
+        return "—"
+    reference = datetime(2000, 1, 1, tzinfo=UTC)  # any instant: only the difference is shown
+    return timesince(reference, reference + lag)
 
 
 def _health(account: Account, now: datetime) -> AccountHealth:
@@ -48,6 +84,10 @@ def _health(account: Account, now: datetime) -> AccountHealth:
         failed_calls=account.failed_calls,
         failed_events=account.failed_events,
         oldest_pending_import_at=account.oldest_pending_import_at,
+        invoices_pending=account.invoices_pending,
+        invoices_failed=account.invoices_failed,
+        invoices_waiting=account.invoices_waiting,
+        outbox_lag=_lag(account.oldest_invoice_due_at, now),
     )
 
 
@@ -58,7 +98,9 @@ def ops_health(request):
     page = Paginator(connection_health_list(since=now - HEALTH_WINDOW), ACCOUNTS_PER_PAGE).get_page(
         request.GET.get("page")
     )
+    total = invoice_outbox_total()
     context = {
+        "outbox": OutboxTotal(pending=total["pending"], lag=_lag(total["oldest_due_at"], now)),
         "page": page,
         "rows": [_health(account, now) for account in page],
         "now": now,

@@ -1,7 +1,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, F, Max, OuterRef, Q, Subquery, Window
+from django.db.models import Count, F, Max, Min, OuterRef, Q, Subquery, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
@@ -188,10 +188,30 @@ def invoice_sync_failure_groups(account, *, limit: int = 50) -> list[FailureGrou
 PENDING_IMPORT_STATUSES = [ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.PREVIEWING]
 
 
+# When a pending invoice push became due: its retry time when one is set, else its last change
+# (the change that queued it). The oldest of these is how far the invoice outbox lags.
+INVOICE_DUE_AT = Coalesce("next_attempt_at", "updated_at")
+
+
+def _invoice_sync_count(state, **per_connection):
+    return Coalesce(
+        Subquery(
+            InvoiceSync.objects.filter(**per_connection, state=state)
+            .order_by()
+            .values("connection")
+            .annotate(n=Count("id"))
+            .values("n")
+        ),
+        0,
+    )
+
+
 def connection_health_list(*, since):
     """Every account with its Xero connection (if any) and, per connection, the calls that
-    failed since `since`, the webhook events that failed since then and the start of the
-    oldest contact import still waiting or running. One query, whatever the number of rows."""
+    failed since `since`, the webhook events that failed since then, the start of the
+    oldest contact import still waiting or running, and its invoice outbox: syncs pending,
+    failed and waiting, and when the oldest pending one became due. One query, whatever the
+    number of rows."""
     per_connection = {"connection": OuterRef("xero_connection")}
     failed_calls = (
         XeroCall.objects.filter(**per_connection, created_at__gte=since)
@@ -213,12 +233,30 @@ def connection_health_list(*, since):
         .order_by("created_at")
         .values("created_at")[:1]
     )
+    oldest_invoice_due = (
+        InvoiceSync.objects.filter(**per_connection, state=InvoiceSyncState.PENDING)
+        .annotate(due_at=INVOICE_DUE_AT)
+        .order_by("due_at")
+        .values("due_at")[:1]
+    )
     return (
         Account.objects.select_related("xero_connection")
         .annotate(
             failed_calls=Coalesce(Subquery(failed_calls), 0),
             failed_events=Coalesce(Subquery(failed_events), 0),
             oldest_pending_import_at=Subquery(oldest_pending),
+            invoices_pending=_invoice_sync_count(InvoiceSyncState.PENDING, **per_connection),
+            invoices_failed=_invoice_sync_count(InvoiceSyncState.FAILED, **per_connection),
+            invoices_waiting=_invoice_sync_count(InvoiceSyncState.WAITING, **per_connection),
+            oldest_invoice_due_at=Subquery(oldest_invoice_due),
         )
         .order_by("name", "pk")
+    )
+
+
+def invoice_outbox_total() -> dict:
+    """Across every account: invoice pushes pending and when the oldest of them became due
+    (None when there is none). One query."""
+    return InvoiceSync.objects.filter(state=InvoiceSyncState.PENDING).aggregate(
+        pending=Count("id"), oldest_due_at=Min(INVOICE_DUE_AT)
     )

@@ -16,13 +16,15 @@ from xero_sync.models import (
     ConnectionStatus,
     ContactImport,
     ImportStatus,
+    InvoiceSync,
+    InvoiceSyncState,
     WebhookDelivery,
     WebhookEvent,
     XeroCall,
     XeroConnection,
 )
 
-from ..factories import account_create, client_for
+from ..factories import account_create, client_for, invoice_make
 from .conftest import KIWI, connect
 
 HEALTH = "/ops/health/"
@@ -103,6 +105,77 @@ def test_health_shows_every_accounts_connection_and_its_trouble(
     assert "waiting 3" in page  # "waiting 3 hours"
 
 
+def outbox_row(account, state, *, changed_ago, retry_in=None):
+    """An invoice sync row in `state`, last changed `changed_ago`, its next attempt `retry_in`
+    from now (negative: overdue). The invoice is made first, the row then written as asked
+    (whatever the invoice's own change queued)."""
+    invoice = invoice_make(account)
+    connection, _ = XeroConnection.objects.get_or_create(
+        account=account, defaults={"status": ConnectionStatus.CONNECTED, "tenant_id": str(uuid4())}
+    )
+    now = timezone.now()
+    sync, _ = InvoiceSync.objects.update_or_create(
+        invoice=invoice, defaults={"connection": connection, "state": state}
+    )
+    # A queryset update leaves updated_at alone (auto_now applies to save() only).
+    InvoiceSync.objects.filter(pk=sync.pk).update(
+        updated_at=now - changed_ago, next_attempt_at=retry_in and now + retry_in
+    )
+    return sync
+
+
+@pytest.mark.django_db
+def test_health_shows_each_accounts_invoice_outbox_and_its_lag(superuser):
+    hour = timedelta(hours=1)
+    busy, quiet, later, idle = (
+        account_create(name=name) for name in ("Busy Ltd", "Quiet Ltd", "Later Ltd", "Idle Ltd")
+    )
+    outbox_row(busy, InvoiceSyncState.PENDING, changed_ago=3 * hour)
+    # Retried, its next attempt overdue by 5 hours: that, not its recent change, is its lag.
+    outbox_row(busy, InvoiceSyncState.PENDING, changed_ago=timedelta(minutes=1), retry_in=-5 * hour)
+    # Changed 10 hours ago but its retry is not due yet: not the oldest due.
+    outbox_row(busy, InvoiceSyncState.PENDING, changed_ago=10 * hour, retry_in=hour)
+    outbox_row(busy, InvoiceSyncState.FAILED, changed_ago=20 * hour)
+    outbox_row(busy, InvoiceSyncState.WAITING, changed_ago=20 * hour)
+    outbox_row(busy, InvoiceSyncState.SYNCED, changed_ago=30 * hour)
+    outbox_row(quiet, InvoiceSyncState.PENDING, changed_ago=timedelta(minutes=30))
+    outbox_row(later, InvoiceSyncState.PENDING, changed_ago=9 * hour, retry_in=2 * hour)
+    outbox_row(idle, InvoiceSyncState.SYNCED, changed_ago=hour)
+
+    response = client_for(superuser).get(HEALTH)
+
+    rows = {row.account.name: row for row in response.context["rows"]}
+    counts = {
+        name: (row.invoices_pending, row.invoices_failed, row.invoices_waiting)
+        for name, row in rows.items()
+    }
+    assert counts == {
+        "Busy Ltd": (3, 1, 1),
+        "Quiet Ltd": (1, 0, 0),
+        "Later Ltd": (1, 0, 0),
+        "Idle Ltd": (0, 0, 0),
+    }
+    minute = timedelta(minutes=1)
+    assert 5 * hour <= rows["Busy Ltd"].outbox_lag < 5 * hour + minute
+    assert 30 * minute <= rows["Quiet Ltd"].outbox_lag < 31 * minute
+    assert rows["Later Ltd"].outbox_lag == timedelta(0)  # due in 2 hours: not late
+    assert rows["Idle Ltd"].outbox_lag is None
+    assert rows["Busy Ltd"].needs_attention and not rows["Quiet Ltd"].needs_attention
+    outbox = response.context["outbox"]
+    assert outbox.pending == 5
+    assert 5 * hour <= outbox.lag < 5 * hour + minute
+    page = response.content.decode().replace("\xa0", " ")  # timesince's non-breaking spaces
+    assert "5 pending, oldest due 5 hours ago" in page
+    assert '<td class="outbox-lag">30 minutes</td>' in page
+
+
+@pytest.mark.django_db
+def test_health_with_an_empty_outbox_says_so(superuser):
+    response = client_for(superuser).get(HEALTH)
+    assert response.context["outbox"].pending == 0
+    assert "all accounts:</strong> 0 pending." in response.content.decode()
+
+
 @pytest.mark.django_db
 def test_health_queries_do_not_grow_with_accounts(superuser):
     client = client_for(superuser)
@@ -121,6 +194,8 @@ def test_health_queries_do_not_grow_with_accounts(superuser):
                 connection=connection, operation="x", outcome="transient", duration_ms=1
             )
             ContactImport.objects.create(connection=connection, status=ImportStatus.RUNNING)
+            for state in InvoiceSyncState.values:
+                outbox_row(connection.account, state, changed_ago=timedelta(hours=1))
 
     add_accounts(2)
     client.get(HEALTH)
