@@ -70,3 +70,6 @@ app.conf.beat_schedule = {
 }
 
 app.autodiscover_tasks()
+
+# Only the beat holding this lock schedules: a second beat started by mistake waits.
+from . import beat_lock  # noqa: E402, F401
