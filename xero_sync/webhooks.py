@@ -32,7 +32,8 @@ HANDLERS: dict[tuple[str, str], Callable[[XeroConnection, str], object]] = {
 
 def signature_valid(body: bytes, signature: str) -> bool:
     key = settings.XERO_WEBHOOK_KEY.encode()
-    if not key or not signature:
+    # A real signature is base64, so ASCII; compare_digest raises on any other text.
+    if not key or not signature or not signature.isascii():
         return False
     expected = base64.b64encode(hmac.new(key, body, hashlib.sha256).digest()).decode()
     return hmac.compare_digest(expected, signature)
