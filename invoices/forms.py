@@ -35,12 +35,24 @@ class InvoiceForm(forms.ModelForm):
         return self.cleaned_data["currency"].strip().upper()
 
 
+class FiniteDecimalField(forms.DecimalField):
+    """A DecimalField that refuses NaN and infinities as it reads them. Django's reads "sNaN"
+    as a Decimal and compares it with the initial value (an untouched row's check), and that
+    comparison raises instead of refusing the input."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is not None and not value.is_finite():
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return value
+
+
 class LineForm(forms.Form):
     id = forms.IntegerField(required=False, widget=forms.HiddenInput)
     description = forms.CharField(widget=forms.TextInput)
-    quantity = forms.DecimalField(max_digits=12, decimal_places=4, min_value=0, initial=1)
-    unit_price = forms.DecimalField(max_digits=14, decimal_places=4, label="Unit price")
-    discount_rate = forms.DecimalField(
+    quantity = FiniteDecimalField(max_digits=12, decimal_places=4, min_value=0, initial=1)
+    unit_price = FiniteDecimalField(max_digits=14, decimal_places=4, label="Unit price")
+    discount_rate = FiniteDecimalField(
         max_digits=5,
         decimal_places=2,
         min_value=0,

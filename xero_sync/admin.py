@@ -34,6 +34,10 @@ class XeroCallAdmin(admin.ModelAdmin):
     list_select_related = ["connection__account"]
     readonly_fields = [f.name for f in XeroCall._meta.fields]
 
+    def has_add_permission(self, request):
+        # A record of calls made; one added by hand is meaningless (and lacks its duration).
+        return False
+
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):

@@ -263,7 +263,10 @@ def xero_tax_mapping(request, account):
         if refresh:
             return redirect("xero_sync:tax_mapping", account_slug=account.slug)
     elif request.method == "POST":
-        tax_rate = get_object_or_404(TaxRate, account=account, pk=request.POST.get("tax_rate"))
+        pk = request.POST.get("tax_rate", "")
+        if not pk.isdecimal():  # not an id at all: the lookup would raise, not miss
+            raise Http404("No such tax rate")
+        tax_rate = get_object_or_404(TaxRate, account=account, pk=pk)
         xero_tax_type = request.POST.get("xero_tax_type", "")
         try:
             if xero_tax_type:

@@ -41,8 +41,13 @@ def _walk(patterns, prefix="", namespace=""):
             yield name, prefix + str(entry.pattern), entry
 
 
+def all_routes():
+    """(name, route, URLPattern) for every named route of the project."""
+    return list(_walk(get_resolver().url_patterns))
+
+
 def account_scoped_routes():
-    return [r for r in _walk(get_resolver().url_patterns) if r[1].startswith(ACCOUNT_PREFIX)]
+    return [r for r in all_routes() if r[1].startswith(ACCOUNT_PREFIX)]
 
 
 ROUTES = account_scoped_routes()
