@@ -330,3 +330,48 @@ def invoice_void(*, invoice: Invoice) -> Invoice:
         invoice.save(update_fields=["status", "updated_at"])
         _send(invoice, "voided")
     return invoice
+
+
+def invoice_reissue(*, invoice: Invoice, by=None) -> Invoice:
+    """Void an issued invoice and issue a copy as it stands now, under a new number, with its
+    payments moved across: how an invoice whose books can no longer change (a payment applied
+    in Xero, say) takes an edit. Nothing is lost: the copy has the same contact, lines and
+    payments, and the original stays, void, for the record."""
+    with transaction.atomic():
+        _lock(invoice)
+        if invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
+            raise ValidationError("Only an issued invoice can be voided and reissued.")
+        copy = invoice_create(
+            account=invoice.account,
+            contact=invoice.contact,
+            name=invoice.name,
+            issue_date=invoice.issue_date,
+            due_date=invoice.due_date,
+            currency=invoice.currency,
+            tax_mode=invoice.tax_mode,
+            lines=[
+                LineInput(
+                    description=line.description,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    discount_rate=line.discount_rate,
+                    tax_rate=line.tax_rate,
+                )
+                for line in invoice.lines.order_by("position", "id")
+            ],
+        )
+        payments = list(invoice.payments.order_by("id"))
+        for payment in payments:
+            payment_delete(payment=payment)
+        invoice_void(invoice=invoice)
+        invoice_issue(invoice=copy)
+        for payment in payments:
+            payment_record(
+                invoice=copy,
+                amount=payment.amount,
+                date=payment.date,
+                method=payment.method,
+                reference=payment.reference,
+                by=payment.recorded_by or by,
+            )
+    return copy

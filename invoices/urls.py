@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/edit/", views.invoice_edit, name="edit"),
     path("<int:pk>/issue/", views.invoice_issue_view, name="issue"),
     path("<int:pk>/void/", views.invoice_void_view, name="void"),
+    path("<int:pk>/reissue/", views.invoice_reissue_view, name="reissue"),
     path("<int:pk>/payments/", views.payment_new, name="payment_new"),
     path("payments/<int:payment_pk>/delete/", views.payment_delete_view, name="payment_delete"),
 ]

@@ -12,6 +12,7 @@ from .selectors import invoice_get, invoice_lines, invoice_list, invoice_payment
 from .services import (
     invoice_create,
     invoice_issue,
+    invoice_reissue,
     invoice_update,
     invoice_void,
     payment_delete,
@@ -140,6 +141,22 @@ def invoice_issue_view(request, account, pk):
 @require_POST
 def invoice_void_view(request, account, pk):
     return _act(request, account, pk, invoice_void, "Invoice {number} voided.")
+
+
+@account_view()
+@require_POST
+def invoice_reissue_view(request, account, pk):
+    invoice = invoice_get(account, pk)
+    try:
+        copy = invoice_reissue(invoice=invoice, by=request.user)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return redirect("invoices:detail", account_slug=account.slug, pk=invoice.pk)
+    messages.success(
+        request, f"Invoice {invoice.number} voided and reissued as {copy.number}, payments moved."
+    )
+    return redirect("invoices:detail", account_slug=account.slug, pk=copy.pk)
 
 
 @account_view()

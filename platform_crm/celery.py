@@ -49,11 +49,23 @@ app.conf.beat_schedule = {
         "options": {"expires": 6 * 60 * 60},
     },
     # The outbox sweep: invoice pushes committed but never delivered to a worker (broker or
-    # worker died between commit and publish) are sent again.
+    # worker died between commit and publish), or whose wait for Xero's limits is over.
     "xero-invoices-sweep": {
         "task": "xero_sync.tasks.invoices_sweep_task",
         "schedule": 60,
         "options": {"expires": 50},
+    },
+    # The safety net under INVOICE webhooks: payments and status changes made in Xero.
+    "xero-invoices-poll": {
+        "task": "xero_sync.tasks.invoices_poll_task",
+        "schedule": 10 * 60,
+        "options": {"expires": 5 * 60},
+    },
+    # Failures beyond the first few in ten minutes are emailed as one digest per account.
+    "xero-failure-digests": {
+        "task": "xero_sync.tasks.failure_digests_task",
+        "schedule": 2 * 60,
+        "options": {"expires": 60},
     },
     # The safety net under CONTACT webhooks: whatever Xero changed since the last sync.
     "xero-contacts-poll": {

@@ -1,32 +1,39 @@
 """Invoices and payments from the CRM to Xero.
 
 A change to an invoice (invoices.signals.invoice_changed) marks its InvoiceSync row pending in
-the same transaction and queues a push after commit. The push, one invoice at a time under a
-row lock:
-1. Pre-flight: what would fail in Xero is reported without spending an API call (connection,
-   contact name, tax rates mapped and not broken, a tax rate on every taxed line, payment
-   account when there are payments).
-2. The contact: linked Xero contact, or created in Xero first (and linked).
-3. The invoice: created (PUT) or updated in place (POST, existing lines with their LineItemID),
-   ACCREC, our number as InvoiceNumber, title as Reference, draft -> DRAFT, sent -> AUTHORISED,
-   void -> VOIDED (a DRAFT that was never approved -> DELETED). When an earlier attempt's
-   answer was lost, the invoice is first looked up by InvoiceNumber, so a retry never
-   duplicates it. Every write carries the row's idempotency key.
-4. Payments: each CRM payment not yet in Xero is sent against the chosen payment account;
-   a payment deleted in the CRM is deleted in Xero.
-Changes that come from Xero are never pushed back (this module only reacts to CRM services).
+the same transaction (the outbox) and, after commit, queues one drain of the organisation's
+outbox. A drain holds the organisation's push lock (a PostgreSQL advisory lock, freed if the
+worker dies) and takes due rows up to 50 at a time:
+1. Pre-flight: what would fail in Xero is reported without spending an API call (contact name,
+   tax rates mapped and not broken, a tax rate on every taxed line, payment account when there
+   are payments, a number Xero already holds for another invoice, an edit Xero would refuse).
+2. Rows whose earlier write lost its answer are looked up by InvoiceNumber (one call for the
+   batch), so a retry never duplicates an invoice.
+3. Payments removed in the CRM are removed in Xero (Xero voids only invoices without payments).
+4. Contacts not yet in Xero are created (one call for the batch) and linked.
+5. The invoices: one POST /Invoices?summarizeErrors=false for the batch (creates and in-place
+   updates, existing lines with their LineItemID), each element's answer handled on its own.
+   ACCREC, our number as InvoiceNumber, title as Reference; draft -> DRAFT, sent -> AUTHORISED,
+   void -> VOIDED (DELETED for a draft). A row whose invoice Xero already holds unchanged costs
+   nothing.
+6. Payments not yet in Xero go against the chosen payment account.
+Waits for Xero's limits stay in the database (next_attempt_at), never as long countdowns; a beat
+sweep re-queues due rows whose message was lost. Changes that come from Xero
+(xero_sync.invoice_from_xero) are never pushed back.
 """
 
 import hashlib
 import json
 import logging
 from contextlib import contextmanager
-from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 
 from django.db import connection as db_connection
 from django.db import transaction
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from xero_python.accounting import Account as XAccount
@@ -39,12 +46,11 @@ from xero_python.accounting import Payment as XPayment
 from xero_python.api_client.serializer import serialize
 
 from invoices.models import Invoice, InvoiceStatus, Payment, TaxMode
-from invoices.services import payment_record
-from platform_crm.emails import absolute_url, email_account_admins
-from platform_crm.queueing import enqueue_on_commit
 
 from .client import XeroClient
-from .errors import AuthLost, ValidationFailed
+from .context import applying_from_xero
+from .errors import AuthLost, RateLimited, Transient, ValidationFailed
+from .failure_mail import failure_notify
 from .models import (
     ConnectionStatus,
     InvoiceSync,
@@ -52,15 +58,28 @@ from .models import (
     PaymentSync,
     XeroConnection,
     XeroContact,
+    XeroInvoiceNumber,
 )
+from .rate_limits import redis_client
 
 log = logging.getLogger(__name__)
+
+BATCH_SIZE = 50  # Xero: "batch about 50 elements per request"
+# After this many transient failures in a row (about an hour of backoff) a person is told.
+MAX_TRANSIENT_ATTEMPTS = 12
+# Rows whose queued drain may have been lost are re-queued by the sweep after this long.
+SWEEP_GRACE = timedelta(seconds=30)
+# While a drain is queued and not yet started, further changes need not queue another.
+QUEUED_FLAG_SECONDS = 60
 
 LINE_AMOUNT_TYPES = {
     TaxMode.EXCLUSIVE: LineAmountTypes.EXCLUSIVE,
     TaxMode.INCLUSIVE: LineAmountTypes.INCLUSIVE,
     TaxMode.NO_TAX: LineAmountTypes.NOTAX,
 }
+# Xero's words for "this invoice has a payment, it cannot change" and "number taken".
+XERO_LOCKED_HINTS = ("payment or credit note allocated", "cannot be edited")
+NUMBER_TAKEN_HINTS = ("must be unique",)
 
 
 class PreflightFailed(Exception):
@@ -69,9 +88,17 @@ class PreflightFailed(Exception):
         self.cause, self.message, self.fix_url = cause, message, fix_url
 
 
+class RowFailed(Exception):
+    """One row of a batch cannot go on; the others can."""
+
+    def __init__(self, cause: str, message: str, fix_url: str = ""):
+        super().__init__(message)
+        self.cause, self.message, self.fix_url = cause, message, fix_url
+
+
 # --- the outbox ----------------------------------------------------------------------------
 def invoice_sync_mark_pending(*, invoice: Invoice, change: str, payment=None) -> None:
-    """Called inside the CRM change's transaction: record the work, queue it after commit."""
+    """Called inside the CRM change's transaction: record the work, queue a drain after commit."""
     if applying_from_xero.get():
         return  # the change came from Xero: never echo it back
     connection = XeroConnection.objects.filter(account_id=invoice.account_id).first()
@@ -89,34 +116,66 @@ def invoice_sync_mark_pending(*, invoice: Invoice, change: str, payment=None) ->
     sync.attempts = 0
     sync.next_attempt_at = timezone.now()
     sync.save()
-    from .tasks import invoice_push_task
-
-    enqueue_on_commit(invoice_push_task, invoice.pk)
+    transaction.on_commit(partial(push_queue, connection.pk))
 
 
-def invoices_due(limit: int = 500) -> list[int]:
-    """Pending pushes whose message may have been lost (the beat sweep re-sends them)."""
-    stale = timezone.now() - timedelta(seconds=60)
+def push_queue(connection_id: int) -> None:
+    """Queue a drain of the organisation's outbox, unless one is queued and not yet started
+    (a burst of a thousand changes queues one task, not a thousand)."""
+    from .tasks import invoices_push_task
+
+    if redis_client().set(_queued_flag(connection_id), 1, nx=True, ex=QUEUED_FLAG_SECONDS):
+        invoices_push_task.delay(connection_id)
+
+
+def _queued_flag(connection_id: int) -> str:
+    return f"xero:invoices-push-queued:{connection_id}"
+
+
+def _due(connection_id: int | None = None, *, grace: timedelta = timedelta(0)):
+    rows = InvoiceSync.objects.filter(state=InvoiceSyncState.PENDING).filter(
+        Q(next_attempt_at__lte=timezone.now() - grace) | Q(next_attempt_at=None)
+    )
+    return rows if connection_id is None else rows.filter(connection_id=connection_id)
+
+
+def connections_due() -> list[int]:
+    """Organisations with pending work whose drain may have been lost (the beat sweep)."""
     return list(
-        InvoiceSync.objects.filter(
-            state=InvoiceSyncState.PENDING, next_attempt_at__lte=stale
-        ).values_list("invoice_id", flat=True)[:limit]
+        _due(grace=SWEEP_GRACE).values_list("connection_id", flat=True).distinct().order_by()
     )
 
 
+def invoices_resume_waiting(connection: XeroConnection) -> int:
+    """After a reconnect: invoices that waited for it go."""
+    resumed = InvoiceSync.objects.filter(
+        connection=connection, state=InvoiceSyncState.WAITING
+    ).update(state=InvoiceSyncState.PENDING, next_attempt_at=timezone.now())
+    if resumed:
+        transaction.on_commit(partial(push_queue, connection.pk))
+    return resumed
+
+
+def invoice_sync_retry(sync: InvoiceSync) -> None:
+    """Retry after a fix: the row goes back to pending and is queued."""
+    InvoiceSync.objects.filter(pk=sync.pk).update(
+        state=InvoiceSyncState.PENDING, attempts=0, next_attempt_at=timezone.now()
+    )
+    transaction.on_commit(partial(push_queue, sync.connection_id))
+
+
 # --- pre-flight ----------------------------------------------------------------------------
-def _page(name: str, account) -> str:
-    return reverse(name, kwargs={"account_slug": account.slug})
+def _page(name: str, account, **kwargs) -> str:
+    return reverse(name, kwargs={"account_slug": account.slug, **kwargs})
 
 
 def preflight(sync: InvoiceSync) -> None:
     invoice, connection = sync.invoice, sync.connection
     account = invoice.account
+    edit_page = _page("invoices:edit", account, pk=invoice.pk)
     if invoice.contact is None or not invoice.contact.display_name.strip():
         raise PreflightFailed(
-            "contact",
-            "The invoice's contact has no name; Xero needs one.",
-            reverse("invoices:edit", kwargs={"account_slug": account.slug, "pk": invoice.pk}),
+            "contact", "The invoice's contact has no name; Xero needs one.", edit_page
         )
     if invoice.tax_mode != TaxMode.NO_TAX:
         for line in invoice.lines.all():
@@ -125,9 +184,7 @@ def preflight(sync: InvoiceSync) -> None:
                     "line_tax",
                     f"The line “{line.description or line.position}” has no tax rate; choose "
                     "one (e.g. a zero rate) so Xero charges the same tax.",
-                    reverse(
-                        "invoices:edit", kwargs={"account_slug": account.slug, "pk": invoice.pk}
-                    ),
+                    edit_page,
                 )
             mapping = getattr(line.tax_rate, "xero_mapping", None)
             if mapping is None or mapping.is_broken:
@@ -144,13 +201,135 @@ def preflight(sync: InvoiceSync) -> None:
             "No Xero account is chosen for payments.",
             _page("xero_sync:payment_account", account),
         )
+    if not sync.xero_invoice_id and not sync.outcome_unknown:
+        taken = XeroInvoiceNumber.objects.filter(
+            connection=connection, number=invoice.number.lower()
+        ).first()
+        if taken is not None:
+            raise PreflightFailed(
+                "number_taken",
+                f"Xero already has another invoice numbered {invoice.number}. Give this "
+                "invoice another number, then retry.",
+                edit_page,
+            )
 
 
-# --- pushing -------------------------------------------------------------------------------
-def _contact_id(client: XeroClient, connection: XeroConnection, contact) -> str:
-    link = XeroContact.objects.filter(connection=connection, contact=contact).first()
-    if link is not None:
-        return link.xero_contact_id
+# --- one batch ---------------------------------------------------------------------------------
+@dataclass
+class Row:
+    """One claimed outbox row and what this drain learnt about it."""
+
+    sync: InvoiceSync
+    version: int
+    failed: RowFailed | None = None
+    model: XInvoice | None = None
+    fingerprint: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def live(self) -> bool:
+        return self.failed is None
+
+
+def _claim(connection: XeroConnection) -> list[Row]:
+    with transaction.atomic():
+        syncs = list(
+            _due(connection.pk)
+            .select_related("invoice__account", "invoice__contact", "connection")
+            .order_by("next_attempt_at", "id")[:BATCH_SIZE]
+        )
+        InvoiceSync.objects.filter(pk__in=[s.pk for s in syncs]).update(attempts=F("attempts") + 1)
+    for sync in syncs:
+        sync.attempts += 1
+    return [Row(sync, sync.version) for sync in syncs]
+
+
+def _find_by_number(client: XeroClient, connection: XeroConnection, rows: list[Row]) -> None:
+    """Rows whose last write lost its answer: did Xero create the invoice after all?"""
+    unknown = [r for r in rows if r.live and r.sync.outcome_unknown and not r.sync.xero_invoice_id]
+    if not unknown:
+        return
+    found = client.call(
+        "invoices.find",
+        lambda acc, ident, **o: acc.get_invoices(
+            connection.tenant_id,
+            invoice_numbers=[r.sync.invoice.number for r in unknown],
+            page=1,
+            **o,
+        ),
+    )
+    by_number = {
+        (i.invoice_number or "").lower(): i for i in found.invoices or [] if i.status != "DELETED"
+    }
+    links = dict(
+        XeroContact.objects.filter(
+            connection=connection, contact__in=[r.sync.invoice.contact_id for r in unknown]
+        ).values_list("contact_id", "xero_contact_id")
+    )
+    for row in unknown:
+        candidate = by_number.get(row.sync.invoice.number.lower())
+        ours = candidate is not None and str(candidate.contact.contact_id) == links.get(
+            row.sync.invoice.contact_id
+        )
+        if ours:
+            row.sync.xero_invoice_id = str(candidate.invoice_id)
+            row.notes.append("found by number after a lost answer")
+        row.sync.outcome_unknown = False
+        row.sync.save(update_fields=["xero_invoice_id", "outcome_unknown"])
+
+
+def _contacts_link(client: XeroClient, connection: XeroConnection, rows: list[Row]) -> dict:
+    """CRM contact id -> Xero ContactID for every live row, creating the missing ones in one
+    call. A name Xero already holds (an earlier answer lost, or a contact not imported) is
+    looked up and linked rather than duplicated."""
+    live = [r for r in rows if r.live]
+    links = dict(
+        XeroContact.objects.filter(
+            connection=connection, contact__in={r.sync.invoice.contact_id for r in live}
+        ).values_list("contact_id", "xero_contact_id")
+    )
+    missing = {}
+    for row in live:
+        contact = row.sync.invoice.contact
+        if contact.pk not in links:
+            missing[contact.pk] = contact
+    if not missing:
+        return links
+    contacts = list(missing.values())
+    body = XContacts(contacts=[_contact_model(c) for c in contacts])
+    key = "crm-contacts-" + _digest(sorted(missing))
+    answers = client.call(
+        "contacts.create",
+        lambda acc, ident, **o: acc.create_contacts(
+            connection.tenant_id, body, summarize_errors=False, **o
+        ),
+        write=True,
+        idempotency_key=key,
+    ).contacts
+    for contact, answer in zip(contacts, answers, strict=True):
+        xero_id = "" if answer.has_validation_errors else str(answer.contact_id)
+        if not xero_id:
+            messages = [v.message for v in answer.validation_errors or []]
+            xero_id = _contact_by_name(client, connection, _contact_model(contact).name)
+            if not xero_id:
+                for row in live:
+                    if row.sync.invoice.contact_id == contact.pk:
+                        row.failed = RowFailed(
+                            "validation",
+                            "Xero refused the invoice's contact: " + "; ".join(messages),
+                            _page("contacts:edit", row.sync.invoice.account, pk=contact.pk),
+                        )
+                continue
+        XeroContact.objects.get_or_create(
+            connection=connection,
+            contact=contact,
+            defaults={"xero_contact_id": xero_id, "synced_at": timezone.now()},
+        )
+        links[contact.pk] = xero_id
+    return links
+
+
+def _contact_model(contact) -> XContact:
     fields = {
         "name": contact.company_name or contact.display_name,
         "first_name": contact.first_name,
@@ -158,34 +337,35 @@ def _contact_id(client: XeroClient, connection: XeroConnection, contact) -> str:
         "email_address": contact.email,
     }
     # Absent fields are left out, never sent empty.
-    body = XContacts(contacts=[XContact(**{k: v for k, v in fields.items() if v})])
-    created = client.call(
-        "contacts.create",
-        lambda acc, ident, **o: acc.create_contacts(
-            connection.tenant_id, body, summarize_errors=False, **o
+    return XContact(**{k: v for k, v in fields.items() if v})
+
+
+def _contact_by_name(client: XeroClient, connection: XeroConnection, name: str) -> str:
+    found = client.call(
+        "contacts.find",
+        lambda acc, ident, **o: acc.get_contacts(
+            connection.tenant_id, search_term=name, page=1, **o
         ),
-        write=True,
-        idempotency_key=f"crm-contact-{contact.pk}",
-    ).contacts[0]
-    if created.has_validation_errors:
-        raise ValidationFailed([v.message for v in created.validation_errors or []])
-    XeroContact.objects.create(
-        connection=connection,
-        contact=contact,
-        xero_contact_id=str(created.contact_id),
-        synced_at=timezone.now(),
     )
-    return str(created.contact_id)
+    for contact in found.contacts or []:
+        if (contact.name or "").strip().lower() == name.strip().lower():
+            return str(contact.contact_id)
+    return ""
 
 
 def _xero_status(invoice: Invoice, sync: InvoiceSync) -> str:
     if invoice.status == InvoiceStatus.VOID:
-        return "VOIDED" if sync.pushed_version and sync.xero_invoice_id else "DELETED"
+        approved = sync.xero_status not in ("", "DRAFT", "SUBMITTED")
+        return "VOIDED" if approved else "DELETED"
     return "DRAFT" if invoice.status == InvoiceStatus.DRAFT else "AUTHORISED"
 
 
-def _invoice_model(invoice: Invoice, sync: InvoiceSync, contact_id: str) -> XInvoice:
-    connection = sync.connection
+def _invoice_model(sync: InvoiceSync, contact_id: str) -> XInvoice:
+    invoice, connection = sync.invoice, sync.connection
+    status = _xero_status(invoice, sync)
+    if status in ("VOIDED", "DELETED"):
+        # Only the status: Xero voids an invoice as it stands.
+        return XInvoice(invoice_id=sync.xero_invoice_id, status=status)
     lines = []
     for line in invoice.lines.all().select_related("tax_rate__xero_mapping"):
         item = LineItem(
@@ -201,7 +381,7 @@ def _invoice_model(invoice: Invoice, sync: InvoiceSync, contact_id: str) -> XInv
         if known:
             item.line_item_id = known
         lines.append(item)
-    return XInvoice(
+    model = XInvoice(
         type="ACCREC",
         contact=XContact(contact_id=contact_id),
         invoice_number=invoice.number,
@@ -210,77 +390,162 @@ def _invoice_model(invoice: Invoice, sync: InvoiceSync, contact_id: str) -> XInv
         due_date=invoice.due_date,
         currency_code=CurrencyCode(invoice.currency),
         line_amount_types=LINE_AMOUNT_TYPES[invoice.tax_mode],
-        status=_xero_status(invoice, sync),
+        status=status,
         line_items=lines,
     )
+    if sync.xero_invoice_id:
+        model.invoice_id = sync.xero_invoice_id
+    return model
 
 
-def _find_by_number(client: XeroClient, connection, number: str) -> str:
-    found = client.call(
-        "invoices.find",
-        lambda acc, ident, **o: acc.get_invoices(
-            connection.tenant_id, invoice_numbers=[number], page=1, **o
-        ),
-    )
-    for candidate in found.invoices or []:
-        if candidate.invoice_number == number and candidate.status != "DELETED":
-            return str(candidate.invoice_id)
-    return ""
-
-
-def _push_invoice(client: XeroClient, sync: InvoiceSync) -> None:
-    invoice, connection = sync.invoice, sync.connection
-    if not sync.xero_invoice_id and sync.outcome_unknown:
-        sync.xero_invoice_id = _find_by_number(client, connection, invoice.number)
-    if not sync.xero_invoice_id and invoice.status == InvoiceStatus.VOID:
-        return  # never reached Xero: nothing to void
-    contact_id = _contact_id(client, connection, invoice.contact)
-    model = _invoice_model(invoice, sync, contact_id)
-    fingerprint = hashlib.sha256(
+def _fingerprint(model: XInvoice) -> str:
+    return hashlib.sha256(
         json.dumps(serialize(model), sort_keys=True, default=str).encode()
     ).hexdigest()
-    if sync.xero_invoice_id and fingerprint == sync.pushed_fingerprint:
-        return  # Xero already holds exactly this
-    body = XInvoices(invoices=[model])
-    sync.outcome_unknown = True  # until Xero's answer is in hand
-    sync.save(update_fields=["outcome_unknown"])
-    if sync.xero_invoice_id:
-        result = client.call(
-            "invoices.update",
-            lambda acc, ident, **o: acc.update_invoice(
-                connection.tenant_id, sync.xero_invoice_id, body, unitdp=4, **o
-            ),
-            write=True,
-            idempotency_key=sync.idempotency_key,
-        )
-    else:
-        result = client.call(
-            "invoices.create",
-            lambda acc, ident, **o: acc.create_invoices(
-                connection.tenant_id, body, summarize_errors=False, unitdp=4, **o
-            ),
-            write=True,
-            idempotency_key=sync.idempotency_key,
-        )
-    answer = result.invoices[0]
+
+
+def _digest(parts) -> str:
+    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:48]
+
+
+def _invoices_write(client: XeroClient, connection: XeroConnection, rows: list[Row], links):
+    """One POST /Invoices for every row whose invoice Xero does not already hold as it is."""
+    to_send = []
+    for row in rows:
+        if not row.live:
+            continue
+        sync = row.sync
+        if not sync.xero_invoice_id and sync.invoice.status == InvoiceStatus.VOID:
+            continue  # never reached Xero: nothing to void
+        try:
+            row.model = _invoice_model(sync, links[sync.invoice.contact_id])
+        except (ValueError, TypeError) as bug:
+            log.exception("invoice not prepared for Xero", extra={"invoice_id": sync.invoice_id})
+            row.failed = RowFailed("internal", f"Could not prepare the invoice for Xero ({bug}).")
+            continue
+        row.fingerprint = _fingerprint(row.model)
+        if sync.xero_invoice_id and row.fingerprint == sync.pushed_fingerprint:
+            continue  # Xero already holds exactly this
+        if sync.xero_invoice_id and _xero_cannot_edit(sync) and row.model.status != "VOIDED":
+            row.failed = _locked_failure(sync)
+            continue
+        to_send.append(row)
+    if not to_send:
+        return
+    creating = [r.sync.pk for r in to_send if not r.sync.xero_invoice_id]
+    # Until Xero's answer is in hand, a create may or may not have happened.
+    InvoiceSync.objects.filter(pk__in=creating).update(outcome_unknown=True)
+    body = XInvoices(invoices=[r.model for r in to_send])
+    key = "crm-invoices-" + _digest(f"{r.sync.invoice_id}v{r.version}" for r in to_send)
+    answers = client.call(
+        "invoices.save",
+        lambda acc, ident, **o: acc.update_or_create_invoices(
+            connection.tenant_id, body, summarize_errors=False, unitdp=4, **o
+        ),
+        write=True,
+        idempotency_key=key,
+    ).invoices
+    for row, answer in zip(to_send, answers, strict=True):
+        _invoice_answer(row, answer)
+
+
+def _invoice_answer(row: Row, answer: XInvoice) -> None:
+    sync = row.sync
     sync.outcome_unknown = False
     if answer.has_errors:
         sync.save(update_fields=["outcome_unknown"])
-        raise ValidationFailed([v.message for v in answer.validation_errors or []])
+        row.failed = _refusal(sync, [v.message for v in answer.validation_errors or []])
+        return
     sync.xero_invoice_id = str(answer.invoice_id)
-    lines = list(invoice.lines.order_by("position", "id"))
-    sync.xero_line_ids = {
-        str(line.pk): str(item.line_item_id)
-        for line, item in zip(lines, answer.line_items or [], strict=False)
-    }
-    sync.pushed_fingerprint = fingerprint
+    sync.xero_status = answer.status or ""
+    if answer.line_items:
+        lines = list(sync.invoice.lines.order_by("position", "id").values_list("pk", flat=True))
+        sync.xero_line_ids = {
+            str(pk): str(item.line_item_id)
+            for pk, item in zip(lines, answer.line_items, strict=False)
+        }
+    sync.pushed_fingerprint = row.fingerprint
     sync.save(
-        update_fields=["xero_invoice_id", "xero_line_ids", "outcome_unknown", "pushed_fingerprint"]
+        update_fields=[
+            "xero_invoice_id",
+            "xero_status",
+            "xero_line_ids",
+            "outcome_unknown",
+            "pushed_fingerprint",
+        ]
+    )
+    XeroInvoiceNumber.objects.update_or_create(
+        connection=sync.connection,
+        number=sync.invoice.number.lower(),
+        defaults={"xero_invoice_id": sync.xero_invoice_id, "status": sync.xero_status},
     )
 
 
-def _push_payments(client: XeroClient, sync: InvoiceSync) -> None:
-    connection = sync.connection
+def _xero_cannot_edit(sync: InvoiceSync) -> bool:
+    """Xero refuses changes to an invoice that is paid or has a payment applied."""
+    return (
+        sync.xero_status == "PAID"
+        or sync.payments.filter(deleted_in_xero=False).exclude(xero_payment_id="").exists()
+    )
+
+
+def _locked_failure(sync: InvoiceSync) -> RowFailed:
+    invoice = sync.invoice
+    return RowFailed(
+        "xero_locked",
+        f"Xero no longer lets invoice {invoice.number} change: it has a payment applied in "
+        "Xero. Your change is kept here but Xero still shows the invoice as it was. To make "
+        "them match, use “Void and reissue” on the invoice (the payments move to the new "
+        "invoice), or undo the change.",
+        _page("invoices:detail", invoice.account, pk=invoice.pk),
+    )
+
+
+def _refusal(sync: InvoiceSync, messages: list[str]) -> RowFailed:
+    text = "; ".join(messages) or "no reason given"
+    lowered = text.lower()
+    if any(hint in lowered for hint in XERO_LOCKED_HINTS):
+        return _locked_failure(sync)
+    if any(hint in lowered for hint in NUMBER_TAKEN_HINTS):
+        return RowFailed(
+            "number_taken",
+            f"Xero already has another invoice numbered {sync.invoice.number}. Give this "
+            "invoice another number, then retry.",
+            _page("invoices:edit", sync.invoice.account, pk=sync.invoice_id),
+        )
+    if "account code" in lowered:
+        return RowFailed(
+            "sales_account",
+            f"Xero does not accept the sales account {sync.connection.sales_account_code} on "
+            f"invoices ({text}). Choose another sales account, then retry.",
+            _page("xero_sync:sales_account", sync.invoice.account),
+        )
+    return RowFailed("validation", "Xero refused the invoice: " + text)
+
+
+def _payments_delete(client: XeroClient, row: Row) -> None:
+    connection = row.sync.connection
+    for record in row.sync.payments.filter(deleted_in_crm=True, deleted_in_xero=False):
+        if record.xero_payment_id:
+            client.call(
+                "payments.delete",
+                lambda acc, ident, record=record, **o: acc.delete_payment(
+                    connection.tenant_id,
+                    record.xero_payment_id,
+                    PaymentDelete(status="DELETED"),
+                    **o,
+                ),
+                write=True,
+                idempotency_key=record.idempotency_key,
+            )
+        record.deleted_in_xero = True
+        record.save(update_fields=["deleted_in_xero"])
+
+
+def _payments_create(client: XeroClient, row: Row) -> None:
+    sync, connection = row.sync, row.sync.connection
+    if not sync.xero_invoice_id or sync.invoice.status in (InvoiceStatus.VOID, InvoiceStatus.DRAFT):
+        return
     known = {p.payment_id: p for p in sync.payments.all()}
     for payment in Payment.objects.filter(invoice=sync.invoice).order_by("id"):
         record = known.get(payment.pk) or PaymentSync.objects.create(
@@ -302,35 +567,92 @@ def _push_payments(client: XeroClient, sync: InvoiceSync) -> None:
             idempotency_key=record.idempotency_key,
         ).payments[0]
         if answer.has_validation_errors:
-            raise ValidationFailed([v.message for v in answer.validation_errors or []])
+            messages = "; ".join(v.message for v in answer.validation_errors or [])
+            raise ValidationFailed(
+                [f"Xero refused payment {payment.reference or payment.pk}: {messages}"]
+            )
         record.xero_payment_id = str(answer.payment_id)
         record.save(update_fields=["xero_payment_id"])
-    for record in sync.payments.filter(deleted_in_crm=True, deleted_in_xero=False):
-        if record.xero_payment_id:
-            client.call(
-                "payments.delete",
-                lambda acc, ident, record=record, **o: acc.delete_payment(
-                    connection.tenant_id,
-                    record.xero_payment_id,
-                    PaymentDelete(status="DELETED"),
-                    **o,
-                ),
-                write=True,
-                idempotency_key=record.idempotency_key,
+
+
+def _per_row(rows: list[Row], step) -> None:
+    """Run a per-row step; a validation refusal fails that row only."""
+    for row in rows:
+        if not row.live:
+            continue
+        try:
+            step(row)
+        except ValidationFailed as refused:
+            row.failed = _refusal(row.sync, refused.messages or [refused.message])
+
+
+def _push_batch(client: XeroClient, connection: XeroConnection, rows: list[Row]) -> None:
+    for row in rows:
+        try:
+            preflight(row.sync)
+        except PreflightFailed as failed:
+            row.failed = RowFailed(failed.cause, failed.message, failed.fix_url)
+    _find_by_number(client, connection, rows)
+    _per_row(rows, partial(_payments_delete, client))
+    links = _contacts_link(client, connection, rows)
+    _invoices_write(client, connection, rows, links)
+    _per_row(rows, partial(_payments_create, client))
+
+
+def _finish(rows: list[Row], drain: "Drain") -> None:
+    for row in rows:
+        if row.failed is not None:
+            _fail(row, row.failed)
+            drain.failed += 1
+            continue
+        drain.synced += 1
+        with transaction.atomic():
+            current = InvoiceSync.objects.select_for_update().get(pk=row.sync.pk)
+            current.pushed_version = row.version
+            current.synced_at = timezone.now()
+            current.error = current.error_cause = current.fix_url = ""
+            # A change made while we pushed leaves the row pending for the next round.
+            if current.version == row.version:
+                current.state = InvoiceSyncState.SYNCED
+            current.save()
+
+
+def _after_transient(rows: list[Row], error: Transient) -> float:
+    """Back off the batch's rows; a row that keeps failing is told to a person. Returns the
+    seconds until the next attempt."""
+    now = timezone.now()
+    wait = 0.0
+    for row in rows:
+        if row.sync.attempts >= MAX_TRANSIENT_ATTEMPTS:
+            row.failed = RowFailed(
+                "xero_unavailable",
+                f"Xero did not take the invoice after {row.sync.attempts} attempts "
+                f"({error.message}). Press Retry when Xero is back.",
             )
-        record.deleted_in_xero = True
-        record.save(update_fields=["deleted_in_xero"])
+            _fail(row, row.failed)
+            continue
+        seconds = min(2 ** min(row.sync.attempts, 8), 300)
+        wait = max(wait, seconds)
+        InvoiceSync.objects.filter(pk=row.sync.pk, state=InvoiceSyncState.PENDING).update(
+            next_attempt_at=now + timedelta(seconds=seconds)
+        )
+    return wait
+
+
+def _defer_all(connection: XeroConnection, seconds: float) -> None:
+    """Xero's limits say wait: every pending row of the organisation waits in the database."""
+    until = timezone.now() + timedelta(seconds=seconds)
+    _due(connection.pk).update(next_attempt_at=until)
 
 
 @contextmanager
-def _one_push_at_a_time(invoice_id: int):
-    """A session-level PostgreSQL advisory lock for the whole push (HTTP included), so two
-    workers never push the same invoice at once, while each step still commits on its own
-    (a lost answer must be remembered even if the worker then dies)."""
+def _push_lock(connection_id: int):
+    """A session-level PostgreSQL advisory lock for the whole drain (HTTP included): one drain
+    per organisation at a time, and a killed worker's lock dies with its database session."""
     if db_connection.vendor != "postgresql":
         yield True
         return
-    key = f"xero-invoice-push:{invoice_id}"
+    key = f"xero-invoices-push:{connection_id}"
     with db_connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [key])
         got = cursor.fetchone()[0]
@@ -342,163 +664,85 @@ def _one_push_at_a_time(invoice_id: int):
                 cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [key])
 
 
-def invoice_push(invoice_id: int) -> InvoiceSync | None:
-    """Bring Xero in line with the CRM invoice. Typed Xero errors propagate to the task, which
-    retries transient ones; permanent ones are recorded here as a failure with plain words."""
-    with _one_push_at_a_time(invoice_id) as mine:
-        if not mine:
-            return None  # another worker is pushing it; it re-queues if there is more to do
-        return _invoice_push(invoice_id)
+@dataclass
+class Drain:
+    batches: int = 0
+    synced: int = 0
+    failed: int = 0
+    retry_in: float = 0.0  # > 0: Xero asked us to wait (kept in the rows, too)
 
 
-def _invoice_push(invoice_id: int) -> InvoiceSync | None:
-    with transaction.atomic():
-        sync = (
-            InvoiceSync.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("invoice__account", "invoice__contact", "connection")
-            .filter(invoice_id=invoice_id)
-            .first()
-        )
-        if sync is None or sync.state not in (InvoiceSyncState.PENDING, InvoiceSyncState.WAITING):
-            return sync  # done already, failed (awaiting a fix) or being pushed elsewhere
-        if sync.connection.status != ConnectionStatus.CONNECTED:
-            sync.state = InvoiceSyncState.WAITING
-            sync.save(update_fields=["state"])
-            return sync
-        version = sync.version
-        sync.attempts += 1
-        sync.save(update_fields=["attempts"])
-    try:
-        preflight(sync)
-        client = XeroClient(sync.connection)
-        # Payments must be removed before an invoice can be voided in Xero.
-        if sync.invoice.status == InvoiceStatus.VOID:
-            _push_payments(client, sync)
-            _push_invoice(client, sync)
-        else:
-            _push_invoice(client, sync)
-            _push_payments(client, sync)
-    except PreflightFailed as failed:
-        return _fail(sync, failed.cause, failed.message, failed.fix_url)
-    except ValidationFailed as refused:
-        return _fail(sync, "validation", "Xero refused the invoice: " + refused.message, "")
-    except AuthLost:
-        InvoiceSync.objects.filter(pk=sync.pk).update(state=InvoiceSyncState.WAITING)
-        raise
-    except (ValueError, TypeError) as bug:
-        # Not Xero's doing and not the staff's: visible as a failure, logged for us.
-        log.exception("invoice push failed unexpectedly", extra={"invoice_id": sync.invoice_id})
-        return _fail(sync, "internal", f"Could not prepare the invoice for Xero ({bug}).", "")
-    with transaction.atomic():
-        current = InvoiceSync.objects.select_for_update().get(pk=sync.pk)
-        current.pushed_version = version
-        current.synced_at = timezone.now()
-        current.error = current.error_cause = current.fix_url = ""
-        # A change made while we pushed leaves the row pending and queues the next push.
-        if current.version == version:
-            current.state = InvoiceSyncState.SYNCED
-        else:
-            from .tasks import invoice_push_task
-
-            current.state = InvoiceSyncState.PENDING
-            enqueue_on_commit(invoice_push_task, current.invoice_id)
-        current.save()
-    return current
+def invoices_push(connection_id: int) -> Drain:
+    """Push every due row of one organisation, in batches, until none is left. Rate limits and
+    transient errors defer the rows in the database and end the drain with `retry_in`; a lost
+    connection parks them until reconnect."""
+    redis_client().delete(_queued_flag(connection_id))
+    drain = Drain()
+    while True:
+        with _push_lock(connection_id) as mine:
+            if not mine:
+                return drain  # another worker drains this organisation
+            _drain(connection_id, drain)
+        # A change committed while we held the lock may have found its drain refused: look
+        # once more after letting go.
+        if drain.retry_in or not _due(connection_id).exists():
+            return drain
 
 
-def _fail(sync: InvoiceSync, cause: str, message: str, fix_url: str) -> InvoiceSync:
-    """Record a failure that needs a person, and tell the account's admins once: the row only
-    turns failed from another state once per failure (transient retries never get here)."""
+def _drain(connection_id: int, drain: Drain) -> None:
+    while True:
+        connection = XeroConnection.objects.get(pk=connection_id)
+        if connection.status != ConnectionStatus.CONNECTED:
+            _due(connection_id).update(state=InvoiceSyncState.WAITING)
+            return
+        rows = _claim(connection)
+        if not rows:
+            return
+        client = XeroClient(connection)
+        try:
+            _push_batch(client, connection, rows)
+        except (RateLimited, Transient, AuthLost) as interrupted:
+            # Rows not yet done stay pending: what reached Xero is remembered per row, so
+            # the next round skips it.
+            _finish([r for r in rows if not r.live], drain)
+            _interrupted(connection, rows, interrupted, drain)
+            return
+        _finish(rows, drain)
+        drain.batches += 1
+
+
+def _interrupted(connection, rows: list[Row], error: Exception, drain: Drain) -> None:
+    if isinstance(error, RateLimited):
+        _defer_all(connection, error.retry_after)
+        drain.retry_in = error.retry_after
+    elif isinstance(error, Transient):
+        drain.retry_in = _after_transient([r for r in rows if r.live], error)
+    else:  # AuthLost: the connection is marked; everything waits for the reconnect
+        _due(connection.pk).update(state=InvoiceSyncState.WAITING)
+
+
+def _fail(row: Row, failure: RowFailed) -> None:
+    """Record a failure that needs a person; the row only turns failed from another state once
+    per failure (transient retries never get here), and each failure is told once. A row
+    changed in the CRM meanwhile stays pending: the change may be the fix."""
+    sync, cause = row.sync, failure.cause
     with transaction.atomic():
         turned = (
-            InvoiceSync.objects.filter(pk=sync.pk)
+            InvoiceSync.objects.filter(pk=sync.pk, version=row.version)
             .exclude(state=InvoiceSyncState.FAILED)
             .update(
-                state=InvoiceSyncState.FAILED, error_cause=cause, error=message, fix_url=fix_url
+                state=InvoiceSyncState.FAILED,
+                error_cause=cause,
+                error=failure.message,
+                fix_url=failure.fix_url,
+                failed_at=timezone.now(),
+                failure_emailed_at=None,
             )
         )
         sync.refresh_from_db()
         if turned:
-            _email_failure(sync)
+            failure_notify(sync)
     log.info(
         "invoice sync failed",
         extra={"invoice_id": sync.invoice_id, "connection_id": sync.connection_id, "cause": cause},
     )
-    return sync
-
-
-def _email_failure(sync: InvoiceSync) -> None:
-    invoice = sync.invoice
-    account = invoice.account
-    page = absolute_url(
-        reverse("invoices:detail", kwargs={"account_slug": account.slug, "pk": invoice.pk})
-    )
-    fix = f"\nTo fix it: {absolute_url(sync.fix_url)}\n" if sync.fix_url else ""
-    email_account_admins(
-        account=account,
-        subject=f"Invoice {invoice.number} was not sent to Xero",
-        body=(
-            f"Invoice {invoice.number} ({invoice.name or 'no title'}) for "
-            f"{invoice.contact.display_name if invoice.contact else 'no contact'} could not be "
-            f"sent to Xero.\n\nWhat went wrong: {sync.error}\n{fix}\n"
-            f"Once fixed, press Retry on the invoice: {page}\n"
-        ),
-    )
-
-
-def invoice_sync_retry(sync: InvoiceSync) -> None:
-    """Retry after a fix: the row goes back to pending and is queued."""
-    from .tasks import invoice_push_task
-
-    InvoiceSync.objects.filter(pk=sync.pk).update(
-        state=InvoiceSyncState.PENDING, attempts=0, next_attempt_at=timezone.now()
-    )
-    enqueue_on_commit(invoice_push_task, sync.invoice_id)
-
-
-# --- from Xero back to the CRM ---------------------------------------------------------------
-# Set while a change that came from Xero is applied: the CRM services still send their signal,
-# and the receiver must not queue a push of Xero's own change back to Xero.
-applying_from_xero: ContextVar[bool] = ContextVar("applying_from_xero", default=False)
-
-
-def invoice_update_from_xero(connection: XeroConnection, xero_invoice_id: str) -> int:
-    """An INVOICE event: payments made in Xero against one of our invoices are recorded in the
-    CRM (and known as already in Xero). Returns how many payments were added."""
-    sync = (
-        InvoiceSync.objects.filter(connection=connection, xero_invoice_id=xero_invoice_id)
-        .select_related("invoice")
-        .first()
-    )
-    if sync is None:
-        return 0  # not an invoice the CRM sent (e.g. a bill): nothing to bring back
-    found = (
-        XeroClient(connection)
-        .call(
-            "invoices.get",
-            lambda acc, ident, **o: acc.get_invoice(connection.tenant_id, xero_invoice_id, **o),
-        )
-        .invoices[0]
-    )
-    known = set(sync.payments.exclude(xero_payment_id="").values_list("xero_payment_id", flat=True))
-    added = 0
-    token = applying_from_xero.set(True)
-    try:
-        for xero_payment in found.payments or []:
-            payment_id = str(xero_payment.payment_id)
-            if payment_id in known:
-                continue
-            with transaction.atomic():
-                payment = payment_record(
-                    invoice=sync.invoice,
-                    amount=Decimal(str(xero_payment.amount)),
-                    date=xero_payment.date or timezone.localdate(),
-                    reference=f"Paid in Xero ({xero_payment.reference or payment_id})",
-                )
-                PaymentSync.objects.create(
-                    invoice_sync=sync, payment_id=payment.pk, xero_payment_id=payment_id
-                )
-            added += 1
-    finally:
-        applying_from_xero.reset(token)
-    return added

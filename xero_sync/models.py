@@ -64,6 +64,8 @@ class XeroConnection(models.Model):
     # High-water mark of Xero's UpdatedDateUTC seen by the contact sync (the poll's
     # If-Modified-Since).
     contacts_synced_until = models.DateTimeField(null=True, blank=True)
+    # The invoice poll's cursor (If-Modified-Since), like contacts_synced_until for contacts.
+    invoices_synced_until = models.DateTimeField(null=True, blank=True)
 
     connected_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -347,11 +349,19 @@ class InvoiceSync(models.Model):
     error_cause = models.CharField(max_length=40, blank=True)  # groups failures by cause
     error = models.TextField(blank=True)  # plain words for the staff and the admins
     fix_url = models.CharField(max_length=300, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    # Null while a failure's email is still owed (sent alone, or in the next digest).
+    failure_emailed_at = models.DateTimeField(null=True, blank=True)
+    # The invoice's status in Xero as last seen (our writes, webhooks and the poll).
+    xero_status = models.CharField(max_length=20, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        indexes = [models.Index(fields=["state", "next_attempt_at"], name="invoice_sync_due")]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="invoice_sync_due"),
+            models.Index(fields=["connection", "xero_invoice_id"], name="invoice_sync_xero_id"),
+        ]
 
     def __str__(self):
         return f"Invoice {self.invoice_id} -> Xero {self.xero_invoice_id or '(not yet)'}"
@@ -386,3 +396,24 @@ class PaymentSync(models.Model):
     def idempotency_key(self) -> str:
         suffix = "delete" if self.deleted_in_crm else "create"
         return f"crm-payment-{self.payment_id}-{suffix}"
+
+
+class XeroInvoiceNumber(models.Model):
+    """Every sales invoice number the organisation uses, ours or typed in Xero (kept by the
+    invoice poll and by our own writes): the pre-flight refuses a number Xero already holds
+    for another invoice without spending an API call."""
+
+    connection = models.ForeignKey(
+        XeroConnection, on_delete=models.CASCADE, related_name="invoice_numbers"
+    )
+    number = models.CharField(max_length=255)  # lower-cased: Xero compares numbers so
+    xero_invoice_id = models.CharField(max_length=64)
+    status = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "number"], name="xero_number_once")
+        ]
+
+    def __str__(self):
+        return f"{self.number} -> {self.xero_invoice_id}"

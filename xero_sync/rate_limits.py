@@ -52,7 +52,8 @@ return tostring(until_)
 
 
 @cache
-def _redis() -> redis.Redis:
+def redis_client() -> redis.Redis:
+    """The Redis that coordinates workers (limits, flags); not the cache."""
     return redis.Redis.from_url(settings.REDIS_URL)
 
 
@@ -72,7 +73,7 @@ class TenantLimiter:
 
     def try_acquire(self) -> Decision:
         lease = uuid.uuid4().hex
-        granted, wait, reason = _redis().eval(
+        granted, wait, reason = redis_client().eval(
             _ACQUIRE,
             3,
             *self.keys,
@@ -85,11 +86,11 @@ class TenantLimiter:
         return Decision(bool(granted), float(wait), reason.decode(), lease if granted else "")
 
     def release(self, lease: str) -> None:
-        _redis().zrem(self.keys[0], lease)
+        redis_client().zrem(self.keys[0], lease)
 
     def block_for(self, seconds: float) -> None:
         """Every worker waits this long before calling this organisation again."""
-        _redis().eval(_BLOCK, 1, self.keys[2], max(seconds, 0.0))
+        redis_client().eval(_BLOCK, 1, self.keys[2], max(seconds, 0.0))
 
     def reset(self) -> None:
-        _redis().delete(*self.keys)
+        redis_client().delete(*self.keys)

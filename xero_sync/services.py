@@ -109,7 +109,9 @@ def connection_choose_organisation(
         raise OrganisationTaken(tenant.tenant_name) from error
     connection_record_activity(connection)
     if connection.status == ConnectionStatus.CONNECTED:
-        import_resume_waiting(connection)  # work interrupted by the lost connection goes on
+        # Work interrupted by the lost connection goes on.
+        import_resume_waiting(connection)
+        invoice_sync.invoices_resume_waiting(connection)
     client = XeroClient(connection)
     for other in others:
         if other.tenant_id != tenant.tenant_id and not _held_by_any_account(other.tenant_id):

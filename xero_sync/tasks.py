@@ -1,11 +1,13 @@
 from celery import shared_task
 
-from . import contact_import, invoice_sync, services, webhooks
+from . import contact_import, failure_mail, invoice_from_xero, invoice_sync, services, webhooks
 from .errors import AuthLost, RateLimited, Transient
 from .models import ConnectionStatus, XeroConnection
 
 # Longer waits than this are not countdowns (the broker's visibility timeout is an hour).
 RETRY_COUNTDOWN_CAP = 50 * 60
+# Invoice pushes wait for Xero in the database; only short waits are also countdowns.
+INVOICE_RETRY_COUNTDOWN_CAP = 5 * 60
 
 
 @shared_task(acks_late=True)
@@ -55,23 +57,58 @@ def contacts_poll_connection_task(self, connection_id: int) -> None:
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
-def invoice_push_task(self, invoice_id: int) -> None:
-    """Transient errors and rate limits retry with backoff (no email); a lost connection
-    parks the row until reconnect; permanent errors are recorded by the service."""
+def invoices_push_task(self, connection_id: int) -> None:
+    """Drain one organisation's invoice outbox. Waits Xero asks for are kept in the rows; a
+    short one is also a countdown, a long one (a day limit) is left to the beat sweep, never a
+    countdown beyond the broker's visibility timeout."""
+    drain = invoice_sync.invoices_push(connection_id)
+    if drain.retry_in and drain.retry_in <= INVOICE_RETRY_COUNTDOWN_CAP:
+        raise self.retry(countdown=drain.retry_in)
+
+
+@shared_task(acks_late=True)
+def invoice_push_task(invoice_id: int) -> None:
+    """Messages queued before pushes were drained per organisation: drain its organisation."""
+    from .models import InvoiceSync
+
+    sync = InvoiceSync.objects.filter(invoice_id=invoice_id).first()
+    if sync is not None:
+        invoice_sync.push_queue(sync.connection_id)
+
+
+@shared_task
+def invoices_sweep_task() -> int:
+    """Beat: re-queue drains for pending work whose message was lost (broker or worker died
+    between commit and publish) or whose wait for Xero's limits is over."""
+    due = invoice_sync.connections_due()
+    for connection_id in due:
+        invoices_push_task.delay(connection_id)
+    return len(due)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=5)
+def invoices_poll_task(self) -> None:
+    """Beat: one invoice poll per connected organisation, each as its own task."""
+    for connection_id in XeroConnection.objects.filter(
+        status=ConnectionStatus.CONNECTED
+    ).values_list("pk", flat=True):
+        invoices_poll_connection_task.delay(connection_id)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=5)
+def invoices_poll_connection_task(self, connection_id: int) -> None:
     try:
-        invoice_sync.invoice_push(invoice_id)
+        invoice_from_xero.invoices_poll(XeroConnection.objects.get(pk=connection_id))
     except RateLimited as limited:
-        raise self.retry(countdown=min(limited.retry_after, RETRY_COUNTDOWN_CAP)) from limited
+        if limited.retry_after <= INVOICE_RETRY_COUNTDOWN_CAP:
+            raise self.retry(countdown=limited.retry_after) from limited
     except Transient as transient:
-        raise self.retry(countdown=min(2 ** min(self.request.retries, 8), 300)) from transient
+        raise self.retry(countdown=30) from transient
     except AuthLost:
         pass
 
 
 @shared_task
-def invoices_sweep_task() -> int:
-    """Beat: re-queue pending pushes whose message was lost between commit and publish."""
-    due = invoice_sync.invoices_due()
-    for invoice_id in due:
-        invoice_push_task.delay(invoice_id)
-    return len(due)
+def failure_digests_task() -> int:
+    """Beat: one digest per account for invoice failures not yet emailed."""
+    return failure_mail.failure_digests_send()

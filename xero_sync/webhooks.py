@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .contact_import import contact_sync_one
-from .invoice_sync import invoice_update_from_xero
+from .invoice_from_xero import invoice_update_from_xero
 from .models import ConnectionStatus, WebhookDelivery, WebhookEvent, XeroConnection
 
 log = logging.getLogger(__name__)

@@ -153,11 +153,11 @@ def test_an_unmapped_tax_fails_with_a_link_to_the_fix_and_no_api_call(
 def test_a_503_is_retried_without_a_duplicate(ready, account, xero, celery_worker):
     connection, gst = ready
     mails_before = len(celery_worker.sent_mail())
-    xero.fault("status", method="PUT", path="/api.xro/2.0/Invoices", status=503, count=1)
+    xero.fault("status", method="POST", path="/api.xro/2.0/Invoices", status=503, count=1)
     invoice = issue(account, gst)
     wait_synced(celery_worker, invoice)
     assert len(xero.invoices(connection.tenant_id)) == 1
-    assert [r["status"] for r in xero.requests(method="PUT", path="/api.xro/2.0/Invoices")] == [
+    assert [r["status"] for r in xero.requests(method="POST", path="/api.xro/2.0/Invoices")] == [
         503,
         200,
     ]
@@ -167,7 +167,7 @@ def test_a_503_is_retried_without_a_duplicate(ready, account, xero, celery_worke
 @pytest.mark.django_db(transaction=True)
 def test_written_but_response_lost_never_duplicates(ready, account, xero, celery_worker):
     connection, gst = ready
-    xero.fault("lost_response", method="PUT", path="/api.xro/2.0/Invoices", count=1)
+    xero.fault("lost_response", method="POST", path="/api.xro/2.0/Invoices", count=1)
     invoice = issue(account, gst)
     wait_synced(celery_worker, invoice)
     assert len(xero.invoices(connection.tenant_id)) == 1

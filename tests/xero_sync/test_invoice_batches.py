@@ -1,0 +1,157 @@
+"""Bursts go to Xero in batches of up to 50 per call, each element's answer on its own; waits
+for Xero's limits stay in the database; a lost connection parks work until reconnect."""
+
+import datetime
+import json
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from invoices.models import Invoice
+from invoices.services import LineInput, invoice_create, invoice_issue
+from xero_sync import invoice_sync
+from xero_sync.models import InvoiceSync, InvoiceSyncState, XeroContact
+from xero_sync.rate_limits import TenantLimiter
+from xero_sync.reconnect import connection_mark_needs_reconnect
+
+from ..factories import client_for, contact_make
+from .conftest import KIWI, callback, consent, start_connect
+from .test_invoice_push import ready  # noqa: F401  (fixture)
+
+
+def issue_many(account, gst, contact, count: int) -> list[Invoice]:
+    """`count` invoices issued in one transaction, as an import or a recurring run does."""
+    made = []
+    with transaction.atomic():
+        for n in range(count):
+            invoice = invoice_create(
+                account=account,
+                contact=contact,
+                name=f"Service {n}",
+                due_date=datetime.date(2026, 12, 31),
+                lines=[
+                    LineInput(
+                        description="Labour",
+                        quantity=Decimal(1),
+                        unit_price=Decimal("100.00") + n,
+                        tax_rate=gst,
+                    )
+                ],
+            )
+            made.append(invoice_issue(invoice=invoice))
+    return made
+
+
+def invoice_posts(xero):
+    return xero.requests(method="POST", path="/api.xro/2.0/Invoices")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_goes_in_batches_of_50_and_a_refused_element_fails_alone(
+    ready,  # noqa: F811
+    account,
+    xero,
+    celery_worker,
+):
+    connection, gst = ready
+    contact = contact_make(account, first_name="Ana", last_name="Burst")
+    # Someone typed an invoice in Xero with a number the CRM is about to use, and no poll has
+    # seen it yet: only Xero can refuse it.
+    xero_contact = xero.create_contact(connection.tenant_id, Name="Walk-in customer")
+    xero.create_invoice(
+        connection.tenant_id,
+        {
+            "Type": "ACCREC",
+            "InvoiceNumber": "INV-0007",
+            "Contact": {"ContactID": xero_contact["ContactID"]},
+            "LineItems": [{"Description": "Typed in Xero", "UnitAmount": 10, "Quantity": 1}],
+        },
+    )
+    xero.clear_requests()
+    invoices = issue_many(account, gst, contact, 120)
+    celery_worker.wait_for(
+        lambda: not InvoiceSync.objects.filter(state=InvoiceSyncState.PENDING).exists(),
+        timeout=60,
+    )
+    posts = invoice_posts(xero)
+    assert [len(json.loads(p["body"])["Invoices"]) for p in posts] == [50, 50, 20]
+    assert all(p["query"]["summarizeErrors"].lower() == "false" for p in posts), posts[0]["query"]
+    # One contact created for the whole burst, in one call.
+    assert len(xero.requests(method="PUT", path="/api.xro/2.0/Contacts")) == 1
+    assert XeroContact.objects.filter(contact=contact).count() == 1
+    states = dict(
+        InvoiceSync.objects.values_list("invoice__number", "state").filter(invoice__in=invoices)
+    )
+    assert states.pop("INV-0007") == InvoiceSyncState.FAILED
+    assert set(states.values()) == {InvoiceSyncState.SYNCED}
+    failed = InvoiceSync.objects.get(invoice__number="INV-0007")
+    assert failed.error_cause == "number_taken"
+    assert "another invoice numbered INV-0007" in failed.error
+    ours = [
+        i
+        for i in xero.invoices(connection.tenant_id)
+        if i.get("Reference", "").startswith("Service")
+    ]
+    assert len(ours) == 119
+    assert len({i["InvoiceNumber"] for i in ours}) == 119
+
+
+@pytest.mark.django_db
+def test_a_day_limit_wait_stays_in_the_database_not_in_a_countdown(
+    ready,  # noqa: F811
+    account,
+    xero,
+    tasks_inline,
+):
+    connection, gst = ready
+    used = len(xero.requests(path="/api.xro/2.0/*"))
+    xero.set_limits(per_day=used)  # the organisation's day is spent
+    contact = contact_make(account, first_name="Day", last_name="Limit")
+    with transaction.atomic():
+        invoice = issue_many(account, gst, contact, 1)[0]
+    drain = invoice_sync.invoices_push(connection.pk)
+    sync = InvoiceSync.objects.get(invoice=invoice)
+    assert sync.state == InvoiceSyncState.PENDING
+    assert drain.retry_in > 60 * 60  # Xero said: tomorrow
+    # The wait is in the row: the sweep leaves it alone until then, and no task countdown
+    # longer than the broker's visibility timeout was asked for.
+    assert sync.next_attempt_at > timezone.now() + datetime.timedelta(hours=1)
+    assert connection.pk not in invoice_sync.connections_due()
+    from xero_sync.tasks import INVOICE_RETRY_COUNTDOWN_CAP
+
+    assert drain.retry_in > INVOICE_RETRY_COUNTDOWN_CAP
+    # When the day turns (Xero's usage and our block on the organisation both expire), the
+    # sweep finds it due and it goes.
+    xero.set_limits(per_day=5000, reset_usage=True)
+    TenantLimiter(connection.tenant_id).reset()
+    InvoiceSync.objects.filter(pk=sync.pk).update(
+        next_attempt_at=timezone.now() - datetime.timedelta(minutes=1)
+    )
+    assert invoice_sync.connections_due() == [connection.pk]
+    invoice_sync.invoices_push(connection.pk)
+    assert InvoiceSync.objects.get(pk=sync.pk).state == InvoiceSyncState.SYNCED
+
+
+@pytest.mark.django_db
+def test_work_waits_for_a_reconnect_and_then_goes(
+    ready,  # noqa: F811
+    account,
+    xero,
+    admin_user,
+    tasks_inline,
+):
+    connection, gst = ready
+    connection_mark_needs_reconnect(connection=connection, reason="test: grant revoked")
+    contact = contact_make(account, first_name="Wai", last_name="Ting")
+    with tasks_inline():
+        invoice = issue_many(account, gst, contact, 1)[0]
+    assert InvoiceSync.objects.get(invoice=invoice).state == InvoiceSyncState.WAITING
+    assert invoice_posts(xero) == []
+    client = client_for(admin_user)
+    query = start_connect(client, account)
+    with tasks_inline():
+        callback(client, query, consent(xero, query, [KIWI]))
+    sync = InvoiceSync.objects.get(invoice=invoice)
+    assert sync.state == InvoiceSyncState.SYNCED and sync.xero_invoice_id

@@ -1,0 +1,16 @@
+"""Set while a change that came from Xero is applied to the CRM: the CRM services still send
+their signals, and the outbox must not queue Xero's own change back to Xero."""
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+applying_from_xero: ContextVar[bool] = ContextVar("applying_from_xero", default=False)
+
+
+@contextmanager
+def changes_from_xero():
+    token = applying_from_xero.set(True)
+    try:
+        yield
+    finally:
+        applying_from_xero.reset(token)
