@@ -92,6 +92,9 @@ class BaseLineFormSet(forms.BaseFormSet):
         ]
 
 
+MAX_LINES = 200  # lines on one invoice
+
+
 def line_formset(*, account, invoice: Invoice | None, data=None):
     tax_rates = tax_rate_choices(account, keep_for=invoice)
     initial = None
@@ -108,7 +111,15 @@ def line_formset(*, account, invoice: Invoice | None, data=None):
             for line in invoice.lines.all()
         ]
     formset_class = forms.formset_factory(
-        LineForm, formset=BaseLineFormSet, extra=0 if initial else 1, can_delete=True
+        LineForm,
+        formset=BaseLineFormSet,
+        extra=0 if initial else 1,
+        can_delete=True,
+        # A posted TOTAL_FORMS is never trusted beyond this: a forged huge count would
+        # otherwise build and render thousands of forms.
+        max_num=MAX_LINES,
+        absolute_max=MAX_LINES,
+        validate_max=True,
     )
     return formset_class(
         data,

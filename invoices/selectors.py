@@ -7,11 +7,25 @@ from taxes.models import TaxRate
 
 from .models import Invoice, InvoiceStatus, Payment
 
+# Where an invoice stands with the books (the accounting integration keeps a twin row per
+# invoice under the reverse relation `xero_sync`; this app only reads it by name).
+SYNC_FILTERS = [
+    ("synced", "In Xero"),
+    ("pending", "Sending to Xero"),
+    ("failed", "Not sent: needs a fix"),
+    ("waiting", "Waiting for a reconnect"),
+    ("none", "Not in Xero"),
+]
 
-def invoice_list(account: Account, *, status: str = "", search: str = ""):
-    invoices = Invoice.objects.filter(account=account).select_related("contact")
+
+def invoice_list(account: Account, *, status: str = "", search: str = "", sync: str = ""):
+    invoices = Invoice.objects.filter(account=account).select_related("contact", "xero_sync")
     if status in InvoiceStatus.values:
         invoices = invoices.filter(status=status)
+    if sync == "none":
+        invoices = invoices.filter(xero_sync__isnull=True)
+    elif sync in dict(SYNC_FILTERS):
+        invoices = invoices.filter(xero_sync__state=sync)
     search = search.strip()
     if search:
         invoices = invoices.filter(

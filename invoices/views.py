@@ -8,7 +8,14 @@ from platform_crm.tenancy import account_view
 
 from .forms import InvoiceForm, PaymentForm, line_formset
 from .models import InvoiceStatus, TaxMode
-from .selectors import invoice_get, invoice_lines, invoice_list, invoice_payments, payment_get
+from .selectors import (
+    SYNC_FILTERS,
+    invoice_get,
+    invoice_lines,
+    invoice_list,
+    invoice_payments,
+    payment_get,
+)
 from .services import (
     invoice_create,
     invoice_issue,
@@ -27,13 +34,16 @@ PAGE_SIZE = 50
 def invoice_index(request, account):
     search = request.GET.get("q", "")
     status = request.GET.get("status", "")
-    paginator = Paginator(invoice_list(account, status=status, search=search), PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+    sync = request.GET.get("sync", "")
+    invoices = invoice_list(account, status=status, search=search, sync=sync)
+    page = Paginator(invoices, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "search": search,
         "status": status,
         "statuses": InvoiceStatus.choices,
+        "sync": sync,
+        "sync_filters": SYNC_FILTERS,
     }
     # Live search and the status filter swap only the results table.
     template = "invoices/_results.html" if request.htmx else "invoices/index.html"
