@@ -49,18 +49,30 @@ def delivery_process(delivery_id: int) -> None:
         return
     try:
         events = json.loads(bytes(delivery.body)).get("events") or []
+        if not isinstance(events, list):
+            raise ValueError("events is not a list")
     except (ValueError, AttributeError) as error:
         delivery.error = f"unreadable body: {error}"
         delivery.processed_at = timezone.now()
         delivery.save(update_fields=["error", "processed_at"])
         return
-    for raw in events:
+    malformed = sum(1 for raw in events if not isinstance(raw, dict))
+    if malformed:  # signed by Xero yet not events: kept on the delivery, never guessed at
+        delivery.error = f"{malformed} of {len(events)} events are not objects"
+    for raw in (raw for raw in events if isinstance(raw, dict)):
         event = _event_record(delivery, raw)
         if event is not None:
             _event_dispatch(event)
     delivery.event_count = len(events)
     delivery.processed_at = timezone.now()
-    delivery.save(update_fields=["event_count", "processed_at"])
+    delivery.save(update_fields=["event_count", "error", "processed_at"])
+
+
+def _text(value, field: str) -> str:
+    """An event field as text its column can hold (no NUL, not too long), whatever was sent;
+    Xero's own values always fit."""
+    limit = WebhookEvent._meta.get_field(field).max_length
+    return ("" if value is None else str(value)).replace("\x00", "")[:limit]
 
 
 def _event_record(delivery: WebhookDelivery, raw: dict) -> WebhookEvent | None:
@@ -69,11 +81,11 @@ def _event_record(delivery: WebhookDelivery, raw: dict) -> WebhookEvent | None:
         with transaction.atomic():
             return WebhookEvent.objects.create(
                 delivery=delivery,
-                tenant_id=str(raw.get("tenantId", "")),
-                category=str(raw.get("eventCategory", "")),
-                event_type=str(raw.get("eventType", "")),
-                resource_id=str(raw.get("resourceId", "")),
-                event_date=str(raw.get("eventDateUtc", "")),
+                tenant_id=_text(raw.get("tenantId"), "tenant_id"),
+                category=_text(raw.get("eventCategory"), "category"),
+                event_type=_text(raw.get("eventType"), "event_type"),
+                resource_id=_text(raw.get("resourceId"), "resource_id"),
+                event_date=_text(raw.get("eventDateUtc"), "event_date"),
             )
     except IntegrityError:
         return None

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from contacts.services import EDITABLE_FIELDS
 from invoices.models import PaymentMethod, TaxMode
+from xero_sync import webhooks
 from xero_sync.models import TaxMapping, WebhookDelivery
 
 from ..factories import client_for, contact_make, invoice_make, tax_rate_make
@@ -254,6 +255,8 @@ def tax_mapping_page(xero, account, other_account, admin_user):
     return client, url, tax_rate_make(account), tax_rate_make(other_account)
 
 
+EVENT_KEYS = ["tenantId", "eventCategory", "eventType", "resourceId", "eventDateUtc", "x"]
+
 # A header value as a WSGI server hands it over: each byte as one latin-1 character.
 header_text = st.text(st.characters(max_codepoint=255, exclude_categories=["Cs"]), max_size=80)
 json_values = st.recursive(
@@ -294,3 +297,20 @@ def test_webhook_stores_any_signed_json_as_received(document, django_capture_on_
         response = post(body, sign(body))
     assert response.status_code == 200 and response.content == b""
     assert bytes(WebhookDelivery.objects.latest("pk").body) == body
+
+
+events_like = st.fixed_dictionaries(
+    {"events": st.lists(json_values | st.dictionaries(st.sampled_from(EVENT_KEYS), typed))}
+)
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(document=json_values | events_like)
+def test_processing_any_signed_json_records_it_and_never_raises(document):
+    """Signed by Xero yet anything at all: processing records what it could and moves on."""
+    body = json.dumps(document).encode()
+    delivery = webhooks.delivery_store(body)
+    webhooks.delivery_process(delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.processed_at is not None
