@@ -310,15 +310,17 @@ def _contacts_link(client: XeroClient, connection: XeroConnection, rows: list[Ro
         xero_id = "" if answer.has_validation_errors else str(answer.contact_id)
         if not xero_id:
             messages = [v.message for v in answer.validation_errors or []]
-            xero_id = _contact_by_name(client, connection, _contact_model(contact).name)
-            if not xero_id:
-                for row in live:
-                    if row.sync.invoice.contact_id == contact.pk:
-                        row.failed = RowFailed(
-                            "validation",
-                            "Xero refused the invoice's contact: " + "; ".join(messages),
-                            _page("contacts:edit", row.sync.invoice.account, pk=contact.pk),
-                        )
+            name = _contact_model(contact).name
+            xero_id = _contact_by_name(client, connection, name)
+            twin = XeroContact.objects.filter(connection=connection, xero_contact_id=xero_id)
+            if not xero_id or twin.exists():
+                why = (
+                    f"Xero already has a contact named “{name}”, linked to another CRM contact; "
+                    "Xero needs contact names to be unique. Rename one of them, then retry."
+                    if xero_id
+                    else "Xero refused the invoice's contact: " + "; ".join(messages)
+                )
+                _rows_fail(live, contact, RowFailed("contact", why, _contact_page(contact)))
                 continue
         XeroContact.objects.get_or_create(
             connection=connection,
@@ -327,6 +329,16 @@ def _contacts_link(client: XeroClient, connection: XeroConnection, rows: list[Ro
         )
         links[contact.pk] = xero_id
     return links
+
+
+def _contact_page(contact) -> str:
+    return _page("contacts:edit", contact.account, pk=contact.pk)
+
+
+def _rows_fail(rows: list[Row], contact, failure: RowFailed) -> None:
+    for row in rows:
+        if row.sync.invoice.contact_id == contact.pk:
+            row.failed = failure
 
 
 def _contact_model(contact) -> XContact:

@@ -44,6 +44,20 @@ def issue_many(account, gst, contact, count: int) -> list[Invoice]:
     return made
 
 
+def typed_in_xero(xero, tenant_id: str, number: str) -> dict:
+    """A sales invoice someone typed straight into Xero."""
+    someone = xero.create_contact(tenant_id, Name="Walk-in customer")
+    return xero.create_invoice(
+        tenant_id,
+        {
+            "Type": "ACCREC",
+            "InvoiceNumber": number,
+            "Contact": {"ContactID": someone["ContactID"]},
+            "LineItems": [{"Description": "Typed in Xero", "UnitAmount": 10, "Quantity": 1}],
+        },
+    )
+
+
 def invoice_posts(xero):
     return xero.requests(method="POST", path="/api.xro/2.0/Invoices")
 
@@ -59,16 +73,7 @@ def test_a_burst_goes_in_batches_of_50_and_a_refused_element_fails_alone(
     contact = contact_make(account, first_name="Ana", last_name="Burst")
     # Someone typed an invoice in Xero with a number the CRM is about to use, and no poll has
     # seen it yet: only Xero can refuse it.
-    xero_contact = xero.create_contact(connection.tenant_id, Name="Walk-in customer")
-    xero.create_invoice(
-        connection.tenant_id,
-        {
-            "Type": "ACCREC",
-            "InvoiceNumber": "INV-0007",
-            "Contact": {"ContactID": xero_contact["ContactID"]},
-            "LineItems": [{"Description": "Typed in Xero", "UnitAmount": 10, "Quantity": 1}],
-        },
-    )
+    typed_in_xero(xero, connection.tenant_id, "INV-0007")
     xero.clear_requests()
     invoices = issue_many(account, gst, contact, 120)
     celery_worker.wait_for(
@@ -155,3 +160,25 @@ def test_work_waits_for_a_reconnect_and_then_goes(
         callback(client, query, consent(xero, query, [KIWI]))
     sync = InvoiceSync.objects.get(invoice=invoice)
     assert sync.state == InvoiceSyncState.SYNCED and sync.xero_invoice_id
+
+
+@pytest.mark.django_db
+def test_two_crm_contacts_with_one_name_never_share_or_duplicate_a_xero_contact(
+    ready,  # noqa: F811
+    account,
+    xero,
+    tasks_inline,
+):
+    connection, gst = ready
+    first = contact_make(account, first_name="Mere", last_name="Twin", email="a@x.example")
+    second = contact_make(account, first_name="Mere", last_name="Twin", email="b@x.example")
+    with tasks_inline(), transaction.atomic():
+        one = issue_many(account, gst, first, 1)[0]
+        two = issue_many(account, gst, second, 1)[0]
+    assert InvoiceSync.objects.get(invoice=one).state == InvoiceSyncState.SYNCED
+    failed = InvoiceSync.objects.get(invoice=two)
+    assert failed.state == InvoiceSyncState.FAILED and failed.error_cause == "contact"
+    assert "Xero already has a contact named “Mere Twin”" in failed.error
+    assert failed.fix_url == f"/a/{account.slug}/contacts/{second.pk}/edit/"
+    named = [c for c in xero.contacts(connection.tenant_id) if c["Name"] == "Mere Twin"]
+    assert len(named) == 1

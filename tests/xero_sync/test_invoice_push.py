@@ -42,10 +42,12 @@ def lines(gst):
     ]
 
 
-def issue(account, gst, **fields):
+def issue(account, gst, contact=None, **fields):
     import datetime
 
-    contact = contact_make(account, first_name="Ruth", last_name="Tane", email="ruth@x.example")
+    contact = contact or contact_make(
+        account, first_name="Ruth", last_name="Tane", email="ruth@x.example"
+    )
     invoice = invoice_create(
         account=account,
         contact=contact,
