@@ -155,3 +155,28 @@ class Payment(models.Model):
 
     def __str__(self):
         return f"{self.amount} on {self.date}"
+
+
+class EventSource(models.TextChoices):
+    CRM = "crm", "In the CRM"
+    XERO = "xero", "In Xero"
+    SYNC = "sync", "Sync"
+
+
+class InvoiceEvent(models.Model):
+    """One line of an invoice's history (invoices.history)."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    source = models.CharField(max_length=10, choices=EventSource.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    what = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["invoice", "-at"], name="invoice_event_recent")]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.source}: {self.what}"

@@ -49,6 +49,10 @@ def invoice_lines(invoice: Invoice):
     return invoice.lines.select_related("tax_rate").prefetch_related("tax_rate__components")
 
 
+def invoice_history(invoice: Invoice, limit: int = 100) -> list:
+    return list(invoice.events.select_related("by")[:limit])
+
+
 def invoice_payments(invoice: Invoice):
     return invoice.payments.select_related("recorded_by")
 

@@ -15,6 +15,7 @@ from contacts.models import Contact
 from platform_crm.models import Account
 from taxes.models import TaxRate
 
+from .history import change_record
 from .models import (
     ZERO,
     Invoice,
@@ -61,6 +62,7 @@ def invoice_number_allocate(*, account: Account) -> str:
 
 
 def _send(invoice: Invoice, change: str, payment: Payment | None = None) -> None:
+    change_record(invoice, change, payment)
     invoice_changed.send(sender=Invoice, invoice=invoice, change=change, payment=payment)
 
 

@@ -11,6 +11,7 @@ from .models import InvoiceStatus, TaxMode
 from .selectors import (
     SYNC_FILTERS,
     invoice_get,
+    invoice_history,
     invoice_lines,
     invoice_list,
     invoice_payments,
@@ -28,6 +29,7 @@ from .services import (
 from .totals import totals_for
 
 PAGE_SIZE = 50
+HISTORY_SHOWN = 100
 
 
 @account_view()
@@ -61,6 +63,8 @@ def _detail(request, invoice, payment_form):
         "invoice": invoice,
         "lines": invoice_lines(invoice),
         "payments": invoice_payments(invoice),
+        "history": (history := invoice_history(invoice, HISTORY_SHOWN + 1))[:HISTORY_SHOWN],
+        "history_more": len(history) > HISTORY_SHOWN,
         "payment_form": payment_form,
         "can_take_payment": invoice.status in (InvoiceStatus.SENT, InvoiceStatus.PARTIALLY_PAID),
     }

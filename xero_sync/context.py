@@ -4,6 +4,9 @@ their signals, and the outbox must not queue Xero's own change back to Xero."""
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from invoices.history import changes_from
+from invoices.models import EventSource
+
 applying_from_xero: ContextVar[bool] = ContextVar("applying_from_xero", default=False)
 
 
@@ -11,6 +14,7 @@ applying_from_xero: ContextVar[bool] = ContextVar("applying_from_xero", default=
 def changes_from_xero():
     token = applying_from_xero.set(True)
     try:
-        yield
+        with changes_from(EventSource.XERO):  # the invoice's history says where it happened
+            yield
     finally:
         applying_from_xero.reset(token)

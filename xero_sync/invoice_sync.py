@@ -45,7 +45,8 @@ from xero_python.accounting import Invoices as XInvoices
 from xero_python.accounting import Payment as XPayment
 from xero_python.api_client.serializer import serialize
 
-from invoices.models import Invoice, InvoiceStatus, Payment, TaxMode
+from invoices.history import invoice_event_record
+from invoices.models import EventSource, Invoice, InvoiceStatus, Payment, TaxMode
 
 from .client import XeroClient
 from .context import applying_from_xero
@@ -468,8 +469,14 @@ def _invoice_answer(row: Row, answer: XInvoice) -> None:
         sync.save(update_fields=["outcome_unknown"])
         row.failed = _refusal(sync, [v.message for v in answer.validation_errors or []])
         return
+    created = not sync.xero_invoice_id
     sync.xero_invoice_id = str(answer.invoice_id)
     sync.xero_status = answer.status or ""
+    invoice_event_record(
+        sync.invoice,
+        ("Created in Xero as " if created else "Updated in Xero: ") + sync.xero_status,
+        source=EventSource.SYNC,
+    )
     if answer.line_items:
         lines = list(sync.invoice.lines.order_by("position", "id").values_list("pk", flat=True))
         sync.xero_line_ids = {
@@ -585,6 +592,11 @@ def _payments_create(client: XeroClient, row: Row) -> None:
             )
         record.xero_payment_id = str(answer.payment_id)
         record.save(update_fields=["xero_payment_id"])
+        invoice_event_record(
+            sync.invoice,
+            f"Payment of {payment.amount} {sync.invoice.currency} sent to Xero",
+            source=EventSource.SYNC,
+        )
 
 
 def _per_row(rows: list[Row], step) -> None:
@@ -753,6 +765,9 @@ def _fail(row: Row, failure: RowFailed) -> None:
         )
         sync.refresh_from_db()
         if turned:
+            invoice_event_record(
+                sync.invoice, f"Not sent to Xero: {failure.message}", source=EventSource.SYNC
+            )
             failure_notify(sync)
     log.info(
         "invoice sync failed",

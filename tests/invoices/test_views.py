@@ -302,3 +302,32 @@ def test_a_forged_line_count_is_refused_without_building_its_forms(account, staf
     assert response.status_code == 200
     assert response.content.decode().count('name="lines-') <= (MAX_LINES + 2) * 8
     assert f"Please submit at most {MAX_LINES} forms." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_invoice_page_shows_its_history_with_who_and_where(account, staff_user):
+    from invoices.history import changes_from
+
+    client = client_for(staff_user)
+    invoice = invoice_make(account, issue=True)
+    response = client.post(
+        reverse("invoices:payment_new", args=[account.slug, invoice.pk]),
+        {"amount": "10.00", "date": "2026-11-20", "method": "cash", "reference": ""},
+    )
+    assert response.status_code == 302
+    with changes_from("xero"):
+        payment_record(invoice=invoice, amount=D("5.00"))
+    rows = [
+        (e.what, e.source, e.by)
+        for e in reversed(
+            client.get(reverse("invoices:detail", args=[account.slug, invoice.pk])).context[
+                "history"
+            ]
+        )
+    ]
+    assert rows == [
+        ("Created", "crm", None),
+        ("Issued", "crm", None),
+        (f"Payment of 10.00 {invoice.currency} recorded", "crm", staff_user),
+        (f"Payment of 5.00 {invoice.currency} recorded", "xero", None),
+    ]

@@ -55,6 +55,14 @@ def test_the_poll_brings_back_a_payment_and_a_void_made_in_xero_without_echo(
     assert voided.status == InvoiceStatus.VOID
     assert writes(xero) == []  # nothing went back
     assert InvoiceSync.objects.get(pk=paid_sync.pk).version == paid_sync.version
+    # The history says what happened where.
+    history = [(e.source, e.what) for e in paid.events.order_by("at", "id")]
+    assert history == [
+        ("crm", "Created"),
+        ("crm", "Issued"),
+        ("sync", "Created in Xero as AUTHORISED"),
+        ("xero", f"Payment of 40.00 {paid.currency} recorded"),
+    ]
     # The next poll asks only for what changed since, and changes nothing twice.
     xero.clear_requests()
     with tasks_inline():
