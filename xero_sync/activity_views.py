@@ -14,6 +14,8 @@ from .models import ConnectionStatus
 from .selectors import (
     connection_get,
     contact_import_recent,
+    invoice_outbox_summary,
+    invoice_sync_events_recent,
     webhook_delivery_count,
     webhook_event_recent,
     xero_call_list,
@@ -40,5 +42,7 @@ def xero_activity(request, account):
             "imports": contact_import_recent(account),
             "failures": xero_failures_by_cause(account, since=since),
             "budget": xero_day_budget(account, connection=connection, now=now),
+            "outbox": invoice_outbox_summary(account),
+            "invoice_events": invoice_sync_events_recent(account),
         }
     return render(request, "xero_sync/activity.html", context)

@@ -72,6 +72,40 @@ def contact_import_recent(account, *, limit: int = 10):
     )
 
 
+@dataclass(frozen=True)
+class InvoiceOutbox:
+    pending: int
+    synced: int
+    failed: int
+    waiting: int
+    oldest_pending_at: datetime | None
+
+
+def invoice_outbox_summary(account) -> InvoiceOutbox:
+    """Where the account's invoices stand with Xero, in one query."""
+    rows = InvoiceSync.objects.filter(invoice__account=account).aggregate(
+        **{
+            state: Count("id", filter=Q(state=state))
+            for state in ("pending", "synced", "failed", "waiting")
+        },
+        oldest_pending_at=Min("updated_at", filter=Q(state=InvoiceSyncState.PENDING)),
+    )
+    return InvoiceOutbox(**rows)
+
+
+def invoice_sync_events_recent(account, *, limit: int = 20):
+    """What the sync did to invoices and what came back from Xero, newest first."""
+    from invoices.models import EventSource, InvoiceEvent
+
+    return (
+        InvoiceEvent.objects.filter(
+            invoice__account=account, source__in=[EventSource.SYNC, EventSource.XERO]
+        )
+        .select_related("invoice")
+        .order_by("-at", "-id")[:limit]
+    )
+
+
 def xero_failures_by_cause(account, *, since, limit: int = 20):
     """Calls that did not succeed since `since`, one row per (outcome, error) with its count
     and when it was last seen; the most recent cause first."""

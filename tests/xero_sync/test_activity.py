@@ -98,8 +98,39 @@ def test_activity_shows_calls_events_imports_failures_and_budget(
     assert budget.used == 5000 - connected.day_calls_remaining
     assert budget.calls_today == XeroCall.objects.filter(connection=connected).count()
     assert f"{budget.used} of 5000" in page
-    # Invoice sync is not built yet; the page says where its figures will go.
-    assert 'id="invoice-sync-note"' in page
+    # No invoice yet: the outbox is empty and says so.
+    assert response.context["outbox"].synced == response.context["outbox"].pending == 0
+    assert "No invoice has been sent to Xero yet." in page
+
+
+@pytest.mark.django_db
+def test_activity_shows_the_invoice_outbox_and_what_the_sync_did(
+    connected, xero, account, admin_user, tasks_inline
+):
+    from decimal import Decimal
+
+    from xero_sync import tax_mapping
+
+    from ..factories import tax_rate_make
+    from .test_invoice_push import issue
+
+    gst = tax_rate_make(account, "GST 15%", ("GST", Decimal(15), False))
+    unmapped = tax_rate_make(account, "Levy 2%", ("Levy", Decimal(2), False))
+    tax_mapping.xero_tax_rates_refresh(connected)
+    tax_mapping.tax_mapping_set(
+        connection=connected, tax_rate=gst, xero_tax_type="OUTPUT2", user=admin_user
+    )
+    with tasks_inline():
+        sent = issue(account, gst)
+        refused = issue(account, unmapped)
+    response = client_for(admin_user).get(activity_url(account))
+    outbox = response.context["outbox"]
+    assert (outbox.synced, outbox.failed, outbox.pending) == (1, 1, 0)
+    page = response.content.decode()
+    assert "see the sync failures" in page
+    events = [(e.invoice_id, e.what.split(":")[0]) for e in response.context["invoice_events"]]
+    assert (sent.pk, "Created in Xero as AUTHORISED") in events
+    assert (refused.pk, "Not sent to Xero") in events
 
 
 @pytest.mark.django_db
@@ -160,4 +191,4 @@ def test_activity_queries_do_not_grow_with_rows(connected, xero, account, admin_
     many = _queries_for_page(client, activity_url(account))
 
     assert many == few
-    assert many <= 16  # login, membership, session and one per figure
+    assert many <= 17  # login, membership, session and one per figure
