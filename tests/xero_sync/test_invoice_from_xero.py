@@ -170,3 +170,22 @@ def test_an_edit_xero_cannot_take_is_explained_and_void_and_reissue_moves_the_pa
     assert [li["Description"] for li in new["LineItems"]] == ["Call-out (weekend)"]
     assert Decimal(str(new["AmountPaid"])) == Decimal("30.00") == copy.amount_paid
     assert Decimal(str(new["Total"])) == copy.total
+
+
+@pytest.mark.django_db
+def test_the_edit_page_warns_before_an_edit_xero_would_refuse(
+    ready,  # noqa: F811
+    account,
+    xero,
+    admin_user,
+    tasks_inline,
+):
+    connection, gst = ready
+    with tasks_inline():
+        invoice = issue(account, gst)
+    edit = reverse("invoices:edit", args=[account.slug, invoice.pk])
+    client = client_for(admin_user)
+    assert 'id="xero-locked-warning"' not in client.get(edit).content.decode()
+    with tasks_inline():
+        payment_record(invoice=invoice, amount=Decimal("10.00"))
+    assert 'id="xero-locked-warning"' in client.get(edit).content.decode()
