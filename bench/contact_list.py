@@ -7,19 +7,15 @@ Uses its own database (bench_contact_list), dropped at the end. Prints ms per re
 queries per request; --quick uses 10,000 contacts."""
 
 import argparse
-import os
 import random
-import statistics
 import sys
 import time
 from pathlib import Path
 
-import psycopg
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.figures import figure  # noqa: E402
+from bench._pages import own_database, time_pages  # noqa: E402
 
 BENCH = "contact_list"
 # A staff page should answer well under a tenth of a second at any list size; the query count
@@ -27,7 +23,6 @@ BENCH = "contact_list"
 TARGET_MS = "< 100 ms"
 TARGET_QUERIES = "<= 9, any size"
 DB = "bench_contact_list"
-SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def main() -> None:
@@ -37,41 +32,18 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.contacts = 10_000
-    with psycopg.connect(SERVER, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB}"')
-        conn.execute(f'CREATE DATABASE "{DB}"')
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="platform_crm.settings",
-        DJANGO_DEBUG="1",
-        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{DB}",
-        DJANGO_ALLOWED_HOSTS="localhost",
-        REDIS_URL="redis://127.0.0.1:6379/12",
-    )
-    try:
+    with own_database(DB, redis_db=12):
         run(args.contacts)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(SERVER, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{DB}"')
 
 
 def run(n: int) -> None:
-    import django
-
-    django.setup()
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext, setup_test_environment
 
     from contacts.models import Contact
     from platform_crm.models import Account, Membership, Role
 
-    setup_test_environment()  # responses carry their template context (the match count)
-    call_command("migrate", verbosity=0)
     account = Account.objects.create(name="Bench Ltd", slug="bench", country="NZ")
     user = get_user_model().objects.create_user("bench", password="unused-password-1")
     Membership.objects.create(account=account, user=user, role=Role.STAFF)
@@ -113,24 +85,7 @@ def run(n: int) -> None:
         ("search phone", {"q": f"+64 21 {probe.phone[4:7]} {probe.phone[7:]}"}),
         ("search, no match", {"q": "zzzz"}),
     ]
-    print(f"{'request':18} {'p50 ms':>8} {'max ms':>8} {'queries':>8} {'matches':>8}")
-    figures = []  # reported after the table, which stays in one piece
-    for label, params in cases:
-        matches = client.get(url, params).context["page"].paginator.count  # and warm
-        times = []
-        with CaptureQueriesContext(connection) as queries:
-            for _ in range(10):
-                t = time.perf_counter()
-                assert client.get(url, params).status_code == 200
-                times.append((time.perf_counter() - t) * 1000)
-        print(
-            f"{label:18} {statistics.median(times):8.1f} {max(times):8.1f} "
-            f"{len(queries) // 10:8d} {matches:8,d}"
-        )
-        figures.append((label, statistics.median(times), len(queries) // 10))
-    for label, p50, _ in figures:
-        figure(BENCH, f"{label} p50", p50, "ms", TARGET_MS)
-    figure(BENCH, "queries per request (most)", max(q for *_, q in figures), "", TARGET_QUERIES)
+    time_pages(BENCH, client, url, cases, target_ms=TARGET_MS, target_queries=TARGET_QUERIES)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,69 @@
+"""Shared by the staff-page benchmarks: a throwaway database of their own, and timing a page
+through the whole Django stack (test client, real PostgreSQL) with its query count."""
+
+import os
+import statistics
+import time
+from contextlib import contextmanager
+
+import psycopg
+
+from bench.figures import figure
+
+SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@contextmanager
+def own_database(name: str, redis_db: int):
+    """Django set up on a fresh database `name`, dropped afterwards."""
+    with psycopg.connect(SERVER, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="platform_crm.settings",
+        DJANGO_DEBUG="1",
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{name}",
+        DJANGO_ALLOWED_HOSTS="localhost",
+        REDIS_URL=f"redis://127.0.0.1:6379/{redis_db}",
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()  # responses carry their template context (the match count)
+    call_command("migrate", verbosity=0)
+    try:
+        yield
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(SERVER, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+def time_pages(bench: str, client, url: str, cases, *, target_ms: str, target_queries: str):
+    """Each case (label, GET params) ten times: prints a table, then reports p50 and queries."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    print(f"{'request':22} {'p50 ms':>8} {'max ms':>8} {'queries':>8} {'matches':>8}")
+    figures = []  # reported after the table, which stays in one piece
+    for label, params in cases:
+        matches = client.get(url, params).context["page"].paginator.count  # and warm
+        times = []
+        with CaptureQueriesContext(connection) as queries:
+            for _ in range(10):
+                started = time.perf_counter()
+                assert client.get(url, params).status_code == 200
+                times.append((time.perf_counter() - started) * 1000)
+        print(
+            f"{label:22} {statistics.median(times):8.1f} {max(times):8.1f} "
+            f"{len(queries) // 10:8d} {matches:8,d}"
+        )
+        figures.append((label, statistics.median(times), len(queries) // 10))
+    for label, p50, _ in figures:
+        figure(bench, f"{label} p50", p50, "ms", target_ms)
+    figure(bench, "queries per request (most)", max(q for *_, q in figures), "", target_queries)
