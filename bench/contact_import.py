@@ -18,12 +18,9 @@ import argparse
 import io
 import math
 import multiprocessing
-import os
 import random
 import resource
-import shutil
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -33,12 +30,12 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from anywhere
 
+from bench._setup import bench_world, connection_make  # noqa: E402
 from bench.figures import figure  # noqa: E402
 
 BENCH = "contact_import"
 
 DB = "bench_contact_import"
-SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/13"
 REGION = "NZ"
 LOTS = 10**9  # "never throttle"
@@ -63,48 +60,14 @@ def main() -> None:
     if args.quick:
         args.contacts = 10_000
 
-    import redis
-    from cryptography.fernet import Fernet
-
-    from xero_sandbox.process import start_sandbox, stop_sandbox
-
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    with psycopg.connect(SERVER, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB}"')
-        conn.execute(f'CREATE DATABASE "{DB}"')
-    scratch = Path(tempfile.mkdtemp(prefix="bench-contact-import-"))
-    process = None
-    try:
-        process, sandbox = start_sandbox(scratch / "sandbox.log", "--orgs", "none")
-        os.environ.update(
-            DJANGO_SETTINGS_MODULE="platform_crm.settings",
-            # Production settings (DEBUG off: no SQL kept per query), a throwaway key.
-            DJANGO_DEBUG="0",
-            DJANGO_SECRET_KEY="bench-only-secret-key-not-for-production",
-            LOG_LEVEL="WARNING",
-            DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{DB}",
-            REDIS_URL=REDIS_URL,
-            CACHE_URL=REDIS_URL,
-            CELERY_BROKER_URL=REDIS_URL,
-            XERO_SANDBOX_URL=sandbox.url,
-            XERO_CLIENT_ID=sandbox.client_id,
-            XERO_CLIENT_SECRET=sandbox.client_secret,
-            XERO_WEBHOOK_KEY=sandbox.webhook_key,
-            XERO_TOKEN_KEYS=Fernet.generate_key().decode(),
-            XERO_CALLS_PER_MINUTE=str(LOTS),
-        )
+    with bench_world(
+        DB,
+        REDIS_URL,
+        "bench-contact-import-",
+        {"XERO_CALLS_PER_MINUTE": str(LOTS)},
+        keep_database=args.keep_database,
+    ) as (sandbox, _scratch):
         run(sandbox, args)
-    finally:
-        if process is not None:
-            stop_sandbox(process)
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep_database:
-            with psycopg.connect(SERVER, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{DB}"')
-        redis.Redis.from_url(REDIS_URL).flushdb()
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 # --- setup -----------------------------------------------------------------------------------
@@ -202,38 +165,6 @@ def crm_contacts_make(sandbox, tenant_id: str, count: int):
         )
     Contact.objects.bulk_create(rows, batch_size=5000)
     return account, {"email": len(email_picks), "phone": len(phone_picks)}
-
-
-def connection_make(sandbox, account, tenant_id: str, tenant_name: str):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from xero_sync.models import ConnectionStatus, XeroConnection
-    from xero_sync.rate_limits import TenantLimiter
-    from xero_sync.tokens import TokenSet, connection_store_tokens
-
-    token = sandbox.token_for(tenant_id)
-    connection = XeroConnection(
-        account=account,
-        status=ConnectionStatus.CONNECTED,
-        tenant_id=tenant_id,
-        tenant_name=tenant_name,
-        connected_at=timezone.now(),
-    )
-    connection_store_tokens(
-        connection,
-        TokenSet(
-            access_token=token["access_token"],
-            refresh_token=token["refresh_token"],
-            expires_at=timezone.now() + timedelta(seconds=int(token["expires_in"])),
-            scopes=token["scope"],
-            id_token=token.get("id_token", ""),
-        ),
-    )
-    connection.save()
-    TenantLimiter(tenant_id).reset()
-    return connection
 
 
 # --- the import, in a process of its own ------------------------------------------------------
