@@ -17,6 +17,23 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
+# A worker as the tests run it: every queue, two pool processes, no cluster chatter.
+WORKER_ARGS = [
+    "-m",
+    "celery",
+    "-A",
+    "platform_crm",
+    "worker",
+    "-Q",
+    "xero,email,default",
+    "-c",
+    "2",
+    "-l",
+    "info",
+    "--without-gossip",
+    "--without-mingle",
+    "--without-heartbeat",
+]
 
 
 def database_url_for_tests() -> str:
@@ -85,23 +102,7 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory, xero_san
     }
     with log.open("w") as out:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "platform_crm",
-                "worker",
-                "-Q",
-                "xero,email,default",
-                "-c",
-                "2",
-                "-l",
-                "info",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
+            [sys.executable, *WORKER_ARGS],
             cwd=ROOT,
             env=env,
             stdout=out,

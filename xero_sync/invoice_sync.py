@@ -33,9 +33,11 @@ from functools import partial
 
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Min, Q
 from django.urls import reverse
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 from xero_python.accounting import Account as XAccount
 from xero_python.accounting import Contact as XContact
 from xero_python.accounting import Contacts as XContacts
@@ -125,8 +127,17 @@ def push_queue(connection_id: int) -> None:
     (a burst of a thousand changes queues one task, not a thousand)."""
     from .tasks import invoices_push_task
 
-    if redis_client().set(_queued_flag(connection_id), 1, nx=True, ex=QUEUED_FLAG_SECONDS):
-        invoices_push_task.delay(connection_id)
+    try:
+        if redis_client().set(_queued_flag(connection_id), 1, nx=True, ex=QUEUED_FLAG_SECONDS):
+            invoices_push_task.delay(connection_id)
+    except (RedisError, KombuOperationalError):
+        # The change is committed in the outbox: the beat sweep queues its drain once Redis is
+        # back. Raising here would fail a save that succeeded (a 500 for a saved invoice).
+        log.warning(
+            "invoice drain not queued: Redis unavailable",
+            exc_info=True,
+            extra={"connection_id": connection_id},
+        )
 
 
 def _queued_flag(connection_id: int) -> str:
@@ -226,6 +237,8 @@ class Row:
     model: XInvoice | None = None
     fingerprint: str = ""
     notes: list[str] = field(default_factory=list)
+    done: bool = False  # through every step: nothing left to send for it
+    reached: bool = True  # False: an earlier row's call was interrupted before its turn
 
     @property
     def live(self) -> bool:
@@ -483,7 +496,11 @@ def _invoice_answer(row: Row, answer: XInvoice) -> None:
             str(pk): str(item.line_item_id)
             for pk, item in zip(lines, answer.line_items, strict=False)
         }
-    sync.pushed_fingerprint = row.fingerprint
+    # The next round builds this invoice with Xero's ids in it (InvoiceID, LineItemIDs):
+    # remember that form, or an unchanged invoice looks changed after an interrupted batch
+    # and, once its payment is in Xero, is refused as locked.
+    contact_id = row.model.contact.contact_id if row.model.contact else ""
+    sync.pushed_fingerprint = _fingerprint(_invoice_model(sync, contact_id))
     sync.save(
         update_fields=[
             "xero_invoice_id",
@@ -600,14 +617,19 @@ def _payments_create(client: XeroClient, row: Row) -> None:
 
 
 def _per_row(rows: list[Row], step) -> None:
-    """Run a per-row step; a validation refusal fails that row only."""
-    for row in rows:
+    """Run a per-row step; a validation refusal fails that row only. When a row's call is
+    interrupted, the rows after it were not reached: the failure is not theirs."""
+    for n, row in enumerate(rows):
         if not row.live:
             continue
         try:
             step(row)
         except ValidationFailed as refused:
             row.failed = _refusal(row.sync, refused.messages or [refused.message])
+        except (RateLimited, Transient, AuthLost):
+            for later in rows[n + 1 :]:
+                later.reached = False
+            raise
 
 
 def _push_batch(client: XeroClient, connection: XeroConnection, rows: list[Row]) -> None:
@@ -620,7 +642,13 @@ def _push_batch(client: XeroClient, connection: XeroConnection, rows: list[Row])
     _per_row(rows, partial(_payments_delete, client))
     links = _contacts_link(client, connection, rows)
     _invoices_write(client, connection, rows, links)
-    _per_row(rows, partial(_payments_create, client))
+    _per_row(rows, partial(_payments_create_last, client))
+
+
+def _payments_create_last(client: XeroClient, row: Row) -> None:
+    """The last step: a row through it is done, even if a later row's call is interrupted."""
+    _payments_create(client, row)
+    row.done = True
 
 
 def _finish(rows: list[Row], drain: "Drain") -> None:
@@ -641,11 +669,9 @@ def _finish(rows: list[Row], drain: "Drain") -> None:
             current.save()
 
 
-def _after_transient(rows: list[Row], error: Transient) -> float:
-    """Back off the batch's rows; a row that keeps failing is told to a person. Returns the
-    seconds until the next attempt."""
+def _after_transient(rows: list[Row], error: Transient) -> None:
+    """Back off the batch's rows; a row that keeps failing is told to a person."""
     now = timezone.now()
-    wait = 0.0
     for row in rows:
         if row.sync.attempts >= MAX_TRANSIENT_ATTEMPTS:
             row.failed = RowFailed(
@@ -656,11 +682,19 @@ def _after_transient(rows: list[Row], error: Transient) -> float:
             _fail(row, row.failed)
             continue
         seconds = min(2 ** min(row.sync.attempts, 8), 300)
-        wait = max(wait, seconds)
         InvoiceSync.objects.filter(pk=row.sync.pk, state=InvoiceSyncState.PENDING).update(
             next_attempt_at=now + timedelta(seconds=seconds)
         )
-    return wait
+
+
+def _seconds_to_next_due(connection_id: int) -> float:
+    """0 when nothing is pending (no retry needed), else at least a second."""
+    soonest = InvoiceSync.objects.filter(
+        connection_id=connection_id, state=InvoiceSyncState.PENDING
+    ).aggregate(soonest=Min("next_attempt_at"))["soonest"]
+    if soonest is None:
+        return 0.0
+    return max((soonest - timezone.now()).total_seconds(), 1.0)
 
 
 def _defer_all(connection: XeroConnection, seconds: float) -> None:
@@ -693,7 +727,7 @@ class Drain:
     batches: int = 0
     synced: int = 0
     failed: int = 0
-    retry_in: float = 0.0  # > 0: Xero asked us to wait (kept in the rows, too)
+    retry_in: float = 0.0  # > 0: rows are pending, due again in this many seconds
 
 
 def invoices_push(connection_id: int) -> Drain:
@@ -709,7 +743,12 @@ def invoices_push(connection_id: int) -> Drain:
             _drain(connection_id, drain)
         # A change committed while we held the lock may have found its drain refused: look
         # once more after letting go.
-        if drain.retry_in or not _due(connection_id).exists():
+        if drain.retry_in:
+            return drain
+        if not _due(connection_id).exists():
+            # Rows still backing off from an earlier batch's failure come back when due,
+            # not only when the sweep finds them.
+            drain.retry_in = _seconds_to_next_due(connection_id)
             return drain
 
 
@@ -727,9 +766,16 @@ def _drain(connection_id: int, drain: Drain) -> None:
             _push_batch(client, connection, rows)
         except (RateLimited, Transient, AuthLost) as interrupted:
             # Rows not yet done stay pending: what reached Xero is remembered per row, so
-            # the next round skips it.
-            _finish([r for r in rows if not r.live], drain)
-            _interrupted(connection, rows, interrupted, drain)
+            # the next round skips it. Done rows finish now rather than being retried (and
+            # backed off, towards a failure) with the rest.
+            _finish([r for r in rows if not r.live or r.done], drain)
+            # Rows not reached are not charged an attempt (nor backed off): at a high enough
+            # failure rate, rows waiting behind others' payments would otherwise run out of
+            # attempts though none of their own calls failed.
+            spared = [r.sync.pk for r in rows if r.live and not r.done and not r.reached]
+            InvoiceSync.objects.filter(pk__in=spared).update(attempts=F("attempts") - 1)
+            charged = [r for r in rows if not r.done and r.reached]
+            _interrupted(connection, charged, interrupted, drain)
             return
         _finish(rows, drain)
         drain.batches += 1
@@ -740,7 +786,10 @@ def _interrupted(connection, rows: list[Row], error: Exception, drain: Drain) ->
         _defer_all(connection, error.retry_after)
         drain.retry_in = error.retry_after
     elif isinstance(error, Transient):
-        drain.retry_in = _after_transient([r for r in rows if r.live], error)
+        _after_transient([r for r in rows if r.live], error)
+        # Each row backs off on its own: come back when the first pending row is due, so the
+        # rest of the outbox does not wait behind this batch's longest backoff.
+        drain.retry_in = _seconds_to_next_due(connection.pk)
     else:  # AuthLost: the connection is marked; everything waits for the reconnect
         _due(connection.pk).update(state=InvoiceSyncState.WAITING)
 

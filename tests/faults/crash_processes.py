@@ -1,0 +1,208 @@
+"""Processes a fault test kills and starts again: a Celery worker (its pool children or the
+whole of it), `celery beat` running the outbox sweep, and a Redis server of the test's own.
+Everything is started through the `processes` fixture, which ends what is left at teardown."""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from ..workers import WORKER_ARGS, Worker
+from .conftest import process_env
+
+
+def _children(pid: int) -> list[int]:
+    """Pids whose parent is `pid` (the prefork pool), read from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        # "pid (comm) state ppid ...": comm may hold spaces, so split after its ")".
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def _wait_gone(pid: int, timeout: float = 10.0) -> None:
+    """Until `pid` has exited (a zombie holds nothing: no socket, no database session)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return
+        if state == "Z":
+            return
+        time.sleep(0.02)
+
+
+class KillableWorker(Worker):
+    """A `celery worker` (queues xero, email, default; two pool processes) that a test can
+    SIGKILL and start again, as a supervisor would. One log for all its lives."""
+
+    def __init__(self, processes, tmp_path: Path, sandbox, **env: str):
+        mail_dir = tmp_path / "mail"
+        mail_dir.mkdir()
+        self.processes = processes
+        self.env = process_env(
+            sandbox,
+            # django-environ drops one leading slash: filemail:////abs/path is /abs/path.
+            EMAIL_URL=f"filemail:///{mail_dir}",
+            XERO_CLIENT_ID=sandbox.client_id,
+            XERO_CLIENT_SECRET=sandbox.client_secret,
+            XERO_WEBHOOK_KEY=sandbox.webhook_key,
+            **env,
+        )
+        self.kills = {"pool": 0, "whole": 0}
+        self.exits = 0  # exits nobody asked for, restarted by keep_running
+        super().__init__(None, tmp_path / "worker.log", mail_dir)
+        self.log.touch()
+        self.start()
+
+    def start(self) -> None:
+        offset = len(self.log.read_text())
+        with self.log.open("a") as out:
+            self.process = self.processes.start(
+                WORKER_ARGS,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        self.wait_for(
+            lambda: "ready." in self.log.read_text()[offset:] or self.process.poll() is not None,
+            60,
+        )
+        if self.process.poll() is not None:
+            raise AssertionError(f"worker exited:\n{self.log.read_text()[-3000:]}")
+
+    def keep_running(self) -> None:
+        """A supervisor's job: a worker that exited is started again. (A worker whose Redis
+        vanished can exit by itself: kombu's redis transport raises AttributeError while
+        acknowledging on the lost connection, an "Unrecoverable error".)"""
+        if self.process.poll() is not None:
+            self.exits += 1
+            self.start()
+
+    def kill_pool(self) -> None:
+        """SIGKILL every pool child: the task each runs dies mid-way; the worker lives on,
+        starts new children and (acks late, reject on worker lost) requeues the message."""
+        children = _children(self.process.pid)
+        assert children, "the worker has no pool children to kill"
+        for pid in children:
+            os.kill(pid, signal.SIGKILL)
+        self.kills["pool"] += 1
+
+    def kill_whole(self) -> None:
+        """SIGKILL the worker and its children at once, then start a new one. Messages the dead
+        worker had taken stay unacknowledged in Redis until the visibility timeout (an hour):
+        only the beat sweep brings their work back."""
+        children = _children(self.process.pid)
+        self.process.send_signal(signal.SIGKILL)
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):  # already gone with its parent
+                os.kill(pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        for pid in children:
+            _wait_gone(pid)
+        self.kills["whole"] += 1
+        self.start()
+
+
+class SweepBeat:
+    """`celery beat` sending the product's outbox sweep every two seconds (sweep_beat)."""
+
+    def __init__(self, processes, tmp_path: Path, **env: str):
+        self.processes, self.tmp_path, self.env = processes, tmp_path, process_env(**env)
+        self.log = tmp_path / "beat.log"
+        self.starts = 0
+        self.start()
+
+    def start(self) -> None:
+        self.starts += 1
+        with self.log.open("a") as out:
+            self.process = self.processes.start(
+                [
+                    "-m",
+                    "celery",
+                    "-A",
+                    "tests.faults.sweep_beat",
+                    "beat",
+                    "-l",
+                    "info",
+                    "--schedule",
+                    str(self.tmp_path / f"beat-schedule-{self.starts}"),
+                ],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def keep_running(self) -> None:
+        """A supervisor's job: a beat that stopped (it does when its Redis lock vanishes) is
+        started again."""
+        if self.process.poll() is not None:
+            self.start()
+
+    def sweeps_sent(self) -> int:
+        return self.log.read_text().count("Sending due task xero-invoices-sweep")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class PrivateRedis:
+    """A redis-server of the test's own (no persistence: a restart loses everything, queued
+    messages and rate-limit keys included). The shared Redis is never touched."""
+
+    def __init__(self, tmp_path: Path):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.log = tmp_path / "redis.log"
+        self.process: subprocess.Popen | None = None
+        self.start()
+
+    def start(self) -> None:
+        with self.log.open("a") as out:
+            self.process = subprocess.Popen(
+                [
+                    "redis-server",
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--daemonize",
+                    "no",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError(f"redis-server did not start:\n{self.log.read_text()}")
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.kill()
