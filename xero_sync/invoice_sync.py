@@ -26,7 +26,7 @@ import hashlib
 import json
 import logging
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from functools import partial
@@ -236,7 +236,6 @@ class Row:
     failed: RowFailed | None = None
     model: XInvoice | None = None
     fingerprint: str = ""
-    notes: list[str] = field(default_factory=list)
     done: bool = False  # through every step: nothing left to send for it
     reached: bool = True  # False: an earlier row's call was interrupted before its turn
 
@@ -287,7 +286,11 @@ def _find_by_number(client: XeroClient, connection: XeroConnection, rows: list[R
         )
         if ours:
             row.sync.xero_invoice_id = str(candidate.invoice_id)
-            row.notes.append("found by number after a lost answer")
+            invoice_event_record(
+                row.sync.invoice,
+                "Found in Xero by its number after Xero's answer was lost",
+                source=EventSource.SYNC,
+            )
         row.sync.outcome_unknown = False
         row.sync.save(update_fields=["xero_invoice_id", "outcome_unknown"])
 
@@ -463,14 +466,20 @@ def _invoices_write(client: XeroClient, connection: XeroConnection, rows: list[R
     InvoiceSync.objects.filter(pk__in=creating).update(outcome_unknown=True)
     body = XInvoices(invoices=[r.model for r in to_send])
     key = "crm-invoices-" + _digest(f"{r.sync.invoice_id}v{r.version}" for r in to_send)
-    answers = client.call(
-        "invoices.save",
-        lambda acc, ident, **o: acc.update_or_create_invoices(
-            connection.tenant_id, body, summarize_errors=False, unitdp=4, **o
-        ),
-        write=True,
-        idempotency_key=key,
-    ).invoices
+    try:
+        answers = client.call(
+            "invoices.save",
+            lambda acc, ident, **o: acc.update_or_create_invoices(
+                connection.tenant_id, body, summarize_errors=False, unitdp=4, **o
+            ),
+            write=True,
+            idempotency_key=key,
+        ).invoices
+    except RateLimited:
+        # Not sent (our limiter said wait) or refused whole (a 429): nothing was created, so
+        # the next round need not spend a call looking these up.
+        InvoiceSync.objects.filter(pk__in=creating).update(outcome_unknown=False)
+        raise
     for row, answer in zip(to_send, answers, strict=True):
         _invoice_answer(row, answer)
 

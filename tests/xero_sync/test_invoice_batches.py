@@ -182,3 +182,30 @@ def test_two_crm_contacts_with_one_name_never_share_or_duplicate_a_xero_contact(
     assert failed.fix_url == f"/a/{account.slug}/contacts/{second.pk}/edit/"
     named = [c for c in xero.contacts(connection.tenant_id) if c["Name"] == "Mere Twin"]
     assert len(named) == 1
+
+
+@pytest.mark.django_db
+def test_a_batch_held_back_by_the_rate_limit_costs_no_lookup_afterwards(
+    ready,  # noqa: F811
+    account,
+    xero,
+    settings,
+):
+    connection, gst = ready
+    contact = contact_make(account, first_name="Rate", last_name="Limited")
+    issue_many(account, gst, contact, 101)
+    limiter = TenantLimiter(connection.tenant_id)
+    limiter.reset()
+    xero.clear_requests()
+    settings.XERO_CALLS_PER_MINUTE = 2  # the contact and the first batch, then wait
+    drain = invoice_sync.invoices_push(connection.pk)
+    assert drain.retry_in > settings.XERO_MAX_INLINE_WAIT
+    assert len(invoice_posts(xero)) == 1
+    limiter.reset()  # the minute is over
+    settings.XERO_CALLS_PER_MINUTE = 60
+    InvoiceSync.objects.update(next_attempt_at=timezone.now())
+    invoice_sync.invoices_push(connection.pk)
+    assert [len(json.loads(p["body"])["Invoices"]) for p in invoice_posts(xero)] == [50, 50, 1]
+    # Nothing held back was sent, so nothing needed looking up by number.
+    assert xero.requests(method="GET", path="/api.xro/2.0/Invoices") == []
+    assert set(InvoiceSync.objects.values_list("state", flat=True)) == {InvoiceSyncState.SYNCED}
