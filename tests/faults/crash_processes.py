@@ -99,10 +99,11 @@ class KillableWorker(Worker):
             os.kill(pid, signal.SIGKILL)
         self.kills["pool"] += 1
 
-    def kill_whole(self) -> None:
+    def kill_whole(self, *, purge_queues: bool = False) -> None:
         """SIGKILL the worker and its children at once, then start a new one. Messages the dead
         worker had taken stay unacknowledged in Redis until the visibility timeout (an hour):
-        only the beat sweep brings their work back."""
+        only the beat sweep brings their work back. purge_queues: the messages still queued
+        are lost as well before the new worker starts (a broker losing messages)."""
         children = _children(self.process.pid)
         self.process.send_signal(signal.SIGKILL)
         for pid in children:
@@ -112,6 +113,10 @@ class KillableWorker(Worker):
         for pid in children:
             _wait_gone(pid)
         self.kills["whole"] += 1
+        if purge_queues:
+            from platform_crm.celery import app
+
+            app.control.purge()
         self.start()
 
 

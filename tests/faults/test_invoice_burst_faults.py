@@ -215,8 +215,10 @@ def test_a_thousand_invoices_reach_xero_once_while_workers_are_killed(
     burst.finish()
     since = last_request_id(xero)
     worker.wait_for(lambda: invoice_post_arrived(xero, account, since), 60)
-    kills.pop(0)()
-    assert kills == []
+    # The last kill also loses whatever drain was still queued (a broker losing messages),
+    # so only the sweep can bring the rest of the work back.
+    assert kills == [worker.kill_whole]
+    worker.kill_whole(purge_queues=True)
 
     wait_all_synced(worker, account, KILL_BURST, 150)
 
