@@ -219,6 +219,9 @@ def test_a_thousand_invoices_reach_xero_once_while_workers_are_killed(
     # so only the sweep can bring the rest of the work back.
     assert kills == [worker.kill_whole]
     worker.kill_whole(purge_queues=True)
+    left_for_the_sweep = InvoiceSync.objects.filter(
+        invoice__account=account, state=InvoiceSyncState.PENDING
+    ).count()
 
     wait_all_synced(worker, account, KILL_BURST, 150)
 
@@ -227,9 +230,11 @@ def test_a_thousand_invoices_reach_xero_once_while_workers_are_killed(
     # those invoices up by number instead of writing them again.
     assert xero.requests(method="GET", path="/api.xro/2.0/Invoices")
     assert_in_xero_exactly_once(xero, connection, account, before, KILL_BURST)
-    # The last whole-worker kill left its message unacknowledged and nothing else queued a
-    # drain after it: beat's sweep brought the work back.
-    assert sweeps_that_found_work(worker) > 0
+    # Work the last kill interrupted had no message left anywhere (its own unacknowledged, the
+    # queue purged): beat's sweep brought it back. (On a fast run the last batch can complete
+    # in the instant before the kill; then there is nothing to bring back.)
+    if left_for_the_sweep:
+        assert sweeps_that_found_work(worker) > 0
     assert worker.sent_mail() == []
     report(xero, worker)
 
