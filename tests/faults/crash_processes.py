@@ -113,10 +113,11 @@ class KillableWorker(Worker):
         for pid in children:
             _wait_gone(pid)
         self.kills["whole"] += 1
-        if purge_queues:
+        if purge_queues:  # on this worker's own broker
             from platform_crm.celery import app
 
-            app.control.purge()
+            with app.connection_for_write(self.env.get("CELERY_BROKER_URL")) as broker:
+                app.control.purge(connection=broker)
         self.start()
 
 

@@ -75,6 +75,15 @@ def outbox_ready(ready, account, xero):  # noqa: F811
     return connection, gst, xero_invoice_ids(xero, connection)
 
 
+@pytest.fixture
+def private_redis(tmp_path):
+    redis = PrivateRedis(tmp_path)
+    try:
+        yield redis
+    finally:
+        redis.stop()
+
+
 def outbox(account):
     return InvoiceSync.objects.filter(invoice__account=account)
 
@@ -179,6 +188,7 @@ KILL_BURST = 1000
 
 @pytest.mark.django_db(transaction=True)
 def test_a_thousand_invoices_reach_xero_once_while_workers_are_killed(
+    private_redis,
     processes,
     tmp_path,
     xero,
@@ -186,8 +196,11 @@ def test_a_thousand_invoices_reach_xero_once_while_workers_are_killed(
     outbox_ready,
 ):
     connection, gst, before = outbox_ready
-    worker = KillableWorker(processes, tmp_path, xero)
-    SweepBeat(processes, tmp_path)  # the outbox sweep, every two seconds
+    # A Redis of its own: no other worker of the test session may take this burst's work.
+    redis = private_redis
+    own = {"REDIS_URL": redis.url, "CACHE_URL": redis.url, "CELERY_BROKER_URL": redis.url}
+    worker = KillableWorker(processes, tmp_path, xero, **own)
+    SweepBeat(processes, tmp_path, **own)  # the outbox sweep, every two seconds
     burst = Burst(
         processes,
         tmp_path,
@@ -195,7 +208,7 @@ def test_a_thousand_invoices_reach_xero_once_while_workers_are_killed(
         gst,
         count=KILL_BURST,
         per_transaction=100,
-        env=process_env(xero),
+        env=process_env(xero, **own),
     )
     # Xero takes its time answering a batch: the write is done at once, the answer comes
     # 0.6 s later, so a kill while a batch is posted loses the answer to a committed write.
