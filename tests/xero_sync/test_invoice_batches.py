@@ -94,6 +94,12 @@ def test_a_burst_goes_in_batches_of_50_and_a_refused_element_fails_alone(
     failed = InvoiceSync.objects.get(invoice__number="INV-0007")
     assert failed.error_cause == "number_taken"
     assert "another invoice numbered INV-0007" in failed.error
+    # Xero's refusal is told to the admins once, in plain words, with where to fix it.
+    told = celery_worker.wait_for(
+        lambda: [m for m in celery_worker.sent_mail() if "Invoice INV-0007" in m]
+    )
+    assert len(told) == 1 and "What went wrong: Xero already has another" in told[0]
+    assert len(celery_worker.sent_mail()) == 1
     ours = [
         i
         for i in xero.invoices(connection.tenant_id)
