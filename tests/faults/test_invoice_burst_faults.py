@@ -292,6 +292,7 @@ def assert_payments_in_xero_once(xero, connection, account) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_invoices_and_payments_reach_xero_once_when_a_fifth_of_its_writes_fail(
+    private_redis,
     processes,
     tmp_path,
     xero,
@@ -299,11 +300,14 @@ def test_invoices_and_payments_reach_xero_once_when_a_fifth_of_its_writes_fail(
     outbox_ready,
 ):
     connection, gst, before = outbox_ready
+    # A Redis of its own: only this test's worker, with this test's limits, takes the work.
+    url = private_redis.url
+    own = {"REDIS_URL": url, "CACHE_URL": url, "CELERY_BROKER_URL": url}
     # Retries cost calls: Xero's per-minute limit (and ours) is raised so the run is not paced
     # by it; the day limit is untouched.
     xero.set_limits(per_minute=600)
     worker = KillableWorker(
-        processes, tmp_path, xero, XERO_READ_TIMEOUT="1.5", XERO_CALLS_PER_MINUTE="600"
+        processes, tmp_path, xero, XERO_READ_TIMEOUT="1.5", XERO_CALLS_PER_MINUTE="600", **own
     )
     xero_flaky(xero)
     burst = Burst(
@@ -314,7 +318,7 @@ def test_invoices_and_payments_reach_xero_once_when_a_fifth_of_its_writes_fail(
         count=FLAKY_BURST,
         per_transaction=50,
         pay_every=PAY_EVERY,
-        env=process_env(xero),
+        env=process_env(xero, **own),
     )
     for _ in range(burst.transactions):
         burst.commit_next()
