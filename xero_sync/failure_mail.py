@@ -9,7 +9,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from django.db import transaction
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from platform_crm.emails import absolute_url, email_account_admins
@@ -58,10 +58,7 @@ def _invoice_url(sync: InvoiceSync) -> str:
 
 
 def failures_page_url(account) -> str:
-    try:
-        return absolute_url(reverse("xero_sync:failures", kwargs={"account_slug": account.slug}))
-    except NoReverseMatch:  # pragma: no cover - the page ships with this module
-        return ""
+    return absolute_url(reverse("xero_sync:failures", kwargs={"account_slug": account.slug}))
 
 
 def _email_one(sync: InvoiceSync) -> None:
@@ -124,6 +121,6 @@ def _email_digest(account, syncs: list[InvoiceSync]) -> None:
         body=(
             f"{len(syncs)} more invoices of {account.name} could not be sent to Xero.\n\n"
             + "\n\n".join(parts)
-            + (f"\n\nOnce fixed, retry them all from {page}\n" if page else "\n")
+            + f"\n\nOnce fixed, retry them all from {page}\n"
         ),
     )
