@@ -85,6 +85,21 @@ def tenants(sb, request):
         return json_response({"tenants": [tenant_summary(t) for t in sb.store.tenants.values()]})
 
 
+def connections(sb, request):
+    """The app's connections as Xero holds them (what /connections shows, without a token)."""
+    with sb.store.lock:
+        rows = [
+            {
+                "id": c.id,
+                "tenantId": c.tenant_id,
+                "tenantName": getattr(sb.store.tenant(c.tenant_id), "name", ""),
+                "authEventId": c.auth_event_id,
+            }
+            for c in sb.identity.connections_for(sb.settings.client_id)
+        ]
+    return json_response({"connections": rows})
+
+
 def clock(sb, request):
     if request.method == "POST":
         body = _body(request)
@@ -324,6 +339,7 @@ ROUTES = [
     _c("POST", "/reset", reset),
     _c("POST", "/seed", seed),
     _c("GET", "/tenants", tenants),
+    _c("GET", "/connections", connections),
     _c("GET", "/clock", clock),
     _c("POST", "/clock", clock),
     _c("GET", "/limits", limits),

@@ -103,6 +103,10 @@ class SandboxHandle:
     def tenants(self) -> list[dict]:
         return self.control("GET", "/tenants")["tenants"]
 
+    def connections(self) -> list[dict]:
+        """The app's connections at Xero: [{id, tenantId, tenantName, authEventId}]."""
+        return self.control("GET", "/connections")["connections"]
+
     def tenant_id(self, name: str | None = None) -> str:
         """The id of the org with this name, or of the first org."""
         for tenant in self.tenants():
