@@ -30,7 +30,7 @@ from .errors import AuthLost, NotFound, RateLimited, Transient, ValidationFailed
 from .models import XeroCall, XeroConnection
 from .rate_limits import TenantLimiter
 from .reconnect import connection_mark_needs_reconnect
-from .tokens import access_token_for
+from .tokens import TokenSet, access_token_for
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +118,12 @@ def _problem_detail(error: ApiException) -> str:
 class XeroClient:
     """Calls Xero for one connection. Build one per task; never share it between threads."""
 
-    def __init__(self, connection: XeroConnection):
+    def __init__(self, connection: XeroConnection, *, grant: TokenSet | None = None):
+        """`grant`: call with a fresh authorisation not (yet) kept on the connection, to see
+        what it is for before it replaces anything. Its token is used as it is (never
+        refreshed), and its refusal says nothing about the connection's own sign-in."""
         self.connection = connection
+        self.grant = grant
         self.limiter = TenantLimiter(connection.tenant_id) if connection.tenant_id else None
         self._apis_for: tuple[str, tuple[AccountingApi, IdentityApi]] | None = None
 
@@ -143,7 +147,7 @@ class XeroClient:
             "expires_in": 1800,
             # Far enough ahead that the SDK never tries to refresh on its own.
             "expires_at": time.time() + 3600,
-            "scope": list(self.connection.scopes),
+            "scope": list(self.grant.scopes if self.grant else self.connection.scopes),
         }
         api_client = ApiClient(
             configuration, oauth2_token_getter=lambda: token, oauth2_token_saver=lambda t: None
@@ -203,7 +207,9 @@ class XeroClient:
         try:
             try:
                 return once()
-            except _Unauthorized:
+            except _Unauthorized as unauthorized:
+                if self.grant is not None:
+                    raise AuthLost("Xero did not accept the new sign-in.") from unauthorized
                 # The token was refused before its time (revoked elsewhere, clock skew): one
                 # forced refresh and one more try.
                 access_token_for(self.connection, force_refresh=True)
@@ -214,7 +220,8 @@ class XeroClient:
                     "Xero no longer accepts this connection's sign-in; reconnect it."
                 ) from unauthorized
         except AuthLost as lost:
-            connection_mark_needs_reconnect(connection=self.connection, reason=lost.message)
+            if self.grant is None:
+                connection_mark_needs_reconnect(connection=self.connection, reason=lost.message)
             raise
 
     def _call_once(
@@ -227,7 +234,7 @@ class XeroClient:
         raw: bool,
         idempotency_key: str,
     ):
-        access_token = access_token_for(self.connection)
+        access_token = self.grant.access_token if self.grant else access_token_for(self.connection)
         accounting, identity = self._apis(access_token)
         lease = self._acquire() if tenant else ""
         started = time.monotonic()
