@@ -16,6 +16,12 @@ class ConnectionStatus(models.TextChoices):
     DISCONNECTED = "disconnected", "Disconnected"
 
 
+# A connection started and not finished: Cancel takes the account back to where it was.
+UNFINISHED_STATUSES = [
+    ConnectionStatus.CHOOSING_ORGANISATION,
+    ConnectionStatus.CHOOSING_PAYMENT_ACCOUNT,
+]
+
 # States in which the organisation is held by this account (no other account may take it).
 HOLDING_STATUSES = [
     ConnectionStatus.CHOOSING_PAYMENT_ACCOUNT,
@@ -102,6 +108,12 @@ class XeroConnection(models.Model):
     @property
     def has_tokens(self) -> bool:
         return bool(self.refresh_token_encrypted)
+
+    @property
+    def is_linked(self) -> bool:
+        """Set up once with an organisation (its payment account chosen): the account's
+        contacts and invoices are linked to it, so only it may be connected again."""
+        return bool(self.tenant_id and self.payment_account_id)
 
 
 class XeroCall(models.Model):

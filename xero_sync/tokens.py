@@ -191,8 +191,8 @@ def _copy_token_fields(source: XeroConnection, target: XeroConnection) -> None:
         setattr(target, field, getattr(source, field))
 
 
-def token_revoke(connection: XeroConnection) -> None:
-    """Revoke the refresh token at Xero (which also removes that grant's connections)."""
-    refresh = token_vault.decrypt(connection.refresh_token_encrypted)
-    if refresh:
-        _post_token_endpoint(settings.XERO_REVOKE_URL, {"token": refresh})
+def token_revoke(refresh_token: str) -> None:
+    """Revoke a refresh token at Xero (which also removes all its user's connections to the
+    app: XERO-FACTS §1)."""
+    if refresh_token:
+        _post_token_endpoint(settings.XERO_REVOKE_URL, {"token": refresh_token})

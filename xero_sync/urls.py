@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.integration_index, name="integrations"),
     path("xero/connect/", views.xero_connect, name="connect"),
     path("xero/organisation/", views.xero_organisation, name="organisation"),
+    path("xero/cancel/", views.xero_cancel, name="cancel"),
     path("xero/payment-account/", views.xero_payment_account, name="payment_account"),
     path("xero/sales-account/", views.xero_sales_account, name="sales_account"),
     path("xero/taxes/", views.xero_tax_mapping, name="tax_mapping"),

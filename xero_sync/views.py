@@ -17,8 +17,13 @@ from taxes.models import TaxRate
 from . import contact_import, invoice_sync, oauth, services, tax_mapping, tokens, webhooks
 from .client import LedgerAccount, XeroClient
 from .errors import AuthLost, NotConfigured, XeroError
-from .models import ConnectionStatus, ContactImport, InvoiceSync
-from .selectors import connection_get, invoice_sync_failure_groups, recent_calls
+from .models import UNFINISHED_STATUSES, ConnectionStatus, ContactImport, InvoiceSync
+from .selectors import (
+    connection_get,
+    invoice_sync_failure_groups,
+    recent_calls,
+    tenant_ids_held_elsewhere,
+)
 from .tasks import process_webhook_delivery_task
 
 ACCOUNTS_CACHE_SECONDS = 600
@@ -46,8 +51,16 @@ def integration_index(request, account):
 @account_view(role=Role.ADMIN)
 @require_POST
 def xero_connect(request, account):
-    """Connect and Reconnect both start here: off to Xero's consent page."""
+    """Connect and Reconnect both start here: off to Xero's consent page. One connection is
+    under way at a time: an unfinished one is cancelled first."""
+    connection = connection_get(account)
+    if connection is not None and connection.status in UNFINISHED_STATUSES:
+        services.connection_cancel(connection=connection)
     return redirect(oauth.authorization_url(request, account))
+
+
+def _names(names: list[str]) -> str:
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
 
 @login_required
@@ -69,66 +82,111 @@ def xero_callback(request):
         token_set = tokens.token_exchange_code(
             code=request.GET.get("code", ""), code_verifier=verifier
         )
-        connection, tenants = services.connection_authorised(
+        connection = services.connection_authorised(
             account=account, user=request.user, token_set=token_set
         )
+    except services.NoOrganisation:
+        messages.error(request, "Xero did not grant access to any organisation. Try again.")
+        return _integrations(account)
+    except services.OrganisationTaken as taken:
+        messages.error(
+            request,
+            f"{taken} is already connected to another Platform CRM account, so nothing was "
+            "connected here. Disconnect it there first, or connect again and tick your own "
+            "organisation on Xero's page.",
+        )
+        return _integrations(account)
+    except services.WrongOrganisation as wrong:
+        kept = (
+            f"Xero is still connected to {wrong.linked} and syncing as before."
+            if connection_get(account).is_usable  # as it was: a refused grant changes nothing
+            else "Nothing changed here."
+        )
+        messages.error(
+            request,
+            f"Xero gave access to {_names(wrong.chosen)}, but this account's contacts and "
+            f"invoices are linked to {wrong.linked}, so that access was not used. {kept} To "
+            f"reconnect, tick {wrong.linked} on Xero's page.",
+        )
+        return _integrations(account)
     except (XeroError, NotConfigured) as error:
         messages.error(request, f"Could not connect to Xero: {error.message}")
         return _integrations(account)
-    if not tenants:
-        messages.error(request, "Xero did not grant access to any organisation. Try again.")
-        return _integrations(account)
-    if len(tenants) == 1:
-        return _choose_organisation(request, account, connection, tenants[0], tenants)
-    return redirect("xero_sync:organisation", account_slug=account.slug)
+    return _connection_next_step(request, account, connection)
 
 
-def _choose_organisation(request, account, connection, tenant, tenants):
-    try:
-        services.connection_choose_organisation(
-            connection=connection, tenant=tenant, others=tenants
-        )
-    except services.OrganisationTaken:
-        messages.error(
-            request,
-            f"{tenant.tenant_name} is already connected to another Platform CRM account. "
-            "Disconnect it there first, or choose another organisation.",
-        )
+def _connection_next_step(request, account, connection):
+    if connection.status == ConnectionStatus.CHOOSING_ORGANISATION:
         return redirect("xero_sync:organisation", account_slug=account.slug)
-    except services.WrongOrganisation as wrong:
-        messages.error(
-            request,
-            f"This account's contacts and invoices are linked to {wrong}. Reconnect to {wrong}.",
-        )
-        return redirect("xero_sync:organisation", account_slug=account.slug)
-    except XeroError as error:
-        messages.error(request, f"Could not finish connecting: {error.message}")
-        return _integrations(account)
     if connection.status == ConnectionStatus.CONNECTED:
-        messages.success(request, f"Reconnected to {tenant.tenant_name}.")
+        messages.success(request, f"Reconnected to {connection.tenant_name}.")
         return _integrations(account)
     return redirect("xero_sync:payment_account", account_slug=account.slug)
 
 
 @account_view(role=Role.ADMIN)
 def xero_organisation(request, account):
+    """Choose one of the organisations a first connection's grant covers."""
     connection = connection_get(account)
-    if connection is None or not connection.has_tokens:
+    if (
+        connection is None
+        or connection.status != ConnectionStatus.CHOOSING_ORGANISATION
+        or connection.is_linked
+    ):
         return _integrations(account)
     try:
         tenants = XeroClient(connection).connections(auth_event_id=connection.auth_event_id)
     except AuthLost:
-        messages.error(request, "Xero's sign-in has expired; connect again.")
+        messages.error(request, "Xero's sign-in has expired; cancel and connect again.")
+        return _integrations(account)
+    except XeroError as error:
+        messages.error(request, f"Could not read the organisations: {error.message}")
         return _integrations(account)
     if request.method == "POST":
         chosen = next((t for t in tenants if t.tenant_id == request.POST.get("tenant")), None)
         if chosen is None:
             messages.error(request, "Choose one of the organisations listed.")
         else:
-            return _choose_organisation(request, account, connection, chosen, tenants)
+            try:
+                services.connection_choose_organisation(
+                    connection=connection, tenant=chosen, others=tenants
+                )
+            except services.OrganisationTaken:
+                messages.error(
+                    request,
+                    f"{chosen.tenant_name} is already connected to another Platform CRM "
+                    "account. Disconnect it there first, or choose another organisation.",
+                )
+                return redirect("xero_sync:organisation", account_slug=account.slug)
+            return _connection_next_step(request, account, connection)
+    taken = tenant_ids_held_elsewhere(account, [t.tenant_id for t in tenants])
     return render(
-        request, "xero_sync/organisation.html", {"tenants": tenants, "connection": connection}
+        request,
+        "xero_sync/organisation.html",
+        {"tenants": tenants, "taken": taken, "connection": connection},
     )
+
+
+@account_view(role=Role.ADMIN)
+@require_POST
+def xero_cancel(request, account):
+    """Cancel a connection under way: back to where the account was before it started."""
+    connection = connection_get(account)
+    if connection is None or connection.status not in UNFINISHED_STATUSES:
+        messages.info(request, "No connection to Xero is under way; nothing to cancel.")
+        return _integrations(account)
+    reached = services.connection_cancel(connection=connection)
+    if connection.status == ConnectionStatus.NEEDS_RECONNECT:
+        messages.warning(request, connection.last_error)
+    else:
+        messages.success(request, "Connecting to Xero was cancelled. Xero is not connected.")
+    if not reached:
+        messages.warning(
+            request,
+            "Xero could not be reached to remove the access it gave; you can remove "
+            "Platform CRM under Connected apps in Xero.",
+        )
+    return _integrations(account)
 
 
 def _chart_key(connection) -> str:

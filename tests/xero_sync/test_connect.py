@@ -5,11 +5,13 @@ from django.core import mail
 from django.urls import reverse
 
 from platform_crm.models import Role
-from xero_sync import token_vault
-from xero_sync.models import ConnectionStatus, XeroConnection
+from xero_sync import token_vault, tokens
+from xero_sync.client import XeroClient
+from xero_sync.contact_import import contacts_poll
+from xero_sync.models import ConnectionStatus, XeroConnection, XeroContact
 
 from ..factories import account_create, client_for, user_create
-from .conftest import HARBOUR, KIWI, callback, connect, consent, start_connect
+from .conftest import HARBOUR, KIWI, callback, connect, consent, run_import, start_connect
 
 
 @pytest.mark.django_db
@@ -146,7 +148,10 @@ def test_reconnecting_to_a_different_organisation_is_refused(xero, account, admi
     query = start_connect(client, account)
     response = callback(client, query, consent(xero, query, [HARBOUR]))
     page = client.get(response["Location"], follow=True).content.decode()
-    assert f"linked to {KIWI}" in page
+    assert f"linked to {KIWI}" in page and "Nothing changed here" in page
+    connection = XeroConnection.objects.get(account=account)
+    assert connection.status == ConnectionStatus.DISCONNECTED and not connection.has_tokens
+    assert xero.connections() == []  # the grant for Harbour is given back
 
 
 @pytest.mark.django_db
@@ -176,3 +181,100 @@ def test_staff_cannot_connect_and_other_admins_cannot_see(
     assert response.status_code == 404 and KIWI not in response.content.decode()
     assert XeroConnection.objects.get(account=account).status == ConnectionStatus.CONNECTED
     assert not mail.outbox
+
+
+@pytest.mark.django_db
+def test_a_reconnect_that_ticks_another_organisation_leaves_the_working_connection_alone(
+    xero, account, admin_user
+):
+    connection = connect(xero, account, admin_user, org=KIWI)
+    run_import(connection, admin_user)
+    connection.refresh_from_db()
+    refresh_token = token_vault.decrypt(connection.refresh_token_encrypted)
+    client = client_for(admin_user)
+
+    query = start_connect(client, account)
+    response = callback(client, query, consent(xero, query, [HARBOUR]))
+
+    assert response["Location"] == reverse("xero_sync:integrations", args=[account.slug])
+    page = client.get(response["Location"]).content.decode()
+    assert f"linked to {KIWI}" in page and f"still connected to {KIWI}" in page
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.CONNECTED
+    assert connection.tenant_name == KIWI
+    # The working refresh token is the one kept, and Xero still takes it.
+    assert token_vault.decrypt(connection.refresh_token_encrypted) == refresh_token
+    tokens.access_token_for(connection, force_refresh=True)
+    # The access to Harbour that the stray consent created is given back at Xero.
+    assert [t.tenant_name for t in XeroClient(connection).connections()] == [KIWI]
+    # And the live sync goes on: a contact added in Xero arrives with the next poll.
+    made = xero.create_contact(connection.tenant_id, Name="After The Stray Reconnect Ltd")
+    contacts_poll(connection)
+    assert XeroContact.objects.filter(
+        connection=connection, xero_contact_id=made["ContactID"]
+    ).exists()
+
+
+@pytest.mark.django_db
+def test_a_first_consent_only_to_an_organisation_held_elsewhere_goes_back_to_not_connected(
+    xero, account, admin_user
+):
+    holder = connect(xero, account, admin_user, org=HARBOUR)
+    other = account_create(name="Latecomer Ltd")
+    other_admin = user_create(account=other, role=Role.ADMIN)
+    client = client_for(other_admin)
+
+    query = start_connect(client, other)
+    response = callback(client, query, consent(xero, query, [HARBOUR]))
+
+    integrations = reverse("xero_sync:integrations", args=[other.slug])
+    assert response["Location"] == integrations
+    page = client.get(integrations).content.decode()
+    assert "already connected to another Platform CRM account" in page
+    assert 'id="xero-connect"' in page and "Not connected" in page
+    latecomer = XeroConnection.objects.get(account=other)
+    assert latecomer.status == ConnectionStatus.DISCONNECTED
+    assert not latecomer.has_tokens and not latecomer.tenant_id
+    # The account that holds Harbour is untouched and still reaches it.
+    holder.refresh_from_db()
+    assert holder.status == ConnectionStatus.CONNECTED
+    assert XeroClient(holder).organisation().name == HARBOUR
+    assert [c["tenantName"] for c in xero.connections()] == [HARBOUR]
+
+
+@pytest.mark.django_db
+def test_a_reconnect_that_ticks_its_organisation_among_others_keeps_it_and_releases_the_rest(
+    xero, account, admin_user
+):
+    connection = connect(xero, account, admin_user, org=KIWI)
+    client = client_for(admin_user)
+    query = start_connect(client, account)
+    response = callback(client, query, consent(xero, query, [HARBOUR, KIWI]))
+    # No organisation to choose: the account's data says which one it is.
+    assert response["Location"] == reverse("xero_sync:integrations", args=[account.slug])
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.CONNECTED and connection.tenant_name == KIWI
+    assert [c["tenantName"] for c in xero.connections()] == [KIWI]
+
+
+@pytest.mark.django_db
+def test_the_organisation_chooser_marks_one_held_elsewhere_and_will_not_take_it(
+    xero, account, admin_user
+):
+    connect(xero, account, admin_user, org=HARBOUR)
+    other = account_create(name="Latecomer Ltd")
+    client = client_for(user_create(account=other, role=Role.ADMIN))
+    query = start_connect(client, other)
+    chooser = callback(client, query, consent(xero, query, [KIWI, HARBOUR]))["Location"]
+    page = client.get(chooser).content.decode()
+    assert f"{HARBOUR} (connected to another Platform CRM account)" in page
+    refused = client.post(chooser, {"tenant": xero.tenant_id(HARBOUR)}, follow=True)
+    assert "already connected to another Platform CRM account" in refused.content.decode()
+    assert XeroConnection.objects.get(account=other).status == (
+        ConnectionStatus.CHOOSING_ORGANISATION
+    )
+    # Cancel from the chooser: Kiwi, granted for nothing, is released; Harbour stays with
+    # the account that holds it.
+    client.post(reverse("xero_sync:cancel", args=[other.slug]))
+    assert [c["tenantName"] for c in xero.connections()] == [HARBOUR]
+    assert XeroConnection.objects.get(account=account).status == ConnectionStatus.CONNECTED
