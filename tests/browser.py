@@ -57,6 +57,17 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
+def screenshots(page, name: str, widths=(1280, 390)) -> list[Path]:
+    """The page at a desktop and a phone width (name-1280.png, name-390.png)."""
+    size = page.viewport_size
+    paths = []
+    for width in widths:
+        page.set_viewport_size({"width": width, "height": size["height"]})
+        paths.append(screenshot(page, f"{name}-{width}"))
+    page.set_viewport_size(size)
+    return paths
+
+
 BROWSER_PASSWORD = "a-long-browser-password"
 
 

@@ -7,9 +7,9 @@ import pytest
 from platform_crm.models import Role
 from xero_sync.models import ConnectionStatus, XeroConnection
 
-from ..browser import log_in, screenshot
+from ..browser import log_in, screenshot, screenshots
 from ..factories import account_create, user_create
-from ..xero_sync.conftest import HARBOUR, KIWI, point_at_sandbox
+from ..xero_sync.conftest import HARBOUR, KIWI, connect, point_at_sandbox
 
 pytestmark = pytest.mark.slow
 
@@ -82,3 +82,55 @@ def test_admin_connects_picks_org_and_account_then_disconnects_and_reconnects(
     assert page.inner_text("#xero-status").strip() == "Connected"
     assert page.is_visible(f"text=Reconnected to {KIWI}")
     screenshot(page, "xero-05-reconnected")
+
+
+def test_a_reconnect_that_ticks_another_organisation_keeps_the_working_connection(
+    admin_in_browser, xero_sandbox
+):
+    page, account, base = admin_in_browser
+    admin = account.memberships.get().user
+    connection = connect(xero_sandbox, account, admin, org=KIWI)
+    refresh_token = connection.refresh_token_encrypted
+    integrations = f"{base}/a/{account.slug}/settings/integrations/"
+    page.goto(integrations)
+    screenshots(page, "xero-reconnect-01-connected")
+
+    page.click("#xero-reconnect")
+    page.wait_for_selector("#consent-form")
+    page.check(f"#tenant-{xero_sandbox.tenant_id(HARBOUR)}")  # not the account's organisation
+    page.click("#allow")
+
+    page.wait_for_url(integrations)
+    alert = page.inner_text(".messages")
+    assert f"linked to {KIWI}" in alert and f"still connected to {KIWI}" in alert
+    assert page.inner_text("#xero-status").strip() == "Connected"
+    assert page.inner_text("#xero-org") == KIWI
+    screenshots(page, "xero-reconnect-02-other-organisation-refused")
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.CONNECTED
+    assert connection.refresh_token_encrypted == refresh_token
+    assert [c["tenantName"] for c in xero_sandbox.connections()] == [KIWI]
+
+
+def test_an_unfinished_connection_can_be_finished_or_cancelled(admin_in_browser, xero_sandbox):
+    page, account, base = admin_in_browser
+    integrations = f"{base}/a/{account.slug}/settings/integrations/"
+    page.goto(integrations)
+    page.click("#xero-connect")
+    page.wait_for_selector("#consent-form")
+    page.check(f"#tenant-{xero_sandbox.tenant_id(KIWI)}")
+    page.check(f"#tenant-{xero_sandbox.tenant_id(HARBOUR)}")
+    page.click("#allow")
+    page.wait_for_url(f"{integrations}xero/organisation/")
+
+    page.goto(integrations)  # the admin wanders off before choosing
+    assert page.inner_text("#xero-status").strip() == "Choosing organisation"
+    assert page.is_visible("#xero-finish") and page.is_visible("#xero-cancel")
+    screenshots(page, "xero-unfinished-01-choosing-organisation")
+
+    page.click("#xero-cancel")
+    page.wait_for_selector("#xero-connect")
+    assert page.inner_text("#xero-status").strip() == "Not connected"
+    assert "cancelled" in page.inner_text(".messages")
+    screenshots(page, "xero-unfinished-02-cancelled")
+    assert xero_sandbox.connections() == []
