@@ -1,5 +1,5 @@
-"""Demo data for development: two accounts, an admin and a staff user, contacts, tax rates and a
-few invoices (a draft, a sent one and a partly paid one).
+"""Demo data for development: two accounts, an admin and a staff user, the platform superuser
+(`ops`), contacts, tax rates and a few invoices (a draft, a sent one and a partly paid one).
 
 The contacts are the ones the Xero sandbox's demo organisation deliberately collides with (by
 email or by phone only), so the contact import has something to match.
@@ -27,6 +27,8 @@ DEMO_USERS = [
     ("staff", "staff@kiwi-plumbing.example", {"kiwi-plumbing": Role.STAFF}),
     ("harbour-admin", "admin@harbour.example", {"harbour": Role.ADMIN}),
 ]
+# The platform's own operator: a superuser for /admin/ and /ops/health/, member of no account.
+DEMO_SUPERUSER = ("ops", "ops@platform-crm.example")
 
 DEMO_ACCOUNTS = [
     ("kiwi-plumbing", "Kiwi Plumbing Ltd", "NZ", "NZD"),
@@ -124,6 +126,10 @@ def demo_data_load() -> list[tuple[str, str]]:
         logins.append(
             (username, ", ".join(f"{role.label} of {slug}" for slug, role in roles.items()))
         )
+    username, email = DEMO_SUPERUSER
+    if not User.objects.filter(username=username).exists():
+        User.objects.create_superuser(username, email, DEMO_PASSWORD)
+    logins.append((username, "platform superuser: /admin/ and /ops/health/"))
 
     kiwi = accounts["kiwi-plumbing"]
     for first, last, company, email, phone in DEMO_CONTACTS:
