@@ -319,7 +319,9 @@ class ContactImport(models.Model):
 
     @property
     def percent(self) -> int:
-        if self.status == ImportStatus.DONE:
+        # A finished run is at 100% whatever Xero's item count said; a run under way stops
+        # at 99% until it finishes.
+        if self.status in (ImportStatus.DONE, ImportStatus.PREVIEWED):
             return 100
         if not self.item_count:
             return 0

@@ -53,6 +53,7 @@ def test_preview_counts_what_the_import_then_does_and_writes_nothing(connected, 
     before = Contact.objects.filter(account=account).count()
     preview = run_import(connected, preview=True)
     assert preview.status == ImportStatus.PREVIEWED
+    assert preview.percent == 100  # a finished count, not "Ready to import 99%"
     assert Contact.objects.filter(account=account).count() == before
     assert not XeroContact.objects.exists()
     # By email: Aroha (other case), Daniel (email and phone), Wu Design Studio (Chloe's email).
