@@ -2,12 +2,14 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
+from platform_crm.confirmation import Confirmation, confirmation_page, confirmed
 from platform_crm.tenancy import account_view
 
 from .forms import InvoiceForm, PaymentForm, line_formset
-from .models import InvoiceStatus, TaxMode
+from .models import Invoice, InvoiceStatus, Payment, TaxMode
 from .selectors import (
     SYNC_FILTERS,
     invoice_get,
@@ -26,6 +28,7 @@ from .services import (
     payment_delete,
     payment_record,
 )
+from .signals import invoice_action_effects
 from .totals import totals_for
 
 PAGE_SIZE = 50
@@ -134,8 +137,7 @@ def invoice_totals(request, account):
     return render(request, "invoices/_totals.html", {"totals": _preview(form, formset)})
 
 
-def _act(request, account, pk, service, done: str):
-    invoice = invoice_get(account, pk)
+def _act(request, account, invoice, service, done: str):
     try:
         service(invoice=invoice)
         messages.success(request, done.format(number=invoice.number))
@@ -148,19 +150,107 @@ def _act(request, account, pk, service, done: str):
 @account_view()
 @require_POST
 def invoice_issue_view(request, account, pk):
-    return _act(request, account, pk, invoice_issue, "Invoice {number} issued.")
+    return _act(
+        request, account, invoice_get(account, pk), invoice_issue, "Invoice {number} issued."
+    )
+
+
+def _confirmation(action: str, invoice: Invoice, payment: Payment | None = None, **fields):
+    """The confirmation of `action`, with what connected systems say it will do on their side
+    (invoice_action_effects) and Cancel back to the invoice."""
+    answers = invoice_action_effects.send(
+        sender=Invoice, action=action, invoice=invoice, payment=payment
+    )
+    return Confirmation(
+        cancel_url=reverse("invoices:detail", args=[invoice.account.slug, invoice.pk]),
+        elsewhere=[answer for _, answer in answers if answer],
+        **fields,
+    )
+
+
+def _money(amount, invoice: Invoice) -> str:
+    return f"{amount} {invoice.currency}"
+
+
+def _void_confirmation(invoice: Invoice) -> Confirmation:
+    if invoice.status == InvoiceStatus.DRAFT:
+        here = [
+            f"Draft {invoice.number} becomes void: it stays in the invoice list, marked Void, "
+            "and can no longer be edited or issued."
+        ]
+    else:
+        here = [
+            f"Invoice {invoice.number} ({_money(invoice.total, invoice)}) becomes void: "
+            f"nothing is owed on it any more (today {_money(invoice.amount_due, invoice)}).",
+            "It stays in the invoice list, marked Void, and can no longer be edited or take "
+            "payments. To bill the customer again, write a new invoice.",
+        ]
+    blocked = ""
+    if invoice.status == InvoiceStatus.VOID:
+        blocked = "This invoice is already void."
+    elif invoice.payments.exists():
+        blocked = (
+            "This invoice has payments recorded against it. Delete its payments first, then "
+            "void it, or use Void and reissue to move them to a corrected copy."
+        )
+    return _confirmation(
+        "void",
+        invoice,
+        title=f"Void invoice {invoice.number}?",
+        question=f"Void invoice {invoice.number} for "
+        f"{invoice.contact.display_name if invoice.contact else 'no contact yet'}? "
+        "This cannot be undone.",
+        button=f"Void {invoice.number}",
+        here=here,
+        blocked=blocked,
+    )
 
 
 @account_view()
-@require_POST
+@require_http_methods(["GET", "POST"])
 def invoice_void_view(request, account, pk):
-    return _act(request, account, pk, invoice_void, "Invoice {number} voided.")
+    invoice = invoice_get(account, pk)
+    if not confirmed(request):
+        return confirmation_page(request, _void_confirmation(invoice))
+    return _act(request, account, invoice, invoice_void, "Invoice {number} voided.")
+
+
+def _reissue_confirmation(invoice: Invoice) -> Confirmation:
+    payments = list(invoice.payments.order_by("id"))
+    here = [
+        f"Invoice {invoice.number} becomes void and stays in the list, marked Void, for the "
+        "record.",
+        "A copy is issued at once under a new number: the same contact, title, dates and "
+        f"lines as {invoice.number} has now in the CRM "
+        f"(total {_money(invoice.total, invoice)}).",
+    ]
+    if payments:
+        paid = sum(p.amount for p in payments)
+        here.append(
+            f"Its {len(payments)} payment{'s' if len(payments) != 1 else ''} "
+            f"({_money(paid, invoice)}) move to the copy, with their dates and references."
+        )
+    blocked = ""
+    if invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
+        blocked = "Only an issued invoice can be voided and reissued."
+    return _confirmation(
+        "reissue",
+        invoice,
+        title=f"Void and reissue invoice {invoice.number}?",
+        question=f"Void invoice {invoice.number} and issue a corrected copy under a new number? "
+        "This cannot be undone.",
+        button=f"Void {invoice.number} and reissue it",
+        here=here,
+        blocked=blocked,
+    )
 
 
 @account_view()
-@require_POST
+@require_http_methods(["GET", "POST"])
 def invoice_reissue_view(request, account, pk):
     invoice = invoice_get(account, pk)
+    if not confirmed(request):
+        return confirmation_page(request, _reissue_confirmation(invoice))
     try:
         copy = invoice_reissue(invoice=invoice, by=request.user)
     except ValidationError as error:
@@ -188,10 +278,32 @@ def payment_new(request, account, pk):
     return _detail(request, invoice, form)
 
 
+def _payment_delete_confirmation(payment: Payment) -> Confirmation:
+    invoice = payment.invoice
+    due_after = invoice.amount_due + payment.amount
+    what = f"{_money(payment.amount, invoice)} on {payment.date:%-d %b %Y}"
+    reference = f" (reference {payment.reference})" if payment.reference else ""
+    return _confirmation(
+        "payment_delete",
+        invoice,
+        payment,
+        title=f"Delete the payment of {_money(payment.amount, invoice)}?",
+        question=f"Delete the payment of {what}{reference} from invoice {invoice.number}? "
+        "Do this only if the money was not received, or was recorded by mistake.",
+        button="Delete the payment",
+        here=[
+            f"The payment of {what} is deleted from invoice {invoice.number}.",
+            f"{invoice.number} is then owed {_money(due_after, invoice)} again.",
+        ],
+    )
+
+
 @account_view()
-@require_POST
+@require_http_methods(["GET", "POST"])
 def payment_delete_view(request, account, payment_pk):
     payment = payment_get(account, payment_pk)
+    if not confirmed(request):
+        return confirmation_page(request, _payment_delete_confirmation(payment))
     invoice = payment_delete(payment=payment)
     messages.success(request, f"Payment of {payment.amount} {invoice.currency} deleted.")
     return redirect("invoices:detail", account_slug=account.slug, pk=invoice.pk)

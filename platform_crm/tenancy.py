@@ -37,10 +37,11 @@ def account_view(*, role: Role = Role.STAFF):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             membership = membership_for(user=request.user, account_slug=account_slug)
-            if role == Role.ADMIN and not membership.is_admin:
-                raise PermissionDenied("Only account admins can do this.")
+            # Set before the role check: the 403 page names the account's admins.
             request.account = membership.account
             request.membership = membership
+            if role == Role.ADMIN and not membership.is_admin:
+                raise PermissionDenied("Only account admins can do this.")
             request.session[LAST_ACCOUNT_SESSION_KEY] = account_slug
             return view(request, membership.account, *args, **kwargs)
 

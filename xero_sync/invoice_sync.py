@@ -542,7 +542,8 @@ def _locked_failure(sync: InvoiceSync) -> RowFailed:
         "Xero. Your change is kept here but Xero still shows the invoice as it was. To make "
         "them match, use “Void and reissue” on the invoice (the payments move to the new "
         "invoice), or undo the change.",
-        _page("invoices:detail", invoice.account, pk=invoice.pk),
+        # Void and reissue asks for confirmation first, saying what happens on both sides.
+        _page("invoices:reissue", invoice.account, pk=invoice.pk),
     )
 
 

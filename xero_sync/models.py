@@ -4,8 +4,9 @@ call made to Xero, and every webhook delivery and event received."""
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import Resolver404, resolve
 
-from platform_crm.models import Account
+from platform_crm.models import Account, Role
 
 
 class ConnectionStatus(models.TextChoices):
@@ -335,6 +336,19 @@ class InvoiceSyncState(models.TextChoices):
     WAITING = "waiting", "Waiting for Xero to be reconnected"
 
 
+# What staff ask an admin to do when the fix of a failure is on an admin-only page, by cause
+# (InvoiceSync.error_cause); the admin then presses Retry or Retry all.
+ADMIN_ASKS = {
+    "unmapped_tax": "to map the invoice's tax rate to a Xero tax rate "
+    "(Settings → Integrations → Xero → Tax rates)",
+    "payment_account": "to choose the Xero account payments go to "
+    "(Settings → Integrations → Xero → Change account)",
+    "sales_account": "to choose a sales account Xero accepts "
+    "(Settings → Integrations → Xero → Sales go to → Change)",
+}
+ADMIN_ASK_OTHERWISE = "to look at it under Settings → Integrations → Xero → Sync failures"
+
+
 class InvoiceSync(models.Model):
     """An invoice's twin in Xero and, while `state` is pending, the durable record of work to
     do for it (the outbox row): written in the same transaction as the change, so nothing is
@@ -383,6 +397,19 @@ class InvoiceSync(models.Model):
     @property
     def idempotency_key(self) -> str:
         return f"crm-invoice-{self.invoice_id}-v{self.version}"
+
+    @property
+    def fix_needs_admin(self) -> bool:
+        """Whether the fix's page is for the account's admins only (staff get a 403 there)."""
+        try:
+            view = resolve(self.fix_url).func
+        except Resolver404:
+            return False
+        return getattr(view, "account_role", None) == Role.ADMIN
+
+    @property
+    def admin_ask(self) -> str:
+        return ADMIN_ASKS.get(self.error_cause, ADMIN_ASK_OTHERWISE)
 
     @property
     def xero_url(self) -> str:

@@ -2,9 +2,10 @@
 
 from django.dispatch import receiver
 
-from invoices.signals import invoice_changed
+from invoices.signals import invoice_action_effects, invoice_changed
 from taxes.signals import tax_rate_saved
 
+from . import invoice_effects
 from .invoice_sync import invoice_sync_mark_pending
 from .models import XeroConnection
 from .tax_mapping import mappings_recheck
@@ -20,3 +21,8 @@ def recheck_mapping_of_changed_tax_rate(sender, tax_rate, **kwargs):
 @receiver(invoice_changed)
 def queue_invoice_push(sender, invoice, change, payment=None, **kwargs):
     invoice_sync_mark_pending(invoice=invoice, change=change, payment=payment)
+
+
+@receiver(invoice_action_effects)
+def say_what_an_invoice_action_does_in_xero(sender, action, invoice, payment=None, **kwargs):
+    return invoice_effects.invoice_action_effects(action=action, invoice=invoice, payment=payment)

@@ -19,6 +19,7 @@ urlpatterns = [
         name="import_progress",
     ),
     path("xero/invoices/<int:pk>/retry/", views.invoice_sync_retry, name="invoice_retry"),
+    path("xero/invoices/<int:invoice_pk>/badge/", views.invoice_sync_badge, name="invoice_badge"),
     path("xero/activity/", activity_views.xero_activity, name="activity"),
     path("xero/failures/", views.xero_failures, name="failures"),
     path("xero/failures/retry/", views.xero_failures_retry, name="failures_retry"),

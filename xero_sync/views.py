@@ -7,8 +7,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
+from invoices.selectors import invoice_get
+from platform_crm.confirmation import Confirmation, confirmation_page, confirmed
 from platform_crm.models import Role
 from platform_crm.queueing import enqueue_on_commit
 from platform_crm.tenancy import account_view
@@ -422,6 +424,13 @@ def invoice_sync_retry(request, account, pk):
     return redirect("invoices:detail", account_slug=account.slug, pk=pk)
 
 
+@account_view()
+def invoice_sync_badge(request, account, invoice_pk):
+    """The invoice page's Xero badge alone: polled by htmx while the push is under way."""
+    invoice = invoice_get(account, invoice_pk)
+    return render(request, "invoices/_sync_badge.html", {"invoice": invoice})
+
+
 FAILURES_PER_GROUP = 50
 
 
@@ -444,19 +453,50 @@ def xero_failures_retry(request, account):
     return redirect("xero_sync:failures", account_slug=account.slug)
 
 
+def _disconnect_confirmation(account, connection) -> Confirmation:
+    org = connection.tenant_name or "the Xero organisation"
+    return Confirmation(
+        title="Disconnect Xero?",
+        question=f"Disconnect {account.name} from {org}?",
+        button="Disconnect Xero",
+        cancel_url=reverse("xero_sync:integrations", args=[account.slug]),
+        here=[
+            "Your contacts, invoices and payments stay, with their links to Xero.",
+            "Invoices and payments you change while disconnected wait here, and go to Xero "
+            "when you reconnect to the same organisation.",
+            "Changes made in Xero meanwhile (contacts, payments, voids) come in after you "
+            "reconnect, not before.",
+        ],
+        elsewhere=[
+            (
+                "Xero",
+                [
+                    f"Platform CRM's access to {org} is removed: it leaves Xero's list of "
+                    "connected apps.",
+                    "Nothing in Xero is deleted: the contacts, invoices and payments already "
+                    "sent stay as they are.",
+                ],
+            )
+        ],
+    )
+
+
 @account_view(role=Role.ADMIN)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def xero_disconnect(request, account):
     connection = connection_get(account)
-    if connection is not None and connection.status != ConnectionStatus.DISCONNECTED:
-        services.connection_disconnect(
-            connection=connection, reason=f"Disconnected by {request.user.get_username()}."
-        )
-        messages.success(
-            request,
-            "Xero is disconnected. Your contacts, invoices and their links are kept; "
-            "reconnecting picks up where it left off.",
-        )
+    if connection is None or connection.status == ConnectionStatus.DISCONNECTED:
+        return _integrations(account)
+    if not confirmed(request):
+        return confirmation_page(request, _disconnect_confirmation(account, connection))
+    services.connection_disconnect(
+        connection=connection, reason=f"Disconnected by {request.user.get_username()}."
+    )
+    messages.success(
+        request,
+        "Xero is disconnected. Your contacts, invoices and their links are kept; "
+        "reconnecting picks up where it left off.",
+    )
     return _integrations(account)
 
 

@@ -12,6 +12,8 @@ from ..factories import client_for, contact_make, invoice_make, tax_rate_make
 
 pytestmark = pytest.mark.django_db
 
+CONFIRM = {"confirm": "yes"}
+
 
 def form_data(contact, *lines, **header):
     """POST data for the invoice form: header fields, then line rows as dicts."""
@@ -180,7 +182,7 @@ def test_issue_record_payment_and_void_from_the_detail_page(account, staff_user)
     assert response["Location"] == detail
     page = client.get(detail).content.decode()
     assert "Partially paid" in page and "75.00" in page and "R1" in page
-    client.post(reverse("invoices:void", args=[account.slug, invoice.pk]))
+    client.post(reverse("invoices:void", args=[account.slug, invoice.pk]), CONFIRM)
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.PARTIALLY_PAID  # refused: it has a payment
 
@@ -189,12 +191,65 @@ def test_voiding_with_payments_says_to_delete_them_first(account, staff_user):
     invoice = invoice_make(account, issue=True)
     payment = payment_record(invoice=invoice, amount=D(10))
     client = client_for(staff_user)
-    response = client.post(reverse("invoices:void", args=[account.slug, invoice.pk]), follow=True)
+    void = reverse("invoices:void", args=[account.slug, invoice.pk])
+    # The confirmation says so before anyone presses anything, and offers no button.
+    asked = client.get(void).content.decode()
+    assert "Delete its payments first" in asked and 'id="confirm-button"' not in asked
+    response = client.post(void, CONFIRM, follow=True)
     assert "Delete its payments first" in response.content.decode()
-    client.post(reverse("invoices:payment_delete", args=[account.slug, payment.pk]))
-    client.post(reverse("invoices:void", args=[account.slug, invoice.pk]))
+    client.post(reverse("invoices:payment_delete", args=[account.slug, payment.pk]), CONFIRM)
+    client.post(void, CONFIRM)
     invoice.refresh_from_db()
     assert invoice.status == InvoiceStatus.VOID
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_void_and_delete_payment_ask_first_and_say_what_happens(account, staff_user, method):
+    """One click (a link, or an old form's POST) only asks; nothing changes until confirmed.
+    Without Xero, the page says what happens in the CRM and nothing about elsewhere."""
+    invoice = invoice_make(account, issue=True)
+    payment = payment_record(invoice=invoice, amount=D("10.00"), reference="Deposit")
+    client = client_for(staff_user)
+    detail = client.get(reverse("invoices:detail", args=[account.slug, invoice.pk]))
+    delete = reverse("invoices:payment_delete", args=[account.slug, payment.pk])
+    assert f'href="{delete}"' in detail.content.decode()
+
+    asked = getattr(client, method)(delete)
+    assert asked.status_code == 200
+    page = asked.content.decode()
+    assert f"Delete the payment of 10.00 NZD on {payment.date:%-d %b %Y} (reference Deposit)" in (
+        page
+    )
+    assert f"{invoice.number} is then owed {invoice.amount_due + D(10)} NZD again." in page
+    assert 'id="effects-here"' in page and 'id="effects-xero"' not in page
+    assert invoice.payments.count() == 1
+
+    client.post(delete, CONFIRM)
+    assert invoice.payments.count() == 0
+    void = reverse("invoices:void", args=[account.slug, invoice.pk])
+    asked = getattr(client, method)(void).content.decode()
+    assert f"Void invoice {invoice.number}" in asked and "This cannot be undone." in asked
+    assert 'id="confirm-button"' in asked
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.SENT
+    client.post(void, CONFIRM)
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.VOID
+
+
+def test_void_and_reissue_asks_first(account, staff_user):
+    invoice = invoice_make(account, issue=True)
+    payment_record(invoice=invoice, amount=D("10.00"))
+    client = client_for(staff_user)
+    url = reverse("invoices:reissue", args=[account.slug, invoice.pk])
+    page = client.get(url).content.decode()
+    assert "Its 1 payment (10.00 NZD) move to the copy" in page
+    client.post(url)  # not confirmed
+    assert Invoice.objects.filter(account=account).count() == 1
+    response = client.post(url, CONFIRM)
+    copy = Invoice.objects.exclude(pk=invoice.pk).get(account=account)
+    assert response["Location"] == reverse("invoices:detail", args=[account.slug, copy.pk])
+    assert copy.amount_paid == D("10.00")
 
 
 def test_an_overpayment_shows_its_error_on_the_amount_field(account, staff_user):

@@ -28,6 +28,7 @@ SAMPLES = {
     ("invoices", "pk"): lambda account: invoice_make(account).pk,
     ("invoices", "payment_pk"): lambda account: payment_make(account).pk,
     ("xero_sync", "pk"): lambda account: contact_import_make(account).pk,
+    ("xero_sync", "invoice_pk"): lambda account: invoice_make(account).pk,
 }
 
 

@@ -124,7 +124,18 @@ def test_cancel_on_the_consent_page_changes_nothing(xero, account, admin_user):
 def test_disconnect_deletes_the_connection_at_xero_and_reconnect_resumes(xero, account, admin_user):
     connection = connect(xero, account, admin_user)
     client = client_for(admin_user)
-    client.post(reverse("xero_sync:disconnect", args=[account.slug]))
+    disconnect = reverse("xero_sync:disconnect", args=[account.slug])
+    # One click only asks, saying what happens on both sides; nothing changes yet.
+    for asked in (client.get(disconnect), client.post(disconnect)):
+        assert asked.status_code == 200
+        page = asked.content.decode()
+        assert 'id="effects-here"' in page and 'id="effects-xero"' in page
+        assert f"Platform CRM&#x27;s access to {KIWI} is removed" in page
+        assert "Nothing in Xero is deleted" in page
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.CONNECTED
+    assert not xero.requests(method="DELETE", path="/connections/*")
+    client.post(disconnect, {"confirm": "yes"})
     connection.refresh_from_db()
     assert connection.status == ConnectionStatus.DISCONNECTED
     assert not connection.has_tokens
@@ -144,7 +155,7 @@ def test_disconnect_deletes_the_connection_at_xero_and_reconnect_resumes(xero, a
 def test_reconnecting_to_a_different_organisation_is_refused(xero, account, admin_user):
     connect(xero, account, admin_user, org=KIWI)
     client = client_for(admin_user)
-    client.post(reverse("xero_sync:disconnect", args=[account.slug]))
+    client.post(reverse("xero_sync:disconnect", args=[account.slug]), {"confirm": "yes"})
     query = start_connect(client, account)
     response = callback(client, query, consent(xero, query, [HARBOUR]))
     page = client.get(response["Location"], follow=True).content.decode()
@@ -173,7 +184,7 @@ def test_staff_cannot_connect_and_other_admins_cannot_see(
     assert client_for(staff_user).get(url).status_code == 403
     assert (
         client_for(staff_user)
-        .post(reverse("xero_sync:disconnect", args=[account.slug]))
+        .post(reverse("xero_sync:disconnect", args=[account.slug]), {"confirm": "yes"})
         .status_code
         == 403
     )

@@ -1,0 +1,87 @@
+"""What an invoice action about to be confirmed (void, void and reissue, delete a payment) will
+do in Xero, in the words the confirmation page shows (invoices.signals.invoice_action_effects).
+Reads only."""
+
+from invoices.models import Invoice, Payment
+
+from .models import InvoiceSync, PaymentSync, XeroConnection
+
+WHERE = "Xero"
+
+
+def _later(connection: XeroConnection) -> list[str]:
+    if connection.is_usable:
+        return []
+    return [
+        f"Xero is not connected at the moment ({connection.get_status_display().lower()}): "
+        "this reaches Xero when it is connected again."
+    ]
+
+
+def invoice_action_effects(
+    *, action: str, invoice: Invoice, payment: Payment | None = None
+) -> tuple[str, list[str]] | None:
+    connection = XeroConnection.objects.filter(account_id=invoice.account_id).first()
+    if connection is None or not connection.tenant_id:
+        return None  # never connected: nothing happens in Xero
+    sync = InvoiceSync.objects.filter(invoice=invoice).first()
+    org = connection.tenant_name or "the Xero organisation"
+    if sync is None or not sync.xero_invoice_id:
+        never = (
+            f"Invoice {invoice.number} has not reached {org}, so nothing changes there"
+            + (" for it" if action != "reissue" else "")
+            + "."
+        )
+        if action == "reissue":
+            return WHERE, [
+                never,
+                f"The copy is sent to {org} as a new invoice, with its payments.",
+                *_later(connection),
+            ]
+        return WHERE, [never]
+    if action == "void":
+        if sync.xero_status == "DRAFT":
+            sentences = [f"Xero deletes its draft of {invoice.number} in {org}."]
+        else:
+            sentences = [
+                f"{invoice.number} is voided in {org} too: Xero keeps it, marked Voided, "
+                "owing nothing."
+            ]
+        return WHERE, [*sentences, *_later(connection)]
+    if action == "reissue":
+        in_xero = PaymentSync.objects.filter(
+            invoice_sync=sync, deleted_in_xero=False, deleted_in_crm=False
+        ).exclude(xero_payment_id="")
+        sentences = []
+        if in_xero.exists():
+            sentences.append(
+                f"The payments on {invoice.number} are deleted in {org} first (Xero voids only "
+                "an invoice without payments), then it is voided there."
+            )
+        else:
+            sentences.append(f"{invoice.number} is voided in {org}.")
+        account = (
+            f" to {connection.payment_account_code} {connection.payment_account_name}"
+            if connection.payment_account_name
+            else ""
+        )
+        sentences.append(
+            f"The copy is created in {org} as a new approved invoice and its payments are "
+            f"recorded against it{account}."
+        )
+        return WHERE, [*sentences, *_later(connection)]
+    if action == "payment_delete" and payment is not None:
+        record = PaymentSync.objects.filter(payment_id=payment.pk).first()
+        if record is None or not record.xero_payment_id or record.deleted_in_xero:
+            return WHERE, [f"This payment has not reached {org}; it will not be sent there."]
+        # Payments that came from Xero were recorded by no one in the CRM.
+        entered = " (it was entered there)" if payment.recorded_by_id is None else ""
+        owed = invoice.amount_due + payment.amount
+        return WHERE, [
+            f"This payment is in {org}{entered}: it is deleted there too, and Xero shows "
+            f"{invoice.number} owing {owed} {invoice.currency} again.",
+            "If the money was received, keep the payment: deleting it here takes it out of "
+            "the books in Xero as well.",
+            *_later(connection),
+        ]
+    return None
