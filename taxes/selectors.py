@@ -2,4 +2,10 @@ from .models import TaxRate
 
 
 def tax_rate_list(account):
-    return TaxRate.objects.filter(account=account).prefetch_related("components")
+    # The accounting integration keeps each rate's mapping under the reverse relation
+    # `xero_mapping`; this app only reads it by name, for the list's "In Xero" column.
+    return (
+        TaxRate.objects.filter(account=account)
+        .select_related("xero_mapping")
+        .prefetch_related("components")
+    )

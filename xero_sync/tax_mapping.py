@@ -6,7 +6,7 @@ refresh, and every edit of a CRM rate, re-checks the mappings and flags the brok
 of letting invoices use them.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -142,6 +142,45 @@ def tax_mapping_set(
 
 def tax_mapping_clear(*, tax_rate: TaxRate) -> None:
     TaxMapping.objects.filter(tax_rate=tax_rate).delete()
+
+
+@dataclass
+class MappingsSaved:
+    mapped: list[str] = field(default_factory=list)  # "GST 15% to GST on Income"
+    cleared: list[str] = field(default_factory=list)  # names of rates no longer mapped
+    refused: list[str] = field(default_factory=list)  # why, one sentence per rate
+
+
+def tax_mappings_save(*, connection: XeroConnection, chosen: dict[int, str], user) -> MappingsSaved:
+    """The mapping page's one form: each CRM rate (by id) to the Xero tax type chosen for it,
+    or unmapped for "". Rows left as they were are not touched (a broken mapping stays
+    flagged); a refused row does not stop the others."""
+    saved = MappingsSaved()
+    known = set(connection.tax_rates.values_list("tax_type", flat=True))
+    for row in mapping_rows(connection):
+        tax_type = chosen.get(row.tax_rate.pk)
+        current = row.mapping.xero_tax_type if row.mapping else ""
+        if tax_type is None or tax_type == current:
+            continue
+        if not tax_type:
+            tax_mapping_clear(tax_rate=row.tax_rate)
+            saved.cleared.append(row.tax_rate.name)
+            continue
+        if tax_type not in known:  # checked here: a forged value never reaches a query
+            saved.refused.append(
+                f"{row.tax_rate.name}: choose one of the Xero rates offered (refresh if "
+                "Xero's rates changed)."
+            )
+            continue
+        try:
+            mapping = tax_mapping_set(
+                connection=connection, tax_rate=row.tax_rate, xero_tax_type=tax_type, user=user
+            )
+        except ValidationError as refused:
+            saved.refused.append(" ".join(refused.messages))
+            continue
+        saved.mapped.append(f"{row.tax_rate.name} to {mapping.xero_name}")
+    return saved
 
 
 def unmapped_tax_rates(account) -> list[TaxRate]:

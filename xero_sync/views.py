@@ -1,7 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
@@ -14,7 +13,6 @@ from platform_crm.confirmation import Confirmation, confirmation_page, confirmed
 from platform_crm.models import Role
 from platform_crm.queueing import enqueue_on_commit
 from platform_crm.tenancy import account_view
-from taxes.models import TaxRate
 
 from . import contact_import, invoice_sync, oauth, services, tax_mapping, tokens, webhooks
 from .client import LedgerAccount, XeroClient
@@ -323,26 +321,24 @@ def xero_tax_mapping(request, account):
         if refresh:
             return redirect("xero_sync:tax_mapping", account_slug=account.slug)
     elif request.method == "POST":
-        pk = request.POST.get("tax_rate", "")
-        if not pk.isdecimal():  # not an id at all: the lookup would raise, not miss
-            raise Http404("No such tax rate")
-        tax_rate = get_object_or_404(TaxRate, account=account, pk=pk)
-        xero_tax_type = request.POST.get("xero_tax_type", "")
-        try:
-            if xero_tax_type:
-                tax_mapping.tax_mapping_set(
-                    connection=connection,
-                    tax_rate=tax_rate,
-                    xero_tax_type=xero_tax_type,
-                    user=request.user,
-                )
-                messages.success(request, f"{tax_rate.name} is mapped.")
-            else:
-                tax_mapping.tax_mapping_clear(tax_rate=tax_rate)
-                messages.success(request, f"{tax_rate.name} is no longer mapped.")
+        chosen = {
+            int(key.removeprefix("map-")): value
+            for key, value in request.POST.items()
+            if key.startswith("map-") and key.removeprefix("map-").isdecimal()
+        }
+        saved = tax_mapping.tax_mappings_save(
+            connection=connection, chosen=chosen, user=request.user
+        )
+        for refused in saved.refused:
+            messages.error(request, refused)
+        if saved.mapped or saved.cleared:
+            done = [f"mapped {', '.join(saved.mapped)}"] if saved.mapped else []
+            if saved.cleared:
+                done.append(f"{', '.join(saved.cleared)} no longer mapped")
+            messages.success(request, f"Saved: {'; '.join(done)}.")
             services.connection_record_activity(connection)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+        elif not saved.refused:
+            messages.info(request, "Nothing changed.")
         return redirect("xero_sync:tax_mapping", account_slug=account.slug)
     rows = tax_mapping.mapping_rows(connection)
     fetched = connection.tax_rates.order_by("-fetched_at").values_list("fetched_at", flat=True)

@@ -129,9 +129,9 @@ def admin_maps_taxes(page, xero_tax_types: dict[int, str]) -> None:
     """Map each CRM rate (by pk) to a Xero tax type; only equal effective rates are offered."""
     page.wait_for_url("**/settings/integrations/xero/taxes/")
     for pk, tax_type in xero_tax_types.items():
-        row = page.locator(f"#tax-rate-{pk}")
-        row.locator("select").select_option(tax_type)
-        row.locator("button[type=submit]").click()
+        page.locator(f"#tax-rate-{pk} select").select_option(tax_type)
+    page.click("#save-tax-mapping")  # one form saves every row
+    for pk in xero_tax_types:
         expect(page.locator(f"#tax-rate-{pk}")).to_contain_text("Mapped")
     screenshot(page, "story-04-tax-mapping")
 

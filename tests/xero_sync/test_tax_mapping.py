@@ -27,7 +27,7 @@ def connected(xero, account, admin_user):
 def _map(client, account, tax_rate, tax_type):
     return client.post(
         reverse("xero_sync:tax_mapping", args=[account.slug]),
-        {"tax_rate": tax_rate.pk, "xero_tax_type": tax_type},
+        {f"map-{tax_rate.pk}": tax_type},
         follow=True,
     )
 
@@ -44,7 +44,7 @@ def test_a_compound_multi_component_rate_maps_to_its_xero_twin(connected, accoun
     text = page.content.decode()
     assert "GST 15% + Levy 2% compound" in text  # both sides' components are shown
     response = _map(client, account, levy, "TAX002")
-    assert "is mapped" in response.content.decode()
+    assert "Saved: mapped GST + compound levy to " in response.content.decode()
     assert levy.xero_mapping.xero_tax_type == "TAX002"
     assert row_for(connected, levy).status == "mapped"
 
@@ -150,3 +150,79 @@ def test_a_xero_rate_that_changes_or_disappears_is_flagged_at_the_next_refresh(
     assert "is now 17.875%, not 17.3%" in levy.xero_mapping.broken_reason
     assert "no longer active for sales" in flat.xero_mapping.broken_reason
     assert set(unmapped_tax_rates(account)) == {levy, flat}
+
+
+@pytest.mark.django_db
+def test_one_form_saves_every_row_and_leaves_unchanged_rows_alone(connected, account, admin_user):
+    from xero_sync.tax_mapping import xero_tax_rates_refresh
+
+    gst = tax_rate_make(account, "GST 15%", ("GST", Decimal(15), False))
+    levy = tax_rate_make(
+        account, "GST + compound levy", ("GST", Decimal(15), False), ("Levy", Decimal(2), True)
+    )
+    zero = tax_rate_make(account, "Zero rated", ("GST", Decimal(0), False))
+    odd = tax_rate_make(account, "Odd 9%", ("Tax", Decimal(9), False))
+    xero_tax_rates_refresh(connected)
+    tax_mapping_set(connection=connected, tax_rate=zero, xero_tax_type="ZERORATEDOUTPUT", user=None)
+    url = reverse("xero_sync:tax_mapping", args=[account.slug])
+    client = client_for(admin_user)
+    page = client.get(url).content.decode()
+    assert page.count('id="tax-mapping-form"') == 1 and page.count("<form") == 3  # +refresh, logout
+    assert f'name="map-{gst.pk}"' in page and f'name="map-{odd.pk}"' not in page  # no twin
+
+    response = client.post(
+        url,
+        {
+            f"map-{gst.pk}": "OUTPUT2",
+            f"map-{levy.pk}": "TAX002",
+            f"map-{zero.pk}": "ZERORATEDOUTPUT",
+        },
+        follow=True,
+    )
+    text = response.content.decode()
+    assert "Saved: mapped " in text and "GST 15% to 15% GST on Income" in text
+    assert "GST + compound levy to " in text and "Zero rated" not in text.split("Saved")[1][:200]
+    assert {r.tax_rate.name: r.status for r in mapping_rows(connected)} == {
+        "GST 15%": "mapped",
+        "GST + compound levy": "mapped",
+        "Zero rated": "mapped",
+        "Odd 9%": "no_equal_rate",
+    }
+    zero_mapped_at = TaxMapping.objects.get(tax_rate=zero).mapped_at
+
+    # Clearing one row, a value no row offers for another: the first is saved, the second
+    # refused with its reason; the untouched row is not written again.
+    response = client.post(
+        url,
+        {f"map-{gst.pk}": "", f"map-{levy.pk}": "OUTPUT2\x00", f"map-{zero.pk}": "ZERORATEDOUTPUT"},
+        follow=True,
+    )
+    text = response.content.decode()
+    assert "GST 15% no longer mapped" in text
+    assert "GST + compound levy: choose one of the Xero rates offered" in text
+    assert not TaxMapping.objects.filter(tax_rate=gst).exists()
+    assert TaxMapping.objects.get(tax_rate=levy).xero_tax_type == "TAX002"
+    assert TaxMapping.objects.get(tax_rate=zero).mapped_at == zero_mapped_at
+
+
+@pytest.mark.django_db
+def test_settings_taxes_shows_each_rates_mapping_once_xero_is_connected(xero, account, admin_user):
+    from xero_sync.tax_mapping import xero_tax_rates_refresh
+
+    gst = tax_rate_make(account, "GST 15%", ("GST", Decimal(15), False))
+    tax_rate_make(account, "Odd 9%", ("Tax", Decimal(9), False))
+    client = client_for(admin_user)
+    taxes = reverse("taxes:index", args=[account.slug])
+    page = client.get(taxes).content.decode()
+    assert "not available yet" not in page
+    assert "When Xero is connected" in page and "In Xero</th>" not in page
+
+    connection = connect(xero, account, admin_user)
+    xero_tax_rates_refresh(connection)
+    tax_mapping_set(connection=connection, tax_rate=gst, xero_tax_type="OUTPUT2", user=admin_user)
+    page = client.get(taxes).content.decode()
+    assert "not available yet" not in page and "When Xero is connected" not in page
+    assert "In Xero</th>" in page
+    assert '<td class="xero-mapping">15% GST on Income</td>' in page
+    assert page.count("Not mapped") == 1  # Odd 9%
+    assert reverse("xero_sync:tax_mapping", args=[account.slug]) in page
