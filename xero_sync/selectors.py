@@ -100,19 +100,6 @@ def invoice_outbox_summary(account) -> InvoiceOutbox:
     return InvoiceOutbox(**rows)
 
 
-def invoice_sync_events_recent(account, *, limit: int = 20):
-    """What the sync did to invoices and what came back from Xero, newest first."""
-    from invoices.models import EventSource, InvoiceEvent
-
-    return (
-        InvoiceEvent.objects.filter(
-            invoice__account=account, source__in=[EventSource.SYNC, EventSource.XERO]
-        )
-        .select_related("invoice")
-        .order_by("-at", "-id")[:limit]
-    )
-
-
 def xero_failures_by_cause(account, *, since, limit: int = 20):
     """Calls that did not succeed since `since`, one row per (outcome, error) with its count
     and when it was last seen; the most recent cause first."""
@@ -122,6 +109,136 @@ def xero_failures_by_cause(account, *, since, limit: int = 20):
         .values("outcome", "error")
         .annotate(count=Count("id"), last_seen=Max("created_at"))
         .order_by("-last_seen")[:limit]
+    )
+
+
+# --- Sync activity in plain words ------------------------------------------------------------
+# A failed call's outcome (XeroCall.outcome) in the admin's words.
+CALL_OUTCOME_WORDS = {
+    "transient": "Xero could not be reached or answered with an error; the work was tried again",
+    "rate_limited": "Xero asked us to slow down (its call limits); the work waited, then went on",
+    "auth_lost": "Xero refused the connection's sign-in; reconnecting Xero fixes it",
+    "validation": "Xero refused what was sent",
+    "not_found": "Xero did not have a record we asked for",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One kind of problem on the Sync activity page, in plain words."""
+
+    what: str  # one sentence
+    count: int
+    unit: str  # what `count` counts, singular ("invoice", "call", ...)
+    last_seen: datetime | None
+    link_name: str = ""  # an account-scoped URL name where it is seen or fixed
+    link_text: str = ""
+
+
+def _invoices_not_sent(account, *, connection, since) -> list[Problem]:
+    """Invoices Xero refused (an element refused inside a 200 answer counts) or that were held
+    back before a call: still not sent, whenever they failed."""
+    rows = (
+        invoice_sync_failed(account)
+        .order_by()
+        .values("error_cause")
+        .annotate(count=Count("id"), last_seen=Max("failed_at"))
+    )
+    return [
+        Problem(
+            what=f"Not sent to Xero: {FAILURE_CAUSE_TITLES.get(r['error_cause'], 'other cause')}",
+            count=r["count"],
+            unit="invoice",
+            last_seen=r["last_seen"],
+            link_name="xero_sync:failures",
+            link_text="See them and fix",
+        )
+        for r in sorted(rows, key=lambda r: -r["count"])
+    ]
+
+
+def _calls_failed(account, *, connection, since) -> list[Problem]:
+    return [
+        Problem(
+            what=CALL_OUTCOME_WORDS.get(r["outcome"], f"Calls to Xero failed ({r['outcome']})"),
+            count=r["count"],
+            unit="call",
+            last_seen=r["last_seen"],
+            link_name="xero_sync:activity_technical",
+            link_text="Technical details",
+        )
+        for r in XeroCall.objects.filter(connection__account=account, created_at__gte=since)
+        .exclude(outcome="ok")
+        .order_by()
+        .values("outcome")
+        .annotate(count=Count("id"), last_seen=Max("created_at"))
+        .order_by("-last_seen")
+    ]
+
+
+def _changes_from_xero_failed(account, *, connection, since) -> list[Problem]:
+    found = (
+        webhook_events_for(account, connection)
+        .filter(outcome="failed", delivery__received_at__gte=since)
+        .aggregate(count=Count("id"), last_seen=Max("delivery__received_at"))
+    )
+    if not found["count"]:
+        return []
+    return [
+        Problem(
+            what="Changes made in Xero could not be applied here",
+            count=found["count"],
+            unit="change",
+            last_seen=found["last_seen"],
+            link_name="xero_sync:activity_technical",
+            link_text="Technical details",
+        )
+    ]
+
+
+# Each source adds its rows to the page's Problems, in this order (one query each).
+PROBLEM_SOURCES = (_invoices_not_sent, _calls_failed, _changes_from_xero_failed)
+
+
+def activity_problems(account, *, connection: XeroConnection, since) -> list[Problem]:
+    return [
+        p for source in PROBLEM_SOURCES for p in source(account, connection=connection, since=since)
+    ]
+
+
+@dataclass(frozen=True)
+class CallSummary:
+    total: int
+    failed: int
+
+
+def xero_call_summary(account, *, since) -> CallSummary:
+    return CallSummary(
+        **XeroCall.objects.filter(connection__account=account, created_at__gte=since).aggregate(
+            total=Count("id"), failed=Count("id", filter=~Q(outcome="ok"))
+        )
+    )
+
+
+def invoice_sync_events(account):
+    """What the sync did to invoices and what came back from Xero, newest first (paged)."""
+    from invoices.models import EventSource, InvoiceEvent
+
+    return (
+        InvoiceEvent.objects.filter(
+            invoice__account=account, source__in=[EventSource.SYNC, EventSource.XERO]
+        )
+        .select_related("invoice")
+        .order_by("-at", "-id")
+    )
+
+
+def invoice_sync_list(account):
+    """Every invoice's twin row with its Xero id, key and attempts, latest change first."""
+    return (
+        InvoiceSync.objects.filter(invoice__account=account)
+        .select_related("invoice")
+        .order_by("-updated_at", "-id")
     )
 
 
@@ -160,6 +277,8 @@ FAILURE_CAUSE_TITLES = {
     "sales_account": "Sales account not usable",
     "validation": "Xero refused the invoice",
     "number_taken": "Invoice number already used in Xero",
+    "xero_locked": "Xero can no longer change the invoice (it has a payment there)",
+    "xero_unavailable": "Xero could not be reached after many tries",
     "internal": "Could not prepare the invoice for Xero",
 }
 

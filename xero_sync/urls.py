@@ -21,6 +21,11 @@ urlpatterns = [
     path("xero/invoices/<int:pk>/retry/", views.invoice_sync_retry, name="invoice_retry"),
     path("xero/invoices/<int:invoice_pk>/badge/", views.invoice_sync_badge, name="invoice_badge"),
     path("xero/activity/", activity_views.xero_activity, name="activity"),
+    path(
+        "xero/activity/technical/",
+        activity_views.xero_activity_technical,
+        name="activity_technical",
+    ),
     path("xero/failures/", views.xero_failures, name="failures"),
     path("xero/failures/retry/", views.xero_failures_retry, name="failures_retry"),
     path("xero/disconnect/", views.xero_disconnect, name="disconnect"),

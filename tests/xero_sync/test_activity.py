@@ -49,7 +49,50 @@ def fail_two_reads(xero, connection):
 
 
 @pytest.mark.django_db
-def test_activity_shows_calls_events_imports_failures_and_budget(
+def test_activity_says_in_plain_words_what_happened_and_what_failed(
+    connected, xero, account, admin_user
+):
+    run_import(connected, admin_user)
+    deliver_contact_webhook(xero, connected)
+    fail_two_reads(xero, connected)
+    connected.refresh_from_db()
+
+    response = client_for(admin_user).get(activity_url(account))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    # The two 503s are one problem, counted twice, in words.
+    (problem,) = response.context["problems"]
+    assert (problem.count, problem.unit) == (2, "call")
+    assert '2 calls</strong> · <span class="problem-what">Xero could not be reached' in page
+    assert 'id="no-problems"' not in page
+    # The import run with its counts and who started it.
+    run = response.context["imports"][0]
+    assert run.status == "done" and run.item_count and run.processed == run.item_count
+    assert f"({run.processed} of {run.item_count})" in page
+    assert admin_user.username in page
+    # Budget: used is Xero's day limit less what Xero last said was left; calls counted today.
+    budget = response.context["budget"]
+    assert budget.used == 5000 - connected.day_calls_remaining
+    assert budget.calls_today == XeroCall.objects.filter(connection=connected).count()
+    assert f"{budget.used} of 5000 used" in page
+    calls = response.context["calls"]
+    assert (calls.total, calls.failed) == (budget.calls_today, 2)
+    # No raw operation names, outcome codes or ids: those are one click away.
+    for raw in ("contacts.page", "connections.list", "transient", "no_handler", "handled"):
+        assert raw not in page, raw
+    assert link_of(account, "activity_technical") in page
+    # No invoice yet: the outbox is empty and says so.
+    assert response.context["outbox"].synced == response.context["outbox"].pending == 0
+    assert "No invoice has been sent to Xero yet." in page
+
+
+def link_of(account, name: str) -> str:
+    return reverse(f"xero_sync:{name}", args=[account.slug])
+
+
+@pytest.mark.django_db
+def test_technical_details_show_calls_keys_events_and_xero_ids(
     connected, xero, account, admin_user
 ):
     run_import(connected, admin_user)
@@ -63,10 +106,7 @@ def test_activity_shows_calls_events_imports_failures_and_budget(
         duration_ms=120,
         idempotency_key="invoice-42-v1",
     )
-    connected.refresh_from_db()
-
-    response = client_for(admin_user).get(activity_url(account))
-
+    response = client_for(admin_user).get(link_of(account, "activity_technical"))
     assert response.status_code == 200
     page = response.content.decode()
     # Calls: operation, outcome and status, duration, the idempotency key of a write.
@@ -74,7 +114,6 @@ def test_activity_shows_calls_events_imports_failures_and_budget(
     assert {"connections.list", "contacts.page", "organisation.get", "invoices.create"} <= shown
     assert "invoice-42-v1" in page
     assert "transient" in page and "(503)" in page
-    # Failures grouped by cause: the two 503s are one row counted twice.
     failures = list(response.context["failures"])
     assert len(failures) == 1
     assert failures[0]["outcome"] == "transient" and failures[0]["count"] == 2
@@ -86,21 +125,64 @@ def test_activity_shows_calls_events_imports_failures_and_budget(
         resource_id,
         "handled",
     )
+    assert resource_id in page
     assert response.context["delivery_count"] == 1
-    # The import run with its counts and who started it.
-    run = response.context["imports"][0]
-    assert run.status == "done" and run.item_count and run.processed == run.item_count
-    assert f"({run.processed} of {run.item_count})" in page
-    assert admin_user.username in page
-    # Budget: used is Xero's day limit less what Xero last said was left; calls counted today.
-    budget = response.context["budget"]
-    assert budget.remaining == connected.day_calls_remaining is not None
-    assert budget.used == 5000 - connected.day_calls_remaining
-    assert budget.calls_today == XeroCall.objects.filter(connection=connected).count()
-    assert f"{budget.used} of 5000" in page
-    # No invoice yet: the outbox is empty and says so.
-    assert response.context["outbox"].synced == response.context["outbox"].pending == 0
-    assert "No invoice has been sent to Xero yet." in page
+
+
+@pytest.mark.django_db
+def test_invoices_xero_refused_inside_a_200_answer_are_problems(
+    connected, xero, account, admin_user, tasks_inline
+):
+    """Xero answers a batch with 200 and refuses some elements in it: the calls "worked", the
+    invoices did not get there, and the page must not say all is well."""
+    from decimal import Decimal
+
+    from xero_sync import tax_mapping
+    from xero_sync.models import XeroConnection
+
+    from ..factories import tax_rate_make
+    from .test_invoice_push import issue
+
+    gst = tax_rate_make(account, "GST 15%", ("GST", Decimal(15), False))
+    tax_mapping.xero_tax_rates_refresh(connected)
+    tax_mapping.tax_mapping_set(
+        connection=connected, tax_rate=gst, xero_tax_type="OUTPUT2", user=admin_user
+    )
+    XeroConnection.objects.filter(pk=connected.pk).update(sales_account_code="999")
+    with tasks_inline():
+        refused = [
+            issue(account, gst, contact_make(account, first_name="Ruth", last_name=f"Tane {n}"))
+            for n in range(3)
+        ]
+    posts = xero.requests(method="POST", path="/api.xro/2.0/Invoices")
+    assert posts and {r["status"] for r in posts} == {200}  # refused inside a 200
+    assert not XeroCall.objects.filter(connection=connected).exclude(outcome="ok").exists()
+
+    response = client_for(admin_user).get(activity_url(account))
+    page = response.content.decode()
+    (problem,) = response.context["problems"]
+    assert (problem.count, problem.unit) == (len(refused), "invoice")
+    assert problem.what == "Not sent to Xero: Sales account not usable"
+    assert "3 invoices</strong>" in page and 'id="no-problems"' not in page
+    assert link_of(account, "failures") in page
+
+
+@pytest.mark.django_db
+def test_invoice_activity_is_paged(connected, account, admin_user):
+    from invoices.history import invoice_event_record
+    from invoices.models import EventSource
+
+    from ..factories import invoice_make
+
+    invoice = invoice_make(account)
+    for n in range(25):
+        invoice_event_record(invoice, f"Step {n}", source=EventSource.SYNC)
+    client = client_for(admin_user)
+    first = client.get(activity_url(account))
+    assert len(first.context["invoice_events"]) == 20
+    assert "Step 24" in first.content.decode() and "Step 4<" not in first.content.decode()
+    second = client.get(activity_url(account), {"page": 2}).content.decode()
+    assert "Step 4<" in second and "Page 2 of 2" in second
 
 
 @pytest.mark.django_db
@@ -127,7 +209,8 @@ def test_activity_shows_the_invoice_outbox_and_what_the_sync_did(
     outbox = response.context["outbox"]
     assert (outbox.synced, outbox.failed, outbox.pending) == (1, 1, 0)
     page = response.content.decode()
-    assert "see the sync failures" in page
+    assert "see why" in page
+    assert "Not sent to Xero: Tax rate not mapped to Xero" in page
     events = [(e.invoice_id, e.what.split(":")[0]) for e in response.context["invoice_events"]]
     assert (sent.pk, "Created in Xero as AUTHORISED") in events
     assert (refused.pk, "Not sent to Xero") in events
@@ -144,7 +227,7 @@ def test_activity_of_an_account_never_connected_says_so(account, admin_user):
 def test_activity_shows_only_the_accounts_own_calls(connected, xero, other_account):
     harbour_admin = user_create(account=other_account, role=Role.ADMIN)
     connect(xero, other_account, harbour_admin, org="Harbour Electrical Ltd")
-    response = client_for(harbour_admin).get(activity_url(other_account))
+    response = client_for(harbour_admin).get(link_of(other_account, "activity_technical"))
     shown = {call.connection_id for call in response.context["calls"]}
     assert shown == {other_account.xero_connection.pk}
 
@@ -169,12 +252,14 @@ def _queries_for_page(client, url) -> int:
 
 
 @pytest.mark.django_db
-def test_activity_queries_do_not_grow_with_rows(connected, xero, account, admin_user):
+@pytest.mark.parametrize("name", ["activity", "activity_technical"])
+def test_activity_queries_do_not_grow_with_rows(connected, xero, account, admin_user, name):
     client = client_for(admin_user)
+    url = link_of(account, name)
     run_import(connected, admin_user)
     deliver_contact_webhook(xero, connected)
-    client.get(activity_url(account))  # session and caches warm
-    few = _queries_for_page(client, activity_url(account))
+    client.get(url)  # session and caches warm
+    few = _queries_for_page(client, url)
 
     for n in range(30):
         XeroCall.objects.create(
@@ -188,7 +273,7 @@ def test_activity_queries_do_not_grow_with_rows(connected, xero, account, admin_
         ContactImport.objects.create(
             connection=connected, status="done", started_by=admin_user, is_preview=bool(n % 2)
         )
-    many = _queries_for_page(client, activity_url(account))
+    many = _queries_for_page(client, url)
 
     assert many == few
     assert many <= 17  # login, membership, session and one per figure
