@@ -31,3 +31,24 @@ def contact_get(account: Account, pk: int) -> Contact:
 
 def contact_history(contact: Contact, *, limit: int = 50):
     return contact.changes.select_related("changed_by")[:limit]
+
+
+PICKER_MATCHES = 20  # shown per keystroke; more means "keep typing"
+
+
+def contact_matches(account: Account, *, search: str, limit: int = PICKER_MATCHES):
+    """Active contacts matching `search` (as the contact list searches), in list order: at most
+    `limit`, plus whether there are more."""
+    search = search.replace("\x00", "").strip()[:100]
+    if not search:
+        return [], False
+    found = list(contact_list(account, search=search)[: limit + 1])
+    return found[:limit], len(found) > limit
+
+
+def contact_for_picker(account: Account, pk) -> Contact | None:
+    """The chosen contact a picker shows (archived ones included: an invoice keeps its
+    contact); None for no value or one that is not this account's contact."""
+    if pk is None or not str(pk).isdigit() or len(str(pk)) > 18:
+        return None
+    return Contact.objects.filter(account=account, pk=int(pk)).first()

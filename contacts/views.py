@@ -1,12 +1,14 @@
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from platform_crm.tenancy import account_view
 
 from .forms import ContactForm
-from .selectors import contact_get, contact_history, contact_list
+from .selectors import contact_get, contact_history, contact_list, contact_matches
 from .services import contact_create, contact_update
+from .widgets import ContactPicker, safe_name
 
 PAGE_SIZE = 50
 
@@ -68,3 +70,25 @@ def contact_edit(request, account, pk):
         if saved:
             return redirect("contacts:detail", account_slug=account.slug, pk=contact.pk)
     return render(request, "contacts/form.html", {"form": form, "contact": contact})
+
+
+@account_view()
+def contact_pick(request, account):
+    """For the contact picker (htmx): the matches for what is typed (?q=), or, with ?chosen=
+    or ?change=1, the picker itself again, showing the chosen contact or an empty search."""
+    name = safe_name(request.GET.get("name"), "contact")
+    element_id = safe_name(request.GET.get("id"), f"id_{name}")
+    if "chosen" in request.GET or "change" in request.GET:
+        picker = ContactPicker(account=account, attrs={"autofocus": True})
+        html = picker.render(name, request.GET.get("chosen"), attrs={"id": element_id})
+        return HttpResponse(html)
+    search = request.GET.get("q", "")
+    contacts, more = contact_matches(account, search=search)
+    context = {
+        "contacts": contacts,
+        "more": more,
+        "search": search.strip(),
+        "name": name,
+        "element_id": element_id,
+    }
+    return render(request, "contacts/_pick_results.html", context)

@@ -3,6 +3,8 @@ from decimal import Decimal
 from django import forms
 from django.utils import timezone
 
+from contacts.widgets import ContactPicker
+
 from .models import Invoice, PaymentMethod
 from .selectors import contact_choices, tax_rate_choices
 from .services import LineInput
@@ -26,6 +28,8 @@ class InvoiceForm(forms.ModelForm):
         keep = self.instance.contact if self.instance.pk else None
         # Another account's contact id is not a choice: the form refuses it.
         self.fields["contact"].queryset = contact_choices(account, keep=keep)
+        # Search as you type, not a dropdown of every contact; the queryset still decides.
+        self.fields["contact"].widget = ContactPicker(account=account)
         self.fields["contact"].help_text = "Needed before the invoice can be issued."
         if not self.instance.pk:
             self.initial.setdefault("currency", account.currency)

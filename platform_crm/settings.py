@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.forms",  # Django's widget templates, for FORM_RENDERER below
     "django_htmx",
     "platform_crm",
     "contacts",
@@ -50,6 +51,10 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "invoices.history.HistoryMiddleware",
 ]
+
+# Widgets render with the project's templates (templates/), like every page: the contact
+# picker's widget template lives with its app's other templates.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 ROOT_URLCONF = "platform_crm.urls"
 WSGI_APPLICATION = "platform_crm.wsgi.application"

@@ -80,3 +80,10 @@ def log_in(page, base_url: str, user) -> None:
     page.fill("#id_password", BROWSER_PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_load_state()
+
+
+def pick_contact(page, search: str, contact) -> None:
+    """Choose `contact` in the contact picker (search as you type) of the form on the page."""
+    page.fill("#id_contact-search", search)
+    page.click(f".picker-option[hx-get$='chosen={contact.pk}']")
+    page.wait_for_selector(f"#id_contact[value='{contact.pk}']", state="attached")

@@ -13,7 +13,7 @@ from invoices.models import Invoice
 from platform_crm.models import Role
 from xero_sync.models import XeroConnection, XeroContact
 
-from ..browser import log_in, screenshot
+from ..browser import log_in, pick_contact, screenshot
 from ..factories import account_create, tax_rate_make, user_create
 from ..xero_sync.conftest import HARBOUR, KIWI, point_at_sandbox
 
@@ -50,7 +50,7 @@ def test_admin_sets_up_xero_then_staff_invoice_is_paid_in_xero(
 
     contact = XeroContact.objects.filter(connection__account=account).order_by("pk")[0].contact
     log_in(page, base, staff)
-    staff_writes_and_issues_invoice(page, contact.pk, gst.pk, levy.pk)
+    staff_writes_and_issues_invoice(page, contact, gst.pk, levy.pk)
     invoice = Invoice.objects.get(account=account)
     wait_until_badge_says(page, celery_worker, "In Xero")
     screenshot(page, "story-06-invoice-synced")
@@ -156,10 +156,10 @@ def log_out(page, base: str) -> None:
 # --- the staff member --------------------------------------------------------------------
 
 
-def staff_writes_and_issues_invoice(page, contact_pk: int, gst_pk: int, levy_pk: int) -> None:
+def staff_writes_and_issues_invoice(page, contact, gst_pk: int, levy_pk: int) -> None:
     page.click("nav >> text=Invoices")
     page.click("text=New invoice")
-    page.select_option("#id_contact", str(contact_pk))
+    pick_contact(page, contact.email or contact.display_name, contact)
     page.fill("#id_due_date", "2030-01-31")
     page.fill("#id_lines-0-description", "Call-out")
     page.fill("#id_lines-0-unit_price", "120")
