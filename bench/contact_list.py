@@ -7,15 +7,13 @@ Uses its own database (bench_contact_list), dropped at the end. Prints ms per re
 queries per request; --quick uses 10,000 contacts."""
 
 import argparse
-import random
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._pages import own_database, time_pages  # noqa: E402
+from bench._pages import contacts_seed, own_database, staff_client, time_pages  # noqa: E402
 
 BENCH = "contact_list"
 # A staff page should answer well under a tenth of a second at any list size; the query count
@@ -37,45 +35,9 @@ def main() -> None:
 
 
 def run(n: int) -> None:
-    from django.contrib.auth import get_user_model
-    from django.db import connection
-    from django.test import Client
-
-    from contacts.models import Contact
-    from platform_crm.models import Account, Membership, Role
-
-    account = Account.objects.create(name="Bench Ltd", slug="bench", country="NZ")
-    user = get_user_model().objects.create_user("bench", password="unused-password-1")
-    Membership.objects.create(account=account, user=user, role=Role.STAFF)
-    rnd = random.Random(1)
-    syllables = ["ka", "to", "ri", "ne", "mo", "ha", "li", "su", "wa", "pe", "an", "el", "or"]
-
-    def word() -> str:
-        return "".join(rnd.choice(syllables) for _ in range(rnd.randint(2, 4))).capitalize()
-
-    domains = ["example.com", "mail.example", "company.example", "xtra.example"]
-    started = time.perf_counter()
-    contacts = []
-    for i in range(n):
-        first, last = word(), word()
-        contacts.append(
-            Contact(
-                account=account,
-                first_name=first,
-                last_name=last,
-                company_name=f"{word()} Ltd" if i % 3 == 0 else "",
-                email=f"{first}.{last}{i}@{rnd.choice(domains)}".lower(),
-                phone=f"021 {i:07d}",
-                phone_e164=f"+6421{i:07d}",
-            )
-        )
-    Contact.objects.bulk_create(contacts, batch_size=5000)
+    account, client = staff_client()
+    contacts = contacts_seed(account, n)
     probe = contacts[n // 2]
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE contacts_contact")
-    print(f"{n:,} contacts created in {time.perf_counter() - started:.1f} s")
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(user)
     url = f"/a/{account.slug}/contacts/"
     cases = [
         ("first page", {}),

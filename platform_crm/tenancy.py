@@ -42,7 +42,10 @@ def account_view(*, role: Role = Role.STAFF):
             request.membership = membership
             if role == Role.ADMIN and not membership.is_admin:
                 raise PermissionDenied("Only account admins can do this.")
-            request.session[LAST_ACCOUNT_SESSION_KEY] = account_slug
+            if request.session.get(LAST_ACCOUNT_SESSION_KEY) != account_slug:
+                # Written only on a change: a session write is three queries, and htmx asks
+                # for fragments (picker matches, the polled badge) many times a minute.
+                request.session[LAST_ACCOUNT_SESSION_KEY] = account_slug
             return view(request, membership.account, *args, **kwargs)
 
         # Read by the tenancy test, which proves every account-scoped route goes through here.
