@@ -11,12 +11,15 @@ def contact_list(account: Account, *, search: str = "", archived: bool = False):
     contacts = Contact.objects.filter(account=account, is_archived=archived)
     search = search.strip()
     if search:
-        match = (
-            Q(first_name__icontains=search)
-            | Q(last_name__icontains=search)
-            | Q(company_name__icontains=search)
-            | Q(email__icontains=search)
-        )
+        # Every word somewhere in the name, company or email: "chloe wu" finds Chloe Wu.
+        match = Q()
+        for word in search.split():
+            match &= (
+                Q(first_name__icontains=word)
+                | Q(last_name__icontains=word)
+                | Q(company_name__icontains=word)
+                | Q(email__icontains=word)
+            )
         e164 = phone_to_e164(search, default_region=account.country)
         if e164:
             # The account inside the branch lets PostgreSQL use the (account, phone) index.

@@ -4,6 +4,7 @@ from django import forms
 from django.utils import timezone
 
 from contacts.widgets import ContactPicker
+from platform_crm.templatetags.formatting import decimal_text
 
 from .models import Invoice, PaymentMethod
 from .selectors import contact_choices, tax_rate_choices
@@ -53,7 +54,8 @@ class FiniteDecimalField(forms.DecimalField):
 
 class LineForm(forms.Form):
     id = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    description = forms.CharField(widget=forms.TextInput)
+    # A text area that grows with its text (CSS field-sizing): long descriptions stay readable.
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 1}))
     quantity = FiniteDecimalField(max_digits=12, decimal_places=4, min_value=0, initial=1)
     unit_price = FiniteDecimalField(max_digits=14, decimal_places=4, label="Unit price")
     discount_rate = FiniteDecimalField(
@@ -107,9 +109,10 @@ def line_formset(*, account, invoice: Invoice | None, data=None):
             {
                 "id": line.pk,
                 "description": line.description,
-                "quantity": line.quantity,
-                "unit_price": line.unit_price,
-                "discount_rate": line.discount_rate,
+                # As people write them, not as stored (240.0000).
+                "quantity": decimal_text(line.quantity),
+                "unit_price": decimal_text(line.unit_price, 2),
+                "discount_rate": decimal_text(line.discount_rate),
                 "tax_rate": line.tax_rate_id,
             }
             for line in invoice.lines.all()

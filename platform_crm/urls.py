@@ -24,6 +24,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("ops/", include("xero_sync.ops_views")),
     path("healthz", views.healthz, name="healthz"),
+    # Pages name their icon; browsers and tools that ask for /favicon.ico anyway are sent to it.
+    path("favicon.ico", views.favicon),
     *xero_public_urls,
     path("admin/", admin.site.urls),
 ]

@@ -2,6 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 
 from .selectors import memberships_for_user
@@ -38,3 +39,9 @@ def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def favicon(request):
+    """Pages name their icon; browsers and tools that ask for /favicon.ico anyway get sent to it
+    (resolved per request: the hashed name exists only after collectstatic)."""
+    return redirect(static("favicon.svg"), permanent=True)

@@ -453,7 +453,7 @@ def _disconnect_confirmation(account, connection) -> Confirmation:
     org = connection.tenant_name or "the Xero organisation"
     return Confirmation(
         title="Disconnect Xero?",
-        question=f"Disconnect {account.name} from {org}?",
+        question=f"Disconnect Platform CRM from {org} in Xero?",
         button="Disconnect Xero",
         cancel_url=reverse("xero_sync:integrations", args=[account.slug]),
         here=[

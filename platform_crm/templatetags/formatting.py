@@ -12,3 +12,19 @@ def percent(value) -> str:
         return ""
     text = format(Decimal(value).normalize(), "f")
     return f"{text}%"
+
+
+def decimal_text(value, min_places: int = 0) -> str:
+    """A stored Decimal as people write it: no exponent, no padding zeros beyond `min_places`
+    (240.0000 -> '240.00' for a price, 2.5000 -> '2.5' for a quantity)."""
+    if value in (None, ""):
+        return ""
+    number = Decimal(value).normalize()
+    places = max(-number.as_tuple().exponent, min_places, 0)
+    return f"{number:.{places}f}"
+
+
+@register.filter
+def plain(value, min_places=0) -> str:
+    """{{ line.unit_price|plain:2 }} -> '240.00'; {{ line.quantity|plain }} -> '2.5'."""
+    return decimal_text(value, int(min_places))

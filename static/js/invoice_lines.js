@@ -13,7 +13,7 @@ document.addEventListener("click", (event) => {
     const body = form.querySelector("#lines tbody");
     body.insertAdjacentHTML("beforeend", html);
     total.value = index + 1;
-    body.lastElementChild.querySelector("input:not([type=hidden])").focus();
+    body.lastElementChild.querySelector("textarea, input:not([type=hidden])").focus();
   } else {
     const row = remove.closest("tr");
     row.querySelector("input[name$='-DELETE']").checked = true;

@@ -106,3 +106,11 @@ def test_hostile_picker_input_is_refused_quietly(account, staff_user):
     html = pick(client, account, chosen="1" * 40, name="<script>", id='"x').content.decode()
     assert "<script>" not in html and '"x' not in html
     assert 'name="contact"' in html
+
+
+def test_a_first_and_last_name_typed_together_are_found(account, staff_user):
+    chloe = contact_make(account, first_name="Chloe", last_name="Wu")
+    contact_make(account, first_name="Chloe", last_name="Tane")
+    contact_make(account, first_name="Ben", last_name="Wu")
+    found = pick(client_for(staff_user), account, q="chloe wu").context["contacts"]
+    assert [c.pk for c in found] == [chloe.pk]

@@ -76,7 +76,7 @@ def test_form_errors_show_next_to_the_fields_and_keep_what_was_typed(account, st
     assert "quantity" in formset.forms[0].errors
     assert "description" in formset.forms[1].errors
     page = response.content.decode()
-    assert 'value="Copper pipe"' in page and 'value="12.40"' in page and 'value="three"' in page
+    assert "Copper pipe</textarea>" in page and 'value="12.40"' in page and 'value="three"' in page
     assert "Enter a number." in page
     assert not Invoice.objects.exists()
 
@@ -387,3 +387,28 @@ def test_the_invoice_page_shows_its_history_with_who_and_where(account, staff_us
         (f"Payment of 10.00 {invoice.currency} recorded", "crm", staff_user),
         (f"Payment of 5.00 {invoice.currency} recorded", "xero", None),
     ]
+
+
+def test_the_edit_form_and_page_show_amounts_as_typed_and_the_list_names_both_due_columns(
+    account, staff_user
+):
+    invoice = invoice_make(
+        account,
+        lines=[
+            LineInput(
+                description="Cylinder",
+                quantity=D("2.5"),
+                unit_price=D("240"),
+                discount_rate=D("12.5"),
+            )
+        ],
+    )
+    client = client_for(staff_user)
+    form = client.get(reverse("invoices:edit", args=[account.slug, invoice.pk])).content.decode()
+    assert 'value="240.00"' in form and 'value="2.5"' in form and 'value="12.5"' in form
+    assert "240.0000" not in form and "2.5000" not in form
+    page = client.get(reverse("invoices:detail", args=[account.slug, invoice.pk])).content.decode()
+    assert ">240.00<" in page and ">2.5<" in page and ">12.5%<" in page
+    listing = client.get(reverse("invoices:index", args=[account.slug])).content.decode()
+    assert ">Due date</th>" in listing and ">Amount due</th>" in listing
+    assert ">Due</th>" not in listing

@@ -87,3 +87,11 @@ def test_admin_site_manages_accounts_and_memberships(account, admin_user):
     assert client.get(reverse("admin:platform_crm_membership_changelist")).status_code == 200
     user_page = client.get(reverse("admin:auth_user_change", args=[admin_user.pk]))
     assert account.name in user_page.content.decode()
+
+
+@pytest.mark.django_db
+def test_pages_name_their_icon_and_favicon_ico_leads_to_it(client, account, staff_user):
+    page = client_for(staff_user).get(f"/a/{account.slug}/contacts/").content.decode()
+    assert '<link rel="icon" href="/static/favicon.svg"' in page
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"] == "/static/favicon.svg"
