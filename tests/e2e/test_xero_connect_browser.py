@@ -70,6 +70,7 @@ def test_admin_connects_picks_org_and_account_then_disconnects_and_reconnects(
     screenshot(page, "xero-04-connected")
 
     page.click("#xero-disconnect")
+    page.click("#confirm-button")  # Disconnect asks first, saying what happens on both sides
     page.wait_for_selector("#xero-connect")
     assert page.inner_text("#xero-status").strip() == "Disconnected"
     assert XeroConnection.objects.get(account=account).status == ConnectionStatus.DISCONNECTED
