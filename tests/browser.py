@@ -84,6 +84,10 @@ def log_in(page, base_url: str, user) -> None:
 
 def pick_contact(page, search: str, contact) -> None:
     """Choose `contact` in the contact picker (search as you type) of the form on the page."""
+    page.wait_for_load_state()  # htmx (a deferred script) listens only once the page has loaded
     page.fill("#id_contact-search", search)
-    page.click(f".picker-option[hx-get$='chosen={contact.pk}']")
+    page.wait_for_selector(".picker-options")
+    option = page.locator(f".picker-option[hx-get$='chosen={contact.pk}']")
+    assert option.count() == 1, (search, contact.pk, page.inner_text(".picker-results"))
+    option.click()
     page.wait_for_selector(f"#id_contact[value='{contact.pk}']", state="attached")
