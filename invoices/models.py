@@ -97,6 +97,9 @@ class Invoice(models.Model):
 
     @property
     def amount_due(self) -> Decimal:
+        # A void invoice is owed nothing (Xero shows AmountDue 0 on a voided invoice too).
+        if self.status == InvoiceStatus.VOID:
+            return ZERO
         return self.total - self.amount_paid
 
     @property

@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal as D
 
 import pytest
@@ -412,3 +413,22 @@ def test_the_edit_form_and_page_show_amounts_as_typed_and_the_list_names_both_du
     listing = client.get(reverse("invoices:index", args=[account.slug])).content.decode()
     assert ">Due date</th>" in listing and ">Amount due</th>" in listing
     assert ">Due</th>" not in listing
+
+
+def test_a_void_invoice_is_owed_nothing_on_its_page_and_in_the_list(account, staff_user):
+    invoice = invoice_make(
+        account,
+        issue=True,
+        lines=[LineInput(description="Gutters", quantity=D(1), unit_price=D("308.15"))],
+    )
+    client = client_for(staff_user)
+    client.post(reverse("invoices:void", args=[account.slug, invoice.pk]), {"confirm": "yes"})
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.VOID and invoice.amount_due == D("0.00")
+    page = client.get(reverse("invoices:detail", args=[account.slug, invoice.pk])).content.decode()
+    due = re.search(r'id="amount-due">(.*?)</dd>', page, re.S).group(1)
+    assert "0.00 NZD" in due and "308.15" not in due
+    listing = client.get(reverse("invoices:index", args=[account.slug])).content.decode()
+    row = re.search(rf">{invoice.number}</a>.*?</tr>", listing, re.S).group(0)
+    # The total stays on record; what is due is nothing.
+    assert "308.15 NZD" in row and row.count("308.15") == 1
