@@ -62,6 +62,8 @@ class XeroConnection(models.Model):
     payment_account_name = models.CharField(max_length=150, blank=True)
     # The revenue account invoice lines are coded to (Xero's default "Sales" is 200).
     sales_account_code = models.CharField(max_length=10, default="200")
+    # Its name as the chart of accounts last said (kept, so pages need not read the chart).
+    sales_account_name = models.CharField(max_length=150, blank=True)
     # Which Xero contacts come into the CRM: all, or only members of these groups; and which
     # kinds (Xero marks customers and suppliers by their invoices; "others" are neither yet).
     contact_group_ids = models.JSONField(default=list, blank=True)

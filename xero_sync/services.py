@@ -330,9 +330,23 @@ def connection_choose_sales_account(
     if not can_take_sales(account):
         raise ValueError(f"{account.code or account.name} is not an active sales account.")
     connection.sales_account_code = account.code
-    connection.save(update_fields=["sales_account_code"])
+    connection.sales_account_name = account.name
+    connection.save(update_fields=["sales_account_code", "sales_account_name"])
     connection_record_activity(connection)
     return connection
+
+
+def connection_chart_read(*, connection: XeroConnection, accounts: list[LedgerAccount]) -> None:
+    """The chart of accounts was just read from Xero: keep the sales account's name as it says
+    (blank when the code is no longer an active sales account there)."""
+    current = next(
+        (a for a in sales_account_choices(accounts) if a.code == connection.sales_account_code),
+        None,
+    )
+    name = current.name if current else ""
+    if name != connection.sales_account_name:
+        connection.sales_account_name = name
+        XeroConnection.objects.filter(pk=connection.pk).update(sales_account_name=name)
 
 
 def invoice_syncs_retry_failed(*, account: Account, cause: str) -> int:

@@ -209,6 +209,7 @@ def _chart_of_accounts(request, connection) -> list[LedgerAccount] | None:
             messages.error(request, f"Could not read the chart of accounts: {error.message}")
             return None
         cache.set(key, accounts, ACCOUNTS_CACHE_SECONDS)
+        services.connection_chart_read(connection=connection, accounts=accounts)
     return accounts
 
 
@@ -254,10 +255,15 @@ def xero_payment_account(request, account):
 
 
 def _sales_account(connection, accounts: list[LedgerAccount] | None) -> dict:
-    """What the pages say about the current sales account: its name when the chart is known,
-    and whether it is still an active sales account there (unknown without the chart)."""
+    """What the pages say about the current sales account: its name (from the chart when it is
+    at hand, else as last read), and whether it is still an active sales account there
+    (unknown without the chart)."""
     if accounts is None:
-        return {"code": connection.sales_account_code, "known": False}
+        return {
+            "code": connection.sales_account_code,
+            "known": False,
+            "name": connection.sales_account_name,
+        }
     current = next(
         (
             a

@@ -1,7 +1,10 @@
 """Choosing the sales account invoice lines are coded to, from the organisation's chart of
 accounts in the sandbox (Kiwi Plumbing's seeded chart)."""
 
+import re
+
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 
 from platform_crm.models import Role
@@ -10,7 +13,7 @@ from xero_sync.client import XeroClient
 from xero_sync.models import InvoiceSync, InvoiceSyncState, XeroConnection
 
 from ..factories import client_for, invoice_make, user_create
-from .conftest import connect
+from .conftest import KIWI, callback, connect, consent, start_connect
 
 SALES_TYPES = {"REVENUE", "SALES", "OTHERINCOME"}
 
@@ -126,3 +129,24 @@ def test_only_active_coded_revenue_sales_and_other_income_accounts_take_sales():
     assert not services.can_take_sales(ledger("REVENUE", status="ARCHIVED"))
     assert not services.can_take_sales(ledger("REVENUE", code=""))
     assert not any(services.can_take_sales(ledger(t)) for t in ("EXPENSE", "CURRENT", "BANK"))
+
+
+@pytest.mark.django_db
+def test_after_reconnecting_the_integration_page_still_names_the_sales_account(
+    kiwi, xero, account, admin_user
+):
+    client = client_for(admin_user)
+    integrations = reverse("xero_sync:integrations", args=[account.slug])
+
+    def sales_account_shown() -> list[str]:
+        page = client.get(integrations).content.decode()
+        return re.search(r'id="xero-sales-account">(.*?)<a ', page, re.S).group(1).split()
+
+    assert sales_account_shown() == ["200", "Sales"]
+    client.post(reverse("xero_sync:disconnect", args=[account.slug]))
+    query = start_connect(client, account)
+    callback(client, query, consent(xero, query, [KIWI]))
+    assert XeroConnection.objects.get(pk=kiwi.pk).is_usable
+    assert sales_account_shown() == ["200", "Sales"]
+    cache.clear()  # the chart read at connection has long expired
+    assert sales_account_shown() == ["200", "Sales"]
