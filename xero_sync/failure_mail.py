@@ -1,10 +1,13 @@
 """Telling the account's admins that invoices did not reach Xero.
 
-One email per failure (never per transient retry). When many fail within a few minutes (a tax
-rate unmapped before a recurring run, say), the first few go alone and the rest wait for one
-digest, sent by beat, grouped by cause with the fix for each.
+One email per failure (never per transient retry), and one only: the same failure of the same
+invoice again (its draft push, then its issue push, then Retry) is not told again until the
+invoice has reached Xero or fails for another reason (failure_key). When many fail within a few
+minutes (a tax rate unmapped before a recurring run, say), the first few go alone and the rest
+wait for one digest, sent by beat, grouped by cause with the fix for each.
 """
 
+import hashlib
 from collections import defaultdict
 from datetime import timedelta
 
@@ -36,6 +39,17 @@ CAUSES = {
 
 def cause_title(cause: str) -> str:
     return CAUSES.get(cause, cause.replace("_", " ").capitalize() or "Other")
+
+
+# Causes whose message carries Xero's passing words (an outage's error text, an attempt count):
+# the cause alone says which failure it is.
+CAUSE_IS_THE_FAILURE = frozenset({"xero_unavailable"})
+
+
+def failure_key(cause: str, message: str) -> str:
+    """What makes two failures of one invoice the same failure: the same cause and message."""
+    what = cause if cause in CAUSE_IS_THE_FAILURE else f"{cause}\n{message}"
+    return hashlib.sha256(what.encode()).hexdigest()
 
 
 def failure_notify(sync: InvoiceSync) -> None:

@@ -53,7 +53,7 @@ from invoices.models import EventSource, Invoice, InvoiceStatus, Payment, TaxMod
 from .client import XeroClient
 from .context import applying_from_xero
 from .errors import AuthLost, RateLimited, Transient, ValidationFailed
-from .failure_mail import failure_notify
+from .failure_mail import failure_key, failure_notify
 from .models import (
     ConnectionStatus,
     InvoiceSync,
@@ -672,7 +672,7 @@ def _finish(rows: list[Row], drain: "Drain") -> None:
             current = InvoiceSync.objects.select_for_update().get(pk=row.sync.pk)
             current.pushed_version = row.version
             current.synced_at = timezone.now()
-            current.error = current.error_cause = current.fix_url = ""
+            current.error = current.error_cause = current.fix_url = current.failure_told = ""
             # A change made while we pushed leaves the row pending for the next round.
             if current.version == row.version:
                 current.state = InvoiceSyncState.SYNCED
@@ -806,27 +806,32 @@ def _interrupted(connection, rows: list[Row], error: Exception, drain: Drain) ->
 
 def _fail(row: Row, failure: RowFailed) -> None:
     """Record a failure that needs a person; the row only turns failed from another state once
-    per failure (transient retries never get here), and each failure is told once. A row
+    per failure (transient retries never get here), and each failure is told once: the same
+    failure again (on issue, on Retry) until the invoice reaches Xero is not told again. A row
     changed in the CRM meanwhile stays pending: the change may be the fix."""
     sync, cause = row.sync, failure.cause
+    key = failure_key(cause, failure.message)
+    failed = {
+        "state": InvoiceSyncState.FAILED,
+        "error_cause": cause,
+        "error": failure.message,
+        "fix_url": failure.fix_url,
+        "failed_at": timezone.now(),
+    }
     with transaction.atomic():
-        turned = (
-            InvoiceSync.objects.filter(pk=sync.pk, version=row.version)
-            .exclude(state=InvoiceSyncState.FAILED)
-            .update(
-                state=InvoiceSyncState.FAILED,
-                error_cause=cause,
-                error=failure.message,
-                fix_url=failure.fix_url,
-                failed_at=timezone.now(),
-                failure_emailed_at=None,
-            )
+        turning = InvoiceSync.objects.filter(pk=sync.pk, version=row.version).exclude(
+            state=InvoiceSyncState.FAILED
         )
+        untold = turning.exclude(failure_told=key).update(
+            **failed, failure_told=key, failure_emailed_at=None
+        )
+        turned = untold or turning.update(**failed)
         sync.refresh_from_db()
         if turned:
             invoice_event_record(
                 sync.invoice, f"Not sent to Xero: {failure.message}", source=EventSource.SYNC
             )
+        if untold:
             failure_notify(sync)
     log.info(
         "invoice sync failed",

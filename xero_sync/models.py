@@ -382,6 +382,9 @@ class InvoiceSync(models.Model):
     failed_at = models.DateTimeField(null=True, blank=True)
     # Null while a failure's email is still owed (sent alone, or in the next digest).
     failure_emailed_at = models.DateTimeField(null=True, blank=True)
+    # The failure the admins were told about (failure_mail.failure_key), until the invoice
+    # reaches Xero: the same failure again (on issue, on Retry) is not emailed again.
+    failure_told = models.CharField(max_length=64, blank=True)
     # The invoice's status in Xero as last seen (our writes, webhooks and the poll).
     xero_status = models.CharField(max_length=20, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
