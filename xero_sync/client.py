@@ -324,8 +324,6 @@ class XeroClient:
         updates = {}
         if day_left is not None:
             updates |= {"day_calls_remaining": day_left, "day_calls_remaining_at": now}
-        if outcome == "ok":
-            updates["last_activity_at"] = now  # a successful sync call is activity
         if updates:
             XeroConnection.objects.filter(pk=self.connection.pk).update(**updates)
         log.info(

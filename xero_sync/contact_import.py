@@ -13,7 +13,8 @@ from contacts.models import Contact
 from platform_crm.queueing import enqueue_on_commit
 
 from .client import XeroClient
-from .contact_sync import ContactFilter, PageResult, page_apply
+from .contact_sync import ContactFilter, Outcome, PageResult, page_apply
+from .inactivity import connection_record_activity
 from .models import ConnectionStatus, ContactImport, ImportStatus, XeroConnection, XeroContact
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,20 @@ def import_start(
     return run
 
 
+# Outcomes that changed the CRM: a contact brought from Xero is activity (xero_sync.inactivity).
+MOVED = (
+    Outcome.CREATED,
+    Outcome.UPDATED_LINKED,
+    Outcome.UPDATED_BY_EMAIL,
+    Outcome.UPDATED_BY_PHONE,
+)
+
+
+def _activity_if_moved(connection: XeroConnection, result: PageResult) -> None:
+    if any(result.counts.get(outcome) for outcome in MOVED):
+        connection_record_activity(connection)
+
+
 def _add_counts(run: ContactImport, result: PageResult) -> None:
     for name, count in result.counts.items():
         setattr(run, name, getattr(run, name) + count)
@@ -128,6 +143,7 @@ def import_run(run_id: int) -> ContactImport:
             run.save()
             if not run.is_preview:
                 _advance_high_water(connection, result)
+                _activity_if_moved(connection, result)
         if last_page:
             return run
         if run.next_page - 1 in _ANALYZE_AFTER_PAGES:
@@ -175,6 +191,7 @@ def contacts_poll(connection: XeroConnection) -> PageResult:
         contacts, _ = client.contacts_page(page, page_size=PAGE_SIZE, modified_since=since)
         result = page_apply(connection, contacts, the_filter)
         _advance_high_water(connection, result)
+        _activity_if_moved(connection, result)
         for name, count in result.counts.items():
             total.counts[name] += count
         if len(contacts) < PAGE_SIZE:
@@ -193,7 +210,9 @@ def contact_sync_one(connection: XeroConnection, xero_contact_id: str) -> PageRe
     if the_filter is None:
         the_filter = contact_filter(client, connection)
         cache.set(key, the_filter, GROUP_MEMBERS_CACHE_SECONDS)
-    return page_apply(connection, [raw], the_filter)
+    result = page_apply(connection, [raw], the_filter)
+    _activity_if_moved(connection, result)
+    return result
 
 
 def import_failed(run_id: int, reason: str) -> None:

@@ -24,6 +24,7 @@ from invoices.services import invoice_issue, invoice_void, payment_delete, payme
 
 from .client import XeroClient
 from .context import changes_from_xero
+from .inactivity import connection_record_activity
 from .models import InvoiceSync, PaymentSync, XeroConnection, XeroInvoiceNumber
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,8 @@ def invoice_apply(connection: XeroConnection, found) -> Applied:
         with changes_from_xero():
             _payments_apply(sync, found, applied)
             _status_apply(sync, found, applied)
+        if applied.payments_added or applied.payments_removed or applied.status_changed:
+            connection_record_activity(connection)
     return applied
 
 

@@ -54,6 +54,7 @@ from .client import XeroClient
 from .context import applying_from_xero
 from .errors import AuthLost, RateLimited, Transient, ValidationFailed
 from .failure_mail import failure_key, failure_notify
+from .inactivity import connection_record_activity
 from .models import (
     ConnectionStatus,
     InvoiceSync,
@@ -238,6 +239,7 @@ class Row:
     fingerprint: str = ""
     done: bool = False  # through every step: nothing left to send for it
     reached: bool = True  # False: an earlier row's call was interrupted before its turn
+    moved: bool = False  # an invoice or payment of it was written to Xero (activity)
 
     @property
     def live(self) -> bool:
@@ -492,6 +494,7 @@ def _invoice_answer(row: Row, answer: XInvoice) -> None:
         row.failed = _refusal(sync, [v.message for v in answer.validation_errors or []])
         return
     created = not sync.xero_invoice_id
+    row.moved = True
     sync.xero_invoice_id = str(answer.invoice_id)
     sync.xero_status = answer.status or ""
     invoice_event_record(
@@ -584,6 +587,7 @@ def _payments_delete(client: XeroClient, row: Row) -> None:
                 write=True,
                 idempotency_key=record.idempotency_key,
             )
+            row.moved = True
         record.deleted_in_xero = True
         record.save(update_fields=["deleted_in_xero"])
 
@@ -619,6 +623,7 @@ def _payments_create(client: XeroClient, row: Row) -> None:
             )
         record.xero_payment_id = str(answer.payment_id)
         record.save(update_fields=["xero_payment_id"])
+        row.moved = True
         invoice_event_record(
             sync.invoice,
             f"Payment of {payment.amount} {sync.invoice.currency} sent to Xero",
@@ -779,6 +784,7 @@ def _drain(connection_id: int, drain: Drain) -> None:
             # the next round skips it. Done rows finish now rather than being retried (and
             # backed off, towards a failure) with the rest.
             _finish([r for r in rows if not r.live or r.done], drain)
+            _activity_if_moved(connection, rows)
             # Rows not reached are not charged an attempt (nor backed off): at a high enough
             # failure rate, rows waiting behind others' payments would otherwise run out of
             # attempts though none of their own calls failed.
@@ -788,7 +794,13 @@ def _drain(connection_id: int, drain: Drain) -> None:
             _interrupted(connection, charged, interrupted, drain)
             return
         _finish(rows, drain)
+        _activity_if_moved(connection, rows)
         drain.batches += 1
+
+
+def _activity_if_moved(connection: XeroConnection, rows: list[Row]) -> None:
+    if any(row.moved for row in rows):
+        connection_record_activity(connection)
 
 
 def _interrupted(connection, rows: list[Row], error: Exception, drain: Drain) -> None:

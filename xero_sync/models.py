@@ -80,7 +80,7 @@ class XeroConnection(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     connected_at = models.DateTimeField(null=True, blank=True)
-    # "Activity" is defined in one place: xero_sync.services.connection_record_activity.
+    # "Activity" is defined in one place: xero_sync.inactivity.
     last_activity_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)

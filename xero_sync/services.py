@@ -2,6 +2,7 @@
 grant, inactivity. Views, tasks and beat jobs call these and nothing else of substance."""
 
 import logging
+import math
 from contextlib import suppress
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from . import invoice_sync, token_vault, tokens
 from .client import LedgerAccount, Tenant, XeroClient
 from .contact_import import import_resume_waiting
 from .errors import AuthLost, NotFound, XeroError
+from .inactivity import connection_record_activity
 from .models import (
     UNFINISHED_STATUSES,
     ConnectionStatus,
@@ -48,16 +50,6 @@ class NoOrganisation(Exception):
 def connection_for(account: Account) -> XeroConnection:
     connection, _ = XeroConnection.objects.get_or_create(account=account)
     return connection
-
-
-def connection_record_activity(connection: XeroConnection) -> None:
-    """Activity is a successful Xero call (recorded by the client) or an admin action on the
-    integration (recorded here). Sixty days without either disconnects the integration."""
-    now = timezone.now()
-    XeroConnection.objects.filter(pk=connection.pk).update(
-        last_activity_at=now, inactivity_warning_sent_at=None
-    )
-    connection.last_activity_at, connection.inactivity_warning_sent_at = now, None
 
 
 def _set_status(connection: XeroConnection, status: str, **fields) -> None:
@@ -412,7 +404,8 @@ def connections_disconnect_inactive() -> dict[str, int]:
             )
             if connection is None:
                 continue  # another beat or worker holds it right now
-            idle = now - (connection.last_activity_at or connection.connected_at or now)
+            last = connection.last_activity_at or connection.connected_at or now
+            idle = now - last
             if idle >= limit:
                 _disconnect_for_inactivity(connection, idle)
                 counts["disconnected"] += 1
@@ -420,17 +413,7 @@ def connections_disconnect_inactive() -> dict[str, int]:
             if idle >= warn_after and connection.inactivity_warning_sent_at is None:
                 connection.inactivity_warning_sent_at = now
                 connection.save(update_fields=["inactivity_warning_sent_at"])
-                left = (limit - idle).days
-                email_account_admins(
-                    account=connection.account,
-                    subject=f"Xero will be disconnected from {connection.account.name} soon",
-                    body=(
-                        f"Platform CRM has not synced with Xero ({connection.tenant_name}) for "
-                        f"{idle.days} days. It will disconnect in {left} days unless there is "
-                        "activity. To keep it, press Keep connected on the integration page: "
-                        f"{_admin_page(connection)}\n"
-                    ),
-                )
+                _warn_inactive(connection, idle, disconnect_at=last + limit)
                 counts["warned"] += 1
         obtained = connection.refresh_token_obtained_at
         if obtained is None or now - obtained >= TOKEN_KEEPALIVE_AGE:
@@ -440,6 +423,24 @@ def connections_disconnect_inactive() -> dict[str, int]:
             except XeroError as error:
                 log.warning("token keep-alive failed: %s", error.message)
     return counts
+
+
+def _warn_inactive(connection: XeroConnection, idle: timedelta, *, disconnect_at) -> None:
+    # Whole days idle (rounded down) and days left (rounded up) add up to the limit.
+    left = math.ceil((disconnect_at - timezone.now()) / timedelta(days=1))
+    email_account_admins(
+        account=connection.account,
+        subject=f"Xero will be disconnected from {connection.account.name} soon",
+        body=(
+            f"Nothing has happened on the Xero connection of {connection.account.name} "
+            f"({connection.tenant_name}) for {idle.days} days: no invoice, payment or contact "
+            "has moved between Platform CRM and Xero, and no admin has changed its settings. "
+            f"It will be disconnected in {left} day{'s' if left != 1 else ''}, on "
+            f"{timezone.localtime(disconnect_at):%-d %B %Y}, unless there is activity before "
+            "then. To keep it, press Keep connected on the integration page: "
+            f"{_admin_page(connection)}\n"
+        ),
+    )
 
 
 def _disconnect_for_inactivity(connection: XeroConnection, idle: timedelta) -> None:

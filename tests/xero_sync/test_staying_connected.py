@@ -204,3 +204,93 @@ def test_every_write_carries_its_stored_idempotency_key_and_a_retry_creates_noth
         "idempotency_key", flat=True
     )
     assert list(keys) == ["crm-contact-7"] * 2
+
+
+def _last_activity(connection):
+    return XeroConnection.objects.get(pk=connection.pk).last_activity_at
+
+
+@pytest.mark.django_db
+def test_polls_that_find_nothing_and_keep_alives_are_not_activity_so_the_rule_fires(
+    xero, account, admin_user, tasks_inline
+):
+    from xero_sync import contact_import, invoice_from_xero
+
+    connection = connect(xero, account, admin_user)
+    XeroConnection.objects.filter(pk=connection.pk).update(
+        contacts_synced_until=timezone.now(),
+        refresh_token_obtained_at=timezone.now() - timedelta(days=46),
+    )
+    _idle(connection, 59)
+    idle_since = _last_activity(connection)
+    xero.clear_requests()
+    # A day of our own background work: empty polls of contacts and invoices, a keep-alive.
+    for _ in range(3):
+        contact_import.contacts_poll(XeroConnection.objects.get(pk=connection.pk))
+        invoice_from_xero.invoices_poll(XeroConnection.objects.get(pk=connection.pk))
+    assert services.connections_disconnect_inactive()["kept_alive"] == 1
+    assert len(xero.requests(path="/api.xro/2.0/*")) == 6  # they did call Xero, and got 200s
+    assert _last_activity(connection) == idle_since
+    mail.outbox.clear()
+    XeroConnection.objects.filter(pk=connection.pk).update(inactivity_warning_sent_at=None)
+    with tasks_inline():
+        assert services.connections_disconnect_inactive()["warned"] == 1
+    _idle(connection, 61)
+    contact_import.contacts_poll(XeroConnection.objects.get(pk=connection.pk))
+    with tasks_inline():
+        assert services.connections_disconnect_inactive()["disconnected"] == 1
+
+
+@pytest.mark.django_db
+def test_data_moved_either_way_is_activity(xero, account, admin_user, tasks_inline):
+    from decimal import Decimal
+
+    from xero_sync import contact_import, invoice_from_xero
+    from xero_sync.models import InvoiceSync, InvoiceSyncState
+
+    from ..factories import invoice_make
+    from .conftest import run_import
+
+    connection = connect(xero, account, admin_user)
+
+    def just_now() -> bool:
+        return timezone.now() - _last_activity(connection) < timedelta(minutes=1)
+
+    # Contacts from Xero: the import, then a contact changed in Xero and polled.
+    _idle(connection, 30)
+    run_import(connection)
+    assert just_now()
+    some = xero.contacts(connection.tenant_id)[0]
+    xero.edit_contact(connection.tenant_id, some["ContactID"], EmailAddress="new@x.example")
+    _idle(connection, 30)
+    contact_import.contacts_poll(XeroConnection.objects.get(pk=connection.pk))
+    assert just_now()
+    # An invoice to Xero.
+    _idle(connection, 30)
+    with tasks_inline():
+        invoice_make(account, issue=True, tax_mode="no_tax")
+    sync = InvoiceSync.objects.get()
+    assert sync.state == InvoiceSyncState.SYNCED and just_now()
+    # A payment made in Xero, brought back by the poll.
+    xero.pay_invoice(connection.tenant_id, sync.xero_invoice_id, amount=Decimal("10.00"))
+    _idle(connection, 30)
+    invoice_from_xero.invoices_poll(XeroConnection.objects.get(pk=connection.pk))
+    assert just_now()
+
+
+@pytest.mark.django_db
+def test_the_warning_says_how_long_it_has_been_idle_and_how_long_is_left_consistently(
+    xero, account, admin_user, tasks_inline
+):
+    connection = connect(xero, account, admin_user)
+    XeroConnection.objects.filter(pk=connection.pk).update(
+        last_activity_at=timezone.now() - timedelta(days=55, hours=3)
+    )
+    mail.outbox.clear()
+    with tasks_inline():
+        assert services.connections_disconnect_inactive()["warned"] == 1
+    (warning,) = mail.outbox
+    body = " ".join(warning.body.split())
+    deadline = timezone.localtime(timezone.now() + timedelta(days=4, hours=21))
+    assert "for 55 days" in body
+    assert f"disconnected in 5 days, on {deadline:%-d %B %Y}," in body
