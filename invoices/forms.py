@@ -7,7 +7,7 @@ from contacts.widgets import ContactPicker
 from platform_crm.templatetags.formatting import decimal_text
 
 from .models import Invoice, PaymentMethod
-from .selectors import contact_choices, tax_rate_choices
+from .selectors import contact_choices, invoice_number_fixed_reason, tax_rate_choices
 from .services import LineInput
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -16,7 +16,7 @@ DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 class InvoiceForm(forms.ModelForm):
     class Meta:
         model = Invoice
-        fields = ["contact", "name", "issue_date", "due_date", "currency", "tax_mode"]
+        fields = ["number", "contact", "name", "issue_date", "due_date", "currency", "tax_mode"]
         widgets = {"issue_date": DATE_WIDGET, "due_date": DATE_WIDGET}
         help_texts = {
             "due_date": "Needed before the invoice can be issued.",
@@ -35,6 +35,15 @@ class InvoiceForm(forms.ModelForm):
         if not self.instance.pk:
             self.initial.setdefault("currency", account.currency)
             self.initial.setdefault("issue_date", timezone.localdate())
+            del self.fields["number"]  # the next free number is given on saving
+        elif fixed := invoice_number_fixed_reason(self.instance):
+            self.fields["number"].disabled = True
+            self.fields["number"].help_text = f"It can no longer change: {fixed}"
+        else:
+            self.fields["number"].required = False  # left empty: it stays as it is
+
+    def clean_number(self):
+        return self.cleaned_data["number"].strip() or self.instance.number
 
     def clean_currency(self):
         return self.cleaned_data["currency"].strip().upper()

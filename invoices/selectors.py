@@ -6,6 +6,7 @@ from platform_crm.models import Account
 from taxes.models import TaxRate
 
 from .models import Invoice, InvoiceStatus, Payment
+from .signals import invoice_number_fixed
 
 # Where an invoice stands with the books (the accounting integration keeps a twin row per
 # invoice under the reverse relation `xero_sync`; this app only reads it by name).
@@ -77,3 +78,12 @@ def tax_rate_choices(account: Account, *, keep_for: Invoice | None = None):
     if keep_for is not None:
         match |= Q(pk__in=keep_for.lines.exclude(tax_rate=None).values("tax_rate"))
     return TaxRate.objects.filter(match, account=account).prefetch_related("components")
+
+
+def invoice_number_fixed_reason(invoice: Invoice) -> str:
+    """Why the invoice's number can no longer change (known by it in the connected books), in
+    plain words; "" while it can."""
+    for _, why in invoice_number_fixed.send(sender=Invoice, invoice=invoice):
+        if why:
+            return why
+    return ""

@@ -15,7 +15,7 @@ from contacts.models import Contact
 from platform_crm.models import Account
 from taxes.models import TaxRate
 
-from .history import change_record
+from .history import change_record, invoice_event_record
 from .models import (
     ZERO,
     Invoice,
@@ -26,11 +26,15 @@ from .models import (
     PaymentMethod,
     TaxMode,
 )
-from .signals import invoice_changed
+from .selectors import invoice_number_fixed_reason
+from .signals import invoice_changed, invoice_numbers_held
 from .totals import totals_for
 
 NUMBER_DIGITS = 4  # INV-0001, as Xero numbers them
-HEADER_FIELDS = ("contact", "name", "issue_date", "due_date", "currency", "tax_mode")
+NUMBER_MAX_LENGTH = Invoice._meta.get_field("number").max_length
+# Candidates the allocator checks at once (numbers already used are skipped a window at a time).
+NUMBER_WINDOW = 20
+HEADER_FIELDS = ("contact", "name", "issue_date", "due_date", "currency", "tax_mode", "number")
 
 
 @dataclass(frozen=True)
@@ -45,20 +49,74 @@ class LineInput:
     id: int | None = None
 
 
+def numbers_held_elsewhere(*, account: Account, numbers: Sequence[str]) -> dict[str, str]:
+    """{number: why} for the numbers the account's connected books already hold
+    (signals.invoice_numbers_held)."""
+    held = {}
+    for _, answer in invoice_numbers_held.send(sender=Invoice, account=account, numbers=numbers):
+        held.update(answer or {})
+    return held
+
+
+def _first_free(account: Account, numbering: InvoiceNumbering) -> tuple[str, int]:
+    """The first number of the sequence used neither here (an invoice numbered by hand, say)
+    nor in the connected books; and the sequence's next value after it."""
+    start = numbering.next_number
+    while True:
+        window = {
+            f"{numbering.prefix}{n:0{NUMBER_DIGITS}d}": n
+            for n in range(start, start + NUMBER_WINDOW)
+        }
+        used = set(
+            Invoice.objects.filter(account=account, number__in=window).values_list(
+                "number", flat=True
+            )
+        )
+        used |= set(numbers_held_elsewhere(account=account, numbers=list(window)))
+        for number, n in window.items():
+            if number not in used:
+                return number, n + 1
+        start += NUMBER_WINDOW
+
+
 def invoice_number_allocate(*, account: Account) -> str:
     """The account's next free number. The numbering row stays locked until the caller's
     transaction ends, so two concurrent invoices never take the same number."""
     with transaction.atomic():
         InvoiceNumbering.objects.get_or_create(account=account)
         numbering = InvoiceNumbering.objects.select_for_update().get(account=account)
-        while True:
-            number = f"{numbering.prefix}{numbering.next_number:0{NUMBER_DIGITS}d}"
-            numbering.next_number += 1
-            # Skip numbers already taken (say, by an invoice numbered by hand or imported).
-            if not Invoice.objects.filter(account=account, number=number).exists():
-                break
+        number, numbering.next_number = _first_free(account, numbering)
         numbering.save(update_fields=["next_number"])
         return number
+
+
+def invoice_number_next(*, account: Account) -> str:
+    """The number the next invoice would get, without taking it (to show on a button)."""
+    numbering = InvoiceNumbering.objects.filter(account=account).first()
+    return _first_free(account, numbering or InvoiceNumbering(account=account))[0]
+
+
+def _number_set(invoice: Invoice, number: str) -> None:
+    """Renumber `invoice` (saved by the caller), or raise ValidationError on the number field."""
+
+    def refuse(why: str):
+        raise ValidationError({"number": why})
+
+    if not number:
+        refuse("Give the invoice a number.")
+    if len(number) > NUMBER_MAX_LENGTH:
+        refuse(f"An invoice number has at most {NUMBER_MAX_LENGTH} characters.")
+    fixed = invoice_number_fixed_reason(invoice)
+    if fixed:
+        refuse(f"The number can no longer change: {fixed}")
+    taken = Invoice.objects.filter(account=invoice.account_id, number__iexact=number)
+    if taken.exclude(pk=invoice.pk).exists():
+        refuse(f"Another invoice is already numbered {number}.")
+    held = numbers_held_elsewhere(account=invoice.account, numbers=[number])
+    if held:
+        refuse(next(iter(held.values())))
+    invoice_event_record(invoice, f"Number changed from {invoice.number} to {number}")
+    invoice.number = number
 
 
 def _send(invoice: Invoice, change: str, payment: Payment | None = None) -> None:
@@ -196,6 +254,9 @@ def invoice_update(
                 "This invoice is paid and can no longer be edited. "
                 "Delete a payment first if it needs changing."
             )
+        number = fields.pop("number", None)
+        if number is not None and number.strip() != invoice.number:
+            _number_set(invoice, number.strip())
         for field, value in fields.items():
             setattr(invoice, field, value.strip() if isinstance(value, str) else value)
         invoice.currency = invoice.currency.upper()
@@ -223,6 +284,21 @@ def invoice_update(
             )
         invoice.status = _status_from_payments(invoice)
         invoice.save()
+        _send(invoice, "updated")
+    return invoice
+
+
+def invoice_renumber(*, invoice: Invoice) -> Invoice:
+    """Give the invoice the account's next free number (its own is taken in the books)."""
+    with transaction.atomic():
+        _lock(invoice)
+        if not invoice.is_editable:
+            raise ValidationError(
+                f"This invoice is {invoice.get_status_display().lower()}; "
+                "its number can no longer change."
+            )
+        _number_set(invoice, invoice_number_allocate(account=invoice.account))
+        invoice.save(update_fields=["number", "updated_at"])
         _send(invoice, "updated")
     return invoice
 

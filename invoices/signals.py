@@ -17,3 +17,16 @@ CHANGES = ("created", "updated", "issued", "paid", "payment_deleted", "voided")
 invoice_action_effects = Signal()
 
 ACTIONS = ("void", "reissue", "payment_delete")
+
+# Numbers are the account's, but the books it keeps in step with may hold some already (one
+# typed straight into the accounting system, say). These two let them say so without this app
+# knowing them; each receiver answers for itself and the answers are combined.
+#
+# Sent by the number allocator and before a number is given by hand, with `account` and
+# `numbers` (candidates). A receiver returns {number: why} for those it holds (why is plain
+# words for the person choosing), and {} otherwise. Numbers compare case-insensitively.
+invoice_numbers_held = Signal()
+
+# Sent before an invoice's number is changed, with `invoice`. A receiver returns why the number
+# can no longer change (the invoice is known by it elsewhere) in plain words, or "".
+invoice_number_fixed = Signal()

@@ -20,6 +20,7 @@ from .selectors import (
     payment_get,
 )
 from .services import (
+    HEADER_FIELDS,
     invoice_create,
     invoice_issue,
     invoice_reissue,
@@ -79,7 +80,7 @@ def _edit(request, account, invoice):
     form = InvoiceForm(data, instance=invoice, account=account)
     formset = line_formset(account=account, invoice=invoice, data=data)
     if data is not None and form.is_valid() and formset.is_valid():
-        header = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        header = {name: form.cleaned_data[name] for name in form.fields if name in HEADER_FIELDS}
         try:
             if invoice is None:
                 invoice = invoice_create(account=account, lines=formset.lines(), **header)

@@ -55,6 +55,7 @@ from .context import applying_from_xero
 from .errors import AuthLost, RateLimited, Transient, ValidationFailed
 from .failure_mail import failure_key, failure_notify
 from .inactivity import connection_record_activity
+from .invoice_numbers import number_taken_remember
 from .models import (
     ConnectionStatus,
     InvoiceSync,
@@ -221,8 +222,7 @@ def preflight(sync: InvoiceSync) -> None:
         if taken is not None:
             raise PreflightFailed(
                 "number_taken",
-                f"Xero already has another invoice numbered {invoice.number}. Give this "
-                "invoice another number, then retry.",
+                _number_taken_message(invoice.number),
                 edit_page,
             )
 
@@ -550,16 +550,23 @@ def _locked_failure(sync: InvoiceSync) -> RowFailed:
     )
 
 
+def _number_taken_message(number: str) -> str:
+    return (
+        f"Xero already has another invoice numbered {number}. Use the next free number, or "
+        "give this invoice another number on its edit page; it is then sent again."
+    )
+
+
 def _refusal(sync: InvoiceSync, messages: list[str]) -> RowFailed:
     text = "; ".join(messages) or "no reason given"
     lowered = text.lower()
     if any(hint in lowered for hint in XERO_LOCKED_HINTS):
         return _locked_failure(sync)
     if any(hint in lowered for hint in NUMBER_TAKEN_HINTS):
+        number_taken_remember(sync.connection, sync.invoice.number)
         return RowFailed(
             "number_taken",
-            f"Xero already has another invoice numbered {sync.invoice.number}. Give this "
-            "invoice another number, then retry.",
+            _number_taken_message(sync.invoice.number),
             _page("invoices:edit", sync.invoice.account, pk=sync.invoice_id),
         )
     if "account code" in lowered:

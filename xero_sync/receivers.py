@@ -2,10 +2,16 @@
 
 from django.dispatch import receiver
 
-from invoices.signals import invoice_action_effects, invoice_changed
+from invoices.signals import (
+    invoice_action_effects,
+    invoice_changed,
+    invoice_number_fixed,
+    invoice_numbers_held,
+)
 from taxes.signals import tax_rate_saved
 
 from . import invoice_effects
+from .invoice_numbers import number_fixed_by_xero, numbers_xero_holds
 from .invoice_sync import invoice_sync_mark_pending
 from .models import XeroConnection
 from .tax_mapping import mappings_recheck
@@ -26,3 +32,13 @@ def queue_invoice_push(sender, invoice, change, payment=None, **kwargs):
 @receiver(invoice_action_effects)
 def say_what_an_invoice_action_does_in_xero(sender, action, invoice, payment=None, **kwargs):
     return invoice_effects.invoice_action_effects(action=action, invoice=invoice, payment=payment)
+
+
+@receiver(invoice_numbers_held)
+def numbers_already_in_xero(sender, account, numbers, **kwargs):
+    return numbers_xero_holds(account, numbers)
+
+
+@receiver(invoice_number_fixed)
+def number_known_to_xero(sender, invoice, **kwargs):
+    return number_fixed_by_xero(invoice)

@@ -20,6 +20,7 @@ urlpatterns = [
     ),
     path("xero/invoices/<int:pk>/retry/", views.invoice_sync_retry, name="invoice_retry"),
     path("xero/invoices/<int:invoice_pk>/badge/", views.invoice_sync_badge, name="invoice_badge"),
+    path("xero/invoices/<int:pk>/renumber/", views.invoice_sync_renumber, name="invoice_renumber"),
     path("xero/activity/", activity_views.xero_activity, name="activity"),
     path(
         "xero/activity/technical/",

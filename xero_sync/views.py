@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from invoices.selectors import invoice_get
 from platform_crm.confirmation import Confirmation, confirmation_page, confirmed
+from invoices.services import invoice_renumber
 from platform_crm.models import Role
 from platform_crm.queueing import enqueue_on_commit
 from platform_crm.tenancy import account_view
@@ -431,6 +432,23 @@ def invoice_sync_badge(request, account, invoice_pk):
     """The invoice page's Xero badge alone: polled by htmx while the push is under way."""
     invoice = invoice_get(account, invoice_pk)
     return render(request, "invoices/_sync_badge.html", {"invoice": invoice})
+
+
+@account_view()
+@require_POST
+def invoice_sync_renumber(request, account, pk):
+    """ "Use the next free number" on an invoice whose number Xero already holds."""
+    sync = get_object_or_404(InvoiceSync, invoice__account=account, invoice_id=pk)
+    invoice = sync.invoice
+    old = invoice.number
+    try:
+        invoice_renumber(invoice=invoice)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, f"Invoice {old} is now {invoice.number}; sending it to Xero.")
+    return redirect("invoices:detail", account_slug=account.slug, pk=pk)
 
 
 FAILURES_PER_GROUP = 50

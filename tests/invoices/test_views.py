@@ -432,3 +432,22 @@ def test_a_void_invoice_is_owed_nothing_on_its_page_and_in_the_list(account, sta
     row = re.search(rf">{invoice.number}</a>.*?</tr>", listing, re.S).group(0)
     # The total stays on record; what is due is nothing.
     assert "308.15 NZD" in row and row.count("308.15") == 1
+
+
+def test_the_number_can_be_edited_and_another_invoices_number_is_refused(account, staff_user):
+    first = invoice_make(account)
+    invoice = invoice_make(account)
+    client = client_for(staff_user)
+    edit = reverse("invoices:edit", args=[account.slug, invoice.pk])
+    row = {"id": invoice.lines.get().pk, "description": "Call-out", "unit_price": "100"}
+    refused = client.post(edit, form_data(invoice.contact, row, number=first.number.lower()))
+    assert (
+        f"Another invoice is already numbered {first.number.lower()}." in refused.content.decode()
+    )
+    assert client.post(edit, form_data(invoice.contact, row, number=" KP-17 ")).status_code == 302
+    invoice.refresh_from_db()
+    assert invoice.number == "KP-17"
+    # Left empty, it stays as it is.
+    assert client.post(edit, form_data(invoice.contact, row, number="")).status_code == 302
+    invoice.refresh_from_db()
+    assert invoice.number == "KP-17"

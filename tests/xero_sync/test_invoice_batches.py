@@ -44,18 +44,19 @@ def issue_many(account, gst, contact, count: int) -> list[Invoice]:
     return made
 
 
-def typed_in_xero(xero, tenant_id: str, number: str) -> dict:
-    """A sales invoice someone typed straight into Xero."""
+def typed_in_xero(xero, tenant_id: str, *numbers: str) -> None:
+    """Sales invoices someone typed straight into Xero, one per number."""
     someone = xero.create_contact(tenant_id, Name="Walk-in customer")
-    return xero.create_invoice(
-        tenant_id,
-        {
-            "Type": "ACCREC",
-            "InvoiceNumber": number,
-            "Contact": {"ContactID": someone["ContactID"]},
-            "LineItems": [{"Description": "Typed in Xero", "UnitAmount": 10, "Quantity": 1}],
-        },
-    )
+    for number in numbers:
+        xero.create_invoice(
+            tenant_id,
+            {
+                "Type": "ACCREC",
+                "InvoiceNumber": number,
+                "Contact": {"ContactID": someone["ContactID"]},
+                "LineItems": [{"Description": "Typed in Xero", "UnitAmount": 10, "Quantity": 1}],
+            },
+        )
 
 
 def invoice_posts(xero):

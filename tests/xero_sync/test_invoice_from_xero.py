@@ -1,6 +1,7 @@
 """What happens to our invoices in Xero comes back to the CRM (the poll, the safety net under
 webhooks), is never echoed, and what Xero cannot change is explained, with Void and reissue."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -8,13 +9,20 @@ from django.urls import reverse
 from xero_python.accounting import PaymentDelete
 
 from invoices.models import InvoiceStatus
-from invoices.services import LineInput, invoice_reissue, invoice_update, payment_record
+from invoices.services import (
+    LineInput,
+    invoice_create,
+    invoice_issue,
+    invoice_reissue,
+    invoice_update,
+    payment_record,
+)
 from xero_sync import invoice_from_xero
 from xero_sync.models import InvoiceSync, InvoiceSyncState, XeroConnection, XeroInvoiceNumber
 
 from ..factories import client_for, contact_make
 from .test_invoice_batches import typed_in_xero
-from .test_invoice_push import in_xero, issue, ready  # noqa: F401  (ready: fixture)
+from .test_invoice_push import in_xero, issue, lines, ready  # noqa: F401  (ready: fixture)
 
 
 def writes(xero):
@@ -105,14 +113,23 @@ def test_a_number_xero_already_uses_is_refused_before_any_call(
     tasks_inline,
 ):
     connection, gst = ready
+    # Numbered while Xero did not yet use the number (a draft written before the connection)...
+    draft = invoice_create(
+        account=account,
+        contact=contact_make(account),
+        lines=lines(gst),
+        due_date=datetime.date(2026, 12, 24),
+    )
+    assert draft.number == "INV-0001"
+    InvoiceSync.objects.filter(invoice=draft).delete()
+    # ... which someone then typed in Xero, and the poll saw.
     typed_in_xero(xero, connection.tenant_id, "INV-0001")
     poll(connection)
     assert XeroInvoiceNumber.objects.filter(connection=connection, number="inv-0001").exists()
     xero.clear_requests()
     with tasks_inline():
-        invoice = issue(account, gst)
-    assert invoice.number == "INV-0001"
-    sync = InvoiceSync.objects.get(invoice=invoice)
+        invoice_issue(invoice=draft)
+    sync = InvoiceSync.objects.get(invoice=draft)
     assert sync.state == InvoiceSyncState.FAILED and sync.error_cause == "number_taken"
     assert "Xero already has another invoice numbered INV-0001" in sync.error
     assert writes(xero) == []
