@@ -67,6 +67,13 @@ app.conf.beat_schedule = {
         "schedule": 2 * 60,
         "options": {"expires": 60},
     },
+    # Contacts come in at connection: a set-up left before its contacts step (15 minutes
+    # after connecting, no import started) imports all of them.
+    "xero-contact-imports-at-connection": {
+        "task": "xero_sync.tasks.contact_imports_at_connection_task",
+        "schedule": 60,
+        "options": {"expires": 50},
+    },
     # The safety net under CONTACT webhooks: whatever Xero changed since the last sync.
     "xero-contacts-poll": {
         "task": "xero_sync.tasks.contacts_poll_task",

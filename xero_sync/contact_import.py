@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from contacts.models import Contact
@@ -44,27 +45,32 @@ def import_start(
     *,
     connection: XeroConnection,
     preview: bool,
-    group_ids: list[str],
-    customers: bool,
-    suppliers: bool,
-    others: bool,
     user,
+    group_ids: list[str] = (),
+    customers: bool = True,
+    suppliers: bool = True,
+    others: bool = True,
+    group_names: list[str] = (),
+    automatically: bool = False,
 ) -> ContactImport:
+    """A run with this filter (all contacts unless narrowed), queued after commit."""
     from .tasks import contact_import_task
 
     run = ContactImport.objects.create(
         connection=connection,
         is_preview=preview,
         status=ImportStatus.PREVIEWING if preview else ImportStatus.QUEUED,
-        contact_group_ids=group_ids,
+        contact_group_ids=list(group_ids),
+        contact_group_names=list(group_names),
         import_customers=customers,
         import_suppliers=suppliers,
         import_others=others,
         started_by=user,
+        started_automatically=automatically,
     )
     if not preview:
         # The filter chosen for the import also governs the ongoing sync.
-        connection.contact_group_ids = group_ids
+        connection.contact_group_ids = list(group_ids)
         connection.import_customers, connection.import_suppliers = customers, suppliers
         connection.import_others = others
         connection.save(
@@ -91,6 +97,65 @@ MOVED = (
 def _activity_if_moved(connection: XeroConnection, result: PageResult) -> None:
     if any(result.counts.get(outcome) for outcome in MOVED):
         connection_record_activity(connection)
+
+
+def import_start_as_previewed(*, preview: ContactImport, user) -> ContactImport:
+    """Import exactly the filter a preview counted, whatever the form shows by then."""
+    return import_start(
+        connection=preview.connection,
+        preview=False,
+        group_ids=preview.contact_group_ids,
+        group_names=preview.contact_group_names,
+        customers=preview.import_customers,
+        suppliers=preview.import_suppliers,
+        others=preview.import_others,
+        user=user,
+    )
+
+
+# Set-up's last step lets the admin choose which contacts come in. Contacts come in at
+# connection either way: this long after the connection is made with no import started (the
+# admin left set-up before that step), all of them are imported.
+SETUP_CONTACT_STEP_GRACE = timedelta(minutes=15)
+
+
+def _never_imported():
+    return ~Exists(ContactImport.objects.filter(connection=OuterRef("pk"), is_preview=False))
+
+
+def contacts_import_due_at(connection: XeroConnection):
+    """When all contacts will be imported unless someone chooses first; None once an import
+    has started (or while the connection is not usable)."""
+    if not connection.is_usable or connection.contact_imports.filter(is_preview=False).exists():
+        return None
+    since = connection.status_changed_at or connection.connected_at or timezone.now()
+    return since + SETUP_CONTACT_STEP_GRACE
+
+
+def imports_start_where_setup_stopped() -> int:
+    """Beat: every connection made over SETUP_CONTACT_STEP_GRACE ago with no import started
+    gets an import of all its contacts. Returns how many were started; running it twice (or
+    alongside the admin's own start) starts nothing twice."""
+    cutoff = timezone.now() - SETUP_CONTACT_STEP_GRACE
+    due = (
+        XeroConnection.objects.filter(status=ConnectionStatus.CONNECTED)
+        .filter(Q(status_changed_at__lte=cutoff) | Q(status_changed_at=None))
+        .filter(_never_imported())
+    )
+    started = 0
+    for pk in due.values_list("pk", flat=True):
+        with transaction.atomic():
+            connection = (
+                XeroConnection.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, status=ConnectionStatus.CONNECTED)
+                .filter(_never_imported())
+                .first()
+            )
+            if connection is None:
+                continue  # someone started one meanwhile, or holds the row right now
+            import_start(connection=connection, preview=False, user=None, automatically=True)
+            started += 1
+    return started
 
 
 def _add_counts(run: ContactImport, result: PageResult) -> None:

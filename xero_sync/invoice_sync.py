@@ -48,7 +48,7 @@ from xero_python.accounting import Payment as XPayment
 from xero_python.api_client.serializer import serialize
 
 from invoices.history import invoice_event_record
-from invoices.models import EventSource, Invoice, InvoiceStatus, Payment, TaxMode
+from invoices.models import EventSource, Invoice, InvoiceEvent, InvoiceStatus, Payment, TaxMode
 
 from .client import XeroClient
 from .context import applying_from_xero
@@ -66,6 +66,7 @@ from .models import (
     XeroInvoiceNumber,
 )
 from .rate_limits import redis_client
+from .selectors import earlier_invoices
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +169,39 @@ def invoices_resume_waiting(connection: XeroConnection) -> int:
     if resumed:
         transaction.on_commit(partial(push_queue, connection.pk))
     return resumed
+
+
+def invoices_send_earlier(*, connection: XeroConnection, since) -> int:
+    """Queue the invoices written before the connection (dated from `since`) for Xero, each as
+    if it had just changed; returns how many. Sending twice queues nothing twice."""
+    with transaction.atomic():
+        # One send at a time per organisation (a double click sends once).
+        XeroConnection.objects.select_for_update().filter(pk=connection.pk).values_list("pk").get()
+        ids = list(earlier_invoices(connection.account, since=since).values_list("pk", flat=True))
+        now = timezone.now()
+        InvoiceSync.objects.bulk_create(
+            [
+                InvoiceSync(
+                    connection=connection,
+                    invoice_id=pk,
+                    state=InvoiceSyncState.PENDING,
+                    next_attempt_at=now,
+                )
+                for pk in ids
+            ],
+            ignore_conflicts=True,
+        )
+        InvoiceEvent.objects.bulk_create(
+            InvoiceEvent(
+                invoice_id=pk,
+                source=EventSource.SYNC,
+                what="Sent to Xero with the invoices written before the connection",
+            )
+            for pk in ids
+        )
+        if ids:
+            transaction.on_commit(partial(push_queue, connection.pk))
+    return len(ids)
 
 
 def invoice_sync_retry(sync: InvoiceSync) -> None:

@@ -281,11 +281,15 @@ class ContactImport(models.Model):
     )
     status = models.CharField(max_length=20, choices=ImportStatus.choices)
     is_preview = models.BooleanField(default=False)
-    # The filter as chosen for this run.
+    # The filter as chosen for this run (the groups' names as Xero gave them then, to say it).
     contact_group_ids = models.JSONField(default=list, blank=True)
+    contact_group_names = models.JSONField(default=list, blank=True)
     import_customers = models.BooleanField(default=True)
     import_suppliers = models.BooleanField(default=True)
     import_others = models.BooleanField(default=True)
+    # Started by Platform CRM with all contacts, because set-up stopped before the contacts
+    # step (contact_import.imports_start_where_setup_stopped).
+    started_automatically = models.BooleanField(default=False)
     # Checkpoint: the next Xero page to read; pages before it are fully applied.
     next_page = models.PositiveIntegerField(default=1)
     page_count = models.PositiveIntegerField(null=True, blank=True)  # as Xero reported it
@@ -309,6 +313,28 @@ class ContactImport(models.Model):
     def __str__(self):
         return f"Contact import {self.pk} ({self.status})"
 
+    def filter_in_words(self) -> str:
+        """ "All contacts", or which groups and kinds, as the admin chose them."""
+        if self.contact_group_ids:
+            names = self.contact_group_names or [f"{len(self.contact_group_ids)} chosen"]
+            said = f"Contacts in the group{'s' if len(names) > 1 else ''} {_or(names)}"
+        else:
+            said = "All contacts"
+        kinds = [
+            kind
+            for kind, chosen in (
+                ("customers", self.import_customers),
+                ("suppliers", self.import_suppliers),
+                ("contacts that are neither yet", self.import_others),
+            )
+            if chosen
+        ]
+        if len(kinds) == 3:
+            return said
+        if not kinds:
+            return f"{said}: none of the kinds (nothing comes in)"
+        return f"{said}: {_or(kinds, 'and')} only"
+
     @property
     def processed(self) -> int:
         return (
@@ -329,6 +355,10 @@ class ContactImport(models.Model):
         if not self.item_count:
             return 0
         return min(99, self.processed * 100 // self.item_count)
+
+
+def _or(items: list[str], word: str = "or") -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {word} {items[-1]}"
 
 
 class InvoiceSyncState(models.TextChoices):

@@ -5,6 +5,7 @@ from django.db.models import Count, F, Max, Min, OuterRef, Q, Subquery, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
+from invoices.models import Invoice, InvoiceStatus
 from platform_crm.models import Account
 
 from .models import (
@@ -69,6 +70,26 @@ def webhook_delivery_count(account, *, connection: XeroConnection, since) -> int
         .distinct()
         .count()
     )
+
+
+def contact_import_last(connection: XeroConnection) -> ContactImport | None:
+    """The latest import (not preview) of the connection: what its contacts came in by."""
+    return connection.contact_imports.filter(is_preview=False).first()
+
+
+def earlier_invoices(account, *, since=None):
+    """Invoices written before Xero was connected: never queued for Xero (no twin row), and not
+    void (a void invoice that never reached Xero has nothing to send)."""
+    invoices = Invoice.objects.filter(account=account, xero_sync__isnull=True).exclude(
+        status=InvoiceStatus.VOID
+    )
+    return invoices.filter(issue_date__gte=since) if since else invoices
+
+
+def earlier_invoices_offer(account) -> dict | None:
+    """What "Send N earlier invoices to Xero" offers: how many, from the earliest one's date."""
+    found = earlier_invoices(account).aggregate(count=Count("pk"), first=Min("issue_date"))
+    return found if found["count"] else None
 
 
 def contact_import_recent(account, *, limit: int = 10):

@@ -294,10 +294,14 @@ def connection_choose_payment_account(
     connection.payment_account_id = account.account_id
     connection.payment_account_code = account.code
     connection.payment_account_name = account.name
-    if connection.status == ConnectionStatus.CHOOSING_PAYMENT_ACCOUNT:
+    first_setup = connection.status == ConnectionStatus.CHOOSING_PAYMENT_ACCOUNT
+    if first_setup:
         _set_status(connection, ConnectionStatus.CONNECTED)
     connection.save()
     connection_record_activity(connection)
+    if first_setup:
+        # Invoices changed while set-up was under way waited for it to finish.
+        invoice_sync.invoices_resume_waiting(connection)
     return connection
 
 

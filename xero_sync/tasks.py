@@ -35,6 +35,12 @@ def contact_import_task(self, import_id: int) -> None:
         pass  # the connection is marked; the import resumes after reconnect
 
 
+@shared_task
+def contact_imports_at_connection_task() -> int:
+    """Beat: connections whose set-up stopped before the contacts step import all contacts."""
+    return contact_import.imports_start_where_setup_stopped()
+
+
 @shared_task(bind=True, acks_late=True, max_retries=5)
 def contacts_poll_task(self) -> None:
     """Beat: one poll per connected organisation, each as its own task."""

@@ -13,6 +13,8 @@ urlpatterns = [
     path("xero/sales-account/", views.xero_sales_account, name="sales_account"),
     path("xero/taxes/", views.xero_tax_mapping, name="tax_mapping"),
     path("xero/contacts/", views.xero_contacts, name="contacts"),
+    path("xero/setup/contacts/", views.xero_setup_contacts, name="setup_contacts"),
+    path("xero/earlier-invoices/", views.xero_earlier_invoices, name="earlier_invoices"),
     path(
         "xero/contacts/imports/<int:pk>/",
         views.xero_contact_import_progress,

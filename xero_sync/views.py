@@ -5,6 +5,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -15,9 +16,19 @@ from platform_crm.models import Role
 from platform_crm.queueing import enqueue_on_commit
 from platform_crm.tenancy import account_view
 
-from . import contact_import, invoice_sync, oauth, services, tax_mapping, tokens, webhooks
+from . import (
+    contact_import,
+    invoice_sync,
+    oauth,
+    selectors,
+    services,
+    tax_mapping,
+    tokens,
+    webhooks,
+)
 from .client import LedgerAccount, XeroClient
 from .errors import AuthLost, NotConfigured, XeroError
+from .forms import ContactFilterChoice, EarlierInvoicesForm
 from .models import UNFINISHED_STATUSES, ConnectionStatus, ContactImport, InvoiceSync
 from .selectors import (
     connection_get,
@@ -37,8 +48,15 @@ def _integrations(account):
 @account_view(role=Role.ADMIN)
 def integration_index(request, account):
     connection = connection_get(account)
+    usable = connection is not None and connection.is_usable
+    # Contacts not imported yet: when all of them will be (set-up left before its last step).
+    due = contact_import.contacts_import_due_at(connection) if usable else None
     context = {
         "connection": connection,
+        "contact_import": selectors.contact_import_last(connection) if connection else None,
+        "contacts_due_at": due,
+        "contacts_due_soon": due is not None and due <= timezone.now(),
+        "earlier_offer": selectors.earlier_invoices_offer(account) if usable else None,
         "calls": recent_calls(account) if connection else [],
         "unmapped": tax_mapping.unmapped_tax_rates(account) if connection else [],
         "sales_account": _sales_account(connection, _chart_accounts_cached(connection))
@@ -352,20 +370,22 @@ def xero_tax_mapping(request, account):
     return render(
         request,
         "xero_sync/tax_mapping.html",
-        {"rows": rows, "connection": connection, "fetched_at": fetched.first()},
+        {
+            "rows": rows,
+            "connection": connection,
+            "fetched_at": fetched.first(),
+            # Set-up goes on to its contacts step until contacts have started coming in.
+            "setting_up": connection.is_usable
+            and selectors.contact_import_last(connection) is None,
+        },
     )
 
 
 CONTACT_GROUPS_CACHE_SECONDS = 300
 
 
-@account_view(role=Role.ADMIN)
-def xero_contacts(request, account):
-    """Choose what to import, preview it, run it, and watch it."""
-    connection = connection_get(account)
-    if connection is None or not connection.is_usable:
-        messages.info(request, "Connect Xero first.")
-        return _integrations(account)
+def _contact_groups(request, connection) -> list[dict]:
+    """The organisation's active contact groups ({id, name}), read at most every few minutes."""
     cache_key = f"xero:contact-groups:{connection.pk}:{connection.tenant_id}"
     if request.GET.get("refresh"):
         cache.delete(cache_key)
@@ -381,33 +401,144 @@ def xero_contacts(request, account):
             messages.error(request, f"Could not read Xero's contact groups: {error.message}")
             groups = []
         cache.set(cache_key, groups, CONTACT_GROUPS_CACHE_SECONDS)
-    if request.method == "POST":
-        known = {g["id"] for g in groups}
-        chosen = [g for g in request.POST.getlist("group") if g in known]
-        run = contact_import.import_start(
-            connection=connection,
-            preview=request.POST.get("action") == "preview",
-            group_ids=chosen if request.POST.get("scope") == "groups" else [],
-            customers="customers" in request.POST,
-            suppliers="suppliers" in request.POST,
-            others="others" in request.POST,
-            user=request.user,
-        )
-        services.connection_record_activity(connection)
-        return redirect(f"{reverse('xero_sync:contacts', args=[account.slug])}?run={run.pk}")
+    return groups
+
+
+def _usable_connection(request, account):
+    connection = connection_get(account)
+    if connection is None or not connection.is_usable:
+        messages.info(request, "Connect Xero first.")
+        return None
+    return connection
+
+
+def _contacts_page(account, run) -> str:
+    return f"{reverse('xero_sync:contacts', args=[account.slug])}?run={run.pk}"
+
+
+@account_view(role=Role.ADMIN)
+def xero_contacts(request, account):
+    """Choose what to import, preview it, run it (exactly as previewed), and watch it."""
+    connection = _usable_connection(request, account)
+    if connection is None:
+        return _integrations(account)
+    groups = _contact_groups(request, connection)
     runs = connection.contact_imports.all()
+    choice = None
+    if request.method == "POST":
+        previewed = request.POST.get("previewed", "")
+        if previewed.isdecimal():  # "Import these contacts" under a preview
+            preview = get_object_or_404(runs, pk=previewed, is_preview=True)
+            run = contact_import.import_start_as_previewed(preview=preview, user=request.user)
+            services.connection_record_activity(connection)
+            return redirect(_contacts_page(account, run))
+        choice = ContactFilterChoice.from_post(request.POST, groups)
+        if choice.error:
+            messages.error(request, choice.error)
+        else:
+            run = contact_import.import_start(
+                connection=connection,
+                preview=request.POST.get("action") == "preview",
+                user=request.user,
+                **choice.start_kwargs(groups),
+            )
+            services.connection_record_activity(connection)
+            return redirect(_contacts_page(account, run))
     run = runs.filter(pk=request.GET.get("run")).first() if request.GET.get("run") else None
     last_import = runs.filter(is_preview=False).first()
+    run = run or last_import
+    # The form shows the filter of the run on the page (a preview's, not a default), so what
+    # is imported next is what was just counted.
+    choice = choice or ContactFilterChoice.of(run or connection)
     return render(
         request,
         "xero_sync/contacts.html",
         {
             "connection": connection,
             "groups": groups,
-            "run": run or last_import,
+            "choice": choice,
+            "run": run,
             "last_import": last_import,
         },
     )
+
+
+@account_view(role=Role.ADMIN)
+def xero_setup_contacts(request, account):
+    """Set-up's last step: which contacts come in (all unless chosen otherwise), started here,
+    and the invoices written before the connection, sent if wished."""
+    connection = _usable_connection(request, account)
+    if connection is None:
+        return _integrations(account)
+    last_import = selectors.contact_import_last(connection)
+    groups = [] if last_import else _contact_groups(request, connection)
+    offer = selectors.earlier_invoices_offer(account)
+    choice = ContactFilterChoice()
+    earlier = EarlierInvoicesForm(initial={"since": offer["first"]} if offer else None)
+    if request.method == "POST":
+        if last_import is None:
+            choice = ContactFilterChoice.from_post(request.POST, groups)
+        send = offer is not None and "send_earlier" in request.POST
+        earlier = EarlierInvoicesForm(request.POST if send else None)
+        if not choice.error and (not send or earlier.is_valid()):
+            if last_import is None:
+                run = contact_import.import_start(
+                    connection=connection,
+                    preview=False,
+                    user=request.user,
+                    **choice.start_kwargs(groups),
+                )
+                messages.success(request, f"Importing contacts from Xero: {run.filter_in_words()}.")
+            if send:
+                _send_earlier(request, connection, earlier.cleaned_data["since"])
+            services.connection_record_activity(connection)
+            return _integrations(account)
+        if choice.error:
+            messages.error(request, choice.error)
+    return render(
+        request,
+        "xero_sync/setup_contacts.html",
+        {
+            "connection": connection,
+            "groups": groups,
+            "choice": choice,
+            "last_import": last_import,
+            "offer": offer,
+            "earlier": earlier,
+        },
+    )
+
+
+def _send_earlier(request, connection, since) -> None:
+    sent = invoice_sync.invoices_send_earlier(connection=connection, since=since)
+    if sent:
+        messages.success(
+            request,
+            f"Sending {sent} earlier invoice{pluralize(sent)} to Xero, "
+            f"dated from {since:%-d %b %Y}.",
+        )
+    else:
+        messages.info(request, f"No invoice dated from {since:%-d %b %Y} is left to send.")
+
+
+@account_view(role=Role.ADMIN)
+def xero_earlier_invoices(request, account):
+    """ "Send N earlier invoices to Xero": GET counts those dated from ?since= (the button's
+    words, for htmx), POST sends them."""
+    connection = _usable_connection(request, account)
+    if connection is None:
+        return _integrations(account)
+    form = EarlierInvoicesForm(request.POST or request.GET)
+    if request.method == "POST":
+        if form.is_valid():
+            _send_earlier(request, connection, form.cleaned_data["since"])
+            services.connection_record_activity(connection)
+        else:
+            messages.error(request, "Give the date from which to send invoices.")
+        return _integrations(account)
+    since = form.cleaned_data["since"] if form.is_valid() else None
+    count = selectors.earlier_invoices(account, since=since).count()
+    return HttpResponse(f"{count} earlier invoice{pluralize(count)}")
 
 
 @account_view(role=Role.ADMIN)
