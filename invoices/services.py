@@ -299,7 +299,8 @@ def invoice_renumber(*, invoice: Invoice) -> Invoice:
             )
         _number_set(invoice, invoice_number_allocate(account=invoice.account))
         invoice.save(update_fields=["number", "updated_at"])
-        _send(invoice, "updated")
+        # Its history already says what changed ("Number changed from … to …").
+        invoice_changed.send(sender=Invoice, invoice=invoice, change="updated", payment=None)
     return invoice
 
 
