@@ -205,6 +205,8 @@ STATES = {
         connect,
         {
             **CONNECTED_PAGES,
+            # No contacts imported yet: set-up's last step, to choose which (else all come).
+            "GET setup_contacts": _page_opens,
             "POST connect": _reconnects,
             "POST keep": _kept,
             "POST disconnect": _disconnected_kept_links,
