@@ -88,6 +88,7 @@ def test_wrong_or_lost_data_is_put_right(page, base_url_on_sandbox, xero_sandbox
         "Xero already has another invoice numbered INV-0002"
     )
     page.click("#sync-retry")
+    expect(page.locator(".messages")).to_contain_text("Sending the invoice to Xero again.")
     celery_worker.wait_for(  # tried again, and refused again (the history says so twice)
         lambda: taken.events.filter(what__startswith="Not sent to Xero").count() == 2
     )
