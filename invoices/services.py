@@ -90,12 +90,6 @@ def invoice_number_allocate(*, account: Account) -> str:
         return number
 
 
-def invoice_number_next(*, account: Account) -> str:
-    """The number the next invoice would get, without taking it (to show on a button)."""
-    numbering = InvoiceNumbering.objects.filter(account=account).first()
-    return _first_free(account, numbering or InvoiceNumbering(account=account))[0]
-
-
 def _number_set(invoice: Invoice, number: str) -> None:
     """Renumber `invoice` (saved by the caller), or raise ValidationError on the number field."""
 
