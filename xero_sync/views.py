@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
@@ -10,8 +11,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from invoices.selectors import invoice_get
-from platform_crm.confirmation import Confirmation, confirmation_page, confirmed
 from invoices.services import invoice_renumber
+from platform_crm.confirmation import Confirmation, confirmation_page, confirmed
 from platform_crm.models import Role
 from platform_crm.queueing import enqueue_on_commit
 from platform_crm.tenancy import account_view
