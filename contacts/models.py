@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models import Value
+from django.db.models.functions import Coalesce, Concat, Lower, NullIf, Trim
 
 from platform_crm.models import Account
 
@@ -11,23 +12,36 @@ class Contact(models.Model):
     last_name = models.CharField(max_length=255, blank=True)
     company_name = models.CharField(max_length=255, blank=True)
     email = models.EmailField(max_length=255, blank=True)
-    # As entered, for display; phone_e164 is what matching and search compare.
-    phone = models.CharField(max_length=50, blank=True)
+    # As entered, for display; phone_e164 is what matching and search compare. Wide enough for
+    # Xero's country code, area code and number as typed there (20 + 10 + 50 characters).
+    phone = models.CharField(max_length=100, blank=True)
     phone_e164 = models.CharField(max_length=20, blank=True)
     is_customer = models.BooleanField(default=True)
     is_supplier = models.BooleanField(default=False)
     is_archived = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The name people see (display_name without its last resort), lower-cased: what lists sort
+    # by and name search looks in, so "Alpine Catering" files under A and "Chloe Wu" is found.
+    sort_name = models.GeneratedField(
+        expression=Lower(
+            Coalesce(
+                NullIf(Trim(Concat("first_name", Value(" "), "last_name")), Value("")),
+                NullIf("company_name", Value("")),
+                "email",
+            )
+        ),
+        output_field=models.CharField(max_length=511),
+        db_persist=True,
+    )
 
     class Meta:
-        ordering = ["last_name", "first_name", "company_name", "id"]
+        ordering = ["sort_name", "id"]
         indexes = [
             models.Index("account", Lower("email"), name="contact_account_email"),
             models.Index(fields=["account", "phone_e164"], name="contact_account_phone"),
             models.Index(
-                fields=["account", "is_archived", "last_name", "first_name", "company_name", "id"],
-                name="contact_account_list",
+                fields=["account", "is_archived", "sort_name", "id"], name="contact_account_list"
             ),
         ]
 

@@ -11,12 +11,12 @@ def contact_list(account: Account, *, search: str = "", archived: bool = False):
     contacts = Contact.objects.filter(account=account, is_archived=archived)
     search = search.strip()
     if search:
-        # Every word somewhere in the name, company or email: "chloe wu" finds Chloe Wu.
+        # Every word somewhere in the name people see ("Chloe Wu", "Alpine Catering"), the
+        # company behind a person, or the email: "chloe wu" and "wu chloe" find Chloe Wu.
         match = Q()
         for word in search.split():
             match &= (
-                Q(first_name__icontains=word)
-                | Q(last_name__icontains=word)
+                Q(sort_name__contains=word.lower())
                 | Q(company_name__icontains=word)
                 | Q(email__icontains=word)
             )
