@@ -22,11 +22,21 @@ from xero_python.accounting import AccountingApi
 from xero_python.api_client import ApiClient
 from xero_python.api_client.configuration import Configuration
 from xero_python.api_client.oauth2 import OAuth2Token
+from xero_python.api_client.serializer import serialize
 from xero_python.exceptions import ApiException
 from xero_python.identity import IdentityApi
 from xero_python.rest import RESTResponse
 
-from .errors import AuthLost, NotFound, RateLimited, Transient, ValidationFailed, XeroError
+from . import normalise
+from .errors import (
+    AuthLost,
+    BadAnswer,
+    NotFound,
+    RateLimited,
+    Transient,
+    ValidationFailed,
+    XeroError,
+)
 from .models import XeroCall, XeroConnection
 from .rate_limits import TenantLimiter
 from .reconnect import connection_mark_needs_reconnect
@@ -62,16 +72,6 @@ class LedgerAccount:
 
 
 @dataclass(frozen=True)
-class TaxRateInfo:
-    tax_type: str
-    name: str
-    status: str
-    effective_rate: Decimal
-    components: tuple[tuple[str, Decimal, bool], ...]  # (name, rate, compound)
-    can_apply_to_revenue: bool
-
-
-@dataclass(frozen=True)
 class Organisation:
     name: str
     country_code: str
@@ -91,28 +91,84 @@ def _header(headers, name: str) -> str | None:
 def _int_header(headers, name: str) -> int | None:
     value = _header(headers, name)
     try:
-        return int(value) if value is not None else None
+        number = int(value) if value is not None else None
     except ValueError:
         return None
+    return number if number is None or abs(number) < 2**31 else None
+
+
+def _dicts(value) -> list[dict]:
+    """The objects of a list Xero sent; anything else in their place is left out."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def element_messages(element) -> list[str]:
+    """Xero's ValidationErrors messages on one element (an invoice, contact or payment)."""
+    if not isinstance(element, dict):
+        return []
+    return [
+        normalise.text(v.get("Message"), 1000)
+        for v in _dicts(element.get("ValidationErrors"))
+        if normalise.text(v.get("Message"))
+    ]
 
 
 def _validation_messages(error: ApiException) -> tuple[list[str], list]:
     data = _safe_json(error.body)
-    elements = data.get("Elements") or []
-    messages = [
-        v.get("Message", "")
-        for element in elements
-        for v in (element.get("ValidationErrors") or [])
-        if v.get("Message")
-    ]
+    elements = _dicts(data.get("Elements"))
+    messages = [m for element in elements for m in element_messages(element)]
     if not messages and data.get("Message"):
-        messages = [data["Message"]]
+        messages = [normalise.text(data["Message"], 1000)]
     return messages, elements
 
 
 def _problem_detail(error: ApiException) -> str:
     body = _safe_json(error.body)
-    return body.get("Detail") or body.get("Title") or body.get("Message") or ""
+    return normalise.text(body.get("Detail") or body.get("Title") or body.get("Message"), 500)
+
+
+def _seconds(value, default: float = 1.0) -> float:
+    """Retry-After as seconds: a number Xero sent, else the default (never negative, never
+    more than a day)."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return default
+    return min(max(seconds, 0.0), 86400.0) if seconds == seconds else default
+
+
+# Fields xero-python puts in every request body though we never set them and the spec marks
+# them read-only or answer-only (SDK-NOTES §8): left out, so what we send is what we mean.
+ANSWER_ONLY_FIELDS = frozenset(
+    {
+        "HasAttachments",
+        "HasErrors",
+        "HasValidationErrors",
+        "HasAccount",
+        "StatusAttributeString",
+        "ValidationErrors",
+        "Warnings",
+        "IsDiscounted",
+    }
+)
+
+
+def request_body(model) -> dict:
+    """An SDK model as Xero's JSON, without the answer-only fields."""
+
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in ANSWER_ONLY_FIELDS}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return strip(serialize(model))
+
+
+def _xero_bool(value: bool) -> str:
+    """A boolean as the spec writes it in a query string (the SDK would send "True")."""
+    return "true" if value else "false"
 
 
 class XeroClient:
@@ -253,10 +309,13 @@ class XeroClient:
                 body = data.data  # read here, so a slow body is inside the timeout handling
                 if status_code >= 400:
                     raise ApiException(http_resp=RESTResponse(data))
-                return json.loads(body, parse_float=Decimal)
+                answer = json.loads(body, parse_float=Decimal)
+                if not isinstance(answer, dict):
+                    raise BadAnswer("Xero's answer is not a JSON object.", outcome_unknown=write)
+                return answer
             return data
         except ApiException as error:
-            status_code, headers = error.status, error.headers
+            status_code, headers = _status_of(error), getattr(error, "headers", None)
             outcome, raised = self._translate(error, write=write)
             error_text = raised.message
             raise raised from error
@@ -264,6 +323,16 @@ class XeroClient:
             outcome, error_text = "transient", f"no answer from Xero ({type(error).__name__})"
             raise Transient(
                 "Xero did not answer in time." if write else "Xero did not answer.",
+                outcome_unknown=write,
+            ) from error
+        except XeroError as error:
+            outcome, error_text = "bad_answer", error.message
+            raise
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:
+            # The SDK's parsing (a malformed date, an enum value it does not know) or ours.
+            outcome, error_text = "bad_answer", f"unreadable answer ({type(error).__name__})"
+            raise BadAnswer(
+                f"Xero's answer could not be read ({normalise.text(error, 200)}).",
                 outcome_unknown=write,
             ) from error
         finally:
@@ -274,7 +343,7 @@ class XeroClient:
             )
 
     def _translate(self, error: ApiException, *, write: bool) -> tuple[str, Exception]:
-        status, headers = error.status, error.headers
+        status, headers = _status_of(error), getattr(error, "headers", None)
         if status == 401:
             return "unauthorized", _Unauthorized(_problem_detail(error) or "401")
         if status == 403:
@@ -284,13 +353,14 @@ class XeroClient:
             return "not_found", NotFound("Xero has no such record.")
         problem = _header(headers, "X-Rate-Limit-Problem")
         if status == 429 or (status == 503 and problem):
-            retry_after = float(_header(headers, "Retry-After") or 1)
+            retry_after = _seconds(_header(headers, "Retry-After"))
             if self.limiter is not None:
                 self.limiter.block_for(retry_after)
+            problem = normalise.text(problem, 40)
             return "rate_limited", RateLimited(
                 f"Xero's {problem or 'rate'} limit was reached.",
                 retry_after=retry_after,
-                problem=problem or "",
+                problem=problem,
             )
         if status == 400:
             if _safe_json(error.body).get("error") == "invalid_grant":
@@ -396,27 +466,143 @@ class XeroClient:
             for a in result.accounts or []
         ]
 
-    def tax_rates(self) -> list[TaxRateInfo]:
-        result = self.call(
+    def tax_rates(self) -> list:
+        """The organisation's tax rates as Xero sent them (read by tax_mapping, one by one)."""
+        return self._list(
             "tax_rates.list",
             lambda acc, ident, **o: acc.get_tax_rates(self.connection.tenant_id, **o),
+            "TaxRates",
         )
-        return [
-            TaxRateInfo(
-                tax_type=r.tax_type or "",
-                name=r.name or "",
-                status=getattr(r.status, "value", r.status) or "",
-                effective_rate=Decimal(str(r.effective_rate or 0)),
-                components=tuple(
-                    (c.name or "", Decimal(str(c.rate or 0)), bool(c.is_compound))
-                    for c in r.tax_components or []
-                ),
-                can_apply_to_revenue=bool(r.can_apply_to_revenue),
-            )
-            for r in result.tax_rates or []
-        ]
 
-    # --- contacts (raw JSON: plain dicts in Xero's own shape) ---------------------------
+    # --- raw JSON: plain dicts in Xero's own shape, read by pure mappers ----------------
+    def _list(self, operation: str, fn, key: str, **options) -> list:
+        """The list under `key` in Xero's envelope (records of any shape: each is checked by
+        its mapper, so one odd record never costs its neighbours)."""
+        body = self.call(operation, fn, raw=True, **options)
+        found = body.get(key)
+        if found is None:
+            return []
+        if not isinstance(found, list):
+            raise BadAnswer(
+                f"Xero's answer has no list of {key}.", outcome_unknown=options.get("write", False)
+            )
+        return found
+
+    def invoices_page(
+        self, page: int, *, page_size: int = 100, modified_since=None, where: str = ""
+    ) -> list:
+        """One page of invoices (with their payments), oldest change first."""
+        kwargs = {"page": page, "page_size": page_size, "order": "UpdatedDateUTC ASC"}
+        if where:
+            kwargs["where"] = where
+        if modified_since is not None:
+            kwargs["if_modified_since"] = modified_since
+        return self._list(
+            "invoices.page",
+            lambda acc, ident, **o: acc.get_invoices(self.connection.tenant_id, **kwargs, **o),
+            "Invoices",
+        )
+
+    def invoice(self, invoice_id: str) -> dict | None:
+        try:
+            found = self._list(
+                "invoices.get",
+                lambda acc, ident, **o: acc.get_invoice(self.connection.tenant_id, invoice_id, **o),
+                "Invoices",
+            )
+        except NotFound:
+            return None
+        return found[0] if found and isinstance(found[0], dict) else None
+
+    def invoices_by_number(self, numbers: list[str]) -> list:
+        return self._list(
+            "invoices.find",
+            lambda acc, ident, **o: acc.get_invoices(
+                self.connection.tenant_id, invoice_numbers=numbers, page=1, **o
+            ),
+            "Invoices",
+        )
+
+    def invoices_save(self, invoices, *, idempotency_key: str) -> list:
+        """POST /Invoices?summarizeErrors=false: creates and in-place updates, one answer per
+        element (each with its own errors)."""
+        body = request_body(invoices)
+        return self._list(
+            "invoices.save",
+            lambda acc, ident, **o: acc.update_or_create_invoices(
+                self.connection.tenant_id,
+                body,
+                summarize_errors=_xero_bool(False),
+                unitdp=4,
+                **o,
+            ),
+            "Invoices",
+            write=True,
+            idempotency_key=idempotency_key,
+        )
+
+    def contacts_create(self, contacts, *, idempotency_key: str) -> list:
+        body = request_body(contacts)
+        return self._list(
+            "contacts.create",
+            lambda acc, ident, **o: acc.create_contacts(
+                self.connection.tenant_id, body, summarize_errors=_xero_bool(False), **o
+            ),
+            "Contacts",
+            write=True,
+            idempotency_key=idempotency_key,
+        )
+
+    def contacts_search(self, term: str) -> list:
+        return self._list(
+            "contacts.find",
+            lambda acc, ident, **o: acc.get_contacts(
+                self.connection.tenant_id, search_term=term, page=1, **o
+            ),
+            "Contacts",
+        )
+
+    def contacts_by_ids(self, ids: list[str]) -> list:
+        """Contacts named by id (archived ones too), as a page of the contact list."""
+        return self._list(
+            "contacts.by_id",
+            lambda acc, ident, **o: acc.get_contacts(
+                self.connection.tenant_id,
+                i_ds=ids,
+                page=1,
+                page_size=max(len(ids), 1),
+                include_archived=_xero_bool(True),
+                **o,
+            ),
+            "Contacts",
+        )
+
+    def payment_create(self, payment, *, idempotency_key: str):
+        """POST /Payments with one payment; its answer (with any validation errors)."""
+        body = request_body(payment)
+        found = self._list(
+            "payments.create",
+            lambda acc, ident, **o: acc.create_payment(self.connection.tenant_id, body, **o),
+            "Payments",
+            write=True,
+            idempotency_key=idempotency_key,
+        )
+        if not found:
+            raise BadAnswer("Xero's answer to a payment holds no payment.", outcome_unknown=True)
+        return found[0]
+
+    def payment_delete(self, payment_id: str, *, idempotency_key: str) -> None:
+        self.call(
+            "payments.delete",
+            lambda acc, ident, **o: acc.delete_payment(
+                self.connection.tenant_id, payment_id, {"Status": "DELETED"}, **o
+            ),
+            raw=True,
+            write=True,
+            idempotency_key=idempotency_key,
+        )
+
+    # --- contacts ---------------------------------------------------------------------
     def contacts_page(
         self,
         page: int,
@@ -426,7 +612,11 @@ class XeroClient:
         include_archived: bool = True,
     ) -> tuple[list[dict], dict]:
         """One page of contacts, oldest first, and Xero's pagination block."""
-        kwargs = {"page": page, "page_size": page_size, "include_archived": include_archived}
+        kwargs = {
+            "page": page,
+            "page_size": page_size,
+            "include_archived": _xero_bool(include_archived),
+        }
         if modified_since is not None:
             kwargs["if_modified_since"] = modified_since
         body = self.call(
@@ -434,35 +624,66 @@ class XeroClient:
             lambda acc, ident, **o: acc.get_contacts(self.connection.tenant_id, **kwargs, **o),
             raw=True,
         )
-        return body.get("Contacts") or [], body.get("pagination") or {}
+        contacts = body.get("Contacts") or []
+        if not isinstance(contacts, list):
+            raise BadAnswer("Xero's answer has no list of contacts.")
+        return contacts, _pagination(body.get("pagination"))
 
-    def contact(self, contact_id: str) -> dict | None:
+    def contact(self, contact_id: str):
+        """The contact as Xero sent it (any shape: page_apply checks it), or None."""
         try:
-            body = self.call(
+            found = self._list(
                 "contacts.get",
                 lambda acc, ident, **o: acc.get_contact(self.connection.tenant_id, contact_id, **o),
-                raw=True,
+                "Contacts",
             )
         except NotFound:
             return None
-        return (body.get("Contacts") or [None])[0]
+        return found[0] if found else None
 
     def contact_groups(self) -> list[dict]:
-        body = self.call(
+        """The organisation's active groups as {"id", "name"}."""
+        groups = self._list(
             "contact_groups.list",
             lambda acc, ident, **o: acc.get_contact_groups(self.connection.tenant_id, **o),
-            raw=True,
+            "ContactGroups",
         )
-        return body.get("ContactGroups") or []
+        return [
+            {"id": normalise.text(g.get("ContactGroupID")), "name": normalise.text(g.get("Name"))}
+            for g in _dicts(groups)
+            if g.get("ContactGroupID") and normalise.text(g.get("Status") or "ACTIVE") == "ACTIVE"
+        ]
 
     def contact_group_member_ids(self, group_id: str) -> set[str]:
-        body = self.call(
+        groups = self._list(
             "contact_groups.get",
             lambda acc, ident, **o: acc.get_contact_group(self.connection.tenant_id, group_id, **o),
-            raw=True,
+            "ContactGroups",
         )
-        groups = body.get("ContactGroups") or [{}]
-        return {c["ContactID"] for c in groups[0].get("Contacts") or []}
+        members = _dicts(groups[0].get("Contacts")) if _dicts(groups) else []
+        return {normalise.text(c.get("ContactID")) for c in members if c.get("ContactID")}
+
+
+def _status_of(error: ApiException) -> int | None:
+    """The HTTP status of an SDK error. (The SDK's own `status` of a 400 parses the body as
+    JSON, and raises when Xero's body is not JSON.)"""
+    response = getattr(error, "http_resp", None)
+    status = getattr(response, "status", None)
+    if status is None:
+        try:
+            status = error.status
+        except ValueError:
+            return None
+    return status if isinstance(status, int) else None
+
+
+def _pagination(value) -> dict:
+    """Xero's paging block with only the whole numbers it should hold."""
+    if not isinstance(value, dict):
+        return {}
+    return {
+        k: v for k, v in value.items() if isinstance(v, int) and not isinstance(v, bool) and v >= 0
+    }
 
 
 class _Unauthorized(Exception):

@@ -192,7 +192,9 @@ def import_run(run_id: int) -> ContactImport:
     while True:
         contacts, pagination = client.contacts_page(run.next_page, page_size=PAGE_SIZE)
         with transaction.atomic():
-            result = page_apply(connection, contacts, the_filter, dry_run=run.is_preview)
+            result = page_apply(
+                connection, contacts, the_filter, dry_run=run.is_preview, source="import"
+            )
             _add_counts(run, result)
             run.next_page += 1
             run.page_count = pagination.get("pageCount", run.page_count)
@@ -254,11 +256,10 @@ def contacts_poll(connection: XeroConnection) -> PageResult:
     page = 1
     while True:
         contacts, _ = client.contacts_page(page, page_size=PAGE_SIZE, modified_since=since)
-        result = page_apply(connection, contacts, the_filter)
+        result = page_apply(connection, contacts, the_filter, source="contacts poll")
         _advance_high_water(connection, result)
         _activity_if_moved(connection, result)
-        for name, count in result.counts.items():
-            total.counts[name] += count
+        total.add(result)
         if len(contacts) < PAGE_SIZE:
             return total
         page += 1
@@ -275,7 +276,7 @@ def contact_sync_one(connection: XeroConnection, xero_contact_id: str) -> PageRe
     if the_filter is None:
         the_filter = contact_filter(client, connection)
         cache.set(key, the_filter, GROUP_MEMBERS_CACHE_SECONDS)
-    result = page_apply(connection, [raw], the_filter)
+    result = page_apply(connection, [raw], the_filter, source="webhook")
     _activity_if_moved(connection, result)
     return result
 

@@ -1,9 +1,11 @@
 """Contacts from Xero into the CRM: mapping, matching and applying, a page at a time.
 
-Rules (issue 6):
-- Names: FirstName/LastName; when both are empty, Name is split (first word -> first name, the
-  rest -> last name) and kept as the company name. A person's Name that says more than
-  "First Last" (a business name) is kept as the company name too.
+Rules:
+- Names: a Xero contact with a FirstName or LastName is a person, with Name as the company
+  unless it only repeats the person's name; one with neither is a company named by its Name,
+  and no person's name is made up (xero_values).
+- What Xero sends is normalised to what the CRM's columns hold (xero_sync.normalise); a record
+  that still cannot be stored is quarantined with its reason, and the rest of its page goes on.
 - Matching, in order: the Xero link; an unlinked CRM contact with the same email (compared
   case-insensitively); one with the same phone (compared in E.164, the account's country as
   the default region). Ties go to the oldest contact, and are logged.
@@ -19,68 +21,81 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db import connection as db_connection
+from django.db.models import Exists, OuterRef
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from contacts.models import ChangeSource, Contact, ContactChange
 from contacts.phones import phone_to_e164
 
-from .models import XeroConnection, XeroContact
+from . import normalise
+from .errors import XeroError
+from .models import (
+    DuplicateResolution,
+    PossibleDuplicate,
+    QuarantineKind,
+    XeroConnection,
+    XeroContact,
+)
+from .quarantine import Held, quarantine_hold, quarantine_release
 
 log = logging.getLogger(__name__)
 
 TEXT_FIELDS = ("first_name", "last_name", "company_name", "email", "phone")
+ID_LENGTH = XeroContact._meta.get_field("xero_contact_id").max_length
 PHONE_TYPES = ("DEFAULT", "MOBILE", "DDI")  # in order of preference; FAX never
 
 
 # --- reading Xero's shape ------------------------------------------------------------------
-def parse_ms_date(value: str | None) -> datetime | None:
-    """Xero's "/Date(1573755038314+0000)/" (or an ISO string) as an aware datetime."""
-    if not value:
-        return None
-    if value.startswith("/Date("):
-        millis = value[6:-2].split("+")[0].split("-")[0]
-        return datetime.fromtimestamp(int(millis) / 1000, tz=UTC)
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+def _limit(name: str) -> int:
+    return Contact._meta.get_field(name).max_length
 
 
 def _phone_text(phone: dict) -> str:
-    parts = [
-        (phone.get("PhoneCountryCode") or "").strip(),
-        (phone.get("PhoneAreaCode") or "").strip(),
-        (phone.get("PhoneNumber") or "").strip(),
-    ]
-    if not parts[2]:
+    country, area, number = (
+        normalise.text(phone.get(key))
+        for key in ("PhoneCountryCode", "PhoneAreaCode", "PhoneNumber")
+    )
+    if not number:
         return ""
-    country, area, number = parts
     if country:
-        return f"+{country.lstrip('+')} {area} {number}".replace("  ", " ")
+        return normalise.text(f"+{country.lstrip('+')} {area} {number}".replace("  ", " "))
     return f"{area} {number}".strip()
 
 
-def _best_phone(phones: list[dict], region: str) -> tuple[str, str]:
+def _best_phone(phones, region: str) -> tuple[str, str]:
     """(as Xero shows it, E.164) for the first usable phone; empty ones are ignored."""
-    by_type = {p.get("PhoneType"): p for p in phones or []}
+    by_type = {p.get("PhoneType"): p for p in phones if isinstance(p, dict)}
     for phone_type in PHONE_TYPES:
         text = _phone_text(by_type.get(phone_type) or {})
         if not text:
             continue
         e164 = phone_to_e164(text, default_region=region)
-        if e164 is None and (by_type[phone_type].get("PhoneAreaCode") or "")[:1] not in ("0", ""):
+        area = normalise.text(by_type[phone_type].get("PhoneAreaCode"))
+        if e164 is None and area[:1] not in ("0", ""):
             # An area code written without its trunk 0 and no country code: "21" "555 0102".
             e164 = phone_to_e164("0" + text, default_region=region)
-        if e164:
-            return text, e164
+        if e164 and len(e164) <= _limit("phone_e164"):
+            return normalise.text(text, _limit("phone")), e164
     return "", ""
+
+
+def _name_key(name: str) -> list[str]:
+    """A name compared as people read it: case, punctuation and word order aside."""
+    return sorted("".join(c for c in name.casefold() if c.isalnum() or c.isspace()).split())
+
+
+def same_name(a: str, b: str) -> bool:
+    return bool(a) and _name_key(a) == _name_key(b)
 
 
 @dataclass(frozen=True)
 class XeroValues:
-    """What Xero says about a contact, in CRM terms."""
+    """What Xero says about a contact, in CRM terms and fit for the CRM's columns."""
 
     contact_id: str
     archived: bool
@@ -88,7 +103,6 @@ class XeroValues:
     updated_at: datetime | None
     first_name: str
     last_name: str
-    names_from_name: bool  # Xero had no FirstName/LastName: they were split from Name
     company_name: str
     email: str
     phone: str
@@ -97,34 +111,44 @@ class XeroValues:
     is_supplier: bool
     payload: dict = field(repr=False, compare=False)
 
+    @property
+    def is_company(self) -> bool:
+        """Xero named no person: a company (or a person Xero knows only by Name)."""
+        return not (self.first_name or self.last_name)
 
-def xero_values(raw: dict, *, region: str) -> XeroValues:
-    name = (raw.get("Name") or "").strip()
-    first = (raw.get("FirstName") or "").strip()
-    last = (raw.get("LastName") or "").strip()
-    if first or last:
-        person = f"{first} {last}".strip()
-        company = name if name and name.lower() != person.lower() else ""
-    else:
-        first, _, last = name.partition(" ")
-        company = name
-    phone, e164 = _best_phone(raw.get("Phones") or [], region)
+
+def xero_values(raw, *, region: str) -> XeroValues:
+    """One Xero contact (its JSON) in CRM terms: a person when Xero gives a first or last
+    name, with Name as the company unless Name only repeats the person's name; otherwise a
+    company named by Name, with no person's name made up. Raises normalise.Unstorable when
+    the record cannot be stored (no ContactID)."""
+    if not isinstance(raw, dict):
+        raise normalise.Unstorable("Xero sent something that is not a contact")
+    contact_id = normalise.fits(raw.get("ContactID"), ID_LENGTH)
+    if not contact_id:
+        raise normalise.Unstorable("Xero sent a contact without a ContactID")
+    name = normalise.text(raw.get("Name"), _limit("company_name"))
+    first = normalise.text(raw.get("FirstName"), _limit("first_name"))
+    last = normalise.text(raw.get("LastName"), _limit("last_name"))
+    company = name
+    if (first or last) and same_name(name, f"{first} {last}"):
+        company = ""  # "Fetu T." for Fetu T. is the person, not a company
+    phones = raw.get("Phones")
+    phone, e164 = _best_phone(phones if isinstance(phones, list) else [], region)
     return XeroValues(
-        contact_id=raw["ContactID"],
-        archived=(raw.get("ContactStatus") or "ACTIVE") != "ACTIVE",
-        merged_to=raw.get("MergedToContactID") or "",
-        updated_at=parse_ms_date(raw.get("UpdatedDateUTC")),
+        contact_id=contact_id,
+        archived=normalise.text(raw.get("ContactStatus")) not in ("", "ACTIVE"),
+        merged_to=normalise.fits(raw.get("MergedToContactID"), ID_LENGTH),
+        updated_at=normalise.moment(raw.get("UpdatedDateUTC")),
         first_name=first,
-        last_name=last.strip(),
-        names_from_name=not (raw.get("FirstName") or "").strip()
-        and not (raw.get("LastName") or "").strip(),
+        last_name=last,
         company_name=company,
-        email=(raw.get("EmailAddress") or "").strip(),
+        email=normalise.text(raw.get("EmailAddress"), _limit("email")),
         phone=phone,
         phone_e164=e164,
-        is_customer=bool(raw.get("IsCustomer")),
-        is_supplier=bool(raw.get("IsSupplier")),
-        payload=raw,
+        is_customer=normalise.flag(raw.get("IsCustomer")),
+        is_supplier=normalise.flag(raw.get("IsSupplier")),
+        payload=normalise.json_safe(raw),
     )
 
 
@@ -154,23 +178,63 @@ class Outcome:
     UPDATED_BY_PHONE = "updated_by_phone"
     UNCHANGED = "unchanged"
     SKIPPED = "skipped"
+    QUARANTINED = "quarantined"
+    POSSIBLE_DUPLICATE = "possible_duplicates"
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """A Xero contact whose email or phone is a CRM contact's that already has its twin."""
+
+    values: XeroValues
+    contact: Contact
+    matched_by: str  # "email" or "phone"
 
 
 @dataclass
 class PageResult:
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     newest_update: datetime | None = None
+    held: list[Held] = field(default_factory=list)
+    possible_duplicates: list[Duplicate] = field(default_factory=list)
+
+    def note_update(self, raw) -> None:
+        """The high-water mark moves past every record Xero sent, stored or not."""
+        updated = normalise.moment(raw.get("UpdatedDateUTC")) if isinstance(raw, dict) else None
+        if updated and (self.newest_update is None or updated > self.newest_update):
+            self.newest_update = updated
+
+    def add(self, other: "PageResult") -> None:
+        for name, count in other.counts.items():
+            self.counts[name] += count
+        self.held += other.held
+        self.possible_duplicates += other.possible_duplicates
+        if other.newest_update and (
+            self.newest_update is None or other.newest_update > self.newest_update
+        ):
+            self.newest_update = other.newest_update
+
+
+def _possible_duplicates(unmatched: list[XeroValues], by_email, by_phone) -> list[Duplicate]:
+    found = []
+    for values in unmatched:
+        holder = by_email.get(values.email.lower()) if values.email else None
+        matched_by = "email"
+        if holder is None and values.phone_e164:
+            holder, matched_by = by_phone.get(values.phone_e164), "phone"
+        if holder is not None:
+            found.append(Duplicate(values, holder, matched_by))
+    return found
 
 
 def _changes(contact: Contact, values: XeroValues) -> dict[str, tuple]:
     """field -> (old, new): Xero's non-empty values that differ; flags only ever added."""
     changes = {}
-    keep_names = values.names_from_name and (contact.first_name or contact.last_name)
     for name in TEXT_FIELDS:
         new = getattr(values, name)
         old = getattr(contact, name)
-        if keep_names and name in ("first_name", "last_name"):
-            continue  # a name split from a business name never replaces a person's name
+        if name == "company_name" and values.is_company and same_name(new, contact.full_name):
+            continue  # Xero knows this person by their name alone: it is not a company
         if name == "email":
             if new and new.lower() != old.lower():
                 changes[name] = (old, new)
@@ -228,10 +292,11 @@ _LINKS_SQL = (
     f"SELECT x.* FROM unnest(%s::text[]) AS k(key) JOIN {XeroContact._meta.db_table} AS x "  # noqa: S608
     "ON x.connection_id = %s AND x.xero_contact_id = k.key"
 )
-_UNLINKED_SQL = (
-    f"SELECT c.* FROM unnest(%s::text[]) AS k(key) JOIN {Contact._meta.db_table} AS c "  # noqa: S608
-    "ON c.account_id = %s AND {column} = k.key WHERE NOT EXISTS "
-    f"(SELECT 1 FROM {XeroContact._meta.db_table} AS x WHERE x.contact_id = c.id)"
+_CANDIDATES_SQL = (
+    f"SELECT c.*, EXISTS (SELECT 1 FROM {XeroContact._meta.db_table} AS x "  # noqa: S608
+    "WHERE x.contact_id = c.id) AS linked "
+    f"FROM unnest(%s::text[]) AS k(key) JOIN {Contact._meta.db_table} AS c "
+    "ON c.account_id = %s AND {column} = k.key"
 )
 
 
@@ -252,33 +317,144 @@ def _links_of(connection: XeroConnection, ids: set[str]) -> dict[str, XeroContac
     return {link.xero_contact_id: link for link in found}
 
 
-def _unlinked(account, key: str, values: set[str]) -> Iterable[Contact]:
-    """The account's contacts without a Xero link whose email (lower-cased) or phone_e164
-    is one of values."""
+def _candidates(account, key: str, values: set[str]) -> list[Contact]:
+    """The account's contacts whose email (lower-cased) or phone_e164 is one of values, each
+    with `linked`: whether it already has a Xero link."""
     if not values:
         return []
     if db_connection.vendor == "postgresql":
         column = "lower(c.email)" if key == "email" else "c.phone_e164"
-        return Contact.objects.raw(_UNLINKED_SQL.format(column=column), [list(values), account.pk])
-    unlinked = Contact.objects.filter(account=account, xero_link__isnull=True)
+        sql = _CANDIDATES_SQL.format(column=column)
+        return list(Contact.objects.raw(sql, [list(values), account.pk]))
+    found = Contact.objects.filter(account=account).annotate(
+        linked=Exists(XeroContact.objects.filter(contact=OuterRef("pk")))
+    )
     if key == "email":
-        return unlinked.annotate(email_key=Lower("email")).filter(email_key__in=values)
-    return unlinked.filter(phone_e164__in=values)
+        return list(found.annotate(email_key=Lower("email")).filter(email_key__in=values))
+    return list(found.filter(phone_e164__in=values))
+
+
+def _email_key(contact: Contact) -> str:
+    return contact.email.lower()
+
+
+def _phone_key(contact: Contact) -> str:
+    return contact.phone_e164
 
 
 def page_apply(
     connection: XeroConnection,
-    raw_contacts: list[dict],
+    raw_contacts: list,
     contact_filter: ContactFilter,
     *,
     dry_run: bool = False,
+    source: str = "sync",
 ) -> PageResult:
-    """Match and apply one page of Xero contacts (all in one transaction, retried once if a
-    concurrent sync linked the same contacts first). dry_run: count only, write nothing."""
+    """Match and apply one page of Xero contacts. Each record is mapped on its own; one that
+    cannot be stored is quarantined with its reason and the rest of the page goes on, and the
+    high-water mark moves past it. dry_run: count only, write nothing."""
+    result = PageResult()
+    region = connection.account.country
+    values = []
+    for raw in raw_contacts:
+        result.note_update(raw)
+        try:
+            values.append(xero_values(raw, region=region))
+        except normalise.Unstorable as unstorable:
+            result.held.append(_held(raw, str(unstorable)))
+    _apply_isolated(connection, values, contact_filter, dry_run, result)
+    result.counts[Outcome.QUARANTINED] += len(result.held)
+    if not dry_run:
+        quarantine_hold(connection=connection, held=result.held, source=source)
+        held_ids = {h.xero_id for h in result.held}
+        quarantine_release(
+            connection=connection,
+            kind=QuarantineKind.CONTACT,
+            xero_ids=[v.contact_id for v in values if v.contact_id not in held_ids],
+            resolution="Stored by a later sync",
+        )
+        _possible_duplicates_hold(connection, result.possible_duplicates)
+    return result
+
+
+def _kept_as_one(connection: XeroConnection, duplicates: list[Duplicate]) -> set[str]:
+    """Xero contacts an admin already decided are the CRM contact they match: left alone."""
+    if not duplicates:
+        return set()
+    return set(
+        PossibleDuplicate.objects.filter(
+            connection=connection,
+            xero_contact_id__in=[d.values.contact_id for d in duplicates],
+            resolution=DuplicateResolution.KEPT_ONE,
+        ).values_list("xero_contact_id", flat=True)
+    )
+
+
+def _possible_duplicates_hold(connection: XeroConnection, duplicates: list[Duplicate]) -> None:
+    """Keep each possible duplicate once, with Xero's latest word on it."""
+    for duplicate in duplicates:
+        values = duplicate.values
+        PossibleDuplicate.objects.update_or_create(
+            connection=connection,
+            xero_contact_id=values.contact_id,
+            resolved_at=None,
+            defaults={
+                "contact": duplicate.contact,
+                "xero_name": values.company_name
+                or normalise.text(f"{values.first_name} {values.last_name}", 255)
+                or values.email,
+                "matched_by": duplicate.matched_by,
+                "payload": values.payload,
+            },
+        )
+
+
+def _held(raw, reason: str) -> Held:
+    fields = raw if isinstance(raw, dict) else {}
+    return Held(
+        kind=QuarantineKind.CONTACT,
+        raw=raw,
+        reason=reason,
+        xero_id=normalise.text(fields.get("ContactID")),
+        label=normalise.text(fields.get("Name")) or normalise.text(fields.get("EmailAddress")),
+    )
+
+
+def _apply_isolated(connection, values: list[XeroValues], contact_filter, dry_run, result):
+    """Apply the records in one transaction; when the database refuses it, apply each half
+    on its own, down to the one record it refuses, which is quarantined. A page with one bad
+    record costs about log2(page size) more attempts, not a lost page."""
+    if not values:
+        return
+    try:
+        counts, duplicates = _page_apply_retrying(
+            connection, values, contact_filter, dry_run=dry_run
+        )
+    except (OperationalError, InterfaceError, XeroError):
+        raise  # the database or Xero is away: the whole page is retried
+    except Exception as refused:  # a record the database (or a bug) refuses: find it
+        if len(values) == 1:
+            log.exception("xero contact not stored", extra={"xero_id": values[0].contact_id})
+            reason = (str(refused).strip().splitlines() or ["refused"])[0]
+            result.held.append(_held(values[0].payload, f"The CRM could not store it ({reason})."))
+            return
+        log.info("xero contact page refused; applying it in halves", extra={"size": len(values)})
+        half = len(values) // 2
+        _apply_isolated(connection, values[:half], contact_filter, dry_run, result)
+        _apply_isolated(connection, values[half:], contact_filter, dry_run, result)
+        return
+    for name, count in counts.items():
+        result.counts[name] += count
+    result.possible_duplicates += duplicates
+
+
+def _page_apply_retrying(connection, values, contact_filter, *, dry_run):
+    """One transaction for the records, retried once if a concurrent sync linked the same
+    contacts first."""
     for attempt in (1, 2):
         try:
             with transaction.atomic():
-                return _page_apply(connection, raw_contacts, contact_filter, dry_run=dry_run)
+                return _page_apply(connection, values, contact_filter, dry_run=dry_run)
         except IntegrityError:
             if attempt == 2:
                 raise
@@ -286,24 +462,19 @@ def page_apply(
     raise AssertionError("unreachable")
 
 
-def _page_apply(connection, raw_contacts, contact_filter, *, dry_run) -> PageResult:
+def _page_apply(connection, all_values: list[XeroValues], contact_filter, *, dry_run):
     account = connection.account
-    region = account.country
-    result = PageResult()
-    all_values = [xero_values(raw, region=region) for raw in raw_contacts]
+    counts: dict[str, int] = defaultdict(int)
     # Merged-away records first, so a survivor later in the page finds the moved link.
-    all_values.sort(key=lambda v: not v.merged_to)
-    for v in all_values:
-        if v.updated_at and (result.newest_update is None or v.updated_at > result.newest_update):
-            result.newest_update = v.updated_at
+    all_values = sorted(all_values, key=lambda v: not v.merged_to)
 
     ids = {v.contact_id for v in all_values} | {v.merged_to for v in all_values if v.merged_to}
     links = _links_of(connection, ids)
     wanted = [v for v in all_values if v.contact_id not in links and not v.merged_to]
-    emails = {v.email.lower() for v in wanted if v.email}
-    phones = {v.phone_e164 for v in wanted if v.phone_e164}
-    by_email = _first_by_key(_unlinked(account, "email", emails), key=lambda c: c.email.lower())
-    by_phone = _first_by_key(_unlinked(account, "phone_e164", phones), key=lambda c: c.phone_e164)
+    with_email = _candidates(account, "email", {v.email.lower() for v in wanted if v.email})
+    with_phone = _candidates(account, "phone_e164", {v.phone_e164 for v in wanted if v.phone_e164})
+    by_email = _first_by_key([c for c in with_email if not c.linked], key=_email_key)
+    by_phone = _first_by_key([c for c in with_phone if not c.linked], key=_phone_key)
 
     now = timezone.now()
     # Decide the matches first: an email match beats a phone match even when the phone
@@ -323,22 +494,33 @@ def _page_apply(connection, raw_contacts, contact_filter, *, dry_run) -> PageRes
                 continue
             matches[values.contact_id] = (candidate, outcome)
             claimed.add(candidate.pk)
+    # A Xero contact whose email or phone belongs to a CRM contact already linked to (or
+    # matched in this page by) another Xero contact may be the same person twice: held for
+    # a person to decide, never created silently.
+    duplicates = _possible_duplicates(
+        [v for v in admitted if v.contact_id not in matches],
+        _first_by_key(with_email, key=_email_key),
+        _first_by_key(with_phone, key=_phone_key),
+    )
+    kept_one = _kept_as_one(connection, duplicates)
+    duplicates = [d for d in duplicates if d.values.contact_id not in kept_one]
 
     new_contacts: list[XeroValues] = []
     updated: dict[int, Contact] = {}
     audit: list[AuditRow] = []
     new_links: list[tuple[int, XeroValues]] = []  # (CRM contact id, Xero's contact)
     touched_links: list[XeroContact] = []
+    duplicate_ids = {d.values.contact_id for d in duplicates}
 
     for values in all_values:
         link = links.get(values.contact_id)
         if values.merged_to:
             outcome = _follow_merge(values, link, links, touched_links, updated, audit, now)
-            result.counts[outcome] += 1
+            counts[outcome] += 1
             continue
         if link is not None:
             if link.xero_updated_at and link.xero_updated_at == values.updated_at:
-                result.counts[Outcome.UNCHANGED] += 1
+                counts[Outcome.UNCHANGED] += 1
                 continue
             contact = updated.get(link.contact_id, link.contact)
             changes = _changes(contact, values)
@@ -352,17 +534,19 @@ def _page_apply(connection, raw_contacts, contact_filter, *, dry_run) -> PageRes
                 now,
             )
             touched_links.append(link)
-            result.counts[Outcome.UPDATED_LINKED if changes else Outcome.UNCHANGED] += 1
+            counts[Outcome.UPDATED_LINKED if changes else Outcome.UNCHANGED] += 1
             continue
-        if values.archived or not contact_filter.admits(values):
-            result.counts[Outcome.SKIPPED] += 1
+        if values.archived or not contact_filter.admits(values) or values.contact_id in kept_one:
+            counts[Outcome.SKIPPED] += 1
+            continue
+        if values.contact_id in duplicate_ids:
+            counts[Outcome.POSSIBLE_DUPLICATE] += 1
             continue
         match, outcome = matches.get(values.contact_id, (None, Outcome.CREATED))
-        result.counts[outcome] += 1
+        counts[outcome] += 1
         if match is None:
             new_contacts.append(values)
             continue
-        claimed.add(match.pk)
         changes = _changes(match, values)
         _apply(match, changes, values)
         audit += _audit(match, changes)
@@ -371,11 +555,11 @@ def _page_apply(connection, raw_contacts, contact_filter, *, dry_run) -> PageRes
 
     if dry_run:
         transaction.set_rollback(True)
-        return result
+        return counts, duplicates
 
     write = _write_postgresql if db_connection.vendor == "postgresql" else _write_orm
     write(connection, new_contacts, updated, audit, new_links, touched_links, now)
-    return result
+    return counts, duplicates
 
 
 UPDATED_FIELDS = (*TEXT_FIELDS, "phone_e164", "is_archived", "is_customer", "is_supplier")

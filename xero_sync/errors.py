@@ -38,6 +38,12 @@ class Transient(XeroError):
         self.outcome_unknown = outcome_unknown
 
 
+class BadAnswer(Transient):
+    """Xero answered, but with something that cannot be read (not JSON, not the shape the
+    spec gives, nested without end). Retried like a dropped answer: for a write, Xero may have
+    applied it."""
+
+
 class NotFound(XeroError):
     pass
 

@@ -13,24 +13,34 @@ Xero already uses. Nothing applied here is pushed back (xero_sync.context).
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from invoices.models import InvoiceStatus, Payment
 from invoices.services import invoice_issue, invoice_void, payment_delete, payment_record
 
+from . import normalise
 from .client import XeroClient
 from .context import changes_from_xero
+from .errors import XeroError
 from .inactivity import connection_record_activity
-from .models import InvoiceSync, PaymentSync, XeroConnection, XeroInvoiceNumber
+from .invoice_mapping import XeroInvoice, invoice_from_xero, invoice_label
+from .models import (
+    InvoiceSync,
+    PaymentSync,
+    QuarantineKind,
+    XeroConnection,
+    XeroInvoiceNumber,
+)
+from .quarantine import Held, quarantine_hold, quarantine_release
 
 log = logging.getLogger(__name__)
 
 POLL_PAGE_SIZE = 100
 POLL_OVERLAP = timedelta(minutes=5)  # Xero's clock and ours may differ a little
+REFERENCE_LENGTH = Payment._meta.get_field("reference").max_length
 
 
 @dataclass
@@ -38,6 +48,7 @@ class Applied:
     payments_added: int = 0
     payments_removed: int = 0
     status_changed: bool = False
+    held: int = 0
 
 
 def invoice_update_from_xero(connection: XeroConnection, xero_invoice_id: str) -> int:
@@ -47,15 +58,10 @@ def invoice_update_from_xero(connection: XeroConnection, xero_invoice_id: str) -
         connection=connection, xero_invoice_id=xero_invoice_id
     ).exists():
         return 0  # a bill, or an invoice typed in Xero: the poll keeps its number
-    found = (
-        XeroClient(connection)
-        .call(
-            "invoices.get",
-            lambda acc, ident, **o: acc.get_invoice(connection.tenant_id, xero_invoice_id, **o),
-        )
-        .invoices[0]
-    )
-    return invoice_apply(connection, found).payments_added
+    raw = XeroClient(connection).invoice(xero_invoice_id)
+    if raw is None:
+        return 0
+    return invoices_apply(connection, [raw], source="webhook").payments_added
 
 
 def invoices_poll(connection: XeroConnection) -> int:
@@ -67,20 +73,13 @@ def invoices_poll(connection: XeroConnection) -> int:
     since = connection.invoices_synced_until
     seen, page = 0, 1
     while True:
-        kwargs = {"page": page, "page_size": POLL_PAGE_SIZE, "where": 'Type=="ACCREC"'}
-        if since is not None:
-            kwargs["if_modified_since"] = since - POLL_OVERLAP
-        found = (
-            client.call(
-                "invoices.poll",
-                lambda acc, ident, kwargs=kwargs, **o: acc.get_invoices(
-                    connection.tenant_id, **kwargs, **o
-                ),
-            ).invoices
-            or []
+        found = client.invoices_page(
+            page,
+            page_size=POLL_PAGE_SIZE,
+            where='Type=="ACCREC"',
+            modified_since=None if since is None else since - POLL_OVERLAP,
         )
-        for invoice in found:
-            invoice_apply(connection, invoice)
+        invoices_apply(connection, found, source="invoices poll")
         seen += len(found)
         if len(found) < POLL_PAGE_SIZE:
             break
@@ -89,46 +88,126 @@ def invoices_poll(connection: XeroConnection) -> int:
     return seen
 
 
-def _number_remember(connection: XeroConnection, found) -> None:
-    if found.invoice_number:
+def invoices_apply(connection: XeroConnection, raws: list, *, source: str) -> Applied:
+    """Apply each invoice Xero sent on its own: one that cannot be read or stored is
+    quarantined with its reason, and the others go on."""
+    total = Applied()
+    for raw in raws:
+        held: list[Held] = []
+        try:
+            found = invoice_from_xero(raw)
+        except normalise.Unstorable as unstorable:
+            held.append(_invoice_held(raw, str(unstorable)))
+        else:
+            try:
+                with transaction.atomic():
+                    applied = invoice_apply(connection, found, held)
+            except (OperationalError, InterfaceError, XeroError):
+                raise  # the database or Xero is away: the whole run is retried
+            except Exception as refused:  # this record only: kept with the reason, shown
+                log.exception("invoice from Xero not applied", extra={"source": source})
+                held.append(_invoice_held(raw, _reason(refused), found.invoice_id))
+            else:
+                total.payments_added += applied.payments_added
+                total.payments_removed += applied.payments_removed
+                total.status_changed |= applied.status_changed
+                if not any(h.kind == QuarantineKind.INVOICE for h in held):
+                    quarantine_release(
+                        connection=connection,
+                        kind=QuarantineKind.INVOICE,
+                        xero_ids=[found.invoice_id],
+                        resolution="Stored by a later sync",
+                    )
+        total.held += quarantine_hold(connection=connection, held=held, source=source)
+    return total
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        return "The CRM could not apply it: " + "; ".join(error.messages)
+    first = (str(error).strip().splitlines() or ["refused"])[0]
+    return f"The CRM could not store it ({first})."
+
+
+def _invoice_held(raw, reason: str, invoice_id: str = "") -> Held:
+    fields = raw if isinstance(raw, dict) else {}
+    return Held(
+        kind=QuarantineKind.INVOICE,
+        raw=raw,
+        reason=reason,
+        xero_id=invoice_id or normalise.text(fields.get("InvoiceID")),
+        label=invoice_label(raw),
+    )
+
+
+def _number_remember(connection: XeroConnection, found: XeroInvoice) -> None:
+    if found.number:
         XeroInvoiceNumber.objects.update_or_create(
             connection=connection,
-            number=found.invoice_number.lower(),
-            defaults={"xero_invoice_id": str(found.invoice_id), "status": found.status or ""},
+            number=found.number.lower(),
+            defaults={"xero_invoice_id": found.invoice_id, "status": found.status},
         )
 
 
-def invoice_apply(connection: XeroConnection, found) -> Applied:
-    """Apply one Xero invoice (an SDK Invoice) to the CRM invoice it twins, if any."""
+def invoice_apply(connection: XeroConnection, found: XeroInvoice, held: list[Held]) -> Applied:
+    """Apply one Xero invoice to the CRM invoice it twins, if any. Payments that cannot be
+    read or recorded are added to `held`; the rest of the invoice is applied."""
     applied = Applied()
-    if getattr(found, "type", "ACCREC") not in ("ACCREC", None):
+    if found.type not in ("ACCREC", ""):
         return applied
-    with transaction.atomic():
-        _number_remember(connection, found)
-        sync = (
-            InvoiceSync.objects.select_for_update()
-            .filter(connection=connection, xero_invoice_id=str(found.invoice_id))
-            .select_related("invoice")
-            .first()
+    _number_remember(connection, found)
+    sync = (
+        InvoiceSync.objects.select_for_update()
+        .filter(connection=connection, xero_invoice_id=found.invoice_id)
+        .select_related("invoice")
+        .first()
+    )
+    if sync is None:
+        return applied
+    sync.xero_status = found.status or sync.xero_status
+    sync.save(update_fields=["xero_status"])
+    held += [
+        Held(
+            kind=QuarantineKind.PAYMENT,
+            raw=unread.raw,
+            reason=unread.reason,
+            xero_id=unread.payment_id,
+            label=f"Payment on invoice {found.label}",
+            parent_xero_id=found.invoice_id,
         )
-        if sync is None:
-            return applied
-        sync.xero_status = found.status or sync.xero_status
-        sync.save(update_fields=["xero_status"])
-        with changes_from_xero():
-            _payments_apply(sync, found, applied)
-            _status_apply(sync, found, applied)
-        if applied.payments_added or applied.payments_removed or applied.status_changed:
-            connection_record_activity(connection)
+        for unread in found.unread_payments
+    ]
+    with changes_from_xero():
+        _payments_apply(sync, found, applied, held)
+        try:
+            with transaction.atomic():
+                _status_apply(sync, found, applied)
+        except ValidationError as refused:
+            held.append(
+                Held(
+                    kind=QuarantineKind.INVOICE,
+                    raw=found.raw,
+                    reason=f"The CRM could not make the invoice {found.status} as Xero has it: "
+                    + "; ".join(refused.messages),
+                    xero_id=found.invoice_id,
+                    label=found.label,
+                )
+            )
+    if applied.payments_added or applied.payments_removed or applied.status_changed:
+        connection_record_activity(connection)
     return applied
 
 
-def _payments_apply(sync: InvoiceSync, found, applied: Applied) -> None:
-    in_xero = {str(p.payment_id): p for p in found.payments or [] if (p.status or "") != "DELETED"}
+def _payments_apply(sync: InvoiceSync, found: XeroInvoice, applied: Applied, held) -> None:
+    unread = {u.payment_id for u in found.unread_payments}
+    in_xero = {p.payment_id: p for p in found.payments if p.status != "DELETED"}
     records = {r.xero_payment_id: r for r in sync.payments.exclude(xero_payment_id="")}
-    # Removed in Xero: remove here too (a payment deleted in the CRM is already gone).
+    # Removed in Xero: remove here too (a payment deleted in the CRM is already gone). A
+    # payment Xero sent but we could not read is not taken for removed.
     for xero_id, record in records.items():
-        if xero_id in in_xero or record.deleted_in_crm or record.deleted_in_xero:
+        if xero_id in in_xero or xero_id in unread or record.deleted_in_crm:
+            continue
+        if record.deleted_in_xero:
             continue
         payment = Payment.objects.filter(pk=record.payment_id).first()
         if payment is not None:
@@ -141,42 +220,59 @@ def _payments_apply(sync: InvoiceSync, found, applied: Applied) -> None:
             continue
         sync.invoice.refresh_from_db()
         try:
-            payment = payment_record(
-                invoice=sync.invoice,
-                amount=Decimal(str(xero_payment.amount)),
-                date=xero_payment.date or timezone.localdate(),
-                reference=f"Paid in Xero ({xero_payment.reference or xero_id})",
-            )
+            with transaction.atomic():
+                payment = payment_record(
+                    invoice=sync.invoice,
+                    amount=xero_payment.amount,
+                    date=xero_payment.date or timezone.localdate(),
+                    reference=_reference(xero_payment.reference or xero_id),
+                )
         except ValidationError as refused:
             # Xero's books and the CRM disagree (say, a draft in the CRM): shown, not guessed.
-            log.warning(
-                "payment from Xero not recorded",
-                extra={"invoice_id": sync.invoice_id, "reason": "; ".join(refused.messages)},
+            held.append(
+                Held(
+                    kind=QuarantineKind.PAYMENT,
+                    raw=_payment_raw(found, xero_id),
+                    reason="The CRM could not record it: " + "; ".join(refused.messages),
+                    xero_id=xero_id,
+                    label=f"Payment of {xero_payment.amount} on invoice {found.label}",
+                    parent_xero_id=found.invoice_id,
+                )
             )
             continue
         PaymentSync.objects.create(
             invoice_sync=sync, payment_id=payment.pk, xero_payment_id=xero_id
         )
+        quarantine_release(
+            connection=sync.connection,
+            kind=QuarantineKind.PAYMENT,
+            xero_ids=[xero_id],
+            resolution="Recorded by a later sync",
+        )
         applied.payments_added += 1
 
 
-def _status_apply(sync: InvoiceSync, found, applied: Applied) -> None:
+def _reference(reference: str) -> str:
+    """ "Paid in Xero (<reference>)", cut to fit the CRM's column (Xero sets no maximum)."""
+    room = REFERENCE_LENGTH - len("Paid in Xero ()")
+    return f"Paid in Xero ({normalise.text(reference, room)})"
+
+
+def _payment_raw(found: XeroInvoice, payment_id: str):
+    payments = found.raw.get("Payments") if isinstance(found.raw, dict) else None
+    for payment in payments if isinstance(payments, list) else []:
+        if isinstance(payment, dict) and payment.get("PaymentID") == payment_id:
+            return payment
+    return {"PaymentID": payment_id}
+
+
+def _status_apply(sync: InvoiceSync, found: XeroInvoice, applied: Applied) -> None:
     invoice = sync.invoice
     invoice.refresh_from_db()
-    status = found.status or ""
-    try:
-        if status in ("VOIDED", "DELETED") and invoice.status != InvoiceStatus.VOID:
-            invoice_void(invoice=invoice)
-            applied.status_changed = True
-        elif status in ("AUTHORISED", "PAID") and invoice.status == InvoiceStatus.DRAFT:
-            invoice_issue(invoice=invoice)
-            applied.status_changed = True
-    except ValidationError as refused:
-        log.warning(
-            "status from Xero not applied",
-            extra={
-                "invoice_id": invoice.pk,
-                "status": status,
-                "reason": "; ".join(refused.messages),
-            },
-        )
+    status = found.status
+    if status in ("VOIDED", "DELETED") and invoice.status != InvoiceStatus.VOID:
+        invoice_void(invoice=invoice)
+        applied.status_changed = True
+    elif status in ("AUTHORISED", "PAID") and invoice.status == InvoiceStatus.DRAFT:
+        invoice_issue(invoice=invoice)
+        applied.status_changed = True

@@ -25,14 +25,14 @@ sweep re-queues due rows whose message was lost. Changes that come from Xero
 import hashlib
 import json
 import logging
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from functools import partial
 
+from django.db import InterfaceError, OperationalError, transaction
 from django.db import connection as db_connection
-from django.db import transaction
 from django.db.models import F, Min, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -41,7 +41,7 @@ from redis.exceptions import RedisError
 from xero_python.accounting import Account as XAccount
 from xero_python.accounting import Contact as XContact
 from xero_python.accounting import Contacts as XContacts
-from xero_python.accounting import CurrencyCode, LineAmountTypes, LineItem, PaymentDelete
+from xero_python.accounting import CurrencyCode, LineAmountTypes, LineItem
 from xero_python.accounting import Invoice as XInvoice
 from xero_python.accounting import Invoices as XInvoices
 from xero_python.accounting import Payment as XPayment
@@ -50,11 +50,21 @@ from xero_python.api_client.serializer import serialize
 from invoices.history import invoice_event_record
 from invoices.models import EventSource, Invoice, InvoiceEvent, InvoiceStatus, Payment, TaxMode
 
-from .client import XeroClient
+from . import normalise
+from .client import XeroClient, element_messages, request_body
 from .context import applying_from_xero
-from .errors import AuthLost, RateLimited, Transient, ValidationFailed
+from .errors import (
+    AuthLost,
+    BadAnswer,
+    NotFound,
+    RateLimited,
+    Transient,
+    ValidationFailed,
+    XeroError,
+)
 from .failure_mail import failure_key, failure_notify
 from .inactivity import connection_record_activity
+from .invoice_mapping import invoice_from_xero
 from .invoice_numbers import number_taken_remember
 from .models import (
     ConnectionStatus,
@@ -207,7 +217,10 @@ def invoices_send_earlier(*, connection: XeroConnection, since) -> int:
 def invoice_sync_retry(sync: InvoiceSync) -> None:
     """Retry after a fix: the row goes back to pending and is queued."""
     InvoiceSync.objects.filter(pk=sync.pk).update(
-        state=InvoiceSyncState.PENDING, attempts=0, next_attempt_at=timezone.now()
+        state=InvoiceSyncState.PENDING,
+        attempts=0,
+        next_attempt_at=timezone.now(),
+        retries=F("retries") + 1,
     )
     transaction.on_commit(partial(push_queue, sync.connection_id))
 
@@ -274,10 +287,12 @@ class Row:
     done: bool = False  # through every step: nothing left to send for it
     reached: bool = True  # False: an earlier row's call was interrupted before its turn
     moved: bool = False  # an invoice or payment of it was written to Xero (activity)
+    # Refused only because a sibling in its request was at fault: goes again next round.
+    deferred: bool = False
 
     @property
     def live(self) -> bool:
-        return self.failed is None
+        return self.failed is None and not self.deferred
 
 
 def _claim(connection: XeroConnection) -> list[Row]:
@@ -298,18 +313,24 @@ def _find_by_number(client: XeroClient, connection: XeroConnection, rows: list[R
     unknown = [r for r in rows if r.live and r.sync.outcome_unknown and not r.sync.xero_invoice_id]
     if not unknown:
         return
-    found = client.call(
-        "invoices.find",
-        lambda acc, ident, **o: acc.get_invoices(
-            connection.tenant_id,
-            invoice_numbers=[r.sync.invoice.number for r in unknown],
-            page=1,
-            **o,
-        ),
-    )
-    by_number = {
-        (i.invoice_number or "").lower(): i for i in found.invoices or [] if i.status != "DELETED"
-    }
+    try:
+        found = client.invoices_by_number([r.sync.invoice.number for r in unknown])
+    except XeroError as refused:
+        if not is_definite(refused):
+            raise
+        for row in unknown:
+            row.failed = RowFailed(
+                "validation", f"Xero would not look the invoice up: {refused.message}"
+            )
+        return
+    by_number = {}
+    for raw in found:
+        try:
+            invoice = invoice_from_xero(raw)
+        except normalise.Unstorable:
+            continue  # not one we can recognise as ours
+        if invoice.status != "DELETED":
+            by_number[invoice.number.lower()] = invoice
     links = dict(
         XeroContact.objects.filter(
             connection=connection, contact__in=[r.sync.invoice.contact_id for r in unknown]
@@ -317,11 +338,11 @@ def _find_by_number(client: XeroClient, connection: XeroConnection, rows: list[R
     )
     for row in unknown:
         candidate = by_number.get(row.sync.invoice.number.lower())
-        ours = candidate is not None and str(candidate.contact.contact_id) == links.get(
+        ours = candidate is not None and candidate.contact_id == links.get(
             row.sync.invoice.contact_id
         )
         if ours:
-            row.sync.xero_invoice_id = str(candidate.invoice_id)
+            row.sync.xero_invoice_id = candidate.invoice_id
             invoice_event_record(
                 row.sync.invoice,
                 "Found in Xero by its number after Xero's answer was lost",
@@ -350,19 +371,27 @@ def _contacts_link(client: XeroClient, connection: XeroConnection, rows: list[Ro
         return links
     contacts = list(missing.values())
     body = XContacts(contacts=[_contact_model(c) for c in contacts])
-    key = "crm-contacts-" + _digest(sorted(missing))
-    answers = client.call(
-        "contacts.create",
-        lambda acc, ident, **o: acc.create_contacts(
-            connection.tenant_id, body, summarize_errors=False, **o
-        ),
-        write=True,
-        idempotency_key=key,
-    ).contacts
+    key = "crm-contacts-" + _digest([_body_digest(body), *sorted(missing)])
+    try:
+        answers = client.contacts_create(body, idempotency_key=key)
+    except XeroError as refused:
+        if not is_definite(refused):
+            raise
+        for contact in contacts:
+            why = "Xero refused the invoice's contact: " + refused.message
+            _rows_fail(live, contact, RowFailed("contact", why, _contact_page(contact)))
+        return links
+    if len(answers) != len(contacts):
+        raise BadAnswer("Xero's answer does not hold one contact per contact sent.")
     for contact, answer in zip(contacts, answers, strict=True):
-        xero_id = "" if answer.has_validation_errors else str(answer.contact_id)
+        messages = element_messages(answer)
+        refused = (
+            messages
+            or not isinstance(answer, dict)
+            or normalise.flag(answer.get("HasValidationErrors"))
+        )
+        xero_id = "" if refused else normalise.text(answer.get("ContactID"))[:64]
         if not xero_id:
-            messages = [v.message for v in answer.validation_errors or []]
             name = _contact_model(contact).name
             xero_id = _contact_by_name(client, connection, name)
             twin = XeroContact.objects.filter(connection=connection, xero_contact_id=xero_id)
@@ -406,15 +435,11 @@ def _contact_model(contact) -> XContact:
 
 
 def _contact_by_name(client: XeroClient, connection: XeroConnection, name: str) -> str:
-    found = client.call(
-        "contacts.find",
-        lambda acc, ident, **o: acc.get_contacts(
-            connection.tenant_id, search_term=name, page=1, **o
-        ),
-    )
-    for contact in found.contacts or []:
-        if (contact.name or "").strip().lower() == name.strip().lower():
-            return str(contact.contact_id)
+    for contact in client.contacts_search(name):
+        if not isinstance(contact, dict):
+            continue
+        if normalise.text(contact.get("Name")).lower() == name.strip().lower():
+            return normalise.text(contact.get("ContactID"))[:64]
     return ""
 
 
@@ -473,6 +498,18 @@ def _digest(parts) -> str:
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:48]
 
 
+def _body_digest(model) -> str:
+    """What a request carries, for its idempotency key: a changed body is a new key."""
+    return hashlib.sha256(
+        json.dumps(request_body(model), sort_keys=True, default=str).encode()
+    ).hexdigest()
+
+
+def is_definite(error: XeroError) -> bool:
+    """Xero answered and its answer stands (a refusal, not a wait or a lost answer)."""
+    return not isinstance(error, RateLimited | Transient | AuthLost)
+
+
 def _invoices_write(client: XeroClient, connection: XeroConnection, rows: list[Row], links):
     """One POST /Invoices for every row whose invoice Xero does not already hold as it is."""
     to_send = []
@@ -501,46 +538,70 @@ def _invoices_write(client: XeroClient, connection: XeroConnection, rows: list[R
     # Until Xero's answer is in hand, a create may or may not have happened.
     InvoiceSync.objects.filter(pk__in=creating).update(outcome_unknown=True)
     body = XInvoices(invoices=[r.model for r in to_send])
-    key = "crm-invoices-" + _digest(f"{r.sync.invoice_id}v{r.version}" for r in to_send)
+    # One key per request: the same body for the same versions is the same request (a retry
+    # after a lost answer), and anything else (a fix, a person's Retry) is a new one.
+    versions = (f"{r.sync.invoice_id}v{r.version}r{r.sync.retries}" for r in to_send)
+    key = "crm-invoices-" + _digest([_body_digest(body), *versions])
     try:
-        answers = client.call(
-            "invoices.save",
-            lambda acc, ident, **o: acc.update_or_create_invoices(
-                connection.tenant_id, body, summarize_errors=False, unitdp=4, **o
-            ),
-            write=True,
-            idempotency_key=key,
-        ).invoices
+        answers = client.invoices_save(body, idempotency_key=key)
     except RateLimited:
         # Not sent (our limiter said wait) or refused whole (a 429): nothing was created, so
         # the next round need not spend a call looking these up.
         InvoiceSync.objects.filter(pk__in=creating).update(outcome_unknown=False)
         raise
+    except XeroError as refused:
+        if not is_definite(refused):
+            raise
+        InvoiceSync.objects.filter(pk__in=creating).update(outcome_unknown=False)
+        _invoices_refused(to_send, refused)
+        return
+    if len(answers) != len(to_send):
+        raise BadAnswer("Xero's answer does not hold one invoice per invoice sent.", True)
     for row, answer in zip(to_send, answers, strict=True):
         _invoice_answer(row, answer)
 
 
-def _invoice_answer(row: Row, answer: XInvoice) -> None:
+def _invoices_refused(rows: list[Row], refused: XeroError) -> None:
+    """The whole request was refused (nothing created). When Xero names the elements at fault,
+    only their rows fail and the rest go again in the next round; otherwise all fail."""
+    elements = getattr(refused, "elements", [])
+    per_element = len(elements) == len(rows) and any(element_messages(e) for e in elements)
+    for row, element in zip(rows, elements if per_element else [None] * len(rows), strict=True):
+        row.sync.outcome_unknown = False
+        messages = element_messages(element) if per_element else [refused.message]
+        if messages:
+            row.failed = _refusal(row.sync, messages)
+        else:
+            row.deferred = True  # not at fault: sent again with the next batch
+
+
+def _invoice_answer(row: Row, answer) -> None:
     sync = row.sync
-    sync.outcome_unknown = False
-    if answer.has_errors:
+    messages = element_messages(answer)
+    if not isinstance(answer, dict) or messages or normalise.flag(answer.get("HasErrors")):
+        sync.outcome_unknown = False
         sync.save(update_fields=["outcome_unknown"])
-        row.failed = _refusal(sync, [v.message for v in answer.validation_errors or []])
+        row.failed = _refusal(sync, messages)
         return
+    xero_id = normalise.text(answer.get("InvoiceID"))[:64]
+    if not xero_id:
+        # Neither refused nor given an id: Xero may hold it; the next round looks it up.
+        raise BadAnswer("Xero's answer names no InvoiceID for an invoice sent.", True)
+    sync.outcome_unknown = False
     created = not sync.xero_invoice_id
     row.moved = True
-    sync.xero_invoice_id = str(answer.invoice_id)
-    sync.xero_status = answer.status or ""
+    sync.xero_invoice_id = xero_id
+    sync.xero_status = normalise.text(answer.get("Status"), 20)
     invoice_event_record(
         sync.invoice,
         ("Created in Xero as " if created else "Updated in Xero: ") + sync.xero_status,
         source=EventSource.SYNC,
     )
-    if answer.line_items:
+    line_item_ids = invoice_from_xero(answer).line_item_ids
+    if line_item_ids:
         lines = list(sync.invoice.lines.order_by("position", "id").values_list("pk", flat=True))
         sync.xero_line_ids = {
-            str(pk): str(item.line_item_id)
-            for pk, item in zip(lines, answer.line_items, strict=False)
+            str(pk): item_id for pk, item_id in zip(lines, line_item_ids, strict=False) if item_id
         }
     # The next round builds this invoice with Xero's ids in it (InvoiceID, LineItemIDs):
     # remember that form, or an unchanged invoice looks changed after an interrupted batch
@@ -614,20 +675,11 @@ def _refusal(sync: InvoiceSync, messages: list[str]) -> RowFailed:
 
 
 def _payments_delete(client: XeroClient, row: Row) -> None:
-    connection = row.sync.connection
     for record in row.sync.payments.filter(deleted_in_crm=True, deleted_in_xero=False):
         if record.xero_payment_id:
-            client.call(
-                "payments.delete",
-                lambda acc, ident, record=record, **o: acc.delete_payment(
-                    connection.tenant_id,
-                    record.xero_payment_id,
-                    PaymentDelete(status="DELETED"),
-                    **o,
-                ),
-                write=True,
-                idempotency_key=record.idempotency_key,
-            )
+            key = f"crm-payment-{record.payment_id}-delete-r{row.sync.retries}"
+            with suppress(NotFound):  # already gone from Xero: done
+                client.payment_delete(record.xero_payment_id, idempotency_key=key)
             row.moved = True
         record.deleted_in_xero = True
         record.save(update_fields=["deleted_in_xero"])
@@ -651,19 +703,38 @@ def _payments_create(client: XeroClient, row: Row) -> None:
             amount=Decimal(payment.amount),
             reference=payment.reference or f"CRM payment {payment.pk}",
         )
-        answer = client.call(
-            "payments.create",
-            lambda acc, ident, body=body, **o: acc.create_payment(connection.tenant_id, body, **o),
-            write=True,
-            idempotency_key=record.idempotency_key,
-        ).payments[0]
-        if answer.has_validation_errors:
-            messages = "; ".join(v.message for v in answer.validation_errors or [])
+        # A retry after a lost answer repeats the lost request's key; otherwise the key is the
+        # body's, with the person's retries in it.
+        key = record.pending_key or (
+            f"crm-payment-{payment.pk}-" + _digest([_body_digest(body), f"r{sync.retries}"])[:40]
+        )
+        if record.pending_key != key:
+            record.pending_key = key
+            record.save(update_fields=["pending_key"])
+        try:
+            answer = client.payment_create(body, idempotency_key=key)
+        except XeroError as error:
+            if is_definite(error):
+                record.pending_key = ""  # answered: a later try is a new request
+                record.save(update_fields=["pending_key"])
+            elif isinstance(error, RateLimited) or not getattr(error, "outcome_unknown", True):
+                record.pending_key = ""  # never reached Xero
+                record.save(update_fields=["pending_key"])
+            raise
+        answer = answer if isinstance(answer, dict) else {}
+        messages = element_messages(answer)
+        payment_id = normalise.text(answer.get("PaymentID"))[:64]
+        record.pending_key = ""
+        if messages or not payment_id or normalise.flag(answer.get("HasValidationErrors")):
+            record.save(update_fields=["pending_key"])
             raise ValidationFailed(
-                [f"Xero refused payment {payment.reference or payment.pk}: {messages}"]
+                [
+                    f"Xero refused payment {payment.reference or payment.pk}: "
+                    + ("; ".join(messages) or "no reason given")
+                ]
             )
-        record.xero_payment_id = str(answer.payment_id)
-        record.save(update_fields=["xero_payment_id"])
+        record.xero_payment_id = payment_id
+        record.save(update_fields=["xero_payment_id", "pending_key"])
         row.moved = True
         invoice_event_record(
             sync.invoice,
@@ -680,12 +751,12 @@ def _per_row(rows: list[Row], step) -> None:
             continue
         try:
             step(row)
-        except ValidationFailed as refused:
-            row.failed = _refusal(row.sync, refused.messages or [refused.message])
-        except (RateLimited, Transient, AuthLost):
-            for later in rows[n + 1 :]:
-                later.reached = False
-            raise
+        except XeroError as refused:
+            if not is_definite(refused):
+                for later in rows[n + 1 :]:
+                    later.reached = False
+                raise
+            row.failed = _refusal(row.sync, getattr(refused, "messages", []) or [refused.message])
 
 
 def _push_batch(client: XeroClient, connection: XeroConnection, rows: list[Row]) -> None:
@@ -709,6 +780,9 @@ def _payments_create_last(client: XeroClient, row: Row) -> None:
 
 def _finish(rows: list[Row], drain: "Drain") -> None:
     for row in rows:
+        if row.deferred:  # due again at once, its attempt not counted
+            InvoiceSync.objects.filter(pk=row.sync.pk).update(attempts=F("attempts") - 1)
+            continue
         if row.failed is not None:
             _fail(row, row.failed)
             drain.failed += 1
@@ -819,7 +893,24 @@ def _drain(connection_id: int, drain: Drain) -> None:
             return
         client = XeroClient(connection)
         try:
-            _push_batch(client, connection, rows)
+            try:
+                _push_batch(client, connection, rows)
+            except XeroError as refused:
+                if not is_definite(refused):
+                    raise
+                _rows_refused(rows, RowFailed("validation", f"Xero refused it: {refused.message}"))
+            except (OperationalError, InterfaceError):
+                raise  # the database is away: the drain is retried
+            except Exception as bug:  # recorded on the rows, visible and retryable
+                log.exception("invoice push failed", extra={"connection_id": connection.pk})
+                _rows_refused(
+                    rows,
+                    RowFailed(
+                        "internal",
+                        f"The invoice could not be sent to Xero ({type(bug).__name__}). Press "
+                        "Retry; if it fails again, tell support.",
+                    ),
+                )
         except (RateLimited, Transient, AuthLost) as interrupted:
             # Rows not yet done stay pending: what reached Xero is remembered per row, so
             # the next round skips it. Done rows finish now rather than being retried (and
@@ -842,6 +933,16 @@ def _drain(connection_id: int, drain: Drain) -> None:
 def _activity_if_moved(connection: XeroConnection, rows: list[Row]) -> None:
     if any(row.moved for row in rows):
         connection_record_activity(connection)
+
+
+def _rows_refused(rows: list[Row], failure: RowFailed) -> None:
+    """A definite answer (or our own fault) for rows still under way: they fail with it,
+    never left pending with their outcome unknown."""
+    unknown = [r.sync.pk for r in rows if r.live and not r.done]
+    InvoiceSync.objects.filter(pk__in=unknown).update(outcome_unknown=False)
+    for row in rows:
+        if row.live and not row.done:
+            row.failed = failure
 
 
 def _interrupted(connection, rows: list[Row], error: Exception, drain: Drain) -> None:

@@ -70,6 +70,9 @@ class XeroConnection(models.Model):
     import_customers = models.BooleanField(default=True)
     import_suppliers = models.BooleanField(default=True)
     import_others = models.BooleanField(default=True)
+    # The chosen groups' members as the last sync read them: Xero sends no webhook when a
+    # contact joins or leaves a group, so the poll compares against this.
+    contact_group_members = models.JSONField(default=list, blank=True)
     # High-water mark of Xero's UpdatedDateUTC seen by the contact sync (the poll's
     # If-Modified-Since).
     contacts_synced_until = models.DateTimeField(null=True, blank=True)
@@ -252,6 +255,9 @@ class XeroContact(models.Model):
     xero_updated_at = models.DateTimeField(null=True, blank=True)
     payload = models.JSONField(default=dict)
     synced_at = models.DateTimeField()
+    # Set when the contact left the connection's chosen Xero groups: it stays in the CRM (never
+    # deleted) and is shown as no longer in the import filter.
+    outside_filter_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -300,6 +306,10 @@ class ContactImport(models.Model):
     updated_by_phone = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
+    # Records Xero sent that could not be stored, and contacts that may be a CRM contact twice
+    # (both listed on Sync failures, for a person to see to).
+    quarantined = models.PositiveIntegerField(default=0)
+    possible_duplicates = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -344,6 +354,8 @@ class ContactImport(models.Model):
             + self.updated_by_phone
             + self.unchanged
             + self.skipped
+            + self.quarantined
+            + self.possible_duplicates
         )
 
     @property
@@ -396,8 +408,11 @@ class InvoiceSync(models.Model):
     xero_invoice_id = models.CharField(max_length=64, blank=True)
     # Our line id -> Xero's LineItemID, so edits update lines in place.
     xero_line_ids = models.JSONField(default=dict, blank=True)
-    # Each CRM change bumps `version`; a push sends it under its own idempotency key.
+    # Each CRM change bumps `version`.
     version = models.PositiveIntegerField(default=1)
+    # Retries a person asked for: each is a new request to Xero, so its idempotency key is new
+    # even when its body is not (Xero would replay the refusal stored under the old key).
+    retries = models.PositiveIntegerField(default=0)
     pushed_version = models.PositiveIntegerField(default=0)
     # A write whose answer was lost: look the invoice up by number before creating it again.
     outcome_unknown = models.BooleanField(default=False)
@@ -430,10 +445,6 @@ class InvoiceSync(models.Model):
         return f"Invoice {self.invoice_id} -> Xero {self.xero_invoice_id or '(not yet)'}"
 
     @property
-    def idempotency_key(self) -> str:
-        return f"crm-invoice-{self.invoice_id}-v{self.version}"
-
-    @property
     def fix_needs_admin(self) -> bool:
         """Whether the fix's page is for the account's admins only (staff get a 403 there)."""
         try:
@@ -464,14 +475,12 @@ class PaymentSync(models.Model):
     xero_payment_id = models.CharField(max_length=64, blank=True)
     deleted_in_crm = models.BooleanField(default=False)
     deleted_in_xero = models.BooleanField(default=False)
+    # The key of a write whose answer was lost: the retry must be the same request to Xero,
+    # whatever changed meanwhile (a payment has no number to look it up by).
+    pending_key = models.CharField(max_length=128, blank=True)
 
     def __str__(self):
         return f"Payment {self.payment_id} -> Xero {self.xero_payment_id or '(not yet)'}"
-
-    @property
-    def idempotency_key(self) -> str:
-        suffix = "delete" if self.deleted_in_crm else "create"
-        return f"crm-payment-{self.payment_id}-{suffix}"
 
 
 class XeroInvoiceNumber(models.Model):
@@ -493,3 +502,89 @@ class XeroInvoiceNumber(models.Model):
 
     def __str__(self):
         return f"{self.number} -> {self.xero_invoice_id}"
+
+
+class QuarantineKind(models.TextChoices):
+    CONTACT = "contact", "Contact"
+    INVOICE = "invoice", "Invoice"
+    PAYMENT = "payment", "Payment"
+    TAX_RATE = "tax_rate", "Tax rate"
+
+
+class QuarantinedRecord(models.Model):
+    """A record from Xero that could not be stored as it came, kept raw with the reason: the
+    records around it went on, and this one is shown on Sync failures until a later sync or a
+    Retry stores it (as dj-stripe keeps a webhook's raw payload)."""
+
+    connection = models.ForeignKey(
+        XeroConnection, on_delete=models.CASCADE, related_name="quarantined"
+    )
+    kind = models.CharField(max_length=20, choices=QuarantineKind.choices)
+    xero_id = models.CharField(max_length=64, blank=True)  # "" when Xero sent none
+    # A payment's invoice: what a Retry fetches again.
+    parent_xero_id = models.CharField(max_length=64, blank=True)
+    label = models.CharField(max_length=255, blank=True)  # what a person knows it by
+    raw = models.TextField()  # Xero's JSON, escaped: NUL and all survive as text
+    reason = models.TextField()
+    source = models.CharField(max_length=30)  # import, contacts poll, webhook, invoices poll, ...
+    times_seen = models.PositiveIntegerField(default=1)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at", "-id"]
+        constraints = [
+            # Records Xero sent without an id are told apart by their JSON instead.
+            models.UniqueConstraint(
+                fields=["connection", "kind", "xero_id"],
+                condition=Q(resolved_at=None) & ~Q(xero_id=""),
+                name="quarantine_open_once",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["connection", "resolved_at"], name="quarantine_open"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.label or self.xero_id} ({self.reason[:40]})"
+
+
+class DuplicateResolution(models.TextChoices):
+    CREATED = "created", "Created as a separate contact"
+    KEPT_ONE = "kept_one", "Kept as one contact"
+
+
+class PossibleDuplicate(models.Model):
+    """A Xero contact with the email or phone of a CRM contact that already has its Xero twin
+    (say, CRM "Chloe Wu" matched by email to the company "Wu Design Studio", then the person
+    "Chloe Wu" in Xero with her phone): not created silently, but kept for an admin to decide."""
+
+    connection = models.ForeignKey(
+        XeroConnection, on_delete=models.CASCADE, related_name="possible_duplicates"
+    )
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
+    xero_contact_id = models.CharField(max_length=64)
+    xero_name = models.CharField(max_length=255, blank=True)
+    matched_by = models.CharField(max_length=10)  # email, phone
+    payload = models.JSONField(default=dict)
+    found_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=20, choices=DuplicateResolution.choices, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-found_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "xero_contact_id"],
+                condition=Q(resolved_at=None),
+                name="possible_duplicate_open_once",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.xero_name or self.xero_contact_id} ~ {self.contact_id} ({self.matched_by})"

@@ -15,8 +15,10 @@ from django.utils import timezone
 
 from taxes.models import TaxRate
 
+from . import normalise
 from .client import XeroClient
-from .models import TaxMapping, XeroConnection, XeroTaxRate
+from .models import QuarantineKind, TaxMapping, XeroConnection, XeroTaxRate
+from .quarantine import Held, quarantine_hold, quarantine_release
 
 PLACES = Decimal("0.0001")
 
@@ -26,29 +28,75 @@ def _rate(value) -> Decimal:
 
 
 def xero_tax_rates_refresh(connection: XeroConnection) -> list[XeroTaxRate]:
-    """Read Xero's tax rates, replace the stored copy, and re-check every mapping."""
+    """Read Xero's tax rates, replace the stored copy, and re-check every mapping. A rate that
+    cannot be stored (say, one beyond 9,999.9999%) is quarantined; the others are kept."""
     fetched = XeroClient(connection).tax_rates()
     now = timezone.now()
+    rows, held = [], []
+    for raw in fetched:
+        try:
+            rows.append(_tax_rate_row(connection, raw, now))
+        except normalise.Unstorable as unstorable:
+            fields = raw if isinstance(raw, dict) else {}
+            tax_type = normalise.text(fields.get("TaxType"))
+            held.append(
+                Held(
+                    kind=QuarantineKind.TAX_RATE,
+                    raw=raw,
+                    reason=f"The CRM could not store this tax rate: {unstorable}.",
+                    xero_id=tax_type,
+                    label=normalise.text(fields.get("Name")) or tax_type,
+                )
+            )
     with transaction.atomic():
         connection.tax_rates.all().delete()
-        rows = XeroTaxRate.objects.bulk_create(
-            XeroTaxRate(
-                connection=connection,
-                tax_type=r.tax_type,
-                name=r.name,
-                status=r.status,
-                effective_rate=_rate(r.effective_rate),
-                components=[
-                    {"name": name, "rate": str(rate), "compound": compound}
-                    for name, rate, compound in r.components
-                ],
-                can_apply_to_revenue=r.can_apply_to_revenue,
-                fetched_at=now,
-            )
-            for r in fetched
-        )
+        rows = XeroTaxRate.objects.bulk_create(rows)
         mappings_recheck(connection)
+        quarantine_release(
+            connection=connection,
+            kind=QuarantineKind.TAX_RATE,
+            xero_ids=[r.tax_type for r in rows],
+            resolution="Stored by a later refresh",
+        )
+        quarantine_hold(connection=connection, held=held, source="tax rates")
     return rows
+
+
+def _tax_rate_row(connection: XeroConnection, raw, now) -> XeroTaxRate:
+    """One of Xero's tax rates (its JSON) as a row; normalise.Unstorable when it cannot be."""
+    if not isinstance(raw, dict):
+        raise normalise.Unstorable("Xero sent something that is not a tax rate")
+
+    def length(name: str) -> int:
+        return XeroTaxRate._meta.get_field(name).max_length
+
+    rate_field = XeroTaxRate._meta.get_field("effective_rate")
+    tax_type = normalise.fits(raw.get("TaxType"), length("tax_type"))
+    if not tax_type:
+        raise normalise.Unstorable("it has no TaxType")
+    components = raw.get("TaxComponents")
+    return XeroTaxRate(
+        connection=connection,
+        tax_type=tax_type,
+        name=normalise.text(raw.get("Name"), length("name")),
+        status=normalise.text(raw.get("Status"), length("status")),
+        effective_rate=normalise.decimal(
+            raw.get("EffectiveRate", 0),
+            max_digits=rate_field.max_digits,
+            places=rate_field.decimal_places,
+        ),
+        components=[
+            {
+                "name": normalise.text(c.get("Name"), 100),
+                "rate": str(normalise.decimal(c.get("Rate", 0), max_digits=8, places=4)),
+                "compound": normalise.flag(c.get("IsCompound")),
+            }
+            for c in (components if isinstance(components, list) else [])
+            if isinstance(c, dict)
+        ],
+        can_apply_to_revenue=normalise.flag(raw.get("CanApplyToRevenue")),
+        fetched_at=now,
+    )
 
 
 def _broken_reason(mapping: TaxMapping, xero_rates: dict[str, XeroTaxRate]) -> str:

@@ -393,15 +393,12 @@ def _contact_groups(request, connection) -> list[dict]:
     groups = cache.get(cache_key)
     if groups is None:
         try:
-            groups = [
-                {"id": g["ContactGroupID"], "name": g["Name"]}
-                for g in XeroClient(connection).contact_groups()
-                if g.get("Status", "ACTIVE") == "ACTIVE"
-            ]
+            groups = XeroClient(connection).contact_groups()
+            cache.set(cache_key, groups, CONTACT_GROUPS_CACHE_SECONDS)
         except XeroError as error:
+            # Not cached: the next visit asks Xero again.
             messages.error(request, f"Could not read Xero's contact groups: {error.message}")
             groups = []
-        cache.set(cache_key, groups, CONTACT_GROUPS_CACHE_SECONDS)
     return groups
 
 

@@ -9,7 +9,7 @@ from contacts.models import ChangeSource, Contact, ContactChange
 from platform_crm.demo import DEMO_CONTACTS
 from xero_sync import contact_import, webhooks
 from xero_sync.errors import Transient
-from xero_sync.models import ImportStatus, XeroContact
+from xero_sync.models import ImportStatus, PossibleDuplicate, XeroContact
 
 from ..factories import contact_make
 from .conftest import KIWI, connect, run_import
@@ -91,21 +91,39 @@ def test_an_email_match_beats_a_phone_match_for_the_same_crm_contact(
     assert linked(chloe) == xero_contact(xero, "Wu Design Studio")["ContactID"]
     assert (chloe.first_name, chloe.last_name) == ("Chloe", "Wu")  # not split from the company
     assert chloe.company_name == "Wu Design Studio"
-    twin = XeroContact.objects.get(xero_contact_id=xero_contact(xero, "Chloe Wu")["ContactID"])
-    assert twin.contact != chloe
 
 
 @pytest.mark.django_db
-def test_a_contact_with_only_a_name_gets_first_and_last_from_it(connected, xero, account):
-    tenant = xero.tenant_id(KIWI)
-    acme = xero.create_contact(tenant, Name="Acme Plumbing Supplies", EmailAddress="acme@x.example")
+def test_a_second_xero_contact_matching_a_linked_contact_is_held_not_created(
+    connected, demo_contacts, xero, account
+):
+    """The same person twice: the Xero person "Chloe Wu" has the phone of CRM Chloe, who is
+    already the twin of "Wu Design Studio" (by email). Not a silent second Chloe: listed."""
+    run = run_import(connected)
+    chloe = demo_contacts["Chloe Wu"]
+    person = xero_contact(xero, "Chloe Wu")
+    assert not XeroContact.objects.filter(xero_contact_id=person["ContactID"]).exists()
+    assert Contact.objects.filter(account=account, sort_name="chloe wu").count() == 1
+    held = PossibleDuplicate.objects.get(xero_contact_id=person["ContactID"])
+    assert (held.contact, held.matched_by, held.resolved_at) == (chloe, "phone", None)
+    assert run.possible_duplicates == 1
+    # A re-run (or the poll) sees the same pair again: still one contact, one listing.
     run_import(connected)
-    contact = XeroContact.objects.get(xero_contact_id=acme["ContactID"]).contact
-    assert (contact.first_name, contact.last_name, contact.company_name) == (
-        "Acme",
-        "Plumbing Supplies",
-        "Acme Plumbing Supplies",
-    )
+    assert Contact.objects.filter(account=account, sort_name="chloe wu").count() == 1
+    assert PossibleDuplicate.objects.filter(resolved_at=None).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_contact_with_only_a_name_is_a_company_with_no_made_up_person(connected, xero, account):
+    tenant = xero.tenant_id(KIWI)
+    cafe = xero.create_contact(tenant, Name="Te Awamutu Coffee Co. (2)", EmailAddress="a@x.example")
+    run_import(connected)
+    contact = XeroContact.objects.get(xero_contact_id=cafe["ContactID"]).contact
+    assert (contact.first_name, contact.last_name) == ("", "")
+    assert (contact.company_name, contact.display_name) == ("Te Awamutu Coffee Co. (2)",) * 2
+    names = list(Contact.objects.filter(account=account).values_list("sort_name", flat=True))
+    assert names == sorted(names)  # the list files it under T, by the name people see
+    assert contact.sort_name == "te awamutu coffee co. (2)"
 
 
 @pytest.mark.django_db
