@@ -207,6 +207,8 @@ def import_run(run_id: int) -> ContactImport:
             if last_page:
                 run.status = ImportStatus.PREVIEWED if run.is_preview else ImportStatus.DONE
                 run.finished_at = timezone.now()
+                if not run.is_preview:  # the poll looks for who joins or leaves from here
+                    group_members_remember(connection, the_filter.group_member_ids)
             run.save()
             if not run.is_preview:
                 _advance_high_water(connection, result)
@@ -246,7 +248,9 @@ def import_resume_waiting(connection: XeroConnection) -> None:
 
 
 def contacts_poll(connection: XeroConnection) -> PageResult:
-    """The safety net under webhooks: everything Xero changed since the high-water mark."""
+    """The safety net under webhooks: everything Xero changed since the high-water mark, and,
+    with groups chosen, who joined or left them (Xero sends no webhook for that, and a
+    contact's joining a group does not change it)."""
     total = PageResult()
     if connection.contacts_synced_until is None or not connection.is_usable:
         return total  # nothing imported yet: the initial import comes first
@@ -261,8 +265,45 @@ def contacts_poll(connection: XeroConnection) -> PageResult:
         _activity_if_moved(connection, result)
         total.add(result)
         if len(contacts) < PAGE_SIZE:
-            return total
+            break
         page += 1
+    if the_filter.group_member_ids is not None:
+        total.add(group_members_sync(client, connection, the_filter))
+    return total
+
+
+# Contacts fetched by id per call when members join a chosen group.
+MEMBERS_PER_CALL = 100
+
+
+def group_members_sync(client: XeroClient, connection: XeroConnection, the_filter) -> PageResult:
+    """Members who joined the chosen groups since the last look are brought in (by id, a
+    hundred a call); those who left stay in the CRM, marked as outside the filter."""
+    total = PageResult()
+    members = set(the_filter.group_member_ids)
+    before = set(connection.contact_group_members)
+    links = XeroContact.objects.filter(connection=connection)
+    linked = links.filter(xero_contact_id__in=members).values_list("xero_contact_id", flat=True)
+    joined = sorted(members - before - set(linked))
+    for start in range(0, len(joined), MEMBERS_PER_CALL):
+        contacts = client.contacts_by_ids(joined[start : start + MEMBERS_PER_CALL])
+        total.add(page_apply(connection, contacts, the_filter, source="contacts poll"))
+    now = timezone.now()
+    links.filter(xero_contact_id__in=before - members, outside_filter_since=None).update(
+        outside_filter_since=now
+    )
+    links.filter(xero_contact_id__in=members).exclude(outside_filter_since=None).update(
+        outside_filter_since=None
+    )
+    group_members_remember(connection, members)
+    return total
+
+
+def group_members_remember(connection: XeroConnection, members) -> None:
+    connection.contact_group_members = sorted(members or ())
+    XeroConnection.objects.filter(pk=connection.pk).update(
+        contact_group_members=connection.contact_group_members
+    )
 
 
 def contact_sync_one(connection: XeroConnection, xero_contact_id: str) -> PageResult:

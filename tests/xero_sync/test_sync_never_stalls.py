@@ -2,10 +2,13 @@
 (issue 12's situations 1, 2, 4, 5 and 8, each against the sandbox through the real SDK)."""
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
 
 from contacts.models import Contact
 from invoices.models import InvoiceStatus
@@ -22,7 +25,7 @@ from xero_sync.models import (
     XeroContact,
 )
 
-from ..factories import contact_make
+from ..factories import client_for, contact_make
 from .conftest import KIWI, connect, run_import
 from .test_invoice_push import in_xero, issue, ready  # noqa: F401  (ready: fixture)
 
@@ -355,3 +358,53 @@ def test_retry_with_the_same_body_after_a_fix_in_xero_is_a_new_request(
     sync.refresh_from_db()
     invoice.refresh_from_db()
     assert sync.state == InvoiceSyncState.SYNCED and invoice.status == InvoiceStatus.SENT
+
+
+@pytest.mark.django_db
+def test_the_group_filter_stays_true_as_contacts_join_and_leave_groups(xero, account, admin_user):
+    connection = connect(xero, account, admin_user)
+    tenant = xero.tenant_id(KIWI)
+    vip = next(
+        g
+        for g in xero.state(tenant, "contact_groups")["ContactGroups"]
+        if g["Name"] == "VIP customers"
+    )
+    # Not in the group at the import: left out by the filter.
+    joining = xero.create_contact(tenant, Name="Newly VIP Ltd", EmailAddress="vip@new.example")
+    run_import(connection, groups=[vip["ContactGroupID"]])
+    assert not XeroContact.objects.filter(xero_contact_id=joining["ContactID"]).exists()
+    leaving = vip["Contacts"][0]
+    sdk = xero.sdk(tenant)
+    sdk.accounting.create_contact_group_contacts(
+        tenant, vip["ContactGroupID"], {"Contacts": [{"ContactID": joining["ContactID"]}]}
+    )
+    sdk.accounting.delete_contact_group_contact(tenant, vip["ContactGroupID"], leaving)
+    # Joining a group changes nothing Xero's If-Modified-Since sees: only the poll's look at
+    # the groups finds it. (Here the contact itself last changed long before the last poll.)
+    XeroConnection.objects.filter(pk=connection.pk).update(
+        contacts_synced_until=timezone.now() + timedelta(hours=1)
+    )
+    xero.clear_requests()
+    contact_import.contacts_poll(XeroConnection.objects.get(pk=connection.pk))
+    assert stored(joining).company_name == "Newly VIP Ltd"
+    (by_id,) = by_ids(xero)
+    assert by_id["query"]["IDs"] == joining["ContactID"]
+    left = XeroContact.objects.get(xero_contact_id=leaving)
+    assert left.outside_filter_since is not None and not left.contact.is_archived
+    page = client_for(admin_user).get(
+        reverse("contacts:detail", args=[account.slug, left.contact_id])
+    )
+    assert "No longer in the Xero contact groups chosen for import" in page.content.decode()
+    # Back in the group: the mark goes.
+    sdk.accounting.create_contact_group_contacts(
+        tenant, vip["ContactGroupID"], {"Contacts": [{"ContactID": leaving}]}
+    )
+    xero.clear_requests()
+    contact_import.contacts_poll(XeroConnection.objects.get(pk=connection.pk))
+    left.refresh_from_db()
+    assert left.outside_filter_since is None
+    assert by_ids(xero) == []  # nobody new joined: no contact was fetched by id
+
+
+def by_ids(xero):
+    return [r for r in xero.requests(path="/api.xro/2.0/Contacts") if "IDs" in r["query"]]
