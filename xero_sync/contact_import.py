@@ -306,10 +306,13 @@ def group_members_remember(connection: XeroConnection, members) -> None:
     )
 
 
-def contact_sync_one(connection: XeroConnection, xero_contact_id: str) -> PageResult:
-    """A CONTACT webhook: fetch that contact and apply it like any page."""
+def contact_sync_one(
+    connection: XeroConnection, xero_contact_id: str, *, found=None, source: str = "webhook"
+) -> PageResult:
+    """A CONTACT webhook (or a Retry): fetch that contact, unless `found` already holds it,
+    and apply it like any page."""
     client = XeroClient(connection)
-    raw = client.contact(xero_contact_id)
+    raw = found if found is not None else client.contact(xero_contact_id)
     if raw is None:
         return PageResult()
     key = f"xero:contact-filter:{connection.pk}:{connection.contact_group_ids}"
@@ -317,7 +320,7 @@ def contact_sync_one(connection: XeroConnection, xero_contact_id: str) -> PageRe
     if the_filter is None:
         the_filter = contact_filter(client, connection)
         cache.set(key, the_filter, GROUP_MEMBERS_CACHE_SECONDS)
-    result = page_apply(connection, [raw], the_filter, source="webhook")
+    result = page_apply(connection, [raw], the_filter, source=source)
     _activity_if_moved(connection, result)
     return result
 

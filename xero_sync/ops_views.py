@@ -34,6 +34,7 @@ class AccountHealth:
     invoices_failed: int
     invoices_waiting: int
     outbox_lag: timedelta | None  # since the oldest pending invoice push became due
+    quarantined: int  # records from Xero that could not be stored, still held
 
     @property
     def needs_attention(self) -> bool:
@@ -41,6 +42,7 @@ class AccountHealth:
             self.failed_calls
             or self.failed_events
             or self.invoices_failed
+            or self.quarantined
             or (self.connection and self.connection.status == ConnectionStatus.NEEDS_RECONNECT)
         )
 
@@ -88,6 +90,7 @@ def _health(account: Account, now: datetime) -> AccountHealth:
         invoices_failed=account.invoices_failed,
         invoices_waiting=account.invoices_waiting,
         outbox_lag=_lag(account.oldest_invoice_due_at, now),
+        quarantined=account.quarantined,
     )
 
 

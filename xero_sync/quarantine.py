@@ -103,3 +103,12 @@ def retry_target(record: QuarantinedRecord) -> tuple[str, str]:
     if record.kind == QuarantineKind.PAYMENT and record.parent_xero_id:
         return "INVOICE", record.parent_xero_id
     return "", ""
+
+
+def quarantine_retry(*, record: QuarantinedRecord) -> None:
+    """A person's Retry: the record is fetched from Xero again after commit (a task)."""
+    from platform_crm.queueing import enqueue_on_commit
+
+    from .tasks import quarantine_retry_task
+
+    enqueue_on_commit(quarantine_retry_task, record.pk)

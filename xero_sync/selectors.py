@@ -14,6 +14,8 @@ from .models import (
     ImportStatus,
     InvoiceSync,
     InvoiceSyncState,
+    PossibleDuplicate,
+    QuarantinedRecord,
     WebhookEvent,
     XeroCall,
     XeroConnection,
@@ -217,8 +219,43 @@ def _changes_from_xero_failed(account, *, connection, since) -> list[Problem]:
     ]
 
 
-# Each source adds its rows to the page's Problems, in this order (one query each).
-PROBLEM_SOURCES = (_invoices_not_sent, _calls_failed, _changes_from_xero_failed)
+def _records_held(account, *, connection, since) -> list[Problem]:
+    """Records Xero sent that could not be stored, and Xero contacts that may be a CRM contact
+    twice: still held, whenever they were found (a query each)."""
+    held = QuarantinedRecord.objects.filter(
+        connection__account=account, resolved_at=None
+    ).aggregate(count=Count("id"), last_seen=Max("last_seen_at"))
+    duplicates = PossibleDuplicate.objects.filter(
+        connection__account=account, resolved_at=None
+    ).aggregate(count=Count("id"), last_seen=Max("found_at"))
+    problems = []
+    if held["count"]:
+        problems.append(
+            Problem(
+                what="Sent by Xero but could not be stored here (everything around them was)",
+                count=held["count"],
+                unit="record",
+                last_seen=held["last_seen"],
+                link_name="xero_sync:failures",
+                link_text="See them and retry",
+            )
+        )
+    if duplicates["count"]:
+        problems.append(
+            Problem(
+                what="Possible duplicates: a Xero contact looks like a contact already linked",
+                count=duplicates["count"],
+                unit="contact",
+                last_seen=duplicates["last_seen"],
+                link_name="xero_sync:failures",
+                link_text="Decide",
+            )
+        )
+    return problems
+
+
+# Each source adds its rows to the page's Problems, in this order.
+PROBLEM_SOURCES = (_invoices_not_sent, _calls_failed, _changes_from_xero_failed, _records_held)
 
 
 def activity_problems(account, *, connection: XeroConnection, since) -> list[Problem]:
@@ -391,8 +428,8 @@ def connection_health_list(*, since):
     """Every account with its Xero connection (if any) and, per connection, the calls that
     failed since `since`, the webhook events that failed since then, the start of the
     oldest contact import still waiting or running, and its invoice outbox: syncs pending,
-    failed and waiting, and when the oldest pending one became due. One query, whatever the
-    number of rows."""
+    failed and waiting, and when the oldest pending one became due; and the records from Xero
+    held in quarantine. One query, whatever the number of rows."""
     per_connection = {"connection": OuterRef("xero_connection")}
     failed_calls = (
         XeroCall.objects.filter(**per_connection, created_at__gte=since)
@@ -414,6 +451,13 @@ def connection_health_list(*, since):
         .order_by("created_at")
         .values("created_at")[:1]
     )
+    quarantined = (
+        QuarantinedRecord.objects.filter(**per_connection, resolved_at=None)
+        .order_by()
+        .values("connection")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
     oldest_invoice_due = (
         InvoiceSync.objects.filter(**per_connection, state=InvoiceSyncState.PENDING)
         .annotate(due_at=INVOICE_DUE_AT)
@@ -430,6 +474,7 @@ def connection_health_list(*, since):
             invoices_failed=_invoice_sync_count(InvoiceSyncState.FAILED, **per_connection),
             invoices_waiting=_invoice_sync_count(InvoiceSyncState.WAITING, **per_connection),
             oldest_invoice_due_at=Subquery(oldest_invoice_due),
+            quarantined=Coalesce(Subquery(quarantined), 0),
         )
         .order_by("name", "pk")
     )
@@ -441,3 +486,27 @@ def invoice_outbox_total() -> dict:
     return InvoiceSync.objects.filter(state=InvoiceSyncState.PENDING).aggregate(
         pending=Count("id"), oldest_due_at=Min(INVOICE_DUE_AT)
     )
+
+
+def quarantine_list(account, *, limit: int = 50):
+    """Records from Xero the account's sync could not store, still held: newest first."""
+    return QuarantinedRecord.objects.filter(connection__account=account, resolved_at=None).order_by(
+        "-last_seen_at", "-id"
+    )[:limit]
+
+
+def quarantine_count(account) -> int:
+    return QuarantinedRecord.objects.filter(connection__account=account, resolved_at=None).count()
+
+
+def possible_duplicate_list(account, *, limit: int = 50):
+    """Xero contacts held because they match a CRM contact that already has its Xero twin."""
+    return (
+        PossibleDuplicate.objects.filter(connection__account=account, resolved_at=None)
+        .select_related("contact")
+        .order_by("-found_at", "-id")[:limit]
+    )
+
+
+def possible_duplicate_count(account) -> int:
+    return PossibleDuplicate.objects.filter(connection__account=account, resolved_at=None).count()

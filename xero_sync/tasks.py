@@ -1,6 +1,14 @@
 from celery import shared_task
 
-from . import contact_import, failure_mail, invoice_from_xero, invoice_sync, services, webhooks
+from . import (
+    contact_import,
+    failure_mail,
+    invoice_from_xero,
+    invoice_sync,
+    refetch,
+    services,
+    webhooks,
+)
 from .errors import AuthLost, RateLimited, Transient
 from .models import ConnectionStatus, XeroConnection
 
@@ -118,3 +126,16 @@ def invoices_poll_connection_task(self, connection_id: int) -> None:
 def failure_digests_task() -> int:
     """Beat: one digest per account for invoice failures not yet emailed."""
     return failure_mail.failure_digests_send()
+
+
+@shared_task(bind=True, acks_late=True, max_retries=5)
+def quarantine_retry_task(self, record_id: int) -> None:
+    """A person's Retry of a record from Xero held in quarantine."""
+    try:
+        refetch.quarantine_refetch(record_id)
+    except RateLimited as limited:
+        raise self.retry(countdown=min(limited.retry_after, RETRY_COUNTDOWN_CAP)) from limited
+    except Transient as transient:
+        raise self.retry(countdown=30) from transient
+    except AuthLost:
+        pass  # the connection is marked; Retry again after reconnecting

@@ -31,6 +31,16 @@ urlpatterns = [
     ),
     path("xero/failures/", views.xero_failures, name="failures"),
     path("xero/failures/retry/", views.xero_failures_retry, name="failures_retry"),
+    path(
+        "xero/failures/held/<int:pk>/retry/",
+        views.xero_quarantine_retry,
+        name="quarantine_retry",
+    ),
+    path(
+        "xero/failures/duplicates/<int:pk>/",
+        views.xero_duplicate_resolve,
+        name="duplicate_resolve",
+    ),
     path("xero/disconnect/", views.xero_disconnect, name="disconnect"),
     path("xero/keep/", views.xero_keep, name="keep"),
 ]

@@ -19,8 +19,10 @@ from platform_crm.tenancy import account_view
 
 from . import (
     contact_import,
+    duplicates,
     invoice_sync,
     oauth,
+    quarantine,
     selectors,
     services,
     tax_mapping,
@@ -30,10 +32,21 @@ from . import (
 from .client import LedgerAccount, XeroClient
 from .errors import AuthLost, NotConfigured, XeroError
 from .forms import ContactFilterChoice, EarlierInvoicesForm
-from .models import UNFINISHED_STATUSES, ConnectionStatus, ContactImport, InvoiceSync
+from .models import (
+    UNFINISHED_STATUSES,
+    ConnectionStatus,
+    ContactImport,
+    InvoiceSync,
+    PossibleDuplicate,
+    QuarantinedRecord,
+)
 from .selectors import (
     connection_get,
     invoice_sync_failure_groups,
+    possible_duplicate_count,
+    possible_duplicate_list,
+    quarantine_count,
+    quarantine_list,
     recent_calls,
     tenant_ids_held_elsewhere,
 )
@@ -585,9 +598,58 @@ FAILURES_PER_GROUP = 50
 
 @account_view(role=Role.ADMIN)
 def xero_failures(request, account):
-    """Invoices that did not reach Xero, by cause, each cause with its fix and Retry all."""
-    groups = invoice_sync_failure_groups(account, limit=FAILURES_PER_GROUP)
-    return render(request, "xero_sync/failures.html", {"groups": groups})
+    """Invoices that did not reach Xero, by cause, each cause with its fix and Retry all; then
+    records from Xero that could not be stored, and Xero contacts that may be a CRM contact
+    twice, each with what a person can do about it."""
+    context = {
+        "groups": invoice_sync_failure_groups(account, limit=FAILURES_PER_GROUP),
+        "quarantined": quarantine_list(account, limit=FAILURES_PER_GROUP),
+        "quarantined_count": quarantine_count(account),
+        "duplicates": possible_duplicate_list(account, limit=FAILURES_PER_GROUP),
+        "duplicates_count": possible_duplicate_count(account),
+    }
+    return render(request, "xero_sync/failures.html", context)
+
+
+@account_view(role=Role.ADMIN)
+@require_POST
+def xero_quarantine_retry(request, account, pk):
+    record = get_object_or_404(
+        QuarantinedRecord, connection__account=account, pk=pk, resolved_at=None
+    )
+    quarantine.quarantine_retry(record=record)
+    what = record.label or record.xero_id or "the record"
+    messages.success(
+        request,
+        f"Fetching {record.get_kind_display().lower()} {what} from Xero again; it leaves this "
+        "list once it is stored.",
+    )
+    return redirect("xero_sync:failures", account_slug=account.slug)
+
+
+@account_view(role=Role.ADMIN)
+@require_POST
+def xero_duplicate_resolve(request, account, pk):
+    duplicate = get_object_or_404(PossibleDuplicate, connection__account=account, pk=pk)
+    decision = request.POST.get("decision")
+    name = duplicate.xero_name or duplicate.xero_contact_id
+    if decision == "separate":
+        if duplicates.possible_duplicate_create(duplicate=duplicate, user=request.user):
+            messages.success(request, f"{name} from Xero is now a contact of its own.")
+        else:
+            messages.info(request, f"{name} was already decided.")
+    elif decision == "same":
+        if duplicates.possible_duplicate_keep_one(duplicate=duplicate, user=request.user):
+            messages.success(
+                request,
+                f"{duplicate.contact.display_name} stays one contact; {name} in Xero is left "
+                "alone.",
+            )
+        else:
+            messages.info(request, f"{name} was already decided.")
+    else:
+        messages.error(request, "Choose whether they are the same contact or not.")
+    return redirect("xero_sync:failures", account_slug=account.slug)
 
 
 @account_view(role=Role.ADMIN)
