@@ -12,6 +12,12 @@ from .money import display_rate, effective_rate
 from .msdates import ms_datetime
 
 
+def _name_key(contact: dict) -> str:
+    """A contact's name as the unique-name index keys it (seeded data may hold any shape)."""
+    name = contact.get("Name")
+    return name.strip().lower() if isinstance(name, str) else ""
+
+
 def new_id() -> str:
     return str(uuid.uuid4())
 
@@ -49,14 +55,14 @@ class Tenant:
             self._ordered = None
         self.contacts[contact_id] = contact
         if contact.get("ContactStatus", "ACTIVE") == "ACTIVE":
-            self.active_names[contact["Name"].strip().lower()] = contact_id
+            self.active_names[_name_key(contact)] = contact_id
         if old is not None and old.get("ContactStatus") != contact.get("ContactStatus"):
             self._ordered = None
         self.contact_json.pop((contact_id, False), None)
         self.contact_json.pop((contact_id, True), None)
 
     def _unindex_name(self, contact: dict) -> None:
-        key = contact.get("Name", "").strip().lower()
+        key = _name_key(contact)
         if self.active_names.get(key) == contact["ContactID"]:
             del self.active_names[key]
 

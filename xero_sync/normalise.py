@@ -53,7 +53,7 @@ def fits(value: str, limit: int) -> str:
 
 def json_safe(value, depth: int = 0):
     """A JSON value as PostgreSQL's jsonb takes it: strings (keys too) without NUL or lone
-    surrogates. Raises Unstorable when nested beyond MAX_DEPTH."""
+    surrogates, numbers as JSON numbers. Raises Unstorable when nested beyond MAX_DEPTH."""
     if depth > MAX_DEPTH:
         raise Unstorable(f"nested more than {MAX_DEPTH} levels deep")
     if isinstance(value, str):
@@ -62,8 +62,8 @@ def json_safe(value, depth: int = 0):
         return {json_safe(str(k)): json_safe(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
         return [json_safe(v, depth + 1) for v in value]
-    if isinstance(value, Decimal):
-        return value if value.is_finite() else None
+    if isinstance(value, Decimal):  # the client reads Xero's numbers as Decimal
+        return float(value) if value.is_finite() else None
     return value
 
 

@@ -132,3 +132,21 @@ def test_detail_shows_the_history_of_user_edits(account, staff_user):
     assert (change.old_value, change.new_value, change.changed_by) == ("M", "Müller", staff_user)
     page = client.get(reverse("contacts:detail", args=[account.slug, contact.pk])).content.decode()
     assert "last_name: M → Müller" in page and "Not linked to a Xero contact" in page
+
+
+@pytest.mark.django_db
+def test_the_list_sorts_and_searches_by_the_name_people_see(account, staff_user):
+    """Companies file under their own name ("Alpine Catering" under A, not under C), people
+    under their full name, and a full name finds the person."""
+    contact_make(account, first_name="", last_name="", company_name="Alpine Catering")
+    contact_make(account, first_name="Chloe", last_name="Wu", company_name="Wu Design")
+    contact_make(account, first_name="Ben", last_name="Carter")
+    contact_make(account, first_name="", last_name="", company_name="Te Awamutu Coffee Co. (2)")
+    client = client_for(staff_user)
+    index = reverse("contacts:index", args=[account.slug])
+    listed = [c.display_name for c in client.get(index).context["page"]]
+    assert listed == ["Alpine Catering", "Ben Carter", "Chloe Wu", "Te Awamutu Coffee Co. (2)"]
+    found = client.get(index, {"q": "chloe wu"}).context["page"]
+    assert [c.display_name for c in found] == ["Chloe Wu"]
+    found = client.get(index, {"q": "Design"}).context["page"]  # the company behind a person
+    assert [c.display_name for c in found] == ["Chloe Wu"]

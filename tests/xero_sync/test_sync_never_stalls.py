@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from invoices.models import InvoiceStatus
+from invoices.services import payment_record
 from xero_sync import contact_import, invoice_from_xero, invoice_sync, tax_mapping
 from xero_sync.client import XeroClient
 from xero_sync.errors import BadAnswer, XeroError
@@ -408,3 +409,35 @@ def test_the_group_filter_stays_true_as_contacts_join_and_leave_groups(xero, acc
 
 def by_ids(xero):
     return [r for r in xero.requests(path="/api.xro/2.0/Contacts") if "IDs" in r["query"]]
+
+
+@pytest.mark.django_db
+def test_what_we_send_matches_the_spec_booleans_and_no_answer_only_fields(
+    ready,  # noqa: F811
+    account,
+    xero,
+    tasks_inline,
+):
+    connection, gst = ready
+    xero.clear_requests()
+    with tasks_inline():
+        invoice = issue(account, gst)
+        payment_record(invoice=invoice, amount=Decimal("10.00"))
+    run_import(XeroConnection.objects.get(pk=connection.pk))
+    sent = xero.requests(path="/api.xro/2.0/*")
+    flags = [
+        value
+        for request in sent
+        for key, value in request["query"].items()
+        if key in ("summarizeErrors", "includeArchived")
+    ]
+    assert flags and set(flags) <= {"true", "false"}
+    writes = [r for r in sent if r["method"] in ("PUT", "POST")]
+    assert {r["path"] for r in writes} == {
+        "/api.xro/2.0/Contacts",
+        "/api.xro/2.0/Invoices",
+        "/api.xro/2.0/Payments",
+    }
+    for request in writes:
+        for field in ("HasAttachments", "HasErrors", "HasValidationErrors", "HasAccount"):
+            assert f'"{field}"' not in request["body"], (request["path"], field)

@@ -43,12 +43,16 @@ class Call:
 
 
 def ms_of(value: str | None) -> int:
-    """Milliseconds from "/Date(ms+0000)/" without a regex (hot path for If-Modified-Since)."""
-    if not value:
+    """Milliseconds from "/Date(ms+0000)/" without a regex (hot path for If-Modified-Since);
+    0 for anything else (seeded data may hold any text)."""
+    if not value or not isinstance(value, str):
         return 0
     inner = value[6:-2]
     for sign in "+-":
         cut = inner.find(sign, 1)
         if cut > 0:
             inner = inner[:cut]
-    return int(inner)
+    try:
+        return int(inner)
+    except ValueError:
+        return 0
