@@ -1,20 +1,21 @@
 """JSON in and out with Decimal money: parse floats as Decimal, write Decimals verbatim.
 
 `json` cannot emit a number it did not format itself, so Decimals go out as marked strings
-and the marks (and quotes) are stripped afterwards; NULs are removed from input to keep the
-mark unambiguous."""
+and the marks (and quotes) are stripped afterwards. The mark is random per process and made of
+private-use characters, so no text a client sends (NUL and all, which is held as sent) can
+pass for it."""
 
 import json
+import uuid
 from decimal import Decimal
 
-_MARK = "\x00"
-_ESCAPED = "\\u0000"
+_MARK = "\ue000" + uuid.uuid4().hex + "\ue000"
 
 
 def loads(raw: bytes | str):
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8")
-    return json.loads(raw.replace(_MARK, ""), parse_float=Decimal)
+    return json.loads(raw, parse_float=Decimal)
 
 
 def _default(value):
@@ -27,8 +28,8 @@ def _default(value):
 
 def dumps(value) -> str:
     text = json.dumps(value, default=_default, ensure_ascii=False, separators=(",", ":"))
-    if _ESCAPED in text:
-        text = text.replace('"' + _ESCAPED, "").replace(_ESCAPED + '"', "")
+    if _MARK in text:
+        text = text.replace('"' + _MARK, "").replace(_MARK + '"', "")
     return text
 
 

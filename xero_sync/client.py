@@ -437,33 +437,42 @@ class XeroClient:
         )
 
     def organisation(self) -> Organisation:
-        result = self.call(
-            "organisation.get",
-            lambda acc, ident, **o: acc.get_organisations(self.connection.tenant_id, **o),
+        found = _dicts(
+            self._list(
+                "organisation.get",
+                lambda acc, ident, **o: acc.get_organisations(self.connection.tenant_id, **o),
+                "Organisations",
+            )
         )
-        org = result.organisations[0]
+        if not found:
+            raise BadAnswer("Xero's answer holds no organisation.")
+        org = found[0]
         return Organisation(
-            name=org.name or "",
-            country_code=getattr(org.country_code, "value", org.country_code) or "",
-            base_currency=getattr(org.base_currency, "value", org.base_currency) or "",
-            short_code=org.short_code or "",
+            name=normalise.text(org.get("Name"), 255),
+            country_code=normalise.text(org.get("CountryCode"), 3),
+            base_currency=normalise.text(org.get("BaseCurrency"), 3),
+            short_code=normalise.text(org.get("ShortCode"), 20),
         )
 
     def ledger_accounts(self) -> list[LedgerAccount]:
-        result = self.call(
+        """The chart of accounts; an account Xero sends without an id is left out (it could
+        not be chosen anyway)."""
+        accounts = self._list(
             "accounts.list",
             lambda acc, ident, **o: acc.get_accounts(self.connection.tenant_id, **o),
+            "Accounts",
         )
         return [
             LedgerAccount(
-                account_id=str(a.account_id),
-                code=a.code or "",
-                name=a.name or "",
-                type=getattr(a.type, "value", a.type) or "",
-                status=getattr(a.status, "value", a.status) or "",
-                enable_payments=bool(a.enable_payments_to_account),
+                account_id=normalise.text(a.get("AccountID"))[:64],
+                code=normalise.text(a.get("Code"), 10),
+                name=normalise.text(a.get("Name"), 150),
+                type=normalise.text(a.get("Type"), 20),
+                status=normalise.text(a.get("Status"), 20),
+                enable_payments=normalise.flag(a.get("EnablePaymentsToAccount")),
             )
-            for a in result.accounts or []
+            for a in _dicts(accounts)
+            if normalise.text(a.get("AccountID"))
         ]
 
     def tax_rates(self) -> list:
