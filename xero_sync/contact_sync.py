@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db import IntegrityError, transaction
 from django.db import connection as db_connection
 from django.db.models import Exists, OuterRef
 from django.db.models.functions import Lower
@@ -33,7 +33,7 @@ from contacts.models import ChangeSource, Contact, ContactChange
 from contacts.phones import phone_to_e164
 
 from . import normalise
-from .errors import XeroError
+from .errors import OUTAGES, XeroError
 from .models import (
     DuplicateResolution,
     PossibleDuplicate,
@@ -430,8 +430,8 @@ def _apply_isolated(connection, values: list[XeroValues], contact_filter, dry_ru
         counts, duplicates = _page_apply_retrying(
             connection, values, contact_filter, dry_run=dry_run
         )
-    except (OperationalError, InterfaceError, XeroError):
-        raise  # the database or Xero is away: the whole page is retried
+    except (*OUTAGES, XeroError):
+        raise  # the database, Redis or Xero is away: the whole page is retried
     except Exception as refused:  # a record the database (or a bug) refuses: find it
         if len(values) == 1:
             log.exception("xero contact not stored", extra={"xero_id": values[0].contact_id})

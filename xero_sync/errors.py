@@ -1,5 +1,10 @@
 """Typed errors of the Xero adapter. Callers decide on these, never on SDK or HTTP details."""
 
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
+
 
 class XeroError(Exception):
     """Base: `message` is fit to show an admin."""
@@ -50,3 +55,14 @@ class NotFound(XeroError):
 
 class NotConfigured(XeroError):
     """The product has no Xero credentials configured."""
+
+
+# Not a fault of the record or the request at hand but of what they run on (the database, Redis
+# or the network going away): the work is retried whole, never failed or quarantined for it.
+OUTAGES: tuple[type[BaseException], ...] = (
+    DatabaseOperationalError,
+    DatabaseInterfaceError,
+    RedisError,
+    KombuOperationalError,
+    OSError,
+)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from invoices.models import InvoiceStatus, Payment
@@ -24,7 +24,7 @@ from invoices.services import invoice_issue, invoice_void, payment_delete, payme
 from . import normalise
 from .client import XeroClient
 from .context import changes_from_xero
-from .errors import XeroError
+from .errors import OUTAGES, XeroError
 from .inactivity import connection_record_activity
 from .invoice_mapping import XeroInvoice, invoice_from_xero, invoice_label
 from .models import (
@@ -102,8 +102,8 @@ def invoices_apply(connection: XeroConnection, raws: list, *, source: str) -> Ap
             try:
                 with transaction.atomic():
                     applied = invoice_apply(connection, found, held)
-            except (OperationalError, InterfaceError, XeroError):
-                raise  # the database or Xero is away: the whole run is retried
+            except (*OUTAGES, XeroError):
+                raise  # the database, Redis or Xero is away: the whole run is retried
             except Exception as refused:  # this record only: kept with the reason, shown
                 log.exception("invoice from Xero not applied", extra={"source": source})
                 held.append(_invoice_held(raw, _reason(refused), found.invoice_id))

@@ -31,8 +31,8 @@ from datetime import timedelta
 from decimal import Decimal
 from functools import partial
 
-from django.db import InterfaceError, OperationalError, transaction
 from django.db import connection as db_connection
+from django.db import transaction
 from django.db.models import F, Min, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -54,6 +54,7 @@ from . import normalise
 from .client import XeroClient, element_messages, request_body
 from .context import applying_from_xero
 from .errors import (
+    OUTAGES,
     AuthLost,
     BadAnswer,
     NotFound,
@@ -899,8 +900,8 @@ def _drain(connection_id: int, drain: Drain) -> None:
                 if not is_definite(refused):
                     raise
                 _rows_refused(rows, RowFailed("validation", f"Xero refused it: {refused.message}"))
-            except (OperationalError, InterfaceError):
-                raise  # the database is away: the drain is retried
+            except OUTAGES:
+                raise  # the database or Redis is away: the drain is retried
             except Exception as bug:  # recorded on the rows, visible and retryable
                 log.exception("invoice push failed", extra={"connection_id": connection.pk})
                 _rows_refused(
