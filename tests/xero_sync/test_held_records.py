@@ -74,7 +74,8 @@ def test_held_records_count_on_activity_and_ops_health_and_only_for_their_accoun
     )
     run_import(connected)
     activity = client_for(admin_user).get(reverse("xero_sync:activity", args=[account.slug]))
-    assert "2 records Xero sent could not be stored" in activity.content.decode()
+    page = activity.content.decode()
+    assert '2 records</strong> · <span class="problem-what">Sent by Xero but could not' in page
     ops = user_create(account=account, username="ops-person")
     ops.is_superuser = True
     ops.save()
