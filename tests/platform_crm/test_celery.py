@@ -31,6 +31,7 @@ def test_redis_redelivers_only_after_the_longest_task_could_have_finished():
     assert visibility > settings.CELERY_TASK_TIME_LIMIT > settings.CELERY_TASK_SOFT_TIME_LIMIT
 
 
+@pytest.mark.django_db  # Celery's Django fixup runs the system checks, which ask the database
 def test_every_beat_entry_names_a_registered_task_and_expires():
     app.loader.import_default_modules()
     for name, entry in app.conf.beat_schedule.items():

@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contacts.models import Contact
-from invoices.models import InvoiceStatus
 from invoices.services import payment_record
 from xero_sync import contact_import, invoice_from_xero, invoice_sync, tax_mapping
 from xero_sync.client import XeroClient
@@ -332,6 +331,17 @@ def test_retry_after_a_fix_is_a_new_request_not_a_replayed_refusal(
     assert len(set(keys)) == len(keys) == 2
 
 
+def sales_account_in_xero(xero, tenant: str, status: str) -> None:
+    """Archive (or restore) the Sales account 200 "in Xero", everything else kept."""
+    org = xero.state(tenant)
+    for account in org["Accounts"]:
+        if account.get("Code") == "200":
+            account["Status"] = status
+    xero.seed(
+        data=[{key: org[key] for key in ("Organisation", "Contacts", "Accounts", "TaxRates")}]
+    )
+
+
 @pytest.mark.django_db
 def test_retry_with_the_same_body_after_a_fix_in_xero_is_a_new_request(
     ready,  # noqa: F811
@@ -339,31 +349,23 @@ def test_retry_with_the_same_body_after_a_fix_in_xero_is_a_new_request(
     xero,
     tasks_inline,
 ):
-    """Refused because Xero holds the number (typed there, unknown to the pre-flight); someone
-    deletes that one in Xero and presses Retry: the body is the same, the request is new."""
+    """Refused because the sales account is archived in Xero; someone restores it there and
+    presses Retry: the body is the same, the request is new (a person's Retry is in the key)."""
     connection, gst = ready
-    xero.configure(invoice_numbers_reusable_after_delete=True)
-    typed = xero.create_invoice(
-        connection.tenant_id,
-        {
-            "Type": "ACCREC",
-            "InvoiceNumber": "INV-0001",
-            "Contact": {"ContactID": xero.contacts(connection.tenant_id)[0]["ContactID"]},
-            "LineItems": [{"Description": "Typed in Xero", "UnitAmount": 10, "Quantity": 1}],
-        },
-    )
+    sales_account_in_xero(xero, connection.tenant_id, "ARCHIVED")
     with tasks_inline():
         invoice = issue(account, gst)
     sync = InvoiceSync.objects.get(invoice=invoice)
-    assert invoice.number == "INV-0001" and sync.error_cause == "number_taken"
-    xero.control(
-        "POST", f"/orgs/{connection.tenant_id}/invoices/{typed['InvoiceID']}", {"Status": "DELETED"}
-    )
+    assert sync.state == InvoiceSyncState.FAILED and sync.error_cause == "sales_account"
+    sales_account_in_xero(xero, connection.tenant_id, "ACTIVE")
     with tasks_inline():
         invoice_sync.invoice_sync_retry(sync)
     sync.refresh_from_db()
-    invoice.refresh_from_db()
-    assert sync.state == InvoiceSyncState.SYNCED and invoice.status == InvoiceStatus.SENT
+    assert sync.state == InvoiceSyncState.SYNCED, sync.error
+    posts = xero.requests(method="POST", path="/api.xro/2.0/Invoices")
+    bodies = {r["body"] for r in posts}
+    keys = {r["headers"].get("idempotency-key") for r in posts}
+    assert len(posts) == 2 and len(bodies) == 1 and len(keys) == 2
 
 
 @pytest.mark.django_db
