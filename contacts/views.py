@@ -3,6 +3,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
+from platform_crm.forms import SearchForm
 from platform_crm.tenancy import account_view
 
 from .forms import ContactForm
@@ -15,11 +16,13 @@ PAGE_SIZE = 50
 
 @account_view()
 def contact_index(request, account):
+    search_form = SearchForm(request.GET)
     search = request.GET.get("q", "")
     archived = request.GET.get("archived") == "1"
-    paginator = Paginator(contact_list(account, search=search, archived=archived), PAGE_SIZE)
+    contacts = contact_list(account, search=search_form.search(), archived=archived)
+    paginator = Paginator(contacts, PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
-    context = {"page": page, "search": search, "archived": archived}
+    context = {"page": page, "search": search, "search_form": search_form, "archived": archived}
     # Live search swaps only the results table.
     template = "contacts/_results.html" if request.htmx else "contacts/index.html"
     return render(request, template, context)

@@ -4,11 +4,14 @@ from django import forms
 from django.utils import timezone
 
 from contacts.widgets import ContactPicker
+from platform_crm.forms import FiniteDecimalField
 from platform_crm.templatetags.formatting import decimal_text
+from taxes.calculation import Line, line_amount
 
 from .models import Invoice, PaymentMethod
 from .selectors import contact_choices, invoice_number_fixed_reason, tax_rate_choices
 from .services import LineInput
+from .totals import LINE_AMOUNT_MAX, TOTAL_MAX
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -49,18 +52,6 @@ class InvoiceForm(forms.ModelForm):
         return self.cleaned_data["currency"].strip().upper()
 
 
-class FiniteDecimalField(forms.DecimalField):
-    """A DecimalField that refuses NaN and infinities as it reads them. Django's reads "sNaN"
-    as a Decimal and compares it with the initial value (an untouched row's check), and that
-    comparison raises instead of refusing the input."""
-
-    def to_python(self, value):
-        value = super().to_python(value)
-        if value is not None and not value.is_finite():
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        return value
-
-
 class LineForm(forms.Form):
     id = forms.IntegerField(required=False, widget=forms.HiddenInput)
     # A text area that grows with its text (CSS field-sizing): long descriptions stay readable.
@@ -84,6 +75,19 @@ class LineForm(forms.Form):
             tax_rates if tax_rates is not None else tax_rate_choices(account)
         )
 
+    def clean(self):
+        data = super().clean()
+        if all(data.get(name) is not None for name in ("quantity", "unit_price")):
+            amount = line_amount(
+                Line(data["quantity"], data["unit_price"], data.get("discount_rate") or 0)
+            )
+            if abs(amount) > LINE_AMOUNT_MAX:
+                self.add_error(
+                    "unit_price",
+                    f"Quantity × unit price is more than a line can hold ({LINE_AMOUNT_MAX:,}).",
+                )
+        return data
+
     def line_input(self) -> LineInput:
         data = self.cleaned_data
         return LineInput(
@@ -97,6 +101,35 @@ class LineForm(forms.Form):
 
 
 class BaseLineFormSet(forms.BaseFormSet):
+    # The ids of the invoice's own lines, which rows may edit; None: not checked (the live
+    # totals preview, which saves nothing).
+    line_ids: set[int] | None = None
+
+    def clean(self):
+        """A row may only edit a line of this invoice, and each line from one row only;
+        and the lines together must fit an invoice's total."""
+        seen: dict[int, int] = {}
+        amount = Decimal(0)
+        for n, form in enumerate(self.forms, start=1):
+            kept = form.is_valid() and form.cleaned_data and not self._should_delete_form(form)
+            if not kept:
+                continue
+            line = form.line_input()
+            amount += line_amount(Line(line.quantity, line.unit_price, line.discount_rate))
+            if line.id is None or self.line_ids is None:
+                continue
+            if line.id not in self.line_ids:
+                form.add_error("id", "This row names a line that is not on this invoice.")
+            elif line.id in seen:
+                form.add_error("id", f"This row repeats line {seen[line.id]}; remove one of them.")
+            else:
+                seen[line.id] = n
+        if abs(amount) > TOTAL_MAX:
+            raise forms.ValidationError(
+                f"These lines add up to more than an invoice can hold ({TOTAL_MAX:,}); "
+                "split them into two invoices."
+            )
+
     def lines(self) -> list[LineInput]:
         """The lines to keep, in order: not removed, not left blank."""
         return [
@@ -110,7 +143,8 @@ class BaseLineFormSet(forms.BaseFormSet):
 MAX_LINES = 200  # lines on one invoice
 
 
-def line_formset(*, account, invoice: Invoice | None, data=None):
+def line_formset(*, account, invoice: Invoice | None, data=None, preview: bool = False):
+    """The invoice's line rows; `preview` for the live totals, which take any row as typed."""
     tax_rates = tax_rate_choices(account, keep_for=invoice)
     initial = None
     if invoice is not None:
@@ -137,16 +171,19 @@ def line_formset(*, account, invoice: Invoice | None, data=None):
         absolute_max=MAX_LINES,
         validate_max=True,
     )
-    return formset_class(
+    formset = formset_class(
         data,
         initial=initial,
         prefix="lines",
         form_kwargs={"account": account, "tax_rates": tax_rates},
     )
+    if not preview:
+        formset.line_ids = {row["id"] for row in initial or ()}
+    return formset
 
 
 class PaymentForm(forms.Form):
-    amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    amount = FiniteDecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
     date = forms.DateField(widget=DATE_WIDGET)
     method = forms.ChoiceField(choices=PaymentMethod.choices, initial=PaymentMethod.BANK_TRANSFER)
     reference = forms.CharField(max_length=255, required=False)

@@ -28,7 +28,7 @@ from .models import (
 )
 from .selectors import invoice_number_fixed_reason
 from .signals import invoice_changed, invoice_numbers_held
-from .totals import totals_for
+from .totals import totals_for, totals_too_large
 
 NUMBER_DIGITS = 4  # INV-0001, as Xero numbers them
 NUMBER_MAX_LENGTH = Invoice._meta.get_field("number").max_length
@@ -150,8 +150,12 @@ def _validate_line(invoice: Invoice, line: LineInput, n: int) -> None:
 
 
 def _totals_apply(invoice: Invoice, lines: Sequence[InvoiceLine]) -> None:
-    """Set each line's amounts and the invoice's totals from taxes.calculation."""
+    """Set each line's amounts and the invoice's totals from taxes.calculation; refused when
+    they would not fit their columns."""
     totals = totals_for(tax_mode=invoice.tax_mode, lines=lines)
+    too_large = totals_too_large(totals)
+    if too_large:
+        raise ValidationError(too_large)
     for line, result in zip(lines, totals.lines, strict=True):
         line.line_amount, line.tax_amount = result.line_amount, result.tax_amount
     invoice.subtotal, invoice.total_tax, invoice.total = (
@@ -173,17 +177,19 @@ def _status_from_payments(invoice: Invoice) -> str:
 
 def _lines_save(invoice: Invoice, lines: Sequence[LineInput]) -> None:
     """Make the invoice's lines exactly `lines`: edit those with an id in place, add the rest,
-    delete the ones not mentioned; then recompute every amount."""
+    delete the ones not mentioned; then recompute every amount from the lines as stored."""
     for n, line in enumerate(lines, start=1):
         _validate_line(invoice, line, n)
     existing = {line.pk: line for line in invoice.lines.all()}
-    unknown = [line.id for line in lines if line.id is not None and line.id not in existing]
-    if unknown:
+    ids = [line.id for line in lines if line.id is not None]
+    if any(line_id not in existing for line_id in ids):
         raise ValidationError("A line being edited is not on this invoice.")
+    if len(set(ids)) != len(ids):
+        # Two rows editing one line would leave one line stored and two counted.
+        raise ValidationError("The same line appears twice; reload the invoice and edit again.")
     rows = []
     for position, data in enumerate(lines):
-        row = existing.get(data.id) if data.id is not None else None
-        row = row or InvoiceLine(invoice=invoice)
+        row = existing[data.id] if data.id is not None else InvoiceLine(invoice=invoice)
         row.position = position
         row.description = data.description.strip()
         row.quantity = Decimal(data.quantity)
@@ -191,11 +197,21 @@ def _lines_save(invoice: Invoice, lines: Sequence[LineInput]) -> None:
         row.discount_rate = Decimal(data.discount_rate or 0)
         row.tax_rate = data.tax_rate
         rows.append(row)
+    # Refuse what cannot be stored before writing anything.
     _totals_apply(invoice, rows)
     kept = {row.pk for row in rows if row.pk}
     invoice.lines.exclude(pk__in=kept).delete()
     for row in rows:
         row.save()
+    _totals_from_stored_lines(invoice)
+
+
+def _totals_from_stored_lines(invoice: Invoice) -> None:
+    """The invoice's totals and its lines' amounts, from the lines as they are stored: whatever
+    a caller passed, a stored total is always its stored lines' total."""
+    rows = list(invoice.lines.select_related("tax_rate").prefetch_related("tax_rate__components"))
+    _totals_apply(invoice, rows)
+    InvoiceLine.objects.bulk_update(rows, ["line_amount", "tax_amount"])
 
 
 def invoice_create(
@@ -259,11 +275,7 @@ def invoice_update(
             _lines_save(invoice, lines)
         else:
             # The tax mode may have changed: recompute from the stored lines.
-            rows = list(
-                invoice.lines.select_related("tax_rate").prefetch_related("tax_rate__components")
-            )
-            _totals_apply(invoice, rows)
-            InvoiceLine.objects.bulk_update(rows, ["line_amount", "tax_amount"])
+            _totals_from_stored_lines(invoice)
         if invoice.status != InvoiceStatus.DRAFT:
             if invoice.contact_id is None:
                 raise ValidationError({"contact": "An issued invoice needs a contact."})

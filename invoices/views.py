@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from platform_crm.confirmation import Confirmation, confirmation_page, confirmed
+from platform_crm.forms import SearchForm
 from platform_crm.tenancy import account_view
 
 from .forms import InvoiceForm, PaymentForm, line_formset
@@ -38,14 +39,16 @@ HISTORY_SHOWN = 100
 
 @account_view()
 def invoice_index(request, account):
+    search_form = SearchForm(request.GET)
     search = request.GET.get("q", "")
     status = request.GET.get("status", "")
     sync = request.GET.get("sync", "")
-    invoices = invoice_list(account, status=status, search=search, sync=sync)
+    invoices = invoice_list(account, status=status, search=search_form.search(), sync=sync)
     page = Paginator(invoices, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "search": search,
+        "search_form": search_form,
         "status": status,
         "statuses": InvoiceStatus.choices,
         "sync": sync,
@@ -134,7 +137,7 @@ def invoice_edit(request, account, pk):
 def invoice_totals(request, account):
     """The totals block of the invoice form, recomputed as lines are typed (htmx)."""
     form = InvoiceForm(request.POST, account=account)
-    formset = line_formset(account=account, invoice=None, data=request.POST)
+    formset = line_formset(account=account, invoice=None, data=request.POST, preview=True)
     return render(request, "invoices/_totals.html", {"totals": _preview(form, formset)})
 
 

@@ -75,6 +75,12 @@ TEMPLATES = [
     },
 ]
 
+# The invoice form at its 200-line maximum (invoices.forms.MAX_LINES) posts 200 rows of 7
+# fields plus its header, management form and CSRF token: about 1,410 fields, past Django's
+# default of 1,000 (which refused 165 lines and more with a bare 400). 2,000 leaves room for a
+# few more fields per line; tests/invoices/test_views.py checks that the form still fits.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+
 # --- Database ---------------------------------------------------------------------------
 DATABASES = {
     "default": env.db_url(

@@ -1,5 +1,7 @@
 from django import forms
 
+from platform_crm.forms import FiniteDecimalField
+
 from .models import TaxRate
 from .services import MAX_COMPONENTS
 
@@ -12,7 +14,7 @@ class TaxRateForm(forms.ModelForm):
 
 class ComponentForm(forms.Form):
     name = forms.CharField(max_length=100)
-    rate = forms.DecimalField(
+    rate = FiniteDecimalField(
         max_digits=7, decimal_places=4, min_value=0, max_value=100, label="Rate (%)"
     )
     is_compound = forms.BooleanField(

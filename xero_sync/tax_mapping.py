@@ -166,9 +166,10 @@ def tax_mapping_set(
 ) -> TaxMapping:
     if tax_rate.account_id != connection.account_id:
         raise ValidationError("That tax rate belongs to another account.")
-    xero = connection.tax_rates.filter(tax_type=xero_tax_type).first()
+    # Compared here, not in SQL: the posted type may hold what PostgreSQL refuses (NUL).
+    xero = next((r for r in connection.tax_rates.all() if r.tax_type == xero_tax_type), None)
     if xero is None or not xero.usable_on_sales:
-        raise ValidationError(f"Xero has no active sales tax rate {xero_tax_type!r}; refresh.")
+        raise ValidationError(f"Xero has no active sales tax rate {xero_tax_type[:50]!r}; refresh.")
     ours, theirs = _rate(tax_rate.effective_rate), _rate(xero.effective_rate)
     if ours != theirs:
         raise ValidationError(

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from invoices.selectors import invoice_get
 from invoices.services import invoice_renumber
 from platform_crm.confirmation import Confirmation, confirmation_page, confirmed
+from platform_crm.forms import id_from, text_from
 from platform_crm.models import Role
 from platform_crm.queueing import enqueue_on_commit
 from platform_crm.tenancy import account_view
@@ -361,9 +362,10 @@ def xero_tax_mapping(request, account):
             return redirect("xero_sync:tax_mapping", account_slug=account.slug)
     elif request.method == "POST":
         chosen = {
-            int(key.removeprefix("map-")): value
+            pk: value
             for key, value in request.POST.items()
-            if key.startswith("map-") and key.removeprefix("map-").isdecimal()
+            # id_from: a key of 100,000 digits is no id (int() of it raises).
+            if key.startswith("map-") and (pk := id_from(key.removeprefix("map-")))
         }
         saved = tax_mapping.tax_mappings_save(
             connection=connection, chosen=chosen, user=request.user
@@ -437,8 +439,8 @@ def xero_contacts(request, account):
     runs = connection.contact_imports.all()
     choice = None
     if request.method == "POST":
-        previewed = request.POST.get("previewed", "")
-        if previewed.isdecimal():  # "Import these contacts" under a preview
+        previewed = id_from(request.POST.get("previewed"))
+        if previewed:  # "Import these contacts" under a preview
             preview = get_object_or_404(runs, pk=previewed, is_preview=True)
             run = contact_import.import_start_as_previewed(preview=preview, user=request.user)
             services.connection_record_activity(connection)
@@ -455,7 +457,8 @@ def xero_contacts(request, account):
             )
             services.connection_record_activity(connection)
             return redirect(_contacts_page(account, run))
-    run = runs.filter(pk=request.GET.get("run")).first() if request.GET.get("run") else None
+    run_id = id_from(request.GET.get("run"))
+    run = runs.filter(pk=run_id).first() if run_id else None
     last_import = runs.filter(is_preview=False).first()
     run = run or last_import
     # The form shows the filter of the run on the page (a preview's, not a default), so what
@@ -594,6 +597,7 @@ def invoice_sync_renumber(request, account, pk):
 
 
 FAILURES_PER_GROUP = 50
+MAX_CAUSE_LENGTH = InvoiceSync._meta.get_field("error_cause").max_length
 
 
 @account_view(role=Role.ADMIN)
@@ -655,8 +659,10 @@ def xero_duplicate_resolve(request, account, pk):
 @account_view(role=Role.ADMIN)
 @require_POST
 def xero_failures_retry(request, account):
-    cause = request.POST.get("cause", "")
-    queued = services.invoice_syncs_retry_failed(account=account, cause=cause)
+    cause = text_from(request.POST.get("cause"), max_length=MAX_CAUSE_LENGTH)
+    queued = (
+        0 if cause is None else services.invoice_syncs_retry_failed(account=account, cause=cause)
+    )
     if queued:
         messages.success(request, f"Sending {queued} invoice{pluralize(queued)} to Xero again.")
     else:

@@ -51,7 +51,8 @@ def delivery_process(delivery_id: int) -> None:
         events = json.loads(bytes(delivery.body)).get("events") or []
         if not isinstance(events, list):
             raise ValueError("events is not a list")
-    except (ValueError, AttributeError) as error:
+    except (ValueError, AttributeError, RecursionError) as error:
+        # RecursionError: JSON nested deeper than Python's parser goes (signed, yet no events).
         delivery.error = f"unreadable body: {error}"
         delivery.processed_at = timezone.now()
         delivery.save(update_fields=["error", "processed_at"])

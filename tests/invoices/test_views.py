@@ -2,12 +2,14 @@ import re
 from decimal import Decimal as D
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from invoices.forms import MAX_LINES
 from invoices.models import Invoice, InvoiceStatus
-from invoices.services import LineInput, payment_record
+from invoices.services import LineInput, invoice_update, payment_record
 
 from ..factories import client_for, contact_make, invoice_make, tax_rate_make
 
@@ -451,3 +453,99 @@ def test_the_number_can_be_edited_and_another_invoices_number_is_refused(account
     assert client.post(edit, form_data(invoice.contact, row, number="")).status_code == 302
     invoice.refresh_from_db()
     assert invoice.number == "KP-17"
+
+
+def _two_line_invoice(account):
+    gst = tax_rate_make(account, "GST", ("GST", D(15), False))
+    invoice = invoice_make(
+        account,
+        issue=True,
+        lines=[
+            LineInput(description="A", quantity=D(1), unit_price=D(100), tax_rate=gst),
+            LineInput(description="B", quantity=D(1), unit_price=D(900), tax_rate=gst),
+        ],
+    )
+    return invoice, gst
+
+
+def test_a_repeated_line_id_is_refused_next_to_the_row_and_the_total_stays_its_lines(
+    account, staff_user
+):
+    invoice, gst = _two_line_invoice(account)
+    a = invoice.lines.get(description="A")
+    data = form_data(
+        invoice.contact,
+        {"id": a.pk, "description": "A", "unit_price": "100", "tax_rate": gst.pk},
+        {"id": a.pk, "description": "B", "unit_price": "900", "tax_rate": gst.pk},
+    )
+    url = reverse("invoices:edit", args=[account.slug, invoice.pk])
+    response = client_for(staff_user).post(url, data)
+    assert response.status_code == 200
+    row = response.context["formset"].forms[1]
+    assert row.errors["id"] == ["This row repeats line 1; remove one of them."]
+    assert "This row repeats line 1" in response.content.decode()
+    invoice.refresh_from_db()
+    assert (invoice.total, invoice.lines.count()) == (D("1150.00"), 2)
+
+
+def test_the_service_refuses_a_repeated_line_and_totals_come_from_the_stored_lines(account):
+    invoice, gst = _two_line_invoice(account)
+    a = invoice.lines.get(description="A")
+    twice = [
+        LineInput(id=a.pk, description="A", quantity=D(1), unit_price=D(100), tax_rate=gst),
+        LineInput(id=a.pk, description="B", quantity=D(1), unit_price=D(900), tax_rate=gst),
+    ]
+    with pytest.raises(ValidationError, match="The same line appears twice"):
+        invoice_update(invoice=invoice, lines=twice)
+    invoice.refresh_from_db()
+    stored = sum(line.line_amount + line.tax_amount for line in invoice.lines.all())
+    assert invoice.total == stored == D("1150.00")
+
+
+def test_a_row_naming_another_invoices_line_is_refused(account, other_account, staff_user):
+    invoice, _ = _two_line_invoice(account)
+    foreign = invoice_make(other_account).lines.get()
+    data = form_data(invoice.contact, {"id": foreign.pk, "description": "X", "unit_price": "5"})
+    url = reverse("invoices:edit", args=[account.slug, invoice.pk])
+    response = client_for(staff_user).post(url, data)
+    assert response.status_code == 200
+    assert "This row names a line that is not on this invoice." in response.content.decode()
+
+
+def test_amounts_past_what_the_columns_hold_are_refused_not_a_500(account, staff_user):
+    """99,999,999.9999 x 9,999,999,999.9999 overflowed line_amount (14, 2): a 500."""
+    client = client_for(staff_user)
+    url = reverse("invoices:new", args=[account.slug])
+    huge = {"description": "Big", "quantity": "99999999.9999", "unit_price": "9999999999.9999"}
+    response = client.post(url, form_data(contact_make(account), huge))
+    assert response.status_code == 200
+    assert response.context["formset"].forms[0].errors["unit_price"] == [
+        "Quantity × unit price is more than a line can hold (999,999,999,999.99)."
+    ]
+    # 101 lines that each fit add up to more than an invoice total holds.
+    lines = [{"description": f"L{n}", "unit_price": "9999999999.99"} for n in range(101)]
+    response = client.post(url, form_data(contact_make(account), *lines))
+    assert response.status_code == 200
+    assert "These lines add up to more than an invoice can hold" in response.content.decode()
+    assert not Invoice.objects.exists()
+
+
+def test_the_form_saves_its_200_line_maximum(account, staff_user, settings):
+    """164 lines saved; 165 to 200 were a bare 400 (Django's 1,000-field limit)."""
+    # Each row as the browser posts it: its hidden id and its tax select too.
+    row = {"id": "", "unit_price": "1", "tax_rate": ""}
+    lines = [row | {"description": f"Line {n}"} for n in range(MAX_LINES)]
+    data = form_data(contact_make(account), *lines)
+    assert len(data) + 1 <= settings.DATA_UPLOAD_MAX_NUMBER_FIELDS  # + the CSRF token
+    response = client_for(staff_user).post(reverse("invoices:new", args=[account.slug]), data)
+    assert response.status_code == 302
+    invoice = Invoice.objects.get(account=account)
+    assert (invoice.lines.count(), invoice.total) == (MAX_LINES, D(MAX_LINES))
+
+
+def test_a_nul_in_the_search_is_refused_beside_the_box_not_a_500(account, staff_user):
+    client = client_for(staff_user)
+    for name in ("invoices:index", "contacts:index"):
+        response = client.get(reverse(name, args=[account.slug]), {"q": "\x00"})
+        assert response.status_code == 200
+        assert "Null characters are not allowed." in response.content.decode()

@@ -5,7 +5,7 @@ fails until a sample is added to SAMPLES below."""
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import URLPattern, reverse
 
 from platform_crm.models import Role
 
@@ -18,6 +18,7 @@ from ..factories import (
     tax_rate_make,
     user_create,
 )
+from ..routes import all_routes
 
 ACCOUNT_PREFIX = "a/<slug:account_slug>/"
 
@@ -30,21 +31,6 @@ SAMPLES = {
     ("xero_sync", "pk"): lambda account: contact_import_make(account).pk,
     ("xero_sync", "invoice_pk"): lambda account: invoice_make(account).pk,
 }
-
-
-def _walk(patterns, prefix="", namespace=""):
-    for entry in patterns:
-        if isinstance(entry, URLResolver):
-            inner = ":".join(filter(None, [namespace, entry.namespace]))
-            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), inner)
-        elif isinstance(entry, URLPattern) and entry.name:
-            name = f"{namespace}:{entry.name}" if namespace else entry.name
-            yield name, prefix + str(entry.pattern), entry
-
-
-def all_routes():
-    """(name, route, URLPattern) for every named route of the project."""
-    return list(_walk(get_resolver().url_patterns))
 
 
 def account_scoped_routes():

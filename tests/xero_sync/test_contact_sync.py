@@ -274,3 +274,18 @@ def test_an_import_interrupted_mid_way_resumes_without_duplicates(xero, account,
     assert Contact.objects.filter(account=account).count() == active
     pages = [r for r in xero.requests(path="/api.xro/2.0/Contacts") if r["status"] == 200]
     assert len(pages) == 3  # ceil(2,500 / 1,000): no page applied twice
+
+
+@pytest.mark.django_db
+def test_the_import_page_ignores_a_run_that_cannot_be_an_id(connected, account, admin_user):
+    """?run=abc was a 500 (the lookup raised instead of missing)."""
+    from django.urls import reverse
+
+    from ..factories import client_for
+
+    client = client_for(admin_user)
+    url = reverse("xero_sync:contacts", args=[account.slug])
+    for run in ("abc", "\x00", "9" * 100_000, "9223372036854775808"):
+        response = client.get(url, {"run": run})
+        assert response.status_code == 200
+        assert response.context["run"] is None

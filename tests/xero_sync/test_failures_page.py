@@ -183,3 +183,13 @@ def test_staff_get_403_and_other_accounts_404(failing, account, outsider):
     assert stranger.get(failures_url(account)).status_code == 404
     assert stranger.post(retry, {"cause": "unmapped_tax"}).status_code == 404
     assert InvoiceSync.objects.filter(state=InvoiceSyncState.FAILED).count() == 3
+
+
+@pytest.mark.django_db
+def test_retry_all_with_a_cause_no_column_can_hold_retries_nothing(failing, account, admin_user):
+    """A NUL byte in `cause` was a 500 (PostgreSQL refuses NUL in text)."""
+    for cause in ("unmapped\x00tax", "x" * 1000):
+        response = retry_all(client_for(admin_user), account, cause)
+        assert response.status_code == 200
+        assert "No failed invoices of that kind are left to retry." in response.content.decode()
+    assert {state for state, _ in states(failing[2]).values()} == {InvoiceSyncState.FAILED}

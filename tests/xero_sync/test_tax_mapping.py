@@ -226,3 +226,16 @@ def test_settings_taxes_shows_each_rates_mapping_once_xero_is_connected(xero, ac
     assert '<td class="xero-mapping">15% GST on Income</td>' in page
     assert page.count("Not mapped") == 1  # Odd 9%
     assert reverse("xero_sync:tax_mapping", args=[account.slug]) in page
+
+
+def test_a_posted_rate_id_that_cannot_be_an_id_is_ignored_not_a_500(connected, account, admin_user):
+    """100,000 digits as the rate's id in the field name was a 500 (int() refuses them)."""
+    gst = tax_rate_make(account, "GST", ("GST", Decimal(15), False))
+    client = client_for(admin_user)
+    url = reverse("xero_sync:tax_mapping", args=[account.slug])
+    client.get(url)  # reads Xero's rates
+    body = f"map-{'9' * 100_000}=OUTPUT2"  # urlencoded: multipart refuses such a long name
+    response = client.post(url, body, content_type="application/x-www-form-urlencoded", follow=True)
+    assert response.status_code == 200 and "Nothing changed." in response.content.decode()
+    assert _map(client, account, gst, "OUTPUT2").status_code == 200
+    assert TaxMapping.objects.get().tax_rate == gst

@@ -110,3 +110,15 @@ def test_events_for_unconnected_organisations_or_without_handler_are_recorded():
     delivery = webhooks.delivery_store(body)
     webhooks.delivery_process(delivery.pk)
     assert WebhookEvent.objects.get().outcome == "not_connected"
+
+
+@pytest.mark.django_db
+def test_signed_json_nested_too_deep_to_parse_is_recorded_as_unreadable():
+    """It raised RecursionError and left the delivery unprocessed, retried for ever."""
+    body = b'{"events": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    assert post(body, sign(body)).status_code == 200
+    delivery = WebhookDelivery.objects.get()
+    webhooks.delivery_process(delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.processed_at is not None
+    assert delivery.error.startswith("unreadable body")
