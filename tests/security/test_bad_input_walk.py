@@ -51,6 +51,9 @@ from .read_recorder import EVERYTHING
 
 ROUTES = [r for r in all_routes() if not r[0].startswith("admin:")]
 FIGURES = Path(__file__).resolve().parents[2] / "test-artifacts" / "bad-input-walk.json"
+HTMX_VALUES = ("NUL", "100 kB string", "letters", "past int8")
+# route name -> what its walk tried; printed at the end of the run (tests/security/conftest.py).
+WALKED: dict[str, dict] = {}
 
 # (namespace or route name, URL parameter) -> which object of the world fills it.
 SAMPLES = {
@@ -310,6 +313,9 @@ def walk_route(name, route, world, client, crawl) -> Walk:
             walk.fields.add(f"GET {key}")
             for label, value in hostile_values(fields.get(key)).items():
                 walk.send("GET", url, {key: value}, f"?{key}={label}")
+            # htmx asks for a fragment of the page (a list's rows): it renders the value too.
+            for label in HTMX_VALUES:
+                value = bad_input.HOSTILE[label]
                 walk.send(
                     "GET", url, {key: value}, f"?{key}={label} (htmx)", {"HX-Request": "true"}
                 )
@@ -371,12 +377,23 @@ def test_route_answers_bad_input_clearly(name, route, pattern, world, client_for
 
 
 def _figures_add(name, walk):
-    FIGURES.parent.mkdir(exist_ok=True)
-    figures = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
-    figures[name] = {
+    WALKED[name] = {
         "fields": sorted(walk.fields),
         "requests": walk.requests,
         "server_errors": walk.server_errors,
         "problems": len(walk.problems),
     }
-    FIGURES.write_text(json.dumps(figures, indent=1))
+    FIGURES.parent.mkdir(exist_ok=True)
+    FIGURES.write_text(json.dumps(WALKED, indent=1))
+
+
+def walk_summary() -> str | None:
+    if not WALKED:
+        return None
+    fields = sum(len(w["fields"]) for w in WALKED.values())
+    requests = sum(w["requests"] for w in WALKED.values())
+    errors = sum(w["server_errors"] for w in WALKED.values())
+    return (
+        f"bad-input walk: {len(WALKED)} routes, {fields} fields and query parameters, "
+        f"{requests} requests, {errors} answered 5xx (details: {FIGURES.name})"
+    )
