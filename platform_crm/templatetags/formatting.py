@@ -28,3 +28,9 @@ def decimal_text(value, min_places: int = 0) -> str:
 def plain(value, min_places=0) -> str:
     """{{ line.unit_price|plain:2 }} -> '240.00'; {{ line.quantity|plain }} -> '2.5'."""
     return decimal_text(value, int(min_places))
+
+
+@register.filter
+def minutes(value) -> int:
+    """A timedelta in whole minutes: timedelta(minutes=15) -> 15."""
+    return int(value.total_seconds() // 60)
