@@ -2,8 +2,10 @@
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -43,6 +45,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -311,3 +314,20 @@ XERO_MAX_INLINE_WAIT = env.float("XERO_MAX_INLINE_WAIT", default=3.0)
 # Days without activity before an integration is disconnected, and the warning before it.
 XERO_INACTIVITY_DAYS = env.int("XERO_INACTIVITY_DAYS", default=60)
 XERO_INACTIVITY_WARNING_DAYS = env.int("XERO_INACTIVITY_WARNING_DAYS", default=7)
+
+# --- Content-Security-Policy (Django's own, on every response) --------------------------------
+# Scripts and styles come only from our origin (htmx and our JS are served by the app): no
+# inline script, style or event handler anywhere, so an injected one never runs. Forms may only
+# post to us, and to Xero's consent page, which Connect's POST redirects to.
+_xero_authorize = urlsplit(XERO_AUTHORIZE_URL)
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "form-action": [CSP.SELF, f"{_xero_authorize.scheme}://{_xero_authorize.netloc}"],
+    "frame-ancestors": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "object-src": [CSP.NONE],
+}

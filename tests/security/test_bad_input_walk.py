@@ -12,10 +12,11 @@ them: NUL and control characters, 100 kB strings, digits that are not ASCII, num
 each field's precision, other accounts' ids; and, for formsets, repeated row ids, missing
 management fields, every number at its limit at once and the most rows the formset allows.
 
-After every request: never a 5xx (nor a bare 400); a form that refused input shows the reason next
-to the field; a refusal stored nothing; every invoice's stored totals equal the totals of its
-stored lines. Each request runs in a savepoint rolled back after the checks, so every value meets
-the same data. Django's admin (admin:*) is Django's own and not walked."""
+After every request: never a 5xx (nor a bare 400); a Content-Security-Policy header; a form
+that refused input shows the reason next to the field; a refusal stored nothing; every invoice's
+stored totals equal the totals of its stored lines. Each request runs in a savepoint rolled
+back after the checks, so every value meets the same data. Django's admin (admin:*) is Django's
+own and not walked."""
 
 import json
 import re
@@ -185,6 +186,8 @@ class Walk:
             self.server_errors += 1
             self.problems.append(f"{where}: {response.status_code} {'; '.join(self.exceptions)}")
             return
+        if "Content-Security-Policy" not in response:
+            self.problems.append(f"{where}: no Content-Security-Policy header")
         if response.status_code == 400:
             self.problems.append(f"{where}: a bare 400, the input is lost")
             return

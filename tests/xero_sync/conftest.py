@@ -5,6 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.urls import reverse
+from django.utils.csp import CSP
 
 from xero_sync.models import XeroConnection
 from xero_sync.rate_limits import TenantLimiter
@@ -21,6 +22,12 @@ def point_at_sandbox(settings, sandbox) -> None:
     settings.XERO_REVOKE_URL = sandbox.revocation_url
     settings.XERO_IDENTITY_API_URL = sandbox.identity_url
     settings.XERO_ACCOUNTING_API_URL = sandbox.api_url
+    # Connect's form posts, then is redirected to the consent page: the CSP must allow it, as
+    # settings.py allows XERO_AUTHORIZE_URL's origin.
+    consent = urlsplit(sandbox.authorize_url)
+    settings.SECURE_CSP = settings.SECURE_CSP | {
+        "form-action": [CSP.SELF, f"{consent.scheme}://{consent.netloc}"]
+    }
 
 
 @pytest.fixture
