@@ -1,6 +1,10 @@
 from decimal import Decimal
+from urllib.parse import quote
 
 from django import template
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils.html import conditional_escape, format_html
 
 register = template.Library()
 
@@ -34,3 +38,17 @@ def plain(value, min_places=0) -> str:
 def minutes(value) -> int:
     """A timedelta in whole minutes: timedelta(minutes=15) -> 15."""
     return int(value.total_seconds() // 60)
+
+
+@register.filter
+def email_link(address) -> str:
+    """A mailto: link for a valid address, the address as text otherwise. Emails from Xero come
+    unchecked, and a mailto: link reads '?' as the start of headers: 'a@b.com?cc=x@evil.example'
+    would add a recipient. Valid addresses are percent-encoded too ('a?cc=x@b.com' is valid)."""
+    if not address:
+        return ""
+    try:
+        validate_email(address)
+    except ValidationError:
+        return conditional_escape(address)
+    return format_html('<a href="mailto:{}">{}</a>', quote(address, safe="@"), address)

@@ -150,3 +150,26 @@ def test_the_list_sorts_and_searches_by_the_name_people_see(account, staff_user)
     assert [c.display_name for c in found] == ["Chloe Wu"]
     found = client.get(index, {"q": "Design"}).context["page"]  # the company behind a person
     assert [c.display_name for c in found] == ["Chloe Wu"]
+
+
+@pytest.mark.parametrize(
+    ("email", "shown"),
+    [
+        ("aroha@example.com", '<a href="mailto:aroha@example.com">aroha@example.com</a>'),
+        # From Xero, unchecked: a link would carry the extra recipient. Shown as text.
+        ("aroha@example.com?cc=thief@evil.example", "aroha@example.com?cc=thief@evil.example"),
+        ("a@b.co?bcc=x", "a@b.co?bcc=x"),
+        # Valid, yet '?' starts a mailto: link's headers: the address is percent-encoded.
+        ("a?cc=thief@evil.example", '<a href="mailto:a%3Fcc%3Dthief@evil.example">'),
+    ],
+)
+@pytest.mark.django_db
+def test_an_email_is_a_mailto_link_only_when_it_is_a_valid_address(
+    email, shown, account, staff_user
+):
+    contact = contact_make(account)
+    Contact.objects.filter(pk=contact.pk).update(email=email)  # as the Xero sync stores it
+    page = client_for(staff_user).get(reverse("contacts:detail", args=[account.slug, contact.pk]))
+    html = page.content.decode()
+    assert shown in html
+    assert html.count("mailto:") == (1 if "mailto" in shown else 0)
