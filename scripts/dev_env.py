@@ -136,6 +136,10 @@ def main(argv: list[str]) -> int:
     values = {
         "DJANGO_DEBUG": "1",
         "DATABASE_URL": db,
+        # runserver answers each request in a thread of its own, and a persistent connection
+        # stays open after its thread is gone: a burst of webhooks ran PostgreSQL out of
+        # connections ("too many clients", 20 of 500 answered 500). Close each at request end.
+        "DATABASE_CONN_MAX_AGE": "0",
         "REDIS_URL": redis,
         "CELERY_BROKER_URL": broker,
         "EMAIL_URL": os.environ.get("EMAIL_URL", "consolemail://"),

@@ -94,3 +94,59 @@ def test_migrations_match_the_models():
     env = {"DJANGO_DEBUG": "1", "DATABASE_URL": "sqlite://:memory:"}
     result = manage("makemigrations", "--check", "--dry-run", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_dev_server_keeps_no_database_connection_after_a_burst(tmp_path):
+    """runserver answers each request in its own thread; with persistent connections each thread
+    left one open, and a 16-thread webhook flood ran PostgreSQL out of them ("too many clients").
+    The server runs here exactly as `make dev` starts it, on a port of its own."""
+    import socket
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.parse import urlsplit, urlunsplit
+    from urllib.request import urlopen
+
+    import psycopg
+
+    url = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crm"))
+    name = f"{url.path.lstrip('/')}_devserver"
+    dev_env = tmp_path / "dev.env"
+    env = {**os.environ, "DATABASE_URL": urlunsplit(url._replace(path=f"/{name}"))}
+    subprocess.run(
+        [sys.executable, "scripts/dev_env.py", str(dev_env)], cwd=ROOT, env=env, check=True
+    )
+    values = dict(line.split("=", 1) for line in dev_env.read_text().splitlines())
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=ROOT,
+        env={**clean, **values, "DJANGO_SETTINGS_MODULE": "platform_crm.settings"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    maintenance = urlunsplit(url._replace(path="/postgres", scheme="postgresql"))
+    try:
+        health = f"http://127.0.0.1:{port}/healthz"
+        for _ in range(100):
+            try:
+                urlopen(health, timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.2)
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(lambda _: urlopen(health, timeout=10).status, range(160)))
+        assert answers == [200] * 160
+        time.sleep(0.5)
+        with psycopg.connect(maintenance, autocommit=True) as conn:
+            held = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [name]
+            ).fetchone()[0]
+        assert held == 0, f"the dev server still holds {held} connections"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        with psycopg.connect(maintenance, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
