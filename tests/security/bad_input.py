@@ -23,7 +23,6 @@ HOSTILE = {
     "NUL": "\x00",
     "NUL inside": "12\x0034",
     "control characters": "\x01\x07\x08\x0b\x0c\x1b\x7f",
-    "CR LF": "a\r\nb",
     "100 kB string": "x" * 100_000,
     "100 kB of digits": "9" * 100_000,
     "Arabic-Indic digits": "١٢٣",
@@ -31,12 +30,9 @@ HOSTILE = {
     "superscript two": "²",
     "letters": "abc",
     "empty": "",
-    "markup": "<b>x</b>",
     "negative": "-1",
-    "past int4": "2147483648",
     "past int8": "9223372036854775808",
     "exponent": "1e999999",
-    "NaN": "NaN",
     "sNaN": "-sNaN",
 }
 
