@@ -52,6 +52,7 @@ def contact_matches(account: Account, *, search: str, limit: int = PICKER_MATCHE
 def contact_for_picker(account: Account, pk) -> Contact | None:
     """The chosen contact a picker shows (archived ones included: an invoice keeps its
     contact); None for no value or one that is not this account's contact."""
-    if pk is None or not str(pk).isdigit() or len(str(pk)) > 18:
+    # isdecimal, not isdigit: "²" is a digit that int() refuses.
+    if pk is None or not str(pk).isdecimal() or len(str(pk)) > 18:
         return None
     return Contact.objects.filter(account=account, pk=int(pk)).first()

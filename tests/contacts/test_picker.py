@@ -114,3 +114,13 @@ def test_a_first_and_last_name_typed_together_are_found(account, staff_user):
     contact_make(account, first_name="Ben", last_name="Wu")
     found = pick(client_for(staff_user), account, q="chloe wu").context["contacts"]
     assert [c.pk for c in found] == [chloe.pk]
+
+
+def test_a_chosen_id_that_is_a_digit_but_not_a_number_is_no_contact(account, staff_user):
+    """'²' is a digit to str.isdigit() and not a number to int(): it was a 500 (found by the
+    bad-input walk), in the picker and in the invoice form's contact field."""
+    client = client_for(staff_user)
+    assert pick(client, account, chosen="²").status_code == 200
+    url = reverse("invoices:new", args=[account.slug])
+    response = client.post(url, {"contact": "²", "currency": "NZD", "issue_date": "2026-03-01"})
+    assert response.status_code == 200

@@ -63,6 +63,7 @@ SAMPLES = {
     ("invoices", "pk"): "invoice",
     ("invoices", "payment_pk"): "payment",
     ("xero_sync", "pk"): "contact_import",
+    ("xero_sync", "invoice_pk"): "invoice",
     ("xero_sync:invoice_retry", "pk"): "failed_invoice",
 }
 
