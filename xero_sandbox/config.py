@@ -34,6 +34,12 @@ class Behaviour:
     post_matches_invoice_number: bool = False
     # UNVERIFIED: whether a number of a DELETED invoice may be reused; stricter: never.
     invoice_numbers_reusable_after_delete: bool = False
+    # UNVERIFIED: negative line quantities (WorkGuru reports Xero refuses them on invoices and
+    # purchase orders: "Quantity must not be less than zero"); stricter: refuse.
+    allow_negative_quantities: bool = False
+    # UNVERIFIED: a DueDate before the invoice Date (a request in XeroAPI/Xero-Java#353 had one
+    # and Xero's answer did not mention it); stricter: refuse.
+    allow_due_before_date: bool = False
     # UNVERIFIED: paying an invoice fires INVOICE UPDATE.
     webhook_on_payment: bool = True
     # UNVERIFIED: whether the concurrent-limit 429 carries Retry-After.

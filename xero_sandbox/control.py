@@ -1,18 +1,24 @@
 """The control API under /_sandbox/: what tests and `make dev` use to steer the sandbox. It never
 counts against rate limits and never appears in the request log."""
 
+import bisect
 import fnmatch
 import re
 import time
+from datetime import date
 
 from . import jsonio
 from . import seed as seed_module
+from .accounting import tracking
 from .accounting.contacts import contact_view
 from .accounting.invoices import invoice_view
+from .accounting.items import item_view
 from .accounting.payments import payment_view
 from .config import as_dict, update_dataclass
+from .currency_table import SIX_DP, VALID
 from .in_xero import Refused, pay_invoice_in_xero, save_contact_in_xero, save_invoice_in_xero
-from .msdates import parse_datetime
+from .money import to_decimal
+from .msdates import ms_date, parse_date, parse_datetime
 from .routes import Route
 from .wire import Request, json_response
 
@@ -38,7 +44,8 @@ def tenant_summary(tenant) -> dict:
 
 def build_orgs(spec: dict) -> list[dict]:
     """Seed specs: {"default": true, "contacts": N} and/or {"orgs": [{name, region, n_contacts,
-    seed, short_code}]} and/or {"data": [raw org dicts shaped like seed.build_org output]}."""
+    seed, short_code, currencies}]} and/or {"data": [raw org dicts shaped like seed.build_org
+    output]}."""
     orgs = list(spec.get("data") or [])
     contacts = int(spec.get("contacts", 300))
     for org in spec.get("orgs") or []:
@@ -52,6 +59,8 @@ def build_orgs(spec: dict) -> list[dict]:
         }
         if org.get("short_code"):
             kwargs["short_code"] = org["short_code"]
+        if org.get("currencies"):
+            kwargs["currencies"] = tuple(org["currencies"])
         orgs.append(seed_module.build_org(**kwargs))
     if spec.get("default"):
         orgs.extend(seed_module.default_orgs(n_contacts=contacts))
@@ -247,6 +256,16 @@ def state(sb, request):
             data["Accounts"] = list(tenant.accounts.values())
         if kind in (None, "tax_rates"):
             data["TaxRates"] = list(tenant.tax_rates.values())
+        if kind in (None, "currencies"):
+            data["Currencies"] = list(tenant.currencies.values())
+        if kind in (None, "items"):
+            data["Items"] = [item_view(i, 4) for i in tenant.items.values()]
+        if kind in (None, "tracking_categories"):
+            data["TrackingCategories"] = [
+                tracking.category_view(c, True) for c in tenant.tracking_categories.values()
+            ]
+        if kind in (None, "branding_themes"):
+            data["BrandingThemes"] = list(tenant.branding_themes.values())
         return json_response(data)
 
 
@@ -329,6 +348,114 @@ pay_invoice = _in_xero(
 )
 
 
+def _org_setting(action):
+    """A change to one org's settings "inside Xero": KeyError is a 404, ValueError a 400."""
+
+    def handler(sb, request):
+        with sb.store.lock:
+            tenant = sb.store.tenant(request.params["tenant"])
+            if tenant is None:
+                return _error("unknown tenant", 404)
+            try:
+                answer = action(tenant, request, _body(request))
+            except KeyError as missing:
+                return _error(f"not found: {missing}", 404)
+            except ValueError as error:
+                return _error(str(error))
+        if request.method != "GET":
+            sb.changed.set()
+        return json_response(answer)
+
+    return handler
+
+
+def _rates(tenant, request, body):
+    """Day rates as Xero's feed would give them: {Code, Rate, Date?} sets 1 base = Rate Code
+    from Date (from always, without one); GET lists what was set."""
+    if request.method == "POST":
+        code = body.get("Code")
+        rate = to_decimal(body.get("Rate"))
+        since = parse_date(body["Date"]) if body.get("Date") else date.min
+        if code not in VALID or code == tenant.base_currency:
+            raise ValueError(f"Code must be a currency code other than the base, not {code!r}")
+        if rate is None or rate <= 0 or since is None:
+            raise ValueError("Rate must be a positive number and Date a date")
+        table = [r for r in tenant.rates.get(code, []) if r[0] != since]
+        bisect.insort(table, (since, rate.quantize(SIX_DP)))
+        tenant.rates[code] = table
+    return {
+        "base": tenant.base_currency,
+        "rates": [
+            {"Code": code, "Date": None if since == date.min else since.isoformat(), "Rate": rate}
+            for code, table in tenant.rates.items()
+            for since, rate in table
+        ],
+    }
+
+
+def _lock_dates(tenant, request, body):
+    """{PeriodLockDate, EndOfYearLockDate}: a date sets it, null clears it, absent keeps it."""
+    for field in ("PeriodLockDate", "EndOfYearLockDate"):
+        if field not in body:
+            continue
+        if body[field] is None:
+            tenant.organisation.pop(field, None)
+            continue
+        day = parse_date(body[field])
+        if day is None:
+            raise ValueError(f"{field} must be a date")
+        tenant.organisation[field] = ms_date(day)
+    return {k: tenant.organisation.get(k) for k in ("PeriodLockDate", "EndOfYearLockDate")}
+
+
+PLAN_CAPS = {"ApprovedInvoicesPerMonth": "ACCREC", "ApprovedBillsPerMonth": "ACCPAY"}
+
+
+def _plan(tenant, request, body):
+    """{Class, ApprovedInvoicesPerMonth, ApprovedBillsPerMonth}: a Starter-like plan caps the
+    invoices (bills) approved per month of their date; null lifts a cap."""
+    for field, kind in PLAN_CAPS.items():
+        if field in body:
+            cap = body[field]
+            if cap is not None and (not isinstance(cap, int) or cap < 0):
+                raise ValueError(f"{field} must be a whole number or null")
+            tenant.plan[kind] = cap
+    if body.get("Class"):
+        tenant.organisation["Class"] = body["Class"]
+    return {
+        "Class": tenant.organisation.get("Class"),
+        **{field: tenant.plan[kind] for field, kind in PLAN_CAPS.items()},
+    }
+
+
+def _add_tracking(tenant, request, body):
+    return tracking.category_view(
+        tracking.add_category(tenant, body.get("Name"), list(body.get("Options") or [])), True
+    )
+
+
+def _edit_tracking(tenant, request, body):
+    category_id = request.params["id"]
+    if body.get("Status"):
+        tracking.set_category_status(tenant, category_id, body["Status"])
+    category = tenant.tracking_categories[category_id.lower()]
+    return tracking.category_view(category, True)
+
+
+def _add_option(tenant, request, body):
+    return tracking.add_option(tenant, request.params["id"], body.get("Name"))
+
+
+def _edit_option(tenant, request, body):
+    return tracking.set_option_status(
+        tenant, request.params["id"], request.params["option"], body.get("Status")
+    )
+
+
+def _emails(tenant, request, body):
+    return {"emails": list(tenant.invoice_emails)}
+
+
 def _c(method: str, path: str, handler) -> Route:
     return Route(method, re.compile(f"^/_sandbox{path}/?$", re.I), handler, "control")
 
@@ -367,4 +494,17 @@ ROUTES = [
     _c("POST", f"{_T}/invoices", edit_invoice),
     _c("POST", f"{_T}/invoices/(?P<id>[^/]+)", edit_invoice),
     _c("POST", f"{_T}/invoices/(?P<id>[^/]+)/payments", pay_invoice),
+    _c("GET", f"{_T}/rates", _org_setting(_rates)),
+    _c("POST", f"{_T}/rates", _org_setting(_rates)),
+    _c("POST", f"{_T}/lock-dates", _org_setting(_lock_dates)),
+    _c("POST", f"{_T}/plan", _org_setting(_plan)),
+    _c("POST", f"{_T}/tracking", _org_setting(_add_tracking)),
+    _c("POST", f"{_T}/tracking/(?P<id>[^/]+)", _org_setting(_edit_tracking)),
+    _c("POST", f"{_T}/tracking/(?P<id>[^/]+)/options", _org_setting(_add_option)),
+    _c(
+        "POST",
+        f"{_T}/tracking/(?P<id>[^/]+)/options/(?P<option>[^/]+)",
+        _org_setting(_edit_option),
+    ),
+    _c("GET", f"{_T}/emails", _org_setting(_emails)),
 ]

@@ -7,6 +7,8 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
+from . import jsonio
+
 DEFAULT_SCOPES = (
     "openid profile email offline_access accounting.contacts accounting.settings "
     "accounting.invoices accounting.payments"
@@ -19,6 +21,9 @@ SDK_TOKEN_KEYS = (
     "expires_in",
     "expires_at",
 )
+
+
+UNSET = object()  # an argument left out, as opposed to None (clear it)
 
 
 class ControlError(RuntimeError):
@@ -61,7 +66,8 @@ class SandboxHandle:
         url = f"{self.url}/_sandbox{route}" + (
             f"?{urllib.parse.urlencode(params)}" if params else ""
         )
-        data = json.dumps(body).encode() if body is not None else None
+        # Decimals go as JSON numbers (seed data's rates and money); dates and such as text.
+        data = jsonio.dumps_bytes(body, str) if body is not None else None
         request = urllib.request.Request(url, data=data, method=verb)  # noqa: S310 (our URL)
         request.add_header("Content-Type", "application/json")
         try:
@@ -91,14 +97,15 @@ class SandboxHandle:
         data=None,
         replace: bool = False,
     ) -> list[dict]:
-        """Add orgs: names or {name, region, n_contacts, seed, short_code} specs, the two demo
+        """Add orgs: names or {name, region, n_contacts, seed, short_code, currencies} specs (the
+        base currency is always enabled; `currencies` adds others), the two demo
         orgs (default=True), or raw seed dicts (data=[...]). Returns the added tenants."""
         spec = {"contacts": contacts, "default": default, "replace": replace}
         if orgs is not None:
             spec["orgs"] = [orgs] if isinstance(orgs, str | dict) else list(orgs)
         if data is not None:
             spec["data"] = data
-        return self.control("POST", "/seed", json.loads(_json_default(spec)))["tenants"]
+        return self.control("POST", "/seed", spec)["tenants"]
 
     def tenants(self) -> list[dict]:
         return self.control("GET", "/tenants")["tenants"]
@@ -284,9 +291,7 @@ class SandboxHandle:
         return self.control("POST", f"/orgs/{tenant_id}/contacts", fields)
 
     def create_invoice(self, tenant_id: str, invoice: dict) -> dict:
-        return self.control(
-            "POST", f"/orgs/{tenant_id}/invoices", json.loads(_json_default(invoice))
-        )
+        return self.control("POST", f"/orgs/{tenant_id}/invoices", invoice)
 
     def pay_invoice(self, tenant_id: str, invoice_id: str, amount=None, account_code=None) -> dict:
         payment = {}
@@ -296,10 +301,65 @@ class SandboxHandle:
             payment["Account"] = {"Code": account_code}
         return self.control("POST", f"/orgs/{tenant_id}/invoices/{invoice_id}/payments", payment)
 
+    # settings "inside Xero": rates, lock dates, plan, tracking; the invoice emails sent ------
+    def set_rate(self, tenant_id: str, code: str, rate, day=None) -> dict:
+        """From `day` (always, without one) 1 base currency = `rate` of `code`, as Xero's
+        feed would have it; invoices and payments without a CurrencyRate take it."""
+        body = {"Code": code, "Rate": str(rate)}
+        if day is not None:
+            body["Date"] = str(day)
+        return self.control("POST", f"/orgs/{tenant_id}/rates", body)
+
+    def rates(self, tenant_id: str) -> dict:
+        return self.control("GET", f"/orgs/{tenant_id}/rates")
+
+    def set_lock_dates(self, tenant_id: str, *, period=UNSET, end_of_year=UNSET) -> dict:
+        """Organisation PeriodLockDate / EndOfYearLockDate: a date sets, None clears."""
+        body = {}
+        for field, value in (("PeriodLockDate", period), ("EndOfYearLockDate", end_of_year)):
+            if value is not UNSET:
+                body[field] = None if value is None else str(value)
+        return self.control("POST", f"/orgs/{tenant_id}/lock-dates", body)
+
+    def set_plan(
+        self,
+        tenant_id: str,
+        *,
+        approved_invoices_per_month=UNSET,
+        approved_bills_per_month=UNSET,
+        plan_class: str | None = None,
+    ) -> dict:
+        """A Starter-like plan: caps on approved invoices (bills) per month; None lifts one."""
+        body = {}
+        if approved_invoices_per_month is not UNSET:
+            body["ApprovedInvoicesPerMonth"] = approved_invoices_per_month
+        if approved_bills_per_month is not UNSET:
+            body["ApprovedBillsPerMonth"] = approved_bills_per_month
+        if plan_class:
+            body["Class"] = plan_class
+        return self.control("POST", f"/orgs/{tenant_id}/plan", body)
+
+    def add_tracking_category(self, tenant_id: str, name: str, options=()) -> dict:
+        return self.control(
+            "POST", f"/orgs/{tenant_id}/tracking", {"Name": name, "Options": list(options)}
+        )
+
+    def set_tracking_category_status(self, tenant_id: str, category_id: str, status: str):
+        return self.control("POST", f"/orgs/{tenant_id}/tracking/{category_id}", {"Status": status})
+
+    def add_tracking_option(self, tenant_id: str, category_id: str, name: str) -> dict:
+        return self.control(
+            "POST", f"/orgs/{tenant_id}/tracking/{category_id}/options", {"Name": name}
+        )
+
+    def set_tracking_option_status(self, tenant_id, category_id, option_id, status) -> dict:
+        route = f"/orgs/{tenant_id}/tracking/{category_id}/options/{option_id}"
+        return self.control("POST", route, {"Status": status})
+
+    def invoice_emails(self, tenant_id: str) -> list[dict]:
+        """Invoice emails Xero sent (POST /Invoices/{id}/Email): time, InvoiceID, To, ..."""
+        return self.control("GET", f"/orgs/{tenant_id}/emails")["emails"]
+
 
 def _clean(values: dict) -> dict:
     return {k: v for k, v in values.items() if v not in (None, "")}
-
-
-def _json_default(value) -> str:
-    return json.dumps(value, default=str)

@@ -226,6 +226,36 @@ def invoice_pay(sb, request):
     return redirect(request.path + "?" + urllib.parse.urlencode({"paid": 1}))
 
 
+def online_invoice(sb, request):
+    """What the customer sees at the invoice's online link (GET /Invoices/{id}/OnlineInvoice)."""
+    with sb.store.lock:
+        for tenant in sb.store.tenants.values():
+            ids = [i for i, t in tenant.online_invoices.items() if t == request.params["token"]]
+            if ids:
+                found, org_name = dict(tenant.invoices[ids[0]]), tenant.name
+                contact_name = tenant.contacts.get(found["Contact"]["ContactID"], {}).get("Name")
+                break
+        else:
+            return page("Not found", "<p>No such online invoice.</p>", 404)
+    lines = [
+        [
+            e(li.get("Description", "")),
+            str(li["Quantity"]),
+            str(li["UnitAmount"]),
+            f'<span class="num">{li["LineAmount"]}</span>',
+        ]
+        for li in found["LineItems"]
+    ]
+    body = f"""<p id="summary">From <strong>{e(org_name)}</strong> to
+<strong>{e(contact_name or "")}</strong>, dated {_date(found["Date"])},
+due {_date(found.get("DueDate"))}</p>
+{table(["Description", "Qty", "Unit", "Amount"], lines, "lines")}
+<table id="totals"><tr><th>Total {e(found["CurrencyCode"])}</th>
+<td class="num">{found["Total"]}</td></tr>
+<tr><th>Due</th><td class="num" id="amount-due">{found["AmountDue"]}</td></tr></table>"""
+    return page(f"Invoice {found.get('InvoiceNumber', '')}", body)
+
+
 def _h(method: str, path: str, handler) -> Route:
     return Route(method, re.compile(f"^{path}/?$", re.I), handler, "html")
 
@@ -238,4 +268,5 @@ ROUTES = [
     _h("POST", f"{_T}/contacts/(?P<id>[^/]+)", contact_save),
     _h("GET", f"{_T}/invoices/(?P<id>[^/]+)", invoice),
     _h("POST", f"{_T}/invoices/(?P<id>[^/]+)", invoice_pay),
+    _h("GET", "/in/(?P<token>[^/]+)", online_invoice),
 ]

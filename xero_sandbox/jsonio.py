@@ -18,20 +18,29 @@ def loads(raw: bytes | str):
     return json.loads(raw, parse_float=Decimal)
 
 
-def _default(value):
+def _default(value, other=None):
     if isinstance(value, Decimal):
         return f"{_MARK}{value}{_MARK}"
     if isinstance(value, set | tuple):
         return list(value)
+    if other is not None:
+        return other(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def dumps(value) -> str:
-    text = json.dumps(value, default=_default, ensure_ascii=False, separators=(",", ":"))
+def dumps(value, other=None) -> str:
+    """`other` turns any other unknown type into JSON (e.g. str for dates); without it they
+    raise TypeError."""
+    text = json.dumps(
+        value,
+        default=lambda v: _default(v, other),
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
     if _MARK in text:
         text = text.replace('"' + _MARK, "").replace(_MARK + '"', "")
     return text
 
 
-def dumps_bytes(value) -> bytes:
-    return dumps(value).encode("utf-8")
+def dumps_bytes(value, other=None) -> bytes:
+    return dumps(value, other).encode("utf-8")

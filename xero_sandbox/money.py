@@ -31,6 +31,17 @@ def round_dp(value: Decimal, dp: int) -> Decimal:
     return round4(value) if dp == 4 else round2(value)
 
 
+def money(value: Decimal, dp: int = 2) -> Decimal:
+    """Money in a currency with `dp` decimal places, written at 2 dp as Xero writes money
+    (JPY 150.15 -> 150.00)."""
+    return value.quantize(Decimal(1).scaleb(-dp), rounding=ROUND_HALF_UP).quantize(CENT)
+
+
+def has_more_places(value: Decimal, dp: int) -> bool:
+    """True when `value` cannot be written at `dp` decimal places without rounding."""
+    return value != value.quantize(Decimal(1).scaleb(-dp), rounding=ROUND_HALF_UP)
+
+
 def effective_rate(components: list[dict]) -> Decimal:
     """S + c x (1 + S/100): compound components apply on top of the simple ones (help.xero.com)."""
     simple = sum(
@@ -55,25 +66,27 @@ def line_amount(
     unit_amount: Decimal,
     discount_rate: Decimal | None,
     discount_amount: Decimal | None,
+    dp: int = 2,
 ) -> Decimal:
     gross = quantity * unit_amount
     if discount_rate:
         gross = gross * (HUNDRED - discount_rate) / HUNDRED
     elif discount_amount:
         gross = gross - discount_amount
-    return round2(gross)
+    return money(gross, dp)
 
 
-def line_tax(amount: Decimal, rate: Decimal, line_amount_types: str) -> Decimal:
+def line_tax(amount: Decimal, rate: Decimal, line_amount_types: str, dp: int = 2) -> Decimal:
     if line_amount_types == "NoTax" or not rate:
         return Decimal("0.00")
     if line_amount_types == "Inclusive":
-        return round2(amount - amount / (1 + rate / HUNDRED))
-    return round2(amount * rate / HUNDRED)
+        return money(amount - amount / (1 + rate / HUNDRED), dp)
+    return money(amount * rate / HUNDRED, dp)
 
 
 def totals(lines: list[dict], line_amount_types: str) -> tuple[Decimal, Decimal, Decimal]:
-    """(SubTotal, TotalTax, Total) from lines already carrying LineAmount and TaxAmount."""
+    """(SubTotal, TotalTax, Total) from lines already carrying LineAmount and TaxAmount (each
+    already at the currency's places, so their sums are too)."""
     amount = sum((line["LineAmount"] for line in lines), Decimal("0.00"))
     tax = sum((line["TaxAmount"] for line in lines), Decimal("0.00"))
     if line_amount_types == "Inclusive":

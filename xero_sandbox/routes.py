@@ -4,7 +4,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .accounting import contacts, invoices, payments, settings
+from .accounting import (
+    contacts,
+    currencies,
+    invoice_sending,
+    invoices,
+    items,
+    payments,
+    settings,
+    tracking,
+)
 
 API = "/api.xro/2.0"
 _ID = r"(?P<id>[^/]+)"
@@ -16,7 +25,7 @@ class Route:
     pattern: re.Pattern
     handler: Callable
     area: str  # "api" | "identity" | "control" | "html"
-    scope: str = ""  # granular scope family for API routes
+    scope: str = ""  # granular scope families for API routes, space-separated: any one will do
     write: bool = False
 
 
@@ -26,11 +35,31 @@ def api(method: str, path: str, handler, scope: str, write: bool = False) -> Rou
     )
 
 
+ITEMS = "accounting.settings accounting.invoices"
+
 API_ROUTES = [
     api("GET", "/Organisation", settings.get_organisation, "accounting.settings"),
     api("GET", "/Accounts", settings.list_accounts, "accounting.settings"),
     api("GET", f"/Accounts/{_ID}", settings.get_account, "accounting.settings"),
     api("GET", "/TaxRates", settings.list_tax_rates, "accounting.settings"),
+    api("GET", "/Currencies", currencies.list_currencies, "accounting.settings"),
+    api("PUT", "/Currencies", currencies.create_currency, "accounting.settings", True),
+    api("GET", "/BrandingThemes", settings.list_branding_themes, "accounting.settings"),
+    api("GET", f"/BrandingThemes/{_ID}", settings.get_branding_theme, "accounting.settings"),
+    api("GET", "/TrackingCategories", tracking.list_tracking_categories, "accounting.settings"),
+    api(
+        "GET",
+        f"/TrackingCategories/{_ID}",
+        tracking.get_tracking_category,
+        "accounting.settings",
+    ),
+    # The spec scopes Items to accounting.settings; granular scopes put them under
+    # accounting.invoices (XERO-FACTS section 2).
+    api("GET", "/Items", items.list_items, ITEMS),
+    api("GET", f"/Items/{_ID}", items.get_item, ITEMS),
+    api("PUT", "/Items", items.write_items, ITEMS, True),
+    api("POST", "/Items", items.write_items, ITEMS, True),
+    api("POST", f"/Items/{_ID}", items.write_items, ITEMS, True),
     api("GET", "/Contacts", contacts.list_contacts, "accounting.contacts"),
     api("GET", f"/Contacts/{_ID}", contacts.get_contact, "accounting.contacts"),
     api("PUT", "/Contacts", contacts.write_contacts, "accounting.contacts", True),
@@ -57,6 +86,19 @@ API_ROUTES = [
     api("PUT", "/Invoices", invoices.write_invoices, "accounting.invoices", True),
     api("POST", "/Invoices", invoices.write_invoices, "accounting.invoices", True),
     api("POST", f"/Invoices/{_ID}", invoices.write_invoices, "accounting.invoices", True),
+    api(
+        "GET",
+        f"/Invoices/{_ID}/OnlineInvoice",
+        invoice_sending.get_online_invoice,
+        "accounting.invoices",
+    ),
+    api(
+        "POST",
+        f"/Invoices/{_ID}/Email",
+        invoice_sending.email_invoice,
+        "accounting.invoices",
+        True,
+    ),
     api("GET", "/Payments", payments.list_payments, "accounting.payments"),
     api("GET", f"/Payments/{_ID}", payments.get_payment, "accounting.payments"),
     api("PUT", "/Payments", payments.create_payments, "accounting.payments", True),

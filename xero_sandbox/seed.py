@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from .currency_table import describe
+
 REGIONS = ("NZ", "AU", "UK", "CA")
 
 # A fixed "now" keeps the data identical run to run; dates spread over the year before it.
@@ -721,6 +723,88 @@ def build_accounts(region: str, *, rng: random.Random, now: datetime = SEED_NOW)
     return accounts
 
 
+# --- invoice settings: items, tracking, branding themes, currencies ----------------------------
+
+# (Code, Name, Description, sale price, sales account, purchase price or None, IsSold)
+_ITEMS = [
+    ("LAB-HR", "Labour (hour)", "Labour, per hour", "95.00", "200", None, True),
+    ("CALLOUT", "Call-out fee", "Call-out fee, within 20 km", "65.00", "200", None, True),
+    ("VALVE-15", "15 mm ball valve", "15 mm brass ball valve", "18.50", "205", "9.20", True),
+    ("KIT-OLD", "Starter kit (old)", "Starter kit, discontinued", "40.00", "200", "22.00", False),
+]
+
+# (Name, Status, [(option Name, option Status)]): Xero allows two ACTIVE categories and four
+# in all (developer docs, Tracking Categories), so the demo org uses both active slots.
+_TRACKING = [
+    ("Region", "ACTIVE", [("North", "ACTIVE"), ("South", "ACTIVE"), ("West Coast", "ARCHIVED")]),
+    ("Department", "ACTIVE", [("Residential", "ACTIVE"), ("Commercial", "ACTIVE")]),
+    ("Project (old)", "ARCHIVED", [("Harbour build", "ACTIVE")]),
+]
+
+_THEMES = [("Standard", 0), ("Special projects", 1)]
+
+
+def build_items(region: str, *, rng: random.Random, now: datetime = SEED_NOW) -> list[dict]:
+    tax_types = _standard_tax_types(region)
+    items = []
+    for code, name, description, price, account, cost, sold in _ITEMS:
+        item = {
+            "ItemID": _uuid(rng),
+            "Code": code,
+            "Name": name,
+            "IsSold": sold,
+            "IsPurchased": cost is not None,
+            "IsTrackedAsInventory": False,
+            "UpdatedDateUTC": _recent(rng, now),
+            "PurchaseDetails": {},
+            "SalesDetails": {},
+        }
+        if sold:
+            item["Description"] = description
+            item["SalesDetails"] = {
+                "UnitPrice": Decimal(price).quantize(_FOUR_DP),
+                "AccountCode": account,
+                "TaxType": tax_types["out"],
+            }
+        if cost is not None:
+            item["PurchaseDescription"] = description
+            item["PurchaseDetails"] = {
+                "UnitPrice": Decimal(cost).quantize(_FOUR_DP),
+                "AccountCode": "310",
+                "TaxType": tax_types["in"],
+            }
+        items.append(item)
+    return items
+
+
+def build_tracking_categories(rng: random.Random) -> list[dict]:
+    return [
+        {
+            "TrackingCategoryID": _uuid(rng),
+            "Name": name,
+            "Status": status,
+            "Options": [
+                {"TrackingOptionID": _uuid(rng), "Name": option, "Status": option_status}
+                for option, option_status in options
+            ],
+        }
+        for name, status, options in _TRACKING
+    ]
+
+
+def build_branding_themes(rng: random.Random, now: datetime = SEED_NOW) -> list[dict]:
+    return [
+        {
+            "BrandingThemeID": _uuid(rng),
+            "Name": name,
+            "Type": "INVOICE",
+            "SortOrder": order,
+            "CreatedDateUTC": ms_date(now - timedelta(days=3 * 365)),
+        }
+        for name, order in _THEMES
+    ]
+
+
 # --- organisations -----------------------------------------------------------------------------
 
 
@@ -774,9 +858,11 @@ def build_org(
     seed: int = 0,
     short_code: str | None = None,
     demo_collisions: bool = False,
+    currencies: tuple[str, ...] = (),
     now: datetime = SEED_NOW,
 ) -> dict:
-    """One organisation's data: Organisation, Contacts, ContactGroups, TaxRates, Accounts.
+    """One organisation's data: Organisation, Contacts, ContactGroups, TaxRates, Accounts,
+    Currencies (the base currency and `currencies`), Items, TrackingCategories, BrandingThemes.
 
     With demo_collisions the contacts start with the planted DEMO_COLLISIONS (NZ demo org).
     n_contacts counts random contacts; planted ones come on top.
@@ -820,6 +906,19 @@ def build_org(
         ],
         "TaxRates": build_tax_rates(region),
         "Accounts": build_accounts(region, rng=rng, now=now),
+        **_invoice_settings(name, region, seed, organisation["BaseCurrency"], currencies, now),
+    }
+
+
+def _invoice_settings(name, region, seed, base, currencies, now) -> dict:
+    # Its own generator, so the data seeded before these settings existed stays as it was.
+    rng = random.Random(f"settings:{name}:{region}:{seed}")
+    codes = [base] + [c for c in currencies if c != base]
+    return {
+        "Currencies": [describe(c) for c in codes],
+        "Items": build_items(region, rng=rng, now=now),
+        "TrackingCategories": build_tracking_categories(rng),
+        "BrandingThemes": build_branding_themes(rng, now),
     }
 
 
@@ -833,6 +932,7 @@ def default_orgs(n_contacts: int = 300) -> list[dict]:
             seed=1,
             short_code="!kiwiP",
             demo_collisions=True,
+            currencies=("AUD", "USD"),
         ),
         build_org(
             name="Harbour Electrical Ltd",

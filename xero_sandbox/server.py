@@ -73,7 +73,7 @@ def accounting(sandbox: Sandbox, route, request: Request, fault) -> Response:
         tenant = sandbox.store.tenant(tenant_id)
         if tenant is None or not sandbox.identity.connected(access.client_id, tenant.id):
             return problem(403, "Forbidden", "AuthenticationUnsuccessful")
-        if not scope_allows(access.scopes, route.scope, route.write):
+        if not any(scope_allows(access.scopes, s, route.write) for s in route.scope.split()):
             return problem(403, "Forbidden", "AuthenticationUnsuccessful")
     verdict = sandbox.limits.acquire(tenant.id)
     if not verdict.allowed:

@@ -4,6 +4,7 @@ written (debounced) after changes and loaded at start-up."""
 import os
 import threading
 from dataclasses import asdict
+from datetime import date
 
 from . import jsonio
 from .identity import AccessToken, Connection, RefreshToken
@@ -23,6 +24,17 @@ def _tenant_dump(t: Tenant) -> dict:
         "invoices": t.invoices,
         "payments": t.payments,
         "next_invoice_number": t.next_invoice_number,
+        "currencies": t.currencies,
+        "rates": {
+            code: [[since.isoformat(), rate] for since, rate in table]
+            for code, table in t.rates.items()
+        },
+        "items": t.items,
+        "tracking_categories": t.tracking_categories,
+        "branding_themes": t.branding_themes,
+        "online_invoices": t.online_invoices,
+        "invoice_emails": t.invoice_emails,
+        "plan": t.plan,
     }
 
 
@@ -34,6 +46,18 @@ def _tenant_load(data: dict) -> Tenant:
     t.accounts, t.tax_rates = data["accounts"], data["tax_rates"]
     t.invoices, t.payments = data["invoices"], data["payments"]
     t.next_invoice_number = data["next_invoice_number"]
+    # Files written before these settings existed load with the defaults.
+    t.currencies = data.get("currencies") or {t.base_currency: {"Code": t.base_currency}}
+    t.rates = {
+        code: [(date.fromisoformat(since), rate) for since, rate in table]
+        for code, table in (data.get("rates") or {}).items()
+    }
+    t.items = data.get("items", {})
+    t.tracking_categories = data.get("tracking_categories", {})
+    t.branding_themes = data.get("branding_themes", {})
+    t.online_invoices = data.get("online_invoices", {})
+    t.invoice_emails = data.get("invoice_emails", [])
+    t.plan = data.get("plan") or t.plan
     for invoice in t.invoices.values():
         if invoice["Type"] == "ACCREC" and invoice.get("InvoiceNumber"):
             t.invoice_numbers[invoice["InvoiceNumber"].lower()] = invoice["InvoiceID"]

@@ -5,10 +5,12 @@ a batch is atomic with respect to other requests, as a database transaction woul
 
 import threading
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 from . import jsonio
-from .money import display_rate, effective_rate
+from .currency_table import describe
+from .money import display_rate, effective_rate, round4, to_decimal
 from .msdates import ms_datetime
 
 
@@ -36,6 +38,19 @@ class Tenant:
         self.active_names: dict[str, str] = {}  # lower-cased active contact name -> ContactID
         self.invoice_numbers: dict[str, str] = {}  # ACCREC InvoiceNumber -> InvoiceID
         self.next_invoice_number = 1
+        # Settings a sales invoice draws on: enabled currencies (base first), the day rates set
+        # through the control API (code -> [(from date, rate)], oldest first), items, tracking
+        # categories (with their Options) and branding themes.
+        self.currencies: dict[str, dict] = {}
+        self.rates: dict[str, list[tuple[date, Decimal]]] = {}
+        self.items: dict[str, dict] = {}
+        self.tracking_categories: dict[str, dict] = {}
+        self.branding_themes: dict[str, dict] = {}
+        # The invoice's own link and email: InvoiceID -> online invoice token; emails sent.
+        self.online_invoices: dict[str, str] = {}
+        self.invoice_emails: list[dict] = []
+        # A Starter-like plan's caps on approved invoices per month (None: no cap).
+        self.plan: dict[str, int | None] = {"ACCREC": None, "ACCPAY": None}
         # Serialised contacts, so a 1,000-contact page is a join rather than 1,000 dumps.
         self.contact_json: dict[tuple[str, bool], str] = {}
         self._ordered: dict[bool, list[str]] | None = None
@@ -103,6 +118,16 @@ class Tenant:
                 return account
         return None
 
+    @property
+    def base_currency(self) -> str:
+        return self.organisation.get("BaseCurrency") or "NZD"
+
+    def item_by_code(self, code: str) -> dict | None:
+        for item in self.items.values():
+            if item.get("Code") == code:
+                return item
+        return None
+
 
 def normalise(data):
     """Seed output may hold floats, Decimals or ints; make every non-integer number a Decimal."""
@@ -151,7 +176,7 @@ def build_tenant(org: dict, stamp: str) -> Tenant:
         account.setdefault("UpdatedDateUTC", stamp)
         tenant.accounts[account["AccountID"]] = account
     for rate in org.get("TaxRates", []):
-        rate = dict(rate)
+        rate = _numeric_rate(rate)
         components = rate.get("TaxComponents") or []
         if components:
             # Xero computes these; seeds need not agree with its arithmetic.
@@ -159,7 +184,60 @@ def build_tenant(org: dict, stamp: str) -> Tenant:
             rate.setdefault("DisplayTaxRate", display_rate(components))
         rate.setdefault("Status", "ACTIVE")
         tenant.tax_rates[rate["TaxType"]] = rate
+    _load_settings(tenant, org, stamp)
     return tenant
+
+
+RATE_FIELDS = ("DisplayTaxRate", "EffectiveRate")
+
+
+def _numeric_rate(rate: dict) -> dict:
+    """Tax rates as the spec types them: rates are numbers (a seed may carry "15.0000")."""
+    rate = dict(rate)
+    for key in RATE_FIELDS:
+        if isinstance(rate.get(key), str) and to_decimal(rate[key]) is not None:
+            rate[key] = round4(to_decimal(rate[key]))
+    components = []
+    for component in rate.get("TaxComponents") or []:
+        component = dict(component)
+        if isinstance(component.get("Rate"), str) and to_decimal(component["Rate"]) is not None:
+            component["Rate"] = round4(to_decimal(component["Rate"]))
+        components.append(component)
+    if "TaxComponents" in rate:
+        rate["TaxComponents"] = components
+    return rate
+
+
+def _load_settings(tenant: Tenant, org: dict, stamp: str) -> None:
+    """Currencies, items, tracking categories and branding themes; an org seeded without them
+    still has its base currency and Xero's "Standard" theme, as every Xero org does."""
+    codes = [tenant.base_currency] + [
+        c.get("Code") for c in org.get("Currencies", []) if isinstance(c, dict)
+    ]
+    for code in codes:
+        if isinstance(code, str) and code not in tenant.currencies:
+            tenant.currencies[code] = describe(code)
+    for item in org.get("Items", []):
+        item = dict(item)
+        item.setdefault("ItemID", new_id())
+        item.setdefault("IsSold", True)
+        item.setdefault("IsPurchased", True)
+        item.setdefault("IsTrackedAsInventory", False)
+        item.setdefault("UpdatedDateUTC", stamp)
+        tenant.items[item["ItemID"]] = item
+    for category in org.get("TrackingCategories", []):
+        category = dict(category)
+        category.setdefault("TrackingCategoryID", new_id())
+        category.setdefault("Status", "ACTIVE")
+        category["Options"] = [
+            {"TrackingOptionID": new_id(), "Status": "ACTIVE", **option}
+            for option in category.get("Options") or []
+        ]
+        tenant.tracking_categories[category["TrackingCategoryID"]] = category
+    themes = org.get("BrandingThemes") or [{"Name": "Standard", "SortOrder": 0}]
+    for theme in themes:
+        theme = {"BrandingThemeID": new_id(), "Type": "INVOICE", "CreatedDateUTC": stamp, **theme}
+        tenant.branding_themes[theme["BrandingThemeID"]] = theme
 
 
 class Store:

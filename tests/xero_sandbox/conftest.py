@@ -6,6 +6,7 @@ import hmac
 import json
 import threading
 import urllib.parse
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -68,6 +69,17 @@ def receiver(xero_sandbox):
 
 
 @pytest.fixture
+def client(xero_sandbox):
+    """The real SDK connected to the first org (modules may define their own)."""
+    return xero_sandbox.sdk()
+
+
+@pytest.fixture
+def tenant(client):
+    return client.tenant_id
+
+
+@pytest.fixture
 def http():
     return urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(connect=2, read=5))
 
@@ -113,3 +125,35 @@ def invoice_body(contact_id, *lines, status="AUTHORISED", number=None, amount_ty
     if number:
         invoice["InvoiceNumber"] = number
     return invoice
+
+
+class Raw:
+    """Raw Accounting API calls for one tenant, answers parsed with Decimal money."""
+
+    def __init__(self, http, sandbox, tenant: str) -> None:
+        self.http, self.sandbox, self.tenant = http, sandbox, tenant
+        self.token = sandbox.token_for(tenant)
+
+    def __call__(self, method, path, body=None, **query) -> tuple[int, dict]:
+        answer = api(self.http, self.sandbox, method, path, self.token, self.tenant, body, **query)
+        is_json = "json" in answer.headers.get("Content-Type", "")
+        data = json.loads(answer.data, parse_float=Decimal) if is_json and answer.data else {}
+        return answer.status, data
+
+    def invoice(self, invoice: dict, **query) -> tuple[int, dict]:
+        """PUT one invoice: (status, the invoice) or (400, {"errors": [messages]})."""
+        status, data = self("PUT", "/Invoices", {"Invoices": [invoice]}, **query)
+        return status, (data["Invoices"][0] if status == 200 else {"errors": messages(data)})
+
+
+def messages(data: dict) -> list[str]:
+    """Every ValidationErrors message of a 400 body or an element answer."""
+    found = [e["Message"] for e in data.get("ValidationErrors", [])]
+    for element in data.get("Elements", []):
+        found += messages(element)
+    return found
+
+
+@pytest.fixture
+def raw(http, xero_sandbox):
+    return Raw(http, xero_sandbox, xero_sandbox.tenant_id("Kiwi Plumbing Ltd"))

@@ -101,16 +101,6 @@ def validate_exchange(row: dict) -> None:
 
 
 @pytest.fixture
-def client(xero_sandbox):
-    return xero_sandbox.sdk()
-
-
-@pytest.fixture
-def tenant(client):
-    return client.tenant_id
-
-
-@pytest.fixture
 def log(xero_sandbox, client):
     return Exchanges(xero_sandbox)
 

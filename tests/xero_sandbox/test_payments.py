@@ -108,7 +108,7 @@ def test_overpayment_and_non_payment_account_are_element_errors(client, invoice)
     assert result[0].has_validation_errors
     assert (
         result[0].validation_errors[0].message
-        == "Payment amount exceeds the amount outstanding on this document."
+        == "Payment amount exceeds the amount outstanding on this document"
     )
     assert "Enable payments to this account" in result[1].validation_errors[0].message
 
@@ -116,7 +116,7 @@ def test_overpayment_and_non_payment_account_are_element_errors(client, invoice)
 def test_single_payment_error_is_400_and_paid_invoice_cannot_be_edited(client, invoice):
     with pytest.raises(AccountingBadRequestException) as error:
         client.accounting.create_payment(client.tenant_id, pay(invoice.invoice_id, "500"))
-    assert error.value.reason == "Payment amount exceeds the amount outstanding on this document."
+    assert error.value.reason == "Payment amount exceeds the amount outstanding on this document"
     client.accounting.create_payment(client.tenant_id, pay(invoice.invoice_id, "10"))
     with pytest.raises(AccountingBadRequestException) as error:
         client.accounting.update_invoice(
@@ -143,5 +143,6 @@ def test_draft_invoice_cannot_be_paid(client, xero_sandbox):
             ]
         ),
     ).invoices[0]
-    with pytest.raises(AccountingBadRequestException):
+    with pytest.raises(AccountingBadRequestException) as error:
         client.accounting.create_payment(client.tenant_id, pay(draft.invoice_id, "1"))
+    assert error.value.reason == "Payments can only be made against Authorised documents"

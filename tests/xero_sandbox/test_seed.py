@@ -195,7 +195,8 @@ def test_chart_of_accounts(main_org):
 def test_every_emitted_dict_validates_against_the_spec(region):
     org = seed.build_org(name="Spec check", region=region, n_contacts=500, demo_collisions=True)
     contract.validate_schema("Organisations", {"Organisations": [org["Organisation"]]})
-    for key in ("Contacts", "ContactGroups", "TaxRates", "Accounts"):
+    keys = ("Contacts", "ContactGroups", "TaxRates", "Accounts", "Currencies", "Items")
+    for key in (*keys, "TrackingCategories", "BrandingThemes"):
         contract.validate_schema(key, {key: org[key]})
 
 
@@ -219,3 +220,52 @@ def test_100k_contacts_build_quickly():
     elapsed = time.perf_counter() - started
     print(f"\n100,000 contacts built in {elapsed:.2f}s")
     assert len(org["Contacts"]) == 100_000
+
+
+def test_invoice_settings_cover_what_a_sales_invoice_draws_on(main_org):
+    assert [c["Code"] for c in main_org["Currencies"]] == ["NZD", "AUD", "USD"]
+    assert [c["Code"] for c in seed.default_orgs(n_contacts=1)[1]["Currencies"]] == ["NZD"]
+    items = {i["Code"]: i for i in main_org["Items"]}
+    assert items["LAB-HR"]["SalesDetails"] == {
+        "UnitPrice": Decimal("95.0000"),
+        "AccountCode": "200",
+        "TaxType": "OUTPUT2",
+    }
+    assert items["KIT-OLD"]["IsSold"] is False and items["KIT-OLD"]["SalesDetails"] == {}
+    categories = main_org["TrackingCategories"]
+    assert [c["Status"] for c in categories].count("ACTIVE") == 2 and len(categories) <= 4
+    assert any(o["Status"] == "ARCHIVED" for c in categories for o in c["Options"])
+    assert [(t["Name"], t["SortOrder"]) for t in main_org["BrandingThemes"]][0] == ("Standard", 0)
+
+
+def test_seeding_data_keeps_the_rates_numbers(xero_sandbox, http):
+    # SandboxHandle.seed(data=...) sent Decimals as strings ("15.0000"), against the spec.
+    from tests.xero_sandbox.conftest import api
+
+    org = seed.build_org(name="Rates Ltd", n_contacts=1, seed=9)
+    tenant = xero_sandbox.seed(data=[org])[0]["tenantId"]
+    stored = {r["TaxType"]: r for r in xero_sandbox.state(tenant, "tax_rates")["TaxRates"]}
+    assert stored["OUTPUT2"]["DisplayTaxRate"] == 15 and not isinstance(
+        stored["OUTPUT2"]["DisplayTaxRate"], str
+    )
+    assert stored["TAX001"]["TaxComponents"][1]["Rate"] == 2
+    items = xero_sandbox.state(tenant, "items")["Items"]
+    assert all(isinstance(i["SalesDetails"].get("UnitPrice", 0), int | float) for i in items)
+    token = xero_sandbox.token_for(tenant)
+    answer = api(http, xero_sandbox, "GET", "/TaxRates", token, tenant)
+    contract.validate_response(
+        "GET", "/api.xro/2.0/TaxRates", answer.status, dict(answer.headers), answer.data
+    )
+    assert b'"DisplayTaxRate":15.0000' in answer.data
+
+
+def test_rates_seeded_as_text_are_stored_as_numbers(xero_sandbox):
+    org = seed.build_org(name="Text Rates Ltd", n_contacts=1, seed=9)
+    for rate in org["TaxRates"]:
+        rate["DisplayTaxRate"] = str(rate["DisplayTaxRate"])
+        for component in rate["TaxComponents"]:
+            component["Rate"] = str(component["Rate"])
+    tenant = xero_sandbox.control("POST", "/seed", {"data": [org]})["tenants"][0]["tenantId"]
+    stored = {r["TaxType"]: r for r in xero_sandbox.state(tenant, "tax_rates")["TaxRates"]}
+    assert stored["OUTPUT2"]["DisplayTaxRate"] == 15
+    assert stored["OUTPUT2"]["TaxComponents"][0]["Rate"] == 15

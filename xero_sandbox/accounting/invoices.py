@@ -3,13 +3,19 @@ summarizeErrors, and the list filters."""
 
 from decimal import Decimal
 
+from ..config import Behaviour
+from ..currency_table import VALID as CURRENCY_CODES
+from ..currency_table import decimals
 from ..money import line_amount, line_tax, round2, round_dp, to_decimal, totals
 from ..msdates import iso_date, iso_utc_string, ms_date, parse_date
 from ..store import Tenant, new_id, touch
 from ..where import WhereError, compile_where, sort
+from . import rules
 from .call import Call, ms_of
 from .contacts import find_contact, save_contact
 from .envelope import csv, envelope, not_found, paging, validation_exception
+from .rules import bad_account, bad_tax_type
+from .tracking import line_tracking
 
 TYPES = {"ACCREC", "ACCPAY"}
 STATUSES = {"DRAFT", "SUBMITTED", "DELETED", "AUTHORISED", "PAID", "VOIDED"}
@@ -47,17 +53,6 @@ HARMLESS = {"InvoiceID", "SentToContact", "ExpectedPaymentDate", "PlannedPayment
 ALLOCATED = "This document cannot be edited as it has a payment or credit note allocated to it."
 BAD_STATUS = "Invoice not of valid status for modification"
 NOT_UNIQUE = "Invoice # must be unique."
-SIX_DP = Decimal("0.000001")  # CurrencyRate, as Xero writes it: 1.000000
-
-
-def bad_account(code) -> str:
-    return f"Account code '{code}' is not a valid code for this document."
-
-
-def bad_tax_type(code) -> str:
-    return (
-        f"The TaxType code '{code}' does not exist or cannot be used for this type of transaction."
-    )
 
 
 def _strip_nulls(value):
@@ -125,20 +120,34 @@ def _lines(
     unitdp: int,
     old: list,
     approving: bool,
+    *,
+    currency: str | None = None,
+    behaviour: Behaviour | None = None,
 ):
     errors: list[str] = []
     old_ids = {line["LineItemID"] for line in old}
+    code = currency or tenant.base_currency
+    dp = decimals(code)
     out = []
     for raw in sent:
         line = {
-            k: v for k, v in raw.items() if k not in ("LineAmount", "TaxAmount", "ValidationErrors")
+            k: v
+            for k, v in raw.items()
+            if k not in ("LineAmount", "TaxAmount", "ValidationErrors", "Item")
         }
-        quantity = round_dp(to_decimal(line.get("Quantity"), Decimal(1)), unitdp)
+        errors += _from_item(tenant, line, kind)
+        raw_quantity = to_decimal(line.get("Quantity"), Decimal(1))
+        quantity = round_dp(raw_quantity, unitdp)
         unit = round_dp(to_decimal(line.get("UnitAmount"), Decimal(0)), unitdp)
         discount_rate = to_decimal(line.get("DiscountRate"))
         discount_amount = to_decimal(line.get("DiscountAmount"))
         if (discount_rate or discount_amount) and kind != "ACCREC":
             errors.append("Discounts are only allowed on sales invoices.")
+        errors += rules.line_number_messages(
+            raw_quantity, discount_rate, discount_amount, code, behaviour or Behaviour()
+        )
+        line["Tracking"], tracking_errors = line_tracking(tenant, line.get("Tracking"))
+        errors += tracking_errors
         if not str(line.get("Description") or "").strip() and not line.get("ItemCode"):
             errors.append("Description cannot be empty.")
         account = None
@@ -168,14 +177,15 @@ def _lines(
         ):
             errors.append(bad_tax_type(tax_type))
             rate = None
+        errors += rules.tax_account_messages(rate, account, tax_type)
         effective = to_decimal((rate or {}).get("EffectiveRate"), Decimal(0))
-        amount = line_amount(quantity, unit, discount_rate, discount_amount)
+        amount = line_amount(quantity, unit, discount_rate, discount_amount, dp)
         line.update(
             Quantity=quantity,
             UnitAmount=unit,
             TaxType=tax_type,
             LineAmount=amount,
-            TaxAmount=line_tax(amount, effective, amount_types),
+            TaxAmount=line_tax(amount, effective, amount_types, dp),
         )
         if discount_rate is not None:
             line["DiscountRate"] = round2(discount_rate)
@@ -185,6 +195,62 @@ def _lines(
             line["LineItemID"] = new_id()
         out.append(line)
     return out, errors
+
+
+def _from_item(tenant: Tenant, line: dict, kind) -> list[str]:
+    """An ItemCode fills what the line leaves out from the item's sales (or purchase) details,
+    as Xero does; an unknown code, or one not sold (bought), is refused."""
+    if not line.get("ItemCode"):
+        return []
+    code = str(line["ItemCode"])
+    item = tenant.item_by_code(code)
+    selling = kind != "ACCPAY"
+    if item is None or not item.get("IsSold" if selling else "IsPurchased", True):
+        return [f"Item code '{code}' is not valid"]
+    details = item.get("SalesDetails" if selling else "PurchaseDetails") or {}
+    if not str(line.get("Description") or "").strip():
+        text = item.get("Description" if selling else "PurchaseDescription")
+        line["Description"] = text or item.get("Name") or code
+    if line.get("UnitAmount") is None and details.get("UnitPrice") is not None:
+        line["UnitAmount"] = details["UnitPrice"]
+    if not line.get("AccountCode") and not line.get("AccountID") and details.get("AccountCode"):
+        line["AccountCode"] = details["AccountCode"]
+    if not line.get("TaxType") and details.get("TaxType"):
+        line["TaxType"] = details["TaxType"]
+    line["Item"] = {k: item[k] for k in ("ItemID", "Name", "Code") if k in item}
+    return []
+
+
+def _branding_errors(tenant: Tenant, merged: dict) -> list[str]:
+    """A BrandingThemeID must name one of the org's themes; without one Xero applies the
+    default theme (SortOrder 0), as its answers carry a BrandingThemeID (UNVERIFIED)."""
+    theme_id = merged.get("BrandingThemeID")
+    if theme_id:
+        if str(theme_id).lower() not in tenant.branding_themes:
+            return [f"Branding theme '{theme_id}' could not be found."]
+        merged["BrandingThemeID"] = str(theme_id).lower()
+    elif tenant.branding_themes:
+        default = min(tenant.branding_themes.values(), key=lambda t: t.get("SortOrder", 0))
+        merged["BrandingThemeID"] = default["BrandingThemeID"]
+    return []
+
+
+def _ledger_errors(tenant: Tenant, merged: dict, existing, target: str, day) -> list[str]:
+    """Lock dates and the plan's cap apply when an invoice is approved, or an approved one is
+    changed or voided; drafts may be saved in a locked period (FYI's help centre, 3rd)."""
+    approved_before = existing is not None and existing["Status"] in rules.APPROVED
+    errors = []
+    if target in rules.APPROVED or approved_before:
+        days = {day}
+        if approved_before:
+            days.add(parse_date(existing["Date"]))
+        for locked_day in sorted(d for d in days if d):
+            errors += [m for m in rules.lock_messages(tenant, locked_day) if m not in errors]
+    if target == "AUTHORISED" and not approved_before:
+        errors += rules.plan_messages(
+            tenant, merged.get("Type"), day, (existing or {}).get("InvoiceID", "")
+        )
+    return errors
 
 
 def save_invoice(
@@ -235,6 +301,12 @@ def save_invoice(
         errors.append("Date is not a valid date.")
     if target in ("SUBMITTED", "AUTHORISED") and due is None:
         errors.append("Due Date cannot be empty.")
+    errors += rules.date_messages("Date", day) + rules.date_messages("Due Date", due)
+    if due is not None and due < day and not behaviour.allow_due_before_date:
+        errors.append("Due Date must not be earlier than the invoice Date.")
+    currency = merged.get("CurrencyCode") or tenant.base_currency
+    errors += rules.currency_messages(tenant, currency)
+    errors += _branding_errors(tenant, merged)
     number = str(merged.get("InvoiceNumber") or "").strip()
     if kind == "ACCREC" and number:
         holder_id = tenant.invoice_numbers.get(number.lower())
@@ -258,12 +330,19 @@ def save_invoice(
             call.unitdp(),
             old_lines,
             target in ("SUBMITTED", "AUTHORISED"),
+            currency=currency if currency in CURRENCY_CODES else None,
+            behaviour=behaviour,
         )
         errors += line_errors
     else:
         lines = old_lines
     if not lines and target != "DELETED":
         errors.append("At least one line item must be specified.")
+    errors += _ledger_errors(tenant, merged, existing, target, day)
+    rate, rate_errors = (None, [])
+    if not errors:
+        rate, rate_errors = _currency_rate(tenant, merged, existing, currency, day, incoming)
+        errors += rate_errors
     if errors:
         return None, errors, events
     if new_contact is not None:
@@ -289,8 +368,8 @@ def save_invoice(
         AmountDue=round2(total - paid - credited)
         if target not in ("VOIDED", "DELETED")
         else Decimal("0.00"),
-        CurrencyCode=merged.get("CurrencyCode") or tenant.organisation.get("BaseCurrency", "NZD"),
-        CurrencyRate=to_decimal(merged.get("CurrencyRate"), Decimal(1)).quantize(SIX_DP),
+        CurrencyCode=currency,
+        CurrencyRate=rate,
         HasAttachments=False,
     )
     if due is not None:
@@ -312,6 +391,16 @@ def save_invoice(
         tenant.contact_json.pop((contact["ContactID"], True), None)
     events.append(("INVOICE", "UPDATE" if existing else "CREATE", merged["InvoiceID"]))
     return merged, [], events
+
+
+def _currency_rate(tenant: Tenant, merged: dict, existing, currency: str, day, incoming: dict):
+    """The rate sent, else the one already held when neither currency nor date changed, else
+    the day rate of the sandbox's feed (spec Invoice.CurrencyRate: the XE.com day rate)."""
+    if "CurrencyRate" not in incoming and existing is not None:
+        same_day = parse_date(existing.get("Date")) == day
+        if existing.get("CurrencyCode") == currency and same_day:
+            return existing["CurrencyRate"], []
+    return rules.currency_rate(tenant, currency, day, incoming.get("CurrencyRate"))
 
 
 def invoice_view(tenant: Tenant, invoice: dict, unitdp: int = 2, lines: bool = True) -> dict:
@@ -348,7 +437,12 @@ def invoice_view(tenant: Tenant, invoice: dict, unitdp: int = 2, lines: bool = T
 def _safe_echo(element: dict) -> dict:
     """An element echoed in an error must still deserialise in the SDK: drop bad enum values."""
     echo = _strip_nulls(element)
-    for key, allowed in (("Type", TYPES), ("Status", STATUSES), ("LineAmountTypes", AMOUNT_TYPES)):
+    for key, allowed in (
+        ("Type", TYPES),
+        ("Status", STATUSES),
+        ("LineAmountTypes", AMOUNT_TYPES),
+        ("CurrencyCode", CURRENCY_CODES),
+    ):
         if key in echo and echo[key] not in allowed:
             del echo[key]
     return echo

@@ -3,14 +3,16 @@ than is outstanding; a fully paid invoice becomes PAID; deleting a payment undoe
 
 from decimal import Decimal
 
-from ..money import round2, to_decimal
+from ..currency_table import decimals
+from ..money import has_more_places, round2, to_decimal
 from ..msdates import iso_utc_string, ms_date, parse_date
 from ..store import Tenant, new_id, touch
 from ..where import WhereError, compile_where, sort
+from . import rules
 from .call import Call, ms_of
 from .envelope import envelope, not_found, paging, validation_exception
 
-EXCEEDS = "Payment amount exceeds the amount outstanding on this document."
+EXCEEDS = "Payment amount exceeds the amount outstanding on this document"
 
 
 def _find_invoice(tenant: Tenant, sent: dict) -> dict | None:
@@ -62,7 +64,7 @@ def apply_payment(
             else "You must specify an Invoice, CreditNote, Prepayment or Overpayment."
         )
     elif invoice["Status"] not in ("AUTHORISED", "PAID"):
-        errors.append("Payment can only be made against Authorised documents.")
+        errors.append("Payments can only be made against Authorised documents")
     if account is None:
         errors.append(
             "Account could not be found." if sent.get("Account") else "Account must be specified."
@@ -74,13 +76,23 @@ def apply_payment(
             "Payments can only be made to a bank account or an account with "
             "'Enable payments to this account' switched on."
         )
+    currency = (invoice or {}).get("CurrencyCode") or tenant.base_currency
     if amount is None or amount <= 0:
         errors.append("Payment amount must be greater than zero.")
-    elif invoice is not None and round2(amount) > invoice["AmountDue"]:
+    elif has_more_places(amount, decimals(currency)):
+        errors.append(rules.too_many_places("Payment amount", amount, currency))
+    elif invoice is not None and amount > invoice["AmountDue"]:
         errors.append(EXCEEDS)
     day = parse_date(sent.get("Date")) if sent.get("Date") else call_now.date()
     if day is None:
         errors.append("Date is not a valid date.")
+    else:
+        errors += rules.date_messages("Date", day) + rules.lock_messages(tenant, day)
+    errors += _currency_errors(tenant, invoice, account)
+    rate = Decimal("1.000000")
+    if not errors:
+        rate, rate_errors = rules.currency_rate(tenant, currency, day, sent.get("CurrencyRate"))
+        errors += rate_errors
     if errors:
         return None, errors, None
     amount = round2(amount)
@@ -88,8 +100,8 @@ def apply_payment(
         "PaymentID": new_id(),
         "Date": ms_date(day),
         "Amount": amount,
-        "BankAmount": amount,
-        "CurrencyRate": Decimal("1.000000"),
+        "BankAmount": _bank_amount(tenant, amount, rate, account, currency),
+        "CurrencyRate": rate,
         "PaymentType": "ACCRECPAYMENT" if invoice["Type"] == "ACCREC" else "ACCPAYPAYMENT",
         "Status": "AUTHORISED",
         "IsReconciled": False,
@@ -114,6 +126,39 @@ def apply_payment(
         invoice["FullyPaidOnDate"] = ms_date(day)
     touch(invoice, call_now)
     return payment, [], invoice
+
+
+def _currency_errors(tenant: Tenant, invoice: dict | None, account: dict | None) -> list[str]:
+    """A payment is in its invoice's currency, into an account in that currency or the base
+    currency; each must be enabled."""
+    errors = []
+    codes = [(invoice or {}).get("CurrencyCode"), (account or {}).get("CurrencyCode")]
+    for code in dict.fromkeys(c for c in codes if c):
+        errors += rules.currency_messages(tenant, code)
+    account_code = (account or {}).get("CurrencyCode")
+    if (
+        invoice
+        and account_code
+        and account_code
+        not in (
+            invoice["CurrencyCode"],
+            tenant.base_currency,
+        )
+    ):
+        errors.append(
+            f"The account's currency {account_code} must be the invoice's currency "
+            f"{invoice['CurrencyCode']} or the base currency {tenant.base_currency}."
+        )
+    return errors
+
+
+def _bank_amount(tenant: Tenant, amount, rate, account: dict | None, currency: str):
+    """What reaches the account: the amount itself, or its value in the base currency when a
+    foreign-currency invoice is paid into a base-currency account."""
+    account_code = (account or {}).get("CurrencyCode") or tenant.base_currency
+    if account_code == currency or not rate:
+        return amount
+    return round2(amount / rate)
 
 
 def _invoice_payment(payment: dict) -> dict:
@@ -190,6 +235,9 @@ def delete_payment(call: Call):
         return validation_exception(
             [{"ValidationErrors": [{"Message": "This payment has already been deleted."}]}]
         )
+    locked = rules.lock_messages(call.tenant, parse_date(payment["Date"]))
+    if locked:
+        return validation_exception([{"ValidationErrors": [{"Message": m} for m in locked]}])
     invoice = remove_payment(call.now, call.tenant, payment)
     if call.behaviour.webhook_on_payment:
         call.emit("INVOICE", "UPDATE", invoice["InvoiceID"])

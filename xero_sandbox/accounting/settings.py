@@ -1,11 +1,17 @@
-"""Organisation, chart of accounts and tax rates: read-only here, as the product only reads them."""
+"""Organisation, chart of accounts, tax rates and branding themes: read-only here, as the product
+only reads them."""
 
 from ..where import WhereError, compile_where, sort
 from .call import Call, ms_of
 from .envelope import envelope, not_found, validation_exception
 
 
-def _filtered(call: Call, rows: list[dict]):
+def filtered(call: Call, rows: list[dict], *, modified: bool = False):
+    """Rows after If-Modified-Since (when `modified`), where and order; a Response when the
+    where clause cannot be read."""
+    since = call.modified_since_ms() if modified else None
+    if since is not None:
+        rows = [r for r in rows if ms_of(r.get("UpdatedDateUTC")) > since]
     try:
         if call.request.arg("where"):
             predicate = compile_where(call.request.arg("where"))
@@ -20,11 +26,7 @@ def get_organisation(call: Call):
 
 
 def list_accounts(call: Call):
-    rows = list(call.tenant.accounts.values())
-    since = call.modified_since_ms()
-    if since is not None:
-        rows = [r for r in rows if ms_of(r.get("UpdatedDateUTC")) > since]
-    rows = _filtered(call, rows)
+    rows = filtered(call, list(call.tenant.accounts.values()), modified=True)
     return rows if not isinstance(rows, list) else envelope(call.now, "Accounts", rows)
 
 
@@ -34,5 +36,15 @@ def get_account(call: Call):
 
 
 def list_tax_rates(call: Call):
-    rows = _filtered(call, list(call.tenant.tax_rates.values()))
+    rows = filtered(call, list(call.tenant.tax_rates.values()))
     return rows if not isinstance(rows, list) else envelope(call.now, "TaxRates", rows)
+
+
+def list_branding_themes(call: Call):
+    themes = sorted(call.tenant.branding_themes.values(), key=lambda t: t.get("SortOrder", 0))
+    return envelope(call.now, "BrandingThemes", themes)
+
+
+def get_branding_theme(call: Call):
+    theme = call.tenant.branding_themes.get(call.request.params["id"].lower())
+    return envelope(call.now, "BrandingThemes", [theme]) if theme else not_found()
