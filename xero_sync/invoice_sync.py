@@ -25,13 +25,12 @@ sweep re-queues due rows whose message was lost. Changes that come from Xero
 import hashlib
 import json
 import logging
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from functools import partial
 
-from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import F, Min, Q
 from django.urls import reverse
@@ -49,6 +48,7 @@ from xero_python.api_client.serializer import serialize
 
 from invoices.history import invoice_event_record
 from invoices.models import EventSource, Invoice, InvoiceEvent, InvoiceStatus, Payment, TaxMode
+from platform_crm.advisory_locks import advisory_lock
 
 from . import normalise
 from .client import XeroClient, element_messages, request_body
@@ -834,23 +834,10 @@ def _defer_all(connection: XeroConnection, seconds: float) -> None:
     _due(connection.pk).update(next_attempt_at=until)
 
 
-@contextmanager
 def _push_lock(connection_id: int):
     """A session-level PostgreSQL advisory lock for the whole drain (HTTP included): one drain
     per organisation at a time, and a killed worker's lock dies with its database session."""
-    if db_connection.vendor != "postgresql":
-        yield True
-        return
-    key = f"xero-invoices-push:{connection_id}"
-    with db_connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [key])
-        got = cursor.fetchone()[0]
-    try:
-        yield got
-    finally:
-        if got:
-            with db_connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [key])
+    return advisory_lock(f"xero-invoices-push:{connection_id}")
 
 
 @dataclass
