@@ -1,4 +1,5 @@
-"""The Celery app: queues, routing and the one beat schedule.
+"""The Celery app: queues, routing and the one beat schedule (run by exactly one beat at a
+time: platform_crm/beat_scheduler.py).
 
 Start a worker:  celery -A platform_crm worker -Q xero,email,default -l info
 Start beat:      celery -A platform_crm beat -l info
@@ -36,6 +37,10 @@ app.conf.update(
     worker_send_task_events=True,
     task_send_sent_event=True,
     timezone="UTC",
+    # Beat (platform_crm/beat_scheduler.py) schedules only while it holds a lock in Redis,
+    # renewed at every tick (at least every 10 s); a dead beat's lock outlives it by a minute.
+    beat_max_loop_interval=10,
+    redbeat_lock_timeout=60,
 )
 
 # The one beat schedule. Each entry says why it runs and expires before the next run, so a
@@ -52,6 +57,20 @@ app.conf.beat_schedule = {
     # worker died between commit and publish), or whose wait for Xero's limits is over.
     "xero-invoices-sweep": {
         "task": "xero_sync.tasks.invoices_sweep_task",
+        "schedule": 60,
+        "options": {"expires": 50},
+    },
+    # Contact imports and previews under way whose task was lost (a killed worker, an emptied
+    # broker) resume at their checkpoint.
+    "xero-contact-imports-sweep": {
+        "task": "xero_sync.tasks.contact_imports_sweep_task",
+        "schedule": 60,
+        "options": {"expires": 50},
+    },
+    # Webhook deliveries stored but never processed (Redis was down when Xero called, or the
+    # worker died with the message) are queued again.
+    "xero-webhook-deliveries-sweep": {
+        "task": "xero_sync.tasks.webhook_deliveries_sweep_task",
         "schedule": 60,
         "options": {"expires": 50},
     },
@@ -89,6 +108,3 @@ app.conf.beat_schedule = {
 }
 
 app.autodiscover_tasks()
-
-# Only the beat holding this lock schedules: a second beat started by mistake waits.
-from . import beat_lock  # noqa: E402, F401

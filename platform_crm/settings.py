@@ -311,6 +311,9 @@ XERO_MAX_CONCURRENT_CALLS = env.int("XERO_MAX_CONCURRENT_CALLS", default=5)
 XERO_CALLS_PER_MINUTE = env.int("XERO_CALLS_PER_MINUTE", default=60)
 # A wait for a rate limit up to this many seconds is slept; a longer one is scheduled.
 XERO_MAX_INLINE_WAIT = env.float("XERO_MAX_INLINE_WAIT", default=3.0)
+# Seconds a contact import or webhook delivery may sit without progress (and, for an import,
+# without a live task) before beat's sweep queues it again: its message was lost.
+XERO_STALLED_AFTER = env.float("XERO_STALLED_AFTER", default=120.0)
 # Days without activity before an integration is disconnected, and the warning before it.
 XERO_INACTIVITY_DAYS = env.int("XERO_INACTIVITY_DAYS", default=60)
 XERO_INACTIVITY_WARNING_DAYS = env.int("XERO_INACTIVITY_WARNING_DAYS", default=7)

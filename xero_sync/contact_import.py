@@ -1,16 +1,23 @@
 """Bringing Xero's contacts in: the initial import (with its preview), the safety poll, and
 single contacts named by webhooks. All of them page through Xero at the largest page size and
-apply each page with xero_sync.contact_sync.page_apply."""
+apply each page with xero_sync.contact_sync.page_apply.
+
+An import or preview run is recoverable: each page commits with its checkpoint, a run holds
+its own advisory lock while it works (so a second copy of its task applies nothing), and beat's
+sweep re-queues a run under way that has neither moved nor had a live task for a while (its
+message lost with a killed worker or an emptied broker); it resumes at its checkpoint."""
 
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from contacts.models import Contact
+from platform_crm.advisory_locks import advisory_lock, advisory_lock_free
 from platform_crm.queueing import enqueue_on_commit
 
 from .client import XeroClient
@@ -21,6 +28,7 @@ from .models import ConnectionStatus, ContactImport, ImportStatus, XeroConnectio
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000  # Xero's largest
+UNDER_WAY = [ImportStatus.PREVIEWING, ImportStatus.QUEUED, ImportStatus.RUNNING]
 # The poll re-reads a little before its high-water mark: clocks and commits are not instant.
 POLL_OVERLAP = timedelta(minutes=2)
 GROUP_MEMBERS_CACHE_SECONDS = 300
@@ -81,7 +89,7 @@ def import_start(
                 "import_others",
             ]
         )
-    enqueue_on_commit(contact_import_task, run.pk)
+    enqueue_on_commit(contact_import_task, run.pk)  # lost with the broker: the sweep resends it
     return run
 
 
@@ -172,9 +180,22 @@ def _advance_high_water(connection: XeroConnection, result: PageResult) -> None:
         XeroConnection.objects.filter(pk=connection.pk).update(contacts_synced_until=newest)
 
 
+def _run_lock(run_id: int) -> str:
+    return f"xero-contact-import:{run_id}"
+
+
 def import_run(run_id: int) -> ContactImport:
     """Run (or resume) an import or preview. Each page's writes and the checkpoint commit
-    together, so a worker killed mid-way resumes at the first page not yet applied."""
+    together, so a worker killed mid-way resumes at the first page not yet applied. Only one
+    copy runs at a time: another (a redelivered or re-queued message) returns at once."""
+    with advisory_lock(_run_lock(run_id)) as mine:
+        if not mine:
+            log.info("contact import already running elsewhere", extra={"import_id": run_id})
+            return ContactImport.objects.get(pk=run_id)
+        return _import_run(run_id)
+
+
+def _import_run(run_id: int) -> ContactImport:
     run = ContactImport.objects.select_related("connection__account").get(pk=run_id)
     if run.status in (ImportStatus.DONE, ImportStatus.PREVIEWED, ImportStatus.FAILED):
         return run
@@ -209,6 +230,7 @@ def import_run(run_id: int) -> ContactImport:
                 run.finished_at = timezone.now()
                 if not run.is_preview:  # the poll looks for who joins or leaves from here
                     group_members_remember(connection, the_filter.group_member_ids)
+            run.progressed_at = timezone.now()
             run.save()
             if not run.is_preview:
                 _advance_high_water(connection, result)
@@ -239,12 +261,48 @@ def _analyze_contact_tables() -> None:
 
 def import_resume_waiting(connection: XeroConnection) -> None:
     """After a reconnect: queued or interrupted imports go on."""
+    for run in connection.contact_imports.filter(status__in=UNDER_WAY):
+        _import_queue(run.pk)
+
+
+def _import_queue(run_id: int, *, in_seconds: float = 0) -> None:
     from .tasks import contact_import_task
 
-    for run in connection.contact_imports.filter(
-        status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.PREVIEWING]
-    ):
-        enqueue_on_commit(contact_import_task, run.pk)
+    ContactImport.objects.filter(pk=run_id).update(
+        next_attempt_at=timezone.now() + timedelta(seconds=in_seconds)
+    )
+    enqueue_on_commit(contact_import_task, run_id)
+
+
+def import_wait(run_id: int, seconds: float) -> None:
+    """The run's task retries in `seconds` (Xero asked us to wait): the sweep leaves it be
+    until then."""
+    ContactImport.objects.filter(pk=run_id).update(
+        next_attempt_at=timezone.now() + timedelta(seconds=seconds)
+    )
+
+
+def imports_stalled() -> list[int]:
+    """Runs under way with no live task: neither moved nor due to start for a while
+    (settings.XERO_STALLED_AFTER), and nobody holds the run's lock. Runs waiting for a
+    reconnect are left to it."""
+    cutoff = timezone.now() - timedelta(seconds=settings.XERO_STALLED_AFTER)
+    candidates = ContactImport.objects.filter(
+        Q(status__in=UNDER_WAY)
+        & Q(next_attempt_at__lt=cutoff)
+        & Q(progressed_at__lt=cutoff)
+        & Q(connection__status=ConnectionStatus.CONNECTED)
+    ).values_list("pk", flat=True)
+    return [pk for pk in candidates if advisory_lock_free(_run_lock(pk))]
+
+
+def imports_sweep() -> int:
+    """Beat: re-queue every stalled run; it resumes at its checkpoint. Returns how many."""
+    stalled = imports_stalled()
+    for run_id in stalled:
+        log.warning("contact import stalled; queued again", extra={"import_id": run_id})
+        _import_queue(run_id)
+    return len(stalled)
 
 
 def contacts_poll(connection: XeroConnection) -> PageResult:

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import Resolver404, resolve
+from django.utils import timezone
 
 from platform_crm.models import Account, Role
 
@@ -145,16 +146,28 @@ class XeroCall(models.Model):
 
 
 class WebhookDelivery(models.Model):
-    """A POST from Xero, stored (raw) before it is trusted or processed."""
+    """A POST from Xero, stored (raw) before it is trusted or processed. One still unprocessed
+    a while after it was received (or last queued) lost its task, and beat's sweep queues it
+    again (xero_sync.webhooks.deliveries_sweep)."""
 
     body = models.BinaryField()
     received_at = models.DateTimeField(auto_now_add=True)
+    # When the sweep last queued its processing again (the endpoint's own queueing is at
+    # received_at).
+    queued_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     event_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-received_at"]
+        indexes = [
+            models.Index(
+                fields=["received_at"],
+                condition=Q(processed_at__isnull=True),
+                name="webhook_delivery_unprocessed",
+            )
+        ]
 
     def __str__(self):
         return f"Webhook delivery {self.pk} ({self.event_count} events)"
@@ -280,7 +293,9 @@ class ImportStatus(models.TextChoices):
 
 
 class ContactImport(models.Model):
-    """One run of the initial import (or its preview): filter, checkpoint and counts."""
+    """One run of the initial import (or its preview): filter, checkpoint and counts. A run
+    under way whose task was lost (worker killed, broker emptied) is found by beat's sweep and
+    resumes at its checkpoint (xero_sync.contact_import.imports_sweep)."""
 
     connection = models.ForeignKey(
         XeroConnection, on_delete=models.CASCADE, related_name="contact_imports"
@@ -315,10 +330,21 @@ class ContactImport(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # When it last moved: created, or a page applied.
+    progressed_at = models.DateTimeField(default=timezone.now)
+    # When its task is next due to start: queued now, or retried after a wait for Xero.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["previewing", "queued", "running"]),
+                name="contact_import_under_way",
+            )
+        ]
 
     def __str__(self):
         return f"Contact import {self.pk} ({self.status})"

@@ -28,17 +28,29 @@ def disconnect_inactive_connections_task() -> dict[str, int]:
     return services.connections_disconnect_inactive()
 
 
+@shared_task
+def webhook_deliveries_sweep_task() -> int:
+    """Beat: queue again deliveries stored but never processed (their message was lost)."""
+    return webhooks.deliveries_sweep()
+
+
 @shared_task(bind=True, acks_late=True, max_retries=None)
 def contact_import_task(self, import_id: int) -> None:
+    # Each wait is also written on the run, so the sweep leaves a run waiting for Xero be and
+    # finds it if the retry's message is lost.
     try:
         contact_import.import_run(import_id)
     except RateLimited as limited:
-        raise self.retry(countdown=min(limited.retry_after, RETRY_COUNTDOWN_CAP)) from limited
+        countdown = min(limited.retry_after, RETRY_COUNTDOWN_CAP)
+        contact_import.import_wait(import_id, countdown)
+        raise self.retry(countdown=countdown) from limited
     except Transient as transient:
         if self.request.retries >= 10:
             contact_import.import_failed(import_id, transient.message)
             return
-        raise self.retry(countdown=min(2**self.request.retries, 300)) from transient
+        countdown = min(2**self.request.retries, 300)
+        contact_import.import_wait(import_id, countdown)
+        raise self.retry(countdown=countdown) from transient
     except AuthLost:
         pass  # the connection is marked; the import resumes after reconnect
 
@@ -47,6 +59,13 @@ def contact_import_task(self, import_id: int) -> None:
 def contact_imports_at_connection_task() -> int:
     """Beat: connections whose set-up stopped before the contacts step import all contacts."""
     return contact_import.imports_start_where_setup_stopped()
+
+
+@shared_task
+def contact_imports_sweep_task() -> int:
+    """Beat: re-queue contact imports and previews whose task was lost; they resume at their
+    checkpoint."""
+    return contact_import.imports_sweep()
 
 
 @shared_task(bind=True, acks_late=True, max_retries=5)

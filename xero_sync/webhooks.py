@@ -2,6 +2,11 @@
 
 Events are dispatched through one small table, (category, type) -> handler. The contact and
 invoice sync register their handlers in it; an event without a handler is recorded as such.
+
+A stored delivery is processed even when its task is lost (the broker was down when Xero
+called, or a worker died with it): beat's sweep queues every delivery still unprocessed a
+while after it arrived. One copy processes a delivery at a time (an advisory lock), and an
+event recorded by a copy that died before handling it is handled by the next.
 """
 
 import base64
@@ -10,10 +15,15 @@ import hmac
 import json
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
+
+from platform_crm.advisory_locks import advisory_lock
+from platform_crm.queueing import enqueue_on_commit
 
 from .contact_import import contact_sync_one
 from .invoice_from_xero import invoice_update_from_xero
@@ -39,11 +49,41 @@ def signature_valid(body: bytes, signature: str) -> bool:
     return hmac.compare_digest(expected, signature)
 
 
+# Deliveries queued again per sweep at most (the rest wait for the next sweep).
+SWEEP_BATCH = 500
+
+
 def delivery_store(body: bytes) -> WebhookDelivery:
     return WebhookDelivery.objects.create(body=body)
 
 
+def deliveries_sweep() -> int:
+    """Beat: queue again every delivery still unprocessed settings.XERO_STALLED_AFTER after it
+    arrived or was last queued. Returns how many."""
+    from .tasks import process_webhook_delivery_task
+
+    cutoff = timezone.now() - timedelta(seconds=settings.XERO_STALLED_AFTER)
+    lost = list(
+        WebhookDelivery.objects.filter(processed_at=None, received_at__lt=cutoff)
+        .filter(Q(queued_at=None) | Q(queued_at__lt=cutoff))
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    WebhookDelivery.objects.filter(pk__in=lost).update(queued_at=timezone.now())
+    for delivery_id in lost:
+        enqueue_on_commit(process_webhook_delivery_task, delivery_id)
+    if lost:
+        log.warning("webhook deliveries unprocessed; queued again", extra={"count": len(lost)})
+    return len(lost)
+
+
 def delivery_process(delivery_id: int) -> None:
+    with advisory_lock(f"xero-webhook-delivery:{delivery_id}") as mine:
+        if mine:  # else another copy is processing it
+            _delivery_process(delivery_id)
+
+
+def _delivery_process(delivery_id: int) -> None:
     delivery = WebhookDelivery.objects.get(pk=delivery_id)
     if delivery.processed_at:
         return
@@ -77,19 +117,21 @@ def _text(value, field: str) -> str:
 
 
 def _event_record(delivery: WebhookDelivery, raw: dict) -> WebhookEvent | None:
-    """The event's row, or None when the same event was already received (Xero re-sends)."""
+    """The event's row to handle, or None when the same event was already received (Xero
+    re-sends) and is another delivery's, or already handled."""
+    key = {
+        "tenant_id": _text(raw.get("tenantId"), "tenant_id"),
+        "category": _text(raw.get("eventCategory"), "category"),
+        "event_type": _text(raw.get("eventType"), "event_type"),
+        "resource_id": _text(raw.get("resourceId"), "resource_id"),
+        "event_date": _text(raw.get("eventDateUtc"), "event_date"),
+    }
     try:
         with transaction.atomic():
-            return WebhookEvent.objects.create(
-                delivery=delivery,
-                tenant_id=_text(raw.get("tenantId"), "tenant_id"),
-                category=_text(raw.get("eventCategory"), "category"),
-                event_type=_text(raw.get("eventType"), "event_type"),
-                resource_id=_text(raw.get("resourceId"), "resource_id"),
-                event_date=_text(raw.get("eventDateUtc"), "event_date"),
-            )
+            return WebhookEvent.objects.create(delivery=delivery, **key)
     except IntegrityError:
-        return None
+        # Recorded by an earlier copy of this delivery's task that died before handling it.
+        return WebhookEvent.objects.filter(delivery=delivery, processed_at=None, **key).first()
 
 
 def _event_dispatch(event: WebhookEvent) -> None:

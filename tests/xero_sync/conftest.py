@@ -82,13 +82,13 @@ def connect(xero, account, user, *, org: str = KIWI, also: tuple[str, ...] = ())
     return XeroConnection.objects.get(account=account)
 
 
-def run_import(
+def start_import(
     connection, user=None, *, preview=False, groups=(), customers=True, suppliers=True, others=True
 ):
-    """Start an import (or preview) and run it here, as the worker's task would."""
+    """Start an import (or preview) as the Contacts from Xero page does."""
     from xero_sync import contact_import
 
-    run = contact_import.import_start(
+    return contact_import.import_start(
         connection=connection,
         preview=preview,
         group_ids=list(groups),
@@ -97,4 +97,10 @@ def run_import(
         others=others,
         user=user,
     )
-    return contact_import.import_run(run.pk)
+
+
+def run_import(connection, user=None, **choices):
+    """Start an import (or preview) and run it here, as the worker's task would."""
+    from xero_sync import contact_import
+
+    return contact_import.import_run(start_import(connection, user, **choices).pk)
