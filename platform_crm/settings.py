@@ -187,14 +187,22 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 # Short-lived copies of what Xero said (chart of accounts, tax rates), shared by all processes.
+# A cache that cannot be reached is a miss, never an error (django-redis IGNORE_EXCEPTIONS,
+# each one logged): while Redis is down, pages read Xero or the database instead of failing.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": env.str("CACHE_URL", default=REDIS_URL),
         "KEY_PREFIX": "crm",
         "TIMEOUT": 600,
+        "OPTIONS": {
+            "IGNORE_EXCEPTIONS": True,
+            "SOCKET_CONNECT_TIMEOUT": 1,
+            "SOCKET_TIMEOUT": 2,
+        },
     }
 }
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 # Dev-only fallback broker when no Redis can be had (see scripts/dev_env.py).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Longer than the longest task (hard limit below), or Redis hands a running task to a
@@ -208,6 +216,14 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(_queue_dir / "processed"),
     }
+# Beat keeps its schedule and its single-beat lock in Redis (celery-redbeat, see
+# platform_crm/beat_scheduler.py); the dev-only filesystem broker has no Redis, so there the
+# one beat keeps its schedule in a file.
+CELERY_BEAT_SCHEDULER = (
+    "celery.beat:PersistentScheduler"
+    if CELERY_BROKER_URL.startswith("filesystem://")
+    else "platform_crm.beat_scheduler:Scheduler"
+)
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=15 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=14 * 60)

@@ -5,14 +5,24 @@ windows that reset at times of Xero's choosing. We keep under them from our side
 call in flight, and a sliding window slightly longer than a minute (so any fixed minute Xero
 counts holds at most the limit, whatever its phase and the calls' time in transit). A 429's
 Retry-After blocks the organisation for every worker until it passes.
+
+Without Redis nothing can tell how many calls the other workers have in flight, so no call
+goes out: a slot that cannot be had is a Transient error (pages say Xero cannot be reached just
+now; tasks retry). Releasing a slot or recording Xero's block when Redis is away is skipped:
+the slot's lease and the block expire by themselves.
 """
 
+import logging
 import uuid
 from dataclasses import dataclass
 from functools import cache
 
 import redis
 from django.conf import settings
+
+from .errors import Transient
+
+log = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 61.0
 # A lease outlives any call (timeouts included), so a killed worker's slot frees itself.
@@ -53,8 +63,9 @@ return tostring(until_)
 
 @cache
 def redis_client() -> redis.Redis:
-    """The Redis that coordinates workers (limits, flags); not the cache."""
-    return redis.Redis.from_url(settings.REDIS_URL)
+    """The Redis that coordinates workers (limits, flags); not the cache. Short timeouts: a
+    Redis that does not answer must not hold a page for long."""
+    return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
 
 
 @dataclass(frozen=True)
@@ -73,24 +84,36 @@ class TenantLimiter:
 
     def try_acquire(self) -> Decision:
         lease = uuid.uuid4().hex
-        granted, wait, reason = redis_client().eval(
-            _ACQUIRE,
-            3,
-            *self.keys,
-            settings.XERO_MAX_CONCURRENT_CALLS,
-            settings.XERO_CALLS_PER_MINUTE,
-            WINDOW_SECONDS,
-            LEASE_SECONDS,
-            lease,
-        )
+        try:
+            granted, wait, reason = redis_client().eval(
+                _ACQUIRE,
+                3,
+                *self.keys,
+                settings.XERO_MAX_CONCURRENT_CALLS,
+                settings.XERO_CALLS_PER_MINUTE,
+                WINDOW_SECONDS,
+                LEASE_SECONDS,
+                lease,
+            )
+        except redis.RedisError as error:
+            raise Transient(
+                "Xero cannot be reached just now (the service that keeps us within Xero's "
+                "limits is unavailable); try again in a minute."
+            ) from error
         return Decision(bool(granted), float(wait), reason.decode(), lease if granted else "")
 
     def release(self, lease: str) -> None:
-        redis_client().zrem(self.keys[0], lease)
+        try:
+            redis_client().zrem(self.keys[0], lease)
+        except redis.RedisError:
+            log.warning("xero call slot not released (Redis unavailable); its lease expires")
 
     def block_for(self, seconds: float) -> None:
         """Every worker waits this long before calling this organisation again."""
-        redis_client().eval(_BLOCK, 1, self.keys[2], max(seconds, 0.0))
+        try:
+            redis_client().eval(_BLOCK, 1, self.keys[2], max(seconds, 0.0))
+        except redis.RedisError:
+            log.warning("xero rate-limit block not shared (Redis unavailable)")
 
     def reset(self) -> None:
         redis_client().delete(*self.keys)

@@ -8,7 +8,8 @@ from platform_crm.celery import app
 PROBE_QUEUE = "beat-probe"
 
 # A dead beat's lock lasts 3 s here instead of a minute, so a takeover fits in a test.
-app.conf.beat_lock_seconds = 3
+app.conf.redbeat_lock_timeout = 3
+app.conf.beat_max_loop_interval = 1
 app.conf.beat_schedule = {
     "probe": {
         "task": "platform_crm.tasks.clear_expired_sessions_task",

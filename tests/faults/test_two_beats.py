@@ -1,5 +1,7 @@
 """Two `celery beat` processes started by mistake: only the one holding the schedule lock sends
-periodic jobs; the other waits, says why, and takes over when the first dies."""
+periodic jobs; the other waits, says why, and takes over when the first dies. And when Redis
+restarts empty (the lock and the schedule gone with it), neither exits: exactly one of them
+takes the lock again and scheduling goes on."""
 
 import json
 import signal
@@ -12,16 +14,15 @@ import pytest
 import redis
 from django.conf import settings
 
-from platform_crm.beat_lock import LOCK_NAME
-
 from .beat_probe import PROBE_QUEUE
 from .conftest import process_env
+from .crash_processes import PrivateRedis
 
 pytestmark = pytest.mark.slow
 
 
 class Beat:
-    def __init__(self, processes, tmp_path: Path, name: str):
+    def __init__(self, processes, tmp_path: Path, name: str, **env: str):
         self.log = tmp_path / f"{name}.log"
         with self.log.open("w") as out:
             self.process = processes.start(
@@ -37,7 +38,7 @@ class Beat:
                     "--schedule",
                     str(tmp_path / f"{name}-schedule"),
                 ],
-                env=process_env(),
+                env=process_env(**env),
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
@@ -50,14 +51,14 @@ class Beat:
         return text in self.log.read_text()
 
 
-def probes_sent() -> list[str]:
+def probes_sent(broker_url: str = "") -> list[str]:
     """The origin (sending process) of every probe message on the broker, oldest first."""
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker = redis.Redis.from_url(broker_url or settings.CELERY_BROKER_URL)
     return [json.loads(raw)["headers"]["origin"] for raw in broker.lrange(PROBE_QUEUE, 0, -1)][::-1]
 
 
-def sent_by(beat: Beat) -> int:
-    return sum(origin.startswith(beat.origin) for origin in probes_sent())
+def sent_by(beat: Beat, broker_url: str = "") -> int:
+    return sum(origin.startswith(beat.origin) for origin in probes_sent(broker_url))
 
 
 def wait_for(predicate, beats, timeout: float = 30.0) -> None:
@@ -70,15 +71,22 @@ def wait_for(predicate, beats, timeout: float = 30.0) -> None:
     raise AssertionError(f"condition not met within {timeout}s\n{logs}")
 
 
+def forget_beats() -> None:
+    """No lock or schedule left in Redis by an earlier beat (redbeat keeps both there)."""
+    coordination = redis.Redis.from_url(settings.REDIS_URL)
+    keys = list(coordination.scan_iter("redbeat:*"))
+    if keys:
+        coordination.delete(*keys)
+
+
 @pytest.fixture
 def clean_broker():
-    coordination = redis.Redis.from_url(settings.REDIS_URL)
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    coordination.delete(LOCK_NAME)
+    forget_beats()
     broker.delete(PROBE_QUEUE)
     yield
     broker.delete(PROBE_QUEUE)
-    coordination.delete(LOCK_NAME)
+    forget_beats()
 
 
 def test_a_second_beat_schedules_nothing_until_the_first_dies(processes, tmp_path, clean_broker):
@@ -106,3 +114,38 @@ def test_a_second_beat_schedules_nothing_until_the_first_dies(processes, tmp_pat
     # second's.
     assert all(o.startswith(first.origin) for o in origins[:handover])
     assert all(o.startswith(second.origin) for o in origins[handover:])
+
+
+def test_after_redis_restarts_empty_exactly_one_beat_takes_the_lock_again(processes, tmp_path):
+    redis_server = PrivateRedis(tmp_path)
+    try:
+        url = redis_server.url
+        own = {"REDIS_URL": url, "CACHE_URL": url, "CELERY_BROKER_URL": url}
+        first = Beat(processes, tmp_path, "first", **own)
+        wait_for(lambda: sent_by(first, url) >= 2, [first])
+        second = Beat(processes, tmp_path, "second", **own)
+        wait_for(lambda: second.said("holds the schedule lock"), [first, second])
+
+        # Redis goes away for a while (both beats keep trying), then comes back empty: no lock,
+        # no schedule, no probes sent before.
+        redis_server.kill()
+        wait_for(
+            lambda: first.said("Redis is unavailable") and second.said("Redis is unavailable"),
+            [first, second],
+        )
+        redis_server.start()
+        wait_for(lambda: len(probes_sent(url)) >= 8, [first, second])
+
+        beats = [first, second]
+        assert [b.process.poll() for b in beats] == [None, None]  # neither exited
+        # Exactly one schedules: every probe since the restart came from the same beat, and
+        # the other is waiting for it.
+        origins = probes_sent(url)
+        holder = next(b for b in beats if origins[0].startswith(b.origin))
+        waiting = next(b for b in beats if b is not holder)
+        assert all(o.startswith(holder.origin) for o in origins)
+        assert waiting.log.read_text().count("holds the schedule lock") >= 1
+        if holder is first:
+            assert first.said("lost the schedule lock")
+    finally:
+        redis_server.stop()
