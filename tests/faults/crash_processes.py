@@ -1,13 +1,19 @@
 """Processes a fault test kills and starts again: a Celery worker (its pool children or the
-whole of it), `celery beat` running the outbox sweep, and a Redis server of the test's own.
-Everything is started through the `processes` fixture, which ends what is left at teardown."""
+whole of it), `celery beat` running the sweeps, a Redis server of the test's own, and the web
+app (gunicorn) with an HTTP session to drive it. Everything is started through the `processes`
+fixture, which ends what is left at teardown."""
 
 import contextlib
+import http.cookiejar
 import os
 import signal
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..workers import WORKER_ARGS, Worker
@@ -122,7 +128,7 @@ class KillableWorker(Worker):
 
 
 class SweepBeat:
-    """`celery beat` sending the product's outbox sweep every two seconds (sweep_beat)."""
+    """`celery beat` sending the product's sweeps every two seconds (sweep_beat)."""
 
     def __init__(self, processes, tmp_path: Path, **env: str):
         self.processes, self.tmp_path, self.env = processes, tmp_path, process_env(**env)
@@ -151,13 +157,13 @@ class SweepBeat:
             )
 
     def keep_running(self) -> None:
-        """A supervisor's job: a beat that stopped (it does when its Redis lock vanishes) is
-        started again."""
+        """A supervisor's job: a beat that stopped is started again (ours should not stop,
+        whatever happens to Redis; `starts` tells whether it did)."""
         if self.process.poll() is not None:
             self.start()
 
-    def sweeps_sent(self) -> int:
-        return self.log.read_text().count("Sending due task xero-invoices-sweep")
+    def sweeps_sent(self, name: str = "xero-invoices-sweep") -> int:
+        return self.log.read_text().count(f"Sending due task {name}")
 
 
 def free_port() -> int:
@@ -212,3 +218,124 @@ class PrivateRedis:
     def stop(self) -> None:
         if self.process.poll() is None:
             self.kill()
+
+
+class WebServer:
+    """The product's web app under gunicorn (as docker-compose runs it) on a port of its own,
+    with the test's database, sandbox and Redis."""
+
+    def __init__(self, processes, tmp_path: Path, sandbox, **env: str):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tmp_path / "web.log"
+        env = process_env(
+            sandbox,
+            XERO_CLIENT_ID=sandbox.client_id,
+            XERO_CLIENT_SECRET=sandbox.client_secret,
+            XERO_WEBHOOK_KEY=sandbox.webhook_key,
+            **env,
+        )
+        with self.log.open("a") as out:
+            self.process = processes.start(
+                [
+                    "-m",
+                    "gunicorn",
+                    "platform_crm.wsgi",
+                    "--bind",
+                    f"127.0.0.1:{self.port}",
+                    "--workers",
+                    "2",
+                    "--timeout",
+                    "120",
+                    "--access-logfile",
+                    "-",
+                ],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            with contextlib.suppress(OSError):
+                if WebSession(self.url).get("/healthz").status == 200:
+                    return
+            time.sleep(0.2)
+        raise AssertionError(f"web did not start:\n{self.log.read_text()[-3000:]}")
+
+
+@dataclass
+class WebAnswer:
+    status: int
+    location: str
+    body: str
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # the answer itself (its status and Location) is what a test looks at
+
+
+class WebSession:
+    """A browser's session over HTTP (urllib): cookies kept, redirects not followed, and
+    Django's CSRF token sent with every POST."""
+
+    def __init__(self, base_url: str, *, session_cookie: str = ""):
+        self.base_url = base_url
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirects()
+        )
+        if session_cookie:
+            self._set_cookie("sessionid", session_cookie)
+
+    def _set_cookie(self, name: str, value: str) -> None:
+        self.cookies.set_cookie(
+            http.cookiejar.Cookie(
+                0,
+                name,
+                value,
+                None,
+                False,
+                "127.0.0.1",
+                False,
+                False,
+                "/",
+                True,
+                False,
+                None,
+                False,
+                None,
+                None,
+                {},
+            )  # fmt: skip
+        )
+
+    def _cookie(self, name: str) -> str:
+        return next((c.value for c in self.cookies if c.name == name), "")
+
+    def request(self, method: str, path: str, data: bytes | None = None, headers=None):
+        request = urllib.request.Request(
+            self.base_url + path, data=data, method=method, headers=headers or {}
+        )
+        try:
+            with self.opener.open(request, timeout=120) as response:
+                return WebAnswer(response.status, "", response.read().decode(errors="replace"))
+        except urllib.error.HTTPError as answer:
+            body = answer.read().decode(errors="replace")
+            return WebAnswer(answer.code, answer.headers.get("Location", ""), body)
+
+    def get(self, path: str) -> WebAnswer:
+        return self.request("GET", path)
+
+    def post(self, path: str, fields: dict | list | None = None) -> WebAnswer:
+        if not self._cookie("csrftoken"):
+            self.get(path)  # a form page sets the CSRF cookie
+        token = self._cookie("csrftoken")
+        return self.request(
+            "POST",
+            path,
+            urllib.parse.urlencode(fields or {}).encode(),
+            {"Content-Type": "application/x-www-form-urlencoded", "X-CSRFToken": token},
+        )
