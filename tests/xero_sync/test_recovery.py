@@ -246,7 +246,7 @@ def test_pages_that_need_xero_say_so_when_redis_cannot_be_reached(
     assert integrations.status_code == contacts.status_code == payment.status_code == 200
     assert "cannot be reached just now" in contacts.content.decode()
     assert "cannot be reached just now" in payment.content.decode()
-    assert grouped.status_code == 200 and "Nothing was started" in grouped.content.decode()
+    assert grouped.status_code == 200 and "Tick at least one group" in grouped.content.decode()
     assert not ContactImport.objects.filter(connection=connection).exists()
 
 
