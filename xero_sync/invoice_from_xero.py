@@ -27,6 +27,7 @@ from .context import changes_from_xero
 from .errors import OUTAGES, XeroError
 from .inactivity import connection_record_activity
 from .invoice_mapping import XeroInvoice, invoice_from_xero, invoice_label
+from .invoice_sync import lock_invoice_then_sync
 from .models import (
     InvoiceSync,
     PaymentSync,
@@ -157,13 +158,14 @@ def invoice_apply(connection: XeroConnection, found: XeroInvoice, held: list[Hel
         return applied
     _number_remember(connection, found)
     sync = (
-        InvoiceSync.objects.select_for_update()
-        .filter(connection=connection, xero_invoice_id=found.invoice_id)
+        InvoiceSync.objects.filter(connection=connection, xero_invoice_id=found.invoice_id)
         .select_related("invoice")
         .first()
     )
     if sync is None:
         return applied
+    lock_invoice_then_sync(sync)
+    sync.refresh_from_db()
     sync.xero_status = found.status or sync.xero_status
     sync.save(update_fields=["xero_status"])
     held += [

@@ -226,6 +226,14 @@ def invoice_sync_retry(sync: InvoiceSync) -> None:
     transaction.on_commit(partial(push_queue, sync.connection_id))
 
 
+def lock_invoice_then_sync(sync: InvoiceSync) -> None:
+    """Row locks in the order the invoices app takes them (the invoice, then its sync row, as a
+    payment or an issue does through invoice_sync_mark_pending): a drain or a change from Xero
+    that locked the sync row first would deadlock against staff saving the invoice."""
+    Invoice.objects.select_for_update().filter(pk=sync.invoice_id).values_list("pk").get()
+    InvoiceSync.objects.select_for_update().filter(pk=sync.pk).values_list("pk").get()
+
+
 # --- pre-flight ----------------------------------------------------------------------------
 def _page(name: str, account, **kwargs) -> str:
     return reverse(name, kwargs={"account_slug": account.slug, **kwargs})
@@ -961,6 +969,7 @@ def _fail(row: Row, failure: RowFailed) -> None:
         "failed_at": timezone.now(),
     }
     with transaction.atomic():
+        lock_invoice_then_sync(sync)
         turning = InvoiceSync.objects.filter(pk=sync.pk, version=row.version).exclude(
             state=InvoiceSyncState.FAILED
         )
