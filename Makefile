@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: dev test lint format bench bench-quick install clean
+.PHONY: dev stop-db test lint format bench bench-quick install clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,13 +15,21 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 
 install: $(VENV)/.installed
 
+# With no PostgreSQL reachable, dev_env.py starts an embedded one in var/pg; it lives as long as
+# `make dev` (the trap stops it on any exit, Ctrl-C included). WEB_PORT, FLOWER_PORT and
+# XERO_SANDBOX_PORT move the processes off 8000, 5555 and 8765.
 dev: $(VENV)/.installed
-	@$(BIN)/python scripts/dev_env.py
-	@set -a; . var/dev.env; set +a; \
+	@trap '$(BIN)/python scripts/dev_env.py --stop-db' EXIT; \
+	  $(BIN)/python scripts/dev_env.py && \
+	  set -a && . var/dev.env && set +a && \
 	  python manage.py migrate --noinput -v0 && \
 	  python manage.py load_demo_data && \
-	  echo && echo "Platform CRM: http://localhost:8000   Django admin: /admin/   Flower: http://localhost:5555 (ops / ops-dev)" && echo && \
-	  exec honcho -f Procfile.dev start
+	  echo && echo "Platform CRM: $$SITE_URL   Django admin: /admin/   Flower: http://localhost:$$FLOWER_PORT (ops / ops-dev)" && echo && \
+	  honcho -f Procfile.dev start
+
+# Stops an embedded PostgreSQL that `make dev` could not stop itself (it was killed with -9).
+stop-db:
+	@if [ -x $(BIN)/python ]; then $(BIN)/python scripts/dev_env.py --stop-db; fi
 
 test: $(VENV)/.installed lint
 	$(BIN)/pytest
@@ -42,5 +50,5 @@ bench: $(VENV)/.installed
 bench-quick: $(VENV)/.installed
 	$(BIN)/python bench/run_all.py --quick
 
-clean:
+clean: stop-db
 	rm -rf var staticfiles .pytest_cache .ruff_cache

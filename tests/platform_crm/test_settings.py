@@ -2,10 +2,13 @@
 
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import environ
+import psycopg
 import pytest
 
 from ..workers import database_url_for_tests
@@ -66,27 +69,77 @@ def test_check_deploy_names_what_is_missing():
     assert "Traceback" not in result.stderr
 
 
-def test_dev_environment_falls_back_and_says_how_to_get_the_real_services(tmp_path):
-    # Nothing listens on port 1: the run command must explain, not crash.
-    env = {
-        **os.environ,
-        "DATABASE_URL": "postgres://postgres@127.0.0.1:1/platform_crm",
-        "REDIS_URL": "redis://127.0.0.1:6379/0",
-    }
-    result = subprocess.run(
-        [sys.executable, "scripts/dev_env.py", str(tmp_path / "dev.env")],
-        cwd=ROOT,
-        env=env,
+def run_dev_env(*args, cwd, env):
+    """scripts/dev_env.py run from a copy of the script in `cwd`, so var/ (and var/pg) is the
+    test's own and never a developer's."""
+    script = cwd / "scripts" / "dev_env.py"
+    script.parent.mkdir(exist_ok=True)
+    shutil.copy(ROOT / "scripts" / "dev_env.py", script)
+    return subprocess.run(
+        [sys.executable, str(script), *args],
+        cwd=cwd,
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
     )
-    assert result.returncode == 0, result.stderr
-    assert "PostgreSQL is not reachable at 127.0.0.1:1" in result.stdout
-    assert "pg_ctlcluster" in result.stdout
-    assert "Using SQLite" in result.stdout
-    written = (tmp_path / "dev.env").read_text()
-    assert "DATABASE_URL=sqlite:///" in written
+
+
+def test_dev_environment_without_postgresql_runs_a_real_one_from_the_wheel(tmp_path):
+    # Nothing listens on port 1: `make dev` must say so and start the embedded PostgreSQL in
+    # var/pg, reached by a Unix socket in that folder, not fall back to another database.
+    env = {"DATABASE_URL": "postgres://postgres@127.0.0.1:1/platform_crm", "LC_ALL": "C"}
+    result = run_dev_env(str(tmp_path / "dev.env"), cwd=tmp_path, env=env)
+    try:
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "PostgreSQL is not reachable at 127.0.0.1:1" in result.stdout
+        assert "pg_ctlcluster" in result.stdout
+        assert "database: embedded PostgreSQL 18." in result.stdout
+        lines = (tmp_path / "dev.env").read_text().splitlines()
+        written = dict(line.split("=", 1) for line in lines)
+        assert written["DATABASE_URL"].startswith("postgres://postgres@//")
+        # Django reads it as the socket folder and the database name, as `make dev` will.
+        db = environ.Env.db_url_config(written["DATABASE_URL"])
+        assert db["ENGINE"] == "django.db.backends.postgresql", db
+        assert (db["NAME"], db["USER"]) == ("platform_crm", "postgres")
+        assert Path(db["HOST"], ".s.PGSQL.5432").is_socket()
+        with psycopg.connect(host=db["HOST"], dbname=db["NAME"], user="postgres") as conn:
+            assert conn.execute("SHOW listen_addresses").fetchone() == ("",)  # no TCP at all
+            # Contact search compares UPPER of both sides: initdb ran under C.UTF-8, not the
+            # caller's C locale, so non-ASCII letters change case too.
+            assert conn.execute("SELECT upper('é'), lower('Ö')").fetchone() == ("É", "ö")
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")  # the contact search indexes
+            assert conn.execute("SELECT similarity('Aroha', 'Arohaa') > 0.5").fetchone() == (True,)
+        assert not [p for p in tmp_path.rglob("*") if p.is_file() and is_sqlite(p)]
+
+        again = run_dev_env(str(tmp_path / "dev.env"), cwd=tmp_path, env=env)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "(was running" in again.stdout  # reused, not started twice
+
+        stopped = run_dev_env("--stop-db", cwd=tmp_path, env=env)
+        assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+        assert "stopped the embedded PostgreSQL in var/pg" in stopped.stdout
+        assert not (tmp_path / "var" / "pg" / "postmaster.pid").exists()
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(host=db["HOST"], dbname=db["NAME"], user="postgres")
+        assert run_dev_env("--stop-db", cwd=tmp_path, env=env).stdout == ""  # nothing left to stop
+    finally:
+        run_dev_env("--stop-db", cwd=tmp_path, env=env)
+
+
+def test_dev_environment_refuses_a_database_other_than_postgresql(tmp_path):
+    result = run_dev_env(
+        str(tmp_path / "dev.env"), cwd=tmp_path, env={"DATABASE_URL": "sqlite:///dev.sqlite3"}
+    )
+    assert result.returncode == 1
+    assert "the product runs on PostgreSQL only" in result.stdout
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "dev.env").exists()
+
+
+def is_sqlite(path: Path) -> bool:
+    with path.open("rb") as f:
+        return f.read(16) == b"SQLite format 3\x00"
 
 
 def test_migrations_match_the_models():
