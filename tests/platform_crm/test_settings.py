@@ -123,6 +123,15 @@ def test_dev_environment_without_postgresql_runs_a_real_one_from_the_wheel(tmp_p
         with pytest.raises(psycopg.OperationalError):
             psycopg.connect(host=db["HOST"], dbname=db["NAME"], user="postgres")
         assert run_dev_env("--stop-db", cwd=tmp_path, env=env).stdout == ""  # nothing left to stop
+
+        if os.geteuid() == 0:
+            # As root the server runs as a system user; var/pg kept from a machine where that user
+            # had another uid is handed over again, not refused file by file.
+            for path in [tmp_path / "var" / "pg", *(tmp_path / "var" / "pg").rglob("*")]:
+                os.lchown(path, 4242, 4242)
+            moved = run_dev_env(str(tmp_path / "dev.env"), cwd=tmp_path, env=env)
+            assert moved.returncode == 0, moved.stdout + moved.stderr
+            assert "(start " in moved.stdout
     finally:
         run_dev_env("--stop-db", cwd=tmp_path, env=env)
 
