@@ -109,7 +109,7 @@ class Tenant:
         while True:
             number = f"INV-{self.next_invoice_number:04d}"
             self.next_invoice_number += 1
-            if number not in self.invoice_numbers:
+            if number.lower() not in self.invoice_numbers:  # the index is lower-cased
                 return number
 
     def account_by_code(self, code: str) -> dict | None:

@@ -249,3 +249,14 @@ def test_get_invoices_filters(client, contact_id, xero_sandbox):
     assert [i.invoice_id for i in get(tenant, if_modified_since=since, page=1).invoices] == [ids[1]]
     paged = get(tenant, page=1, page_size=2)
     assert paged.pagination.item_count == 3 and len(paged.invoices) == 2
+
+
+def test_an_automatic_invoice_number_skips_one_a_client_chose(http, xero_sandbox):
+    tenant = xero_sandbox.tenant_id()
+    token = xero_sandbox.token_for(tenant)
+    contact = xero_sandbox.contacts(tenant)[0]["ContactID"]
+    chosen = {"Invoices": [invoice_body(contact, number="INV-0001")]}
+    api(http, xero_sandbox, "PUT", "/Invoices", token, tenant, body=chosen)
+    auto = {"Invoices": [invoice_body(contact)]}
+    made = json.loads(api(http, xero_sandbox, "PUT", "/Invoices", token, tenant, body=auto).data)
+    assert made["Invoices"][0]["InvoiceNumber"] == "INV-0002"
