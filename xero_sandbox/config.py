@@ -40,13 +40,16 @@ class Behaviour:
     # UNVERIFIED: a DueDate before the invoice Date (a request in XeroAPI/Xero-Java#353 had one
     # and Xero's answer did not mention it); stricter: refuse.
     allow_due_before_date: bool = False
-    # UNVERIFIED: paying an invoice fires INVOICE UPDATE.
+    # UNVERIFIED: paying an invoice (or allocating a credit note to it) fires INVOICE UPDATE.
     webhook_on_payment: bool = True
     # UNVERIFIED: whether the concurrent-limit 429 carries Retry-After.
     concurrent_retry_after: bool = False
     # UNVERIFIED: what GET /Contacts or /Invoices without `page` returns: "first_page" (100,
     # stricter: a client that forgets to page loses data visibly) or "all".
     unpaged_lists: str = "first_page"
+    # GET /CreditNotes has no IDs filter in Xero's spec or SDK. "refuse" (400, so a client that
+    # relies on it learns at once) or "filter" (as GET /Invoices does).
+    credit_note_ids: str = "refuse"
     rate_limit_problem_minute: str = "minute"
     rate_limit_problem_day: str = "day"
     rate_limit_problem_concurrent: str = "concurrent"

@@ -11,12 +11,22 @@ from . import jsonio
 from . import seed as seed_module
 from .accounting import tracking
 from .accounting.contacts import contact_view
+from .accounting.credit_notes import credit_note_view
 from .accounting.invoices import invoice_view
 from .accounting.items import item_view
 from .accounting.payments import payment_view
 from .config import as_dict, update_dataclass
 from .currency_table import SIX_DP, VALID
-from .in_xero import Refused, pay_invoice_in_xero, save_contact_in_xero, save_invoice_in_xero
+from .in_xero import (
+    Refused,
+    allocate_credit_note_in_xero,
+    pay_invoice_in_xero,
+    refund_credit_note_in_xero,
+    remove_allocation_in_xero,
+    save_contact_in_xero,
+    save_credit_note_in_xero,
+    save_invoice_in_xero,
+)
 from .money import to_decimal
 from .msdates import ms_date, parse_date, parse_datetime
 from .routes import Route
@@ -39,6 +49,7 @@ def tenant_summary(tenant) -> dict:
         "countryCode": tenant.organisation.get("CountryCode", ""),
         "contacts": len(tenant.contacts),
         "invoices": len(tenant.invoices),
+        "credit_notes": len(tenant.credit_notes),
     }
 
 
@@ -250,6 +261,10 @@ def state(sb, request):
             ]
         if kind in (None, "invoices"):
             data["Invoices"] = [invoice_view(tenant, i) for i in tenant.invoices.values()]
+        if kind in (None, "credit_notes"):
+            data["CreditNotes"] = [
+                credit_note_view(tenant, c) for c in tenant.credit_notes.values()
+            ]
         if kind in (None, "payments"):
             data["Payments"] = [payment_view(tenant, p) for p in tenant.payments.values()]
         if kind in (None, "accounts"):
@@ -345,6 +360,20 @@ edit_invoice = _in_xero(
 )
 pay_invoice = _in_xero(
     lambda sb, r: pay_invoice_in_xero(sb, r.params["tenant"], r.params["id"], _body(r))
+)
+edit_credit_note = _in_xero(
+    lambda sb, r: save_credit_note_in_xero(sb, r.params["tenant"], _body(r), r.params.get("id"))
+)
+allocate_credit_note = _in_xero(
+    lambda sb, r: allocate_credit_note_in_xero(sb, r.params["tenant"], r.params["id"], _body(r))
+)
+remove_allocation = _in_xero(
+    lambda sb, r: remove_allocation_in_xero(
+        sb, r.params["tenant"], r.params["id"], r.params["allocation_id"]
+    )
+)
+refund_credit_note = _in_xero(
+    lambda sb, r: refund_credit_note_in_xero(sb, r.params["tenant"], r.params["id"], _body(r))
 )
 
 
@@ -507,4 +536,13 @@ ROUTES = [
         _org_setting(_edit_option),
     ),
     _c("GET", f"{_T}/emails", _org_setting(_emails)),
+    _c("POST", f"{_T}/credit-notes", edit_credit_note),
+    _c("POST", f"{_T}/credit-notes/(?P<id>[^/]+)", edit_credit_note),
+    _c("POST", f"{_T}/credit-notes/(?P<id>[^/]+)/allocations", allocate_credit_note),
+    _c(
+        "DELETE",
+        f"{_T}/credit-notes/(?P<id>[^/]+)/allocations/(?P<allocation_id>[^/]+)",
+        remove_allocation,
+    ),
+    _c("POST", f"{_T}/credit-notes/(?P<id>[^/]+)/refunds", refund_credit_note),
 ]

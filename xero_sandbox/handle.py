@@ -131,6 +131,13 @@ class SandboxHandle:
     def contacts(self, tenant_id: str) -> list[dict]:
         return self.state(tenant_id, "contacts")["Contacts"]
 
+    def credit_notes(self, tenant_id: str) -> list[dict]:
+        return self.state(tenant_id, "credit_notes")["CreditNotes"]
+
+    def payments(self, tenant_id: str) -> list[dict]:
+        """Payments and refunds; a refund's Invoice is its credit note (as Xero shows it)."""
+        return self.state(tenant_id, "payments")["Payments"]
+
     # clock, limits, config ------------------------------------------------------------------
     def clock(self) -> dict:
         return self.control("GET", "/clock")
@@ -300,6 +307,59 @@ class SandboxHandle:
         if account_code:
             payment["Account"] = {"Code": account_code}
         return self.control("POST", f"/orgs/{tenant_id}/invoices/{invoice_id}/payments", payment)
+
+    def create_credit_note(self, tenant_id: str, credit_note: dict) -> dict:
+        """A credit note made in Xero (fires CREDITNOTE CREATE). Shaped as the API takes it:
+        {Type, Contact: {ContactID}, LineItems, Status, ...}."""
+        return self.control("POST", f"/orgs/{tenant_id}/credit-notes", credit_note)
+
+    def edit_credit_note(self, tenant_id: str, credit_note_id: str, **fields) -> dict:
+        """Edit or approve (Status="AUTHORISED") in Xero; refused as Xero would (ControlError)."""
+        return self.control("POST", f"/orgs/{tenant_id}/credit-notes/{credit_note_id}", fields)
+
+    def void_credit_note(self, tenant_id: str, credit_note_id: str) -> dict:
+        return self.edit_credit_note(tenant_id, credit_note_id, Status="VOIDED")
+
+    def allocate_credit_note(
+        self, tenant_id: str, credit_note_id: str, invoice_id: str, amount, date=None
+    ) -> dict:
+        """ "Allocate credit" in Xero: returns the allocation (with its AllocationID)."""
+        allocation = {"Invoice": {"InvoiceID": invoice_id}, "Amount": str(amount)}
+        if date is not None:
+            allocation["Date"] = str(date)
+        return self.control(
+            "POST", f"/orgs/{tenant_id}/credit-notes/{credit_note_id}/allocations", allocation
+        )
+
+    def remove_allocation(self, tenant_id: str, credit_note_id: str, allocation_id: str) -> dict:
+        return self.control(
+            "DELETE",
+            f"/orgs/{tenant_id}/credit-notes/{credit_note_id}/allocations/{allocation_id}",
+        )
+
+    def refund_credit_note(
+        self,
+        tenant_id: str,
+        credit_note_id: str,
+        amount=None,
+        account_code=None,
+        date=None,
+        reference=None,
+    ) -> dict:
+        """ "Make a cash refund" in Xero: all the remaining credit from the first bank account
+        unless amount / account_code say otherwise. Returns the payment."""
+        refund = {}
+        if amount is not None:
+            refund["Amount"] = str(amount)
+        if account_code:
+            refund["Account"] = {"Code": account_code}
+        if date is not None:
+            refund["Date"] = str(date)
+        if reference:
+            refund["Reference"] = reference
+        return self.control(
+            "POST", f"/orgs/{tenant_id}/credit-notes/{credit_note_id}/refunds", refund
+        )
 
     # settings "inside Xero": rates, lock dates, plan, tracking; the invoice emails sent ------
     def set_rate(self, tenant_id: str, code: str, rate, day=None) -> dict:

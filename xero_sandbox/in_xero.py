@@ -3,8 +3,15 @@ They fire webhooks exactly as API writes do."""
 
 from .accounting.call import Call
 from .accounting.contacts import save_contact
+from .accounting.credit_notes import (
+    NOT_FOUND,
+    allocate,
+    allocation_events,
+    remove_allocation,
+    save_credit_note,
+)
 from .accounting.invoices import save_invoice
-from .accounting.payments import apply_payment
+from .accounting.payments import apply_payment, document_event
 from .wire import Request
 
 
@@ -55,19 +62,108 @@ def save_invoice_in_xero(
     return saved
 
 
-def pay_invoice_in_xero(sandbox, tenant_id: str, invoice_id: str, payment: dict) -> dict:
+def _pay(sandbox, tenant_id: str, sent: dict, outstanding) -> dict:
+    """A payment (or a refund) as a person records it: the first bank account and everything
+    outstanding unless they say otherwise."""
     with sandbox.store.lock:
         tenant = _tenant(sandbox, tenant_id)
-        sent = dict(payment, Invoice={"InvoiceID": invoice_id})
         if "Account" not in sent:
             bank = next((a for a in tenant.accounts.values() if a.get("Type") == "BANK"), None)
             sent["Account"] = {"AccountID": bank["AccountID"]} if bank else {}
-        if "Amount" not in sent and invoice_id.lower() in tenant.invoices:
-            sent["Amount"] = tenant.invoices[invoice_id.lower()]["AmountDue"]
-        saved, errors, invoice = apply_payment(sandbox.clock.now(), tenant, sent)
+        if "Amount" not in sent:
+            left = outstanding(tenant)
+            if left is not None:
+                sent["Amount"] = left
+        saved, errors, document = apply_payment(sandbox.clock.now(), tenant, sent)
         if errors:
             raise Refused(errors)
         if sandbox.settings.behaviour.webhook_on_payment:
-            sandbox.webhooks.emit(tenant.id, "INVOICE", "UPDATE", invoice["InvoiceID"])
+            sandbox.webhooks.emit(tenant.id, *document_event(document))
     sandbox.changed.set()
     return saved
+
+
+def pay_invoice_in_xero(sandbox, tenant_id: str, invoice_id: str, payment: dict) -> dict:
+    def outstanding(tenant):
+        invoice = tenant.invoices.get(invoice_id.lower())
+        return invoice["AmountDue"] if invoice else None
+
+    sent = dict(payment, Invoice={"InvoiceID": invoice_id})
+    return _pay(sandbox, tenant_id, sent, outstanding)
+
+
+def refund_credit_note_in_xero(sandbox, tenant_id: str, credit_note_id: str, refund: dict) -> dict:
+    """ "Make a cash refund" on a credit note: a payment of (part of) its remaining credit."""
+
+    def outstanding(tenant):
+        credit_note = tenant.credit_notes.get(credit_note_id.lower())
+        return credit_note["RemainingCredit"] if credit_note else None
+
+    sent = dict(refund, CreditNote={"CreditNoteID": credit_note_id})
+    return _pay(sandbox, tenant_id, sent, outstanding)
+
+
+def _credit_note(tenant, credit_note_id: str) -> dict:
+    credit_note = tenant.credit_notes.get((credit_note_id or "").lower())
+    if credit_note is None:
+        raise Refused([NOT_FOUND])
+    return credit_note
+
+
+def save_credit_note_in_xero(
+    sandbox, tenant_id: str, fields: dict, credit_note_id: str | None = None
+) -> dict:
+    """Create, edit, approve or void (Status VOIDED) a credit note."""
+    with sandbox.store.lock:
+        tenant = _tenant(sandbox, tenant_id)
+        existing = _credit_note(tenant, credit_note_id) if credit_note_id else None
+        call = Call(Request("POST", "/in-xero", {}, {}), tenant, sandbox, sandbox.clock.now())
+        saved, errors, events = save_credit_note(call, fields, existing)
+        if errors:
+            raise Refused(errors)
+        for event in events:
+            call.emit(*event)
+    sandbox.changed.set()
+    return saved
+
+
+def _allocation_change(sandbox, tenant_id: str, credit_note_id: str, change) -> dict:
+    """Run change(tenant, credit note) -> (result, invoice) under the lock; fire the events an
+    allocation fires."""
+    with sandbox.store.lock:
+        tenant = _tenant(sandbox, tenant_id)
+        credit_note = _credit_note(tenant, credit_note_id)
+        result, invoice = change(tenant, credit_note)
+        for event in allocation_events(credit_note, invoice, sandbox.settings.behaviour):
+            sandbox.webhooks.emit(tenant.id, *event)
+    sandbox.changed.set()
+    return result
+
+
+def allocate_credit_note_in_xero(
+    sandbox, tenant_id: str, credit_note_id: str, allocation: dict
+) -> dict:
+    """ "Allocate credit" on a credit note: {Invoice: {InvoiceID}, Amount, Date}."""
+
+    def change(tenant, credit_note):
+        saved, errors, invoice = allocate(sandbox.clock.now(), tenant, credit_note, allocation)
+        if errors:
+            raise Refused(errors)
+        return saved, invoice
+
+    return _allocation_change(sandbox, tenant_id, credit_note_id, change)
+
+
+def remove_allocation_in_xero(
+    sandbox, tenant_id: str, credit_note_id: str, allocation_id: str
+) -> dict:
+    def change(tenant, credit_note):
+        allocation = next(
+            (a for a in credit_note["Allocations"] if a["AllocationID"] == allocation_id.lower()),
+            None,
+        )
+        if allocation is None:
+            raise Refused(["The allocation could not be found."])
+        return credit_note, remove_allocation(sandbox.clock.now(), tenant, credit_note, allocation)
+
+    return _allocation_change(sandbox, tenant_id, credit_note_id, change)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from .accounting import (
     contacts,
+    credit_notes,
     currencies,
     invoice_sending,
     invoices,
@@ -96,6 +97,27 @@ API_ROUTES = [
         "POST",
         f"/Invoices/{_ID}/Email",
         invoice_sending.email_invoice,
+        "accounting.invoices",
+        True,
+    ),
+    api("GET", "/CreditNotes", credit_notes.list_credit_notes, "accounting.invoices"),
+    api("GET", f"/CreditNotes/{_ID}", credit_notes.get_credit_note, "accounting.invoices"),
+    api("PUT", "/CreditNotes", credit_notes.write_credit_notes, "accounting.invoices", True),
+    api("POST", "/CreditNotes", credit_notes.write_credit_notes, "accounting.invoices", True),
+    api(
+        "POST", f"/CreditNotes/{_ID}", credit_notes.write_credit_notes, "accounting.invoices", True
+    ),
+    api(
+        "PUT",
+        f"/CreditNotes/{_ID}/Allocations",
+        credit_notes.create_allocations,
+        "accounting.invoices",
+        True,
+    ),
+    api(
+        "DELETE",
+        f"/CreditNotes/{_ID}/Allocations/(?P<allocation_id>[^/]+)",
+        credit_notes.delete_allocation,
         "accounting.invoices",
         True,
     ),

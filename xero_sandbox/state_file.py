@@ -22,8 +22,10 @@ def _tenant_dump(t: Tenant) -> dict:
         "accounts": t.accounts,
         "tax_rates": t.tax_rates,
         "invoices": t.invoices,
+        "credit_notes": t.credit_notes,
         "payments": t.payments,
         "next_invoice_number": t.next_invoice_number,
+        "next_credit_note_number": t.next_credit_note_number,
         "currencies": t.currencies,
         "rates": {
             code: [[since.isoformat(), rate] for since, rate in table]
@@ -45,7 +47,9 @@ def _tenant_load(data: dict) -> Tenant:
     t.contact_groups, t.group_members = data["contact_groups"], data["group_members"]
     t.accounts, t.tax_rates = data["accounts"], data["tax_rates"]
     t.invoices, t.payments = data["invoices"], data["payments"]
+    t.credit_notes = data.get("credit_notes", {})  # absent from files older than credit notes
     t.next_invoice_number = data["next_invoice_number"]
+    t.next_credit_note_number = data.get("next_credit_note_number", 1)
     # Files written before these settings existed load with the defaults.
     t.currencies = data.get("currencies") or {t.base_currency: {"Code": t.base_currency}}
     t.rates = {
@@ -61,6 +65,11 @@ def _tenant_load(data: dict) -> Tenant:
     for invoice in t.invoices.values():
         if invoice["Type"] == "ACCREC" and invoice.get("InvoiceNumber"):
             t.invoice_numbers[invoice["InvoiceNumber"].lower()] = invoice["InvoiceID"]
+    for credit_note in t.credit_notes.values():
+        if credit_note["Type"] == "ACCRECCREDIT" and credit_note.get("CreditNoteNumber"):
+            t.credit_note_numbers[credit_note["CreditNoteNumber"].lower()] = credit_note[
+                "CreditNoteID"
+            ]
     return t
 
 

@@ -34,10 +34,13 @@ class Tenant:
         self.accounts: dict[str, dict] = {}
         self.tax_rates: dict[str, dict] = {}
         self.invoices: dict[str, dict] = {}
+        self.credit_notes: dict[str, dict] = {}
         self.payments: dict[str, dict] = {}
         self.active_names: dict[str, str] = {}  # lower-cased active contact name -> ContactID
         self.invoice_numbers: dict[str, str] = {}  # ACCREC InvoiceNumber -> InvoiceID
         self.next_invoice_number = 1
+        self.credit_note_numbers: dict[str, str] = {}  # ACCRECCREDIT number -> CreditNoteID
+        self.next_credit_note_number = 1
         # Settings a sales invoice draws on: enabled currencies (base first), the day rates set
         # through the control API (code -> [(from date, rate)], oldest first), items, tracking
         # categories (with their Options) and branding themes.
@@ -110,6 +113,13 @@ class Tenant:
             number = f"INV-{self.next_invoice_number:04d}"
             self.next_invoice_number += 1
             if number.lower() not in self.invoice_numbers:  # the index is lower-cased
+                return number
+
+    def allocate_credit_note_number(self) -> str:
+        while True:
+            number = f"CN-{self.next_credit_note_number:04d}"
+            self.next_credit_note_number += 1
+            if number.lower() not in self.credit_note_numbers:
                 return number
 
     def account_by_code(self, code: str) -> dict | None:

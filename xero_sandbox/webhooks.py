@@ -81,8 +81,18 @@ class Webhooks:
             self.emitted.clear()
             self._cond.notify_all()
 
-    def emit(self, tenant_id: str, category: str, event_type: str, resource_id: str) -> None:
-        plural = {"CONTACT": "Contacts", "INVOICE": "Invoices"}[category]
+    def emit(
+        self,
+        tenant_id: str,
+        category: str,
+        event_type: str,
+        resource_id: str,
+        data: dict | None = None,
+    ) -> None:
+        """`data` rides on the event as Xero's CREDITNOTE events carry {Type, Status}."""
+        plural = {"CONTACT": "Contacts", "INVOICE": "Invoices", "CREDITNOTE": "CreditNotes"}[
+            category
+        ]
         event = {
             "resourceUrl": f"{self.base_url}/api.xro/2.0/{plural}/{resource_id}",
             "resourceId": resource_id,
@@ -92,6 +102,8 @@ class Webhooks:
             "tenantId": tenant_id,
             "tenantType": "ORGANISATION",
         }
+        if data is not None:
+            event["data"] = data
         with self._cond:
             self.emitted.append(event)
             if self.settings.url:
@@ -143,8 +155,15 @@ class Webhooks:
     def _batch(self) -> None:
         with self._cond:
             events, self._events = self._events, []
-        if not events:
-            return
+        # The webhooks spec gives credit notes a payload of their own (CreditNoteWebhookEvent:
+        # every event CREDITNOTE, with data), so they travel apart from the other categories.
+        credit = [e for e in events if e["eventCategory"] == "CREDITNOTE"]
+        other = [e for e in events if e["eventCategory"] != "CREDITNOTE"]
+        for batch in (other, credit):
+            if batch:
+                self._deliver(batch)
+
+    def _deliver(self, events: list[dict]) -> None:
         first = next(self._sequence)
         for _ in events[1:]:
             last = next(self._sequence)

@@ -1,6 +1,9 @@
-"""Helpers for the sandbox's own tests: a webhook receiver, raw HTTP, invoice builders."""
+"""Helpers for the sandbox's own tests: a webhook receiver, the SDK client and tenant, raw HTTP
+(`raw`: one tenant's calls with Decimal answers), invoice builders, and the SDK's credit notes,
+allocations and refunds."""
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -11,6 +14,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import urllib3
+from xero_python.accounting import (
+    Account,
+    Allocation,
+    Contact,
+    CreditNote,
+    CreditNotes,
+    Invoice,
+    LineItem,
+    Payment,
+)
 
 import xero_sandbox.pytest_plugin  # noqa: F401 (fixtures come via tests/conftest.py)
 
@@ -157,3 +170,47 @@ def messages(data: dict) -> list[str]:
 @pytest.fixture
 def raw(http, xero_sandbox):
     return Raw(http, xero_sandbox, xero_sandbox.tenant_id("Kiwi Plumbing Ltd"))
+
+
+def sdk_line(unit="100.00", tax="OUTPUT2", account="200"):
+    return LineItem(
+        description="Work",
+        quantity=Decimal(1),
+        unit_amount=Decimal(unit),
+        account_code=account,
+        tax_type=tax,
+    )
+
+
+def sdk_credit_note(contact_id, unit="40.00", status="AUTHORISED", kind="ACCRECCREDIT", **extra):
+    """One line of `unit` at 15% (46.00 by default), dated 5 March 2026: OUTPUT2 on sales account
+    200, or for a supplier's credit INPUT2 on expense account 400 (tax type against class)."""
+    sales = kind == "ACCRECCREDIT"
+    line = sdk_line(unit, "OUTPUT2", "200") if sales else sdk_line(unit, "INPUT2", "400")
+    return CreditNote(
+        type=kind,
+        contact=Contact(contact_id=contact_id),
+        date=dt.date(2026, 3, 5),
+        status=status,
+        line_items=[line],
+        **extra,
+    )
+
+
+def sdk_allocation(invoice_id, amount, day=dt.date(2026, 3, 6)):
+    return Allocation(invoice=Invoice(invoice_id=invoice_id), amount=Decimal(amount), date=day)
+
+
+def sdk_refund(credit_note_id, amount, code="090"):
+    return Payment(
+        credit_note=CreditNote(credit_note_id=credit_note_id),
+        account=Account(code=code),
+        date=dt.date(2026, 3, 9),
+        amount=Decimal(amount),
+        reference="Refund",
+    )
+
+
+def changes(**fields) -> CreditNotes:
+    """One credit note's changes, as update_credit_note takes them."""
+    return CreditNotes(credit_notes=[CreditNote(**fields)])

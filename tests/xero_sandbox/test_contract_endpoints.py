@@ -12,8 +12,11 @@ from decimal import Decimal
 import pytest
 from xero_python.accounting import (
     Account,
+    Allocations,
     Contact,
     Contacts,
+    CreditNote,
+    CreditNotes,
     Invoice,
     Invoices,
     LineItem,
@@ -23,6 +26,7 @@ from xero_python.accounting import (
 )
 from xero_python.exceptions import ApiException
 
+from tests.xero_sandbox.conftest import sdk_allocation, sdk_credit_note, sdk_refund
 from xero_sandbox import contract
 
 API = "/api.xro/2.0"
@@ -396,6 +400,183 @@ def test_payment_validation_exception_matches_the_spec(client, tenant, contact_i
     log.validated([("PUT", f"{API}/Payments", 400)])
 
 
+# --- credit notes, allocations, refunds ----------------------------------------------------------
+
+
+def make_credit_note(client, contact_id, number=None, status="AUTHORISED") -> CreditNote:
+    extra = {"credit_note_number": number} if number else {}
+    made = client.accounting.create_credit_notes(
+        client.tenant_id,
+        CreditNotes(credit_notes=[sdk_credit_note(contact_id, status=status, **extra)]),
+    )
+    return made.credit_notes[0]
+
+
+@pytest.mark.parametrize("verb", ["create_credit_notes", "update_or_create_credit_notes"])
+@pytest.mark.parametrize("summarize", [None, False], ids=["default", "summarizeErrorsFalse"])
+def test_credit_note_batch_writes_match_the_spec(client, tenant, contact_id, log, verb, summarize):
+    kwargs = {} if summarize is None else {"summarize_errors": summarize}
+    batch = CreditNotes(credit_notes=[sdk_credit_note(contact_id), sdk_credit_note(contact_id)])
+    getattr(client.accounting, verb)(tenant, batch, idempotency_key="cn-contract", **kwargs)
+    method = "PUT" if verb == "create_credit_notes" else "POST"
+    log.validated([(method, f"{API}/CreditNotes", 200)])
+
+
+@pytest.mark.parametrize("verb", ["create_credit_notes", "update_or_create_credit_notes"])
+def test_credit_note_errors_match_the_spec(client, tenant, contact_id, log, verb):
+    make_credit_note(client, contact_id, "CN-DUP")
+    log.mark()
+    call = getattr(client.accounting, verb)
+    batch = CreditNotes(
+        credit_notes=[
+            sdk_credit_note(contact_id, credit_note_number="CN-DUP"),
+            sdk_credit_note(contact_id, credit_note_number="CN-NEW"),
+            CreditNote(type="ACCRECCREDIT", contact=Contact(contact_id=contact_id)),  # no lines
+        ]
+    )
+    result = call(tenant, batch, summarize_errors=False).credit_notes
+    assert [c.status_attribute_string for c in result] == ["ERROR", "OK", "ERROR"]
+    assert raises(call, tenant, batch).status == 400
+    method = "PUT" if verb == "create_credit_notes" else "POST"
+    log.validated([(method, f"{API}/CreditNotes", 200), (method, f"{API}/CreditNotes", 400)])
+
+
+def test_credit_note_edit_approve_and_void_match_the_spec(client, tenant, contact_id, log):
+    draft = make_credit_note(client, contact_id, status="DRAFT")
+    update = client.accounting.update_credit_note
+    edited = CreditNote(reference="Edited", line_items=[sdk_line("25.00")])
+    update(tenant, draft.credit_note_id, CreditNotes(credit_notes=[edited]))
+    update(
+        tenant, draft.credit_note_id, CreditNotes(credit_notes=[CreditNote(status="AUTHORISED")])
+    )
+    voided = update(
+        tenant, draft.credit_note_id, CreditNotes(credit_notes=[CreditNote(status="VOIDED")])
+    ).credit_notes[0]
+    assert voided.status == "VOIDED"
+    assert (
+        raises(
+            update,
+            tenant,
+            draft.credit_note_id,
+            CreditNotes(credit_notes=[CreditNote(reference="x")]),
+        ).status
+        == 400
+    )
+    log.validated(
+        [
+            ("PUT", f"{API}/CreditNotes", 200),
+            ("POST", f"{API}/CreditNotes/*", 200),
+            ("POST", f"{API}/CreditNotes/*", 200),
+            ("POST", f"{API}/CreditNotes/*", 200),
+            ("POST", f"{API}/CreditNotes/*", 400),
+        ]
+    )
+
+
+def test_credit_note_reads_match_the_spec(client, tenant, contact_id, log):
+    invoice = make_invoice(client, contact_id, "CT-CN")
+    note = make_credit_note(client, contact_id)
+    make_credit_note(client, contact_id, status="DRAFT")
+    client.accounting.create_credit_note_allocation(
+        tenant,
+        note.credit_note_id,
+        Allocations(allocations=[sdk_allocation(invoice.invoice_id, "10")]),
+    )
+    client.accounting.create_payment(tenant, sdk_refund(note.credit_note_id, "5.00"))
+    reads = client.accounting
+    reads.get_credit_notes(tenant)
+    reads.get_credit_notes(tenant, page=1)
+    reads.get_credit_notes(tenant, page=1, page_size=1000, unitdp=4)
+    reads.get_credit_notes(tenant, where='Status=="DRAFT"', order="CreditNoteNumber DESC", page=1)
+    reads.get_credit_notes(tenant, if_modified_since=dt.datetime(2020, 1, 1, tzinfo=dt.UTC), page=1)
+    reads.get_credit_note(tenant, note.credit_note_id)
+    reads.get_credit_note(tenant, note.credit_note_id, unitdp=4)
+    reads.get_invoice(tenant, invoice.invoice_id)  # now listing the credit note allocated to it
+    reads.get_invoices(tenant, page=1)
+    log.validated(
+        [("GET", f"{API}/CreditNotes", 200)] * 5
+        + [("GET", f"{API}/CreditNotes/*", 200)] * 2
+        + [("GET", f"{API}/Invoices/*", 200), ("GET", f"{API}/Invoices", 200)]
+    )
+
+
+def test_allocations_and_their_deletion_match_the_spec(client, tenant, contact_id, log):
+    invoice = make_invoice(client, contact_id, "CT-AL")
+    note = make_credit_note(client, contact_id)
+    log.mark()
+    made = client.accounting.create_credit_note_allocation(
+        tenant,
+        note.credit_note_id,
+        Allocations(
+            allocations=[
+                sdk_allocation(invoice.invoice_id, "10"),
+                sdk_allocation(invoice.invoice_id, "999"),
+            ]
+        ),
+        summarize_errors=False,
+        idempotency_key="alloc-contract",
+    ).allocations
+    assert [a.status_attribute_string for a in made] == ["OK", "ERROR"]
+    error = raises(
+        client.accounting.create_credit_note_allocation,
+        tenant,
+        note.credit_note_id,
+        Allocations(allocations=[sdk_allocation(invoice.invoice_id, "999")]),
+    )
+    assert error.status == 400
+    deleted = client.accounting.delete_credit_note_allocations(
+        tenant, note.credit_note_id, made[0].allocation_id
+    )
+    assert deleted.is_deleted is True
+    missing = raises(
+        client.accounting.delete_credit_note_allocations,
+        tenant,
+        note.credit_note_id,
+        made[0].allocation_id,
+    )
+    assert missing.status == 404
+    log.validated(
+        [
+            ("PUT", f"{API}/CreditNotes/*/Allocations", 200),
+            ("PUT", f"{API}/CreditNotes/*/Allocations", 400),
+            ("DELETE", f"{API}/CreditNotes/*/Allocations/*", 200),
+            ("DELETE", f"{API}/CreditNotes/*/Allocations/*", 404),
+        ]
+    )
+
+
+def test_refunds_match_the_spec(client, tenant, contact_id, log):
+    note = make_credit_note(client, contact_id)
+    log.mark()
+    batch = Payments(
+        payments=[sdk_refund(note.credit_note_id, "6.00"), sdk_refund(note.credit_note_id, "99")]
+    )
+    made = client.accounting.create_payments(tenant, batch, summarize_errors=False).payments
+    assert [p.status_attribute_string for p in made] == ["OK", "ERROR"]
+    single = client.accounting.create_payment(tenant, sdk_refund(note.credit_note_id, "1.00"))
+    assert (
+        raises(
+            client.accounting.create_payment, tenant, sdk_refund(note.credit_note_id, "99")
+        ).status
+        == 400
+    )
+    client.accounting.get_payments(tenant, where='PaymentType=="ARCREDITPAYMENT"', page=1)
+    client.accounting.get_payment(tenant, single.payments[0].payment_id)
+    client.accounting.delete_payment(
+        tenant, single.payments[0].payment_id, PaymentDelete(status="DELETED")
+    )
+    log.validated(
+        [
+            ("PUT", f"{API}/Payments", 200),
+            ("POST", f"{API}/Payments", 200),
+            ("POST", f"{API}/Payments", 400),
+            ("GET", f"{API}/Payments", 200),
+            ("GET", f"{API}/Payments/*", 200),
+            ("POST", f"{API}/Payments/*", 200),
+        ]
+    )
+
+
 # --- identity: connections -----------------------------------------------------------------------
 
 
@@ -449,7 +630,14 @@ def test_unconnected_tenant_gives_a_spec_valid_403(xero_sandbox, log):
 
 @pytest.mark.parametrize(
     "call",
-    ["get_contact", "get_contact_group", "get_invoice", "get_payment", "get_account"],
+    [
+        "get_contact",
+        "get_contact_group",
+        "get_invoice",
+        "get_credit_note",
+        "get_payment",
+        "get_account",
+    ],
 )
 def test_unknown_ids_give_a_spec_valid_404(client, tenant, log, call):
     missing = "00000000-0000-0000-0000-000000000001"
@@ -474,6 +662,13 @@ def test_webhook_payloads_match_the_spec(xero_sandbox, receiver, client, tenant,
     xero_sandbox.edit_contact(tenant, contact_id, Name="Renamed For Webhook")
     invoice = make_invoice(client, contact_id, "CT-WH")
     xero_sandbox.pay_invoice(tenant, invoice.invoice_id, amount="10.00", account_code="090")
+    note = make_credit_note(client, contact_id)
+    client.accounting.create_credit_note_allocation(
+        tenant,
+        note.credit_note_id,
+        Allocations(allocations=[sdk_allocation(invoice.invoice_id, "5")]),
+    )
+    xero_sandbox.refund_credit_note(tenant, note.credit_note_id, amount="1.00")
     xero_sandbox.flush_webhooks()
     xero_sandbox.send_bad_signature(url=receiver.url)
     assert any(not r["good"] for r in receiver.received)
@@ -483,7 +678,13 @@ def test_webhook_payloads_match_the_spec(xero_sandbox, receiver, client, tenant,
         except AssertionError as error:
             raise AssertionError(f"{delivery['raw'][:300]!r}\n{error}") from None
     categories = {(e["eventCategory"], e["eventType"]) for e in receiver.events()}
-    assert {("CONTACT", "CREATE"), ("CONTACT", "UPDATE"), ("INVOICE", "CREATE")} <= categories
+    assert {
+        ("CONTACT", "CREATE"),
+        ("CONTACT", "UPDATE"),
+        ("INVOICE", "CREATE"),
+        ("CREDITNOTE", "CREATE"),
+        ("CREDITNOTE", "UPDATE"),
+    } <= categories
     assert any(r["body"]["events"] == [] for r in receiver.received)  # intent to receive
 
 
@@ -510,8 +711,11 @@ def test_numbers_and_dates_are_written_the_way_xeros_examples_write_them(
     # Styles the schema cannot express, taken from the spec's own response examples.
     invoice = make_invoice(client, contact_id, "CT-STYLE")
     client.accounting.create_payment(tenant, pay(invoice.invoice_id, "10.00"))
+    note = make_credit_note(client, contact_id)
+    client.accounting.create_payment(tenant, sdk_refund(note.credit_note_id, "1.00"))
     client.accounting.get_invoice(tenant, invoice.invoice_id)
     client.accounting.get_payments(tenant)
+    client.accounting.get_credit_note(tenant, note.credit_note_id)
     rows = xero_sandbox.requests(method="GET", responses=True)
     for row in rows:
         text = row["response_body"]
@@ -520,9 +724,9 @@ def test_numbers_and_dates_are_written_the_way_xeros_examples_write_them(
             assert re.fullmatch(r"\d+\.\d{4}", quantity), f"Quantity {quantity} not 4 dp"
         for rate in re.findall(r'"CurrencyRate":([\d.]+)', text):
             assert re.fullmatch(r"\d+\.\d{6}", rate), f"CurrencyRate {rate} not 6 dp"
-        for plural in ("Invoices", "Payments"):
+        for plural in ("Invoices", "Payments", "CreditNotes"):
             for entity in json.loads(text).get(plural, []):
                 ms = int(re.search(r"\d+", entity["UpdatedDateUTC"]).group())
                 expected = dt.datetime.fromtimestamp(ms // 1000, dt.UTC)
                 assert entity["UpdatedDateUTCString"] == expected.strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert {r["path"].split("/")[3] for r in rows} == {"Invoices", "Payments"}
+    assert {r["path"].split("/")[3] for r in rows} == {"Invoices", "Payments", "CreditNotes"}

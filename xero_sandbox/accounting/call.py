@@ -6,6 +6,7 @@ from email.utils import parsedate_to_datetime
 
 from ..msdates import parse_datetime
 from ..store import Tenant
+from ..where import WhereError, compile_where, sort
 from ..wire import Request
 
 
@@ -20,8 +21,10 @@ class Call:
     def behaviour(self):
         return self.sandbox.settings.behaviour
 
-    def emit(self, category: str, event_type: str, resource_id: str) -> None:
-        self.sandbox.webhooks.emit(self.tenant.id, category, event_type, resource_id)
+    def emit(
+        self, category: str, event_type: str, resource_id: str, data: dict | None = None
+    ) -> None:
+        self.sandbox.webhooks.emit(self.tenant.id, category, event_type, resource_id, data)
 
     def modified_since_ms(self) -> int | None:
         raw = self.request.header("If-Modified-Since")
@@ -34,6 +37,18 @@ class Call:
             except (TypeError, ValueError):
                 return None
         return int(moment.timestamp() * 1000)
+
+    def filtered(self, rows: list[dict]) -> list[dict] | WhereError:
+        """`rows` kept by the request's `where` and sorted by its `order`; the WhereError when
+        `where` cannot be read (the handler answers it as a 400)."""
+        where = self.request.arg("where")
+        if where:
+            try:
+                predicate = compile_where(where)
+            except WhereError as error:
+                return error
+            rows = [r for r in rows if predicate(r)]
+        return sort(rows, self.request.arg("order"))
 
     def unitdp(self) -> int:
         return 4 if self.request.arg("unitdp") == "4" else 2

@@ -52,6 +52,10 @@ def validation_exception(elements: list[dict]) -> Response:
     )
 
 
+def bad_where(error: Exception) -> Response:
+    return validation_exception([{"ValidationErrors": [{"Message": str(error)}]}])
+
+
 def not_found() -> Response:
     # Xero answers unknown ids with a plain-text 404.
     return text_response("The resource you're looking for cannot be found", 404)

@@ -382,6 +382,7 @@ def save_invoice(
                 del tenant.invoice_numbers[old_number]
             tenant.invoice_numbers[number.lower()] = merged["InvoiceID"]
     merged.setdefault("Payments", [])
+    merged.setdefault("CreditNotes", [])  # allocations from credit notes (credit_notes.py)
     touch(merged, call.now)
     tenant.invoices[merged["InvoiceID"]] = merged
     if kind == "ACCREC" and target == "AUTHORISED" and not contact.get("IsCustomer"):
@@ -403,15 +404,32 @@ def _currency_rate(tenant: Tenant, merged: dict, existing, currency: str, day, i
     return rules.currency_rate(tenant, currency, day, incoming.get("CurrencyRate"))
 
 
-def invoice_view(tenant: Tenant, invoice: dict, unitdp: int = 2, lines: bool = True) -> dict:
-    view = {k: v for k, v in invoice.items() if k != "LineItems"}
-    contact = tenant.contacts.get(invoice["Contact"]["ContactID"], {})
-    view["Contact"] = {
+def contact_summary(tenant: Tenant, contact_id: str) -> dict:
+    """The contact as an invoice or credit note shows it."""
+    contact = tenant.contacts.get(contact_id, {})
+    summary = {
         k: contact[k]
         for k in ("ContactID", "ContactNumber", "Name", "ContactStatus", "EmailAddress")
         if k in contact
     }
-    view["Contact"]["HasValidationErrors"] = False
+    summary["HasValidationErrors"] = False
+    return summary
+
+
+def view_lines(lines: list[dict], unitdp: int) -> list[dict]:
+    return [
+        dict(
+            line,
+            Quantity=round_dp(line["Quantity"], 4),  # Xero always writes 4 dp
+            UnitAmount=round_dp(line["UnitAmount"], unitdp),
+        )
+        for line in lines
+    ]
+
+
+def invoice_view(tenant: Tenant, invoice: dict, unitdp: int = 2, lines: bool = True) -> dict:
+    view = {k: v for k, v in invoice.items() if k != "LineItems"}
+    view["Contact"] = contact_summary(tenant, invoice["Contact"]["ContactID"])
     day = parse_date(invoice["Date"])
     view["DateString"] = iso_date(day)
     if invoice.get("DueDate"):
@@ -419,14 +437,7 @@ def invoice_view(tenant: Tenant, invoice: dict, unitdp: int = 2, lines: bool = T
     if invoice.get("UpdatedDateUTC"):
         view["UpdatedDateUTCString"] = iso_utc_string(invoice["UpdatedDateUTC"])
     if lines:
-        view["LineItems"] = [
-            dict(
-                line,
-                Quantity=round_dp(line["Quantity"], 4),  # Xero always writes 4 dp
-                UnitAmount=round_dp(line["UnitAmount"], unitdp),
-            )
-            for line in invoice["LineItems"]
-        ]
+        view["LineItems"] = view_lines(invoice["LineItems"], unitdp)
     view["IsDiscounted"] = any(
         line.get("DiscountRate") or line.get("DiscountAmount") for line in invoice["LineItems"]
     )
@@ -528,7 +539,7 @@ def list_invoices(call: Call):
         ]
     views_needed = request.arg("where") or request.arg("order")
     if views_needed:
-        rows = [dict(r, Contact=invoice_view(tenant, r, lines=False)["Contact"]) for r in rows]
+        rows = [dict(r, Contact=contact_summary(tenant, r["Contact"]["ContactID"])) for r in rows]
         try:
             if request.arg("where"):
                 predicate = compile_where(request.arg("where"))

@@ -1,5 +1,9 @@
-"""Payments against invoices: to a BANK account or one with EnablePaymentsToAccount, never more
-than is outstanding; a fully paid invoice becomes PAID; deleting a payment undoes it."""
+"""Payments against invoices, and refunds (payments against a credit note): to a BANK account or
+one with EnablePaymentsToAccount, never more than is outstanding (an invoice's AmountDue, a
+credit note's RemainingCredit); a document fully paid becomes PAID; deleting a payment undoes it.
+
+Xero shows the document paid under Payment.Invoice either way: a refund's "Invoice" is the
+credit note, with its Type (ACCRECCREDIT) and number (the spec's Payments examples)."""
 
 from decimal import Decimal
 
@@ -7,12 +11,20 @@ from ..currency_table import decimals
 from ..money import has_more_places, round2, to_decimal
 from ..msdates import iso_utc_string, ms_date, parse_date
 from ..store import Tenant, new_id, touch
-from ..where import WhereError, compile_where, sort
+from ..where import WhereError
 from . import rules
 from .call import Call, ms_of
-from .envelope import envelope, not_found, paging, validation_exception
+from .credit_notes import event_data, find_credit_note
+from .envelope import bad_where, envelope, not_found, paging, validation_exception
 
+# The spec's wording (Payments PUT example), without a full stop.
 EXCEEDS = "Payment amount exceeds the amount outstanding on this document"
+PAYMENT_TYPES = {
+    "ACCREC": "ACCRECPAYMENT",
+    "ACCPAY": "ACCPAYPAYMENT",
+    "ACCRECCREDIT": "ARCREDITPAYMENT",
+    "ACCPAYCREDIT": "APCREDITPAYMENT",
+}
 
 
 def _find_invoice(tenant: Tenant, sent: dict) -> dict | None:
@@ -27,6 +39,43 @@ def _find_invoice(tenant: Tenant, sent: dict) -> dict | None:
     return None
 
 
+def _find_document(tenant: Tenant, sent: dict) -> tuple[dict | None, str]:
+    """(the invoice or credit note paid, what to say when it is missing)."""
+    if sent.get("CreditNote") or sent.get("CreditNoteNumber"):
+        ref = dict(sent.get("CreditNote") or {})
+        ref.setdefault("CreditNoteNumber", sent.get("CreditNoteNumber"))
+        return find_credit_note(tenant, ref), "Credit Note could not be found."
+    if sent.get("Invoice"):
+        return _find_invoice(tenant, sent), "Invoice could not be found."
+    missing = "You must specify an Invoice, CreditNote, Prepayment or Overpayment."
+    return _find_invoice(tenant, sent), missing
+
+
+def _is_credit_note(document: dict) -> bool:
+    return "CreditNoteID" in document
+
+
+def _outstanding(document: dict) -> str:
+    return "RemainingCredit" if _is_credit_note(document) else "AmountDue"
+
+
+def _id_key(document: dict) -> str:
+    return "CreditNoteID" if _is_credit_note(document) else "InvoiceID"
+
+
+def paid_document(tenant: Tenant, payment: dict) -> dict:
+    if "CreditNoteID" in payment:
+        return tenant.credit_notes[payment["CreditNoteID"]]
+    return tenant.invoices[payment["InvoiceID"]]
+
+
+def document_event(document: dict) -> tuple:
+    """The webhook event a payment or refund fires for the document it changed."""
+    if _is_credit_note(document):
+        return ("CREDITNOTE", "UPDATE", document["CreditNoteID"], event_data(document))
+    return ("INVOICE", "UPDATE", document["InvoiceID"])
+
+
 def _find_account(tenant: Tenant, sent: dict) -> dict | None:
     ref = sent.get("Account") or {}
     if ref.get("AccountID"):
@@ -35,35 +84,34 @@ def _find_account(tenant: Tenant, sent: dict) -> dict | None:
     return tenant.account_by_code(str(code)) if code else None
 
 
-def invoice_summary(tenant: Tenant, invoice: dict) -> dict:
-    contact = tenant.contacts.get(invoice["Contact"]["ContactID"], {})
+def invoice_summary(tenant: Tenant, document: dict) -> dict:
+    """The document a payment pays, as Payment.Invoice shows it (a credit note too)."""
+    contact = tenant.contacts.get(document["Contact"]["ContactID"], {})
     summary = {
-        "Type": invoice["Type"],
-        "InvoiceID": invoice["InvoiceID"],
+        "Type": document["Type"],
+        "InvoiceID": document[_id_key(document)],
         "Contact": {"ContactID": contact.get("ContactID", ""), "Name": contact.get("Name", "")},
-        "CurrencyCode": invoice["CurrencyCode"],
+        "CurrencyCode": document["CurrencyCode"],
         "HasErrors": False,
     }
-    if invoice.get("InvoiceNumber"):
-        summary["InvoiceNumber"] = invoice["InvoiceNumber"]
+    number = document.get("CreditNoteNumber") or document.get("InvoiceNumber")
+    if number:
+        summary["InvoiceNumber"] = number
     return summary
 
 
 def apply_payment(
     call_now, tenant: Tenant, sent: dict
 ) -> tuple[dict | None, list[str], dict | None]:
-    """(payment, errors, invoice). Usable by the API, the HTML view and the control API."""
+    """(payment, errors, invoice or credit note paid). Usable by the API, the HTML view and the
+    control API."""
     errors = []
-    invoice = _find_invoice(tenant, sent)
+    document, missing = _find_document(tenant, sent)
     account = _find_account(tenant, sent)
     amount = to_decimal(sent.get("Amount"))
-    if invoice is None:
-        errors.append(
-            "Invoice could not be found."
-            if sent.get("Invoice")
-            else "You must specify an Invoice, CreditNote, Prepayment or Overpayment."
-        )
-    elif invoice["Status"] not in ("AUTHORISED", "PAID"):
+    if document is None:
+        errors.append(missing)
+    elif document["Status"] not in ("AUTHORISED", "PAID"):
         errors.append("Payments can only be made against Authorised documents")
     if account is None:
         errors.append(
@@ -76,19 +124,19 @@ def apply_payment(
             "Payments can only be made to a bank account or an account with "
             "'Enable payments to this account' switched on."
         )
-    currency = (invoice or {}).get("CurrencyCode") or tenant.base_currency
+    currency = (document or {}).get("CurrencyCode") or tenant.base_currency
     if amount is None or amount <= 0:
         errors.append("Payment amount must be greater than zero.")
     elif has_more_places(amount, decimals(currency)):
         errors.append(rules.too_many_places("Payment amount", amount, currency))
-    elif invoice is not None and amount > invoice["AmountDue"]:
+    elif document is not None and amount > document[_outstanding(document)]:
         errors.append(EXCEEDS)
     day = parse_date(sent.get("Date")) if sent.get("Date") else call_now.date()
     if day is None:
         errors.append("Date is not a valid date.")
     else:
         errors += rules.date_messages("Date", day) + rules.lock_messages(tenant, day)
-    errors += _currency_errors(tenant, invoice, account)
+    errors += _currency_errors(tenant, document, account)
     rate = Decimal("1.000000")
     if not errors:
         rate, rate_errors = rules.currency_rate(tenant, currency, day, sent.get("CurrencyRate"))
@@ -102,7 +150,7 @@ def apply_payment(
         "Amount": amount,
         "BankAmount": _bank_amount(tenant, amount, rate, account, currency),
         "CurrencyRate": rate,
-        "PaymentType": "ACCRECPAYMENT" if invoice["Type"] == "ACCREC" else "ACCPAYPAYMENT",
+        "PaymentType": PAYMENT_TYPES[document["Type"]],
         "Status": "AUTHORISED",
         "IsReconciled": False,
         "HasAccount": True,
@@ -112,20 +160,22 @@ def apply_payment(
             "Code": account.get("Code", ""),
             "Name": account.get("Name", ""),
         },
-        "InvoiceID": invoice["InvoiceID"],
+        _id_key(document): document[_id_key(document)],
     }
     if sent.get("Reference"):
         payment["Reference"] = str(sent["Reference"])
     touch(payment, call_now)
     tenant.payments[payment["PaymentID"]] = payment
-    invoice["AmountPaid"] = round2(invoice["AmountPaid"] + amount)
-    invoice["AmountDue"] = round2(invoice["AmountDue"] - amount)
-    invoice["Payments"] = invoice.get("Payments", []) + [_invoice_payment(payment)]
-    if invoice["AmountDue"] == 0:
-        invoice["Status"] = "PAID"
-        invoice["FullyPaidOnDate"] = ms_date(day)
-    touch(invoice, call_now)
-    return payment, [], invoice
+    left = _outstanding(document)
+    if not _is_credit_note(document):
+        document["AmountPaid"] = round2(document["AmountPaid"] + amount)
+    document[left] = round2(document[left] - amount)
+    document["Payments"] = document.get("Payments", []) + [_invoice_payment(payment)]
+    if document[left] == 0:
+        document["Status"] = "PAID"
+        document["FullyPaidOnDate"] = ms_date(day)
+    touch(document, call_now)
+    return payment, [], document
 
 
 def _currency_errors(tenant: Tenant, invoice: dict | None, account: dict | None) -> list[str]:
@@ -170,22 +220,27 @@ def _invoice_payment(payment: dict) -> dict:
 
 
 def remove_payment(call_now, tenant: Tenant, payment: dict) -> dict:
+    """Delete a payment or refund; returns the invoice or credit note it paid."""
     payment["Status"] = "DELETED"
     touch(payment, call_now)
-    invoice = tenant.invoices[payment["InvoiceID"]]
-    invoice["AmountPaid"] = round2(invoice["AmountPaid"] - payment["Amount"])
-    invoice["AmountDue"] = round2(invoice["AmountDue"] + payment["Amount"])
-    invoice["Payments"] = [p for p in invoice["Payments"] if p["PaymentID"] != payment["PaymentID"]]
-    if invoice["Status"] == "PAID":
-        invoice["Status"] = "AUTHORISED"
-        invoice.pop("FullyPaidOnDate", None)
-    touch(invoice, call_now)
-    return invoice
+    document = paid_document(tenant, payment)
+    if not _is_credit_note(document):
+        document["AmountPaid"] = round2(document["AmountPaid"] - payment["Amount"])
+    left = _outstanding(document)
+    document[left] = round2(document[left] + payment["Amount"])
+    document["Payments"] = [
+        p for p in document["Payments"] if p["PaymentID"] != payment["PaymentID"]
+    ]
+    if document["Status"] == "PAID":
+        document["Status"] = "AUTHORISED"
+        document.pop("FullyPaidOnDate", None)
+    touch(document, call_now)
+    return document
 
 
 def payment_view(tenant: Tenant, payment: dict) -> dict:
-    view = {k: v for k, v in payment.items() if k != "InvoiceID"}
-    view["Invoice"] = invoice_summary(tenant, tenant.invoices[payment["InvoiceID"]])
+    view = {k: v for k, v in payment.items() if k not in ("InvoiceID", "CreditNoteID")}
+    view["Invoice"] = invoice_summary(tenant, paid_document(tenant, payment))
     view["UpdatedDateUTCString"] = iso_utc_string(payment["UpdatedDateUTC"])
     return view
 
@@ -197,7 +252,7 @@ def create_payments(call: Call):
     sent = [body] if bare else body["Payments"]
     results, failed = [], False
     for element in sent:
-        payment, errors, invoice = apply_payment(call.now, call.tenant, element)
+        payment, errors, document = apply_payment(call.now, call.tenant, element)
         if errors:
             failed = True
             echo = {k: v for k, v in element.items() if v is not None}
@@ -209,7 +264,7 @@ def create_payments(call: Call):
             results.append(echo)
             continue
         if call.behaviour.webhook_on_payment:
-            call.emit("INVOICE", "UPDATE", invoice["InvoiceID"])
+            call.emit(*document_event(document))
         view = payment_view(call.tenant, payment)
         view["StatusAttributeString"] = "OK"
         results.append(view)
@@ -238,9 +293,9 @@ def delete_payment(call: Call):
     locked = rules.lock_messages(call.tenant, parse_date(payment["Date"]))
     if locked:
         return validation_exception([{"ValidationErrors": [{"Message": m} for m in locked]}])
-    invoice = remove_payment(call.now, call.tenant, payment)
+    document = remove_payment(call.now, call.tenant, payment)
     if call.behaviour.webhook_on_payment:
-        call.emit("INVOICE", "UPDATE", invoice["InvoiceID"])
+        call.emit(*document_event(document))
     return envelope(call.now, "Payments", [payment_view(call.tenant, payment)])
 
 
@@ -249,13 +304,9 @@ def list_payments(call: Call):
     since = call.modified_since_ms()
     if since is not None:
         rows = [r for r in rows if ms_of(r["UpdatedDateUTC"]) > since]
-    try:
-        if call.request.arg("where"):
-            predicate = compile_where(call.request.arg("where"))
-            rows = [r for r in rows if predicate(r)]
-    except WhereError as error:
-        return validation_exception([{"ValidationErrors": [{"Message": str(error)}]}])
-    rows = sort(rows, call.request.arg("order"))
+    rows = call.filtered(rows)
+    if isinstance(rows, WhereError):
+        return bad_where(rows)
     paged = paging(call.request, len(rows), "all")
     if not isinstance(paged, tuple):
         return paged
