@@ -55,8 +55,8 @@ def tenant_summary(tenant) -> dict:
 
 def build_orgs(spec: dict) -> list[dict]:
     """Seed specs: {"default": true, "contacts": N} and/or {"orgs": [{name, region, n_contacts,
-    seed, short_code, currencies}]} and/or {"data": [raw org dicts shaped like seed.build_org
-    output]}."""
+    n_invoices, n_credit_notes, seed, short_code, currencies}]} and/or {"data": [raw org dicts
+    shaped like seed.build_org output]}."""
     orgs = list(spec.get("data") or [])
     contacts = int(spec.get("contacts", 300))
     for org in spec.get("orgs") or []:
@@ -67,6 +67,8 @@ def build_orgs(spec: dict) -> list[dict]:
             "region": org.get("region", "NZ"),
             "n_contacts": int(org.get("n_contacts", org.get("contacts", contacts))),
             "seed": int(org.get("seed", 0)),
+            "n_invoices": int(org.get("n_invoices", 0)),
+            "n_credit_notes": int(org.get("n_credit_notes", 0)),
         }
         if org.get("short_code"):
             kwargs["short_code"] = org["short_code"]

@@ -97,9 +97,10 @@ class SandboxHandle:
         data=None,
         replace: bool = False,
     ) -> list[dict]:
-        """Add orgs: names or {name, region, n_contacts, seed, short_code, currencies} specs (the
-        base currency is always enabled; `currencies` adds others), the two demo
-        orgs (default=True), or raw seed dicts (data=[...]). Returns the added tenants."""
+        """Add orgs: names or {name, region, n_contacts, n_invoices, n_credit_notes, seed,
+        short_code, currencies} specs (the base currency is always enabled; `currencies` adds
+        others), the two demo orgs (default=True), or raw seed dicts (data=[...]). Returns the
+        added tenants."""
         spec = {"contacts": contacts, "default": default, "replace": replace}
         if orgs is not None:
             spec["orgs"] = [orgs] if isinstance(orgs, str | dict) else list(orgs)

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from .currency_table import describe
+from .seed_sales import build_sales
 
 REGIONS = ("NZ", "AU", "UK", "CA")
 
@@ -860,9 +861,13 @@ def build_org(
     demo_collisions: bool = False,
     currencies: tuple[str, ...] = (),
     now: datetime = SEED_NOW,
+    n_invoices: int = 0,
+    n_credit_notes: int = 0,
 ) -> dict:
     """One organisation's data: Organisation, Contacts, ContactGroups, TaxRates, Accounts,
-    Currencies (the base currency and `currencies`), Items, TrackingCategories, BrandingThemes.
+    Currencies (the base currency and `currencies`), Items, TrackingCategories, BrandingThemes,
+    and with n_invoices / n_credit_notes its history (Invoices, CreditNotes, Payments:
+    seed_sales).
 
     With demo_collisions the contacts start with the planted DEMO_COLLISIONS (NZ demo org).
     n_contacts counts random contacts; planted ones come on top.
@@ -892,7 +897,7 @@ def build_org(
                     {"ContactGroupID": group.group_id, "Name": group.name, "Status": "ACTIVE"}
                 )
 
-    return {
+    org = {
         "Organisation": organisation,
         "Contacts": contacts,
         "ContactGroups": [
@@ -908,6 +913,16 @@ def build_org(
         "Accounts": build_accounts(region, rng=rng, now=now),
         **_invoice_settings(name, region, seed, organisation["BaseCurrency"], currencies, now),
     }
+    if n_invoices or n_credit_notes:
+        org["Invoices"], org["CreditNotes"], org["Payments"] = build_sales(
+            org,
+            _standard_tax_types(region),
+            n_invoices=n_invoices,
+            n_credit_notes=n_credit_notes,
+            seed=seed,
+            now=now,
+        )
+    return org
 
 
 def _invoice_settings(name, region, seed, base, currencies, now) -> dict:

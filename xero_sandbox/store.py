@@ -152,11 +152,18 @@ def _strip_nulls(value):
     return value
 
 
+DOCUMENTS = ("Invoices", "CreditNotes", "Payments")
+
+
 def build_tenant(org: dict, stamp: str) -> Tenant:
     """Load one seed org (the dict `seed.build_org` returns) into a Tenant."""
-    # Contacts hold no decimals; normalising 100,000 of them would dominate seeding time.
+    # Contacts hold no decimals; normalising 100,000 of them would dominate seeding time. Seeded
+    # documents arrive as JSON (Decimal already) or from seed_sales (Decimal), so they are only
+    # stripped of nulls.
     contacts = org.get("Contacts", [])
-    org = _strip_nulls(normalise({k: v for k, v in org.items() if k != "Contacts"}))
+    documents = {k: _strip_nulls(org.get(k, [])) for k in DOCUMENTS}
+    settings = {k: v for k, v in org.items() if k != "Contacts" and k not in DOCUMENTS}
+    org = _strip_nulls(normalise(settings)) | documents
     organisation = dict(org["Organisation"])
     organisation.setdefault("OrganisationID", new_id())
     tenant = Tenant(organisation)
@@ -195,6 +202,7 @@ def build_tenant(org: dict, stamp: str) -> Tenant:
         rate.setdefault("Status", "ACTIVE")
         tenant.tax_rates[rate["TaxType"]] = rate
     _load_settings(tenant, org, stamp)
+    load_documents(tenant, org, stamp)
     return tenant
 
 
@@ -248,6 +256,34 @@ def _load_settings(tenant: Tenant, org: dict, stamp: str) -> None:
     for theme in themes:
         theme = {"BrandingThemeID": new_id(), "Type": "INVOICE", "CreatedDateUTC": stamp, **theme}
         tenant.branding_themes[theme["BrandingThemeID"]] = theme
+
+
+def load_documents(tenant: Tenant, org: dict, stamp: str) -> None:
+    """Seeded invoices, credit notes and payments, stored as the API would have left them
+    (seed_sales builds them consistent), with their numbers indexed."""
+    for invoice in org.get("Invoices", []):
+        invoice = dict(invoice)
+        invoice.setdefault("InvoiceID", new_id())
+        for key in ("Payments", "CreditNotes"):
+            invoice.setdefault(key, [])
+        invoice.setdefault("UpdatedDateUTC", stamp)
+        tenant.invoices[invoice["InvoiceID"]] = invoice
+        if invoice.get("Type") == "ACCREC" and invoice.get("InvoiceNumber"):
+            tenant.invoice_numbers[str(invoice["InvoiceNumber"]).lower()] = invoice["InvoiceID"]
+    for credit_note in org.get("CreditNotes", []):
+        credit_note = dict(credit_note)
+        credit_note.setdefault("CreditNoteID", new_id())
+        for key in ("Payments", "Allocations"):
+            credit_note.setdefault(key, [])
+        credit_note.setdefault("UpdatedDateUTC", stamp)
+        tenant.credit_notes[credit_note["CreditNoteID"]] = credit_note
+        number = str(credit_note.get("CreditNoteNumber") or "")
+        if credit_note.get("Type") == "ACCRECCREDIT" and number:
+            tenant.credit_note_numbers[number.lower()] = credit_note["CreditNoteID"]
+    for payment in org.get("Payments", []):
+        payment = dict(payment)
+        payment.setdefault("UpdatedDateUTC", stamp)
+        tenant.payments[payment["PaymentID"]] = payment
 
 
 class Store:
