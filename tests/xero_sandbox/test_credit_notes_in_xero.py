@@ -57,6 +57,9 @@ def test_a_credit_note_made_allocated_refunded_and_voided_in_xero_fires_webhooks
     made = xero_sandbox.allocate_credit_note(tenant, note_id, invoice["InvoiceID"], "30.00")
     refunded = xero_sandbox.refund_credit_note(tenant, note_id, account_code="615")
     assert refunded["Amount"] == 16.0 and refunded["PaymentType"] == "ARCREDITPAYMENT"
+    (listed,) = xero_sandbox.payments(tenant)  # Xero shows the credit note as the "Invoice"
+    assert (listed["Invoice"]["Type"], listed["Invoice"]["InvoiceID"]) == ("ACCRECCREDIT", note_id)
+    assert listed["Account"]["Code"] == "615"
     with pytest.raises(ControlError) as refused:
         xero_sandbox.void_credit_note(tenant, note_id)
     assert refused.value.status == 400 and refused.value.body["errors"] == [ALLOCATED]
