@@ -7,6 +7,7 @@ from .accounting.credit_notes import (
     NOT_FOUND,
     allocate,
     allocation_events,
+    removal_errors,
     remove_allocation,
     save_credit_note,
 )
@@ -164,6 +165,9 @@ def remove_allocation_in_xero(
         )
         if allocation is None:
             raise Refused(["The allocation could not be found."])
+        locked = removal_errors(tenant, allocation)
+        if locked:
+            raise Refused(locked)
         return credit_note, remove_allocation(sandbox.clock.now(), tenant, credit_note, allocation)
 
     return _allocation_change(sandbox, tenant_id, credit_note_id, change)

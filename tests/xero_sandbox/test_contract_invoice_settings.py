@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import pytest
 from xero_python.accounting import (
+    Allocations,
+    CreditNotes,
     Currency,
     CurrencyCode,
     Invoices,
@@ -18,7 +20,7 @@ from xero_python.accounting import (
     RequestEmpty,
 )
 
-from tests.xero_sandbox.conftest import api
+from tests.xero_sandbox.conftest import api, sdk_allocation, sdk_credit_note, sdk_refund
 from tests.xero_sandbox.test_contract_endpoints import (
     API,
     Exchanges,
@@ -164,6 +166,50 @@ def test_an_invoice_with_item_tracking_theme_and_currency_matches_the_spec(
     assert made.line_items[0].item.code == "LAB-HR" and made.currency_rate == Decimal("0.6")
     client.accounting.get_invoice(tenant, made.invoice_id)
     log.validated([("PUT", f"{API}/Invoices", 200), ("GET", f"{API}/Invoices/*", 200)])
+
+
+def test_a_credit_note_in_currency_with_item_and_tracking_its_allocation_and_refund_match_the_spec(
+    client, tenant, contact_id, log
+):
+    theme = client.accounting.get_branding_themes(tenant).branding_themes[-1]
+    invoice = sdk_invoice(contact_id, "CT-USD")
+    invoice.currency_code = CurrencyCode.USD
+    invoice = client.accounting.create_invoices(tenant, Invoices(invoices=[invoice])).invoices[0]
+    note = sdk_credit_note(contact_id, currency_code=CurrencyCode.USD)
+    note.branding_theme_id = theme.branding_theme_id
+    note.line_items = [
+        LineItem(
+            item_code="CALLOUT",
+            tracking=[LineItemTracking(name="Department", option="Commercial")],
+        )
+    ]
+    made = client.accounting.create_credit_notes(
+        tenant, CreditNotes(credit_notes=[note])
+    ).credit_notes[0]
+    assert made.line_items[0].item.code == "CALLOUT" and made.currency_rate == Decimal("0.6")
+    allocations = client.accounting.create_credit_note_allocation(
+        tenant,
+        made.credit_note_id,
+        Allocations(
+            allocations=[
+                sdk_allocation(invoice.invoice_id, "20.00"),
+                sdk_allocation(invoice.invoice_id, "0.005"),  # finer than USD's cents
+            ]
+        ),
+        summarize_errors=False,
+    ).allocations
+    assert [a.status_attribute_string for a in allocations] == ["OK", "ERROR"]
+    refund = client.accounting.create_payment(tenant, sdk_refund(made.credit_note_id, "6.00"))
+    assert refund.payments[0].bank_amount == Decimal("10.00")  # 6 USD at 0.60 from NZD 090
+    client.accounting.get_credit_note(tenant, made.credit_note_id)
+    log.validated(
+        [
+            ("PUT", f"{API}/CreditNotes", 200),
+            ("PUT", f"{API}/CreditNotes/*/Allocations", 200),
+            ("POST", f"{API}/Payments", 200),
+            ("GET", f"{API}/CreditNotes/*", 200),
+        ]
+    )
 
 
 def test_online_invoice_and_email_match_the_spec(client, tenant, contact_id, log):

@@ -6,8 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import screenshots
-from tests.xero_sandbox.conftest import invoice_body
-from tests.xero_sandbox.test_credit_notes_in_xero import credit_note_body
+from tests.xero_sandbox.conftest import credit_note_body, invoice_body
 
 pytestmark = pytest.mark.slow
 

@@ -7,29 +7,11 @@ import urllib.parse
 import pytest
 import urllib3
 
-from tests.xero_sandbox.conftest import api, invoice_body
+from tests.xero_sandbox.conftest import api, credit_note_body, invoice_body
 from xero_sandbox import contract
 from xero_sandbox.accounting import credit_notes as rules
 from xero_sandbox.accounting.invoices import ALLOCATED
 from xero_sandbox.handle import ControlError
-
-
-def credit_note_body(contact_id, unit="40.00", status="AUTHORISED"):
-    return {
-        "Type": "ACCRECCREDIT",
-        "Contact": {"ContactID": contact_id},
-        "Date": "2026-03-05",
-        "Status": status,
-        "LineItems": [
-            {
-                "Description": "Refund of part",
-                "Quantity": "1",
-                "UnitAmount": unit,
-                "AccountCode": "200",
-                "TaxType": "OUTPUT2",
-            }
-        ],
-    }
 
 
 @pytest.fixture

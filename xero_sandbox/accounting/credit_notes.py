@@ -6,12 +6,14 @@ Xero's words for each refusal, and which of them are verified, are listed in the
 
 from decimal import Decimal
 
-from ..currency_table import SIX_DP
-from ..money import round2, to_decimal, totals
+from ..currency_table import VALID as CURRENCY_CODES
+from ..currency_table import decimals
+from ..money import has_more_places, round2, to_decimal, totals
 from ..msdates import iso_date, iso_utc_string, ms_date, parse_date
 from ..store import Tenant, new_id, touch
 from ..where import WhereError
 from ..wire import json_response
+from . import rules
 from .call import Call, ms_of
 from .contacts import find_contact
 from .envelope import bad_where, csv, envelope, not_found, paging, validation_exception
@@ -24,6 +26,10 @@ from .invoices import (
     _strip_nulls,
     _touched,
     contact_summary,
+    document_rate,
+    header_errors,
+    lock_errors,
+    safe_echo,
     view_lines,
 )
 
@@ -54,7 +60,7 @@ READ_ONLY = {
     "Attachments",
 }
 
-# Xero's words. Sources in the README ("Credit notes: what Xero refuses").
+# Xero's words. Sources in the README ("Refusals and their sources").
 NOT_FOUND = "An existing Credit Note with the specified CreditNoteID could not be found"
 NOT_UNIQUE = "Credit Note # must be unique."
 OVER_DUE = "Credit Note cannot be allocated as amount is greater than amount outstanding"
@@ -162,6 +168,8 @@ def save_credit_note(
         errors.append("Date is not a valid date.")
     day = parse_date(merged.get("Date")) or call.now.date()
     due = parse_date(merged.get("DueDate"))
+    currency, more = header_errors(call, merged, day, due)
+    errors += more
     number = str(merged.get("CreditNoteNumber") or "").strip()
     errors += _number_errors(tenant, kind, number, merged.get("CreditNoteID"))
     old_lines = (existing or {}).get("LineItems", [])
@@ -175,10 +183,18 @@ def save_credit_note(
             call.unitdp(),
             old_lines,
             target in ("SUBMITTED", "AUTHORISED"),
+            currency=currency if currency in CURRENCY_CODES else None,
+            behaviour=call.behaviour,
         )
         errors += line_errors
     if not lines and target != "DELETED":
         errors.append("At least one line item must be specified.")
+    # Lock dates as for invoices; a plan's cap counts invoices only (UNVERIFIED for credit notes).
+    errors += lock_errors(tenant, existing, target, day)
+    rate = None
+    if not errors:
+        rate, rate_errors = document_rate(tenant, merged, existing, currency, day, incoming)
+        errors += rate_errors
     if errors:
         return None, errors, []
     if kind == "ACCRECCREDIT" and not number:
@@ -195,8 +211,8 @@ def save_credit_note(
         TotalTax=total_tax,
         Total=total,
         RemainingCredit=total if target not in ("VOIDED", "DELETED") else Decimal("0.00"),
-        CurrencyCode=merged.get("CurrencyCode") or tenant.organisation.get("BaseCurrency", "NZD"),
-        CurrencyRate=to_decimal(merged.get("CurrencyRate"), Decimal(1)).quantize(SIX_DP),
+        CurrencyCode=currency,
+        CurrencyRate=rate,
         HasAttachments=False,
     )
     merged.setdefault("Allocations", [])
@@ -236,10 +252,7 @@ def credit_note_view(tenant: Tenant, credit_note: dict, unitdp: int = 2, lines=T
 
 def _error_element(element: dict, messages: list[str]) -> dict:
     """The element as sent, with its errors; bad enum values dropped so the SDK can read it."""
-    echo = _strip_nulls(element)
-    for key, allowed in (("Type", TYPES), ("Status", STATUSES)):
-        if key in echo and echo[key] not in allowed:
-            del echo[key]
+    echo = safe_echo(element, TYPES)
     echo.update(
         HasErrors=True,
         StatusAttributeString="ERROR",
@@ -380,9 +393,13 @@ def allocation_errors(credit_note: dict, invoice: dict | None, amount) -> list[s
     if amount is None or amount <= 0:
         errors.append(NO_AMOUNT)
         return errors
-    if invoice is not None and round2(amount) > invoice["AmountDue"]:
+    currency = credit_note["CurrencyCode"]
+    if has_more_places(amount, decimals(currency)):
+        # As for payments: money finer than the currency is refused, never rounded.
+        return errors + [rules.too_many_places("Allocation amount", amount, currency)]
+    if invoice is not None and amount > invoice["AmountDue"]:
         errors.append(OVER_DUE)
-    if round2(amount) > credit_note["RemainingCredit"]:
+    if amount > credit_note["RemainingCredit"]:
         errors.append(OVER_CREDIT)
     return errors
 
@@ -398,6 +415,9 @@ def allocate(
     day = parse_date(sent.get("Date")) if sent.get("Date") else now.date()
     if day is None:
         errors.append("Date is not a valid date.")
+    else:
+        # An allocation is dated like a payment, and locked like one (UNVERIFIED for allocations).
+        errors += rules.date_messages("Date", day) + rules.lock_messages(tenant, day)
     if errors:
         return None, errors, None
     amount = round2(amount)
@@ -441,6 +461,11 @@ def _applied(credit_note: dict, amount: Decimal, day: str) -> dict:
         "Total": credit_note["Total"],
         "LineItems": [],
     }
+
+
+def removal_errors(tenant: Tenant, allocation: dict) -> list[str]:
+    """An allocation dated on or before a lock date stays, as a payment there does."""
+    return rules.lock_messages(tenant, parse_date(allocation["Date"]))
 
 
 def remove_allocation(now, tenant: Tenant, credit_note: dict, allocation: dict) -> dict:
@@ -515,6 +540,9 @@ def delete_allocation(call: Call):
     allocation = next((a for a in allocations if a["AllocationID"] == allocation_id), None)
     if allocation is None:
         return not_found()
+    locked = removal_errors(call.tenant, allocation)
+    if locked:
+        return validation_exception([{"ValidationErrors": [{"Message": m} for m in locked]}])
     invoice = remove_allocation(call.now, call.tenant, credit_note, allocation)
     for event in allocation_events(credit_note, invoice, call.behaviour):
         call.emit(*event)

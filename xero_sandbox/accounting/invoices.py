@@ -235,9 +235,23 @@ def _branding_errors(tenant: Tenant, merged: dict) -> list[str]:
     return []
 
 
-def _ledger_errors(tenant: Tenant, merged: dict, existing, target: str, day) -> list[str]:
-    """Lock dates and the plan's cap apply when an invoice is approved, or an approved one is
-    changed or voided; drafts may be saved in a locked period (FYI's help centre, 3rd)."""
+def header_errors(call: Call, merged: dict, day, due) -> tuple[str, list[str]]:
+    """(currency, errors): what an invoice and a credit note both check beyond their lines:
+    dates from 1900 and a DueDate not before the Date, an enabled currency written as Xero
+    writes it, and a branding theme of the org's (the default applied when none is sent)."""
+    tenant = call.tenant
+    errors = rules.date_messages("Date", day) + rules.date_messages("Due Date", due)
+    if due is not None and due < day and not call.behaviour.allow_due_before_date:
+        errors.append("Due Date must not be earlier than the invoice Date.")
+    currency = merged.get("CurrencyCode") or tenant.base_currency
+    errors += rules.currency_messages(tenant, currency)
+    errors += _branding_errors(tenant, merged)
+    return currency, errors
+
+
+def lock_errors(tenant: Tenant, existing, target: str, day) -> list[str]:
+    """Lock dates apply when a document (invoice or credit note) is approved, or an approved
+    one is changed or voided; drafts may be saved in a locked period (FYI's help centre, 3rd)."""
     approved_before = existing is not None and existing["Status"] in rules.APPROVED
     errors = []
     if target in rules.APPROVED or approved_before:
@@ -246,6 +260,13 @@ def _ledger_errors(tenant: Tenant, merged: dict, existing, target: str, day) -> 
             days.add(parse_date(existing["Date"]))
         for locked_day in sorted(d for d in days if d):
             errors += [m for m in rules.lock_messages(tenant, locked_day) if m not in errors]
+    return errors
+
+
+def _ledger_errors(tenant: Tenant, merged: dict, existing, target: str, day) -> list[str]:
+    """Lock dates, and the plan's cap when an invoice is first approved."""
+    errors = lock_errors(tenant, existing, target, day)
+    approved_before = existing is not None and existing["Status"] in rules.APPROVED
     if target == "AUTHORISED" and not approved_before:
         errors += rules.plan_messages(
             tenant, merged.get("Type"), day, (existing or {}).get("InvoiceID", "")
@@ -301,12 +322,8 @@ def save_invoice(
         errors.append("Date is not a valid date.")
     if target in ("SUBMITTED", "AUTHORISED") and due is None:
         errors.append("Due Date cannot be empty.")
-    errors += rules.date_messages("Date", day) + rules.date_messages("Due Date", due)
-    if due is not None and due < day and not behaviour.allow_due_before_date:
-        errors.append("Due Date must not be earlier than the invoice Date.")
-    currency = merged.get("CurrencyCode") or tenant.base_currency
-    errors += rules.currency_messages(tenant, currency)
-    errors += _branding_errors(tenant, merged)
+    currency, more = header_errors(call, merged, day, due)
+    errors += more
     number = str(merged.get("InvoiceNumber") or "").strip()
     if kind == "ACCREC" and number:
         holder_id = tenant.invoice_numbers.get(number.lower())
@@ -341,7 +358,7 @@ def save_invoice(
     errors += _ledger_errors(tenant, merged, existing, target, day)
     rate, rate_errors = (None, [])
     if not errors:
-        rate, rate_errors = _currency_rate(tenant, merged, existing, currency, day, incoming)
+        rate, rate_errors = document_rate(tenant, merged, existing, currency, day, incoming)
         errors += rate_errors
     if errors:
         return None, errors, events
@@ -394,9 +411,10 @@ def save_invoice(
     return merged, [], events
 
 
-def _currency_rate(tenant: Tenant, merged: dict, existing, currency: str, day, incoming: dict):
-    """The rate sent, else the one already held when neither currency nor date changed, else
-    the day rate of the sandbox's feed (spec Invoice.CurrencyRate: the XE.com day rate)."""
+def document_rate(tenant: Tenant, merged: dict, existing, currency: str, day, incoming: dict):
+    """An invoice's or credit note's rate: the one sent, else the one already held when neither
+    currency nor date changed, else the day rate of the sandbox's feed (spec
+    Invoice.CurrencyRate and CreditNote.CurrencyRate: the XE.com day rate)."""
     if "CurrencyRate" not in incoming and existing is not None:
         same_day = parse_date(existing.get("Date")) == day
         if existing.get("CurrencyCode") == currency and same_day:
@@ -445,11 +463,12 @@ def invoice_view(tenant: Tenant, invoice: dict, unitdp: int = 2, lines: bool = T
     return view
 
 
-def _safe_echo(element: dict) -> dict:
-    """An element echoed in an error must still deserialise in the SDK: drop bad enum values."""
+def safe_echo(element: dict, types=TYPES) -> dict:
+    """An element echoed in an error must still deserialise in the SDK: drop bad enum values
+    (`types`: the document's Type values, credit notes' for a credit note)."""
     echo = _strip_nulls(element)
     for key, allowed in (
-        ("Type", TYPES),
+        ("Type", types),
         ("Status", STATUSES),
         ("LineAmountTypes", AMOUNT_TYPES),
         ("CurrencyCode", CURRENCY_CODES),
@@ -491,7 +510,7 @@ def write_invoices(call: Call):
             all_events += events
         if errors:
             failed = True
-            echo = _safe_echo(element)
+            echo = safe_echo(element)
             echo.update(
                 HasErrors=True,
                 StatusAttributeString="ERROR",

@@ -178,33 +178,26 @@ def apply_payment(
     return payment, [], document
 
 
-def _currency_errors(tenant: Tenant, invoice: dict | None, account: dict | None) -> list[str]:
-    """A payment is in its invoice's currency, into an account in that currency or the base
-    currency; each must be enabled."""
+def _currency_errors(tenant: Tenant, document: dict | None, account: dict | None) -> list[str]:
+    """A payment (or a refund) is in its invoice's (credit note's) currency, into an account in
+    that currency or the base currency; each must be enabled."""
     errors = []
-    codes = [(invoice or {}).get("CurrencyCode"), (account or {}).get("CurrencyCode")]
+    codes = [(document or {}).get("CurrencyCode"), (account or {}).get("CurrencyCode")]
     for code in dict.fromkeys(c for c in codes if c):
         errors += rules.currency_messages(tenant, code)
     account_code = (account or {}).get("CurrencyCode")
-    if (
-        invoice
-        and account_code
-        and account_code
-        not in (
-            invoice["CurrencyCode"],
-            tenant.base_currency,
-        )
-    ):
+    allowed = ((document or {}).get("CurrencyCode"), tenant.base_currency)
+    if document and account_code and account_code not in allowed:
         errors.append(
             f"The account's currency {account_code} must be the invoice's currency "
-            f"{invoice['CurrencyCode']} or the base currency {tenant.base_currency}."
+            f"{document['CurrencyCode']} or the base currency {tenant.base_currency}."
         )
     return errors
 
 
 def _bank_amount(tenant: Tenant, amount, rate, account: dict | None, currency: str):
     """What reaches the account: the amount itself, or its value in the base currency when a
-    foreign-currency invoice is paid into a base-currency account."""
+    foreign-currency invoice is paid (or credit note refunded) from a base-currency account."""
     account_code = (account or {}).get("CurrencyCode") or tenant.base_currency
     if account_code == currency or not rate:
         return amount
