@@ -67,6 +67,9 @@ class _Books:
         self.customers = [c for c in active if c["IsCustomer"]] or active
         self.suppliers = [c for c in active if c["IsSupplier"]] or active
         self.bank = self.accounts["090"]
+        # The org's default branding theme, which the API puts on every document it writes.
+        themes = sorted(org.get("BrandingThemes") or [], key=lambda t: t.get("SortOrder", 0))
+        self.theme = themes[0].get("BrandingThemeID") if themes else None
 
 
 def _line(rng: random.Random, books: _Books, sales: bool, amount_types: str) -> dict:
@@ -89,6 +92,7 @@ def _line(rng: random.Random, books: _Books, sales: bool, amount_types: str) -> 
         "LineAmount": amount,
         "TaxAmount": line_tax(amount, books.rates.get(tax_type, ZERO), amount_types),
         "LineItemID": _uuid(rng),
+        "Tracking": [],  # the API answers Tracking on every line
     }
     if discount is not None:
         line["DiscountRate"] = round2(discount)
@@ -97,7 +101,7 @@ def _line(rng: random.Random, books: _Books, sales: bool, amount_types: str) -> 
 
 def _document(books: _Books, contact: dict, day: date, lines: list, amount_types: str) -> dict:
     sub_total, total_tax, total = totals(lines, amount_types)
-    return {
+    document = {
         "Contact": {"ContactID": contact["ContactID"]},
         "Date": _ms(day),
         "LineAmountTypes": amount_types,
@@ -110,6 +114,9 @@ def _document(books: _Books, contact: dict, day: date, lines: list, amount_types
         "HasAttachments": False,
         "Payments": [],
     }
+    if books.theme:
+        document["BrandingThemeID"] = books.theme
+    return document
 
 
 def _status(rng: random.Random) -> str:

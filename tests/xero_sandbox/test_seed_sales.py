@@ -11,10 +11,13 @@ import pytest
 
 from tests.xero_sandbox.conftest import api, invoice_body
 from xero_sandbox import contract, seed
+from xero_sandbox.accounting import rules
 from xero_sandbox.accounting.credit_notes import credit_note_view
 from xero_sandbox.accounting.invoices import invoice_view
 from xero_sandbox.accounting.payments import payment_view
-from xero_sandbox.money import totals
+from xero_sandbox.config import Behaviour
+from xero_sandbox.currency_table import decimals
+from xero_sandbox.money import has_more_places, totals
 from xero_sandbox.msdates import parse_date
 from xero_sandbox.state_file import _tenant_dump, _tenant_load
 from xero_sandbox.store import build_tenant
@@ -96,6 +99,35 @@ def test_every_amount_follows_from_the_lines_payments_and_allocations(tenant):
             payment.get("CreditNoteID")
         )
         assert payment["PaymentID"] in {p["PaymentID"] for p in document["Payments"]}
+
+
+def test_seeded_history_obeys_the_rules_the_api_applies(tenant):
+    """What the API would have refused never sits in the history: tax types against account
+    classes, discounts, quantities, dates, currencies, money places, themes; lines as the API
+    answers them (with Tracking)."""
+    documents = [*tenant.invoices.values(), *tenant.credit_notes.values()]
+    for document in documents:
+        currency = document["CurrencyCode"]
+        assert rules.currency_messages(tenant, currency) == []
+        assert document["BrandingThemeID"] in tenant.branding_themes
+        if document.get("DueDate"):
+            assert parse_date(document["DueDate"]) >= parse_date(document["Date"])
+        for line in document["LineItems"]:
+            account = tenant.account_by_code(line["AccountCode"])
+            rate = tenant.tax_rates.get(line["TaxType"])
+            assert rules.tax_account_messages(rate, account, line["TaxType"]) == []
+            assert (
+                rules.line_number_messages(
+                    line["Quantity"], line.get("DiscountRate"), None, currency, Behaviour()
+                )
+                == []
+            )
+            assert line["Tracking"] == []
+            assert not has_more_places(line["LineAmount"] + line["TaxAmount"], decimals(currency))
+    money = [p["Amount"] for p in tenant.payments.values()] + [
+        a["Amount"] for c in tenant.credit_notes.values() for a in c["Allocations"]
+    ]
+    assert all(not has_more_places(amount, 2) for amount in money)
 
 
 def test_every_seeded_document_validates_against_the_spec(tenant):
