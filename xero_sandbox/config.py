@@ -50,9 +50,20 @@ class Behaviour:
     # GET /CreditNotes has no IDs filter in Xero's spec or SDK. "refuse" (400, so a client that
     # relies on it learns at once) or "filter" (as GET /Invoices does).
     credit_note_ids: str = "refuse"
+    # UNVERIFIED: whether an ARCHIVED contact's name may be given to another contact. The
+    # spec's refusal says names are unique "across all active contacts"; integrators quote a
+    # refusal when details match an archived contact. "reserved" (stricter: a create or a
+    # rename onto an archived contact's name is refused) or "free".
+    archived_contact_names: str = "reserved"
+    # UNVERIFIED: an API write that changes an ARCHIVED contact without restoring it
+    # (integrators quote "Archived contacts cannot currently be edited via the API");
+    # stricter: refuse. Restoring (ContactStatus ACTIVE) is always allowed.
+    edit_archived_contacts: bool = False
     rate_limit_problem_minute: str = "minute"
     rate_limit_problem_day: str = "day"
     rate_limit_problem_concurrent: str = "concurrent"
+    # UNVERIFIED: the value for the app-wide 10,000-a-minute limit.
+    rate_limit_problem_app_minute: str = "appminute"
     # Exact registered redirect URIs; empty means any http://localhost or http://127.0.0.1 URI.
     redirect_uris: list[str] = field(default_factory=list)
 

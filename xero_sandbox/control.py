@@ -20,6 +20,7 @@ from .currency_table import SIX_DP, VALID
 from .in_xero import (
     Refused,
     allocate_credit_note_in_xero,
+    delete_payment_in_xero,
     pay_invoice_in_xero,
     refund_credit_note_in_xero,
     remove_allocation_in_xero,
@@ -30,6 +31,7 @@ from .in_xero import (
 from .money import to_decimal
 from .msdates import ms_date, parse_date, parse_datetime
 from .routes import Route
+from .sandbox import OWN_LIMITS
 from .wire import Request, json_response
 
 
@@ -55,29 +57,47 @@ def tenant_summary(tenant) -> dict:
 
 def build_orgs(spec: dict) -> list[dict]:
     """Seed specs: {"default": true, "contacts": N} and/or {"orgs": [{name, region, n_contacts,
-    n_invoices, n_credit_notes, seed, short_code, currencies}]} and/or {"data": [raw org dicts
-    shaped like seed.build_org output]}."""
+    n_invoices, n_credit_notes, seed, short_code, currencies, count, per_day}]} and/or {"data":
+    [raw org dicts shaped like seed.build_org output]}. An org spec with `count` stands for that
+    many orgs, named `name` with {n} replaced by 1, 2, ... (or " 0001", ... appended) and seeded
+    seed + n, so a platform of 1,000 small orgs is one short spec; `per_day` (1,000: a
+    Starter-tier app) gives each its own day limit."""
     orgs = list(spec.get("data") or [])
     contacts = int(spec.get("contacts", 300))
     for org in spec.get("orgs") or []:
         if isinstance(org, str):
             org = {"name": org}
-        kwargs = {
-            "name": org["name"],
-            "region": org.get("region", "NZ"),
-            "n_contacts": int(org.get("n_contacts", org.get("contacts", contacts))),
-            "seed": int(org.get("seed", 0)),
-            "n_invoices": int(org.get("n_invoices", 0)),
-            "n_credit_notes": int(org.get("n_credit_notes", 0)),
-        }
-        if org.get("short_code"):
-            kwargs["short_code"] = org["short_code"]
-        if org.get("currencies"):
-            kwargs["currencies"] = tuple(org["currencies"])
-        orgs.append(seed_module.build_org(**kwargs))
+        count = org.get("count")
+        if count is None:
+            orgs.append(_build_org(org, org["name"], int(org.get("seed", 0)), contacts))
+            continue
+        width = len(str(int(count)))
+        for n in range(1, int(count) + 1):
+            name = org["name"]
+            name = name.format(n=n) if "{n" in name else f"{name} {n:0{width}d}"
+            orgs.append(_build_org(org, name, int(org.get("seed", 0)) + n, contacts))
     if spec.get("default"):
         orgs.extend(seed_module.default_orgs(n_contacts=contacts))
     return orgs
+
+
+def _build_org(org: dict, name: str, seed: int, contacts: int) -> dict:
+    kwargs = {
+        "name": name,
+        "region": org.get("region", "NZ"),
+        "n_contacts": int(org.get("n_contacts", org.get("contacts", contacts))),
+        "seed": seed,
+        "n_invoices": int(org.get("n_invoices", 0)),
+        "n_credit_notes": int(org.get("n_credit_notes", 0)),
+    }
+    if org.get("short_code") and org.get("count") is None:
+        kwargs["short_code"] = org["short_code"]
+    if org.get("currencies"):
+        kwargs["currencies"] = tuple(org["currencies"])
+    built = seed_module.build_org(**kwargs)
+    if org.get("per_day") is not None:
+        built[OWN_LIMITS] = {"per_day": int(org["per_day"])}
+    return built
 
 
 # handlers ----------------------------------------------------------------------------
@@ -150,7 +170,32 @@ def limits(sb, request):
         unknown = update_dataclass(sb.settings.limits, body)
         if unknown:
             return _error(f"unknown limits: {unknown}")
-    return json_response({**as_dict(sb.settings.limits), "usage": sb.limits.usage()})
+    return json_response(
+        {**as_dict(sb.settings.limits), "usage": sb.limits.usage(), "app": sb.limits.app_usage()}
+    )
+
+
+def org_limits(sb, request):
+    """One organisation's own limits: {per_day: 1000} (a Starter-tier app), per_minute,
+    concurrent; null returns one to the app-wide setting."""
+    with sb.store.lock:
+        tenant = sb.store.tenant(request.params["tenant"])
+    if tenant is None:
+        return _error("unknown tenant", 404)
+    try:
+        if request.method == "POST":
+            applying = sb.limits.set_org_limits(tenant.id, _body(request))
+        else:
+            applying = sb.limits.org_limits(tenant.id)
+    except ValueError as error:
+        return _error(str(error))
+    usage = sb.limits.usage().get(tenant.id, {"minute_used": 0, "day_used": 0, "in_flight": 0})
+    return json_response({**applying, "usage": usage})
+
+
+def egress(sb, request):
+    """Response bytes sent per organisation per UTC day: ?tenant=&day=YYYY-MM-DD."""
+    return json_response({"egress": sb.egress(request.arg("tenant"), request.arg("day"))})
 
 
 def faults(sb, request):
@@ -345,9 +390,11 @@ def token(sb, request):
 
 
 def _in_xero(action):
+    """A change "inside Xero"; `?quiet=1` makes it without a webhook (drift on purpose)."""
+
     def handler(sb, request):
         try:
-            return json_response(action(sb, request))
+            return json_response(action(sb, request, request.flag("quiet")))
         except Refused as refused:
             return json_response({"errors": refused.messages}, 400)
 
@@ -355,27 +402,40 @@ def _in_xero(action):
 
 
 edit_contact = _in_xero(
-    lambda sb, r: save_contact_in_xero(sb, r.params["tenant"], _body(r), r.params.get("id"))
+    lambda sb, r, q: save_contact_in_xero(
+        sb, r.params["tenant"], _body(r), r.params.get("id"), quiet=q
+    )
 )
 edit_invoice = _in_xero(
-    lambda sb, r: save_invoice_in_xero(sb, r.params["tenant"], _body(r), r.params.get("id"))
+    lambda sb, r, q: save_invoice_in_xero(
+        sb, r.params["tenant"], _body(r), r.params.get("id"), quiet=q
+    )
 )
 pay_invoice = _in_xero(
-    lambda sb, r: pay_invoice_in_xero(sb, r.params["tenant"], r.params["id"], _body(r))
+    lambda sb, r, q: pay_invoice_in_xero(sb, r.params["tenant"], r.params["id"], _body(r), quiet=q)
+)
+delete_payment = _in_xero(
+    lambda sb, r, q: delete_payment_in_xero(sb, r.params["tenant"], r.params["id"], quiet=q)
 )
 edit_credit_note = _in_xero(
-    lambda sb, r: save_credit_note_in_xero(sb, r.params["tenant"], _body(r), r.params.get("id"))
+    lambda sb, r, q: save_credit_note_in_xero(
+        sb, r.params["tenant"], _body(r), r.params.get("id"), quiet=q
+    )
 )
 allocate_credit_note = _in_xero(
-    lambda sb, r: allocate_credit_note_in_xero(sb, r.params["tenant"], r.params["id"], _body(r))
+    lambda sb, r, q: allocate_credit_note_in_xero(
+        sb, r.params["tenant"], r.params["id"], _body(r), quiet=q
+    )
 )
 remove_allocation = _in_xero(
-    lambda sb, r: remove_allocation_in_xero(
-        sb, r.params["tenant"], r.params["id"], r.params["allocation_id"]
+    lambda sb, r, q: remove_allocation_in_xero(
+        sb, r.params["tenant"], r.params["id"], r.params["allocation_id"], quiet=q
     )
 )
 refund_credit_note = _in_xero(
-    lambda sb, r: refund_credit_note_in_xero(sb, r.params["tenant"], r.params["id"], _body(r))
+    lambda sb, r, q: refund_credit_note_in_xero(
+        sb, r.params["tenant"], r.params["id"], _body(r), quiet=q
+    )
 )
 
 
@@ -502,6 +562,7 @@ ROUTES = [
     _c("POST", "/clock", clock),
     _c("GET", "/limits", limits),
     _c("POST", "/limits", limits),
+    _c("GET", "/egress", egress),
     _c("GET", "/faults", faults),
     _c("POST", "/faults", faults),
     _c("DELETE", "/faults", faults),
@@ -525,6 +586,9 @@ ROUTES = [
     _c("POST", f"{_T}/invoices", edit_invoice),
     _c("POST", f"{_T}/invoices/(?P<id>[^/]+)", edit_invoice),
     _c("POST", f"{_T}/invoices/(?P<id>[^/]+)/payments", pay_invoice),
+    _c("DELETE", f"{_T}/payments/(?P<id>[^/]+)", delete_payment),
+    _c("GET", f"{_T}/limits", org_limits),
+    _c("POST", f"{_T}/limits", org_limits),
     _c("GET", f"{_T}/rates", _org_setting(_rates)),
     _c("POST", f"{_T}/rates", _org_setting(_rates)),
     _c("POST", f"{_T}/lock-dates", _org_setting(_lock_dates)),

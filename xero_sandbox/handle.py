@@ -108,6 +108,22 @@ class SandboxHandle:
             spec["data"] = data
         return self.control("POST", "/seed", spec)["tenants"]
 
+    def seed_many(
+        self,
+        count: int,
+        *,
+        name: str = "Platform Org",
+        n_contacts: int = 5,
+        per_day: int | None = None,
+        region: str = "NZ",
+    ) -> list[dict]:
+        """`count` small orgs in one call ("Platform Org 0001", ...; {n} in `name` places the
+        number), each with its own data; per_day=1000 puts them on a Starter-tier app."""
+        spec = {"name": name, "count": count, "n_contacts": n_contacts, "region": region}
+        if per_day is not None:
+            spec["per_day"] = per_day
+        return self.seed([spec])
+
     def tenants(self) -> list[dict]:
         return self.control("GET", "/tenants")["tenants"]
 
@@ -156,7 +172,31 @@ class SandboxHandle:
         return self.control("POST", "/limits", {**limits, "reset_usage": reset_usage})
 
     def limits(self) -> dict:
+        """The app-wide limits, each org's usage ("usage") and the app's minute ("app")."""
         return self.control("GET", "/limits")
+
+    def set_org_limits(
+        self, tenant_id: str, *, per_day=UNSET, per_minute=UNSET, concurrent=UNSET
+    ) -> dict:
+        """One org's own limits (per_day=1000: its app is on Xero's Starter tier); None
+        returns one to the app-wide setting. Returns the limits that apply and its usage."""
+        body = {}
+        for field, value in (
+            ("per_day", per_day),
+            ("per_minute", per_minute),
+            ("concurrent", concurrent),
+        ):
+            if value is not UNSET:
+                body[field] = value
+        return self.control("POST", f"/orgs/{tenant_id}/limits", body)
+
+    def org_limits(self, tenant_id: str) -> dict:
+        return self.control("GET", f"/orgs/{tenant_id}/limits")
+
+    def egress(self, tenant: str | None = None, day: str | None = None) -> list[dict]:
+        """Response body bytes the sandbox sent per org per UTC day (sandbox clock):
+        [{tenant, day, bytes, responses}], for comparing with what the product counts."""
+        return self.control("GET", "/egress", query={"tenant": tenant, "day": day})["egress"]
 
     def configure(self, **behaviour) -> dict:
         """Switch UNVERIFIED behaviours, e.g. refresh_grace_reuse="same" (see config.Behaviour)."""
@@ -215,8 +255,9 @@ class SandboxHandle:
         responses: bool = False,
     ) -> list[dict]:
         """API requests as received: method, path, query, headers (lower-case), body, status,
-        and response_headers. responses=True adds response_body (text, at most 1 MiB, with
-        response_truncated; None once evicted from the log's 64 MiB body budget)."""
+        response_headers and response_bytes (the body's length as sent). responses=True adds
+        response_body (text, at most 1 MiB, with response_truncated; None once evicted from
+        the log's 64 MiB body budget)."""
         query = {"method": method, "path": path, "tenant": tenant, "since_id": since_id}
         if responses:
             query["responses"] = "1"
@@ -292,51 +333,78 @@ class SandboxHandle:
         return SdkClient(self, tenant_id, token or self.token_for(tenant_id, scopes=scopes))
 
     # "inside Xero" ---------------------------------------------------------------------------
-    def edit_contact(self, tenant_id: str, contact_id: str, **fields) -> dict:
-        return self.control("POST", f"/orgs/{tenant_id}/contacts/{contact_id}", fields)
+    # Each fires the webhooks Xero would; quiet=True makes the same change without any (drift
+    # on purpose: GET answers and If-Modified-Since polls see it, no webhook tells of it).
+    def in_xero(self, verb: str, route: str, body: dict | None = None, *, quiet: bool = False):
+        return self.control(verb, route, body, query={"quiet": "1"} if quiet else None)
 
-    def create_contact(self, tenant_id: str, **fields) -> dict:
-        return self.control("POST", f"/orgs/{tenant_id}/contacts", fields)
+    def edit_contact(self, tenant_id: str, contact_id: str, *, quiet: bool = False, **fields):
+        """Edit, rename, archive (ContactStatus="ARCHIVED") or restore a contact in Xero."""
+        return self.in_xero("POST", f"/orgs/{tenant_id}/contacts/{contact_id}", fields, quiet=quiet)
 
-    def create_invoice(self, tenant_id: str, invoice: dict) -> dict:
-        return self.control("POST", f"/orgs/{tenant_id}/invoices", invoice)
+    def create_contact(self, tenant_id: str, *, quiet: bool = False, **fields) -> dict:
+        return self.in_xero("POST", f"/orgs/{tenant_id}/contacts", fields, quiet=quiet)
 
-    def pay_invoice(self, tenant_id: str, invoice_id: str, amount=None, account_code=None) -> dict:
+    def create_invoice(self, tenant_id: str, invoice: dict, *, quiet: bool = False) -> dict:
+        return self.in_xero("POST", f"/orgs/{tenant_id}/invoices", invoice, quiet=quiet)
+
+    def edit_invoice(self, tenant_id: str, invoice_id: str, *, quiet: bool = False, **fields):
+        """Edit or approve an invoice in Xero ({LineItems: [...]} changes its total)."""
+        return self.in_xero("POST", f"/orgs/{tenant_id}/invoices/{invoice_id}", fields, quiet=quiet)
+
+    def void_invoice(self, tenant_id: str, invoice_id: str, *, quiet: bool = False) -> dict:
+        return self.edit_invoice(tenant_id, invoice_id, quiet=quiet, Status="VOIDED")
+
+    def pay_invoice(
+        self, tenant_id: str, invoice_id: str, amount=None, account_code=None, *, quiet=False
+    ) -> dict:
         payment = {}
         if amount is not None:
             payment["Amount"] = str(amount)
         if account_code:
             payment["Account"] = {"Code": account_code}
-        return self.control("POST", f"/orgs/{tenant_id}/invoices/{invoice_id}/payments", payment)
+        route = f"/orgs/{tenant_id}/invoices/{invoice_id}/payments"
+        return self.in_xero("POST", route, payment, quiet=quiet)
 
-    def create_credit_note(self, tenant_id: str, credit_note: dict) -> dict:
+    def delete_payment(self, tenant_id: str, payment_id: str, *, quiet: bool = False) -> dict:
+        """Remove a payment (or a refund) in Xero: its invoice (credit note) is owed again."""
+        return self.in_xero("DELETE", f"/orgs/{tenant_id}/payments/{payment_id}", quiet=quiet)
+
+    def create_credit_note(self, tenant_id: str, credit_note: dict, *, quiet=False) -> dict:
         """A credit note made in Xero (fires CREDITNOTE CREATE). Shaped as the API takes it:
         {Type, Contact: {ContactID}, LineItems, Status, ...}."""
-        return self.control("POST", f"/orgs/{tenant_id}/credit-notes", credit_note)
+        return self.in_xero("POST", f"/orgs/{tenant_id}/credit-notes", credit_note, quiet=quiet)
 
-    def edit_credit_note(self, tenant_id: str, credit_note_id: str, **fields) -> dict:
+    def edit_credit_note(self, tenant_id: str, credit_note_id: str, *, quiet=False, **fields):
         """Edit or approve (Status="AUTHORISED") in Xero; refused as Xero would (ControlError)."""
-        return self.control("POST", f"/orgs/{tenant_id}/credit-notes/{credit_note_id}", fields)
+        route = f"/orgs/{tenant_id}/credit-notes/{credit_note_id}"
+        return self.in_xero("POST", route, fields, quiet=quiet)
 
-    def void_credit_note(self, tenant_id: str, credit_note_id: str) -> dict:
-        return self.edit_credit_note(tenant_id, credit_note_id, Status="VOIDED")
+    def void_credit_note(self, tenant_id: str, credit_note_id: str, *, quiet=False) -> dict:
+        return self.edit_credit_note(tenant_id, credit_note_id, quiet=quiet, Status="VOIDED")
 
     def allocate_credit_note(
-        self, tenant_id: str, credit_note_id: str, invoice_id: str, amount, date=None
+        self,
+        tenant_id: str,
+        credit_note_id: str,
+        invoice_id: str,
+        amount,
+        date=None,
+        *,
+        quiet: bool = False,
     ) -> dict:
         """ "Allocate credit" in Xero: returns the allocation (with its AllocationID)."""
         allocation = {"Invoice": {"InvoiceID": invoice_id}, "Amount": str(amount)}
         if date is not None:
             allocation["Date"] = str(date)
-        return self.control(
-            "POST", f"/orgs/{tenant_id}/credit-notes/{credit_note_id}/allocations", allocation
-        )
+        route = f"/orgs/{tenant_id}/credit-notes/{credit_note_id}/allocations"
+        return self.in_xero("POST", route, allocation, quiet=quiet)
 
-    def remove_allocation(self, tenant_id: str, credit_note_id: str, allocation_id: str) -> dict:
-        return self.control(
-            "DELETE",
-            f"/orgs/{tenant_id}/credit-notes/{credit_note_id}/allocations/{allocation_id}",
-        )
+    def remove_allocation(
+        self, tenant_id: str, credit_note_id: str, allocation_id: str, *, quiet=False
+    ) -> dict:
+        route = f"/orgs/{tenant_id}/credit-notes/{credit_note_id}/allocations/{allocation_id}"
+        return self.in_xero("DELETE", route, quiet=quiet)
 
     def refund_credit_note(
         self,
@@ -346,6 +414,8 @@ class SandboxHandle:
         account_code=None,
         date=None,
         reference=None,
+        *,
+        quiet: bool = False,
     ) -> dict:
         """ "Make a cash refund" in Xero: all the remaining credit from the first bank account
         unless amount / account_code say otherwise. Returns the payment."""
@@ -358,9 +428,8 @@ class SandboxHandle:
             refund["Date"] = str(date)
         if reference:
             refund["Reference"] = reference
-        return self.control(
-            "POST", f"/orgs/{tenant_id}/credit-notes/{credit_note_id}/refunds", refund
-        )
+        route = f"/orgs/{tenant_id}/credit-notes/{credit_note_id}/refunds"
+        return self.in_xero("POST", route, refund, quiet=quiet)
 
     # settings "inside Xero": rates, lock dates, plan, tracking; the invoice emails sent ------
     def set_rate(self, tenant_id: str, code: str, rate, day=None) -> dict:

@@ -1,5 +1,7 @@
 """Changes a person makes "inside Xero" (the HTML view, or the control API on their behalf).
-They fire webhooks exactly as API writes do."""
+They fire webhooks exactly as API writes do, unless made `quiet`: then the change reaches every
+GET (UpdatedDateUTC moves, so If-Modified-Since polls see it) and no webhook tells of it, the
+drift a lost or disabled webhook subscription leaves behind."""
 
 from .accounting.call import Call
 from .accounting.contacts import save_contact
@@ -12,7 +14,9 @@ from .accounting.credit_notes import (
     save_credit_note,
 )
 from .accounting.invoices import save_invoice
-from .accounting.payments import apply_payment, document_event
+from .accounting.payments import apply_payment, document_event, remove_payment
+from .accounting.rules import lock_messages
+from .msdates import parse_date
 from .wire import Request
 
 
@@ -29,41 +33,69 @@ def _tenant(sandbox, tenant_id: str):
     return tenant
 
 
+def _emit(sandbox, tenant, events, quiet: bool) -> None:
+    if not quiet:
+        for event in events:
+            sandbox.webhooks.emit(tenant.id, *event)
+
+
 def save_contact_in_xero(
-    sandbox, tenant_id: str, fields: dict, contact_id: str | None = None
+    sandbox, tenant_id: str, fields: dict, contact_id: str | None = None, *, quiet: bool = False
 ) -> dict:
     with sandbox.store.lock:
         tenant = _tenant(sandbox, tenant_id)
         existing = tenant.contacts.get((contact_id or "").lower()) if contact_id else None
         if contact_id and existing is None:
             raise Refused(["The contact could not be found."])
-        saved, errors = save_contact(tenant, fields, sandbox.clock.now(), existing)
+        saved, errors = save_contact(
+            tenant, fields, sandbox.clock.now(), existing, sandbox.settings.behaviour, api=False
+        )
         if errors:
             raise Refused(errors)
-        sandbox.webhooks.emit(
-            tenant.id, "CONTACT", "UPDATE" if existing else "CREATE", saved["ContactID"]
-        )
+        event = ("CONTACT", "UPDATE" if existing else "CREATE", saved["ContactID"])
+        _emit(sandbox, tenant, [event], quiet)
     sandbox.changed.set()
     return saved
 
 
 def save_invoice_in_xero(
-    sandbox, tenant_id: str, fields: dict, invoice_id: str | None = None
+    sandbox, tenant_id: str, fields: dict, invoice_id: str | None = None, *, quiet: bool = False
 ) -> dict:
+    """Create, edit, approve or void (Status VOIDED) an invoice."""
     with sandbox.store.lock:
         tenant = _tenant(sandbox, tenant_id)
         existing = tenant.invoices.get((invoice_id or "").lower()) if invoice_id else None
+        if invoice_id and existing is None:
+            raise Refused(["The invoice could not be found."])
         call = Call(Request("POST", "/in-xero", {}, {}), tenant, sandbox, sandbox.clock.now())
         saved, errors, events = save_invoice(call, fields, existing)
         if errors:
             raise Refused(errors)
-        for event in events:
-            call.emit(*event)
+        _emit(sandbox, tenant, events, quiet)
     sandbox.changed.set()
     return saved
 
 
-def _pay(sandbox, tenant_id: str, sent: dict, outstanding) -> dict:
+def delete_payment_in_xero(sandbox, tenant_id: str, payment_id: str, *, quiet: bool = False):
+    """ "Remove and redo" a payment (or a refund) in Xero: the document it paid is owed again."""
+    with sandbox.store.lock:
+        tenant = _tenant(sandbox, tenant_id)
+        payment = tenant.payments.get((payment_id or "").lower())
+        if payment is None:
+            raise Refused(["The payment could not be found."])
+        if payment["Status"] == "DELETED":
+            raise Refused(["This payment has already been deleted."])
+        locked = lock_messages(tenant, parse_date(payment["Date"]))
+        if locked:
+            raise Refused(locked)
+        document = remove_payment(sandbox.clock.now(), tenant, payment)
+        if sandbox.settings.behaviour.webhook_on_payment:
+            _emit(sandbox, tenant, [document_event(document)], quiet)
+    sandbox.changed.set()
+    return payment
+
+
+def _pay(sandbox, tenant_id: str, sent: dict, outstanding, quiet: bool) -> dict:
     """A payment (or a refund) as a person records it: the first bank account and everything
     outstanding unless they say otherwise."""
     with sandbox.store.lock:
@@ -79,21 +111,25 @@ def _pay(sandbox, tenant_id: str, sent: dict, outstanding) -> dict:
         if errors:
             raise Refused(errors)
         if sandbox.settings.behaviour.webhook_on_payment:
-            sandbox.webhooks.emit(tenant.id, *document_event(document))
+            _emit(sandbox, tenant, [document_event(document)], quiet)
     sandbox.changed.set()
     return saved
 
 
-def pay_invoice_in_xero(sandbox, tenant_id: str, invoice_id: str, payment: dict) -> dict:
+def pay_invoice_in_xero(
+    sandbox, tenant_id: str, invoice_id: str, payment: dict, *, quiet: bool = False
+) -> dict:
     def outstanding(tenant):
         invoice = tenant.invoices.get(invoice_id.lower())
         return invoice["AmountDue"] if invoice else None
 
     sent = dict(payment, Invoice={"InvoiceID": invoice_id})
-    return _pay(sandbox, tenant_id, sent, outstanding)
+    return _pay(sandbox, tenant_id, sent, outstanding, quiet)
 
 
-def refund_credit_note_in_xero(sandbox, tenant_id: str, credit_note_id: str, refund: dict) -> dict:
+def refund_credit_note_in_xero(
+    sandbox, tenant_id: str, credit_note_id: str, refund: dict, *, quiet: bool = False
+) -> dict:
     """ "Make a cash refund" on a credit note: a payment of (part of) its remaining credit."""
 
     def outstanding(tenant):
@@ -101,7 +137,7 @@ def refund_credit_note_in_xero(sandbox, tenant_id: str, credit_note_id: str, ref
         return credit_note["RemainingCredit"] if credit_note else None
 
     sent = dict(refund, CreditNote={"CreditNoteID": credit_note_id})
-    return _pay(sandbox, tenant_id, sent, outstanding)
+    return _pay(sandbox, tenant_id, sent, outstanding, quiet)
 
 
 def _credit_note(tenant, credit_note_id: str) -> dict:
@@ -112,7 +148,12 @@ def _credit_note(tenant, credit_note_id: str) -> dict:
 
 
 def save_credit_note_in_xero(
-    sandbox, tenant_id: str, fields: dict, credit_note_id: str | None = None
+    sandbox,
+    tenant_id: str,
+    fields: dict,
+    credit_note_id: str | None = None,
+    *,
+    quiet: bool = False,
 ) -> dict:
     """Create, edit, approve or void (Status VOIDED) a credit note."""
     with sandbox.store.lock:
@@ -122,27 +163,26 @@ def save_credit_note_in_xero(
         saved, errors, events = save_credit_note(call, fields, existing)
         if errors:
             raise Refused(errors)
-        for event in events:
-            call.emit(*event)
+        _emit(sandbox, tenant, events, quiet)
     sandbox.changed.set()
     return saved
 
 
-def _allocation_change(sandbox, tenant_id: str, credit_note_id: str, change) -> dict:
+def _allocation_change(sandbox, tenant_id: str, credit_note_id: str, change, quiet: bool) -> dict:
     """Run change(tenant, credit note) -> (result, invoice) under the lock; fire the events an
     allocation fires."""
     with sandbox.store.lock:
         tenant = _tenant(sandbox, tenant_id)
         credit_note = _credit_note(tenant, credit_note_id)
         result, invoice = change(tenant, credit_note)
-        for event in allocation_events(credit_note, invoice, sandbox.settings.behaviour):
-            sandbox.webhooks.emit(tenant.id, *event)
+        events = allocation_events(credit_note, invoice, sandbox.settings.behaviour)
+        _emit(sandbox, tenant, events, quiet)
     sandbox.changed.set()
     return result
 
 
 def allocate_credit_note_in_xero(
-    sandbox, tenant_id: str, credit_note_id: str, allocation: dict
+    sandbox, tenant_id: str, credit_note_id: str, allocation: dict, *, quiet: bool = False
 ) -> dict:
     """ "Allocate credit" on a credit note: {Invoice: {InvoiceID}, Amount, Date}."""
 
@@ -152,11 +192,11 @@ def allocate_credit_note_in_xero(
             raise Refused(errors)
         return saved, invoice
 
-    return _allocation_change(sandbox, tenant_id, credit_note_id, change)
+    return _allocation_change(sandbox, tenant_id, credit_note_id, change, quiet)
 
 
 def remove_allocation_in_xero(
-    sandbox, tenant_id: str, credit_note_id: str, allocation_id: str
+    sandbox, tenant_id: str, credit_note_id: str, allocation_id: str, *, quiet: bool = False
 ) -> dict:
     def change(tenant, credit_note):
         allocation = next(
@@ -170,4 +210,4 @@ def remove_allocation_in_xero(
             raise Refused(locked)
         return credit_note, remove_allocation(sandbox.clock.now(), tenant, credit_note, allocation)
 
-    return _allocation_change(sandbox, tenant_id, credit_note_id, change)
+    return _allocation_change(sandbox, tenant_id, credit_note_id, change, quiet)

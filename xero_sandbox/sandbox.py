@@ -5,6 +5,7 @@ import copy
 import itertools
 import threading
 import time
+from datetime import UTC, datetime
 
 from .clock import Clock
 from .config import Settings, as_dict, update_dataclass
@@ -17,6 +18,7 @@ from .store import Store, Tenant, build_tenant
 from .webhooks import Webhooks
 
 REQUEST_LOG_SIZE = 20000
+OWN_LIMITS = "SandboxLimits"  # in a seeded org: limits of its own (limits.PER_ORG)
 # Response bodies are kept for contract checks, bounded: each at most RESPONSE_BODY_CAP bytes
 # (longer ones are cut and flagged), and all of them together at most RESPONSE_BODIES_BUDGET,
 # dropping the oldest bodies first (their entries stay, with response_body None).
@@ -39,6 +41,9 @@ class Sandbox:
         self._bodies_size = 0
         self._request_ids = itertools.count(1)
         self._log_lock = threading.Lock()
+        # Bytes of response bodies sent per (organisation, UTC day of the sandbox clock), kept
+        # apart from the bounded log so a long run's egress stays whole.
+        self._egress: dict[tuple[str, str], list[int]] = {}
         self.initial_orgs: list[dict] = []  # raw seed output, reloaded by reset
         self.changed = threading.Event()  # set on every write, for the state file
         self._initial_settings = copy.deepcopy(self.settings)
@@ -64,6 +69,7 @@ class Sandbox:
 
     # seeding ---------------------------------------------------------------------------
     def load_orgs(self, orgs: list[dict], *, replace: bool = False) -> list[Tenant]:
+        """Add seeded orgs; an org's "SandboxLimits" ({per_day: 1000}, ...) become its own."""
         stamp = ms_datetime(self.clock.now())
         tenants = [build_tenant(org, stamp) for org in orgs]
         with self.store.lock:
@@ -71,6 +77,9 @@ class Sandbox:
                 self.store.reset()
             for tenant in tenants:
                 self.store.add(tenant)
+        for tenant, org in zip(tenants, orgs, strict=True):
+            if org.get(OWN_LIMITS):
+                self.limits.set_org_limits(tenant.id, org[OWN_LIMITS])
         self.changed.set()
         return tenants
 
@@ -84,6 +93,7 @@ class Sandbox:
             self.idempotency.reset()
             self.clock.reset()
             self.limits.reset()
+            self.limits.clear_org_limits()
         self.webhooks.reset()
         self.clear_request_log()
         if reseed and self.initial_orgs:
@@ -107,6 +117,7 @@ class Sandbox:
             "response_headers": {},
             "response_body": None,
             "response_truncated": False,
+            "response_bytes": 0,
         }
         with self._log_lock:
             self.requests.append(entry)
@@ -119,7 +130,14 @@ class Sandbox:
         if response.drop:
             return
         body = response.body[:RESPONSE_BODY_CAP]
+        entry["response_bytes"] = len(response.body)
+        tenant = entry["tenant_id"].strip().lower()
+        day = datetime.fromtimestamp(entry["time"], UTC).date().isoformat()
         with self._log_lock:
+            if tenant:
+                counted = self._egress.setdefault((tenant, day), [0, 0])
+                counted[0] += len(response.body)
+                counted[1] += 1
             entry["response_headers"] = {"Content-Type": response.content_type, **response.headers}
             entry["response_body"] = body.decode("utf-8", "replace")
             entry["response_truncated"] = len(response.body) > RESPONSE_BODY_CAP
@@ -135,6 +153,18 @@ class Sandbox:
             self.requests.clear()
             self._bodies.clear()
             self._bodies_size = 0
+            self._egress.clear()
+
+    def egress(self, tenant: str | None = None, day: str | None = None) -> list[dict]:
+        """Response body bytes sent per organisation per UTC day (of the sandbox clock), as
+        Xero bills data egress: every Accounting API answer to that xero-tenant-id counts."""
+        with self._log_lock:
+            rows = [
+                {"tenant": t, "day": d, "bytes": counted[0], "responses": counted[1]}
+                for (t, d), counted in self._egress.items()
+                if (tenant is None or t == tenant.lower()) and (day is None or d == day)
+            ]
+        return sorted(rows, key=lambda r: (r["tenant"], r["day"]))
 
     def request_log(self) -> list[dict]:
         with self._log_lock:

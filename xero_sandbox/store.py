@@ -37,6 +37,8 @@ class Tenant:
         self.credit_notes: dict[str, dict] = {}
         self.payments: dict[str, dict] = {}
         self.active_names: dict[str, str] = {}  # lower-cased active contact name -> ContactID
+        # Lower-cased names of ARCHIVED contacts -> their ContactIDs (several may share one).
+        self.archived_names: dict[str, set[str]] = {}
         self.invoice_numbers: dict[str, str] = {}  # ACCREC InvoiceNumber -> InvoiceID
         self.next_invoice_number = 1
         self.credit_note_numbers: dict[str, str] = {}  # ACCRECCREDIT number -> CreditNoteID
@@ -72,8 +74,11 @@ class Tenant:
         else:
             self._ordered = None
         self.contacts[contact_id] = contact
-        if contact.get("ContactStatus", "ACTIVE") == "ACTIVE":
+        status = contact.get("ContactStatus", "ACTIVE")
+        if status == "ACTIVE":
             self.active_names[_name_key(contact)] = contact_id
+        elif status == "ARCHIVED":
+            self.archived_names.setdefault(_name_key(contact), set()).add(contact_id)
         if old is not None and old.get("ContactStatus") != contact.get("ContactStatus"):
             self._ordered = None
         self.contact_json.pop((contact_id, False), None)
@@ -83,6 +88,11 @@ class Tenant:
         key = _name_key(contact)
         if self.active_names.get(key) == contact["ContactID"]:
             del self.active_names[key]
+        archived = self.archived_names.get(key)
+        if archived is not None:
+            archived.discard(contact["ContactID"])
+            if not archived:
+                del self.archived_names[key]
 
     def contact_ids(self, include_archived: bool) -> list[str]:
         if self._ordered is None:

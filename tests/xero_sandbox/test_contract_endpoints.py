@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from xero_python.accounting import (
     Account,
+    Address,
     Allocations,
     Contact,
     Contacts,
@@ -23,6 +24,7 @@ from xero_python.accounting import (
     Payment,
     PaymentDelete,
     Payments,
+    Phone,
 )
 from xero_python.exceptions import ApiException
 
@@ -261,6 +263,57 @@ def test_duplicate_contact_name_gives_a_spec_shaped_error(client, tenant, log):
     )
     assert error.status == 400
     log.validated([("PUT", f"{API}/Contacts", 400)])
+
+
+def test_contact_updates_archiving_and_their_refusals_match_the_spec(client, tenant, log):
+    made = client.accounting.create_contacts(
+        tenant,
+        Contacts(
+            contacts=[
+                Contact(
+                    name="Update Contract Ltd",
+                    phones=[Phone(phone_type="MOBILE", phone_number="021 1")],
+                    addresses=[Address(address_type="STREET", city="Nelson")],
+                ),
+                Contact(name="Other Contract Ltd"),
+            ]
+        ),
+    ).contacts
+    first, other = made[0].contact_id, made[1].contact_id
+
+    def one(**fields):
+        return Contacts(contacts=[Contact(**fields)])
+
+    client.accounting.update_contact(
+        tenant, first, one(phones=[Phone(phone_type="DEFAULT", phone_number="03 1")])
+    )
+    raises(client.accounting.update_contact, tenant, first, one(name="Other Contract Ltd"))
+    client.accounting.update_or_create_contacts(
+        tenant, one(contact_id=other, contact_status="ARCHIVED")
+    )
+    raises(client.accounting.create_contacts, tenant, one(name="Other Contract Ltd"))
+    raises(client.accounting.update_contact, tenant, other, one(email_address="x@y.nz"))
+    client.accounting.update_or_create_contacts(
+        tenant,
+        Contacts(
+            contacts=[
+                Contact(contact_id=first, name="Other Contract Ltd"),
+                Contact(contact_id=other, contact_status="ACTIVE"),
+            ]
+        ),
+        summarize_errors=False,
+    )
+    log.validated(
+        [
+            ("PUT", f"{API}/Contacts", 200),
+            ("POST", f"{API}/Contacts/*", 200),
+            ("POST", f"{API}/Contacts/*", 400),
+            ("POST", f"{API}/Contacts", 200),
+            ("PUT", f"{API}/Contacts", 400),
+            ("POST", f"{API}/Contacts/*", 400),
+            ("POST", f"{API}/Contacts", 200),
+        ]
+    )
 
 
 def test_contact_groups_and_membership_match_the_spec(client, tenant, contact_id, log):

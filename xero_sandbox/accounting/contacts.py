@@ -2,6 +2,7 @@
 update with Xero's rule that contact names are unique among active contacts."""
 
 from .. import jsonio
+from ..config import Behaviour
 from ..store import Tenant, new_id, touch
 from ..where import WhereError, compile_where, sort
 from .call import Call, ms_of
@@ -52,6 +53,49 @@ def duplicate_name(name: str) -> str:
         f"The contact name {name} is already assigned to another contact. "
         "The contact name must be unique across all active contacts."
     )
+
+
+ARCHIVED_MATCH = (
+    "The specified contact details matched an archived contact. "
+    "Archived contacts cannot currently be edited via the API."
+)
+# Every contact has one phone of each standard type and one address of each type, empty until
+# set (the spec's PUT /Contacts example: a MOBILE sent, all four phones and both addresses
+# answered). A phone or address sent replaces the stored one of its type; the others stay.
+PHONE_TYPES = ("DEFAULT", "DDI", "MOBILE", "FAX", "OFFICE")  # spec Phone.PhoneType
+ADDRESS_TYPES = ("POBOX", "STREET")  # spec Address.AddressType
+EMPTY_PHONE = {"PhoneNumber": "", "PhoneAreaCode": "", "PhoneCountryCode": ""}
+EMPTY_ADDRESS = {"City": "", "Region": "", "PostalCode": "", "Country": ""}
+SLOTS = {
+    "Phones": ("PhoneType", PHONE_TYPES, ("DEFAULT", "DDI", "FAX", "MOBILE"), EMPTY_PHONE),
+    "Addresses": ("AddressType", ADDRESS_TYPES, ("STREET", "POBOX"), EMPTY_ADDRESS),
+}
+
+
+def _by_type(field: str, stored: list | None, sent, fresh: bool) -> tuple[list, list[str]]:
+    """`stored` with each element of `sent` in place of the stored one of its type (appended
+    when there is none); a new contact starts from the empty standard slots."""
+    key, allowed, standard, empty = SLOTS[field]
+    result = [dict(e) for e in stored or [] if isinstance(e, dict)]
+    if fresh and not result:
+        result = [{key: kind, **empty} for kind in standard]
+    if sent is None:
+        return result, []
+    if not isinstance(sent, list):
+        return result, [f"{field} must be a list."]
+    errors = []
+    for element in sent:
+        kind = element.get(key) if isinstance(element, dict) else None
+        if kind not in allowed:
+            errors.append(f"{key} '{kind}' is not valid; use one of {', '.join(allowed)}.")
+            continue
+        replacement = {key: kind, **empty, **element}
+        at = next((i for i, e in enumerate(result) if e.get(key) == kind), None)
+        if at is None:
+            result.append(replacement)
+        else:
+            result[at] = replacement
+    return result, errors
 
 
 def contact_view(tenant: Tenant, contact: dict, summary: bool) -> dict:
@@ -105,13 +149,26 @@ def find_contact(tenant: Tenant, ref: dict) -> dict | None:
 
 
 def save_contact(
-    tenant: Tenant, sent: dict, now, existing: dict | None
+    tenant: Tenant,
+    sent: dict,
+    now,
+    existing: dict | None,
+    behaviour: Behaviour | None = None,
+    *,
+    api: bool = True,
 ) -> tuple[dict | None, list[str]]:
-    """Create or update one contact; (stored contact, []) or (None, error messages)."""
+    """Create or update one contact; (stored contact, []) or (None, error messages). `api`
+    False is a person in Xero, who may edit an archived contact; the names rules hold for both."""
+    behaviour = behaviour or Behaviour()
     incoming = {k: v for k, v in _strip_nulls(sent).items() if k not in READ_ONLY}
     merged = dict(existing or {})
-    merged.update(incoming)
+    merged.update({k: v for k, v in incoming.items() if k not in SLOTS})
     errors = []
+    for field in SLOTS:
+        merged[field], slot_errors = _by_type(
+            field, merged.get(field), incoming.get(field), existing is None
+        )
+        errors += slot_errors
     name = (merged.get("Name") or "").strip()
     if not name:
         errors.append("The contact name must be specified.")
@@ -123,9 +180,16 @@ def save_contact(
     if status not in STATUSES:
         errors.append(f"Contact status '{status}' is not valid.")
     if name and status == "ACTIVE":
-        holder = tenant.active_names.get(name.lower())
-        if holder and holder != merged.get("ContactID"):
-            errors.append(duplicate_name(name))
+        errors += _name_errors(tenant, name, merged.get("ContactID"), existing, behaviour)
+    if (
+        api
+        and existing is not None
+        and existing.get("ContactStatus") == "ARCHIVED"
+        and status == "ARCHIVED"
+        and not behaviour.edit_archived_contacts
+        and any(existing.get(k) != merged.get(k) for k in merged)
+    ):
+        errors.append(ARCHIVED_MATCH)
     if errors:
         return None, errors
     merged["Name"] = name
@@ -136,6 +200,21 @@ def save_contact(
     touch(merged, now)
     tenant.put_contact(merged)
     return merged, []
+
+
+def _name_errors(tenant: Tenant, name: str, contact_id, existing, behaviour) -> list[str]:
+    """An ACTIVE contact's name is unique among active contacts (case-insensitively:
+    UNVERIFIED) and, with archived_contact_names "reserved", may not newly take an archived
+    contact's name (restoring a contact under its own name is not taking one)."""
+    key = name.lower()
+    holder = tenant.active_names.get(key)
+    if holder and holder != contact_id:
+        return [duplicate_name(name)]
+    renamed = existing is None or (existing.get("Name") or "").strip().lower() != key
+    archived = tenant.archived_names.get(key, set()) - {contact_id}
+    if renamed and archived and behaviour.archived_contact_names == "reserved":
+        return [ARCHIVED_MATCH]
+    return []
 
 
 # handlers ---------------------------------------------------------------------------
@@ -202,7 +281,7 @@ def write_contacts(call: Call):
         elif element.get("ContactNumber"):
             existing = find_contact(call.tenant, {"ContactNumber": element["ContactNumber"]})
         before = dict(existing) if existing else None
-        saved, errors = save_contact(call.tenant, element, call.now, existing)
+        saved, errors = save_contact(call.tenant, element, call.now, existing, call.behaviour)
         if errors:
             failed = True
             out = element_errors(element, errors)

@@ -363,7 +363,7 @@ def save_invoice(
     if errors:
         return None, errors, events
     if new_contact is not None:
-        contact, contact_errors = save_contact(tenant, new_contact, call.now, None)
+        contact, contact_errors = save_contact(tenant, new_contact, call.now, None, behaviour)
         if contact_errors:
             return None, contact_errors, events
         events.append(("CONTACT", "CREATE", contact["ContactID"]))
