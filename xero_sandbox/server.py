@@ -148,6 +148,9 @@ def _handle(sandbox: Sandbox, route, request: Request, tenant) -> Response:
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "XeroSandbox/1.0"
+    # Headers and body go out in two writes; with Nagle's algorithm the body then waits for
+    # the client's delayed ACK of the headers (about 40 ms on Linux) on a kept-alive connection.
+    disable_nagle_algorithm = True
     sandbox: Sandbox  # set on the subclass made by `make_server`
 
     def _serve(self) -> None:
