@@ -21,6 +21,7 @@ import urllib3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
 
+from bench._process import rss_mb  # noqa: E402
 from bench.figures import figure  # noqa: E402
 from xero_sandbox.process import start_sandbox, stop_sandbox  # noqa: E402
 
@@ -57,15 +58,6 @@ def read_all(http, sandbox, headers, plural: str, query: dict, extra_headers=Non
         if len(items) < PAGE_SIZE or page >= data["pagination"]["pageCount"]:
             return out
         page += 1
-
-
-def rss_mb(pid: int) -> float:
-    """The sandbox process's resident memory (Linux)."""
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def p95(values: list[float]) -> float:

@@ -33,6 +33,7 @@ import urllib3
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from anywhere
 
+from bench._process import rss_mb  # noqa: E402
 from bench.figures import figure  # noqa: E402
 from xero_sandbox.process import start_sandbox, stop_sandbox  # noqa: E402
 
@@ -180,14 +181,6 @@ def heavy_calls(bursting: list[Org], importing: list[Org], invoices: int, second
 def pct(values: list[float], p: int) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, -(-len(ordered) * p // 100) - 1)]
-
-
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def capacity(sandbox, orgs: list[Org], seconds: float, clients: int) -> float:
