@@ -43,6 +43,17 @@ def database_url_for_tests() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{port}/{db['NAME']}"
 
 
+def wait_until(predicate, timeout: float, interval: float = 0.05):
+    """Poll until predicate() is truthy and return its value; fail if it never is."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout:.1f}s")
+
+
 class Worker:
     def __init__(self, process: subprocess.Popen, log: Path, mail_dir: Path):
         self.process = process

@@ -139,6 +139,11 @@ def _seconds(value, default: float = 1.0) -> float:
 
 # Fields xero-python puts in every request body though we never set them and the spec marks
 # them read-only or answer-only (SDK-NOTES §8): left out, so what we send is what we mean.
+# While every call slot is taken: how often to look for a free one, and the longest wait a
+# drain is asked to keep in the database before looking again.
+CONCURRENT_POLL_SECONDS = 0.05
+CONCURRENT_RETRY_CAP = 5.0
+
 ANSWER_ONLY_FIELDS = frozenset(
     {
         "HasAttachments",
@@ -217,13 +222,26 @@ class XeroClient:
         )
 
     def _acquire(self) -> str:
-        """A slot under the organisation's limits; short waits are slept, long ones raised."""
+        """A slot under the organisation's limits; short waits are slept, long ones raised.
+        While all five slots are taken, a free one is looked for every few hundredths of a
+        second, for no longer than a short wait: slots held by a killed worker free only when
+        their lease runs out, and that wait belongs in the database, not in a worker."""
         if self.limiter is None:
             return ""
+        give_up_at = time.monotonic() + settings.XERO_MAX_INLINE_WAIT
         while True:
             decision = self.limiter.try_acquire()
             if decision.granted:
                 return decision.lease
+            if decision.reason == "concurrent":
+                if time.monotonic() >= give_up_at:
+                    raise RateLimited(
+                        "Waiting for one of Xero's five calls in flight to finish.",
+                        retry_after=min(max(decision.wait, 1.0), CONCURRENT_RETRY_CAP),
+                        problem="concurrent",
+                    )
+                time.sleep(CONCURRENT_POLL_SECONDS)
+                continue
             if decision.wait > settings.XERO_MAX_INLINE_WAIT:
                 raise RateLimited(
                     "Waiting for Xero's rate limit.",

@@ -25,8 +25,8 @@ from .errors import Transient
 log = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 61.0
-# A lease outlives any call (timeouts included), so a killed worker's slot frees itself.
-LEASE_SECONDS = 120.0
+# A slot's lease outlives the call it is for by this much; see lease_seconds.
+LEASE_MARGIN_SECONDS = 5.0
 
 _ACQUIRE = """
 local now_parts = redis.call('TIME')
@@ -36,7 +36,8 @@ if blocked > now then return {0, tostring(blocked - now), 'blocked'} end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[3]))
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
-  return {0, '0.05', 'concurrent'}
+  local soonest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return {0, tostring(tonumber(soonest[2]) - now), 'concurrent'}
 end
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[2]) then
   local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
@@ -68,10 +69,19 @@ def redis_client() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=5)
 
 
+def lease_seconds() -> float:
+    """How long a call's slot is held at most: as long as the call can last (its connect and
+    read timeouts) and a little more. A worker killed mid-call never releases its slot; the
+    lease frees it this soon, so the organisation's calls do not wait minutes on the dead."""
+    return settings.XERO_CONNECT_TIMEOUT + settings.XERO_READ_TIMEOUT + LEASE_MARGIN_SECONDS
+
+
 @dataclass(frozen=True)
 class Decision:
     granted: bool
-    wait: float  # seconds before trying again, when not granted
+    # Seconds before trying again, when not granted. For "concurrent": until the oldest slot's
+    # lease runs out (the most it can take; a live call usually frees its slot much sooner).
+    wait: float
     reason: str  # ok, concurrent, minute, blocked
     lease: str = ""
 
@@ -92,7 +102,7 @@ class TenantLimiter:
                 settings.XERO_MAX_CONCURRENT_CALLS,
                 settings.XERO_CALLS_PER_MINUTE,
                 WINDOW_SECONDS,
-                LEASE_SECONDS,
+                lease_seconds(),
                 lease,
             )
         except redis.RedisError as error:

@@ -1,10 +1,20 @@
 """The shared limiter, against real Redis: five in flight, a minute's budget, Retry-After."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
 
 import pytest
 
-from xero_sync.rate_limits import TenantLimiter
+from xero_sync.client import XeroClient
+from xero_sync.errors import RateLimited
+from xero_sync.rate_limits import LEASE_MARGIN_SECONDS, TenantLimiter
+
+from ..workers import wait_until
+from .conftest import connect
 
 
 @pytest.fixture
@@ -43,3 +53,48 @@ def test_retry_after_blocks_every_worker_for_that_organisation_only(limiter):
         assert other.try_acquire().granted
     finally:
         other.reset()
+
+
+KILLED_MID_CALL = """
+import os, signal, sys
+import django
+django.setup()
+from xero_sync.rate_limits import TenantLimiter
+limiter = TenantLimiter(sys.argv[1])
+assert all(limiter.try_acquire().granted for _ in range(5))
+os.kill(os.getpid(), signal.SIGKILL)  # five calls in flight, and no release ever
+"""
+
+
+def test_the_slots_of_a_worker_killed_mid_call_free_themselves_when_its_calls_would_have_timed_out(
+    limiter, monkeypatch
+):
+    monkeypatch.setenv("XERO_CONNECT_TIMEOUT", "0.5")
+    monkeypatch.setenv("XERO_READ_TIMEOUT", "1")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "platform_crm.settings"}
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_MID_CALL, limiter.tenant_id], env=env, timeout=60
+    )
+    assert killed.returncode == -signal.SIGKILL
+    held = limiter.try_acquire()
+    # The wait said is the most it can be: until the dead calls' leases run out.
+    assert not held.granted and held.reason == "concurrent"
+    assert 0 < held.wait <= 0.5 + 1 + LEASE_MARGIN_SECONDS
+    wait_until(lambda: limiter.try_acquire().granted, timeout=held.wait + 2)
+
+
+@pytest.mark.django_db
+def test_a_call_waiting_for_a_slot_gives_up_soon_and_says_so_instead_of_holding_the_worker(
+    xero, account, admin_user, settings
+):
+    connection = connect(xero, account, admin_user)
+    settings.XERO_MAX_INLINE_WAIT = 0.3
+    dead = TenantLimiter(connection.tenant_id)
+    assert all(dead.try_acquire().granted for _ in range(5))  # a killed worker's five slots
+    started = time.monotonic()
+    with pytest.raises(RateLimited) as waiting:
+        XeroClient(connection).organisation()
+    assert time.monotonic() - started < 2
+    assert waiting.value.problem == "concurrent"
+    assert 1 <= waiting.value.retry_after <= 5
+    assert not xero.requests(path="/api.xro/2.0/Organisation")
