@@ -85,9 +85,9 @@ def connection_make(sandbox, account, tenant_id: str, tenant_name: str):
 
     from django.utils import timezone
 
+    from xero_sync.client.limits import TenantLimiter
+    from xero_sync.connection.tokens import TokenSet, connection_store_tokens
     from xero_sync.models import ConnectionStatus, XeroConnection
-    from xero_sync.rate_limits import TenantLimiter
-    from xero_sync.tokens import TokenSet, connection_store_tokens
 
     token = sandbox.token_for(tenant_id)
     connection = XeroConnection(

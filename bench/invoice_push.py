@@ -92,7 +92,7 @@ def run(sandbox, scratch: Path, args) -> None:
     for name in LIMITER_SETTINGS:
         worker_env.pop(name, None)
     sandbox.set_limits(**real_limits, reset_usage=True)
-    from xero_sync.rate_limits import TenantLimiter
+    from xero_sync.client.limits import TenantLimiter
 
     TenantLimiter(connection.tenant_id).reset()  # A's calls are not B's
     with celery_worker(scratch / "worker-b.log", worker_env, concurrency=1):

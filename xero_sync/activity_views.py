@@ -12,9 +12,9 @@ from django.utils import timezone
 from platform_crm.models import Role
 from platform_crm.tenancy import account_view
 
+from .connection.selectors import connection_get
 from .selectors import (
     activity_problems,
-    connection_get,
     contact_import_recent,
     invoice_outbox_summary,
     invoice_sync_events,

@@ -21,8 +21,8 @@ from platform_crm.advisory_locks import advisory_lock, advisory_lock_free
 from platform_crm.queueing import enqueue_on_commit
 
 from .client import XeroClient
+from .connection.activity import connection_record_activity
 from .contact_sync import ContactFilter, Outcome, PageResult, page_apply
-from .inactivity import connection_record_activity
 from .models import ConnectionStatus, ContactImport, ImportStatus, XeroConnection, XeroContact
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,8 @@ def import_start(
     return run
 
 
-# Outcomes that changed the CRM: a contact brought from Xero is activity (xero_sync.inactivity).
+# Outcomes that changed the CRM: a contact brought from Xero is activity
+# (xero_sync.connection.activity).
 MOVED = (
     Outcome.CREATED,
     Outcome.UPDATED_LINKED,

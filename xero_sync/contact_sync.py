@@ -33,7 +33,7 @@ from contacts.models import ChangeSource, Contact, ContactChange
 from contacts.phones import phone_to_e164
 
 from . import normalise
-from .errors import OUTAGES, XeroError
+from .client.errors import OUTAGES, XeroError
 from .models import (
     DuplicateResolution,
     PossibleDuplicate,

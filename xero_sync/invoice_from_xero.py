@@ -23,9 +23,9 @@ from invoices.services import invoice_issue, invoice_void, payment_delete, payme
 
 from . import normalise
 from .client import XeroClient
+from .client.errors import OUTAGES, XeroError
+from .connection.activity import connection_record_activity
 from .context import changes_from_xero
-from .errors import OUTAGES, XeroError
-from .inactivity import connection_record_activity
 from .invoice_mapping import XeroInvoice, invoice_from_xero, invoice_label
 from .invoice_sync import lock_invoice_then_sync
 from .models import (

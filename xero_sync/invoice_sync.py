@@ -52,8 +52,7 @@ from platform_crm.advisory_locks import advisory_lock
 
 from . import normalise
 from .client import XeroClient, element_messages, request_body
-from .context import applying_from_xero
-from .errors import (
+from .client.errors import (
     OUTAGES,
     AuthLost,
     BadAnswer,
@@ -63,8 +62,10 @@ from .errors import (
     ValidationFailed,
     XeroError,
 )
+from .client.limits import redis_client
+from .connection.activity import connection_record_activity
+from .context import applying_from_xero
 from .failure_mail import failure_key, failure_notify
-from .inactivity import connection_record_activity
 from .invoice_mapping import invoice_from_xero
 from .invoice_numbers import number_taken_remember
 from .models import (
@@ -76,7 +77,6 @@ from .models import (
     XeroContact,
     XeroInvoiceNumber,
 )
-from .rate_limits import redis_client
 from .selectors import earlier_invoices
 
 log = logging.getLogger(__name__)

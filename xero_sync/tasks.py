@@ -6,10 +6,10 @@ from . import (
     invoice_from_xero,
     invoice_sync,
     refetch,
-    services,
     webhooks,
 )
-from .errors import AuthLost, RateLimited, Transient
+from .client.errors import AuthLost, RateLimited, Transient
+from .connection import inactivity
 from .models import ConnectionStatus, XeroConnection
 
 # Longer waits than this are not countdowns (the broker's visibility timeout is an hour).
@@ -25,7 +25,7 @@ def process_webhook_delivery_task(delivery_id: int) -> None:
 
 @shared_task
 def disconnect_inactive_connections_task() -> dict[str, int]:
-    return services.connections_disconnect_inactive()
+    return inactivity.connections_disconnect_inactive()
 
 
 @shared_task

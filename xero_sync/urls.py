@@ -1,16 +1,17 @@
 from django.urls import path
 
 from . import activity_views, views
+from .connection import views as connection_views
 
 app_name = "xero_sync"
 # Account-scoped: mounted under /a/<account_slug>/settings/integrations/.
 urlpatterns = [
     path("", views.integration_index, name="integrations"),
-    path("xero/connect/", views.xero_connect, name="connect"),
-    path("xero/organisation/", views.xero_organisation, name="organisation"),
-    path("xero/cancel/", views.xero_cancel, name="cancel"),
-    path("xero/payment-account/", views.xero_payment_account, name="payment_account"),
-    path("xero/sales-account/", views.xero_sales_account, name="sales_account"),
+    path("xero/connect/", connection_views.xero_connect, name="connect"),
+    path("xero/organisation/", connection_views.xero_organisation, name="organisation"),
+    path("xero/cancel/", connection_views.xero_cancel, name="cancel"),
+    path("xero/payment-account/", connection_views.xero_payment_account, name="payment_account"),
+    path("xero/sales-account/", connection_views.xero_sales_account, name="sales_account"),
     path("xero/taxes/", views.xero_tax_mapping, name="tax_mapping"),
     path("xero/contacts/", views.xero_contacts, name="contacts"),
     path("xero/setup/contacts/", views.xero_setup_contacts, name="setup_contacts"),
@@ -41,12 +42,12 @@ urlpatterns = [
         views.xero_duplicate_resolve,
         name="duplicate_resolve",
     ),
-    path("xero/disconnect/", views.xero_disconnect, name="disconnect"),
-    path("xero/keep/", views.xero_keep, name="keep"),
+    path("xero/disconnect/", connection_views.xero_disconnect, name="disconnect"),
+    path("xero/keep/", connection_views.xero_keep, name="keep"),
 ]
 
 # Fixed URLs Xero calls (one redirect URI and one webhook URL for every account).
 public_urlpatterns = [
-    path("xero/callback/", views.xero_callback, name="xero_callback"),
+    path("xero/callback/", connection_views.xero_callback, name="xero_callback"),
     path("xero/webhooks/", views.xero_webhook, name="xero_webhook"),
 ]

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from contacts.models import Contact
 from invoices.services import LineInput, invoice_void
 from platform_crm.models import Role
-from xero_sync import services
+from xero_sync.connection import services
 from xero_sync.models import ContactImport, InvoiceSync, InvoiceSyncState, XeroConnection
 
 from ..browser import log_in, screenshots

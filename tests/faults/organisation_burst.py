@@ -14,7 +14,7 @@ def main(connection_id: int, threads: int) -> None:
     from django.db import connection as db
 
     from xero_sync.client import XeroClient
-    from xero_sync.errors import XeroError
+    from xero_sync.client.errors import XeroError
     from xero_sync.models import XeroConnection
 
     loaded = threading.Barrier(threads + 1)

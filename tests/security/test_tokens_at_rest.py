@@ -12,10 +12,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connection as db_connection
 
-from xero_sync import token_vault
 from xero_sync.client import XeroClient
+from xero_sync.connection import token_vault
+from xero_sync.connection.tokens import access_token_for
 from xero_sync.models import ConnectionStatus, XeroConnection
-from xero_sync.tokens import access_token_for
 
 from ..xero_sync.conftest import KIWI, connect
 

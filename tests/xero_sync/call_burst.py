@@ -9,7 +9,7 @@ import django
 def main(connection_id: int, calls: int) -> None:
     django.setup()
     from xero_sync.client import XeroClient
-    from xero_sync.errors import XeroError
+    from xero_sync.client.errors import XeroError
     from xero_sync.models import XeroConnection
 
     ok = failed = 0

@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 from django.utils.csp import CSP
 
+from xero_sync.client.limits import TenantLimiter
 from xero_sync.models import XeroConnection
-from xero_sync.rate_limits import TenantLimiter
 
 from ..factories import client_for
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from platform_crm.models import Role
 from xero_sync import webhooks
 from xero_sync.client import XeroClient
-from xero_sync.errors import Transient
+from xero_sync.client.errors import Transient
 from xero_sync.models import ContactImport, XeroCall
 
 from ..factories import client_for, contact_make, user_create

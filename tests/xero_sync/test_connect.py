@@ -5,8 +5,8 @@ from django.core import mail
 from django.urls import reverse
 
 from platform_crm.models import Role
-from xero_sync import token_vault, tokens
 from xero_sync.client import XeroClient
+from xero_sync.connection import token_vault, tokens
 from xero_sync.contact_import import contacts_poll
 from xero_sync.models import ConnectionStatus, XeroConnection, XeroContact
 

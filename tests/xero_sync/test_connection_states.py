@@ -11,9 +11,9 @@ from django.conf import settings
 from django.test.html import parse_html
 from django.urls import resolve, reverse
 
-from xero_sync import tokens
 from xero_sync.client import XeroClient
-from xero_sync.errors import AuthLost
+from xero_sync.client.errors import AuthLost
+from xero_sync.connection import tokens
 from xero_sync.models import ConnectionStatus, XeroConnection
 
 from ..factories import client_for

@@ -8,7 +8,7 @@ import pytest
 from contacts.models import ChangeSource, Contact, ContactChange
 from platform_crm.demo import DEMO_CONTACTS
 from xero_sync import contact_import, webhooks
-from xero_sync.errors import Transient
+from xero_sync.client.errors import Transient
 from xero_sync.models import ImportStatus, PossibleDuplicate, XeroContact
 
 from ..factories import contact_make

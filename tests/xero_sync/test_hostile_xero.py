@@ -29,7 +29,8 @@ from hypothesis.errors import NonInteractiveExampleWarning
 from contacts.models import Contact
 from xero_sync import contact_import, invoice_from_xero, normalise
 from xero_sync.client import XeroClient
-from xero_sync.errors import XeroError
+from xero_sync.client.errors import XeroError
+from xero_sync.client.limits import TenantLimiter
 from xero_sync.models import (
     ContactImport,
     ImportStatus,
@@ -41,7 +42,6 @@ from xero_sync.models import (
     XeroConnection,
     XeroContact,
 )
-from xero_sync.rate_limits import TenantLimiter
 
 from .. import hostile_xero
 from ..browser import ARTIFACTS

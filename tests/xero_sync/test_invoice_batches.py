@@ -12,9 +12,9 @@ from django.utils import timezone
 from invoices.models import Invoice
 from invoices.services import LineInput, invoice_create, invoice_issue
 from xero_sync import invoice_sync
+from xero_sync.client.limits import TenantLimiter
+from xero_sync.connection.reconnect import connection_mark_needs_reconnect
 from xero_sync.models import InvoiceSync, InvoiceSyncState, XeroContact
-from xero_sync.rate_limits import TenantLimiter
-from xero_sync.reconnect import connection_mark_needs_reconnect
 
 from ..factories import client_for, contact_make
 from .conftest import KIWI, callback, consent, start_connect

@@ -10,8 +10,8 @@ import uuid
 import pytest
 
 from xero_sync.client import XeroClient
-from xero_sync.errors import RateLimited
-from xero_sync.rate_limits import LEASE_MARGIN_SECONDS, TenantLimiter
+from xero_sync.client.errors import RateLimited
+from xero_sync.client.limits import LEASE_MARGIN_SECONDS, TenantLimiter
 
 from ..workers import wait_until
 from .conftest import connect
@@ -59,7 +59,7 @@ KILLED_MID_CALL = """
 import os, signal, sys
 import django
 django.setup()
-from xero_sync.rate_limits import TenantLimiter
+from xero_sync.client.limits import TenantLimiter
 limiter = TenantLimiter(sys.argv[1])
 assert all(limiter.try_acquire().granted for _ in range(5))
 os.kill(os.getpid(), signal.SIGKILL)  # five calls in flight, and no release ever

@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from xero_sync import contact_import, webhooks
-from xero_sync.errors import Transient
+from xero_sync.client.errors import Transient
+from xero_sync.client.limits import redis_client
 from xero_sync.models import (
     ConnectionStatus,
     ContactImport,
@@ -26,7 +27,6 @@ from xero_sync.models import (
     XeroConnection,
     XeroContact,
 )
-from xero_sync.rate_limits import redis_client
 from xero_sync.tasks import (
     contact_import_task,
     contact_imports_sweep_task,

@@ -8,8 +8,8 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from platform_crm.models import Role
-from xero_sync import services
 from xero_sync.client import XeroClient
+from xero_sync.connection.ledger import can_take_sales, connection_choose_sales_account
 from xero_sync.models import InvoiceSync, InvoiceSyncState, XeroConnection
 
 from ..factories import client_for, invoice_make, user_create
@@ -92,8 +92,8 @@ def test_the_service_refuses_an_account_that_cannot_take_sales(kiwi):
     chart = {a.code: a for a in XeroClient(kiwi).ledger_accounts()}
     for code in ("310", "615", "618"):  # cost of sales, payments clearing, archived clearing
         with pytest.raises(ValueError, match="not an active sales account"):
-            services.connection_choose_sales_account(connection=kiwi, account=chart[code])
-    services.connection_choose_sales_account(connection=kiwi, account=chart["260"])
+            connection_choose_sales_account(connection=kiwi, account=chart[code])
+    connection_choose_sales_account(connection=kiwi, account=chart["260"])
     assert XeroConnection.objects.get(pk=kiwi.pk).sales_account_code == "260"
 
 
@@ -125,10 +125,10 @@ def test_only_active_coded_revenue_sales_and_other_income_accounts_take_sales():
     def ledger(type_, status="ACTIVE", code="400"):
         return LedgerAccount("id", code, "An account", type_, status, enable_payments=False)
 
-    assert all(services.can_take_sales(ledger(t)) for t in SALES_TYPES)
-    assert not services.can_take_sales(ledger("REVENUE", status="ARCHIVED"))
-    assert not services.can_take_sales(ledger("REVENUE", code=""))
-    assert not any(services.can_take_sales(ledger(t)) for t in ("EXPENSE", "CURRENT", "BANK"))
+    assert all(can_take_sales(ledger(t)) for t in SALES_TYPES)
+    assert not can_take_sales(ledger("REVENUE", status="ARCHIVED"))
+    assert not can_take_sales(ledger("REVENUE", code=""))
+    assert not any(can_take_sales(ledger(t)) for t in ("EXPENSE", "CURRENT", "BANK"))
 
 
 @pytest.mark.django_db

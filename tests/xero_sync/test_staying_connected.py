@@ -10,9 +10,9 @@ from django.db import connection as db_connection
 from django.db import connections
 from django.utils import timezone
 
-from xero_sync import services, token_vault
 from xero_sync.client import XeroClient
-from xero_sync.errors import AuthLost
+from xero_sync.client.errors import AuthLost
+from xero_sync.connection import inactivity, token_vault
 from xero_sync.models import ConnectionStatus, XeroConnection
 
 from .conftest import connect
@@ -97,8 +97,8 @@ def test_59_days_idle_is_warned_once_and_61_days_is_disconnected_once(
     mail.outbox.clear()
     _idle(connection, 59)
     with tasks_inline():
-        assert services.connections_disconnect_inactive()["warned"] == 1
-        assert services.connections_disconnect_inactive()["warned"] == 0
+        assert inactivity.connections_disconnect_inactive()["warned"] == 1
+        assert inactivity.connections_disconnect_inactive()["warned"] == 0
     connection.refresh_from_db()
     assert connection.status == ConnectionStatus.CONNECTED
     assert [m.subject for m in mail.outbox] == [
@@ -107,8 +107,8 @@ def test_59_days_idle_is_warned_once_and_61_days_is_disconnected_once(
 
     _idle(connection, 61)
     with tasks_inline():
-        assert services.connections_disconnect_inactive()["disconnected"] == 1
-        assert services.connections_disconnect_inactive()["disconnected"] == 0
+        assert inactivity.connections_disconnect_inactive()["disconnected"] == 1
+        assert inactivity.connections_disconnect_inactive()["disconnected"] == 0
     connection.refresh_from_db()
     assert connection.status == ConnectionStatus.DISCONNECTED
     assert xero.requests(method="DELETE", path="/connections/*")[-1]["status"] == 204
@@ -122,7 +122,7 @@ def test_52_days_idle_sends_nothing_and_keep_connected_resets_the_clock(xero, ac
     connection = connect(xero, account, admin_user)
     mail.outbox.clear()
     _idle(connection, 52)
-    assert services.connections_disconnect_inactive() == {
+    assert inactivity.connections_disconnect_inactive() == {
         "warned": 0,
         "disconnected": 0,
         "kept_alive": 0,
@@ -131,7 +131,7 @@ def test_52_days_idle_sends_nothing_and_keep_connected_resets_the_clock(xero, ac
     client_for(admin_user).post(f"/a/{account.slug}/settings/integrations/xero/keep/")
     connection.refresh_from_db()
     assert timezone.now() - connection.last_activity_at < timedelta(minutes=1)
-    assert services.connections_disconnect_inactive()["warned"] == 0
+    assert inactivity.connections_disconnect_inactive()["warned"] == 0
     assert not mail.outbox
 
 
@@ -144,7 +144,7 @@ def test_an_idle_refresh_token_is_kept_alive_so_the_disconnect_can_reach_xero(
         refresh_token_obtained_at=timezone.now() - timedelta(days=46)
     )
     xero.clear_requests()
-    assert services.connections_disconnect_inactive()["kept_alive"] == 1
+    assert inactivity.connections_disconnect_inactive()["kept_alive"] == 1
     assert len(xero.requests(path="/connect/token")) == 1
     connection.refresh_from_db()
     assert timezone.now() - connection.refresh_token_obtained_at < timedelta(minutes=1)
@@ -188,15 +188,12 @@ def test_every_write_carries_its_stored_idempotency_key_and_a_retry_creates_noth
     connection = connect(xero, account, admin_user)
     client = XeroClient(connection)
     tenant = connection.tenant_id
-
-    def create(acc, ident, **options):
-        body = Contacts(contacts=[XeroContactModel(name="Idempotent Ltd")])
-        return acc.create_contacts(tenant, body, **options)
+    body = Contacts(contacts=[XeroContactModel(name="Idempotent Ltd")])
 
     with pytest.raises(ValueError, match="idempotency key"):
-        client.call("contacts.create", create, write=True)
+        client.contacts_create(body, idempotency_key="")
     for _ in range(2):  # the same request, sent again as a retry would
-        client.call("contacts.create", create, write=True, idempotency_key="crm-contact-7")
+        client.contacts_create(body, idempotency_key="crm-contact-7")
     assert [c["Name"] for c in xero.contacts(tenant)].count("Idempotent Ltd") == 1
     sent = xero.requests(method="PUT", path="/api.xro/2.0/Contacts")
     assert [r["headers"].get("idempotency-key") for r in sent] == ["crm-contact-7"] * 2
@@ -228,17 +225,17 @@ def test_polls_that_find_nothing_and_keep_alives_are_not_activity_so_the_rule_fi
     for _ in range(3):
         contact_import.contacts_poll(XeroConnection.objects.get(pk=connection.pk))
         invoice_from_xero.invoices_poll(XeroConnection.objects.get(pk=connection.pk))
-    assert services.connections_disconnect_inactive()["kept_alive"] == 1
+    assert inactivity.connections_disconnect_inactive()["kept_alive"] == 1
     assert len(xero.requests(path="/api.xro/2.0/*")) == 6  # they did call Xero, and got 200s
     assert _last_activity(connection) == idle_since
     mail.outbox.clear()
     XeroConnection.objects.filter(pk=connection.pk).update(inactivity_warning_sent_at=None)
     with tasks_inline():
-        assert services.connections_disconnect_inactive()["warned"] == 1
+        assert inactivity.connections_disconnect_inactive()["warned"] == 1
     _idle(connection, 61)
     contact_import.contacts_poll(XeroConnection.objects.get(pk=connection.pk))
     with tasks_inline():
-        assert services.connections_disconnect_inactive()["disconnected"] == 1
+        assert inactivity.connections_disconnect_inactive()["disconnected"] == 1
 
 
 @pytest.mark.django_db
@@ -288,7 +285,7 @@ def test_the_warning_says_how_long_it_has_been_idle_and_how_long_is_left_consist
     )
     mail.outbox.clear()
     with tasks_inline():
-        assert services.connections_disconnect_inactive()["warned"] == 1
+        assert inactivity.connections_disconnect_inactive()["warned"] == 1
     (warning,) = mail.outbox
     body = " ".join(warning.body.split())
     deadline = timezone.localtime(timezone.now() + timedelta(days=4, hours=21))

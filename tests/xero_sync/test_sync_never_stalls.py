@@ -14,7 +14,7 @@ from contacts.models import Contact
 from invoices.services import payment_record
 from xero_sync import contact_import, invoice_from_xero, invoice_sync, tax_mapping
 from xero_sync.client import XeroClient
-from xero_sync.errors import BadAnswer, XeroError
+from xero_sync.client.errors import BadAnswer, XeroError
 from xero_sync.models import (
     ImportStatus,
     InvoiceSync,

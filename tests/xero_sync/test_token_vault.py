@@ -2,7 +2,7 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
-from xero_sync import token_vault
+from xero_sync.connection import token_vault
 
 
 def test_tokens_are_unreadable_at_rest_and_round_trip():

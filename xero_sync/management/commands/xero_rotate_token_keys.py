@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from xero_sync import token_vault
+from xero_sync.connection import token_vault
 from xero_sync.models import XeroConnection
 
 

@@ -18,8 +18,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from ..client.errors import AuthLost, NotConfigured, Transient
 from . import token_vault
-from .errors import AuthLost, NotConfigured, Transient
 from .models import XeroConnection
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 Activity is what people do: data moved either way (an invoice, a payment or a contact sent to
 Xero or brought from it) or an admin acting on the integration. Our own polling, token
 keep-alive refreshes and polls that find nothing are not activity: a connection nobody uses
-must reach the limit and be disconnected (xero_sync.services.connections_disconnect_inactive).
+must reach the limit and be disconnected (xero_sync.connection.inactivity).
 """
 
 from django.utils import timezone

@@ -1,0 +1,104 @@
+"""Typed calls about contacts and contact groups."""
+
+from .. import normalise
+from .answers import dicts, pagination
+from .errors import BadAnswer, NotFound
+from .transport import Transport, request_body, xero_bool
+
+
+class ContactCalls(Transport):
+    def contacts_create(self, contacts, *, idempotency_key: str) -> list:
+        body = request_body(contacts)
+        return self._list(
+            "contacts.create",
+            lambda acc, ident, **o: acc.create_contacts(
+                self.connection.tenant_id, body, summarize_errors=xero_bool(False), **o
+            ),
+            "Contacts",
+            write=True,
+            idempotency_key=idempotency_key,
+        )
+
+    def contacts_search(self, term: str) -> list:
+        return self._list(
+            "contacts.find",
+            lambda acc, ident, **o: acc.get_contacts(
+                self.connection.tenant_id, search_term=term, page=1, **o
+            ),
+            "Contacts",
+        )
+
+    def contacts_by_ids(self, ids: list[str]) -> list:
+        """Contacts named by id (archived ones too), as a page of the contact list."""
+        return self._list(
+            "contacts.by_id",
+            lambda acc, ident, **o: acc.get_contacts(
+                self.connection.tenant_id,
+                i_ds=ids,
+                page=1,
+                page_size=max(len(ids), 1),
+                include_archived=xero_bool(True),
+                **o,
+            ),
+            "Contacts",
+        )
+
+    def contacts_page(
+        self,
+        page: int,
+        *,
+        page_size: int = 1000,
+        modified_since=None,
+        include_archived: bool = True,
+    ) -> tuple[list[dict], dict]:
+        """One page of contacts, oldest first, and Xero's pagination block."""
+        kwargs = {
+            "page": page,
+            "page_size": page_size,
+            "include_archived": xero_bool(include_archived),
+        }
+        if modified_since is not None:
+            kwargs["if_modified_since"] = modified_since
+        body = self._call(
+            "contacts.page",
+            lambda acc, ident, **o: acc.get_contacts(self.connection.tenant_id, **kwargs, **o),
+            raw=True,
+        )
+        contacts = body.get("Contacts") or []
+        if not isinstance(contacts, list):
+            raise BadAnswer("Xero's answer has no list of contacts.")
+        return contacts, pagination(body.get("pagination"))
+
+    def contact(self, contact_id: str):
+        """The contact as Xero sent it (any shape: page_apply checks it), or None."""
+        try:
+            found = self._list(
+                "contacts.get",
+                lambda acc, ident, **o: acc.get_contact(self.connection.tenant_id, contact_id, **o),
+                "Contacts",
+            )
+        except NotFound:
+            return None
+        return found[0] if found else None
+
+    def contact_groups(self) -> list[dict]:
+        """The organisation's active groups as {"id", "name"}."""
+        groups = self._list(
+            "contact_groups.list",
+            lambda acc, ident, **o: acc.get_contact_groups(self.connection.tenant_id, **o),
+            "ContactGroups",
+        )
+        return [
+            {"id": normalise.text(g.get("ContactGroupID")), "name": normalise.text(g.get("Name"))}
+            for g in dicts(groups)
+            if g.get("ContactGroupID") and normalise.text(g.get("Status") or "ACTIVE") == "ACTIVE"
+        ]
+
+    def contact_group_member_ids(self, group_id: str) -> set[str]:
+        groups = self._list(
+            "contact_groups.get",
+            lambda acc, ident, **o: acc.get_contact_group(self.connection.tenant_id, group_id, **o),
+            "ContactGroups",
+        )
+        members = dicts(groups[0].get("Contacts")) if dicts(groups) else []
+        return {normalise.text(c.get("ContactID")) for c in members if c.get("ContactID")}
