@@ -113,13 +113,13 @@ def crm_contacts_make(sandbox, tenant_id: str, count: int):
 
     from contacts.models import Contact
     from platform_crm.models import Account
-    from xero_sync.contact_sync import _best_phone
+    from xero_sync.contacts.mapping import best_phone
 
     account = Account.objects.create(name="Bench Ltd", slug="bench", country=REGION)
     xero = sandbox.contacts(tenant_id)  # the control API: not rate limited, not in the log
     usable = [c for c in xero if c["ContactStatus"] == "ACTIVE" and not c.get("MergedToContactID")]
     email_count = Counter((c.get("EmailAddress") or "").strip().lower() for c in xero)
-    phones = {c["ContactID"]: _best_phone(c.get("Phones") or [], REGION) for c in xero}
+    phones = {c["ContactID"]: best_phone(c.get("Phones") or [], REGION) for c in xero}
     phone_count = Counter(e164 for _, e164 in phones.values())
     del xero
     by_email = [c for c in usable if (c.get("EmailAddress") or "").strip()]
@@ -274,14 +274,14 @@ def import_in_child(connection_id: int, trace: bool, profile_path: str | None) -
     import urllib3
     from django.db import connection as db
 
-    from xero_sync import contact_import
     from xero_sync.client import XeroClient
+    from xero_sync.contacts import imports
     from xero_sync.models import XeroConnection
 
     clock = Clock()
     # Instrumentation only: the product's functions, wrapped to be timed.
     XeroClient.contacts_page = clock.timed_phase("fetch", XeroClient.contacts_page)
-    contact_import.page_apply = clock.timed_phase("apply", contact_import.page_apply)
+    imports.page_apply = clock.timed_phase("apply", imports.page_apply)
     urllib3.PoolManager.urlopen = clock.timed_http(urllib3.PoolManager.urlopen)
     urllib3.response.HTTPResponse.read = clock.timed_http(urllib3.response.HTTPResponse.read)
     psycopg.Cursor.copy = clock.timed_copy(psycopg.Cursor.copy)
@@ -297,7 +297,7 @@ def import_in_child(connection_id: int, trace: bool, profile_path: str | None) -
         profiler.enable()
     with db.execute_wrapper(clock.db_wrapper):
         started = time.perf_counter()
-        run = contact_import.import_start(
+        run = imports.import_start(
             connection=connection,
             preview=False,
             group_ids=[],
@@ -306,7 +306,7 @@ def import_in_child(connection_id: int, trace: bool, profile_path: str | None) -
             others=True,
             user=None,
         )  # outside a transaction: its task is sent at once, to a queue no worker reads
-        run = contact_import.import_run(run.pk)
+        run = imports.import_run(run.pk)
         seconds = time.perf_counter() - started
     if profiler:
         profiler.disable()

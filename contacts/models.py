@@ -6,6 +6,12 @@ from django.db.models.functions import Coalesce, Concat, Lower, NullIf, Trim
 from platform_crm.models import Account
 
 
+def display_name_of(*, first_name: str, last_name: str, company_name: str, email: str, pk) -> str:
+    """The name a contact goes by: its person's name, else its company, else its email."""
+    full_name = " ".join(part for part in (first_name, last_name) if part)
+    return full_name or company_name or email or f"Contact #{pk}"
+
+
 class Contact(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
     first_name = models.CharField(max_length=255, blank=True)
@@ -54,7 +60,13 @@ class Contact(models.Model):
 
     @property
     def display_name(self) -> str:
-        return self.full_name or self.company_name or self.email or f"Contact #{self.pk}"
+        return display_name_of(
+            first_name=self.first_name,
+            last_name=self.last_name,
+            company_name=self.company_name,
+            email=self.email,
+            pk=self.pk,
+        )
 
 
 class ChangeSource(models.TextChoices):

@@ -46,7 +46,7 @@ class ContactFilterChoice:
         return choice
 
     def start_kwargs(self, groups: list[dict]) -> dict:
-        """Arguments for contact_import.import_start."""
+        """Arguments for contacts.imports.import_start."""
         names = {g["id"]: g["name"] for g in groups}
         return {
             "group_ids": self.group_ids,

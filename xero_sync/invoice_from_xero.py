@@ -21,11 +21,12 @@ from django.utils import timezone
 from invoices.models import InvoiceStatus, Payment
 from invoices.services import invoice_issue, invoice_void, payment_delete, payment_record
 
-from . import normalise
 from .client import XeroClient
 from .client.errors import OUTAGES, XeroError
 from .connection.activity import connection_record_activity
 from .context import changes_from_xero
+from .inbound import normalise
+from .inbound.quarantine import Held, quarantine_hold, quarantine_release
 from .invoice_mapping import XeroInvoice, invoice_from_xero, invoice_label
 from .invoice_sync import lock_invoice_then_sync
 from .models import (
@@ -35,7 +36,6 @@ from .models import (
     XeroConnection,
     XeroInvoiceNumber,
 )
-from .quarantine import Held, quarantine_hold, quarantine_release
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ that cannot be read is set aside on its own, never costing its invoice."""
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from . import normalise
+from .inbound import normalise
 
 ID_LENGTH = 64
 NUMBER_LENGTH = 255

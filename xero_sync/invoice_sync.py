@@ -50,7 +50,6 @@ from invoices.history import invoice_event_record
 from invoices.models import EventSource, Invoice, InvoiceEvent, InvoiceStatus, Payment, TaxMode
 from platform_crm.advisory_locks import advisory_lock
 
-from . import normalise
 from .client import XeroClient, element_messages, request_body
 from .client.errors import (
     OUTAGES,
@@ -66,6 +65,7 @@ from .client.limits import redis_client
 from .connection.activity import connection_record_activity
 from .context import applying_from_xero
 from .failure_mail import failure_key, failure_notify
+from .inbound import normalise
 from .invoice_mapping import invoice_from_xero
 from .invoice_numbers import number_taken_remember
 from .models import (

@@ -179,7 +179,7 @@ class ImportStatus(models.TextChoices):
 class ContactImport(models.Model):
     """One run of the initial import (or its preview): filter, checkpoint and counts. A run
     under way whose task was lost (worker killed, broker emptied) is found by beat's sweep and
-    resumes at its checkpoint (xero_sync.contact_import.imports_sweep)."""
+    resumes at its checkpoint (xero_sync.contacts.imports.imports_sweep)."""
 
     connection = models.ForeignKey(
         XeroConnection, on_delete=models.CASCADE, related_name="contact_imports"
@@ -193,7 +193,7 @@ class ContactImport(models.Model):
     import_suppliers = models.BooleanField(default=True)
     import_others = models.BooleanField(default=True)
     # Started by Platform CRM with all contacts, because set-up stopped before the contacts
-    # step (contact_import.imports_start_where_setup_stopped).
+    # step (contacts.imports.imports_start_where_setup_stopped).
     started_automatically = models.BooleanField(default=False)
     # Checkpoint: the next Xero page to read; pages before it are fully applied.
     next_page = models.PositiveIntegerField(default=1)

@@ -1,15 +1,15 @@
 from celery import shared_task
 
 from . import (
-    contact_import,
     failure_mail,
     invoice_from_xero,
     invoice_sync,
-    refetch,
     webhooks,
 )
 from .client.errors import AuthLost, RateLimited, Transient
 from .connection import inactivity
+from .contacts import imports, pull
+from .inbound import refetch
 from .models import ConnectionStatus, XeroConnection
 
 # Longer waits than this are not countdowns (the broker's visibility timeout is an hour).
@@ -39,17 +39,17 @@ def contact_import_task(self, import_id: int) -> None:
     # Each wait is also written on the run, so the sweep leaves a run waiting for Xero be and
     # finds it if the retry's message is lost.
     try:
-        contact_import.import_run(import_id)
+        imports.import_run(import_id)
     except RateLimited as limited:
         countdown = min(limited.retry_after, RETRY_COUNTDOWN_CAP)
-        contact_import.import_wait(import_id, countdown)
+        imports.import_wait(import_id, countdown)
         raise self.retry(countdown=countdown) from limited
     except Transient as transient:
         if self.request.retries >= 10:
-            contact_import.import_failed(import_id, transient.message)
+            imports.import_failed(import_id, transient.message)
             return
         countdown = min(2**self.request.retries, 300)
-        contact_import.import_wait(import_id, countdown)
+        imports.import_wait(import_id, countdown)
         raise self.retry(countdown=countdown) from transient
     except AuthLost:
         pass  # the connection is marked; the import resumes after reconnect
@@ -58,14 +58,14 @@ def contact_import_task(self, import_id: int) -> None:
 @shared_task
 def contact_imports_at_connection_task() -> int:
     """Beat: connections whose set-up stopped before the contacts step import all contacts."""
-    return contact_import.imports_start_where_setup_stopped()
+    return imports.imports_start_where_setup_stopped()
 
 
 @shared_task
 def contact_imports_sweep_task() -> int:
     """Beat: re-queue contact imports and previews whose task was lost; they resume at their
     checkpoint."""
-    return contact_import.imports_sweep()
+    return imports.imports_sweep()
 
 
 @shared_task(bind=True, acks_late=True, max_retries=5)
@@ -80,7 +80,7 @@ def contacts_poll_task(self) -> None:
 @shared_task(bind=True, acks_late=True, max_retries=5)
 def contacts_poll_connection_task(self, connection_id: int) -> None:
     try:
-        contact_import.contacts_poll(XeroConnection.objects.get(pk=connection_id))
+        pull.contacts_poll(XeroConnection.objects.get(pk=connection_id))
     except RateLimited as limited:
         raise self.retry(countdown=min(limited.retry_after, RETRY_COUNTDOWN_CAP)) from limited
     except Transient as transient:

@@ -15,10 +15,10 @@ from django.utils import timezone
 
 from taxes.models import TaxRate
 
-from . import normalise
 from .client import XeroClient
+from .inbound import normalise
+from .inbound.quarantine import Held, quarantine_hold, quarantine_release
 from .models import QuarantineKind, TaxMapping, XeroConnection, XeroTaxRate
-from .quarantine import Held, quarantine_hold, quarantine_release
 
 PLACES = Decimal("0.0001")
 

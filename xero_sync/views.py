@@ -17,10 +17,7 @@ from platform_crm.queueing import enqueue_on_commit
 from platform_crm.tenancy import account_view
 
 from . import (
-    contact_import,
-    duplicates,
     invoice_sync,
-    quarantine,
     selectors,
     services,
     tax_mapping,
@@ -31,7 +28,9 @@ from .client.errors import XeroError
 from .connection.activity import connection_record_activity
 from .connection.selectors import connection_get
 from .connection.views import chart_accounts_cached, sales_account_summary, to_integrations
+from .contacts import duplicates, imports
 from .forms import ContactFilterChoice, EarlierInvoicesForm
+from .inbound import quarantine
 from .models import (
     ConnectionStatus,
     ContactImport,
@@ -55,7 +54,7 @@ def integration_index(request, account):
     connection = connection_get(account)
     usable = connection is not None and connection.is_usable
     # Contacts not imported yet: when all of them will be (set-up left before its last step).
-    due = contact_import.contacts_import_due_at(connection) if usable else None
+    due = imports.contacts_import_due_at(connection) if usable else None
     context = {
         "connection": connection,
         "contact_import": selectors.contact_import_last(connection) if connection else None,
@@ -130,21 +129,36 @@ def xero_tax_mapping(request, account):
 CONTACT_GROUPS_CACHE_SECONDS = 300
 
 
-def _contact_groups(request, connection) -> list[dict]:
-    """The organisation's active contact groups ({id, name}), read at most every few minutes."""
+def _contact_groups(request, connection) -> tuple[list[dict] | None, str]:
+    """(the organisation's active contact groups ({id, name}), read at most every few
+    minutes; why they could not be read). Groups are None, and nothing is cached, when Xero
+    could not be read: the page says so, rather than that there are no groups."""
     cache_key = f"xero:contact-groups:{connection.pk}:{connection.tenant_id}"
     if request.GET.get("refresh"):
         cache.delete(cache_key)
     groups = cache.get(cache_key)
-    if groups is None:
-        try:
-            groups = XeroClient(connection).contact_groups()
-            cache.set(cache_key, groups, CONTACT_GROUPS_CACHE_SECONDS)
-        except XeroError as error:
-            # Not cached: the next visit asks Xero again.
-            messages.error(request, f"Could not read Xero's contact groups: {error.message}")
-            groups = []
-    return groups
+    if isinstance(groups, list):
+        return groups, ""
+    try:
+        groups = XeroClient(connection).contact_groups()
+    except XeroError as error:
+        return None, error.message
+    cache.set(cache_key, groups, CONTACT_GROUPS_CACHE_SECONDS)
+    return groups, ""
+
+
+GROUPS_UNREAD = (
+    "Xero's contact groups could not be read just now, so importing only some groups cannot "
+    "be chosen. Try again in a moment."
+)
+
+
+def _filter_from_post(post, groups: list[dict] | None) -> ContactFilterChoice:
+    """The filter an admin posted; groups cannot be chosen while they could not be read."""
+    choice = ContactFilterChoice.from_post(post, groups or [])
+    if groups is None and choice.only_groups:
+        choice.error = GROUPS_UNREAD
+    return choice
 
 
 def _usable_connection(request, account):
@@ -165,25 +179,25 @@ def xero_contacts(request, account):
     connection = _usable_connection(request, account)
     if connection is None:
         return to_integrations(account)
-    groups = _contact_groups(request, connection)
+    groups, groups_error = _contact_groups(request, connection)
     runs = connection.contact_imports.all()
     choice = None
     if request.method == "POST":
         previewed = id_from(request.POST.get("previewed"))
         if previewed:  # "Import these contacts" under a preview
             preview = get_object_or_404(runs, pk=previewed, is_preview=True)
-            run = contact_import.import_start_as_previewed(preview=preview, user=request.user)
+            run = imports.import_start_as_previewed(preview=preview, user=request.user)
             connection_record_activity(connection)
             return redirect(_contacts_page(account, run))
-        choice = ContactFilterChoice.from_post(request.POST, groups)
+        choice = _filter_from_post(request.POST, groups)
         if choice.error:
             messages.error(request, choice.error)
         else:
-            run = contact_import.import_start(
+            run = imports.import_start(
                 connection=connection,
                 preview=request.POST.get("action") == "preview",
                 user=request.user,
-                **choice.start_kwargs(groups),
+                **choice.start_kwargs(groups or []),
             )
             connection_record_activity(connection)
             return redirect(_contacts_page(account, run))
@@ -200,6 +214,7 @@ def xero_contacts(request, account):
         {
             "connection": connection,
             "groups": groups,
+            "groups_error": groups_error,
             "choice": choice,
             "run": run,
             "last_import": last_import,
@@ -215,22 +230,22 @@ def xero_setup_contacts(request, account):
     if connection is None:
         return to_integrations(account)
     last_import = selectors.contact_import_last(connection)
-    groups = [] if last_import else _contact_groups(request, connection)
+    groups, groups_error = ([], "") if last_import else _contact_groups(request, connection)
     offer = selectors.earlier_invoices_offer(account)
     choice = ContactFilterChoice()
     earlier = EarlierInvoicesForm(initial={"since": offer["first"]} if offer else None)
     if request.method == "POST":
         if last_import is None:
-            choice = ContactFilterChoice.from_post(request.POST, groups)
+            choice = _filter_from_post(request.POST, groups)
         send = offer is not None and "send_earlier" in request.POST
         earlier = EarlierInvoicesForm(request.POST if send else None)
         if not choice.error and (not send or earlier.is_valid()):
             if last_import is None:
-                run = contact_import.import_start(
+                run = imports.import_start(
                     connection=connection,
                     preview=False,
                     user=request.user,
-                    **choice.start_kwargs(groups),
+                    **choice.start_kwargs(groups or []),
                 )
                 messages.success(request, f"Importing contacts from Xero: {run.filter_in_words()}.")
             if send:
@@ -245,6 +260,7 @@ def xero_setup_contacts(request, account):
         {
             "connection": connection,
             "groups": groups,
+            "groups_error": groups_error,
             "choice": choice,
             "last_import": last_import,
             "offer": offer,

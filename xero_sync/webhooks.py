@@ -25,7 +25,7 @@ from django.utils import timezone
 from platform_crm.advisory_locks import advisory_lock
 from platform_crm.queueing import enqueue_on_commit
 
-from .contact_import import contact_sync_one
+from .contacts.pull import contact_sync_one
 from .invoice_from_xero import invoice_update_from_xero
 from .models import ConnectionStatus, WebhookDelivery, WebhookEvent, XeroConnection
 

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from invoices.services import payment_record
 from platform_crm.models import Role
-from xero_sync import contact_import
+from xero_sync.contacts import imports
 from xero_sync.models import ContactImport, InvoiceSync, InvoiceSyncState, XeroConnection
 
 from ..browser import log_in, screenshots
@@ -107,7 +107,7 @@ def test_contacts_come_in_at_connection_with_the_chosen_filter_or_all(
     XeroConnection.objects.filter(account=harbour).update(
         status_changed_at=timezone.now() - timedelta(minutes=16)
     )
-    assert contact_import.imports_start_where_setup_stopped() == 1  # beat, a minute later
+    assert imports.imports_start_where_setup_stopped() == 1  # beat, a minute later
     celery_worker.wait_for(
         lambda: ContactImport.objects.filter(connection__account=harbour, status="done").exists(),
         timeout=30,

@@ -86,9 +86,9 @@ def start_import(
     connection, user=None, *, preview=False, groups=(), customers=True, suppliers=True, others=True
 ):
     """Start an import (or preview) as the Contacts from Xero page does."""
-    from xero_sync import contact_import
+    from xero_sync.contacts import imports
 
-    return contact_import.import_start(
+    return imports.import_start(
         connection=connection,
         preview=preview,
         group_ids=list(groups),
@@ -101,6 +101,6 @@ def start_import(
 
 def run_import(connection, user=None, **choices):
     """Start an import (or preview) and run it here, as the worker's task would."""
-    from xero_sync import contact_import
+    from xero_sync.contacts import imports
 
-    return contact_import.import_run(start_import(connection, user, **choices).pk)
+    return imports.import_run(start_import(connection, user, **choices).pk)

@@ -7,7 +7,7 @@ from django.urls import reverse
 from platform_crm.models import Role
 from xero_sync.client import XeroClient
 from xero_sync.connection import token_vault, tokens
-from xero_sync.contact_import import contacts_poll
+from xero_sync.contacts.pull import contacts_poll
 from xero_sync.models import ConnectionStatus, XeroConnection, XeroContact
 
 from ..factories import account_create, client_for, user_create

@@ -103,3 +103,36 @@ def test_a_filter_in_words(groups, kinds, said):
         "Contacts in the groups VIP, Trade or Old: customers and contacts that are neither yet only"
     )
     assert run.filter_in_words() == expected
+
+
+@pytest.mark.django_db
+def test_groups_xero_could_not_read_are_not_cached_and_the_page_says_so(xero, account, admin_user):
+    connect(xero, account, admin_user)
+    (vip,) = groups_named(xero, "VIP customers")
+    client = client_for(admin_user)
+    page = reverse("xero_sync:contacts", args=[account.slug])
+    xero.fault("status", method="GET", path="/api.xro/2.0/ContactGroups*", status=503, count=None)
+    text = client.get(page).content.decode()
+    assert "contact groups could not be read just now" in text
+    assert "has no contact groups" not in text  # not the empty list it used to show
+    assert 'href="?refresh=1">Try again</a>' in text
+    # Only some groups cannot be chosen while they are unknown; nothing starts.
+    response = client.post(
+        page,
+        {
+            "scope": "groups",
+            "group": [vip["ContactGroupID"]],
+            "customers": "on",
+            "suppliers": "on",
+            "others": "on",
+            "action": "import",
+        },
+        follow=True,
+    )
+    assert "importing only some groups cannot be chosen" in response.content.decode()
+    assert not ContactImport.objects.exists()
+    # Nothing was cached: once Xero answers, the next visit shows the groups.
+    xero.clear_faults()
+    text = client.get(page).content.decode()
+    assert "VIP customers" in text
+    assert "could not be read just now" not in text

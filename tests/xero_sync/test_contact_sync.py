@@ -7,8 +7,9 @@ import pytest
 
 from contacts.models import ChangeSource, Contact, ContactChange
 from platform_crm.demo import DEMO_CONTACTS
-from xero_sync import contact_import, webhooks
+from xero_sync import webhooks
 from xero_sync.client.errors import Transient
+from xero_sync.contacts import imports, pull
 from xero_sync.models import ImportStatus, PossibleDuplicate, XeroContact
 
 from ..factories import contact_make
@@ -37,7 +38,7 @@ def connected(xero, account, admin_user, demo_contacts):
 
 def poll(connection):
     connection.refresh_from_db()  # as the poll task does: a fresh high-water mark
-    return contact_import.contacts_poll(connection)
+    return pull.contacts_poll(connection)
 
 
 def linked(contact: Contact) -> str:
@@ -245,7 +246,7 @@ def test_a_contact_webhook_updates_the_crm_contact(connected, xero, demo_contact
 def test_an_import_interrupted_mid_way_resumes_without_duplicates(xero, account, admin_user):
     tenant = xero.seed([{"name": "Big Ltd", "n_contacts": 2500, "seed": 7}])[0]["tenantId"]
     connection = connect(xero, account, admin_user, org="Big Ltd")
-    run = contact_import.import_start(
+    run = imports.import_start(
         connection=connection,
         preview=False,
         group_ids=[],
@@ -257,12 +258,12 @@ def test_an_import_interrupted_mid_way_resumes_without_duplicates(xero, account,
     # Page 1 goes through; page 2 loses its connection, like a worker dying mid-import.
     xero.fault("drop", method="GET", path="/api.xro/2.0/Contacts", after=1)
     with pytest.raises(Transient):
-        contact_import.import_run(run.pk)
+        imports.import_run(run.pk)
     run.refresh_from_db()
     assert run.next_page == 2 and run.status == ImportStatus.RUNNING
     assert XeroContact.objects.filter(connection=connection).count() > 900  # page 1 is in
 
-    contact_import.import_run(run.pk)  # the retry resumes at page 2
+    imports.import_run(run.pk)  # the retry resumes at page 2
     run.refresh_from_db()
     active = sum(
         1

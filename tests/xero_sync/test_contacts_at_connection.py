@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from invoices.models import InvoiceStatus
 from invoices.services import invoice_void, payment_record
-from xero_sync import contact_import
+from xero_sync.contacts import imports
 from xero_sync.models import ContactImport, InvoiceSync, InvoiceSyncState, XeroConnection
 
 from ..factories import client_for, invoice_make
@@ -68,7 +68,7 @@ def test_the_last_set_up_step_starts_the_import_with_the_chosen_filter(
     taxes = client.get(reverse("xero_sync:tax_mapping", args=[account.slug])).content.decode()
     assert 'id="next-contacts"' not in taxes
     XeroConnection.objects.update(status_changed_at=timezone.now() - timedelta(hours=1))
-    assert contact_import.imports_start_where_setup_stopped() == 0
+    assert imports.imports_start_where_setup_stopped() == 0
 
 
 @pytest.mark.django_db
@@ -95,12 +95,12 @@ def test_a_set_up_left_before_the_contacts_step_imports_all_and_the_page_says_so
     assert said.startswith(f"Contacts from {KIWI} have not come in yet. All of them will be")
     assert "unless you choose which first" in said
     assert reverse("xero_sync:setup_contacts", args=[account.slug]) in page
-    assert contact_import.imports_start_where_setup_stopped() == 0  # not yet: still in set-up
+    assert imports.imports_start_where_setup_stopped() == 0  # not yet: still in set-up
 
     XeroConnection.objects.update(status_changed_at=timezone.now() - timedelta(minutes=16))
     with tasks_inline():
-        assert contact_import.imports_start_where_setup_stopped() == 1
-        assert contact_import.imports_start_where_setup_stopped() == 0  # a second beat
+        assert imports.imports_start_where_setup_stopped() == 1
+        assert imports.imports_start_where_setup_stopped() == 0  # a second beat
     run = ContactImport.objects.get()
     assert run.started_automatically and run.status == "done"
     assert run.filter_in_words() == "All contacts" and run.started_by is None

@@ -27,10 +27,12 @@ from hypothesis import strategies as st
 from hypothesis.errors import NonInteractiveExampleWarning
 
 from contacts.models import Contact
-from xero_sync import contact_import, invoice_from_xero, normalise
+from xero_sync import invoice_from_xero
 from xero_sync.client import XeroClient
 from xero_sync.client.errors import XeroError
 from xero_sync.client.limits import TenantLimiter
+from xero_sync.contacts import pull
+from xero_sync.inbound import normalise
 from xero_sync.models import (
     ContactImport,
     ImportStatus,
@@ -132,9 +134,9 @@ def test_hostile_contacts_are_stored_or_held_and_no_run_stalls(xero, account, ad
         run = run_import(XeroConnection.objects.get(pk=connection.pk))
         assert run.status == ImportStatus.DONE, run.error
         fresh = XeroConnection.objects.get(pk=connection.pk)
-        contact_import.contacts_poll(fresh)  # the poll finishes too
+        pull.contacts_poll(fresh)  # the poll finishes too
         for contact in held_by_xero[:3]:  # and webhooks naming them
-            contact_import.contact_sync_one(fresh, contact["ContactID"])
+            pull.contact_sync_one(fresh, contact["ContactID"])
         outcomes = [_outcome(connection, c) for c in held_by_xero]
         lost = [c for c, o in zip(held_by_xero, outcomes, strict=True) if not o]
         assert not lost, lost

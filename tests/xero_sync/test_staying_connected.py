@@ -211,7 +211,8 @@ def _last_activity(connection):
 def test_polls_that_find_nothing_and_keep_alives_are_not_activity_so_the_rule_fires(
     xero, account, admin_user, tasks_inline
 ):
-    from xero_sync import contact_import, invoice_from_xero
+    from xero_sync import invoice_from_xero
+    from xero_sync.contacts import pull
 
     connection = connect(xero, account, admin_user)
     XeroConnection.objects.filter(pk=connection.pk).update(
@@ -223,7 +224,7 @@ def test_polls_that_find_nothing_and_keep_alives_are_not_activity_so_the_rule_fi
     xero.clear_requests()
     # A day of our own background work: empty polls of contacts and invoices, a keep-alive.
     for _ in range(3):
-        contact_import.contacts_poll(XeroConnection.objects.get(pk=connection.pk))
+        pull.contacts_poll(XeroConnection.objects.get(pk=connection.pk))
         invoice_from_xero.invoices_poll(XeroConnection.objects.get(pk=connection.pk))
     assert inactivity.connections_disconnect_inactive()["kept_alive"] == 1
     assert len(xero.requests(path="/api.xro/2.0/*")) == 6  # they did call Xero, and got 200s
@@ -233,7 +234,7 @@ def test_polls_that_find_nothing_and_keep_alives_are_not_activity_so_the_rule_fi
     with tasks_inline():
         assert inactivity.connections_disconnect_inactive()["warned"] == 1
     _idle(connection, 61)
-    contact_import.contacts_poll(XeroConnection.objects.get(pk=connection.pk))
+    pull.contacts_poll(XeroConnection.objects.get(pk=connection.pk))
     with tasks_inline():
         assert inactivity.connections_disconnect_inactive()["disconnected"] == 1
 
@@ -242,7 +243,8 @@ def test_polls_that_find_nothing_and_keep_alives_are_not_activity_so_the_rule_fi
 def test_data_moved_either_way_is_activity(xero, account, admin_user, tasks_inline):
     from decimal import Decimal
 
-    from xero_sync import contact_import, invoice_from_xero
+    from xero_sync import invoice_from_xero
+    from xero_sync.contacts import pull
     from xero_sync.models import InvoiceSync, InvoiceSyncState
 
     from ..factories import invoice_make
@@ -260,7 +262,7 @@ def test_data_moved_either_way_is_activity(xero, account, admin_user, tasks_inli
     some = xero.contacts(connection.tenant_id)[0]
     xero.edit_contact(connection.tenant_id, some["ContactID"], EmailAddress="new@x.example")
     _idle(connection, 30)
-    contact_import.contacts_poll(XeroConnection.objects.get(pk=connection.pk))
+    pull.contacts_poll(XeroConnection.objects.get(pk=connection.pk))
     assert just_now()
     # An invoice to Xero.
     _idle(connection, 30)

@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from invoices.services import payment_record
-from xero_sync import contact_import, invoice_from_xero, invoice_sync, tax_mapping
+from xero_sync import invoice_from_xero, invoice_sync, tax_mapping
 from xero_sync.client import XeroClient
 from xero_sync.client.errors import BadAnswer, XeroError
+from xero_sync.contacts import pull
 from xero_sync.models import (
     ImportStatus,
     InvoiceSync,
@@ -63,7 +64,7 @@ def test_one_odd_contact_never_stops_the_import_or_the_poll(xero, account, admin
     other = next(c for c in xero.contacts(tenant) if c["Name"] == "Aroha Ngata")
     xero.edit_contact(tenant, other["ContactID"], EmailAddress="aroha@new.example")
     before = XeroConnection.objects.get(pk=connection.pk).contacts_synced_until
-    contact_import.contacts_poll(XeroConnection.objects.get(pk=connection.pk))
+    pull.contacts_poll(XeroConnection.objects.get(pk=connection.pk))
     assert stored(other).email == "aroha@new.example"
     assert stored(nul).email == "nul@x.example"
     assert XeroConnection.objects.get(pk=connection.pk).contacts_synced_until > before
@@ -393,7 +394,7 @@ def test_the_group_filter_stays_true_as_contacts_join_and_leave_groups(xero, acc
         contacts_synced_until=timezone.now() + timedelta(hours=1)
     )
     xero.clear_requests()
-    contact_import.contacts_poll(XeroConnection.objects.get(pk=connection.pk))
+    pull.contacts_poll(XeroConnection.objects.get(pk=connection.pk))
     assert stored(joining).company_name == "Newly VIP Ltd"
     (by_id,) = by_ids(xero)
     assert by_id["query"]["IDs"] == joining["ContactID"]
@@ -408,7 +409,7 @@ def test_the_group_filter_stays_true_as_contacts_join_and_leave_groups(xero, acc
         tenant, vip["ContactGroupID"], {"Contacts": [{"ContactID": leaving}]}
     )
     xero.clear_requests()
-    contact_import.contacts_poll(XeroConnection.objects.get(pk=connection.pk))
+    pull.contacts_poll(XeroConnection.objects.get(pk=connection.pk))
     left.refresh_from_db()
     assert left.outside_filter_since is None
     assert by_ids(xero) == []  # nobody new joined: no contact was fetched by id

@@ -5,7 +5,7 @@ import json
 
 from xero_python.exceptions import ApiException
 
-from .. import normalise
+from ..inbound import normalise
 
 
 def header(headers, name: str) -> str | None:

@@ -1,7 +1,7 @@
 """Typed calls about the connection itself: the grant's organisations, the organisation,
 its chart of accounts and its tax rates."""
 
-from .. import normalise
+from ..inbound import normalise
 from .answers import dicts
 from .errors import BadAnswer
 from .shapes import LedgerAccount, Organisation, Tenant

@@ -1,6 +1,6 @@
 """Typed calls about contacts and contact groups."""
 
-from .. import normalise
+from ..inbound import normalise
 from .answers import dicts, pagination
 from .errors import BadAnswer, NotFound
 from .transport import Transport, request_body, xero_bool

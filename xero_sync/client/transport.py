@@ -27,10 +27,10 @@ from xero_python.exceptions import ApiException
 from xero_python.identity import IdentityApi
 from xero_python.rest import RESTResponse
 
-from .. import normalise
 from ..connection.models import XeroCall, XeroConnection
 from ..connection.reconnect import connection_mark_needs_reconnect
 from ..connection.tokens import TokenSet, access_token_for
+from ..inbound import normalise
 from .answers import (
     header,
     int_header,

@@ -10,9 +10,10 @@ from django.utils import timezone
 
 from platform_crm.models import Account
 
-from .. import contact_import, invoice_sync
+from .. import invoice_sync
 from ..client import Tenant, XeroClient
 from ..client.errors import AuthLost, NotFound, XeroError
+from ..contacts import imports
 from . import token_vault, tokens
 from .activity import connection_record_activity
 from .models import UNFINISHED_STATUSES, ConnectionStatus, XeroConnection
@@ -185,7 +186,7 @@ def connection_choose_organisation(
     connection_record_activity(connection)
     if connection.status == ConnectionStatus.CONNECTED:
         # Work interrupted by the lost connection goes on.
-        contact_import.import_resume_waiting(connection)
+        imports.import_resume_waiting(connection)
         invoice_sync.invoices_resume_waiting(connection)
     _release(XeroClient(connection), others, connection=connection, keep=tenant.tenant_id)
     return connection

@@ -4,12 +4,12 @@ gone from Xero, it is released as such."""
 
 from django.utils import timezone
 
-from .client import XeroClient
-from .contact_import import contact_sync_one
-from .invoice_from_xero import invoices_apply
-from .models import QuarantinedRecord, QuarantineKind
+from ..client import XeroClient
+from ..contacts.pull import contact_sync_one
+from ..invoice_from_xero import invoices_apply
+from ..models import QuarantinedRecord, QuarantineKind
+from ..tax_mapping import xero_tax_rates_refresh
 from .quarantine import retry_target
-from .tax_mapping import xero_tax_rates_refresh
 
 
 def quarantine_refetch(record_id: int) -> None:

@@ -1,6 +1,6 @@
-"""Bringing Xero's contacts in: the initial import (with its preview), the safety poll, and
-single contacts named by webhooks. All of them page through Xero at the largest page size and
-apply each page with xero_sync.contact_sync.page_apply.
+"""The initial import of Xero's contacts (and its preview): runs, started by an admin or at
+connection, paged through Xero at the largest page size, each page applied with
+apply.page_apply.
 
 An import or preview run is recoverable: each page commits with its checkpoint, a run holds
 its own advisory lock while it works (so a second copy of its task applies nothing), and beat's
@@ -11,7 +11,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
+from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -20,33 +20,20 @@ from contacts.models import Contact
 from platform_crm.advisory_locks import advisory_lock, advisory_lock_free
 from platform_crm.queueing import enqueue_on_commit
 
-from .client import XeroClient
-from .connection.activity import connection_record_activity
-from .contact_sync import ContactFilter, Outcome, PageResult, page_apply
-from .models import ConnectionStatus, ContactImport, ImportStatus, XeroConnection, XeroContact
+from ..client import XeroClient
+from ..models import ConnectionStatus, ContactImport, ImportStatus, XeroConnection, XeroContact
+from .apply import PageResult, page_apply
+from .pull import (
+    PAGE_SIZE,
+    activity_if_moved,
+    contact_filter,
+    group_members_remember,
+    high_water_advance,
+)
 
 log = logging.getLogger(__name__)
 
-PAGE_SIZE = 1000  # Xero's largest
 UNDER_WAY = [ImportStatus.PREVIEWING, ImportStatus.QUEUED, ImportStatus.RUNNING]
-# The poll re-reads a little before its high-water mark: clocks and commits are not instant.
-POLL_OVERLAP = timedelta(minutes=2)
-GROUP_MEMBERS_CACHE_SECONDS = 300
-
-
-def contact_filter(client: XeroClient, source) -> ContactFilter:
-    """The filter of an import or a connection; group members are read from Xero."""
-    members = None
-    if source.contact_group_ids:
-        members = set()
-        for group_id in source.contact_group_ids:
-            members |= client.contact_group_member_ids(group_id)
-    return ContactFilter(
-        group_member_ids=frozenset(members) if members is not None else None,
-        customers=source.import_customers,
-        suppliers=source.import_suppliers,
-        others=source.import_others,
-    )
 
 
 def import_start(
@@ -62,7 +49,7 @@ def import_start(
     automatically: bool = False,
 ) -> ContactImport:
     """A run with this filter (all contacts unless narrowed), queued after commit."""
-    from .tasks import contact_import_task
+    from ..tasks import contact_import_task
 
     run = ContactImport.objects.create(
         connection=connection,
@@ -91,21 +78,6 @@ def import_start(
         )
     enqueue_on_commit(contact_import_task, run.pk)  # lost with the broker: the sweep resends it
     return run
-
-
-# Outcomes that changed the CRM: a contact brought from Xero is activity
-# (xero_sync.connection.activity).
-MOVED = (
-    Outcome.CREATED,
-    Outcome.UPDATED_LINKED,
-    Outcome.UPDATED_BY_EMAIL,
-    Outcome.UPDATED_BY_PHONE,
-)
-
-
-def _activity_if_moved(connection: XeroConnection, result: PageResult) -> None:
-    if any(result.counts.get(outcome) for outcome in MOVED):
-        connection_record_activity(connection)
 
 
 def import_start_as_previewed(*, preview: ContactImport, user) -> ContactImport:
@@ -172,15 +144,6 @@ def _add_counts(run: ContactImport, result: PageResult) -> None:
         setattr(run, name, getattr(run, name) + count)
 
 
-def _advance_high_water(connection: XeroConnection, result: PageResult) -> None:
-    newest = result.newest_update
-    if newest and (
-        connection.contacts_synced_until is None or newest > connection.contacts_synced_until
-    ):
-        connection.contacts_synced_until = newest
-        XeroConnection.objects.filter(pk=connection.pk).update(contacts_synced_until=newest)
-
-
 def _run_lock(run_id: int) -> str:
     return f"xero-contact-import:{run_id}"
 
@@ -234,8 +197,8 @@ def _import_run(run_id: int) -> ContactImport:
             run.progressed_at = timezone.now()
             run.save()
             if not run.is_preview:
-                _advance_high_water(connection, result)
-                _activity_if_moved(connection, result)
+                high_water_advance(connection, result)
+                activity_if_moved(connection, result)
         if last_page:
             return run
         if run.next_page - 1 in _ANALYZE_AFTER_PAGES:
@@ -244,16 +207,12 @@ def _import_run(run_id: int) -> ContactImport:
 
 # An import grows the contact tables faster than autovacuum refreshes their statistics, and
 # plans made for a small table (hash joins over it) cost more with every page; so the import
-# refreshes them itself as the tables double (PostgreSQL; a role that does not own the tables
-# gets a warning and no change).
+# refreshes them itself as the tables double (a role that does not own the tables gets a
+# warning and no change).
 _ANALYZE_AFTER_PAGES = frozenset(2**k for k in range(1, 12))
 
 
 def _analyze_contact_tables() -> None:
-    from django.db import connection as db_connection
-
-    if db_connection.vendor != "postgresql":
-        return
     with db_connection.cursor() as cursor:
         cursor.execute(
             f"ANALYZE {Contact._meta.db_table}, {XeroContact._meta.db_table}"  # noqa: S608
@@ -267,7 +226,7 @@ def import_resume_waiting(connection: XeroConnection) -> None:
 
 
 def _import_queue(run_id: int, *, in_seconds: float = 0) -> None:
-    from .tasks import contact_import_task
+    from ..tasks import contact_import_task
 
     ContactImport.objects.filter(pk=run_id).update(
         next_attempt_at=timezone.now() + timedelta(seconds=in_seconds)
@@ -304,84 +263,6 @@ def imports_sweep() -> int:
         log.warning("contact import stalled; queued again", extra={"import_id": run_id})
         _import_queue(run_id)
     return len(stalled)
-
-
-def contacts_poll(connection: XeroConnection) -> PageResult:
-    """The safety net under webhooks: everything Xero changed since the high-water mark, and,
-    with groups chosen, who joined or left them (Xero sends no webhook for that, and a
-    contact's joining a group does not change it)."""
-    total = PageResult()
-    if connection.contacts_synced_until is None or not connection.is_usable:
-        return total  # nothing imported yet: the initial import comes first
-    client = XeroClient(connection)
-    the_filter = contact_filter(client, connection)
-    since = connection.contacts_synced_until - POLL_OVERLAP
-    page = 1
-    while True:
-        contacts, _ = client.contacts_page(page, page_size=PAGE_SIZE, modified_since=since)
-        result = page_apply(connection, contacts, the_filter, source="contacts poll")
-        _advance_high_water(connection, result)
-        _activity_if_moved(connection, result)
-        total.add(result)
-        if len(contacts) < PAGE_SIZE:
-            break
-        page += 1
-    if the_filter.group_member_ids is not None:
-        total.add(group_members_sync(client, connection, the_filter))
-    return total
-
-
-# Contacts fetched by id per call when members join a chosen group.
-MEMBERS_PER_CALL = 100
-
-
-def group_members_sync(client: XeroClient, connection: XeroConnection, the_filter) -> PageResult:
-    """Members who joined the chosen groups since the last look are brought in (by id, a
-    hundred a call); those who left stay in the CRM, marked as outside the filter."""
-    total = PageResult()
-    members = set(the_filter.group_member_ids)
-    before = set(connection.contact_group_members)
-    links = XeroContact.objects.filter(connection=connection)
-    linked = links.filter(xero_contact_id__in=members).values_list("xero_contact_id", flat=True)
-    joined = sorted(members - before - set(linked))
-    for start in range(0, len(joined), MEMBERS_PER_CALL):
-        contacts = client.contacts_by_ids(joined[start : start + MEMBERS_PER_CALL])
-        total.add(page_apply(connection, contacts, the_filter, source="contacts poll"))
-    now = timezone.now()
-    links.filter(xero_contact_id__in=before - members, outside_filter_since=None).update(
-        outside_filter_since=now
-    )
-    links.filter(xero_contact_id__in=members).exclude(outside_filter_since=None).update(
-        outside_filter_since=None
-    )
-    group_members_remember(connection, members)
-    return total
-
-
-def group_members_remember(connection: XeroConnection, members) -> None:
-    connection.contact_group_members = sorted(members or ())
-    XeroConnection.objects.filter(pk=connection.pk).update(
-        contact_group_members=connection.contact_group_members
-    )
-
-
-def contact_sync_one(
-    connection: XeroConnection, xero_contact_id: str, *, found=None, source: str = "webhook"
-) -> PageResult:
-    """A CONTACT webhook (or a Retry): fetch that contact, unless `found` already holds it,
-    and apply it like any page."""
-    client = XeroClient(connection)
-    raw = found if found is not None else client.contact(xero_contact_id)
-    if raw is None:
-        return PageResult()
-    key = f"xero:contact-filter:{connection.pk}:{connection.contact_group_ids}"
-    the_filter = cache.get(key)
-    if the_filter is None:
-        the_filter = contact_filter(client, connection)
-        cache.set(key, the_filter, GROUP_MEMBERS_CACHE_SECONDS)
-    result = page_apply(connection, [raw], the_filter, source=source)
-    _activity_if_moved(connection, result)
-    return result
 
 
 def import_failed(run_id: int, reason: str) -> None:

@@ -1,14 +1,46 @@
-"""What an admin decides about a possible duplicate: a Xero contact whose email or phone is a
-CRM contact's that already has its Xero twin (see contact_sync). Issue 18's review screen adds
-merging; here a person can make it a contact of its own, or say the CRM contact is the one."""
+"""Possible duplicates: a Xero contact whose email or phone is a CRM contact's that already
+has its Xero twin (see matching). A sync holds them; a person can make one a contact of its
+own, or say the CRM contact is the one."""
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from contacts.models import ChangeSource, Contact, ContactChange
+from contacts.models import ChangeSource, Contact
+from contacts.services import contacts_apply_changes
 
-from .contact_sync import xero_values
-from .models import DuplicateResolution, PossibleDuplicate, XeroContact
+from ..models import DuplicateResolution, PossibleDuplicate, XeroConnection, XeroContact
+from .mapping import xero_values
+from .matching import Duplicate
+
+
+def kept_as_one(connection: XeroConnection, duplicates: list[Duplicate]) -> set[str]:
+    """Xero contacts an admin already decided are the CRM contact they match: left alone."""
+    if not duplicates:
+        return set()
+    return set(
+        PossibleDuplicate.objects.filter(
+            connection=connection,
+            xero_contact_id__in=[d.values.contact_id for d in duplicates],
+            resolution=DuplicateResolution.KEPT_ONE,
+        ).values_list("xero_contact_id", flat=True)
+    )
+
+
+def possible_duplicates_hold(connection: XeroConnection, duplicates: list[Duplicate]) -> None:
+    """Keep each possible duplicate once, with Xero's latest word on it."""
+    for duplicate in duplicates:
+        values = duplicate.values
+        PossibleDuplicate.objects.update_or_create(
+            connection=connection,
+            xero_contact_id=values.contact_id,
+            resolved_at=None,
+            defaults={
+                "contact": duplicate.contact,
+                "xero_name": values.name,
+                "matched_by": duplicate.matched_by,
+                "payload": values.payload,
+            },
+        )
 
 
 def possible_duplicate_create(*, duplicate: PossibleDuplicate, user) -> Contact | None:
@@ -20,29 +52,18 @@ def possible_duplicate_create(*, duplicate: PossibleDuplicate, user) -> Contact 
             return None
         connection = held.connection
         values = xero_values(held.payload, region=connection.account.country)
-        contact = Contact.objects.create(
+        [contact_id] = contacts_apply_changes(
             account=connection.account,
-            first_name=values.first_name,
-            last_name=values.last_name,
-            company_name=values.company_name,
-            email=values.email,
-            phone=values.phone,
-            phone_e164=values.phone_e164,
-            is_customer=values.is_customer,
-            is_supplier=values.is_supplier,
-        )
-        ContactChange.objects.create(
-            contact=contact,
-            field="created",
-            new_value=contact.display_name,
+            creates=[values.new_contact()],
+            updates=[],
             source=ChangeSource.XERO,
-            changed_by=user,
+            by=user,
         )
         try:
             with transaction.atomic():
                 XeroContact.objects.create(
                     connection=connection,
-                    contact=contact,
+                    contact_id=contact_id,
                     xero_contact_id=values.contact_id,
                     xero_updated_at=values.updated_at,
                     payload=values.payload,
@@ -52,7 +73,7 @@ def possible_duplicate_create(*, duplicate: PossibleDuplicate, user) -> Contact 
             transaction.set_rollback(True)
             return None
         _resolve(held, DuplicateResolution.CREATED, user)
-    return contact
+    return Contact.objects.get(pk=contact_id)
 
 
 def possible_duplicate_keep_one(*, duplicate: PossibleDuplicate, user) -> bool:

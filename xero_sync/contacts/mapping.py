@@ -1,0 +1,202 @@
+"""Xero's contact JSON in CRM terms: pure functions, no database, no Xero.
+
+- Names: a Xero contact with a FirstName or LastName is a person, with Name as the company
+  unless it only repeats the person's name; one with neither is a company named by its Name,
+  and no person's name is made up (xero_values).
+- What Xero sends is normalised to what the CRM's columns hold (inbound.normalise); a record
+  that still cannot be stored raises normalise.Unstorable with its reason.
+- A Xero value never blanks a CRM field; customer/supplier flags are only ever added
+  (changes_from_xero).
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from contacts.models import Contact
+from contacts.phones import phone_to_e164
+from contacts.services import ContactValues
+
+from ..inbound import normalise
+from ..models import XeroContact
+
+TEXT_FIELDS = ("first_name", "last_name", "company_name", "email", "phone")
+ID_LENGTH = XeroContact._meta.get_field("xero_contact_id").max_length or 64
+PHONE_TYPES = ("DEFAULT", "MOBILE", "DDI")  # in order of preference; FAX never
+
+# A change to a contact: (field, old value, new value).
+Change = tuple[str, object, object]
+
+
+def _limit(name: str) -> int:
+    limit = Contact._meta.get_field(name).max_length
+    assert limit is not None
+    return limit
+
+
+def _phone_text(phone: dict) -> str:
+    country, area, number = (
+        normalise.text(phone.get(key))
+        for key in ("PhoneCountryCode", "PhoneAreaCode", "PhoneNumber")
+    )
+    if not number:
+        return ""
+    if country:
+        return normalise.text(f"+{country.lstrip('+')} {area} {number}".replace("  ", " "))
+    return f"{area} {number}".strip()
+
+
+def best_phone(phones: list, region: str) -> tuple[str, str]:
+    """(as Xero shows it, E.164) for the first usable phone; empty ones are ignored."""
+    by_type = {p.get("PhoneType"): p for p in phones if isinstance(p, dict)}
+    for phone_type in PHONE_TYPES:
+        text = _phone_text(by_type.get(phone_type) or {})
+        if not text:
+            continue
+        e164 = phone_to_e164(text, default_region=region)
+        area = normalise.text(by_type[phone_type].get("PhoneAreaCode"))
+        if e164 is None and area[:1] not in ("0", ""):
+            # An area code written without its trunk 0 and no country code: "21" "555 0102".
+            e164 = phone_to_e164("0" + text, default_region=region)
+        if e164 and len(e164) <= _limit("phone_e164"):
+            return normalise.text(text, _limit("phone")), e164
+    return "", ""
+
+
+def _name_key(name: str) -> list[str]:
+    """A name compared as people read it: case, punctuation and word order aside."""
+    return sorted("".join(c for c in name.casefold() if c.isalnum() or c.isspace()).split())
+
+
+def same_name(a: str, b: str) -> bool:
+    return bool(a) and _name_key(a) == _name_key(b)
+
+
+@dataclass(frozen=True)
+class XeroValues:
+    """What Xero says about a contact, in CRM terms and fit for the CRM's columns."""
+
+    contact_id: str
+    archived: bool
+    merged_to: str
+    updated_at: datetime | None
+    first_name: str
+    last_name: str
+    company_name: str
+    email: str
+    phone: str
+    phone_e164: str
+    is_customer: bool
+    is_supplier: bool
+    payload: dict = field(repr=False, compare=False)
+
+    @property
+    def is_company(self) -> bool:
+        """Xero named no person: a company (or a person Xero knows only by Name)."""
+        return not (self.first_name or self.last_name)
+
+    @property
+    def name(self) -> str:
+        """How a person would name this Xero contact in a list."""
+        person = normalise.text(f"{self.first_name} {self.last_name}", 255)
+        return self.company_name or person or self.email
+
+    def new_contact(self) -> ContactValues:
+        """The CRM contact made from it."""
+        return ContactValues(
+            first_name=self.first_name,
+            last_name=self.last_name,
+            company_name=self.company_name,
+            email=self.email,
+            phone=self.phone,
+            phone_e164=self.phone_e164,
+            is_archived=False,
+            is_customer=self.is_customer,
+            is_supplier=self.is_supplier,
+        )
+
+
+def xero_values(raw: object, *, region: str) -> XeroValues:
+    """One Xero contact (its JSON) in CRM terms: a person when Xero gives a first or last
+    name, with Name as the company unless Name only repeats the person's name; otherwise a
+    company named by Name, with no person's name made up. Raises normalise.Unstorable when
+    the record cannot be stored (no ContactID)."""
+    if not isinstance(raw, dict):
+        raise normalise.Unstorable("Xero sent something that is not a contact")
+    contact_id = normalise.fits(raw.get("ContactID"), ID_LENGTH)
+    if not contact_id:
+        raise normalise.Unstorable("Xero sent a contact without a ContactID")
+    name = normalise.text(raw.get("Name"), _limit("company_name"))
+    first = normalise.text(raw.get("FirstName"), _limit("first_name"))
+    last = normalise.text(raw.get("LastName"), _limit("last_name"))
+    company = name
+    if (first or last) and same_name(name, f"{first} {last}"):
+        company = ""  # "Fetu T." for Fetu T. is the person, not a company
+    phones = raw.get("Phones")
+    phone, e164 = best_phone(phones if isinstance(phones, list) else [], region)
+    return XeroValues(
+        contact_id=contact_id,
+        archived=normalise.text(raw.get("ContactStatus")) not in ("", "ACTIVE"),
+        merged_to=normalise.fits(raw.get("MergedToContactID"), ID_LENGTH),
+        updated_at=normalise.moment(raw.get("UpdatedDateUTC")),
+        first_name=first,
+        last_name=last,
+        company_name=company,
+        email=normalise.text(raw.get("EmailAddress"), _limit("email")),
+        phone=phone,
+        phone_e164=e164,
+        is_customer=normalise.flag(raw.get("IsCustomer")),
+        is_supplier=normalise.flag(raw.get("IsSupplier")),
+        payload=normalise.json_safe(raw),
+    )
+
+
+@dataclass(frozen=True)
+class ContactFilter:
+    """Which Xero contacts an admin wants in the CRM."""
+
+    group_member_ids: frozenset[str] | None  # None: every contact
+    customers: bool = True
+    suppliers: bool = True
+    others: bool = True
+
+    def admits(self, values: XeroValues) -> bool:
+        if self.group_member_ids is not None and values.contact_id not in self.group_member_ids:
+            return False
+        if values.is_customer or values.is_supplier:
+            return (self.customers and values.is_customer) or (
+                self.suppliers and values.is_supplier
+            )
+        return self.others
+
+
+def changes_from_xero(contact: Contact, values: XeroValues) -> list[Change]:
+    """Xero's non-empty values that differ from the contact's; flags only ever added."""
+    changes: list[Change] = []
+    for name in TEXT_FIELDS:
+        new = getattr(values, name)
+        old = getattr(contact, name)
+        if name == "company_name" and values.is_company and same_name(new, contact.full_name):
+            continue  # Xero knows this person by their name alone: it is not a company
+        if name == "email":
+            if new and new.lower() != old.lower():
+                changes.append((name, old, new))
+        elif name == "phone":
+            if values.phone_e164 and values.phone_e164 != contact.phone_e164:
+                changes.append((name, old, new))
+        elif new and new != old:
+            changes.append((name, old, new))
+    if values.archived != contact.is_archived:
+        changes.append(("is_archived", contact.is_archived, values.archived))
+    if values.is_customer and not contact.is_customer:
+        changes.append(("is_customer", False, True))
+    if values.is_supplier and not contact.is_supplier:
+        changes.append(("is_supplier", False, True))
+    return changes
+
+
+def changes_apply(contact: Contact, changes: list[Change], values: XeroValues) -> None:
+    """Set the changes on the contact (in memory); a new phone brings its E.164 form."""
+    for name, _, new in changes:
+        setattr(contact, name, new)
+    if any(name == "phone" for name, _, _ in changes):
+        contact.phone_e164 = values.phone_e164
