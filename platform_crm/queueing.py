@@ -18,6 +18,9 @@ from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
 
+# Longer waits than this are not a task's countdown (the broker's visibility timeout is an hour).
+RETRY_COUNTDOWN_CAP = 50 * 60
+
 
 def enqueue_on_commit(task, *args, using: str | None = None, **kwargs) -> None:
     transaction.on_commit(partial(_send, task, args, kwargs), using=using)

@@ -1,3 +1,7 @@
+"""xero_sync's tasks. Each part's own tasks are imported here so that Celery's autodiscovery,
+which reads this module, finds them; their names stay "xero_sync.tasks.<function>" wherever
+they live (messages in flight and beat's stored schedule name them)."""
+
 from celery import shared_task
 
 from . import (
@@ -8,12 +12,10 @@ from . import (
 )
 from .client.errors import AuthLost, RateLimited, Transient
 from .connection import inactivity
-from .contacts import imports, pull
-from .inbound import refetch
+from .contacts import tasks as contacts_tasks  # noqa: F401
+from .inbound import tasks as inbound_tasks  # noqa: F401
 from .models import ConnectionStatus, XeroConnection
 
-# Longer waits than this are not countdowns (the broker's visibility timeout is an hour).
-RETRY_COUNTDOWN_CAP = 50 * 60
 # Invoice pushes wait for Xero in the database; only short waits are also countdowns.
 INVOICE_RETRY_COUNTDOWN_CAP = 5 * 60
 
@@ -32,61 +34,6 @@ def disconnect_inactive_connections_task() -> dict[str, int]:
 def webhook_deliveries_sweep_task() -> int:
     """Beat: queue again deliveries stored but never processed (their message was lost)."""
     return webhooks.deliveries_sweep()
-
-
-@shared_task(bind=True, acks_late=True, max_retries=None)
-def contact_import_task(self, import_id: int) -> None:
-    # Each wait is also written on the run, so the sweep leaves a run waiting for Xero be and
-    # finds it if the retry's message is lost.
-    try:
-        imports.import_run(import_id)
-    except RateLimited as limited:
-        countdown = min(limited.retry_after, RETRY_COUNTDOWN_CAP)
-        imports.import_wait(import_id, countdown)
-        raise self.retry(countdown=countdown) from limited
-    except Transient as transient:
-        if self.request.retries >= 10:
-            imports.import_failed(import_id, transient.message)
-            return
-        countdown = min(2**self.request.retries, 300)
-        imports.import_wait(import_id, countdown)
-        raise self.retry(countdown=countdown) from transient
-    except AuthLost:
-        pass  # the connection is marked; the import resumes after reconnect
-
-
-@shared_task
-def contact_imports_at_connection_task() -> int:
-    """Beat: connections whose set-up stopped before the contacts step import all contacts."""
-    return imports.imports_start_where_setup_stopped()
-
-
-@shared_task
-def contact_imports_sweep_task() -> int:
-    """Beat: re-queue contact imports and previews whose task was lost; they resume at their
-    checkpoint."""
-    return imports.imports_sweep()
-
-
-@shared_task(bind=True, acks_late=True, max_retries=5)
-def contacts_poll_task(self) -> None:
-    """Beat: one poll per connected organisation, each as its own task."""
-    for connection_id in XeroConnection.objects.filter(
-        status=ConnectionStatus.CONNECTED, contacts_synced_until__isnull=False
-    ).values_list("pk", flat=True):
-        contacts_poll_connection_task.delay(connection_id)
-
-
-@shared_task(bind=True, acks_late=True, max_retries=5)
-def contacts_poll_connection_task(self, connection_id: int) -> None:
-    try:
-        pull.contacts_poll(XeroConnection.objects.get(pk=connection_id))
-    except RateLimited as limited:
-        raise self.retry(countdown=min(limited.retry_after, RETRY_COUNTDOWN_CAP)) from limited
-    except Transient as transient:
-        raise self.retry(countdown=30) from transient
-    except AuthLost:
-        pass
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
@@ -145,16 +92,3 @@ def invoices_poll_connection_task(self, connection_id: int) -> None:
 def failure_digests_task() -> int:
     """Beat: one digest per account for invoice failures not yet emailed."""
     return failure_mail.failure_digests_send()
-
-
-@shared_task(bind=True, acks_late=True, max_retries=5)
-def quarantine_retry_task(self, record_id: int) -> None:
-    """A person's Retry of a record from Xero held in quarantine."""
-    try:
-        refetch.quarantine_refetch(record_id)
-    except RateLimited as limited:
-        raise self.retry(countdown=min(limited.retry_after, RETRY_COUNTDOWN_CAP)) from limited
-    except Transient as transient:
-        raise self.retry(countdown=30) from transient
-    except AuthLost:
-        pass  # the connection is marked; Retry again after reconnecting

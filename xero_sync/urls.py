@@ -2,6 +2,8 @@ from django.urls import path
 
 from . import activity_views, views
 from .connection import views as connection_views
+from .contacts import views as contacts_views
+from .inbound import views as inbound_views
 
 app_name = "xero_sync"
 # Account-scoped: mounted under /a/<account_slug>/settings/integrations/.
@@ -13,12 +15,12 @@ urlpatterns = [
     path("xero/payment-account/", connection_views.xero_payment_account, name="payment_account"),
     path("xero/sales-account/", connection_views.xero_sales_account, name="sales_account"),
     path("xero/taxes/", views.xero_tax_mapping, name="tax_mapping"),
-    path("xero/contacts/", views.xero_contacts, name="contacts"),
+    path("xero/contacts/", contacts_views.xero_contacts, name="contacts"),
     path("xero/setup/contacts/", views.xero_setup_contacts, name="setup_contacts"),
     path("xero/earlier-invoices/", views.xero_earlier_invoices, name="earlier_invoices"),
     path(
         "xero/contacts/imports/<int:pk>/",
-        views.xero_contact_import_progress,
+        contacts_views.xero_contact_import_progress,
         name="import_progress",
     ),
     path("xero/invoices/<int:pk>/retry/", views.invoice_sync_retry, name="invoice_retry"),
@@ -34,12 +36,12 @@ urlpatterns = [
     path("xero/failures/retry/", views.xero_failures_retry, name="failures_retry"),
     path(
         "xero/failures/held/<int:pk>/retry/",
-        views.xero_quarantine_retry,
+        inbound_views.xero_quarantine_retry,
         name="quarantine_retry",
     ),
     path(
         "xero/failures/duplicates/<int:pk>/",
-        views.xero_duplicate_resolve,
+        contacts_views.xero_duplicate_resolve,
         name="duplicate_resolve",
     ),
     path("xero/disconnect/", connection_views.xero_disconnect, name="disconnect"),

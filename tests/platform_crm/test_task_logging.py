@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
 
-from xero_sync.tasks import contacts_poll_connection_task
+from xero_sync.contacts.tasks import contacts_poll_connection_task
 
 from ..log_lines import json_lines_fixture  # noqa: F401 (the json_lines fixture)
 

@@ -19,6 +19,7 @@ from xero_sync import webhooks
 from xero_sync.client.errors import Transient
 from xero_sync.client.limits import redis_client
 from xero_sync.contacts import imports
+from xero_sync.contacts.tasks import contact_import_task, contact_imports_sweep_task
 from xero_sync.models import (
     ConnectionStatus,
     ContactImport,
@@ -28,11 +29,7 @@ from xero_sync.models import (
     XeroConnection,
     XeroContact,
 )
-from xero_sync.tasks import (
-    contact_import_task,
-    contact_imports_sweep_task,
-    webhook_deliveries_sweep_task,
-)
+from xero_sync.tasks import webhook_deliveries_sweep_task
 
 from ..factories import client_for
 from .conftest import KIWI, connect, start_import

@@ -26,8 +26,9 @@ from platform_crm.bulk_copy import copy_rows
 
 from ..client.errors import OUTAGES, XeroError
 from ..inbound import normalise
+from ..inbound.models import QuarantineKind
 from ..inbound.quarantine import Held, quarantine_hold, quarantine_release
-from ..models import QuarantineKind, XeroConnection, XeroContact
+from ..models import XeroConnection
 from .duplicates import kept_as_one, possible_duplicates_hold
 from .mapping import (
     Change,
@@ -45,6 +46,7 @@ from .matching import (
     matches_decide,
     possible_duplicates_find,
 )
+from .models import XeroContact
 
 log = logging.getLogger(__name__)
 

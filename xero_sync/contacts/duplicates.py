@@ -8,9 +8,10 @@ from django.utils import timezone
 from contacts.models import ChangeSource, Contact
 from contacts.services import contacts_apply_changes
 
-from ..models import DuplicateResolution, PossibleDuplicate, XeroConnection, XeroContact
+from ..models import XeroConnection
 from .mapping import xero_values
 from .matching import Duplicate
+from .models import DuplicateResolution, PossibleDuplicate, XeroContact
 
 
 def kept_as_one(connection: XeroConnection, duplicates: list[Duplicate]) -> set[str]:

@@ -8,6 +8,7 @@ sweep re-queues a run under way that has neither moved nor had a live task for a
 message lost with a killed worker or an emptied broker); it resumes at its checkpoint."""
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 
 from django.conf import settings
@@ -21,8 +22,9 @@ from platform_crm.advisory_locks import advisory_lock, advisory_lock_free
 from platform_crm.queueing import enqueue_on_commit
 
 from ..client import XeroClient
-from ..models import ConnectionStatus, ContactImport, ImportStatus, XeroConnection, XeroContact
+from ..models import ConnectionStatus, XeroConnection
 from .apply import PageResult, page_apply
+from .models import ContactImport, ImportStatus, XeroContact
 from .pull import (
     PAGE_SIZE,
     activity_if_moved,
@@ -41,15 +43,15 @@ def import_start(
     connection: XeroConnection,
     preview: bool,
     user,
-    group_ids: list[str] = (),
+    group_ids: Sequence[str] = (),
     customers: bool = True,
     suppliers: bool = True,
     others: bool = True,
-    group_names: list[str] = (),
+    group_names: Sequence[str] = (),
     automatically: bool = False,
 ) -> ContactImport:
     """A run with this filter (all contacts unless narrowed), queued after commit."""
-    from ..tasks import contact_import_task
+    from .tasks import contact_import_task
 
     run = ContactImport.objects.create(
         connection=connection,
@@ -226,7 +228,7 @@ def import_resume_waiting(connection: XeroConnection) -> None:
 
 
 def _import_queue(run_id: int, *, in_seconds: float = 0) -> None:
-    from ..tasks import contact_import_task
+    from .tasks import contact_import_task
 
     ContactImport.objects.filter(pk=run_id).update(
         next_attempt_at=timezone.now() + timedelta(seconds=in_seconds)

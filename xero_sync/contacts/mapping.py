@@ -17,7 +17,7 @@ from contacts.phones import phone_to_e164
 from contacts.services import ContactValues
 
 from ..inbound import normalise
-from ..models import XeroContact
+from .models import XeroContact
 
 TEXT_FIELDS = ("first_name", "last_name", "company_name", "email", "phone")
 ID_LENGTH = XeroContact._meta.get_field("xero_contact_id").max_length or 64

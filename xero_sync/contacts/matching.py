@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from contacts.models import Contact
 
-from ..models import XeroConnection, XeroContact
+from ..models import XeroConnection
 from .mapping import XeroValues
+from .models import XeroContact
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,11 @@ from django.utils import timezone
 
 from ..client import XeroClient
 from ..connection.activity import connection_record_activity
-from ..models import XeroConnection, XeroContact
+from ..models import XeroConnection
 from .apply import PageResult, page_apply
 from .mapping import ContactFilter
 from .matching import Outcome
+from .models import XeroContact
 
 PAGE_SIZE = 1000  # Xero's largest
 # The poll re-reads a little before its high-water mark: clocks and commits are not instant.

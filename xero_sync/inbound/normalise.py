@@ -9,6 +9,7 @@ These pure functions turn one value into what can be stored, or say it cannot be
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 ELLIPSIS = "…"
 # C0 and C1 control characters and DEL; tabs and line breaks are handled apart.
@@ -25,7 +26,7 @@ class Unstorable(ValueError):
     """A record from Xero that cannot be stored, with the reason in plain words."""
 
 
-def text(value, limit: int | None = None, *, lines: bool = False) -> str:
+def text(value: object, limit: int | None = None, *, lines: bool = False) -> str:
     """A string fit for a text column: no NUL or control characters, no lone surrogates,
     trimmed, and cut to `limit` characters (the cut marked with an ellipsis). Tabs and line
     breaks become spaces unless `lines`. A number or boolean becomes its text; a list or
@@ -42,7 +43,7 @@ def text(value, limit: int | None = None, *, lines: bool = False) -> str:
     return value
 
 
-def fits(value: str, limit: int) -> str:
+def fits(value: object, limit: int) -> str:
     """text() for a field whose whole value matters (an id, a code): never cut, so a value
     too long for its column makes the record unstorable."""
     cleaned = text(value)
@@ -51,7 +52,7 @@ def fits(value: str, limit: int) -> str:
     return cleaned
 
 
-def json_safe(value, depth: int = 0):
+def json_safe(value: Any, depth: int = 0) -> Any:
     """A JSON value as PostgreSQL's jsonb takes it: strings (keys too) without NUL or lone
     surrogates, numbers as JSON numbers. Raises Unstorable when nested beyond MAX_DEPTH."""
     if depth > MAX_DEPTH:
@@ -67,7 +68,7 @@ def json_safe(value, depth: int = 0):
     return value
 
 
-def decimal(value, *, max_digits: int, places: int) -> Decimal:
+def decimal(value: object, *, max_digits: int, places: int) -> Decimal:
     """A number for a DecimalField(max_digits, places), rounded to its places as Xero
     rounds (half away from zero). Raises Unstorable when it is not a finite number or does
     not fit the column."""
@@ -85,7 +86,7 @@ def decimal(value, *, max_digits: int, places: int) -> Decimal:
     return number.quantize(Decimal(1).scaleb(-places), rounding="ROUND_HALF_UP")
 
 
-def moment(value) -> datetime | None:
+def moment(value: object) -> datetime | None:
     """Xero's "/Date(1573755038314+0000)/" or an ISO string as an aware datetime; None when
     absent or unreadable (a date we cannot read is not a reason to lose the record)."""
     if not isinstance(value, str) or not value:
@@ -100,7 +101,7 @@ def moment(value) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def day(value) -> date | None:
+def day(value: object) -> date | None:
     """Xero's Date fields ("/Date(ms)/" or "YYYY-MM-DD…") as a date; None when unreadable."""
     if isinstance(value, str):
         iso = _ISO_DAY.match(value)
@@ -113,6 +114,6 @@ def day(value) -> date | None:
     return found.date() if found else None
 
 
-def flag(value) -> bool:
+def flag(value: object) -> bool:
     """A boolean as Xero means it: true only when it says true."""
     return value is True or (isinstance(value, str) and value.lower() == "true")

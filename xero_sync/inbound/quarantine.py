@@ -10,8 +10,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ..models import QuarantinedRecord, QuarantineKind, XeroConnection
+from ..models import XeroConnection
 from . import normalise
+from .models import QuarantinedRecord, QuarantineKind
 
 RAW_LIMIT = 100_000  # characters of Xero's JSON kept per record
 
@@ -109,6 +110,6 @@ def quarantine_retry(*, record: QuarantinedRecord) -> None:
     """A person's Retry: the record is fetched from Xero again after commit (a task)."""
     from platform_crm.queueing import enqueue_on_commit
 
-    from ..tasks import quarantine_retry_task
+    from .tasks import quarantine_retry_task
 
     enqueue_on_commit(quarantine_retry_task, record.pk)

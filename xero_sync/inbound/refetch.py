@@ -7,8 +7,8 @@ from django.utils import timezone
 from ..client import XeroClient
 from ..contacts.pull import contact_sync_one
 from ..invoice_from_xero import invoices_apply
-from ..models import QuarantinedRecord, QuarantineKind
 from ..tax_mapping import xero_tax_rates_refresh
+from .models import QuarantinedRecord, QuarantineKind
 from .quarantine import retry_target
 
 

@@ -1,0 +1,190 @@
+"""Contacts from Xero: the link between a CRM contact and its Xero twin, the import runs, and
+the possible duplicates held for an admin (all in the xero_sync app)."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class XeroContact(models.Model):
+    """The link between a CRM contact and its twin in Xero, with Xero's last word on it."""
+
+    connection = models.ForeignKey(
+        "xero_sync.XeroConnection", on_delete=models.CASCADE, related_name="contact_links"
+    )
+    contact = models.OneToOneField(
+        "contacts.Contact", on_delete=models.CASCADE, related_name="xero_link"
+    )
+    xero_contact_id = models.CharField(max_length=64)
+    xero_updated_at = models.DateTimeField(null=True, blank=True)
+    payload = models.JSONField(default=dict)
+    synced_at = models.DateTimeField()
+    # Set when the contact left the connection's chosen Xero groups: it stays in the CRM (never
+    # deleted) and is shown as no longer in the import filter.
+    outside_filter_since = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "xero_contact_id"], name="xero_contact_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.contact_id} <-> {self.xero_contact_id}"
+
+
+class ImportStatus(models.TextChoices):
+    PREVIEWING = "previewing", "Counting"
+    PREVIEWED = "previewed", "Ready to import"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Importing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ContactImport(models.Model):
+    """One run of the initial import (or its preview): filter, checkpoint and counts. A run
+    under way whose task was lost (worker killed, broker emptied) is found by beat's sweep and
+    resumes at its checkpoint (xero_sync.contacts.imports.imports_sweep)."""
+
+    connection = models.ForeignKey(
+        "xero_sync.XeroConnection", on_delete=models.CASCADE, related_name="contact_imports"
+    )
+    status = models.CharField(max_length=20, choices=ImportStatus.choices)
+    is_preview = models.BooleanField(default=False)
+    # The filter as chosen for this run (the groups' names as Xero gave them then, to say it).
+    contact_group_ids = models.JSONField(default=list, blank=True)
+    contact_group_names = models.JSONField(default=list, blank=True)
+    import_customers = models.BooleanField(default=True)
+    import_suppliers = models.BooleanField(default=True)
+    import_others = models.BooleanField(default=True)
+    # Started by Platform CRM with all contacts, because set-up stopped before the contacts
+    # step (contacts.imports.imports_start_where_setup_stopped).
+    started_automatically = models.BooleanField(default=False)
+    # Checkpoint: the next Xero page to read; pages before it are fully applied.
+    next_page = models.PositiveIntegerField(default=1)
+    page_count = models.PositiveIntegerField(null=True, blank=True)  # as Xero reported it
+    item_count = models.PositiveIntegerField(null=True, blank=True)
+    created = models.PositiveIntegerField(default=0)
+    updated_linked = models.PositiveIntegerField(default=0)
+    updated_by_email = models.PositiveIntegerField(default=0)
+    updated_by_phone = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    # Records Xero sent that could not be stored, and contacts that may be a CRM contact twice
+    # (both listed on Sync failures, for a person to see to).
+    quarantined = models.PositiveIntegerField(default=0)
+    possible_duplicates = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # When it last moved: created, or a page applied.
+    progressed_at = models.DateTimeField(default=timezone.now)
+    # When its task is next due to start: queued now, or retried after a wait for Xero.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["previewing", "queued", "running"]),
+                name="contact_import_under_way",
+            )
+        ]
+
+    def __str__(self):
+        return f"Contact import {self.pk} ({self.status})"
+
+    def filter_in_words(self) -> str:
+        """ "All contacts", or which groups and kinds, as the admin chose them."""
+        if self.contact_group_ids:
+            names = self.contact_group_names or [f"{len(self.contact_group_ids)} chosen"]
+            said = f"Contacts in the group{'s' if len(names) > 1 else ''} {_or(names)}"
+        else:
+            said = "All contacts"
+        kinds = [
+            kind
+            for kind, chosen in (
+                ("customers", self.import_customers),
+                ("suppliers", self.import_suppliers),
+                ("contacts that are neither yet", self.import_others),
+            )
+            if chosen
+        ]
+        if len(kinds) == 3:
+            return said
+        if not kinds:
+            return f"{said}: none of the kinds (nothing comes in)"
+        return f"{said}: {_or(kinds, 'and')} only"
+
+    @property
+    def processed(self) -> int:
+        return (
+            self.created
+            + self.updated_linked
+            + self.updated_by_email
+            + self.updated_by_phone
+            + self.unchanged
+            + self.skipped
+            + self.quarantined
+            + self.possible_duplicates
+        )
+
+    @property
+    def percent(self) -> int:
+        # A finished run is at 100% whatever Xero's item count said; a run under way stops
+        # at 99% until it finishes.
+        if self.status in (ImportStatus.DONE, ImportStatus.PREVIEWED):
+            return 100
+        if not self.item_count:
+            return 0
+        return min(99, self.processed * 100 // self.item_count)
+
+
+def _or(items: list[str], word: str = "or") -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {word} {items[-1]}"
+
+
+class DuplicateResolution(models.TextChoices):
+    CREATED = "created", "Created as a separate contact"
+    KEPT_ONE = "kept_one", "Kept as one contact"
+
+
+class PossibleDuplicate(models.Model):
+    """A Xero contact with the email or phone of a CRM contact that already has its Xero twin
+    (say, CRM "Chloe Wu" matched by email to the company "Wu Design Studio", then the person
+    "Chloe Wu" in Xero with her phone): not created silently, but kept for an admin to decide."""
+
+    connection = models.ForeignKey(
+        "xero_sync.XeroConnection", on_delete=models.CASCADE, related_name="possible_duplicates"
+    )
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
+    xero_contact_id = models.CharField(max_length=64)
+    xero_name = models.CharField(max_length=255, blank=True)
+    matched_by = models.CharField(max_length=10)  # email, phone
+    payload = models.JSONField(default=dict)
+    found_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=20, choices=DuplicateResolution.choices, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-found_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "xero_contact_id"],
+                condition=Q(resolved_at=None),
+                name="possible_duplicate_open_once",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.xero_name or self.xero_contact_id} ~ {self.contact_id} ({self.matched_by})"

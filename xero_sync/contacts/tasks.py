@@ -1,0 +1,69 @@
+"""Contact tasks: the import runs, the beat jobs that start and sweep them, and the poll."""
+
+from celery import shared_task
+
+from platform_crm.queueing import RETRY_COUNTDOWN_CAP
+
+from ..client.errors import AuthLost, RateLimited, Transient
+from ..models import ConnectionStatus, XeroConnection
+from . import imports, pull
+
+
+@shared_task(
+    name="xero_sync.tasks.contact_import_task", bind=True, acks_late=True, max_retries=None
+)
+def contact_import_task(self, import_id: int) -> None:
+    # Each wait is also written on the run, so the sweep leaves a run waiting for Xero be and
+    # finds it if the retry's message is lost.
+    try:
+        imports.import_run(import_id)
+    except RateLimited as limited:
+        countdown = min(limited.retry_after, RETRY_COUNTDOWN_CAP)
+        imports.import_wait(import_id, countdown)
+        raise self.retry(countdown=countdown) from limited
+    except Transient as transient:
+        if self.request.retries >= 10:
+            imports.import_failed(import_id, transient.message)
+            return
+        countdown = min(2**self.request.retries, 300)
+        imports.import_wait(import_id, countdown)
+        raise self.retry(countdown=countdown) from transient
+    except AuthLost:
+        pass  # the connection is marked; the import resumes after reconnect
+
+
+@shared_task(name="xero_sync.tasks.contact_imports_at_connection_task")
+def contact_imports_at_connection_task() -> int:
+    """Beat: connections whose set-up stopped before the contacts step import all contacts."""
+    return imports.imports_start_where_setup_stopped()
+
+
+@shared_task(name="xero_sync.tasks.contact_imports_sweep_task")
+def contact_imports_sweep_task() -> int:
+    """Beat: re-queue contact imports and previews whose task was lost; they resume at their
+    checkpoint."""
+    return imports.imports_sweep()
+
+
+@shared_task(name="xero_sync.tasks.contacts_poll_task", acks_late=True)
+def contacts_poll_task() -> None:
+    """Beat: one poll per connected organisation, each as its own task (which retries; this
+    one only sends them)."""
+    for connection_id in XeroConnection.objects.filter(
+        status=ConnectionStatus.CONNECTED, contacts_synced_until__isnull=False
+    ).values_list("pk", flat=True):
+        contacts_poll_connection_task.delay(connection_id)
+
+
+@shared_task(
+    name="xero_sync.tasks.contacts_poll_connection_task", bind=True, acks_late=True, max_retries=5
+)
+def contacts_poll_connection_task(self, connection_id: int) -> None:
+    try:
+        pull.contacts_poll(XeroConnection.objects.get(pk=connection_id))
+    except RateLimited as limited:
+        raise self.retry(countdown=min(limited.retry_after, RETRY_COUNTDOWN_CAP)) from limited
+    except Transient as transient:
+        raise self.retry(countdown=30) from transient
+    except AuthLost:
+        pass

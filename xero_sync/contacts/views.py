@@ -1,0 +1,148 @@
+"""The contact pages: choosing which Xero contacts come in, previewing and running the import,
+watching it, and deciding a possible duplicate."""
+
+from django.contrib import messages
+from django.core.cache import cache
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from platform_crm.forms import id_from
+from platform_crm.models import Role
+from platform_crm.tenancy import account_view
+
+from ..client import XeroClient
+from ..client.errors import XeroError
+from ..connection.activity import connection_record_activity
+from ..connection.selectors import connection_get
+from ..connection.views import to_integrations
+from ..forms import ContactFilterChoice
+from . import duplicates, imports
+from .models import ContactImport, PossibleDuplicate
+
+CONTACT_GROUPS_CACHE_SECONDS = 300
+
+
+def contact_groups_read(request, connection) -> tuple[list[dict] | None, str]:
+    """(the organisation's active contact groups ({id, name}), read at most every few
+    minutes; why they could not be read). Groups are None, and nothing is cached, when Xero
+    could not be read: the page says so, rather than that there are no groups."""
+    cache_key = f"xero:contact-groups:{connection.pk}:{connection.tenant_id}"
+    if request.GET.get("refresh"):
+        cache.delete(cache_key)
+    groups = cache.get(cache_key)
+    if isinstance(groups, list):
+        return groups, ""
+    try:
+        groups = XeroClient(connection).contact_groups()
+    except XeroError as error:
+        return None, error.message
+    cache.set(cache_key, groups, CONTACT_GROUPS_CACHE_SECONDS)
+    return groups, ""
+
+
+GROUPS_UNREAD = (
+    "Xero's contact groups could not be read just now, so importing only some groups cannot "
+    "be chosen. Try again in a moment."
+)
+
+
+def filter_from_post(post, groups: list[dict] | None) -> ContactFilterChoice:
+    """The filter an admin posted; groups cannot be chosen while they could not be read."""
+    choice = ContactFilterChoice.from_post(post, groups or [])
+    if groups is None and choice.only_groups:
+        choice.error = GROUPS_UNREAD
+    return choice
+
+
+def usable_connection(request, account):
+    connection = connection_get(account)
+    if connection is None or not connection.is_usable:
+        messages.info(request, "Connect Xero first.")
+        return None
+    return connection
+
+
+def _contacts_page(account, run) -> str:
+    return f"{reverse('xero_sync:contacts', args=[account.slug])}?run={run.pk}"
+
+
+@account_view(role=Role.ADMIN)
+def xero_contacts(request, account):
+    """Choose what to import, preview it, run it (exactly as previewed), and watch it."""
+    connection = usable_connection(request, account)
+    if connection is None:
+        return to_integrations(account)
+    groups, groups_error = contact_groups_read(request, connection)
+    runs = connection.contact_imports.all()
+    choice = None
+    if request.method == "POST":
+        previewed = id_from(request.POST.get("previewed"))
+        if previewed:  # "Import these contacts" under a preview
+            preview = get_object_or_404(runs, pk=previewed, is_preview=True)
+            run = imports.import_start_as_previewed(preview=preview, user=request.user)
+            connection_record_activity(connection)
+            return redirect(_contacts_page(account, run))
+        choice = filter_from_post(request.POST, groups)
+        if choice.error:
+            messages.error(request, choice.error)
+        else:
+            run = imports.import_start(
+                connection=connection,
+                preview=request.POST.get("action") == "preview",
+                user=request.user,
+                **choice.start_kwargs(groups or []),
+            )
+            connection_record_activity(connection)
+            return redirect(_contacts_page(account, run))
+    run_id = id_from(request.GET.get("run"))
+    run = runs.filter(pk=run_id).first() if run_id else None
+    last_import = runs.filter(is_preview=False).first()
+    run = run or last_import
+    # The form shows the filter of the run on the page (a preview's, not a default), so what
+    # is imported next is what was just counted.
+    choice = choice or ContactFilterChoice.of(run or connection)
+    return render(
+        request,
+        "xero_sync/contacts.html",
+        {
+            "connection": connection,
+            "groups": groups,
+            "groups_error": groups_error,
+            "choice": choice,
+            "run": run,
+            "last_import": last_import,
+        },
+    )
+
+
+@account_view(role=Role.ADMIN)
+def xero_contact_import_progress(request, account, pk):
+    """The progress fragment, polled by htmx while the run is under way."""
+    run = get_object_or_404(ContactImport, connection__account=account, pk=pk)
+    return render(request, "xero_sync/_import_progress.html", {"run": run})
+
+
+@account_view(role=Role.ADMIN)
+@require_POST
+def xero_duplicate_resolve(request, account, pk):
+    duplicate = get_object_or_404(PossibleDuplicate, connection__account=account, pk=pk)
+    decision = request.POST.get("decision")
+    name = duplicate.xero_name or duplicate.xero_contact_id
+    if decision == "separate":
+        if duplicates.possible_duplicate_create(duplicate=duplicate, user=request.user):
+            messages.success(request, f"{name} from Xero is now a contact of its own.")
+        else:
+            messages.info(request, f"{name} was already decided.")
+    elif decision == "same":
+        if duplicates.possible_duplicate_keep_one(duplicate=duplicate, user=request.user):
+            messages.success(
+                request,
+                f"{duplicate.contact.display_name} stays one contact; {name} in Xero is left "
+                "alone.",
+            )
+        else:
+            messages.info(request, f"{name} was already decided.")
+    else:
+        messages.error(request, "Choose whether they are the same contact or not.")
+    return redirect("xero_sync:failures", account_slug=account.slug)
