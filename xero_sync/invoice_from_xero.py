@@ -21,9 +21,9 @@ from django.utils import timezone
 from invoices.models import InvoiceStatus, Payment
 from invoices.services import invoice_issue, invoice_void, payment_delete, payment_record
 
-from .client import XeroClient
 from .client.errors import OUTAGES, XeroError
 from .connection.activity import connection_record_activity
+from .connection.calls import xero_client_for
 from .context import changes_from_xero
 from .inbound import normalise
 from .inbound.quarantine import Held, quarantine_hold, quarantine_release
@@ -59,7 +59,7 @@ def invoice_update_from_xero(connection: XeroConnection, xero_invoice_id: str) -
         connection=connection, xero_invoice_id=xero_invoice_id
     ).exists():
         return 0  # a bill, or an invoice typed in Xero: the poll keeps its number
-    raw = XeroClient(connection).invoice(xero_invoice_id)
+    raw = xero_client_for(connection).invoice(xero_invoice_id)
     if raw is None:
         return 0
     return invoices_apply(connection, [raw], source="webhook").payments_added
@@ -69,7 +69,7 @@ def invoices_poll(connection: XeroConnection) -> int:
     """Every sales invoice changed in Xero since the last poll. Returns how many were seen."""
     if not connection.is_usable:
         return 0
-    client = XeroClient(connection)
+    client = xero_client_for(connection)
     started = timezone.now()
     since = connection.invoices_synced_until
     seen, page = 0, 1

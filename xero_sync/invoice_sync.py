@@ -63,6 +63,7 @@ from .client.errors import (
 )
 from .client.limits import redis_client
 from .connection.activity import connection_record_activity
+from .connection.calls import xero_client_for
 from .context import applying_from_xero
 from .failure_mail import failure_key, failure_notify
 from .inbound import normalise
@@ -887,7 +888,7 @@ def _drain(connection_id: int, drain: Drain) -> None:
         rows = _claim(connection)
         if not rows:
             return
-        client = XeroClient(connection)
+        client = xero_client_for(connection)
         try:
             try:
                 _push_batch(client, connection, rows)

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from taxes.models import TaxRate
 
-from .client import XeroClient
+from .connection.calls import xero_client_for
 from .inbound import normalise
 from .inbound.quarantine import Held, quarantine_hold, quarantine_release
 from .models import QuarantineKind, TaxMapping, XeroConnection, XeroTaxRate
@@ -30,7 +30,7 @@ def _rate(value) -> Decimal:
 def xero_tax_rates_refresh(connection: XeroConnection) -> list[XeroTaxRate]:
     """Read Xero's tax rates, replace the stored copy, and re-check every mapping. A rate that
     cannot be stored (say, one beyond 9,999.9999%) is quarantined; the others are kept."""
-    fetched = XeroClient(connection).tax_rates()
+    fetched = xero_client_for(connection).tax_rates()
     now = timezone.now()
     rows, held = [], []
     for raw in fetched:

@@ -14,6 +14,7 @@ from django.urls import resolve, reverse
 from xero_sync.client import XeroClient
 from xero_sync.client.errors import AuthLost
 from xero_sync.connection import tokens
+from xero_sync.connection.calls import xero_client_for
 from xero_sync.models import ConnectionStatus, XeroConnection
 
 from ..factories import client_for
@@ -67,7 +68,7 @@ def _needs_reconnect(xero, account, admin):
     # sync call finds out.
     XeroClient(connection).delete_connection(connection.xero_connection_id)
     with pytest.raises(AuthLost):
-        XeroClient(connection).organisation()
+        xero_client_for(connection).organisation()
 
 
 # What each action must lead to ---------------------------------------------------------------

@@ -13,6 +13,7 @@ from django.utils import timezone
 from xero_sync.client import XeroClient
 from xero_sync.client.errors import AuthLost
 from xero_sync.connection import inactivity, token_vault
+from xero_sync.connection.calls import xero_client_for
 from xero_sync.models import ConnectionStatus, XeroConnection
 
 from .conftest import connect
@@ -62,7 +63,7 @@ def test_dead_refresh_token_means_needs_reconnect_and_one_email(
     xero.advance(days=61)  # unused for longer than Xero keeps refresh tokens
     for _ in range(2):
         with tasks_inline(), pytest.raises(AuthLost):
-            XeroClient(XeroConnection.objects.get(pk=connection.pk)).organisation()
+            xero_client_for(XeroConnection.objects.get(pk=connection.pk)).organisation()
     connection.refresh_from_db()
     assert connection.status == ConnectionStatus.NEEDS_RECONNECT
     assert len(mail.outbox) == 1
@@ -78,9 +79,23 @@ def test_a_connection_deleted_on_xeros_side_needs_reconnect(xero, account, admin
     # The user removes the app in Xero: its connection is gone, the access token still works.
     XeroClient(connection).delete_connection(connection.xero_connection_id)
     with pytest.raises(AuthLost):
-        XeroClient(connection).organisation()
+        xero_client_for(connection).organisation()
     connection.refresh_from_db()
     assert connection.status == ConnectionStatus.NEEDS_RECONNECT
+
+
+@pytest.mark.django_db
+def test_the_client_only_raises_a_lost_grant_and_leaves_the_connection_to_its_caller(
+    xero, account, admin_user
+):
+    connection = connect(xero, account, admin_user)
+    mail.outbox.clear()
+    XeroClient(connection).delete_connection(connection.xero_connection_id)
+    with pytest.raises(AuthLost):
+        XeroClient(connection).organisation()
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.CONNECTED
+    assert mail.outbox == []
 
 
 def _idle(connection, days):

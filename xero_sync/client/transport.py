@@ -28,7 +28,6 @@ from xero_python.identity import IdentityApi
 from xero_python.rest import RESTResponse
 
 from ..connection.models import XeroCall, XeroConnection
-from ..connection.reconnect import connection_mark_needs_reconnect
 from ..connection.tokens import TokenSet, access_token_for
 from ..inbound import normalise
 from .answers import (
@@ -101,12 +100,23 @@ class _Unauthorized(Exception):
 class Transport:
     """Calls Xero for one connection. Build one per task; never share it between threads."""
 
-    def __init__(self, connection: XeroConnection, *, grant: TokenSet | None = None):
+    def __init__(
+        self,
+        connection: XeroConnection,
+        *,
+        grant: TokenSet | None = None,
+        on_auth_lost: Callable[[AuthLost], None] | None = None,
+    ):
         """`grant`: call with a fresh authorisation not (yet) kept on the connection, to see
         what it is for before it replaces anything. Its token is used as it is (never
-        refreshed), and its refusal says nothing about the connection's own sign-in."""
+        refreshed), and its refusal says nothing about the connection's own sign-in.
+
+        `on_auth_lost`: told when the connection's own grant is refused, before AuthLost is
+        raised; what that means for the connection is the caller's to decide
+        (xero_sync.connection.calls)."""
         self.connection = connection
         self.grant = grant
+        self.on_auth_lost = on_auth_lost if grant is None else None
         self.limiter = TenantLimiter(connection.tenant_id) if connection.tenant_id else None
         self._apis_for: tuple[str, tuple[AccountingApi, IdentityApi]] | None = None
 
@@ -215,8 +225,8 @@ class Transport:
                     "Xero no longer accepts this connection's sign-in; reconnect it."
                 ) from unauthorized
         except AuthLost as lost:
-            if self.grant is None:
-                connection_mark_needs_reconnect(connection=self.connection, reason=lost.message)
+            if self.on_auth_lost is not None:
+                self.on_auth_lost(lost)
             raise
 
     def _call_once(

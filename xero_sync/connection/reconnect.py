@@ -1,5 +1,5 @@
 """Losing the grant: the connection turns "needs reconnect", pending work waits, and the
-account's admins get one email per episode. Used by the client (on AuthLost) and services."""
+account's admins get one email per episode. Decided for every call in connection.calls."""
 
 from django.db import transaction
 from django.urls import reverse

@@ -16,6 +16,7 @@ from ..client.errors import AuthLost, NotFound, XeroError
 from ..contacts import imports
 from . import token_vault, tokens
 from .activity import connection_record_activity
+from .calls import xero_client_for
 from .models import UNFINISHED_STATUSES, ConnectionStatus, XeroConnection
 from .selectors import tenant_ids_held_elsewhere
 
@@ -188,7 +189,7 @@ def connection_choose_organisation(
         # Work interrupted by the lost connection goes on.
         imports.import_resume_waiting(connection)
         invoice_sync.invoices_resume_waiting(connection)
-    _release(XeroClient(connection), others, connection=connection, keep=tenant.tenant_id)
+    _release(xero_client_for(connection), others, connection=connection, keep=tenant.tenant_id)
     return connection
 
 
@@ -201,7 +202,7 @@ def connection_cancel(*, connection: XeroConnection) -> bool:
     reached to release everything; the cancel happens all the same."""
     if connection.status not in UNFINISHED_STATUSES:
         return True
-    client = XeroClient(connection)
+    client = xero_client_for(connection)
     reached = True
     tenants = [
         Tenant(
@@ -274,7 +275,7 @@ def connection_disconnect(*, connection: XeroConnection, reason: str = "") -> No
         # Already gone on Xero's side is as good as deleted.
         if connection.xero_connection_id:
             with suppress(AuthLost, NotFound):
-                XeroClient(connection).delete_connection(connection.xero_connection_id)
+                xero_client_for(connection).delete_connection(connection.xero_connection_id)
         if not _xero_user_relied_on(connection.xero_user_id, besides=connection):
             with suppress(AuthLost):
                 tokens.token_revoke(token_vault.decrypt(connection.refresh_token_encrypted))
@@ -285,5 +286,5 @@ def connection_disconnect(*, connection: XeroConnection, reason: str = "") -> No
 
 def connection_keep(connection: XeroConnection) -> None:
     """An admin asked to keep the connection: activity, and a real call so the grant is used."""
-    XeroClient(connection).organisation()
+    xero_client_for(connection).organisation()
     connection_record_activity(connection)

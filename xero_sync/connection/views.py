@@ -13,9 +13,10 @@ from platform_crm.confirmation import Confirmation, confirmation_page, confirmed
 from platform_crm.models import Role
 from platform_crm.tenancy import account_view
 
-from ..client import LedgerAccount, XeroClient
+from ..client import LedgerAccount
 from ..client.errors import AuthLost, NotConfigured, XeroError
 from . import ledger, oauth, services, tokens
+from .calls import xero_client_for
 from .models import UNFINISHED_STATUSES, ConnectionStatus
 from .selectors import connection_get, tenant_ids_held_elsewhere
 
@@ -113,7 +114,7 @@ def xero_organisation(request, account):
     ):
         return to_integrations(account)
     try:
-        tenants = XeroClient(connection).connections(auth_event_id=connection.auth_event_id)
+        tenants = xero_client_for(connection).connections(auth_event_id=connection.auth_event_id)
     except AuthLost:
         messages.error(request, "Xero's sign-in has expired; cancel and connect again.")
         return to_integrations(account)
@@ -182,7 +183,7 @@ def _chart_of_accounts(request, connection) -> list[LedgerAccount] | None:
     accounts = cache.get(key)
     if accounts is None:
         try:
-            accounts = XeroClient(connection).ledger_accounts()
+            accounts = xero_client_for(connection).ledger_accounts()
         except XeroError as error:
             messages.error(request, f"Could not read the chart of accounts: {error.message}")
             return None

@@ -21,7 +21,7 @@ from contacts.models import Contact
 from platform_crm.advisory_locks import advisory_lock, advisory_lock_free
 from platform_crm.queueing import enqueue_on_commit
 
-from ..client import XeroClient
+from ..connection.calls import xero_client_for
 from ..models import ConnectionStatus, XeroConnection
 from .apply import PageResult, page_apply
 from .models import ContactImport, ImportStatus, XeroContact
@@ -170,7 +170,7 @@ def _import_run(run_id: int) -> ContactImport:
         run.error = "Waiting for Xero to be reconnected."
         run.save(update_fields=["error"])
         return run
-    client = XeroClient(connection)
+    client = xero_client_for(connection)
     the_filter = contact_filter(client, run)
     if not run.is_preview and run.status == ImportStatus.QUEUED:
         run.status = ImportStatus.RUNNING

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from ..client import XeroClient
 from ..connection.activity import connection_record_activity
+from ..connection.calls import xero_client_for
 from ..models import XeroConnection
 from .apply import PageResult, page_apply
 from .mapping import ContactFilter
@@ -67,7 +68,7 @@ def contacts_poll(connection: XeroConnection) -> PageResult:
     total = PageResult()
     if connection.contacts_synced_until is None or not connection.is_usable:
         return total  # nothing imported yet: the initial import comes first
-    client = XeroClient(connection)
+    client = xero_client_for(connection)
     the_filter = contact_filter(client, connection)
     since = connection.contacts_synced_until - POLL_OVERLAP
     page = 1
@@ -124,7 +125,7 @@ def contact_sync_one(
 ) -> PageResult:
     """A CONTACT webhook (or a Retry): fetch that contact, unless `found` already holds it,
     and apply it like any page."""
-    client = XeroClient(connection)
+    client = xero_client_for(connection)
     raw = found if found is not None else client.contact(xero_contact_id)
     if raw is None:
         return PageResult()

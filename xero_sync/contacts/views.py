@@ -11,9 +11,9 @@ from platform_crm.forms import id_from
 from platform_crm.models import Role
 from platform_crm.tenancy import account_view
 
-from ..client import XeroClient
 from ..client.errors import XeroError
 from ..connection.activity import connection_record_activity
+from ..connection.calls import xero_client_for
 from ..connection.selectors import connection_get
 from ..connection.views import to_integrations
 from ..forms import ContactFilterChoice
@@ -34,7 +34,7 @@ def contact_groups_read(request, connection) -> tuple[list[dict] | None, str]:
     if isinstance(groups, list):
         return groups, ""
     try:
-        groups = XeroClient(connection).contact_groups()
+        groups = xero_client_for(connection).contact_groups()
     except XeroError as error:
         return None, error.message
     cache.set(cache_key, groups, CONTACT_GROUPS_CACHE_SECONDS)

@@ -4,7 +4,7 @@ gone from Xero, it is released as such."""
 
 from django.utils import timezone
 
-from ..client import XeroClient
+from ..connection.calls import xero_client_for
 from ..contacts.pull import contact_sync_one
 from ..invoice_from_xero import invoices_apply
 from ..tax_mapping import xero_tax_rates_refresh
@@ -26,11 +26,11 @@ def quarantine_refetch(record_id: int) -> None:
         return
     category, xero_id = retry_target(record)
     if category == "CONTACT":
-        found = XeroClient(connection).contact(xero_id)
+        found = xero_client_for(connection).contact(xero_id)
         if found is not None:
             contact_sync_one(connection, xero_id, found=found, source="retry")
     elif category == "INVOICE":
-        found = XeroClient(connection).invoice(xero_id)
+        found = xero_client_for(connection).invoice(xero_id)
         if found is not None:
             invoices_apply(connection, [found], source="retry")
     else:
