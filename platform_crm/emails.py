@@ -16,10 +16,8 @@ def account_admin_emails(*, account: Account) -> list[str]:
 
 def email_send(*, to: list[str], subject: str, body: str) -> None:
     """Queue one email; it leaves after the current transaction commits."""
-    from .tasks import send_email_task
-
     if to:
-        enqueue_on_commit(send_email_task, to=to, subject=subject, body=body)
+        enqueue_on_commit("platform_crm.tasks.send_email_task", to=to, subject=subject, body=body)
 
 
 def email_account_admins(*, account: Account, subject: str, body: str) -> None:

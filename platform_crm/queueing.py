@@ -1,7 +1,9 @@
 """Enqueue Celery work only once the surrounding transaction has committed.
 
 A task sent before commit can run before its rows exist (or after they were rolled back). This is
-the one helper the codebase uses to send tasks from request and service code.
+the one helper the codebase uses to send tasks from request and service code. Tasks are named,
+never imported: a service queueing work needs nothing from the module that runs it, so no part
+imports another's tasks and no cycle hides inside a function.
 
 A task that cannot be sent because the broker (Redis) is down is logged, not raised: what it
 works on is already committed, and raising would turn a request that succeeded into a 500.
@@ -16,17 +18,30 @@ from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerUnavailable
 from redis.exceptions import RedisError
 
+from .celery import app as celery_app
+
 log = logging.getLogger(__name__)
 
 # Longer waits than this are not a task's countdown (the broker's visibility timeout is an hour).
 RETRY_COUNTDOWN_CAP = 50 * 60
 
 
-def enqueue_on_commit(task, *args, using: str | None = None, **kwargs) -> None:
-    transaction.on_commit(partial(_send, task, args, kwargs), using=using)
+def enqueue_on_commit(task_name: str, *args, using: str | None = None, **kwargs) -> None:
+    transaction.on_commit(partial(_send, task_name, args, kwargs), using=using)
 
 
-def _send(task, args: tuple, kwargs: dict) -> None:
+def enqueue(task_name: str, *args, **kwargs) -> None:
+    """Send at once, for code already past its commit (an on-commit hook). A broker that is
+    down raises here: the caller decides what that means."""
+    _task(task_name).apply_async(args, kwargs)
+
+
+def _task(task_name: str):
+    return celery_app.tasks[task_name]  # an unknown name is a bug: raised, never swallowed
+
+
+def _send(task_name: str, args: tuple, kwargs: dict) -> None:
+    task = _task(task_name)
     try:
         task.apply_async(args, kwargs)
     except (BrokerUnavailable, RedisError) as error:

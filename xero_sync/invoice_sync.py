@@ -49,6 +49,7 @@ from xero_python.api_client.serializer import serialize
 from invoices.history import invoice_event_record
 from invoices.models import EventSource, Invoice, InvoiceEvent, InvoiceStatus, Payment, TaxMode
 from platform_crm.advisory_locks import advisory_lock
+from platform_crm.queueing import enqueue
 
 from .client import XeroClient, element_messages, request_body
 from .client.errors import (
@@ -140,11 +141,9 @@ def invoice_sync_mark_pending(*, invoice: Invoice, change: str, payment=None) ->
 def push_queue(connection_id: int) -> None:
     """Queue a drain of the organisation's outbox, unless one is queued and not yet started
     (a burst of a thousand changes queues one task, not a thousand)."""
-    from .tasks import invoices_push_task
-
     try:
         if redis_client().set(_queued_flag(connection_id), 1, nx=True, ex=QUEUED_FLAG_SECONDS):
-            invoices_push_task.delay(connection_id)
+            enqueue("xero_sync.tasks.invoices_push_task", connection_id)
     except (RedisError, KombuOperationalError):
         # The change is committed in the outbox: the beat sweep queues its drain once Redis is
         # back. Raising here would fail a save that succeeded (a 500 for a saved invoice).

@@ -3,7 +3,6 @@ models.py (same app, same tables) and is re-exported here, one block per part.""
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 from django.urls import Resolver404, resolve
 
 from platform_crm.models import Role
@@ -29,66 +28,10 @@ from .inbound.models import QuarantinedRecord as QuarantinedRecord
 from .inbound.models import QuarantineKind as QuarantineKind
 
 # webhooks
+from .webhooks.models import WebhookDelivery as WebhookDelivery
+from .webhooks.models import WebhookEvent as WebhookEvent
 
 # ops
-
-
-class WebhookDelivery(models.Model):
-    """A POST from Xero, stored (raw) before it is trusted or processed. One still unprocessed
-    a while after it was received (or last queued) lost its task, and beat's sweep queues it
-    again (xero_sync.webhooks.deliveries_sweep)."""
-
-    body = models.BinaryField()
-    received_at = models.DateTimeField(auto_now_add=True)
-    # When the sweep last queued its processing again (the endpoint's own queueing is at
-    # received_at).
-    queued_at = models.DateTimeField(null=True, blank=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    event_count = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["-received_at"]
-        indexes = [
-            models.Index(
-                fields=["received_at"],
-                condition=Q(processed_at__isnull=True),
-                name="webhook_delivery_unprocessed",
-            )
-        ]
-
-    def __str__(self):
-        return f"Webhook delivery {self.pk} ({self.event_count} events)"
-
-
-class WebhookEvent(models.Model):
-    """One event of a delivery; the unique key makes a re-sent event a no-op."""
-
-    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="events")
-    tenant_id = models.CharField(max_length=64)
-    category = models.CharField(max_length=30)  # CONTACT, INVOICE, ...
-    event_type = models.CharField(max_length=30)  # CREATE, UPDATE
-    resource_id = models.CharField(max_length=64)
-    event_date = models.CharField(max_length=40)  # as Xero sent it; part of the dedupe key
-    connection = models.ForeignKey(
-        XeroConnection, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
-    )
-    outcome = models.CharField(
-        max_length=30, blank=True
-    )  # handled, no_handler, not_connected, failed
-    processed_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["tenant_id", "category", "event_type", "resource_id", "event_date"],
-                name="webhook_event_once",
-            )
-        ]
-
-    def __str__(self):
-        return f"{self.category} {self.event_type} {self.resource_id}"
 
 
 class XeroTaxRate(models.Model):

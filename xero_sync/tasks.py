@@ -8,32 +8,16 @@ from . import (
     failure_mail,
     invoice_from_xero,
     invoice_sync,
-    webhooks,
 )
 from .client.errors import AuthLost, RateLimited, Transient
-from .connection import inactivity
+from .connection import tasks as connection_tasks  # noqa: F401
 from .contacts import tasks as contacts_tasks  # noqa: F401
 from .inbound import tasks as inbound_tasks  # noqa: F401
 from .models import ConnectionStatus, XeroConnection
+from .webhooks import tasks as webhooks_tasks  # noqa: F401
 
 # Invoice pushes wait for Xero in the database; only short waits are also countdowns.
 INVOICE_RETRY_COUNTDOWN_CAP = 5 * 60
-
-
-@shared_task(acks_late=True)
-def process_webhook_delivery_task(delivery_id: int) -> None:
-    webhooks.delivery_process(delivery_id)
-
-
-@shared_task
-def disconnect_inactive_connections_task() -> dict[str, int]:
-    return inactivity.connections_disconnect_inactive()
-
-
-@shared_task
-def webhook_deliveries_sweep_task() -> int:
-    """Beat: queue again deliveries stored but never processed (their message was lost)."""
-    return webhooks.deliveries_sweep()
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
@@ -46,16 +30,6 @@ def invoices_push_task(self, connection_id: int) -> None:
         raise self.retry(countdown=drain.retry_in)
 
 
-@shared_task(acks_late=True)
-def invoice_push_task(invoice_id: int) -> None:
-    """Messages queued before pushes were drained per organisation: drain its organisation."""
-    from .models import InvoiceSync
-
-    sync = InvoiceSync.objects.filter(invoice_id=invoice_id).first()
-    if sync is not None:
-        invoice_sync.push_queue(sync.connection_id)
-
-
 @shared_task
 def invoices_sweep_task() -> int:
     """Beat: re-queue drains for pending work whose message was lost (broker or worker died
@@ -66,8 +40,8 @@ def invoices_sweep_task() -> int:
     return len(due)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=5)
-def invoices_poll_task(self) -> None:
+@shared_task
+def invoices_poll_task() -> None:
     """Beat: one invoice poll per connected organisation, each as its own task."""
     for connection_id in XeroConnection.objects.filter(
         status=ConnectionStatus.CONNECTED

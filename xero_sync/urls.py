@@ -4,6 +4,7 @@ from . import activity_views, views
 from .connection import views as connection_views
 from .contacts import views as contacts_views
 from .inbound import views as inbound_views
+from .webhooks import views as webhook_views
 
 app_name = "xero_sync"
 # Account-scoped: mounted under /a/<account_slug>/settings/integrations/.
@@ -51,5 +52,5 @@ urlpatterns = [
 # Fixed URLs Xero calls (one redirect URI and one webhook URL for every account).
 public_urlpatterns = [
     path("xero/callback/", connection_views.xero_callback, name="xero_callback"),
-    path("xero/webhooks/", views.xero_webhook, name="xero_webhook"),
+    path("xero/webhooks/", webhook_views.xero_webhook, name="xero_webhook"),
 ]

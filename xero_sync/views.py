@@ -4,14 +4,12 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from invoices.selectors import invoice_get
 from invoices.services import invoice_renumber
 from platform_crm.forms import id_from, text_from
 from platform_crm.models import Role
-from platform_crm.queueing import enqueue_on_commit
 from platform_crm.tenancy import account_view
 
 from . import (
@@ -19,7 +17,6 @@ from . import (
     selectors,
     services,
     tax_mapping,
-    webhooks,
 )
 from .client.errors import XeroError
 from .connection.activity import connection_record_activity
@@ -40,7 +37,6 @@ from .selectors import (
     quarantine_list,
     recent_calls,
 )
-from .tasks import process_webhook_delivery_task
 
 
 @account_view(role=Role.ADMIN)
@@ -264,18 +260,3 @@ def xero_failures_retry(request, account):
     else:
         messages.info(request, "No failed invoices of that kind are left to retry.")
     return redirect("xero_sync:failures", account_slug=account.slug)
-
-
-@csrf_exempt
-@require_POST
-def xero_webhook(request):
-    """Xero's webhook endpoint: 401 when the signature is wrong, else 200 with an empty body,
-    at once; the work happens in a task."""
-    body = request.body
-    if not webhooks.signature_valid(body, request.headers.get("x-xero-signature", "")):
-        return HttpResponse(status=401)
-    delivery = webhooks.delivery_store(body)
-    enqueue_on_commit(process_webhook_delivery_task, delivery.pk)
-    response = HttpResponse(status=200)
-    del response["Content-Type"]
-    return response

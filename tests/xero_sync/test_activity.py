@@ -9,10 +9,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from platform_crm.models import Role
-from xero_sync import webhooks
 from xero_sync.client import XeroClient
 from xero_sync.client.errors import Transient
 from xero_sync.models import ContactImport, XeroCall
+from xero_sync.webhooks.dispatch import delivery_process
+from xero_sync.webhooks.store import delivery_store
 
 from ..factories import client_for, contact_make, user_create
 from .conftest import KIWI, connect, run_import
@@ -36,7 +37,7 @@ def deliver_contact_webhook(xero, connection):
     body = json.dumps(
         {"events": events, "firstEventSequence": 1, "lastEventSequence": 1, "entropy": "X"}
     ).encode()
-    webhooks.delivery_process(webhooks.delivery_store(body).pk)
+    delivery_process(delivery_store(body).pk)
     return link.xero_contact_id
 
 

@@ -7,10 +7,11 @@ import pytest
 
 from contacts.models import ChangeSource, Contact, ContactChange
 from platform_crm.demo import DEMO_CONTACTS
-from xero_sync import webhooks
 from xero_sync.client.errors import Transient
 from xero_sync.contacts import imports, pull
 from xero_sync.models import ImportStatus, PossibleDuplicate, XeroContact
+from xero_sync.webhooks.dispatch import delivery_process
+from xero_sync.webhooks.store import delivery_store
 
 from ..factories import contact_make
 from .conftest import KIWI, connect, run_import
@@ -237,7 +238,7 @@ def test_a_contact_webhook_updates_the_crm_contact(connected, xero, demo_contact
     body = json.dumps(
         {"events": events, "firstEventSequence": 1, "lastEventSequence": 1, "entropy": "X"}
     ).encode()
-    webhooks.delivery_process(webhooks.delivery_store(body).pk)
+    delivery_process(delivery_store(body).pk)
     ben.refresh_from_db()
     assert ben.email == "ben@new.example"
 

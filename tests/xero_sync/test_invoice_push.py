@@ -233,7 +233,8 @@ def test_a_payment_made_in_xero_pays_the_crm_invoice_without_echo(
 ):
     import json
 
-    from xero_sync import webhooks
+    from xero_sync.webhooks.dispatch import delivery_process
+    from xero_sync.webhooks.store import delivery_store
 
     connection, gst = ready
     with tasks_inline():
@@ -247,7 +248,7 @@ def test_a_payment_made_in_xero_pays_the_crm_invoice_without_echo(
         {"events": events[-1:], "firstEventSequence": 1, "lastEventSequence": 1, "entropy": "X"}
     ).encode()
     with tasks_inline():
-        webhooks.delivery_process(webhooks.delivery_store(body).pk)
+        delivery_process(delivery_store(body).pk)
     invoice.refresh_from_db()
     assert invoice.status == "paid" and invoice.amount_due == 0
     assert "Paid in Xero" in invoice.payments.get().reference
@@ -256,5 +257,5 @@ def test_a_payment_made_in_xero_pays_the_crm_invoice_without_echo(
     writes = [r for r in xero.requests() if r["method"] in ("PUT", "POST")]
     assert writes == []
     with tasks_inline():  # the same event again changes nothing
-        webhooks.delivery_process(webhooks.delivery_store(body).pk)
+        delivery_process(delivery_store(body).pk)
     assert invoice.payments.count() == 1

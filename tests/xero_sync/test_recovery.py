@@ -15,7 +15,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contacts.models import Contact
-from xero_sync import webhooks
 from xero_sync.client.errors import Transient
 from xero_sync.client.limits import redis_client
 from xero_sync.contacts import imports
@@ -29,7 +28,9 @@ from xero_sync.models import (
     XeroConnection,
     XeroContact,
 )
-from xero_sync.tasks import webhook_deliveries_sweep_task
+from xero_sync.webhooks.dispatch import delivery_process, event_record
+from xero_sync.webhooks.store import delivery_store
+from xero_sync.webhooks.tasks import webhook_deliveries_sweep_task
 
 from ..factories import client_for
 from .conftest import KIWI, connect, start_import
@@ -166,9 +167,7 @@ def test_two_copies_of_an_import_task_on_a_worker_apply_each_page_once(big, xero
 
 
 def contact_delivery(tenant_id: str, contact_id: str) -> WebhookDelivery:
-    return webhooks.delivery_store(
-        payload(contact_event(tenant_id=tenant_id, resource_id=contact_id))
-    )
+    return delivery_store(payload(contact_event(tenant_id=tenant_id, resource_id=contact_id)))
 
 
 @pytest.fixture
@@ -209,11 +208,11 @@ def test_events_left_by_a_processing_that_died_are_handled_by_the_next(imported)
     connection, edited = imported
     delivery = contact_delivery(connection.tenant_id, edited["ContactID"])
     # A worker recorded the event, then died before handling it.
-    webhooks._event_record(
+    event_record(
         delivery, contact_event(tenant_id=connection.tenant_id, resource_id=edited["ContactID"])
     )
 
-    webhooks.delivery_process(delivery.pk)
+    delivery_process(delivery.pk)
 
     event = WebhookEvent.objects.get(delivery=delivery)
     assert event.outcome == "handled" and event.processed_at

@@ -10,8 +10,13 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from xero_sync import webhooks
-from xero_sync.models import ConnectionStatus, WebhookDelivery, WebhookEvent, XeroConnection
+from xero_sync.models import WebhookDelivery, WebhookEvent, XeroContact
+from xero_sync.webhooks.dispatch import delivery_process
+from xero_sync.webhooks.store import delivery_store
+
+from .conftest import connect
+
+CONTACT_PATH = "/api.xro/2.0/Contacts/"
 
 
 def sign(body: bytes, key: str = "sandbox-webhook-key") -> str:
@@ -86,29 +91,33 @@ def test_a_signed_delivery_is_stored_raw_and_queued_after_commit(
 
 
 @pytest.mark.django_db
-def test_events_are_dispatched_through_the_table_and_duplicates_run_once(account, monkeypatch):
-    XeroConnection.objects.create(
-        account=account, tenant_id="t-1", status=ConnectionStatus.CONNECTED
-    )
-    handled = []
-    monkeypatch.setitem(
-        webhooks.HANDLERS, ("CONTACT", "UPDATE"), lambda conn, rid: handled.append(rid)
-    )
-    body = payload(contact_event(), contact_event(resource_id="c-2"))
-    first = webhooks.delivery_store(body)
-    webhooks.delivery_process(first.pk)
+def test_events_are_dispatched_through_the_table_and_duplicates_run_once(xero, account, admin_user):
+    connection = connect(xero, account, admin_user)
+    tenant = connection.tenant_id
+    first, second = (c["ContactID"] for c in xero.contacts(tenant)[:2])
+    xero.edit_contact(tenant, first, EmailAddress="first@changed.example")
+    xero.edit_contact(tenant, second, EmailAddress="second@changed.example")
+    events = [e for e in xero.webhook_events() if e["resourceId"] in (first, second)]
+    assert {e["eventCategory"] for e in events} == {"CONTACT"}
+    body = payload(*events)
+    xero.clear_requests()
+    delivery_process(delivery_store(body).pk)
     # Xero re-sends the same events in a new delivery: nothing runs twice.
-    again = webhooks.delivery_store(body)
-    webhooks.delivery_process(again.pk)
-    assert handled == ["c-1", "c-2"]
-    assert WebhookEvent.objects.filter(outcome="handled").count() == 2
+    delivery_process(delivery_store(body).pk)
+    fetched = [r["path"] for r in xero.requests(method="GET") if r["path"].startswith(CONTACT_PATH)]
+    assert sorted(fetched) == sorted(CONTACT_PATH + i for i in (first, second))
+    assert WebhookEvent.objects.filter(outcome="handled").count() == len(events)
+    emails = XeroContact.objects.filter(connection=connection).values_list(
+        "contact__email", flat=True
+    )
+    assert {"first@changed.example", "second@changed.example"} <= set(emails)
 
 
 @pytest.mark.django_db
 def test_events_for_unconnected_organisations_or_without_handler_are_recorded():
     body = payload(contact_event(tenant_id="nobody"))
-    delivery = webhooks.delivery_store(body)
-    webhooks.delivery_process(delivery.pk)
+    delivery = delivery_store(body)
+    delivery_process(delivery.pk)
     assert WebhookEvent.objects.get().outcome == "not_connected"
 
 
@@ -118,7 +127,7 @@ def test_signed_json_nested_too_deep_to_parse_is_recorded_as_unreadable():
     body = b'{"events": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
     assert post(body, sign(body)).status_code == 200
     delivery = WebhookDelivery.objects.get()
-    webhooks.delivery_process(delivery.pk)
+    delivery_process(delivery.pk)
     delivery.refresh_from_db()
     assert delivery.processed_at is not None
     assert delivery.error.startswith("unreadable body")

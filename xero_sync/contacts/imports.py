@@ -35,6 +35,8 @@ from .pull import (
 
 log = logging.getLogger(__name__)
 
+IMPORT_TASK = "xero_sync.tasks.contact_import_task"
+
 UNDER_WAY = [ImportStatus.PREVIEWING, ImportStatus.QUEUED, ImportStatus.RUNNING]
 
 
@@ -51,8 +53,6 @@ def import_start(
     automatically: bool = False,
 ) -> ContactImport:
     """A run with this filter (all contacts unless narrowed), queued after commit."""
-    from .tasks import contact_import_task
-
     run = ContactImport.objects.create(
         connection=connection,
         is_preview=preview,
@@ -78,7 +78,7 @@ def import_start(
                 "import_others",
             ]
         )
-    enqueue_on_commit(contact_import_task, run.pk)  # lost with the broker: the sweep resends it
+    enqueue_on_commit(IMPORT_TASK, run.pk)  # lost with the broker: the sweep resends it
     return run
 
 
@@ -228,12 +228,10 @@ def import_resume_waiting(connection: XeroConnection) -> None:
 
 
 def _import_queue(run_id: int, *, in_seconds: float = 0) -> None:
-    from .tasks import contact_import_task
-
     ContactImport.objects.filter(pk=run_id).update(
         next_attempt_at=timezone.now() + timedelta(seconds=in_seconds)
     )
-    enqueue_on_commit(contact_import_task, run_id)
+    enqueue_on_commit(IMPORT_TASK, run_id)
 
 
 def import_wait(run_id: int, seconds: float) -> None:

@@ -10,6 +10,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from platform_crm.queueing import enqueue_on_commit
+
 from ..models import XeroConnection
 from . import normalise
 from .models import QuarantinedRecord, QuarantineKind
@@ -108,8 +110,4 @@ def retry_target(record: QuarantinedRecord) -> tuple[str, str]:
 
 def quarantine_retry(*, record: QuarantinedRecord) -> None:
     """A person's Retry: the record is fetched from Xero again after commit (a task)."""
-    from platform_crm.queueing import enqueue_on_commit
-
-    from .tasks import quarantine_retry_task
-
-    enqueue_on_commit(quarantine_retry_task, record.pk)
+    enqueue_on_commit("xero_sync.tasks.quarantine_retry_task", record.pk)

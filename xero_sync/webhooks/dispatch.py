@@ -1,33 +1,24 @@
-"""Xero webhooks: verify the signature over the raw body, store the delivery, process later.
+"""Processing a stored delivery: each event recorded once, then dispatched through one small
+table, (category, type) -> handler. An event without a handler, or for an organisation not
+connected, is recorded as such; a handler's failure is kept on the event.
 
-Events are dispatched through one small table, (category, type) -> handler. The contact and
-invoice sync register their handlers in it; an event without a handler is recorded as such.
-
-A stored delivery is processed even when its task is lost (the broker was down when Xero
-called, or a worker died with it): beat's sweep queues every delivery still unprocessed a
-while after it arrived. One copy processes a delivery at a time (an advisory lock), and an
-event recorded by a copy that died before handling it is handled by the next.
+One copy processes a delivery at a time (an advisory lock), and an event recorded by a copy
+that died before handling it is handled by the next.
 """
 
-import base64
-import hashlib
-import hmac
 import json
 import logging
 from collections.abc import Callable
-from datetime import timedelta
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from platform_crm.advisory_locks import advisory_lock
-from platform_crm.queueing import enqueue_on_commit
 
-from .contacts.pull import contact_sync_one
-from .invoice_from_xero import invoice_update_from_xero
-from .models import ConnectionStatus, WebhookDelivery, WebhookEvent, XeroConnection
+from ..connection.models import ConnectionStatus, XeroConnection
+from ..contacts.pull import contact_sync_one
+from ..invoice_from_xero import invoice_update_from_xero
+from .models import WebhookDelivery, WebhookEvent
 
 log = logging.getLogger(__name__)
 
@@ -38,43 +29,6 @@ HANDLERS: dict[tuple[str, str], Callable[[XeroConnection, str], object]] = {
     ("CONTACT", "UPDATE"): contact_sync_one,
     ("INVOICE", "UPDATE"): invoice_update_from_xero,
 }
-
-
-def signature_valid(body: bytes, signature: str) -> bool:
-    key = settings.XERO_WEBHOOK_KEY.encode()
-    # A real signature is base64, so ASCII; compare_digest raises on any other text.
-    if not key or not signature or not signature.isascii():
-        return False
-    expected = base64.b64encode(hmac.new(key, body, hashlib.sha256).digest()).decode()
-    return hmac.compare_digest(expected, signature)
-
-
-# Deliveries queued again per sweep at most (the rest wait for the next sweep).
-SWEEP_BATCH = 500
-
-
-def delivery_store(body: bytes) -> WebhookDelivery:
-    return WebhookDelivery.objects.create(body=body)
-
-
-def deliveries_sweep() -> int:
-    """Beat: queue again every delivery still unprocessed settings.XERO_STALLED_AFTER after it
-    arrived or was last queued. Returns how many."""
-    from .tasks import process_webhook_delivery_task
-
-    cutoff = timezone.now() - timedelta(seconds=settings.XERO_STALLED_AFTER)
-    lost = list(
-        WebhookDelivery.objects.filter(processed_at=None, received_at__lt=cutoff)
-        .filter(Q(queued_at=None) | Q(queued_at__lt=cutoff))
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:SWEEP_BATCH]
-    )
-    WebhookDelivery.objects.filter(pk__in=lost).update(queued_at=timezone.now())
-    for delivery_id in lost:
-        enqueue_on_commit(process_webhook_delivery_task, delivery_id)
-    if lost:
-        log.warning("webhook deliveries unprocessed; queued again", extra={"count": len(lost)})
-    return len(lost)
 
 
 def delivery_process(delivery_id: int) -> None:
@@ -101,7 +55,7 @@ def _delivery_process(delivery_id: int) -> None:
     if malformed:  # signed by Xero yet not events: kept on the delivery, never guessed at
         delivery.error = f"{malformed} of {len(events)} events are not objects"
     for raw in (raw for raw in events if isinstance(raw, dict)):
-        event = _event_record(delivery, raw)
+        event = event_record(delivery, raw)
         if event is not None:
             _event_dispatch(event)
     delivery.event_count = len(events)
@@ -116,7 +70,7 @@ def _text(value, field: str) -> str:
     return ("" if value is None else str(value)).replace("\x00", "")[:limit]
 
 
-def _event_record(delivery: WebhookDelivery, raw: dict) -> WebhookEvent | None:
+def event_record(delivery: WebhookDelivery, raw: dict) -> WebhookEvent | None:
     """The event's row to handle, or None when the same event was already received (Xero
     re-sends) and is another delivery's, or already handled."""
     key = {
