@@ -8,6 +8,7 @@ COPY contacts ./contacts
 COPY invoices ./invoices
 COPY taxes ./taxes
 COPY xero_sync ./xero_sync
+COPY demo ./demo
 RUN pip install -c requirements.lock .
 COPY . .
 # collectstatic needs a key but no real secret; the runtime key comes from the environment.

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "taxes",
     "invoices",
     "xero_sync",
+    "demo",  # development data (`load_demo_data`); nothing imports it
 ]
 
 MIDDLEWARE = [

@@ -4,7 +4,7 @@ and the progress bar, polled by htmx, reaches 100%."""
 import pytest
 
 from contacts.models import Contact
-from platform_crm.demo import DEMO_CONTACTS
+from demo.data import DEMO_CONTACTS
 from platform_crm.models import Role
 from xero_sync.models import XeroContact
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from contacts.models import Contact
-from platform_crm.demo import DEMO_CONTACTS
+from demo.data import DEMO_CONTACTS
 from platform_crm.models import Role
 from xero_sync.models import DuplicateResolution, PossibleDuplicate
 

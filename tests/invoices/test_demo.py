@@ -1,7 +1,7 @@
 import pytest
 
+from demo.data import demo_data_load
 from invoices.models import Invoice, InvoiceStatus
-from platform_crm.demo import demo_data_load
 
 
 @pytest.mark.django_db

@@ -26,7 +26,7 @@ def test_effective_rate_is_computed_as_xero_does(components, expected):
 
 @pytest.mark.django_db
 def test_demo_data_loads_twice_without_duplicates_and_lists_taxes(settings):
-    from platform_crm.demo import demo_data_load
+    from demo.data import demo_data_load
     from platform_crm.models import Account
     from taxes.models import TaxRate
 

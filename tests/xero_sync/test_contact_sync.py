@@ -6,7 +6,7 @@ import json
 import pytest
 
 from contacts.models import ChangeSource, Contact, ContactChange
-from platform_crm.demo import DEMO_CONTACTS
+from demo.data import DEMO_CONTACTS
 from xero_sync.client.errors import Transient
 from xero_sync.contacts import imports, pull
 from xero_sync.models import ImportStatus, PossibleDuplicate, XeroContact

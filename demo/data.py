@@ -15,9 +15,8 @@ from contacts.models import Contact
 from contacts.services import contact_create
 from invoices.models import Invoice
 from invoices.services import LineInput, invoice_create, invoice_issue, payment_record
+from platform_crm.models import Account, Membership, Role
 from taxes.models import TaxComponent, TaxRate
-
-from .models import Account, Membership, Role
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105  (development demo data only)
 
