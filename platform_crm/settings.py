@@ -268,7 +268,7 @@ XERO_CLIENT_ID = env.str("XERO_CLIENT_ID", default="")
 XERO_CLIENT_SECRET = env.str("XERO_CLIENT_SECRET", default="")
 XERO_WEBHOOK_KEY = env.str("XERO_WEBHOOK_KEY", default="")
 XERO_REDIRECT_URI = env.str("XERO_REDIRECT_URI", default=f"{SITE_URL}/xero/callback/")
-# Granular scopes (apps created from March 2026 may only use these; XERO-FACTS.md section 2).
+# Granular scopes (Xero apps created from March 2026 may only use these).
 XERO_SCOPES = env.list(
     "XERO_SCOPES",
     default=[

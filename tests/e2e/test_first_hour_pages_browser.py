@@ -1,7 +1,7 @@
-"""Issue 13, "pages that confuse or mislead", clicked through in headless Chromium against the
-Xero sandbox with a real worker, each page looked at 1280 and 390 px wide (screenshots in
-test-artifacts/pages-*.png): at 390 the page never scrolls sideways and the whole menu is on
-screen, and no page asks for anything that is not there (the favicon included).
+"""Pages that could confuse or mislead in a new account's first hour, clicked through in headless
+Chromium against the Xero sandbox with a real worker, each page looked at 1280 and 390 px wide
+(screenshots in test-artifacts/pages-*.png): at 390 the page never scrolls sideways and the whole
+menu is on screen, and no page asks for anything that is not there (the favicon included).
 
 Staff: the contact picker tells namesakes apart; the invoice page follows the push to Xero
 without a reload; prices read as typed; Void and Delete payment ask first and say what happens

@@ -1,7 +1,7 @@
-"""Issue 13's "wrong or lost data", seen in headless Chromium against the sandbox with a real
-Celery worker: the import brings exactly what was previewed, a void invoice is owed nothing,
-one failure is one email (Retry included), a number Xero holds is fixed in one click, and the
-sales account keeps its name after a reconnect. Screenshots at 1280 and 390 px."""
+"""Data that could end up wrong or lost, seen in headless Chromium against the sandbox with a real
+Celery worker: the import brings exactly what was previewed, a void invoice is owed nothing, one
+failure is one email (Retry included), a number Xero holds is fixed in one click, and the sales
+account keeps its name after a reconnect. Screenshots at 1280 and 390 px."""
 
 import re
 from decimal import Decimal as D

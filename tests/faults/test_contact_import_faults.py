@@ -1,9 +1,9 @@
-"""Contact imports finish, exactly once, whatever happens to the worker or the broker under them
-(issue 12, situation 3): the whole worker SIGKILLed mid-import (its unacknowledged message sits
-in Redis for the hour-long visibility timeout), and a preview started while no worker runs,
-then Redis restarted empty (the message gone). Real processes throughout: the web app started
-the runs (gunicorn, driven over HTTP), a Celery worker, `celery beat` running the product's
-sweeps, a Redis of the test's own, PostgreSQL and the Xero sandbox over HTTP."""
+"""Contact imports finish, exactly once, whatever happens to the worker or the broker under them:
+the whole worker SIGKILLed mid-import (its unacknowledged message sits in Redis for the hour-long
+visibility timeout), and a preview started while no worker runs, then Redis restarted empty (the
+message gone). Real processes throughout: the web app started the runs (gunicorn, driven over HTTP),
+a Celery worker, `celery beat` running the product's sweeps, a Redis of the test's own, PostgreSQL
+and the Xero sandbox over HTTP."""
 
 import re
 import time

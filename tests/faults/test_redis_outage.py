@@ -1,9 +1,9 @@
-"""Redis stops, then comes back empty, while the web app, a worker and beat run (issue 12,
-situation 6): every routed page answers without a 5xx throughout (pages read what they need
-from PostgreSQL, or say that Xero cannot be reached just now); an import started and webhooks
-received during the outage are stored and, once Redis is back, done by the sweeps; beat never
-exits and schedules again. The routes are found by walking the URL resolver, as the tenancy
-test does, so a new page is covered the moment it is routed."""
+"""Redis stops, then comes back empty, while the web app, a worker and beat run: every routed page
+answers without a 5xx throughout (pages read what they need from PostgreSQL, or say that Xero cannot
+be reached just now); an import started and webhooks received during the outage are stored and, once
+Redis is back, done by the sweeps; beat never exits and schedules again. The routes are found by
+walking the URL resolver, as the tenancy test does, so a new page is covered the moment it is
+routed."""
 
 import time
 

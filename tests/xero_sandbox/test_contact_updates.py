@@ -1,7 +1,7 @@
-"""Contact updates by ContactID (issue 18's sandbox side): POST /Contacts and
-POST /Contacts/{ContactID} through the real SDK, Xero's rules on names among active and archived
-contacts, phones and addresses replaced by type, archiving and restoring, batches with
-summarizeErrors and Idempotency-Key, and the CONTACT webhooks that result."""
+"""Contact updates by ContactID, the sandbox's side: POST /Contacts and POST /Contacts/{ContactID}
+through the real SDK, Xero's rules on names among active and archived contacts, phones and addresses
+replaced by type, archiving and restoring, batches with summarizeErrors and Idempotency-Key, and the
+CONTACT webhooks that result."""
 
 import json
 

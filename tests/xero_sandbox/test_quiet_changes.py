@@ -1,6 +1,6 @@
-"""Drift on purpose (issue 20's sandbox side): every change "in Xero" can be made quiet, without a
-webhook. It still reaches every GET, with UpdatedDateUTC moved, so an If-Modified-Since poll
-finds it: what a reconciliation must catch when a webhook never came."""
+"""Drift on purpose, the sandbox's side: every change "in Xero" can be made quiet, without a
+webhook. It still reaches every GET, with UpdatedDateUTC moved, so an If-Modified-Since poll finds
+it: what a reconciliation must catch when a webhook never came."""
 
 import datetime as dt
 from decimal import Decimal

@@ -1,9 +1,8 @@
-"""Long jobs are recoverable (issue 12): a contact import or preview whose task was lost is found
-by the sweep and resumes at its checkpoint; two copies of a run's task never both apply pages;
-a webhook delivery stored but never processed is swept and processed, and one whose processing
-died mid-way handles the events it left. And pages that need Xero degrade, never fail, while
-Redis (the rate limiter and the cache) cannot be reached. The kills and Redis restarts
-themselves are in tests/faults/."""
+"""Long jobs are recoverable: a contact import or preview whose task was lost is found by the sweep
+and resumes at its checkpoint; two copies of a run's task never both apply pages; a webhook delivery
+stored but never processed is swept and processed, and one whose processing died mid-way handles the
+events it left. And pages that need Xero degrade, never fail, while Redis (the rate limiter and the
+cache) cannot be reached. The kills and Redis restarts themselves are in tests/faults/."""
 
 import threading
 import time

@@ -1,5 +1,5 @@
-"""One odd record from Xero, or one refusal inside a drain, never stops an organisation's sync
-(issue 12's situations 1, 2, 4, 5 and 8, each against the sandbox through the real SDK)."""
+"""One odd record from Xero, or one refusal inside a drain, never stops an organisation's sync (each
+case against the sandbox through the real SDK)."""
 
 import json
 from datetime import timedelta

@@ -1,11 +1,10 @@
-"""The transport under every typed call: the SDK, a timeout on every call, per-organisation
-rate limits, typed errors, and every call recorded. Only the client's own mixins call `_call`.
+"""The transport under every typed call: the SDK, a timeout on every call, per-organisation rate
+limits, typed errors, and every call recorded. Only the client's own mixins call `_call`.
 
-SDK traps handled here (SDK-NOTES.md in the Xero notes): a Configuration per client (the
-SDK's metaclass otherwise shares one token between clients), no transport retries (urllib3
-would silently re-send a timed-out PUT), timeouts passed on every call, optional arguments
-omitted rather than None, and the SDK never refreshing tokens by itself
-(xero_sync.connection.tokens does).
+SDK traps handled here: a Configuration per client (the SDK's metaclass otherwise shares one
+token between clients), no transport retries (urllib3 would silently re-send a timed-out
+PUT), timeouts passed on every call, optional arguments omitted rather than None, and the
+SDK never refreshing tokens by itself (xero_sync.connection.tokens does).
 """
 
 import json
@@ -58,7 +57,7 @@ CONCURRENT_POLL_SECONDS = 0.05
 CONCURRENT_RETRY_CAP = 5.0
 
 # Fields xero-python puts in every request body though we never set them and the spec marks
-# them read-only or answer-only (SDK-NOTES §8): left out, so what we send is what we mean.
+# them read-only or answer-only: left out, so what we send is what we mean.
 ANSWER_ONLY_FIELDS = frozenset(
     {
         "HasAttachments",
@@ -129,7 +128,9 @@ class Transport:
         return self._apis_for[1]
 
     def _apis_build(self, access_token: str) -> tuple[AccountingApi, IdentityApi]:
-        configuration = Configuration()  # no arguments: see SDK-NOTES G1
+        # No arguments: given any, the SDK's metaclass shares one Configuration (and its
+        # token) between every client.
+        configuration = Configuration()
         configuration.oauth2_token = OAuth2Token(
             client_id=settings.XERO_CLIENT_ID, client_secret=settings.XERO_CLIENT_SECRET
         )

@@ -82,7 +82,8 @@ class XeroConnection(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     connected_at = models.DateTimeField(null=True, blank=True)
-    # "Activity" is defined in one place: xero_sync.connection.activity.
+    # Activity for Xero's 60-day rule, written only by xero_sync.connection.activity (the
+    # calls the client records are not activity).
     last_activity_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)

@@ -193,6 +193,6 @@ def _copy_token_fields(source: XeroConnection, target: XeroConnection) -> None:
 
 def token_revoke(refresh_token: str) -> None:
     """Revoke a refresh token at Xero (which also removes all its user's connections to the
-    app: XERO-FACTS §1)."""
+    app)."""
     if refresh_token:
         _post_token_endpoint(settings.XERO_REVOKE_URL, {"token": refresh_token})
