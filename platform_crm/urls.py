@@ -22,7 +22,7 @@ urlpatterns = [
     path("a/<slug:account_slug>/", include(account_patterns)),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("ops/", include("xero_sync.ops_views")),
+    path("ops/", include("xero_sync.ops.urls")),
     path("healthz", views.healthz, name="healthz"),
     # Pages name their icon; browsers and tools that ask for /favicon.ico anyway are sent to it.
     path("favicon.ico", views.favicon),

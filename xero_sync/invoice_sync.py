@@ -66,7 +66,6 @@ from .client.limits import redis_client
 from .connection.activity import connection_record_activity
 from .connection.calls import xero_client_for
 from .context import applying_from_xero
-from .failure_mail import failure_key, failure_notify
 from .inbound import normalise
 from .invoice_mapping import invoice_from_xero
 from .invoice_numbers import number_taken_remember
@@ -79,6 +78,7 @@ from .models import (
     XeroContact,
     XeroInvoiceNumber,
 )
+from .ops.failure_mail import failure_key, failure_notify
 from .selectors import earlier_invoices
 
 log = logging.getLogger(__name__)

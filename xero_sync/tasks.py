@@ -5,7 +5,6 @@ they live (messages in flight and beat's stored schedule name them)."""
 from celery import shared_task
 
 from . import (
-    failure_mail,
     invoice_from_xero,
     invoice_sync,
 )
@@ -14,6 +13,7 @@ from .connection import tasks as connection_tasks  # noqa: F401
 from .contacts import tasks as contacts_tasks  # noqa: F401
 from .inbound import tasks as inbound_tasks  # noqa: F401
 from .models import ConnectionStatus, XeroConnection
+from .ops import tasks as ops_tasks  # noqa: F401
 from .webhooks import tasks as webhooks_tasks  # noqa: F401
 
 # Invoice pushes wait for Xero in the database; only short waits are also countdowns.
@@ -60,9 +60,3 @@ def invoices_poll_connection_task(self, connection_id: int) -> None:
         raise self.retry(countdown=30) from transient
     except AuthLost:
         pass
-
-
-@shared_task
-def failure_digests_task() -> int:
-    """Beat: one digest per account for invoice failures not yet emailed."""
-    return failure_mail.failure_digests_send()

@@ -1,9 +1,10 @@
 from django.urls import path
 
-from . import activity_views, views
+from . import views
 from .connection import views as connection_views
 from .contacts import views as contacts_views
 from .inbound import views as inbound_views
+from .ops import activity, failures
 from .webhooks import views as webhook_views
 
 app_name = "xero_sync"
@@ -27,14 +28,14 @@ urlpatterns = [
     path("xero/invoices/<int:pk>/retry/", views.invoice_sync_retry, name="invoice_retry"),
     path("xero/invoices/<int:invoice_pk>/badge/", views.invoice_sync_badge, name="invoice_badge"),
     path("xero/invoices/<int:pk>/renumber/", views.invoice_sync_renumber, name="invoice_renumber"),
-    path("xero/activity/", activity_views.xero_activity, name="activity"),
+    path("xero/activity/", activity.xero_activity, name="activity"),
     path(
         "xero/activity/technical/",
-        activity_views.xero_activity_technical,
+        activity.xero_activity_technical,
         name="activity_technical",
     ),
-    path("xero/failures/", views.xero_failures, name="failures"),
-    path("xero/failures/retry/", views.xero_failures_retry, name="failures_retry"),
+    path("xero/failures/", failures.xero_failures, name="failures"),
+    path("xero/failures/retry/", failures.xero_failures_retry, name="failures_retry"),
     path(
         "xero/failures/held/<int:pk>/retry/",
         inbound_views.xero_quarantine_retry,

@@ -10,8 +10,8 @@ from django.urls import reverse
 
 from invoices.services import LineInput, invoice_issue, invoice_update
 from xero_sync import tax_mapping
-from xero_sync.failure_mail import ALONE_LIMIT, failure_digests_send, failure_key
 from xero_sync.models import InvoiceSync, InvoiceSyncState, XeroConnection
+from xero_sync.ops.failure_mail import ALONE_LIMIT, failure_digests_send, failure_key
 
 from ..factories import client_for, contact_make, invoice_make, tax_rate_make
 from .conftest import connect

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from platform_crm.emails import absolute_url, email_account_admins
 
-from .models import InvoiceSync, InvoiceSyncState
+from ..models import InvoiceSync, InvoiceSyncState
 
 ALONE_WINDOW = timedelta(minutes=10)
 ALONE_LIMIT = 3  # failure emails per account within ALONE_WINDOW before the digest takes over

@@ -4,8 +4,8 @@ from django.db import transaction
 
 from platform_crm.models import Account
 
-from . import invoice_sync
-from .models import InvoiceSync, InvoiceSyncState
+from .. import invoice_sync
+from ..models import InvoiceSync, InvoiceSyncState
 
 
 def invoice_syncs_retry_failed(*, account: Account, cause: str) -> int:

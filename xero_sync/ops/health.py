@@ -1,7 +1,6 @@
 """Platform health for the people who run Platform CRM (superusers only): every account's Xero
 connection, how long it has been quiet, what failed in the last day, the oldest work still
-waiting and how far its invoice outbox lags. Mounted at /ops/ by platform_crm/urls.py, which
-includes this module's urlpatterns."""
+waiting and how far its invoice outbox lags. Mounted at /ops/ (xero_sync.ops.urls)."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -9,13 +8,12 @@ from datetime import UTC, datetime, timedelta
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
-from django.urls import path
 from django.utils import timezone
 from django.utils.timesince import timesince
 
 from platform_crm.models import Account
 
-from .models import ConnectionStatus, XeroConnection
+from ..models import ConnectionStatus, XeroConnection
 from .selectors import connection_health_list, invoice_outbox_total
 
 ACCOUNTS_PER_PAGE = 100
@@ -110,7 +108,3 @@ def ops_health(request):
         "Status": ConnectionStatus,
     }
     return render(request, "ops/health.html", context)
-
-
-app_name = "ops"
-urlpatterns = [path("health/", ops_health, name="health")]

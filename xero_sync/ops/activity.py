@@ -12,7 +12,7 @@ from django.utils import timezone
 from platform_crm.models import Role
 from platform_crm.tenancy import account_view
 
-from .connection.selectors import connection_get
+from ..connection.selectors import connection_get
 from .selectors import (
     activity_problems,
     contact_import_recent,
