@@ -14,10 +14,7 @@ from django.db import connection as db_connection
 @contextlib.contextmanager
 def advisory_lock(key: str) -> Iterator[bool]:
     """Try to take the lock `key` for the duration of the block; yields whether this session
-    holds it (never waits). Other databases than PostgreSQL have no such locks: always True."""
-    if db_connection.vendor != "postgresql":
-        yield True
-        return
+    holds it (never waits)."""
     with db_connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", [key])
         held = cursor.fetchone()[0]
