@@ -37,6 +37,9 @@ def enqueue(task_name: str, *args, **kwargs) -> None:
 
 
 def _task(task_name: str):
+    if task_name not in celery_app.tasks:
+        # Outside a worker, Celery imports the apps' tasks modules only when asked.
+        celery_app.autodiscover_tasks(force=True)
     return celery_app.tasks[task_name]  # an unknown name is a bug: raised, never swallowed
 
 

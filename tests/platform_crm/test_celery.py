@@ -1,6 +1,11 @@
 """Celery wiring, proven with a real worker process where delivery depends on it."""
 
+import os
+import subprocess
+import sys
+
 import pytest
+from celery.exceptions import NotRegistered
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
@@ -10,6 +15,7 @@ from django.utils import timezone
 from platform_crm.celery import app
 from platform_crm.emails import email_account_admins, email_send
 from platform_crm.models import Role
+from platform_crm.queueing import enqueue
 
 from ..factories import user_create
 
@@ -37,6 +43,26 @@ def test_every_beat_entry_names_a_registered_task_and_expires():
     for name, entry in app.conf.beat_schedule.items():
         assert entry["task"] in app.tasks, name
         assert entry["options"]["expires"] > 0, name
+
+
+def test_a_task_is_sent_by_name_from_a_process_that_never_imported_it():
+    """The web process never imports the tasks modules; a name is enough to queue one."""
+    script = (
+        "import django, sys; django.setup()\n"
+        "from platform_crm import queueing\n"
+        "task = queueing._task('xero_sync.tasks.invoices_sweep_task')\n"
+        "print(task.name, 'xero_sync.tasks' in sys.modules)\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.split() == ["xero_sync.tasks.invoices_sweep_task", "True"], result.stderr
+
+
+def test_an_unknown_task_name_is_refused_at_once():
+    with pytest.raises(NotRegistered):
+        enqueue("xero_sync.tasks.no_such_task")
 
 
 @pytest.mark.django_db
