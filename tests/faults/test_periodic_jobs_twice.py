@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from platform_crm.models import Role
+from xero_sync.connection.tasks import disconnect_inactive_connections_task
 from xero_sync.contacts.tasks import contacts_poll_task
 from xero_sync.models import ConnectionStatus, XeroConnection, XeroContact
-from xero_sync.tasks import disconnect_inactive_connections_task
 
 from ..factories import user_create
 from ..xero_sync.conftest import connect, run_import
