@@ -2,22 +2,26 @@
 functions on plain values (the SDK's error object only for its status and body)."""
 
 import json
+from typing import Any
 
 from xero_python.exceptions import ApiException
 
 from ..inbound import normalise
 
+# A JSON object as Xero sent it, read field by field by a mapper.
+JsonObject = dict[str, Any]
 
-def header(headers, name: str) -> str | None:
+
+def header(headers: Any, name: str) -> str | None:
     if not headers:
         return None
     for key, value in dict(headers).items():
         if key.lower() == name.lower():
-            return value
+            return str(value)
     return None
 
 
-def int_header(headers, name: str) -> int | None:
+def int_header(headers: Any, name: str) -> int | None:
     value = header(headers, name)
     try:
         number = int(value) if value is not None else None
@@ -26,12 +30,12 @@ def int_header(headers, name: str) -> int | None:
     return number if number is None or abs(number) < 2**31 else None
 
 
-def dicts(value) -> list[dict]:
+def dicts(value: object) -> list[JsonObject]:
     """The objects of a list Xero sent; anything else in their place is left out."""
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
-def element_messages(element) -> list[str]:
+def element_messages(element: object) -> list[str]:
     """Xero's ValidationErrors messages on one element (an invoice, contact or payment)."""
     if not isinstance(element, dict):
         return []
@@ -42,7 +46,7 @@ def element_messages(element) -> list[str]:
     ]
 
 
-def validation_messages(error: ApiException) -> tuple[list[str], list]:
+def validation_messages(error: ApiException) -> tuple[list[str], list[JsonObject]]:
     data = safe_json(error.body)
     elements = dicts(data.get("Elements"))
     messages = [m for element in elements for m in element_messages(element)]
@@ -56,7 +60,7 @@ def problem_detail(error: ApiException) -> str:
     return normalise.text(body.get("Detail") or body.get("Title") or body.get("Message"), 500)
 
 
-def retry_after_seconds(value, default: float = 1.0) -> float:
+def retry_after_seconds(value: Any, default: float = 1.0) -> float:
     """Retry-After as seconds: a number Xero sent, else the default (never negative, never
     more than a day)."""
     try:
@@ -79,7 +83,7 @@ def status_of(error: ApiException) -> int | None:
     return status if isinstance(status, int) else None
 
 
-def pagination(value) -> dict:
+def pagination(value: object) -> dict[str, int]:
     """Xero's paging block with only the whole numbers it should hold."""
     if not isinstance(value, dict):
         return {}
@@ -88,7 +92,7 @@ def pagination(value) -> dict:
     }
 
 
-def safe_json(body) -> dict:
+def safe_json(body: Any) -> JsonObject:
     try:
         value = json.loads(body or b"{}")
         return value if isinstance(value, dict) else {}

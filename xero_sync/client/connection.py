@@ -1,6 +1,8 @@
 """Typed calls about the connection itself: the grant's organisations, the organisation,
 its chart of accounts and its tax rates."""
 
+from typing import Any
+
 from ..inbound import normalise
 from .answers import dicts
 from .errors import BadAnswer
@@ -74,7 +76,7 @@ class ConnectionCalls(Transport):
             if normalise.text(a.get("AccountID"))
         ]
 
-    def tax_rates(self) -> list:
+    def tax_rates(self) -> list[Any]:
         """The organisation's tax rates as Xero sent them (read by tax_mapping, one by one)."""
         return self._list(
             "tax_rates.list",

@@ -1,5 +1,7 @@
 """Typed errors of the Xero adapter. Callers decide on these, never on SDK or HTTP details."""
 
+from typing import Any
+
 from django.db import InterfaceError as DatabaseInterfaceError
 from django.db import OperationalError as DatabaseOperationalError
 from kombu.exceptions import OperationalError as KombuOperationalError
@@ -28,7 +30,7 @@ class RateLimited(XeroError):
 class ValidationFailed(XeroError):
     """Xero refused the request's content; `messages` are Xero's own words."""
 
-    def __init__(self, messages: list[str], *, elements: list | None = None):
+    def __init__(self, messages: list[str], *, elements: list[dict[str, Any]] | None = None):
         super().__init__("; ".join(messages) or "Xero refused the request.")
         self.messages = messages
         self.elements = elements or []

@@ -73,7 +73,8 @@ def lease_seconds() -> float:
     """How long a call's slot is held at most: as long as the call can last (its connect and
     read timeouts) and a little more. A worker killed mid-call never releases its slot; the
     lease frees it this soon, so the organisation's calls do not wait minutes on the dead."""
-    return settings.XERO_CONNECT_TIMEOUT + settings.XERO_READ_TIMEOUT + LEASE_MARGIN_SECONDS
+    timeouts = float(settings.XERO_CONNECT_TIMEOUT) + float(settings.XERO_READ_TIMEOUT)
+    return timeouts + LEASE_MARGIN_SECONDS
 
 
 @dataclass(frozen=True)

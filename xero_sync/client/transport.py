@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 from functools import partial
+from typing import Any
 
 import urllib3
 from django.conf import settings
@@ -30,6 +31,7 @@ from ..connection.models import XeroCall, XeroConnection
 from ..connection.tokens import TokenSet, access_token_for
 from ..inbound import normalise
 from .answers import (
+    JsonObject,
     header,
     int_header,
     problem_detail,
@@ -50,6 +52,10 @@ from .errors import (
 from .limits import TenantLimiter
 
 log = logging.getLogger(__name__)
+
+# What a typed method hands the transport: fn(accounting_api, identity_api, **call_options),
+# calling the SDK and returning (data, status, headers).
+SdkCall = Callable[..., tuple[Any, int, Any]]
 
 # While every call slot is taken: how often to look for a free one, and the longest wait a
 # drain is asked to keep in the database before looking again.
@@ -72,17 +78,18 @@ ANSWER_ONLY_FIELDS = frozenset(
 )
 
 
-def request_body(model) -> dict:
+def request_body(model: Any) -> JsonObject:
     """An SDK model as Xero's JSON, without the answer-only fields."""
 
-    def strip(value):
+    def strip(value: Any) -> Any:
         if isinstance(value, dict):
             return {k: strip(v) for k, v in value.items() if k not in ANSWER_ONLY_FIELDS}
         if isinstance(value, list):
             return [strip(v) for v in value]
         return value
 
-    return strip(serialize(model))
+    stripped: JsonObject = strip(serialize(model))
+    return stripped
 
 
 def xero_bool(value: bool) -> str:
@@ -185,13 +192,13 @@ class Transport:
     def _call(
         self,
         operation: str,
-        fn: Callable,
+        fn: SdkCall,
         *,
         write: bool = False,
         tenant: bool = True,
         raw: bool = False,
         idempotency_key: str = "",
-    ):
+    ) -> Any:
         """Run fn(accounting_api, identity_api, **call_options) with everything around it.
         raw=True returns Xero's JSON as plain dicts, skipping the SDK's model building (the
         bulk contact pages, where that costs more than the request). Every write to an
@@ -233,13 +240,13 @@ class Transport:
     def _call_once(
         self,
         operation: str,
-        fn: Callable,
+        fn: SdkCall,
         *,
         write: bool,
         tenant: bool,
         raw: bool,
         idempotency_key: str,
-    ):
+    ) -> Any:
         access_token = self.grant.access_token if self.grant else access_token_for(self.connection)
         accounting, identity = self._apis(access_token)
         lease = self._acquire() if tenant else ""
@@ -286,13 +293,15 @@ class Transport:
                 outcome_unknown=write,
             ) from error
         finally:
-            if lease:
+            if lease and self.limiter is not None:
                 self.limiter.release(lease)
             self._record(
                 operation, status_code, headers, outcome, error_text, started, idempotency_key
             )
 
-    def _translate(self, error: ApiException, *, write: bool) -> tuple[str, Exception]:
+    def _translate(
+        self, error: ApiException, *, write: bool
+    ) -> tuple[str, "XeroError | _Unauthorized"]:
         status, headers = status_of(error), getattr(error, "headers", None)
         if status == 401:
             return "unauthorized", _Unauthorized(problem_detail(error) or "401")
@@ -324,7 +333,14 @@ class Transport:
         return "error", XeroError(f"Xero answered {status}.")
 
     def _record(
-        self, operation, status_code, headers, outcome, error_text, started, idempotency_key
+        self,
+        operation: str,
+        status_code: int | None,
+        headers: Any,
+        outcome: str,
+        error_text: str,
+        started: float,
+        idempotency_key: str,
     ) -> None:
         duration_ms = int((time.monotonic() - started) * 1000)
         minute_left = int_header(headers, "X-MinLimit-Remaining")
@@ -341,7 +357,7 @@ class Transport:
             error=error_text[:2000],
         )
         now = timezone.now()
-        updates = {}
+        updates: dict[str, Any] = {}
         if day_left is not None:
             updates |= {"day_calls_remaining": day_left, "day_calls_remaining_at": now}
         if updates:
@@ -359,7 +375,7 @@ class Transport:
             },
         )
 
-    def _list(self, operation: str, fn, key: str, **options) -> list:
+    def _list(self, operation: str, fn: SdkCall, key: str, **options: Any) -> list[Any]:
         """The list under `key` in Xero's envelope (records of any shape: each is checked by
         its mapper, so one odd record never costs its neighbours)."""
         body = self._call(operation, fn, raw=True, **options)

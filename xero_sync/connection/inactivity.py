@@ -4,7 +4,7 @@ is defined in xero_sync.connection.activity."""
 
 import logging
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -71,7 +71,7 @@ def connections_disconnect_inactive() -> dict[str, int]:
     return counts
 
 
-def _warn_inactive(connection: XeroConnection, idle: timedelta, *, disconnect_at) -> None:
+def _warn_inactive(connection: XeroConnection, idle: timedelta, *, disconnect_at: datetime) -> None:
     # Whole days idle (rounded down) and days left (rounded up) add up to the limit.
     left = math.ceil((disconnect_at - timezone.now()) / timedelta(days=1))
     email_account_admins(

@@ -1,6 +1,8 @@
 """The organisation's chart of accounts as the connection uses it: which accounts can take
 payments and sales, and the admin's choice of each."""
 
+from collections.abc import Iterable
+
 from .. import invoice_sync
 from ..client import LedgerAccount
 from .activity import connection_record_activity
@@ -8,7 +10,7 @@ from .models import ConnectionStatus, XeroConnection
 from .services import connection_set_status
 
 
-def _by_code(accounts) -> list[LedgerAccount]:
+def _by_code(accounts: Iterable[LedgerAccount]) -> list[LedgerAccount]:
     return sorted(accounts, key=lambda a: (a.code or "~", a.name))
 
 

@@ -104,7 +104,7 @@ class XeroConnection(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Xero {self.tenant_name or '(no organisation)'} for {self.account}"
 
     @property
@@ -140,5 +140,5 @@ class XeroCall(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["connection", "-created_at"], name="xerocall_recent")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.operation} {self.outcome} ({self.status_code})"

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core import signing
+from django.http import HttpRequest
 
 from platform_crm.models import Account
 
@@ -26,7 +27,7 @@ def _challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def authorization_url(request, account: Account) -> str:
+def authorization_url(request: HttpRequest, account: Account) -> str:
     nonce = secrets.token_urlsafe(16)
     verifier = secrets.token_urlsafe(64)
     pending = request.session.get(SESSION_KEY, {})
@@ -52,7 +53,7 @@ def authorization_url(request, account: Account) -> str:
     return f"{settings.XERO_AUTHORIZE_URL}?{query}"
 
 
-def authorization_claim(request, state: str) -> tuple[int, str]:
+def authorization_claim(request: HttpRequest, state: str) -> tuple[int, str]:
     """(account id, PKCE verifier) for a state this user started in this session; once only."""
     try:
         data = signing.loads(state, salt=STATE_SALT, max_age=STATE_MAX_AGE)

@@ -5,6 +5,7 @@ substance."""
 import logging
 from contextlib import suppress
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -44,7 +45,7 @@ def connection_for(account: Account) -> XeroConnection:
     return connection
 
 
-def connection_set_status(connection: XeroConnection, status: str, **fields) -> None:
+def connection_set_status(connection: XeroConnection, status: str, **fields: object) -> None:
     connection.status = status
     connection.status_changed_at = timezone.now()
     for name, value in fields.items():
@@ -55,7 +56,9 @@ def _held_elsewhere(tenant_id: str, connection: XeroConnection) -> bool:
     return bool(tenant_ids_held_elsewhere(connection.account_id, [tenant_id]))
 
 
-def connection_authorised(*, account: Account, user, token_set: tokens.TokenSet) -> XeroConnection:
+def connection_authorised(
+    *, account: Account, user: User, token_set: tokens.TokenSet
+) -> XeroConnection:
     """The code was exchanged for a grant. Nothing is kept before it is known what the grant is
     for. Xero tokens belong to a grant, not to an organisation, and a refresh token is single
     use: a reconnect's grant for the wrong organisation must not replace the sign-in of the

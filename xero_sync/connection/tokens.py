@@ -12,6 +12,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import urllib3
 from django.conf import settings
@@ -42,24 +43,26 @@ class TokenSet:
     @property
     def auth_event_id(self) -> str:
         """Xero access tokens are JWTs naming the authorisation that issued them."""
-        return _jwt_claims(self.access_token).get("authentication_event_id", "")
+        return str(_jwt_claims(self.access_token).get("authentication_event_id", ""))
 
     @property
     def xero_user_id(self) -> str:
-        return _jwt_claims(self.id_token).get("xero_userid", "") or _jwt_claims(
-            self.access_token
-        ).get("xero_userid", "")
+        return str(
+            _jwt_claims(self.id_token).get("xero_userid", "")
+            or _jwt_claims(self.access_token).get("xero_userid", "")
+        )
 
 
-def _jwt_claims(token: str) -> dict:
+def _jwt_claims(token: str) -> dict[str, Any]:
     try:
         payload = token.split(".")[1]
-        return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (IndexError, ValueError):
         return {}
+    return claims if isinstance(claims, dict) else {}
 
 
-def _post_token_endpoint(url: str, fields: dict[str, str]) -> dict:
+def _post_token_endpoint(url: str, fields: dict[str, str]) -> dict[str, Any]:
     if not (settings.XERO_CLIENT_ID and settings.XERO_CLIENT_SECRET):
         raise NotConfigured("XERO_CLIENT_ID and XERO_CLIENT_SECRET are not set.")
     basic = base64.b64encode(
@@ -84,6 +87,8 @@ def _post_token_endpoint(url: str, fields: dict[str, str]) -> dict:
         body = json.loads(response.data or b"{}")
     except ValueError:
         body = {}
+    if not isinstance(body, dict):
+        body = {}
     if response.status == 400 and body.get("error") in ("invalid_grant", "invalid_client"):
         raise AuthLost(f"Xero refused the sign-in ({body['error']}).")
     if response.status >= 500 or response.status == 429:
@@ -93,7 +98,7 @@ def _post_token_endpoint(url: str, fields: dict[str, str]) -> dict:
     return body
 
 
-def _token_set(body: dict, *, now: datetime) -> TokenSet:
+def _token_set(body: dict[str, Any], *, now: datetime) -> TokenSet:
     scope = body.get("scope", "")
     return TokenSet(
         access_token=body["access_token"],

@@ -3,8 +3,10 @@ the Sync failures page lists."""
 
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Max, Window
+from django.db.models import Count, F, Max, QuerySet, Window
 from django.db.models.functions import RowNumber
+
+from platform_crm.models import Account
 
 from ..models import InvoiceSync, InvoiceSyncState
 
@@ -27,7 +29,7 @@ class FailureGroup:
     cause: str
     count: int
     fix_url: str  # shared by every row of the group, else "" (each row then links its own)
-    syncs: list  # the newest `limit` failed rows, with their invoice and contact
+    syncs: list[InvoiceSync]  # the newest `limit` failed rows, with their invoice and contact
 
     @property
     def title(self) -> str:
@@ -38,11 +40,11 @@ class FailureGroup:
         return self.count - len(self.syncs)
 
 
-def invoice_sync_failed(account):
+def invoice_sync_failed(account: Account) -> QuerySet[InvoiceSync]:
     return InvoiceSync.objects.filter(invoice__account=account, state=InvoiceSyncState.FAILED)
 
 
-def invoice_sync_failure_groups(account, *, limit: int = 50) -> list[FailureGroup]:
+def invoice_sync_failure_groups(account: Account, *, limit: int = 50) -> list[FailureGroup]:
     """The account's failed invoice syncs by cause, largest group first, each with at most
     `limit` rows (newest first). Two queries, however many failures there are."""
     failed = invoice_sync_failed(account)
@@ -68,7 +70,7 @@ def invoice_sync_failure_groups(account, *, limit: int = 50) -> list[FailureGrou
         .filter(rank__lte=limit)
         .order_by("error_cause", "rank")
     )
-    by_cause: dict[str, list] = {}
+    by_cause: dict[str, list[InvoiceSync]] = {}
     for sync in rows:
         by_cause.setdefault(sync.error_cause, []).append(sync)
     groups = [

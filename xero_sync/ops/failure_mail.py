@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from platform_crm.emails import absolute_url, email_account_admins
+from platform_crm.models import Account
 
 from ..models import InvoiceSync, InvoiceSyncState
 
@@ -71,7 +72,7 @@ def _invoice_url(sync: InvoiceSync) -> str:
     )
 
 
-def failures_page_url(account) -> str:
+def failures_page_url(account: Account) -> str:
     return absolute_url(reverse("xero_sync:failures", kwargs={"account_slug": account.slug}))
 
 
@@ -113,8 +114,8 @@ def failure_digests_send() -> int:
     return sent
 
 
-def _email_digest(account, syncs: list[InvoiceSync]) -> None:
-    by_cause = defaultdict(list)
+def _email_digest(account: Account, syncs: list[InvoiceSync]) -> None:
+    by_cause: defaultdict[str, list[InvoiceSync]] = defaultdict(list)
     for sync in syncs:
         by_cause[sync.error_cause].append(sync)
     parts = []

@@ -3,11 +3,13 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypedDict
 
-from django.db.models import Count, F, Max, Min, OuterRef, Q, Subquery
+from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from invoices.models import EventSource, InvoiceEvent
 from platform_crm.models import Account
 
 from ..models import (
@@ -24,7 +26,7 @@ from ..models import (
 from .failure_groups import FAILURE_CAUSE_TITLES, invoice_sync_failed
 
 
-def recent_calls(account, *, limit: int = 15):
+def recent_calls(account: Account, *, limit: int = 15) -> QuerySet[XeroCall]:
     return xero_call_list(account)[:limit]
 
 
@@ -33,12 +35,12 @@ def recent_calls(account, *, limit: int = 15):
 XERO_DAY_LIMIT = 5000
 
 
-def xero_call_list(account):
+def xero_call_list(account: Account) -> QuerySet[XeroCall]:
     """Every call made for the account, newest first (the activity page pages through it)."""
     return XeroCall.objects.filter(connection__account=account).order_by("-created_at", "-id")
 
 
-def webhook_events_for(account, connection: XeroConnection):
+def webhook_events_for(account: Account, connection: XeroConnection) -> QuerySet[WebhookEvent]:
     """Events for the account's organisation: those dispatched to its connection, and those for
     its organisation that found no connected account since this account connected."""
     unassigned = Q(connection__isnull=True, tenant_id=connection.tenant_id)
@@ -51,11 +53,13 @@ def webhook_events_for(account, connection: XeroConnection):
     )
 
 
-def webhook_event_recent(account, *, connection: XeroConnection, limit: int = 20):
+def webhook_event_recent(
+    account: Account, *, connection: XeroConnection, limit: int = 20
+) -> QuerySet[WebhookEvent]:
     return webhook_events_for(account, connection).order_by("-id")[:limit]
 
 
-def webhook_delivery_count(account, *, connection: XeroConnection, since) -> int:
+def webhook_delivery_count(account: Account, *, connection: XeroConnection, since: datetime) -> int:
     """Deliveries since `since` that carried at least one event for the account."""
     return (
         webhook_events_for(account, connection)
@@ -66,7 +70,7 @@ def webhook_delivery_count(account, *, connection: XeroConnection, since) -> int
     )
 
 
-def contact_import_recent(account, *, limit: int = 10):
+def contact_import_recent(account: Account, *, limit: int = 10) -> QuerySet[ContactImport]:
     return (
         ContactImport.objects.filter(connection__account=account)
         .select_related("started_by")
@@ -83,7 +87,7 @@ class InvoiceOutbox:
     oldest_pending_at: datetime | None
 
 
-def invoice_outbox_summary(account) -> InvoiceOutbox:
+def invoice_outbox_summary(account: Account) -> InvoiceOutbox:
     """Where the account's invoices stand with Xero, in one query."""
     rows = InvoiceSync.objects.filter(invoice__account=account).aggregate(
         **{
@@ -95,7 +99,9 @@ def invoice_outbox_summary(account) -> InvoiceOutbox:
     return InvoiceOutbox(**rows)
 
 
-def xero_failures_by_cause(account, *, since, limit: int = 20):
+def xero_failures_by_cause(
+    account: Account, *, since: datetime, limit: int = 20
+) -> "QuerySet[XeroCall, Any]":
     """Calls that did not succeed since `since`, one row per (outcome, error) with its count
     and when it was last seen; the most recent cause first."""
     return (
@@ -130,7 +136,9 @@ class Problem:
     link_text: str = ""
 
 
-def _invoices_not_sent(account, *, connection, since) -> list[Problem]:
+def _invoices_not_sent(
+    account: Account, *, connection: XeroConnection, since: datetime
+) -> list[Problem]:
     """Invoices Xero refused (an element refused inside a 200 answer counts) or that were held
     back before a call: still not sent, whenever they failed."""
     rows = (
@@ -152,7 +160,9 @@ def _invoices_not_sent(account, *, connection, since) -> list[Problem]:
     ]
 
 
-def _calls_failed(account, *, connection, since) -> list[Problem]:
+def _calls_failed(
+    account: Account, *, connection: XeroConnection, since: datetime
+) -> list[Problem]:
     return [
         Problem(
             what=CALL_OUTCOME_WORDS.get(r["outcome"], f"Calls to Xero failed ({r['outcome']})"),
@@ -171,7 +181,9 @@ def _calls_failed(account, *, connection, since) -> list[Problem]:
     ]
 
 
-def _changes_from_xero_failed(account, *, connection, since) -> list[Problem]:
+def _changes_from_xero_failed(
+    account: Account, *, connection: XeroConnection, since: datetime
+) -> list[Problem]:
     found = (
         webhook_events_for(account, connection)
         .filter(outcome="failed", delivery__received_at__gte=since)
@@ -191,7 +203,9 @@ def _changes_from_xero_failed(account, *, connection, since) -> list[Problem]:
     ]
 
 
-def _records_held(account, *, connection, since) -> list[Problem]:
+def _records_held(
+    account: Account, *, connection: XeroConnection, since: datetime
+) -> list[Problem]:
     """Records Xero sent that could not be stored, and Xero contacts that may be a CRM contact
     twice: still held, whenever they were found (a query each)."""
     held = QuarantinedRecord.objects.filter(
@@ -230,7 +244,9 @@ def _records_held(account, *, connection, since) -> list[Problem]:
 PROBLEM_SOURCES = (_invoices_not_sent, _calls_failed, _changes_from_xero_failed, _records_held)
 
 
-def activity_problems(account, *, connection: XeroConnection, since) -> list[Problem]:
+def activity_problems(
+    account: Account, *, connection: XeroConnection, since: datetime
+) -> list[Problem]:
     return [
         p for source in PROBLEM_SOURCES for p in source(account, connection=connection, since=since)
     ]
@@ -242,7 +258,7 @@ class CallSummary:
     failed: int
 
 
-def xero_call_summary(account, *, since) -> CallSummary:
+def xero_call_summary(account: Account, *, since: datetime) -> CallSummary:
     return CallSummary(
         **XeroCall.objects.filter(connection__account=account, created_at__gte=since).aggregate(
             total=Count("id"), failed=Count("id", filter=~Q(outcome="ok"))
@@ -250,10 +266,8 @@ def xero_call_summary(account, *, since) -> CallSummary:
     )
 
 
-def invoice_sync_events(account):
+def invoice_sync_events(account: Account) -> QuerySet[InvoiceEvent]:
     """What the sync did to invoices and what came back from Xero, newest first (paged)."""
-    from invoices.models import EventSource, InvoiceEvent
-
     return (
         InvoiceEvent.objects.filter(
             invoice__account=account, source__in=[EventSource.SYNC, EventSource.XERO]
@@ -263,7 +277,7 @@ def invoice_sync_events(account):
     )
 
 
-def invoice_sync_list(account):
+def invoice_sync_list(account: Account) -> QuerySet[InvoiceSync]:
     """Every invoice's twin row with its Xero id, key and attempts, latest change first."""
     return (
         InvoiceSync.objects.filter(invoice__account=account)
@@ -284,7 +298,7 @@ class DayBudget:
         return None if self.remaining is None else self.limit - self.remaining
 
 
-def xero_day_budget(account, *, connection: XeroConnection, now) -> DayBudget:
+def xero_day_budget(account: Account, *, connection: XeroConnection, now: datetime) -> DayBudget:
     midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     calls_today = XeroCall.objects.filter(
         connection__account=account, created_at__gte=midnight
@@ -297,10 +311,6 @@ def xero_day_budget(account, *, connection: XeroConnection, now) -> DayBudget:
     )
 
 
-# --- Invoice sync failures (one account) ---------------------------------------------------
-# InvoiceSync.error_cause in the admin's words; an unknown cause is shown as it is stored.
-
-
 PENDING_IMPORT_STATUSES = [ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.PREVIEWING]
 
 
@@ -309,7 +319,7 @@ PENDING_IMPORT_STATUSES = [ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStat
 INVOICE_DUE_AT = Coalesce("next_attempt_at", "updated_at")
 
 
-def _invoice_sync_count(state, **per_connection):
+def _invoice_sync_count(state: str, **per_connection: Any) -> Coalesce:
     return Coalesce(
         Subquery(
             InvoiceSync.objects.filter(**per_connection, state=state)
@@ -322,7 +332,7 @@ def _invoice_sync_count(state, **per_connection):
     )
 
 
-def connection_health_list(*, since):
+def connection_health_list(*, since: datetime) -> QuerySet[Account]:
     """Every account with its Xero connection (if any) and, per connection, the calls that
     failed since `since`, the webhook events that failed since then, the start of the
     oldest contact import still waiting or running, and its invoice outbox: syncs pending,
@@ -378,9 +388,15 @@ def connection_health_list(*, since):
     )
 
 
-def invoice_outbox_total() -> dict:
+class OutboxFigures(TypedDict):
+    pending: int
+    oldest_due_at: datetime | None
+
+
+def invoice_outbox_total() -> OutboxFigures:
     """Across every account: invoice pushes pending and when the oldest of them became due
     (None when there is none). One query."""
-    return InvoiceSync.objects.filter(state=InvoiceSyncState.PENDING).aggregate(
+    figures = InvoiceSync.objects.filter(state=InvoiceSyncState.PENDING).aggregate(
         pending=Count("id"), oldest_due_at=Min(INVOICE_DUE_AT)
     )
+    return OutboxFigures(pending=figures["pending"], oldest_due_at=figures["oldest_due_at"])

@@ -9,8 +9,9 @@ that died before handling it is handled by the next.
 import json
 import logging
 from collections.abc import Callable
+from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from platform_crm.advisory_locks import advisory_lock
@@ -63,14 +64,15 @@ def _delivery_process(delivery_id: int) -> None:
     delivery.save(update_fields=["event_count", "error", "processed_at"])
 
 
-def _text(value, field: str) -> str:
+def _text(value: object, field: str) -> str:
     """An event field as text its column can hold (no NUL, not too long), whatever was sent;
     Xero's own values always fit."""
-    limit = WebhookEvent._meta.get_field(field).max_length
+    column = WebhookEvent._meta.get_field(field)
+    limit = column.max_length if isinstance(column, models.CharField) else None
     return ("" if value is None else str(value)).replace("\x00", "")[:limit]
 
 
-def event_record(delivery: WebhookDelivery, raw: dict) -> WebhookEvent | None:
+def event_record(delivery: WebhookDelivery, raw: dict[str, Any]) -> WebhookEvent | None:
     """The event's row to handle, or None when the same event was already received (Xero
     re-sends) and is another delivery's, or already handled."""
     key = {

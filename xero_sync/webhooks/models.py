@@ -30,7 +30,7 @@ class WebhookDelivery(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Webhook delivery {self.pk} ({self.event_count} events)"
 
 
@@ -60,5 +60,5 @@ class WebhookEvent(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.category} {self.event_type} {self.resource_id}"

@@ -1,6 +1,6 @@
 """Xero's webhook endpoint (one fixed URL for every account)."""
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -12,7 +12,7 @@ from .verify import signature_valid
 
 @csrf_exempt
 @require_POST
-def xero_webhook(request):
+def xero_webhook(request: HttpRequest) -> HttpResponse:
     """401 when the signature is wrong (nothing kept), else the delivery is stored and 200 with
     an empty body goes back at once; the work happens in a task."""
     body = request.body
