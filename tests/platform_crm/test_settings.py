@@ -5,6 +5,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import environ
@@ -85,7 +86,20 @@ def run_dev_env(*args, cwd, env):
     )
 
 
-def test_dev_environment_without_postgresql_runs_a_real_one_from_the_wheel(tmp_path):
+@pytest.fixture
+def checkout(tmp_path_factory):
+    """A folder standing for a checkout that every user can walk into: as root, the embedded
+    PostgreSQL runs as a system user, and pytest's own temporary folders are root's alone."""
+    folder = tmp_path_factory.mktemp("checkout")
+    for path in [folder, *folder.parents]:
+        if path == Path(tempfile.gettempdir()):
+            break
+        path.chmod(path.stat().st_mode | 0o711)
+    return folder
+
+
+def test_dev_environment_without_postgresql_runs_a_real_one_from_the_wheel(checkout):
+    tmp_path = checkout
     # Nothing listens on port 1: `make dev` must say so and start the embedded PostgreSQL in
     # var/pg, reached by a Unix socket in that folder, not fall back to another database.
     env = {"DATABASE_URL": "postgres://postgres@127.0.0.1:1/platform_crm", "LC_ALL": "C"}
