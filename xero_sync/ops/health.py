@@ -4,9 +4,10 @@ waiting and how far its invoice outbox lags. Mounted at /ops/ (xero_sync.ops.url
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.timesince import timesince
@@ -15,6 +16,9 @@ from platform_crm.models import Account
 
 from ..models import ConnectionStatus, XeroConnection
 from .selectors import connection_health_list, invoice_outbox_total
+
+if TYPE_CHECKING:
+    from .selectors import AccountWithHealth
 
 ACCOUNTS_PER_PAGE = 100
 HEALTH_WINDOW = timedelta(hours=24)
@@ -74,7 +78,7 @@ def lag_text(lag: timedelta | None) -> str:
     return timesince(reference, reference + lag)
 
 
-def _health(account: Account, now: datetime) -> AccountHealth:
+def _health(account: "AccountWithHealth", now: datetime) -> AccountHealth:
     connection = getattr(account, "xero_connection", None)
     last = connection and (connection.last_activity_at or connection.connected_at)
     return AccountHealth(
@@ -92,7 +96,7 @@ def _health(account: Account, now: datetime) -> AccountHealth:
     )
 
 
-def ops_health(request):
+def ops_health(request: HttpRequest) -> HttpResponse:
     if not request.user.is_superuser:
         raise Http404("No such page")  # the page's existence is not advertised
     now = timezone.now()

@@ -3,7 +3,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -24,6 +24,11 @@ from ..models import (
     XeroConnection,
 )
 from .failure_groups import FAILURE_CAUSE_TITLES, invoice_sync_failed
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    AccountWithHealth = WithAnnotations[Account, "HealthFigures"]
 
 
 def recent_calls(account: Account, *, limit: int = 15) -> QuerySet[XeroCall]:
@@ -332,7 +337,20 @@ def _invoice_sync_count(state: str, **per_connection: Any) -> Coalesce:
     )
 
 
-def connection_health_list(*, since: datetime) -> QuerySet[Account]:
+class HealthFigures(TypedDict):
+    """What connection_health_list adds to each account."""
+
+    failed_calls: int
+    failed_events: int
+    oldest_pending_import_at: datetime | None
+    invoices_pending: int
+    invoices_failed: int
+    invoices_waiting: int
+    oldest_invoice_due_at: datetime | None
+    quarantined: int
+
+
+def connection_health_list(*, since: datetime) -> "QuerySet[AccountWithHealth]":
     """Every account with its Xero connection (if any) and, per connection, the calls that
     failed since `since`, the webhook events that failed since then, the start of the
     oldest contact import still waiting or running, and its invoice outbox: syncs pending,
