@@ -1,28 +1,15 @@
 """Typed calls about invoices and their payments."""
 
-from datetime import datetime
-from typing import Any
-
-from .answers import JsonObject
 from .errors import BadAnswer, NotFound
 from .transport import Transport, request_body, xero_bool
 
 
 class InvoiceCalls(Transport):
     def invoices_page(
-        self,
-        page: int,
-        *,
-        page_size: int = 100,
-        modified_since: datetime | None = None,
-        where: str = "",
-    ) -> list[Any]:
+        self, page: int, *, page_size: int = 100, modified_since=None, where: str = ""
+    ) -> list:
         """One page of invoices (with their payments), oldest change first."""
-        kwargs: dict[str, Any] = {
-            "page": page,
-            "page_size": page_size,
-            "order": "UpdatedDateUTC ASC",
-        }
+        kwargs = {"page": page, "page_size": page_size, "order": "UpdatedDateUTC ASC"}
         if where:
             kwargs["where"] = where
         if modified_since is not None:
@@ -33,7 +20,7 @@ class InvoiceCalls(Transport):
             "Invoices",
         )
 
-    def invoice(self, invoice_id: str) -> JsonObject | None:
+    def invoice(self, invoice_id: str) -> dict | None:
         try:
             found = self._list(
                 "invoices.get",
@@ -44,7 +31,7 @@ class InvoiceCalls(Transport):
             return None
         return found[0] if found and isinstance(found[0], dict) else None
 
-    def invoices_by_number(self, numbers: list[str]) -> list[Any]:
+    def invoices_by_number(self, numbers: list[str]) -> list:
         return self._list(
             "invoices.find",
             lambda acc, ident, **o: acc.get_invoices(
@@ -53,7 +40,7 @@ class InvoiceCalls(Transport):
             "Invoices",
         )
 
-    def invoices_save(self, invoices: Any, *, idempotency_key: str) -> list[Any]:
+    def invoices_save(self, invoices, *, idempotency_key: str) -> list:
         """POST /Invoices?summarizeErrors=false: creates and in-place updates, one answer per
         element (each with its own errors)."""
         body = request_body(invoices)
@@ -71,7 +58,7 @@ class InvoiceCalls(Transport):
             idempotency_key=idempotency_key,
         )
 
-    def payment_create(self, payment: Any, *, idempotency_key: str) -> Any:
+    def payment_create(self, payment, *, idempotency_key: str):
         """POST /Payments with one payment; its answer (with any validation errors)."""
         body = request_body(payment)
         found = self._list(
