@@ -1,4 +1,6 @@
 pytest_plugins = [
+    "tests.support.xero",
+    "tests.support.logs",
     "tests.factories",
     "tests.workers",
     "tests.browser",

@@ -8,13 +8,14 @@ sees what the test committed.
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import redis
 from django.conf import settings
 from django.db import connection
+
+from .support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 # A worker as the tests run it: every queue, two pool processes, no cluster chatter.
@@ -43,17 +44,6 @@ def database_url_for_tests() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{port}/{db['NAME']}"
 
 
-def wait_until(predicate, timeout: float, interval: float = 0.05):
-    """Poll until predicate() is truthy and return its value; fail if it never is."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout:.1f}s")
-
-
 class Worker:
     def __init__(self, process: subprocess.Popen, log: Path, mail_dir: Path):
         self.process = process
@@ -68,14 +58,12 @@ class Worker:
 
     def wait_for(self, predicate, timeout: float = 15.0, interval: float = 0.05):
         """Poll until predicate() is truthy; fail with the worker's log tail if it never is."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(interval)
-        tail = self.log.read_text()[-3000:]
-        raise AssertionError(f"condition not met within {timeout}s; worker log tail:\n{tail}")
+        return wait_until(
+            predicate,
+            timeout,
+            interval,
+            describe=lambda: "worker log tail:\n" + self.log.read_text()[-3000:],
+        )
 
 
 @pytest.fixture(scope="session", autouse=True)

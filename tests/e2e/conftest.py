@@ -1,6 +1,6 @@
 import pytest
 
-from ..xero_sync.conftest import point_at_sandbox
+from ..support.xero import point_at_sandbox
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from xero_sync.models import XeroContact
 
 from ..browser import log_in, screenshot
 from ..factories import account_create, contact_make, user_create
-from ..xero_sync.conftest import connect, point_at_sandbox
+from ..support.xero import point_at_sandbox
+from ..xero_sync.conftest import connect
 
 pytestmark = pytest.mark.slow
 

@@ -21,7 +21,8 @@ from xero_sync.models import ConnectionStatus, XeroConnection
 
 from ..browser import log_in, pick_contact, screenshot
 from ..factories import account_create, contact_make, tax_rate_make, user_create
-from ..xero_sync.conftest import KIWI, connect, point_at_sandbox
+from ..support.xero import point_at_sandbox
+from ..xero_sync.conftest import KIWI, connect
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -14,7 +14,8 @@ from xero_sync.models import DuplicateResolution, PossibleDuplicate
 
 from ..browser import log_in, screenshots
 from ..factories import account_create, contact_make, user_create
-from ..xero_sync.conftest import KIWI, connect, point_at_sandbox
+from ..support.xero import point_at_sandbox
+from ..xero_sync.conftest import KIWI, connect
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,8 @@ from xero_sync.models import XeroConnection, XeroContact
 
 from ..browser import log_in, pick_contact, screenshot
 from ..factories import account_create, tax_rate_make, user_create
-from ..xero_sync.conftest import HARBOUR, KIWI, point_at_sandbox
+from ..support.xero import point_at_sandbox
+from ..xero_sync.conftest import HARBOUR, KIWI
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -9,7 +9,8 @@ from xero_sync.models import ConnectionStatus, XeroConnection
 
 from ..browser import log_in, screenshot, screenshots
 from ..factories import account_create, user_create
-from ..xero_sync.conftest import HARBOUR, KIWI, connect, point_at_sandbox
+from ..support.xero import point_at_sandbox
+from ..xero_sync.conftest import HARBOUR, KIWI, connect
 
 pytestmark = pytest.mark.slow
 

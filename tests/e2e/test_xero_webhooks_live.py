@@ -4,7 +4,8 @@ import pytest
 
 from xero_sync.models import WebhookDelivery, WebhookEvent
 
-from ..xero_sync.conftest import KIWI, point_at_sandbox
+from ..support.xero import point_at_sandbox
+from ..xero_sync.conftest import KIWI
 
 pytestmark = pytest.mark.slow
 

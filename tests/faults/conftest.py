@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from ..workers import database_url_for_tests
-from ..xero_sync.conftest import xero  # noqa: F401 (the fixture, for tests in this package)
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,13 +9,13 @@ import os
 import signal
 import socket
 import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..support.waiting import wait_until
 from ..workers import WORKER_ARGS, Worker
 from .conftest import process_env
 
@@ -37,16 +37,18 @@ def _children(pid: int) -> list[int]:
 
 
 def _wait_gone(pid: int, timeout: float = 10.0) -> None:
-    """Until `pid` has exited (a zombie holds nothing: no socket, no database session)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    """Until `pid` has exited (a zombie holds nothing: no socket, no database session); after
+    `timeout`, the caller goes on regardless."""
+
+    def gone() -> bool:
         try:
             state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
-            return
-        if state == "Z":
-            return
-        time.sleep(0.02)
+            return True
+        return state == "Z"
+
+    with contextlib.suppress(AssertionError):
+        wait_until(gone, timeout, 0.02)
 
 
 class KillableWorker(Worker):
@@ -202,14 +204,15 @@ class PrivateRedis:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+
+        def answers() -> bool:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
+                    return True
             except OSError:
-                time.sleep(0.05)
-        raise AssertionError(f"redis-server did not start:\n{self.log.read_text()}")
+                return False
+
+        wait_until(answers, 10, describe=lambda: f"redis-server:\n{self.log.read_text()}")
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
@@ -254,15 +257,15 @@ class WebServer:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+
+        def up() -> bool:
             if self.process.poll() is not None:
-                break
+                raise AssertionError(f"web exited:\n{self.log.read_text()[-3000:]}")
             with contextlib.suppress(OSError):
-                if WebSession(self.url).get("/healthz").status == 200:
-                    return
-            time.sleep(0.2)
-        raise AssertionError(f"web did not start:\n{self.log.read_text()[-3000:]}")
+                return WebSession(self.url).get("/healthz").status == 200
+            return False
+
+        wait_until(up, 60, 0.2, describe=lambda: f"web:\n{self.log.read_text()[-3000:]}")
 
 
 @dataclass

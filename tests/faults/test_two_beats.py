@@ -7,13 +7,13 @@ import json
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 import redis
 from django.conf import settings
 
+from ..support.waiting import wait_until
 from .beat_probe import PROBE_QUEUE
 from .conftest import process_env
 from .crash_processes import PrivateRedis
@@ -62,13 +62,12 @@ def sent_by(beat: Beat, broker_url: str = "") -> int:
 
 
 def wait_for(predicate, beats, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    logs = "\n".join(f"--- {b.log.name}\n{b.log.read_text()[-2000:]}" for b in beats)
-    raise AssertionError(f"condition not met within {timeout}s\n{logs}")
+    wait_until(
+        predicate,
+        timeout,
+        0.1,
+        describe=lambda: "\n".join(f"--- {b.log.name}\n{b.log.read_text()[-2000:]}" for b in beats),
+    )
 
 
 def forget_beats() -> None:

@@ -12,6 +12,7 @@ import environ
 import psycopg
 import pytest
 
+from ..support.waiting import wait_until
 from ..workers import database_url_for_tests
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -207,12 +208,15 @@ def test_the_dev_server_keeps_no_database_connection_after_a_burst(tmp_path):
     maintenance = urlunsplit(url._replace(path="/postgres", scheme="postgresql"))
     try:
         health = f"http://127.0.0.1:{port}/healthz"
-        for _ in range(100):
+
+        def answers() -> bool:
             try:
                 urlopen(health, timeout=2).read()
-                break
             except OSError:
-                time.sleep(0.2)
+                return False
+            return True
+
+        wait_until(answers, 20, 0.2)
         with ThreadPoolExecutor(16) as pool:
             answers = list(pool.map(lambda _: urlopen(health, timeout=10).status, range(160)))
         assert answers == [200] * 160

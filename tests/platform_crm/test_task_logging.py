@@ -12,8 +12,6 @@ from django.contrib.sessions.backends.db import SessionStore
 
 from xero_sync.contacts.tasks import contacts_poll_connection_task
 
-from ..log_lines import json_lines_fixture  # noqa: F401 (the json_lines fixture)
-
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 

@@ -1,44 +1,14 @@
-"""Fixtures for the Xero integration: the product pointed at the sandbox, and the connect flow
-driven through the product's own views (the consent step without a browser)."""
+"""Helpers for the Xero integration's tests: the connect flow driven through the product's own
+views (the consent step without a browser), and contact imports. The `xero` fixture (the
+sandbox, pointed at) comes from tests/support/xero.py."""
 
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 from django.urls import reverse
-from django.utils.csp import CSP
 
-from xero_sync.client.limits import TenantLimiter
 from xero_sync.models import XeroConnection
 
 from ..factories import client_for
-
-
-def point_at_sandbox(settings, sandbox) -> None:
-    settings.XERO_CLIENT_ID = sandbox.client_id
-    settings.XERO_CLIENT_SECRET = sandbox.client_secret
-    settings.XERO_WEBHOOK_KEY = sandbox.webhook_key
-    settings.XERO_AUTHORIZE_URL = sandbox.authorize_url
-    settings.XERO_TOKEN_URL = sandbox.token_url
-    settings.XERO_REVOKE_URL = sandbox.revocation_url
-    settings.XERO_IDENTITY_API_URL = sandbox.identity_url
-    settings.XERO_ACCOUNTING_API_URL = sandbox.api_url
-    # Connect's form posts, then is redirected to the consent page: the CSP must allow it, as
-    # settings.py allows XERO_AUTHORIZE_URL's origin.
-    consent = urlsplit(sandbox.authorize_url)
-    settings.SECURE_CSP = settings.SECURE_CSP | {
-        "form-action": [CSP.SELF, f"{consent.scheme}://{consent.netloc}"]
-    }
-
-
-@pytest.fixture
-def xero(settings, xero_sandbox):
-    """The sandbox, reset, with the product's settings pointing at it and our shared rate-limit
-    state for its (deterministic) organisations cleared."""
-    point_at_sandbox(settings, xero_sandbox)
-    for tenant in xero_sandbox.tenants():
-        TenantLimiter(tenant["tenantId"]).reset()
-    return xero_sandbox
-
 
 KIWI = "Kiwi Plumbing Ltd"
 HARBOUR = "Harbour Electrical Ltd"

@@ -7,7 +7,6 @@ from xero_sync.client import XeroClient
 from xero_sync.connection import token_vault
 from xero_sync.contacts.tasks import contacts_poll_connection_task
 
-from ..log_lines import json_lines_fixture  # noqa: F401 (the json_lines fixture)
 from .conftest import connect
 
 

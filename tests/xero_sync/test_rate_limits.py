@@ -13,7 +13,7 @@ from xero_sync.client import XeroClient
 from xero_sync.client.errors import RateLimited
 from xero_sync.client.limits import LEASE_MARGIN_SECONDS, TenantLimiter
 
-from ..workers import wait_until
+from ..support.waiting import wait_until
 from .conftest import connect
 
 

@@ -5,7 +5,6 @@ events it left. And pages that need Xero degrade, never fail, while Redis (the r
 cache) cannot be reached. The kills and Redis restarts themselves are in tests/faults/."""
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -32,6 +31,7 @@ from xero_sync.webhooks.store import delivery_store
 from xero_sync.webhooks.tasks import webhook_deliveries_sweep_task
 
 from ..factories import client_for
+from ..support.waiting import wait_until
 from .conftest import KIWI, connect, start_import
 from .test_webhook_endpoint import contact_event, payload
 
@@ -128,22 +128,24 @@ def test_a_run_with_a_live_task_is_not_swept_and_a_second_copy_applies_nothing(b
     first = threading.Thread(target=imports.import_run, args=(run.pk,))
     first.start()
     try:
-        deadline = time.monotonic() + 30
-        while run.next_page < 2:
-            assert time.monotonic() < deadline, "the first copy never applied page 1"
-            time.sleep(0.05)
+
+        def page_one_applied() -> bool:
             run.refresh_from_db()
+            return run.next_page >= 2
+
+        wait_until(page_one_applied, 30, describe=lambda: "the first copy never applied page 1")
         long_ago(run)
         assert imports.imports_stalled() == []  # its task is alive
         imports.import_run(run.pk)  # a second copy (a redelivered message) returns
     finally:
         first.join(timeout=60)
     # The run's own message may have reached a worker first: then that is the live copy.
-    deadline = time.monotonic() + 60
-    while run.status != ImportStatus.DONE and time.monotonic() < deadline:
-        time.sleep(0.1)
+
+    def done() -> bool:
         run.refresh_from_db()
-    assert run.status == ImportStatus.DONE
+        return run.status == ImportStatus.DONE
+
+    wait_until(done, 60, 0.1)
     assert pages_served(xero) == ["1", "2", "3"]  # no other copy fetched anything
     assert XeroContact.objects.filter(connection=connection).count() == len(active)
 
