@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import uuid
+from typing import Any
 
 import redis
 from celery.signals import beat_init
@@ -39,14 +40,14 @@ beat_init.disconnect(acquire_distributed_beat_lock)
 
 
 class Scheduler(RedBeatScheduler):
-    def __init__(self, app, *args, **kwargs):
+    def __init__(self, app: Any, *args: Any, **kwargs: Any) -> None:
         # Redbeat reads its settings by their own names, not as CELERY_-prefixed Django ones.
         app.conf.update(
             redbeat_redis_url=settings.REDIS_URL,
             redbeat_redis_options={"socket_connect_timeout": 2, "socket_timeout": 5},
         )
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._told_holder: str | None = None
+        self._told_holder: bytes | str | None = None
         self._redis_down = False
         super().__init__(app, *args, **kwargs)
 
@@ -60,7 +61,7 @@ class Scheduler(RedBeatScheduler):
         with contextlib.suppress(redis.RedisError):
             super().setup_schedule()
 
-    def tick(self, *args, **kwargs) -> float:
+    def tick(self, *args: Any, **kwargs: Any) -> float:
         try:
             if self.lock is None and not self._take_lock():
                 interval = self._retry_seconds

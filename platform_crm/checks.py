@@ -1,12 +1,16 @@
 """System checks that fail fast, at start-up, and say what is missing."""
 
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import CheckMessage, Error, Tags, register
 from django.core.exceptions import ImproperlyConfigured
 
 
 @register(Tags.security, deploy=True)
-def secret_key_is_set(app_configs, **kwargs):
+def secret_key_is_set(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     try:
         missing = not settings.SECRET_KEY
     except ImproperlyConfigured:  # Django refuses to even read an empty key
@@ -23,7 +27,7 @@ def secret_key_is_set(app_configs, **kwargs):
 
 
 @register(deploy=True)
-def site_url_is_https(app_configs, **kwargs):
+def site_url_is_https(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     if not settings.SITE_URL.startswith("https://"):
         return [
             Error(
@@ -37,10 +41,12 @@ def site_url_is_https(app_configs, **kwargs):
 
 
 @register(deploy=True)
-def xero_is_configured(app_configs, **kwargs):
+def xero_is_configured(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
     from cryptography.fernet import Fernet
 
-    errors = []
+    errors: list[CheckMessage] = []
     missing = [
         name
         for name in ("XERO_CLIENT_ID", "XERO_CLIENT_SECRET", "XERO_WEBHOOK_KEY")

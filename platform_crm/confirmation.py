@@ -5,7 +5,7 @@ Content-Security-Policy and without JavaScript."""
 
 from dataclasses import dataclass, field
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 CONFIRM_FIELD = "confirm"
@@ -25,10 +25,10 @@ class Confirmation:
     blocked: str = ""
 
 
-def confirmed(request) -> bool:
+def confirmed(request: HttpRequest) -> bool:
     return request.method == "POST" and request.POST.get(CONFIRM_FIELD) == "yes"
 
 
-def confirmation_page(request, confirmation: Confirmation) -> HttpResponse:
+def confirmation_page(request: HttpRequest, confirmation: Confirmation) -> HttpResponse:
     """The page asking for confirmation; its form posts back to the same URL."""
     return render(request, "confirm.html", {"confirm": confirmation})

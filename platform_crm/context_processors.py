@@ -1,9 +1,12 @@
 from functools import partial
+from typing import Any
+
+from django.http import HttpRequest
 
 from .selectors import account_admins, memberships_for_user
 
 
-def tenancy(request):
+def tenancy(request: HttpRequest) -> dict[str, Any]:
     """The current account and the switcher's list, for the base layout; the account's admins
     on demand (read only by pages that name them, such as "only an admin can do this")."""
     user = getattr(request, "user", None)

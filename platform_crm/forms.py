@@ -1,5 +1,8 @@
 """Form fields shared by the apps' forms."""
 
+from decimal import Decimal
+from typing import Any
+
 from django import forms
 
 
@@ -8,11 +11,13 @@ class FiniteDecimalField(forms.DecimalField):
     as a Decimal and compares it with the initial value (an untouched row's check), and that
     comparison raises instead of refusing the input."""
 
-    def to_python(self, value):
-        value = super().to_python(value)
-        if value is not None and not value.is_finite():
+    # The ignore is django-stubs' own: DecimalField subclasses IntegerField, and its to_python
+    # returns a Decimal where IntegerField's returns an int.
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
+        number = super().to_python(value)
+        if number is not None and not number.is_finite():
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        return value
+        return number
 
 
 class SearchForm(forms.Form):
@@ -22,22 +27,25 @@ class SearchForm(forms.Form):
     q = forms.CharField(required=False, max_length=200, label="Search")
 
     def search(self) -> str:
-        return self.cleaned_data["q"] if self.is_valid() else ""
+        search: str = self.cleaned_data["q"] if self.is_valid() else ""
+        return search
 
 
-def id_from(value) -> int | None:
+def id_from(value: object) -> int | None:
     """A row id read straight from a query string or a POST, or None when the value cannot be
     one (letters, NUL, past bigint, 100,000 digits): a lookup by it would raise, not miss."""
     try:
-        return forms.IntegerField(min_value=1, max_value=2**63 - 1).clean(value)
+        row_id: int | None = forms.IntegerField(min_value=1, max_value=2**63 - 1).clean(value)
+        return row_id
     except forms.ValidationError:
         return None
 
 
-def text_from(value, *, max_length: int) -> str | None:
+def text_from(value: object, *, max_length: int) -> str | None:
     """Text read straight from a POST that can be compared with a column (no NUL byte, not
     longer than the column), or None."""
     try:
-        return forms.CharField(max_length=max_length, required=False).clean(value)
+        text: str = forms.CharField(max_length=max_length, required=False).clean(value)
+        return text
     except forms.ValidationError:
         return None

@@ -16,7 +16,7 @@ class Account(models.Model):
     class Meta:
         ordering = ["name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -39,7 +39,7 @@ class Membership(models.Model):
         ]
         ordering = ["account__name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.user} in {self.account} ({self.role})"
 
     @property

@@ -13,7 +13,9 @@ imports, webhook deliveries, the invoice outbox).
 
 import logging
 from functools import partial
+from typing import Any
 
+from celery import Task
 from django.db import transaction
 from kombu.exceptions import OperationalError as BrokerUnavailable
 from redis.exceptions import RedisError
@@ -26,24 +28,24 @@ log = logging.getLogger(__name__)
 RETRY_COUNTDOWN_CAP = 50 * 60
 
 
-def enqueue_on_commit(task_name: str, *args, using: str | None = None, **kwargs) -> None:
+def enqueue_on_commit(task_name: str, *args: Any, using: str | None = None, **kwargs: Any) -> None:
     transaction.on_commit(partial(_send, task_name, args, kwargs), using=using)
 
 
-def enqueue(task_name: str, *args, **kwargs) -> None:
+def enqueue(task_name: str, *args: Any, **kwargs: Any) -> None:
     """Send at once, for code already past its commit (an on-commit hook). A broker that is
     down raises here: the caller decides what that means."""
     _task(task_name).apply_async(args, kwargs)
 
 
-def _task(task_name: str):
+def _task(task_name: str) -> Task[Any, Any]:
     if task_name not in celery_app.tasks:
         # Outside a worker, Celery imports the apps' tasks modules only when asked.
         celery_app.autodiscover_tasks(force=True)
     return celery_app.tasks[task_name]  # an unknown name is a bug: raised, never swallowed
 
 
-def _send(task_name: str, args: tuple, kwargs: dict) -> None:
+def _send(task_name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     task = _task(task_name)
     try:
         task.apply_async(args, kwargs)

@@ -1,11 +1,15 @@
-from .models import Membership, Role
+from typing import Any
+
+from django.db.models import QuerySet
+
+from .models import Account, Membership, Role
 
 
-def memberships_for_user(*, user):
+def memberships_for_user(*, user: Any) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user).select_related("account").order_by("account__name")
 
 
-def account_admins(*, account) -> list:
+def account_admins(*, account: Account) -> list[Any]:
     """The account's active admins (users), by name: whom staff ask for what only admins do."""
     return [
         m.user

@@ -4,8 +4,12 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import django_stubs_ext
 import environ
 from django.utils.csp import CSP
+
+# Lets generic Django classes be subscripted at run time too (ModelAdmin[Contact], QuerySet[...]).
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -205,7 +209,7 @@ CACHES = {
 }
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 # Dev-only fallback broker when no Redis can be had (see scripts/dev_env.py).
-CELERY_BROKER_TRANSPORT_OPTIONS = {
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, int | str] = {
     # Longer than the longest task (hard limit below), or Redis hands a running task to a
     # second worker before the first one has acknowledged it.
     "visibility_timeout": 60 * 60,

@@ -10,18 +10,19 @@ import inspect
 import logging
 import time
 from contextvars import ContextVar
+from typing import Any
 
 from celery import signals
 
 log = logging.getLogger(__name__)
 
 # The task this thread or process is running, for TaskContextFilter.
-_current: ContextVar[dict | None] = ContextVar("current_task", default=None)
+_current: ContextVar[dict[str, Any] | None] = ContextVar("current_task", default=None)
 # task id -> (monotonic start, error text), between prerun and postrun.
 _runs: dict[str, tuple[float, str]] = {}
 
 
-def task_id_arguments(task, args, kwargs) -> dict:
+def task_id_arguments(task: Any, args: Any, kwargs: Any) -> dict[str, Any]:
     """The task's arguments named `*_id` / `*_ids`, by parameter name."""
     try:
         bound = inspect.signature(task.run).bind_partial(*(args or ()), **(kwargs or {}))
@@ -47,7 +48,14 @@ class TaskContextFilter(logging.Filter):
 
 
 @signals.task_prerun.connect(dispatch_uid="platform_crm.task_logging.prerun")
-def task_started(sender=None, task_id=None, task=None, args=None, kwargs=None, **_):
+def task_started(
+    sender: Any = None,
+    task_id: str = "",
+    task: Any = None,
+    args: Any = None,
+    kwargs: Any = None,
+    **_: Any,
+) -> None:
     _runs[task_id] = (time.monotonic(), "")
     _current.set(
         {
@@ -59,15 +67,25 @@ def task_started(sender=None, task_id=None, task=None, args=None, kwargs=None, *
 
 
 @signals.task_failure.connect(dispatch_uid="platform_crm.task_logging.failure")
-def task_failed(sender=None, task_id=None, exception=None, **_):
+def task_failed(
+    sender: Any = None, task_id: str = "", exception: BaseException | None = None, **_: Any
+) -> None:
     started, _error = _runs.get(task_id, (time.monotonic(), ""))
     _runs[task_id] = (started, f"{type(exception).__name__}: {exception}"[:500])
 
 
 @signals.task_postrun.connect(dispatch_uid="platform_crm.task_logging.postrun")
-def task_finished(sender=None, task_id=None, task=None, args=None, kwargs=None, state=None, **_):
-    started, error = _runs.pop(task_id, (None, ""))
-    fields = {
+def task_finished(
+    sender: Any = None,
+    task_id: str = "",
+    task: Any = None,
+    args: Any = None,
+    kwargs: Any = None,
+    state: str | None = None,
+    **_: Any,
+) -> None:
+    started, error = _runs.pop(task_id, (0.0, ""))
+    fields: dict[str, Any] = {
         "task_name": getattr(task, "name", str(sender)),
         "task_id": task_id,
         "task_args": task_id_arguments(task, args, kwargs),
@@ -81,6 +99,6 @@ def task_finished(sender=None, task_id=None, task=None, args=None, kwargs=None, 
 
 
 @signals.setup_logging.connect(dispatch_uid="platform_crm.task_logging.setup_logging")
-def keep_django_logging(**_):
+def keep_django_logging(**_: Any) -> None:
     """Workers and beat keep the LOGGING of settings.py (JSON or plain, as LOG_FORMAT says)
     instead of Celery replacing the root handlers with its own plain format."""

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from xero_sync.urls import public_urlpatterns as xero_public_urls
 
@@ -8,7 +8,7 @@ from . import views
 
 # Everything under /a/<account_slug>/ is account-scoped and served through tenancy.account_view;
 # tests/platform_crm/test_tenancy_routes.py walks these routes and proves it.
-account_patterns = [
+account_patterns: list[URLPattern | URLResolver] = [
     path("", views.account_home, name="account_home"),
     path("contacts/", include("contacts.urls")),
     path("invoices/", include("invoices.urls")),
