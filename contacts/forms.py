@@ -1,11 +1,15 @@
+from typing import Any
+
 from django import forms
+
+from platform_crm.models import Account
 
 from .models import Contact
 from .phones import phone_to_e164
 from .services import EDITABLE_FIELDS
 
 
-class ContactForm(forms.ModelForm):
+class ContactForm(forms.ModelForm[Contact]):
     class Meta:
         model = Contact
         fields = EDITABLE_FIELDS
@@ -14,13 +18,13 @@ class ContactForm(forms.ModelForm):
             "for others.",
         }
 
-    def __init__(self, *args, account, **kwargs):
+    def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.account = account
 
-    def clean_phone(self):
+    def clean_phone(self) -> str:
         # Checked here too, so every field's error shows at once; the service re-checks.
-        phone = self.cleaned_data["phone"].strip()
+        phone: str = self.cleaned_data["phone"].strip()
         if phone and phone_to_e164(phone, default_region=self.account.country) is None:
             raise forms.ValidationError("This does not look like a phone number.")
         return phone

@@ -51,7 +51,7 @@ class Contact(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.display_name
 
     @property
@@ -91,5 +91,5 @@ class ContactChange(models.Model):
         ordering = ["-changed_at", "-id"]
         indexes = [models.Index(fields=["contact", "-changed_at"], name="contact_change_recent")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.field}: {self.old_value!r} -> {self.new_value!r} ({self.source})"

@@ -1,13 +1,15 @@
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from platform_crm.models import Account
 
-from .models import Contact
+from .models import Contact, ContactChange
 from .phones import phone_to_e164
 
 
-def contact_list(account: Account, *, search: str = "", archived: bool = False):
+def contact_list(
+    account: Account, *, search: str = "", archived: bool = False
+) -> QuerySet[Contact]:
     contacts = Contact.objects.filter(account=account, is_archived=archived)
     search = search.strip()
     if search:
@@ -32,14 +34,16 @@ def contact_get(account: Account, pk: int) -> Contact:
     return get_object_or_404(Contact.objects.select_related("account"), account=account, pk=pk)
 
 
-def contact_history(contact: Contact, *, limit: int = 50):
+def contact_history(contact: Contact, *, limit: int = 50) -> QuerySet[ContactChange]:
     return contact.changes.select_related("changed_by")[:limit]
 
 
 PICKER_MATCHES = 20  # shown per keystroke; more means "keep typing"
 
 
-def contact_matches(account: Account, *, search: str, limit: int = PICKER_MATCHES):
+def contact_matches(
+    account: Account, *, search: str, limit: int = PICKER_MATCHES
+) -> tuple[list[Contact], bool]:
     """Active contacts matching `search` (as the contact list searches), in list order: at most
     `limit`, plus whether there are more."""
     search = search.replace("\x00", "").strip()[:100]
@@ -49,7 +53,7 @@ def contact_matches(account: Account, *, search: str, limit: int = PICKER_MATCHE
     return found[:limit], len(found) > limit
 
 
-def contact_for_picker(account: Account, pk) -> Contact | None:
+def contact_for_picker(account: Account, pk: str | int | None) -> Contact | None:
     """The chosen contact a picker shows (archived ones included: an invoice keeps its
     contact); None for no value or one that is not this account's contact."""
     # isdecimal, not isdigit: "²" is a digit that int() refuses.

@@ -1,6 +1,8 @@
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import connection as db_connection
 from django.utils import timezone
@@ -37,7 +39,7 @@ def _normalise(contact: Contact) -> None:
         raise ValidationError("Give the contact a first name, a last name or a company name.")
 
 
-def contact_create(*, account: Account, by=None, **fields) -> Contact:
+def contact_create(*, account: Account, by: User | None = None, **fields: Any) -> Contact:
     contact = Contact(account=account, **{k: v for k, v in fields.items() if k in EDITABLE_FIELDS})
     _normalise(contact)
     contact.save()
@@ -51,7 +53,7 @@ def contact_create(*, account: Account, by=None, **fields) -> Contact:
     return contact
 
 
-def contact_update(*, contact: Contact, by=None, **fields) -> Contact:
+def contact_update(*, contact: Contact, by: User | None = None, **fields: Any) -> Contact:
     """Apply a user's edit. `contact` may already carry the new values (a ModelForm sets
     them); the audit compares with what is stored."""
     stored = Contact.objects.filter(pk=contact.pk).values(*EDITABLE_FIELDS).first() or {}

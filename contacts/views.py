@@ -1,12 +1,17 @@
+from collections.abc import Callable
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from platform_crm.forms import SearchForm
-from platform_crm.tenancy import account_view
+from platform_crm.models import Account
+from platform_crm.tenancy import AccountRequest, account_view
 
 from .forms import ContactForm
+from .models import Contact
 from .selectors import contact_get, contact_history, contact_list, contact_matches
 from .services import contact_create, contact_update
 from .widgets import ContactPicker, safe_name
@@ -15,7 +20,7 @@ PAGE_SIZE = 50
 
 
 @account_view()
-def contact_index(request, account):
+def contact_index(request: AccountRequest, account: Account) -> HttpResponse:
     search_form = SearchForm(request.GET)
     search = request.GET.get("q", "")
     archived = request.GET.get("archived") == "1"
@@ -29,7 +34,7 @@ def contact_index(request, account):
 
 
 @account_view()
-def contact_detail(request, account, pk):
+def contact_detail(request: AccountRequest, account: Account, pk: int) -> HttpResponse:
     contact = contact_get(account, pk)
     context = {
         "contact": contact,
@@ -40,7 +45,9 @@ def contact_detail(request, account, pk):
     return render(request, "contacts/detail.html", context)
 
 
-def _save(request, form, save):
+def _save(
+    request: AccountRequest, form: ContactForm, save: Callable[[dict[str, Any]], Contact]
+) -> Contact | None:
     if form.is_valid():
         try:
             return save(form.cleaned_data)
@@ -50,7 +57,7 @@ def _save(request, form, save):
 
 
 @account_view()
-def contact_new(request, account):
+def contact_new(request: AccountRequest, account: Account) -> HttpResponse:
     form = ContactForm(request.POST or None, account=account)
     if request.method == "POST":
         contact = _save(
@@ -62,7 +69,7 @@ def contact_new(request, account):
 
 
 @account_view()
-def contact_edit(request, account, pk):
+def contact_edit(request: AccountRequest, account: Account, pk: int) -> HttpResponse:
     contact = contact_get(account, pk)
     form = ContactForm(request.POST or None, instance=contact, account=account)
     if request.method == "POST":
@@ -76,7 +83,7 @@ def contact_edit(request, account, pk):
 
 
 @account_view()
-def contact_pick(request, account):
+def contact_pick(request: AccountRequest, account: Account) -> HttpResponse:
     """For the contact picker (htmx): the matches for what is typed (?q=), or, with ?chosen=
     or ?change=1, the picker itself again, showing the chosen contact or an empty search."""
     name = safe_name(request.GET.get("name"), "contact")

@@ -4,9 +4,13 @@ contacts:pick for matches as the user types and for the picker again once one is
 field posts the chosen id in a hidden input, and the form's field still decides what is valid."""
 
 import re
+from typing import Any
 
 from django import forms
 from django.urls import reverse
+from django.utils.datastructures import MultiValueDict
+
+from platform_crm.models import Account
 
 from .selectors import contact_for_picker
 
@@ -22,18 +26,18 @@ def safe_name(value: str | None, default: str) -> str:
 class ContactPicker(forms.Widget):
     template_name = "contacts/_picker.html"
 
-    def __init__(self, *, account, attrs=None):
+    def __init__(self, *, account: Account, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(attrs)
         self.account = account
 
-    def id_for_label(self, id_):
+    def id_for_label(self, id_: str) -> str:
         return f"{id_}-search" if id_ else id_
 
-    def get_context(self, name, value, attrs):
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         context = super().get_context(name, value, attrs)
         context["chosen"] = contact_for_picker(self.account, value)
         context["pick_url"] = reverse("contacts:pick", args=[self.account.slug])
         return context
 
-    def value_from_datadict(self, data, files, name):
+    def value_from_datadict(self, data: Any, files: MultiValueDict[str, Any], name: str) -> Any:
         return data.get(name) or None

@@ -1,3 +1,6 @@
+from decimal import Decimal
+from typing import Any
+
 from django import forms
 
 from platform_crm.forms import FiniteDecimalField
@@ -6,7 +9,7 @@ from .models import TaxRate
 from .services import MAX_COMPONENTS
 
 
-class TaxRateForm(forms.ModelForm):
+class TaxRateForm(forms.ModelForm[TaxRate]):
     class Meta:
         model = TaxRate
         fields = ["name", "is_active"]
@@ -35,7 +38,7 @@ ComponentFormSet = forms.formset_factory(
 )
 
 
-def components_from(formset) -> list:
+def components_from(formset: forms.BaseFormSet[Any]) -> list[tuple[str, Decimal, bool]]:
     return [
         (f.cleaned_data["name"], f.cleaned_data["rate"], f.cleaned_data["is_compound"])
         for f in formset.forms

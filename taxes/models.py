@@ -19,7 +19,7 @@ class TaxRate(models.Model):
             models.UniqueConstraint(fields=["account", "name"], name="tax_rate_name_unique")
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
     @property
@@ -39,5 +39,5 @@ class TaxComponent(models.Model):
     class Meta:
         ordering = ["position", "id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} {self.rate}%{' (compound)' if self.is_compound else ''}"

@@ -20,7 +20,7 @@ def _validate_components(components: list[tuple[str, Decimal, bool]]) -> None:
         raise ValidationError("Only one component can be compound (as in Xero).")
 
 
-def _save(tax_rate: TaxRate, components) -> TaxRate:
+def _save(tax_rate: TaxRate, components: list[tuple[str, Decimal, bool]]) -> TaxRate:
     try:
         with transaction.atomic():
             tax_rate.save()
@@ -38,7 +38,11 @@ def _save(tax_rate: TaxRate, components) -> TaxRate:
 
 
 def tax_rate_create(
-    *, account: Account, name: str, components: list[tuple[str, Decimal, bool]], is_active=True
+    *,
+    account: Account,
+    name: str,
+    components: list[tuple[str, Decimal, bool]],
+    is_active: bool = True,
 ) -> TaxRate:
     _validate_components(components)
     return _save(TaxRate(account=account, name=name.strip(), is_active=is_active), components)

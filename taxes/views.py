@@ -1,8 +1,9 @@
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from platform_crm.models import Role
-from platform_crm.tenancy import account_view
+from platform_crm.models import Account, Role
+from platform_crm.tenancy import AccountRequest, account_view
 
 from .forms import ComponentFormSet, TaxRateForm, components_from
 from .models import TaxRate
@@ -11,11 +12,11 @@ from .services import tax_rate_create, tax_rate_update
 
 
 @account_view(role=Role.ADMIN)
-def tax_rate_index(request, account):
+def tax_rate_index(request: AccountRequest, account: Account) -> HttpResponse:
     return render(request, "taxes/index.html", {"tax_rates": tax_rate_list(account)})
 
 
-def _edit(request, account, tax_rate: TaxRate | None):
+def _edit(request: AccountRequest, account: Account, tax_rate: TaxRate | None) -> HttpResponse:
     initial = (
         [
             {"name": c.name, "rate": c.rate, "is_compound": c.is_compound}
@@ -54,10 +55,10 @@ def _edit(request, account, tax_rate: TaxRate | None):
 
 
 @account_view(role=Role.ADMIN)
-def tax_rate_new(request, account):
+def tax_rate_new(request: AccountRequest, account: Account) -> HttpResponse:
     return _edit(request, account, None)
 
 
 @account_view(role=Role.ADMIN)
-def tax_rate_edit(request, account, pk):
+def tax_rate_edit(request: AccountRequest, account: Account, pk: int) -> HttpResponse:
     return _edit(request, account, get_object_or_404(TaxRate, account=account, pk=pk))
