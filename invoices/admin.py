@@ -3,21 +3,21 @@ from django.contrib import admin
 from .models import Invoice, InvoiceLine, InvoiceNumbering, Payment
 
 
-class InvoiceLineInline(admin.TabularInline):
+class InvoiceLineInline(admin.TabularInline[InvoiceLine, Invoice]):
     model = InvoiceLine
     extra = 0
     readonly_fields = ["line_amount", "tax_amount"]
     raw_id_fields = ["tax_rate"]
 
 
-class PaymentInline(admin.TabularInline):
+class PaymentInline(admin.TabularInline[Payment, Invoice]):
     model = Payment
     extra = 0
     raw_id_fields = ["recorded_by"]
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(admin.ModelAdmin):
+class InvoiceAdmin(admin.ModelAdmin[Invoice]):
     # Read-mostly: writes belong to invoices.services, which recompute totals and send signals.
     list_display = ["number", "account", "contact", "status", "issue_date", "total", "amount_paid"]
     list_filter = ["status", "tax_mode"]
@@ -29,6 +29,6 @@ class InvoiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(InvoiceNumbering)
-class InvoiceNumberingAdmin(admin.ModelAdmin):
+class InvoiceNumberingAdmin(admin.ModelAdmin[InvoiceNumbering]):
     list_display = ["account", "prefix", "next_number"]
     raw_id_fields = ["account"]

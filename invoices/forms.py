@@ -1,12 +1,18 @@
 from decimal import Decimal
+from typing import Any, cast
 
 from django import forms
+from django.db.models import QuerySet
+from django.http import QueryDict
 from django.utils import timezone
 
+from contacts.models import Contact
 from contacts.widgets import ContactPicker
 from platform_crm.forms import FiniteDecimalField
+from platform_crm.models import Account
 from platform_crm.templatetags.formatting import decimal_text
 from taxes.calculation import Line, line_amount
+from taxes.models import TaxRate
 
 from .models import Invoice, PaymentMethod
 from .selectors import contact_choices, invoice_number_fixed_reason, tax_rate_choices
@@ -16,7 +22,7 @@ from .totals import LINE_AMOUNT_MAX, TOTAL_MAX
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class InvoiceForm(forms.ModelForm):
+class InvoiceForm(forms.ModelForm[Invoice]):
     class Meta:
         model = Invoice
         fields = ["number", "contact", "name", "issue_date", "due_date", "currency", "tax_mode"]
@@ -26,12 +32,13 @@ class InvoiceForm(forms.ModelForm):
             "currency": "Three letters, e.g. NZD.",
         }
 
-    def __init__(self, *args, account, **kwargs):
+    def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.account = account
         keep = self.instance.contact if self.instance.pk else None
         # Another account's contact id is not a choice: the form refuses it.
-        self.fields["contact"].queryset = contact_choices(account, keep=keep)
+        contact_field = cast("forms.ModelChoiceField[Contact]", self.fields["contact"])
+        contact_field.queryset = contact_choices(account, keep=keep)
         # Search as you type, not a dropdown of every contact; the queryset still decides.
         self.fields["contact"].widget = ContactPicker(account=account)
         self.fields["contact"].help_text = "Needed before the invoice can be issued."
@@ -45,11 +52,13 @@ class InvoiceForm(forms.ModelForm):
         else:
             self.fields["number"].required = False  # left empty: it stays as it is
 
-    def clean_number(self):
-        return self.cleaned_data["number"].strip() or self.instance.number
+    def clean_number(self) -> str:
+        number: str = self.cleaned_data["number"].strip()
+        return number or self.instance.number
 
-    def clean_currency(self):
-        return self.cleaned_data["currency"].strip().upper()
+    def clean_currency(self) -> str:
+        currency: str = self.cleaned_data["currency"].strip().upper()
+        return currency
 
 
 class LineForm(forms.Form):
@@ -67,19 +76,27 @@ class LineForm(forms.Form):
         initial=0,
         label="Discount (%)",
     )
-    tax_rate = forms.ModelChoiceField(queryset=None, required=False, empty_label="No tax")
+    tax_rate: forms.ModelChoiceField[TaxRate] = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="No tax"
+    )
 
-    def __init__(self, *args, account, tax_rates=None, **kwargs):
+    def __init__(
+        self,
+        *args: Any,
+        account: Account,
+        tax_rates: QuerySet[TaxRate] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["tax_rate"].queryset = (
-            tax_rates if tax_rates is not None else tax_rate_choices(account)
-        )
+        tax_rate_field = cast("forms.ModelChoiceField[TaxRate]", self.fields["tax_rate"])
+        tax_rate_field.queryset = tax_rates if tax_rates is not None else tax_rate_choices(account)
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if all(data.get(name) is not None for name in ("quantity", "unit_price")):
             amount = line_amount(
-                Line(data["quantity"], data["unit_price"], data.get("discount_rate") or 0)
+                Line(data["quantity"], data["unit_price"], data.get("discount_rate") or Decimal(0))
             )
             if abs(amount) > LINE_AMOUNT_MAX:
                 self.add_error(
@@ -100,18 +117,18 @@ class LineForm(forms.Form):
         )
 
 
-class BaseLineFormSet(forms.BaseFormSet):
+class BaseLineFormSet(forms.BaseFormSet[LineForm]):
     # The ids of the invoice's own lines, which rows may edit; None: not checked (the live
     # totals preview, which saves nothing).
     line_ids: set[int] | None = None
 
-    def clean(self):
+    def clean(self) -> None:
         """A row may only edit a line of this invoice, and each line from one row only;
         and the lines together must fit an invoice's total."""
         seen: dict[int, int] = {}
         amount = Decimal(0)
         for n, form in enumerate(self.forms, start=1):
-            kept = form.is_valid() and form.cleaned_data and not self._should_delete_form(form)
+            kept = form.is_valid() and form.cleaned_data and not _marked_for_deletion(form)
             if not kept:
                 continue
             line = form.line_input()
@@ -136,17 +153,28 @@ class BaseLineFormSet(forms.BaseFormSet):
             form.line_input()
             for form in self.forms
             # An untouched added row cleans to {}; it is left out, not refused.
-            if form.is_valid() and form.cleaned_data and not self._should_delete_form(form)
+            if form.is_valid() and form.cleaned_data and not _marked_for_deletion(form)
         ]
+
+
+def _marked_for_deletion(form: forms.Form) -> bool:
+    """The row's Delete box is ticked (what BaseFormSet._should_delete_form reads)."""
+    return bool(form.cleaned_data.get(forms.formsets.DELETION_FIELD_NAME, False))
 
 
 MAX_LINES = 200  # lines on one invoice
 
 
-def line_formset(*, account, invoice: Invoice | None, data=None, preview: bool = False):
+def line_formset(
+    *,
+    account: Account,
+    invoice: Invoice | None,
+    data: QueryDict | None = None,
+    preview: bool = False,
+) -> BaseLineFormSet:
     """The invoice's line rows; `preview` for the live totals, which take any row as typed."""
     tax_rates = tax_rate_choices(account, keep_for=invoice)
-    initial = None
+    initial: list[dict[str, Any]] | None = None
     if invoice is not None:
         initial = [
             {
@@ -160,16 +188,20 @@ def line_formset(*, account, invoice: Invoice | None, data=None, preview: bool =
             }
             for line in invoice.lines.all()
         ]
-    formset_class = forms.formset_factory(
-        LineForm,
-        formset=BaseLineFormSet,
-        extra=0 if initial else 1,
-        can_delete=True,
-        # A posted TOTAL_FORMS is never trusted beyond this: a forged huge count would
-        # otherwise build and render thousands of forms.
-        max_num=MAX_LINES,
-        absolute_max=MAX_LINES,
-        validate_max=True,
+    # django-stubs gives the factory's class as BaseFormSet, whatever `formset` it was given.
+    formset_class = cast(
+        type[BaseLineFormSet],
+        forms.formset_factory(
+            LineForm,
+            formset=BaseLineFormSet,
+            extra=0 if initial else 1,
+            can_delete=True,
+            # A posted TOTAL_FORMS is never trusted beyond this: a forged huge count would
+            # otherwise build and render thousands of forms.
+            max_num=MAX_LINES,
+            absolute_max=MAX_LINES,
+            validate_max=True,
+        ),
     )
     formset = formset_class(
         data,
@@ -188,7 +220,7 @@ class PaymentForm(forms.Form):
     method = forms.ChoiceField(choices=PaymentMethod.choices, initial=PaymentMethod.BANK_TRANSFER)
     reference = forms.CharField(max_length=255, required=False)
 
-    def __init__(self, *args, invoice: Invoice, **kwargs):
+    def __init__(self, *args: Any, invoice: Invoice, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.initial.setdefault("amount", invoice.amount_due)
         self.initial.setdefault("date", timezone.localdate())

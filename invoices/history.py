@@ -6,13 +6,18 @@ changes made elsewhere (`changes_from("xero")`). Integrations add their own even
 Xero, refused by Xero) through `invoice_event_record`.
 """
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from .models import EventSource, Invoice, InvoiceEvent
+from django.contrib.auth.models import User
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
+
+from .models import EventSource, Invoice, InvoiceEvent, Payment
 
 _source: ContextVar[str] = ContextVar("invoice_change_source", default=EventSource.CRM)
-_user: ContextVar = ContextVar("invoice_change_user", default=None)
+_user: ContextVar[User | None] = ContextVar("invoice_change_user", default=None)
 
 CHANGES = {
     "created": "Created",
@@ -25,7 +30,7 @@ CHANGES = {
 
 
 @contextmanager
-def changes_from(source: str):
+def changes_from(source: str) -> Iterator[None]:
     token = _source.set(source)
     try:
         yield
@@ -39,7 +44,7 @@ def invoice_event_record(invoice: Invoice, what: str, *, source: str | None = No
     InvoiceEvent.objects.create(invoice=invoice, source=source, by=user, what=what[:300])
 
 
-def change_record(invoice: Invoice, change: str, payment=None) -> None:
+def change_record(invoice: Invoice, change: str, payment: Payment | None = None) -> None:
     text = CHANGES.get(change, change)
     if payment is not None:
         text = text.format(amount=f"{payment.amount} {invoice.currency}")
@@ -49,10 +54,10 @@ def change_record(invoice: Invoice, change: str, payment=None) -> None:
 class HistoryMiddleware:
     """Changes made during a request are by its user."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         user = (
             request.user
             if getattr(request, "user", None) and request.user.is_authenticated

@@ -16,6 +16,7 @@ from taxes.calculation import TaxMode as CalculationTaxMode
 from taxes.models import TaxRate
 
 ZERO = Decimal("0.00")
+NUMBER_MAX_LENGTH = 50
 
 
 class InvoiceStatus(models.TextChoices):
@@ -49,7 +50,7 @@ class InvoiceNumbering(models.Model):
     prefix = models.CharField(max_length=20, default="INV-", blank=True)
     next_number = models.PositiveIntegerField(default=1)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.account}: next {self.prefix}{self.next_number}"
 
 
@@ -60,7 +61,7 @@ class Invoice(models.Model):
         Contact, on_delete=models.PROTECT, related_name="invoices", null=True, blank=True
     )
     name = models.CharField("title", max_length=255, blank=True)
-    number = models.CharField(max_length=50)
+    number = models.CharField(max_length=NUMBER_MAX_LENGTH)
     issue_date = models.DateField()
     due_date = models.DateField(null=True, blank=True)
     currency = models.CharField(max_length=3)
@@ -92,7 +93,7 @@ class Invoice(models.Model):
             models.Index(fields=["account", "contact"], name="invoice_account_contact"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.number
 
     @property
@@ -133,7 +134,7 @@ class InvoiceLine(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.description or f"Line {self.position + 1}"
 
 
@@ -156,7 +157,7 @@ class Payment(models.Model):
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.amount} on {self.date}"
 
 
@@ -181,5 +182,5 @@ class InvoiceEvent(models.Model):
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["invoice", "-at"], name="invoice_event_recent")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.source}: {self.what}"

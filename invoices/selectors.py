@@ -1,11 +1,11 @@
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from contacts.models import Contact
 from platform_crm.models import Account
 from taxes.models import TaxRate
 
-from .models import Invoice, InvoiceStatus, Payment
+from .models import Invoice, InvoiceEvent, InvoiceLine, InvoiceStatus, Payment
 from .signals import invoice_number_fixed
 
 # Where an invoice stands with the books (the accounting integration keeps a twin row per
@@ -19,7 +19,9 @@ SYNC_FILTERS = [
 ]
 
 
-def invoice_list(account: Account, *, status: str = "", search: str = "", sync: str = ""):
+def invoice_list(
+    account: Account, *, status: str = "", search: str = "", sync: str = ""
+) -> QuerySet[Invoice]:
     invoices = Invoice.objects.filter(account=account).select_related("contact", "xero_sync")
     if status in InvoiceStatus.values:
         invoices = invoices.filter(status=status)
@@ -46,15 +48,15 @@ def invoice_get(account: Account, pk: int) -> Invoice:
     )
 
 
-def invoice_lines(invoice: Invoice):
+def invoice_lines(invoice: Invoice) -> QuerySet[InvoiceLine]:
     return invoice.lines.select_related("tax_rate").prefetch_related("tax_rate__components")
 
 
-def invoice_history(invoice: Invoice, limit: int = 100) -> list:
+def invoice_history(invoice: Invoice, limit: int = 100) -> list[InvoiceEvent]:
     return list(invoice.events.select_related("by")[:limit])
 
 
-def invoice_payments(invoice: Invoice):
+def invoice_payments(invoice: Invoice) -> QuerySet[Payment]:
     return invoice.payments.select_related("recorded_by")
 
 
@@ -64,7 +66,7 @@ def payment_get(account: Account, pk: int) -> Payment:
     )
 
 
-def contact_choices(account: Account, *, keep: Contact | None = None):
+def contact_choices(account: Account, *, keep: Contact | None = None) -> QuerySet[Contact]:
     """Contacts an invoice of `account` may be for: active ones, plus the one it already has."""
     match = Q(is_archived=False)
     if keep is not None:
@@ -72,7 +74,7 @@ def contact_choices(account: Account, *, keep: Contact | None = None):
     return Contact.objects.filter(match, account=account)
 
 
-def tax_rate_choices(account: Account, *, keep_for: Invoice | None = None):
+def tax_rate_choices(account: Account, *, keep_for: Invoice | None = None) -> QuerySet[TaxRate]:
     """Active rates of `account`, plus those `keep_for`'s lines already use."""
     match = Q(is_active=True)
     if keep_for is not None:

@@ -5,7 +5,9 @@ import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, NoReturn, cast
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
@@ -17,6 +19,7 @@ from taxes.models import TaxRate
 
 from .history import change_record, invoice_event_record
 from .models import (
+    NUMBER_MAX_LENGTH,
     ZERO,
     Invoice,
     InvoiceLine,
@@ -31,7 +34,6 @@ from .signals import invoice_changed, invoice_numbers_held
 from .totals import totals_for, totals_too_large
 
 NUMBER_DIGITS = 4  # INV-0001, as Xero numbers them
-NUMBER_MAX_LENGTH = Invoice._meta.get_field("number").max_length
 # Candidates the allocator checks at once (numbers already used are skipped a window at a time).
 NUMBER_WINDOW = 20
 HEADER_FIELDS = ("contact", "name", "issue_date", "due_date", "currency", "tax_mode", "number")
@@ -52,8 +54,13 @@ class LineInput:
 def numbers_held_elsewhere(*, account: Account, numbers: Sequence[str]) -> dict[str, str]:
     """{number: why} for the numbers the account's connected books already hold
     (signals.invoice_numbers_held)."""
-    held = {}
-    for _, answer in invoice_numbers_held.send(sender=Invoice, account=account, numbers=numbers):
+    held: dict[str, str] = {}
+    # Receivers answer {number: why} or None (django-stubs types every answer as str | None).
+    answers = cast(
+        list[tuple[object, dict[str, str] | None]],
+        invoice_numbers_held.send(sender=Invoice, account=account, numbers=numbers),
+    )
+    for _, answer in answers:
         held.update(answer or {})
     return held
 
@@ -93,7 +100,7 @@ def invoice_number_allocate(*, account: Account) -> str:
 def _number_set(invoice: Invoice, number: str) -> None:
     """Renumber `invoice` (saved by the caller), or raise ValidationError on the number field."""
 
-    def refuse(why: str):
+    def refuse(why: str) -> NoReturn:
         raise ValidationError({"number": why})
 
     if not number:
@@ -127,7 +134,7 @@ def _lock(invoice: Invoice) -> Invoice:
 
 def _validate_header(invoice: Invoice) -> None:
     errors = {}
-    if invoice.contact_id and invoice.contact.account_id != invoice.account_id:
+    if invoice.contact is not None and invoice.contact.account_id != invoice.account_id:
         errors["contact"] = "Choose a contact of this account."
     if invoice.due_date and invoice.issue_date and invoice.due_date < invoice.issue_date:
         errors["due_date"] = "The due date cannot be before the issue date."
@@ -247,7 +254,7 @@ def invoice_create(
 
 
 def invoice_update(
-    *, invoice: Invoice, lines: Sequence[LineInput] | None = None, **fields
+    *, invoice: Invoice, lines: Sequence[LineInput] | None = None, **fields: Any
 ) -> Invoice:
     """Change the header (any of HEADER_FIELDS) and, when `lines` is given, make the lines
     exactly those. Refused on a void or paid invoice, and when the new total would be less than
@@ -351,7 +358,7 @@ def payment_record(
     date: datetime.date | None = None,
     method: str = PaymentMethod.BANK_TRANSFER,
     reference: str = "",
-    by=None,
+    by: User | None = None,
 ) -> Payment:
     """Take a payment against an issued invoice; never more than the amount due."""
     amount = Decimal(amount)
@@ -417,7 +424,7 @@ def invoice_void(*, invoice: Invoice) -> Invoice:
     return invoice
 
 
-def invoice_reissue(*, invoice: Invoice, by=None) -> Invoice:
+def invoice_reissue(*, invoice: Invoice, by: User | None = None) -> Invoice:
     """Void an issued invoice and issue a copy as it stands now, under a new number, with its
     payments moved across: how an invoice whose books can no longer change (a payment applied
     in Xero, say) takes an edit. Nothing is lost: the copy has the same contact, lines and

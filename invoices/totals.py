@@ -3,6 +3,9 @@ discount_rate and tax_rate (an InvoiceLine, a services.LineInput) becomes a calc
 
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
+
+from django.db import models
 
 from taxes.calculation import Component, Line, Totals, invoice_totals
 from taxes.calculation import TaxMode as CalculationTaxMode
@@ -20,7 +23,7 @@ def tax_components(tax_rate: TaxRate | None) -> tuple[Component, ...]:
     )
 
 
-def totals_for(*, tax_mode: str, lines: Sequence) -> Totals:
+def totals_for(*, tax_mode: str, lines: Sequence[Any]) -> Totals:
     return invoice_totals(
         [
             Line(
@@ -35,8 +38,9 @@ def totals_for(*, tax_mode: str, lines: Sequence) -> Totals:
     )
 
 
-def _column_max(field) -> Decimal:
+def _column_max(field: object) -> Decimal:
     """The largest amount a DecimalField column holds: 999,999,999,999.99 for (14, 2)."""
+    assert isinstance(field, models.DecimalField)
     return Decimal(10) ** (field.max_digits - field.decimal_places) - Decimal(10) ** (
         -field.decimal_places
     )

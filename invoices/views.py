@@ -1,15 +1,22 @@
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, cast
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from platform_crm.confirmation import Confirmation, confirmation_page, confirmed
 from platform_crm.forms import SearchForm
-from platform_crm.tenancy import account_view
+from platform_crm.models import Account
+from platform_crm.tenancy import AccountRequest, account_view
+from taxes.calculation import Totals
 
-from .forms import InvoiceForm, PaymentForm, line_formset
+from .forms import BaseLineFormSet, InvoiceForm, PaymentForm, line_formset
 from .models import Invoice, InvoiceStatus, Payment, TaxMode
 from .selectors import (
     SYNC_FILTERS,
@@ -38,7 +45,7 @@ HISTORY_SHOWN = 100
 
 
 @account_view()
-def invoice_index(request, account):
+def invoice_index(request: AccountRequest, account: Account) -> HttpResponse:
     search_form = SearchForm(request.GET)
     search = request.GET.get("q", "")
     status = request.GET.get("status", "")
@@ -60,12 +67,12 @@ def invoice_index(request, account):
 
 
 @account_view()
-def invoice_detail(request, account, pk):
+def invoice_detail(request: AccountRequest, account: Account, pk: int) -> HttpResponse:
     invoice = invoice_get(account, pk)
     return _detail(request, invoice, PaymentForm(invoice=invoice))
 
 
-def _detail(request, invoice, payment_form):
+def _detail(request: AccountRequest, invoice: Invoice, payment_form: PaymentForm) -> HttpResponse:
     context = {
         "invoice": invoice,
         "lines": invoice_lines(invoice),
@@ -78,7 +85,7 @@ def _detail(request, invoice, payment_form):
     return render(request, "invoices/detail.html", context)
 
 
-def _edit(request, account, invoice):
+def _edit(request: AccountRequest, account: Account, invoice: Invoice | None) -> HttpResponse:
     data = request.POST if request.method == "POST" else None
     form = InvoiceForm(data, instance=invoice, account=account)
     formset = line_formset(account=account, invoice=invoice, data=data)
@@ -103,7 +110,7 @@ def _edit(request, account, invoice):
     return render(request, "invoices/form.html", context)
 
 
-def _preview(form, formset):
+def _preview(form: InvoiceForm, formset: BaseLineFormSet) -> Invoice | Totals:
     """Totals of what is on the form now: the valid lines, in the chosen tax mode."""
     if not formset.is_bound:
         if form.instance.pk:
@@ -116,12 +123,12 @@ def _preview(form, formset):
 
 
 @account_view()
-def invoice_new(request, account):
+def invoice_new(request: AccountRequest, account: Account) -> HttpResponse:
     return _edit(request, account, None)
 
 
 @account_view()
-def invoice_edit(request, account, pk):
+def invoice_edit(request: AccountRequest, account: Account, pk: int) -> HttpResponse:
     invoice = invoice_get(account, pk)
     if not invoice.is_editable:
         messages.error(
@@ -134,14 +141,20 @@ def invoice_edit(request, account, pk):
 
 @account_view()
 @require_POST
-def invoice_totals(request, account):
+def invoice_totals(request: AccountRequest, account: Account) -> HttpResponse:
     """The totals block of the invoice form, recomputed as lines are typed (htmx)."""
     form = InvoiceForm(request.POST, account=account)
     formset = line_formset(account=account, invoice=None, data=request.POST, preview=True)
     return render(request, "invoices/_totals.html", {"totals": _preview(form, formset)})
 
 
-def _act(request, account, invoice, service, done: str):
+def _act(
+    request: AccountRequest,
+    account: Account,
+    invoice: Invoice,
+    service: Callable[..., Invoice],
+    done: str,
+) -> HttpResponse:
     try:
         service(invoice=invoice)
         messages.success(request, done.format(number=invoice.number))
@@ -153,17 +166,23 @@ def _act(request, account, invoice, service, done: str):
 
 @account_view()
 @require_POST
-def invoice_issue_view(request, account, pk):
+def invoice_issue_view(request: AccountRequest, account: Account, pk: int) -> HttpResponse:
     return _act(
         request, account, invoice_get(account, pk), invoice_issue, "Invoice {number} issued."
     )
 
 
-def _confirmation(action: str, invoice: Invoice, payment: Payment | None = None, **fields):
+def _confirmation(
+    action: str, invoice: Invoice, payment: Payment | None = None, **fields: Any
+) -> Confirmation:
     """The confirmation of `action`, with what connected systems say it will do on their side
     (invoice_action_effects) and Cancel back to the invoice."""
-    answers = invoice_action_effects.send(
-        sender=Invoice, action=action, invoice=invoice, payment=payment
+    # Receivers answer (where, [sentences]) or None (django-stubs types answers as str | None).
+    answers = cast(
+        list[tuple[object, tuple[str, list[str]] | None]],
+        invoice_action_effects.send(
+            sender=Invoice, action=action, invoice=invoice, payment=payment
+        ),
     )
     return Confirmation(
         cancel_url=reverse("invoices:detail", args=[invoice.account.slug, invoice.pk]),
@@ -172,7 +191,7 @@ def _confirmation(action: str, invoice: Invoice, payment: Payment | None = None,
     )
 
 
-def _money(amount, invoice: Invoice) -> str:
+def _money(amount: Decimal, invoice: Invoice) -> str:
     return f"{amount} {invoice.currency}"
 
 
@@ -212,7 +231,7 @@ def _void_confirmation(invoice: Invoice) -> Confirmation:
 
 @account_view()
 @require_http_methods(["GET", "POST"])
-def invoice_void_view(request, account, pk):
+def invoice_void_view(request: AccountRequest, account: Account, pk: int) -> HttpResponse:
     invoice = invoice_get(account, pk)
     if not confirmed(request):
         return confirmation_page(request, _void_confirmation(invoice))
@@ -229,7 +248,7 @@ def _reissue_confirmation(invoice: Invoice) -> Confirmation:
         f"(total {_money(invoice.total, invoice)}).",
     ]
     if payments:
-        paid = sum(p.amount for p in payments)
+        paid = sum((p.amount for p in payments), Decimal(0))
         here.append(
             f"Its {len(payments)} payment{'s' if len(payments) != 1 else ''} "
             f"({_money(paid, invoice)}) move to the copy, with their dates and references."
@@ -251,7 +270,7 @@ def _reissue_confirmation(invoice: Invoice) -> Confirmation:
 
 @account_view()
 @require_http_methods(["GET", "POST"])
-def invoice_reissue_view(request, account, pk):
+def invoice_reissue_view(request: AccountRequest, account: Account, pk: int) -> HttpResponse:
     invoice = invoice_get(account, pk)
     if not confirmed(request):
         return confirmation_page(request, _reissue_confirmation(invoice))
@@ -269,7 +288,7 @@ def invoice_reissue_view(request, account, pk):
 
 @account_view()
 @require_POST
-def payment_new(request, account, pk):
+def payment_new(request: AccountRequest, account: Account, pk: int) -> HttpResponse:
     invoice = invoice_get(account, pk)
     form = PaymentForm(request.POST, invoice=invoice)
     if form.is_valid():
@@ -304,7 +323,7 @@ def _payment_delete_confirmation(payment: Payment) -> Confirmation:
 
 @account_view()
 @require_http_methods(["GET", "POST"])
-def payment_delete_view(request, account, payment_pk):
+def payment_delete_view(request: AccountRequest, account: Account, payment_pk: int) -> HttpResponse:
     payment = payment_get(account, payment_pk)
     if not confirmed(request):
         return confirmation_page(request, _payment_delete_confirmation(payment))
