@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: dev stop-db test lint format bench bench-quick install clean
+.PHONY: dev stop-db test lint typecheck format bench bench-quick install clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ test: $(VENV)/.installed lint
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	PYTHONPATH=$(CURDIR) $(BIN)/mypy
+
+# mypy with django-stubs; which modules are strict is in pyproject.toml's [tool.mypy]. The path
+# makes the Django plugin load this checkout's settings and models, even from a git worktree.
+typecheck: $(VENV)/.installed
+	PYTHONPATH=$(CURDIR) $(BIN)/mypy
 
 format: $(VENV)/.installed
 	$(BIN)/ruff format .
