@@ -3,6 +3,7 @@ choice (see XERO-FACTS.md section 12) and can be switched through the control AP
 
 from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
+from typing import Any
 
 
 @dataclass
@@ -88,7 +89,7 @@ class Settings:
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
 
-def update_dataclass(obj, values: dict) -> list[str]:
+def update_dataclass(obj, values: dict[str, Any]) -> list[str]:
     """Set known fields from a dict; return the unknown names so callers can report them."""
     known = {f.name for f in fields(obj)}
     unknown = [k for k in values if k not in known]
@@ -107,5 +108,5 @@ def _plain(value):
     return value
 
 
-def as_dict(obj) -> dict:
+def as_dict(obj) -> dict[str, Any]:
     return asdict(obj)

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import jsonschema
@@ -159,14 +160,14 @@ class _SpecLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
 UNDECLARED_400 = (("put", "/Currencies"), ("get", "/Invoices/{InvoiceID}/OnlineInvoice"))
 
 
-def _declare_validation_400(spec: dict) -> None:
+def _declare_validation_400(spec: dict[str, Any]) -> None:
     for method, path in UNDECLARED_400:
         responses = spec.get("paths", {}).get(path, {}).get(method, {}).get("responses")
         if responses is not None and "400" not in responses:
             responses["400"] = {"$ref": "#/components/responses/400Error"}
 
 
-def load_spec_dict(filename: str) -> dict:
+def load_spec_dict(filename: str) -> dict[str, Any]:
     with open(SPECS / filename, encoding="utf-8") as f:
         spec = yaml.load(f, Loader=_SpecLoader)  # noqa: S506 (a SafeLoader subclass)
     _fix_and_annotate(spec)
@@ -210,7 +211,9 @@ class _Response:
 class Contract:
     """One official spec, loaded once, validating requests and responses against it."""
 
-    def __init__(self, filename: str, *, prefix: str = "", case_insensitive_paths: bool = False):
+    def __init__(
+        self, filename: str, *, prefix: str = "", case_insensitive_paths: bool = False
+    ) -> None:
         started = time.perf_counter()
         self.filename = filename
         self.prefix = prefix
@@ -264,10 +267,10 @@ class Contract:
                 errors.extend(self._undeclared(schema, json.loads(body), "response body"))
         self._raise(f"{method.upper()} {url_or_path} -> {status} response", errors, "response")
 
-    def schema(self, name: str) -> dict:
+    def schema(self, name: str) -> dict[str, Any]:
         return self.spec["components"]["schemas"][name]
 
-    def _resolve(self, schema: dict) -> dict:
+    def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         while "$ref" in schema:
             ref = schema["$ref"]
             if not ref.startswith("#/"):
@@ -278,7 +281,7 @@ class Contract:
             schema = node
         return schema
 
-    def _response_schema(self, method: str, path: str, status: int) -> dict | None:
+    def _response_schema(self, method: str, path: str, status: int) -> dict[str, Any] | None:
         """The JSON schema the spec gives this operation's response, or None."""
         parts = path.split("/")
         best, best_score = None, -1
@@ -302,7 +305,9 @@ class Contract:
         content = (answer or {}).get("content", {}).get("application/json")
         return content.get("schema") if content else None
 
-    def _undeclared(self, schema: dict, instance: object, where: str) -> Iterable[Violation]:
+    def _undeclared(
+        self, schema: dict[str, Any], instance: object, where: str
+    ) -> Iterable[Violation]:
         """Tightening "undeclared-fields" (opt-in): properties the schema does not declare.
         Xero's schemas never forbid extra properties, so JSON Schema cannot catch a field the
         sandbox invented, and the SDK silently drops such fields, hiding the mistake.
@@ -318,7 +323,7 @@ class Contract:
                 yield violation
 
     def _walk_undeclared(
-        self, schema: dict, instance: object, where: str, owner: str
+        self, schema: dict[str, Any], instance: object, where: str, owner: str
     ) -> Iterable[tuple[str, str, Violation]]:
         while "$ref" in schema:
             owner = schema["$ref"].rsplit("/", 1)[-1]
@@ -538,7 +543,7 @@ _WEBHOOKS_URI = "urn:xero:xero-webhooks.yaml"
 
 
 @functools.cache
-def _webhooks() -> tuple[dict, Registry]:
+def _webhooks() -> tuple[dict[str, Any], Registry]:
     spec = load_spec_dict("xero-webhooks.yaml")
     # The spec is OpenAPI 3.1, whose webhooks openapi-core cannot route without a webhook name
     # in the request; the payload schema is plain JSON Schema 2020-12, so validate it directly.
@@ -576,7 +581,7 @@ def validate_webhook_payload(body: bytes) -> None:
         raise AssertionError(f"webhook payload breaks xero-webhooks.yaml:\n{listing}")
 
 
-def _intent_to_receive(error: jsonschema.ValidationError, payload: dict) -> bool:
+def _intent_to_receive(error: jsonschema.ValidationError, payload: dict[str, Any]) -> bool:
     """Relaxation "intent-to-receive-sequence-zero": Xero's intent-to-receive checks are
     {"events": [], "firstEventSequence": 0, "lastEventSequence": 0, ...} (developer docs,
     XERO-FACTS §10), below the spec's minimum of 1. Forgiven only when events is empty."""

@@ -6,6 +6,7 @@ import fnmatch
 import re
 import time
 from datetime import date
+from typing import Any
 
 from . import jsonio
 from . import seed as seed_module
@@ -35,7 +36,7 @@ from .sandbox import OWN_LIMITS
 from .wire import Request, json_response
 
 
-def _body(request: Request) -> dict:
+def _body(request: Request) -> dict[str, Any]:
     return request.json or {}
 
 
@@ -43,7 +44,7 @@ def _error(message: str, status: int = 400):
     return json_response({"error": message}, status)
 
 
-def tenant_summary(tenant) -> dict:
+def tenant_summary(tenant) -> dict[str, Any]:
     return {
         "tenantId": tenant.id,
         "name": tenant.name,
@@ -55,7 +56,7 @@ def tenant_summary(tenant) -> dict:
     }
 
 
-def build_orgs(spec: dict) -> list[dict]:
+def build_orgs(spec: dict[str, Any]) -> list[dict[str, Any]]:
     """Seed specs: {"default": true, "contacts": N} and/or {"orgs": [{name, region, n_contacts,
     n_invoices, n_credit_notes, seed, short_code, currencies, count, per_day}]} and/or {"data":
     [raw org dicts shaped like seed.build_org output]}. An org spec with `count` stands for that
@@ -81,7 +82,7 @@ def build_orgs(spec: dict) -> list[dict]:
     return orgs
 
 
-def _build_org(org: dict, name: str, seed: int, contacts: int) -> dict:
+def _build_org(org: dict[str, Any], name: str, seed: int, contacts: int) -> dict[str, Any]:
     kwargs = {
         "name": name,
         "region": org.get("region", "NZ"),

@@ -3,6 +3,7 @@ exchange-rate feed Xero reads its day rates from (XE.com, spec Invoice.CurrencyR
 
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 # The CurrencyCode enum of xero_accounting.yaml, in its order (a test compares the two).
 _ENUM = """
@@ -108,7 +109,7 @@ def decimals(code: str) -> int:
     return 0 if code in ZERO_DP else 2
 
 
-def describe(code: str) -> dict:
+def describe(code: str) -> dict[str, Any]:
     return {"Code": code, "Description": NAMES.get(code, code)}
 
 

@@ -11,6 +11,7 @@ import itertools
 import random
 import threading
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 KINDS = ("status", "latency", "timeout", "drop", "lost_response")
 
@@ -36,7 +37,7 @@ class Fault:
             return False
         return fnmatch.fnmatch(path.lower(), self.path.lower())
 
-    def public(self) -> dict:
+    def public(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("_rng")
         return data
@@ -50,7 +51,7 @@ class Faults:
         # Set on clear so requests held by "timeout" faults finish promptly at test teardown.
         self.wake = threading.Event()
 
-    def add(self, spec: dict) -> Fault:
+    def add(self, spec: dict[str, Any]) -> Fault:
         spec = {
             k: v
             for k, v in spec.items()
@@ -75,7 +76,7 @@ class Faults:
             self._rules.clear()
         self.wake.set()
 
-    def list(self) -> list[dict]:
+    def list(self) -> list[dict[str, Any]]:
         with self._lock:
             return [rule.public() for rule in self._rules]
 

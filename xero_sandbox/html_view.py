@@ -5,6 +5,7 @@ an invoice, and approving, allocating, refunding or voiding a credit note as a p
 import html
 import re
 import urllib.parse
+from typing import Any
 
 from .in_xero import (
     Refused,
@@ -156,11 +157,11 @@ def org(sb, request):
     return page(title, body)
 
 
-def _name(tenant, document: dict) -> str:
+def _name(tenant, document: dict[str, Any]) -> str:
     return tenant.contacts.get(document["Contact"]["ContactID"], {}).get("Name", "")
 
 
-def _shown(rows: list, every: list) -> str:
+def _shown(rows: list[Any], every: list[Any]) -> str:
     return f"latest {len(rows)} of {len(every)}" if len(rows) < len(every) else str(len(every))
 
 
@@ -266,7 +267,7 @@ def _account_options(tenant) -> str:
     )
 
 
-def _line_rows(document: dict) -> list[list[str]]:
+def _line_rows(document: dict[str, Any]) -> list[list[str]]:
     return [
         [
             e(li.get("Description", "")),

@@ -3,6 +3,7 @@ returned verbatim for every replay; nothing is created twice."""
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -19,7 +20,7 @@ class Entry:
     replays: int = 0
     replay_times: list[float] = field(default_factory=list)
 
-    def public(self) -> dict:
+    def public(self) -> dict[str, Any]:
         return {
             "key": self.key,
             "tenant_id": self.tenant_id,
@@ -55,5 +56,5 @@ class IdempotencyCache:
     def record(self, entry: Entry) -> None:
         self._entries[(entry.tenant_id, entry.key)] = entry
 
-    def log(self) -> list[dict]:
+    def log(self) -> list[dict[str, Any]]:
         return [entry.public() for entry in self._entries.values()]

@@ -8,6 +8,7 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from .clock import Clock
 from .config import Settings
@@ -56,7 +57,7 @@ class RefreshToken:
     issued_at: float
     rotated_at: float | None = None
     revoked: bool = False
-    successor: dict | None = None  # the pair issued when this token was first rotated
+    successor: dict[str, Any] | None = None  # the pair issued when this token was first rotated
     auth_event_id: str = ""  # of the authorisation that started this family
 
 
@@ -78,20 +79,20 @@ class Connection:
     auth_event_id: str
     created: float
     updated: float
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _b64url(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-def _jwt(claims: dict) -> str:
+def _jwt(claims: dict[str, Any]) -> str:
     header = {"alg": "RS256", "kid": SIGNING_KID, "typ": "JWT"}
     parts = [json.dumps(part, separators=(",", ":")).encode() for part in (header, claims)]
     return ".".join([*map(_b64url, parts), _b64url(secrets.token_bytes(SIGNATURE_BYTES))])
 
 
-def jwt_claims(token: str) -> dict:
+def jwt_claims(token: str) -> dict[str, Any]:
     """The middle segment of a JWT, decoded without any signature check (as the product does)."""
     middle = token.split(".")[1]
     return json.loads(base64.urlsafe_b64decode(middle + "=" * (-len(middle) % 4)))
@@ -170,7 +171,9 @@ class Identity:
         )
         return code
 
-    def exchange_code(self, *, client_id: str, code: str, redirect_uri: str, verifier: str) -> dict:
+    def exchange_code(
+        self, *, client_id: str, code: str, redirect_uri: str, verifier: str
+    ) -> dict[str, Any]:
         grant = self.codes.get(code)
         if grant is None or grant.used or grant.client_id != client_id:
             raise GrantError()
@@ -188,7 +191,7 @@ class Identity:
             client_id, grant.scopes, family=str(uuid.uuid4()), auth_event_id=grant.auth_event_id
         )
 
-    def refresh(self, *, client_id: str, token: str) -> dict:
+    def refresh(self, *, client_id: str, token: str) -> dict[str, Any]:
         rt = self.refresh_tokens.get(token)
         now = self.clock.time()
         b = self.settings.behaviour
@@ -226,7 +229,9 @@ class Identity:
         for conn in self.connections_for(client_id):
             del self.connections[conn.id]
 
-    def _issue(self, client_id: str, scopes: list[str], family: str, auth_event_id: str) -> dict:
+    def _issue(
+        self, client_id: str, scopes: list[str], family: str, auth_event_id: str
+    ) -> dict[str, Any]:
         now = self.clock.time()
         expires_at = now + self.settings.behaviour.access_token_seconds
         access = AccessToken(

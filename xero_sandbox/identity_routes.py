@@ -5,6 +5,7 @@ import html
 import re
 import urllib.parse
 from datetime import UTC, datetime
+from typing import Any
 
 from .accounting.envelope import problem
 from .identity import GrantError
@@ -27,7 +28,7 @@ def _with_query(uri: str, **params) -> str:
     return uri + joiner + urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
 
 
-def _consent_page(sandbox, params: dict, message: str = "") -> Response:
+def _consent_page(sandbox, params: dict[str, Any], message: str = "") -> Response:
     with sandbox.store.lock:
         tenants = list(sandbox.store.tenants.values())
     hidden = "".join(
@@ -59,7 +60,7 @@ button{{padding:.5em 1.5em;margin-right:1em}}</style></head><body>
 </form></body></html>""")
 
 
-def _check_authorize(sandbox, params: dict) -> Response | None:
+def _check_authorize(sandbox, params: dict[str, Any]) -> Response | None:
     """Errors shown to the user (no redirect) or sent back to a trusted redirect URI."""
     client_id, uri = params.get("client_id"), params.get("redirect_uri") or ""
     if client_id != sandbox.settings.client_id:
@@ -110,7 +111,7 @@ def authorize_submit(sandbox, request: Request) -> Response:
     return redirect(_with_query(uri, code=code, scope=params["scope"], state=state))
 
 
-def _client(request: Request, form: dict) -> tuple[str, str]:
+def _client(request: Request, form: dict[str, Any]) -> tuple[str, str]:
     header = request.header("Authorization")
     if header.lower().startswith("basic "):
         try:

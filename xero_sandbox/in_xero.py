@@ -3,6 +3,8 @@ They fire webhooks exactly as API writes do, unless made `quiet`: then the chang
 GET (UpdatedDateUTC moves, so If-Modified-Since polls see it) and no webhook tells of it, the
 drift a lost or disabled webhook subscription leaves behind."""
 
+from typing import Any
+
 from .accounting.call import Call
 from .accounting.contacts import save_contact
 from .accounting.credit_notes import (
@@ -40,8 +42,13 @@ def _emit(sandbox, tenant, events, quiet: bool) -> None:
 
 
 def save_contact_in_xero(
-    sandbox, tenant_id: str, fields: dict, contact_id: str | None = None, *, quiet: bool = False
-) -> dict:
+    sandbox,
+    tenant_id: str,
+    fields: dict[str, Any],
+    contact_id: str | None = None,
+    *,
+    quiet: bool = False,
+) -> dict[str, Any]:
     with sandbox.store.lock:
         tenant = _tenant(sandbox, tenant_id)
         existing = tenant.contacts.get((contact_id or "").lower()) if contact_id else None
@@ -59,8 +66,13 @@ def save_contact_in_xero(
 
 
 def save_invoice_in_xero(
-    sandbox, tenant_id: str, fields: dict, invoice_id: str | None = None, *, quiet: bool = False
-) -> dict:
+    sandbox,
+    tenant_id: str,
+    fields: dict[str, Any],
+    invoice_id: str | None = None,
+    *,
+    quiet: bool = False,
+) -> dict[str, Any]:
     """Create, edit, approve or void (Status VOIDED) an invoice."""
     with sandbox.store.lock:
         tenant = _tenant(sandbox, tenant_id)
@@ -95,7 +107,7 @@ def delete_payment_in_xero(sandbox, tenant_id: str, payment_id: str, *, quiet: b
     return payment
 
 
-def _pay(sandbox, tenant_id: str, sent: dict, outstanding, quiet: bool) -> dict:
+def _pay(sandbox, tenant_id: str, sent: dict[str, Any], outstanding, quiet: bool) -> dict[str, Any]:
     """A payment (or a refund) as a person records it: the first bank account and everything
     outstanding unless they say otherwise."""
     with sandbox.store.lock:
@@ -117,8 +129,8 @@ def _pay(sandbox, tenant_id: str, sent: dict, outstanding, quiet: bool) -> dict:
 
 
 def pay_invoice_in_xero(
-    sandbox, tenant_id: str, invoice_id: str, payment: dict, *, quiet: bool = False
-) -> dict:
+    sandbox, tenant_id: str, invoice_id: str, payment: dict[str, Any], *, quiet: bool = False
+) -> dict[str, Any]:
     def outstanding(tenant):
         invoice = tenant.invoices.get(invoice_id.lower())
         return invoice["AmountDue"] if invoice else None
@@ -128,8 +140,8 @@ def pay_invoice_in_xero(
 
 
 def refund_credit_note_in_xero(
-    sandbox, tenant_id: str, credit_note_id: str, refund: dict, *, quiet: bool = False
-) -> dict:
+    sandbox, tenant_id: str, credit_note_id: str, refund: dict[str, Any], *, quiet: bool = False
+) -> dict[str, Any]:
     """ "Make a cash refund" on a credit note: a payment of (part of) its remaining credit."""
 
     def outstanding(tenant):
@@ -140,7 +152,7 @@ def refund_credit_note_in_xero(
     return _pay(sandbox, tenant_id, sent, outstanding, quiet)
 
 
-def _credit_note(tenant, credit_note_id: str) -> dict:
+def _credit_note(tenant, credit_note_id: str) -> dict[str, Any]:
     credit_note = tenant.credit_notes.get((credit_note_id or "").lower())
     if credit_note is None:
         raise Refused([NOT_FOUND])
@@ -150,11 +162,11 @@ def _credit_note(tenant, credit_note_id: str) -> dict:
 def save_credit_note_in_xero(
     sandbox,
     tenant_id: str,
-    fields: dict,
+    fields: dict[str, Any],
     credit_note_id: str | None = None,
     *,
     quiet: bool = False,
-) -> dict:
+) -> dict[str, Any]:
     """Create, edit, approve or void (Status VOIDED) a credit note."""
     with sandbox.store.lock:
         tenant = _tenant(sandbox, tenant_id)
@@ -168,7 +180,9 @@ def save_credit_note_in_xero(
     return saved
 
 
-def _allocation_change(sandbox, tenant_id: str, credit_note_id: str, change, quiet: bool) -> dict:
+def _allocation_change(
+    sandbox, tenant_id: str, credit_note_id: str, change, quiet: bool
+) -> dict[str, Any]:
     """Run change(tenant, credit note) -> (result, invoice) under the lock; fire the events an
     allocation fires."""
     with sandbox.store.lock:
@@ -182,8 +196,8 @@ def _allocation_change(sandbox, tenant_id: str, credit_note_id: str, change, qui
 
 
 def allocate_credit_note_in_xero(
-    sandbox, tenant_id: str, credit_note_id: str, allocation: dict, *, quiet: bool = False
-) -> dict:
+    sandbox, tenant_id: str, credit_note_id: str, allocation: dict[str, Any], *, quiet: bool = False
+) -> dict[str, Any]:
     """ "Allocate credit" on a credit note: {Invoice: {InvoiceID}, Amount, Date}."""
 
     def change(tenant, credit_note):
@@ -197,7 +211,7 @@ def allocate_credit_note_in_xero(
 
 def remove_allocation_in_xero(
     sandbox, tenant_id: str, credit_note_id: str, allocation_id: str, *, quiet: bool = False
-) -> dict:
+) -> dict[str, Any]:
     def change(tenant, credit_note):
         allocation = next(
             (a for a in credit_note["Allocations"] if a["AllocationID"] == allocation_id.lower()),

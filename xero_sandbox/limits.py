@@ -6,6 +6,7 @@ times) and run on the sandbox clock. A refused call does not spend budget."""
 import math
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from .clock import Clock
 from .config import Behaviour, Limits
@@ -52,7 +53,7 @@ class RateLimiter:
         with self._lock:
             self._own.clear()
 
-    def set_org_limits(self, tenant_id: str, values: dict) -> dict:
+    def set_org_limits(self, tenant_id: str, values: dict[str, Any]) -> dict[str, Any]:
         """Give one organisation limits of its own ({per_day: 1000} for a Starter-tier app);
         None returns a limit to the app-wide setting. Returns what applies to it now."""
         unknown = [k for k in values if k not in PER_ORG]
@@ -70,11 +71,11 @@ class RateLimiter:
                     own[name] = value
             return self._applying(tenant_id)
 
-    def org_limits(self, tenant_id: str) -> dict:
+    def org_limits(self, tenant_id: str) -> dict[str, Any]:
         with self._lock:
             return self._applying(tenant_id)
 
-    def _applying(self, tenant_id: str) -> dict:
+    def _applying(self, tenant_id: str) -> dict[str, Any]:
         own = self._own.get(tenant_id, {})
         return {name: own.get(name, getattr(self.limits, name)) for name in PER_ORG}
 
@@ -120,7 +121,7 @@ class RateLimiter:
         with self._lock:
             self._in_flight[tenant_id] = max(self._in_flight.get(tenant_id, 1) - 1, 0)
 
-    def usage(self) -> dict:
+    def usage(self) -> dict[str, Any]:
         with self._lock:
             return {
                 t: {
@@ -131,7 +132,7 @@ class RateLimiter:
                 for t in self._minute
             }
 
-    def app_usage(self) -> dict:
+    def app_usage(self) -> dict[str, Any]:
         """The app-wide minute window: calls admitted in it and when it started."""
         with self._lock:
             return {"minute_used": self._app.used, "minute_started": self._app.start}

@@ -4,6 +4,7 @@ Rounding is ROUND_HALF_UP, which in `decimal` means half away from zero (Xero ro
 zero, e.g. -0.125 -> -0.13)."""
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
 
 CENT = Decimal("0.01")
 FOUR_DP = Decimal("0.0001")
@@ -42,7 +43,7 @@ def has_more_places(value: Decimal, dp: int) -> bool:
     return value != value.quantize(Decimal(1).scaleb(-dp), rounding=ROUND_HALF_UP)
 
 
-def effective_rate(components: list[dict]) -> Decimal:
+def effective_rate(components: list[dict[str, Any]]) -> Decimal:
     """S + c x (1 + S/100): compound components apply on top of the simple ones (help.xero.com)."""
     simple = sum(
         (to_decimal(c.get("Rate"), Decimal(0)) for c in components if not c.get("IsCompound")),
@@ -56,7 +57,7 @@ def effective_rate(components: list[dict]) -> Decimal:
     return round4(rate)
 
 
-def display_rate(components: list[dict]) -> Decimal:
+def display_rate(components: list[dict[str, Any]]) -> Decimal:
     # UNVERIFIED for compound rates: the nominal sum of the components.
     return round4(sum((to_decimal(c.get("Rate"), Decimal(0)) for c in components), Decimal(0)))
 
@@ -84,7 +85,7 @@ def line_tax(amount: Decimal, rate: Decimal, line_amount_types: str, dp: int = 2
     return money(amount * rate / HUNDRED, dp)
 
 
-def totals(lines: list[dict], line_amount_types: str) -> tuple[Decimal, Decimal, Decimal]:
+def totals(lines: list[dict[str, Any]], line_amount_types: str) -> tuple[Decimal, Decimal, Decimal]:
     """(SubTotal, TotalTax, Total) from lines already carrying LineAmount and TaxAmount (each
     already at the currency's places, so their sums are too)."""
     amount = sum((line["LineAmount"] for line in lines), Decimal("0.00"))

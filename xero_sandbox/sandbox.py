@@ -7,6 +7,7 @@ import itertools
 import threading
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from .clock import Clock
 from .config import Settings, as_dict, update_dataclass
@@ -45,7 +46,7 @@ class Sandbox:
         # Bytes of response bodies sent per (organisation, UTC day of the sandbox clock), kept
         # apart from the bounded log so a long run's egress stays whole.
         self._egress: dict[tuple[str, str], list[int]] = {}
-        self.initial_orgs: list[dict] = []  # raw seed output, reloaded by reset
+        self.initial_orgs: list[dict[str, Any]] = []  # raw seed output, reloaded by reset
         self.changed = threading.Event()  # set on every write, for the state file
         self._initial_settings = copy.deepcopy(self.settings)
 
@@ -69,7 +70,7 @@ class Sandbox:
         self.webhooks.base_url = value
 
     # seeding ---------------------------------------------------------------------------
-    def load_orgs(self, orgs: list[dict], *, replace: bool = False) -> list[Tenant]:
+    def load_orgs(self, orgs: list[dict[str, Any]], *, replace: bool = False) -> list[Tenant]:
         """Add seeded orgs; an org's "SandboxLimits" ({per_day: 1000}, ...) become its own."""
         stamp = ms_datetime(self.clock.now())
         tenants = [build_tenant(org, stamp) for org in orgs]
@@ -107,7 +108,7 @@ class Sandbox:
             self.load_orgs(self.initial_orgs)
 
     # request log -------------------------------------------------------------------------
-    def log_request(self, request, tenant_id: str = "") -> dict:
+    def log_request(self, request, tenant_id: str = "") -> dict[str, Any]:
         entry = {
             "id": next(self._request_ids),
             "time": self.clock.time(),
@@ -130,7 +131,7 @@ class Sandbox:
             self.requests.append(entry)
         return entry
 
-    def log_response(self, entry: dict, response) -> None:
+    def log_response(self, entry: dict[str, Any], response) -> None:
         """Keep what was answered: status, headers (Content-Type included) and the body, bounded."""
         entry["status"] = None if response.drop else response.status
         entry["dropped"] = response.drop
@@ -162,7 +163,7 @@ class Sandbox:
             self._bodies_size = 0
             self._egress.clear()
 
-    def egress(self, tenant: str | None = None, day: str | None = None) -> list[dict]:
+    def egress(self, tenant: str | None = None, day: str | None = None) -> list[dict[str, Any]]:
         """Response body bytes sent per organisation per UTC day (of the sandbox clock), as
         Xero bills data egress: every Accounting API answer to that xero-tenant-id counts."""
         with self._log_lock:
@@ -173,6 +174,6 @@ class Sandbox:
             ]
         return sorted(rows, key=lambda r: (r["tenant"], r["day"]))
 
-    def request_log(self) -> list[dict]:
+    def request_log(self) -> list[dict[str, Any]]:
         with self._log_lock:
             return list(self.requests)

@@ -2,6 +2,8 @@
 Configuration, OAuth2Token and ApiClient per client, token getter and saver). Imported lazily:
 only tests and scripts that want the SDK pay for it."""
 
+from typing import Any
+
 import urllib3
 from xero_python.accounting import AccountingApi
 from xero_python.api_client import ApiClient
@@ -12,13 +14,13 @@ from xero_python.identity import IdentityApi
 
 class SdkClient:
     def __init__(
-        self, handle, tenant_id: str, token: dict, transport_retries: bool = False
+        self, handle, tenant_id: str, token: dict[str, Any], transport_retries: bool = False
     ) -> None:
         TokenApi.refresh_token_url = handle.token_url  # class attributes: process-global
         TokenApi.revoke_token_url = handle.revocation_url
         self.tenant_id = tenant_id
         self.token = dict(token)
-        self.saved: list[dict] = []
+        self.saved: list[dict[str, Any]] = []
         conf = Configuration()  # never pass arguments: SDK-NOTES G1
         conf.oauth2_token = OAuth2Token(
             client_id=handle.client_id, client_secret=handle.client_secret
@@ -35,9 +37,9 @@ class SdkClient:
         self.accounting = AccountingApi(self.api_client, base_url=handle.api_url)
         self.identity = IdentityApi(self.api_client, base_url=handle.identity_url)
 
-    def _save(self, token: dict) -> None:
+    def _save(self, token: dict[str, Any]) -> None:
         self.token = {k: v for k, v in token.items() if v is not None}
         self.saved.append(dict(token))
 
-    def last_headers(self) -> dict:
+    def last_headers(self) -> dict[str, Any]:
         return dict(self.api_client.last_response.getheaders())

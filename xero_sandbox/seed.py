@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from .currency_table import describe
 from .seed_sales import build_sales
@@ -166,10 +167,12 @@ DEMO_COLLISIONS: tuple[Collision, ...] = (
 )
 
 
-def _phones(default: tuple[str, str, str] = ("", "", ""), mobile=("", "", "")) -> list[dict]:
+def _phones(
+    default: tuple[str, str, str] = ("", "", ""), mobile=("", "", "")
+) -> list[dict[str, Any]]:
     """All four standard phone types, empty strings where unset, as Xero returns them."""
 
-    def phone(kind: str, parts: tuple[str, str, str]) -> dict:
+    def phone(kind: str, parts: tuple[str, str, str]) -> dict[str, Any]:
         country, area, number = parts
         return {
             "PhoneType": kind,
@@ -186,7 +189,7 @@ def _phones(default: tuple[str, str, str] = ("", "", ""), mobile=("", "", "")) -
     ]
 
 
-def _collision_contacts(rng: random.Random, now: datetime) -> list[dict]:
+def _collision_contacts(rng: random.Random, now: datetime) -> list[dict[str, Any]]:
     """The planted contacts, in DEMO_COLLISIONS order (all ACTIVE customers)."""
     specs = [
         ("Aroha", "Ngata", "Aroha.Ngata@Example.co.nz", _phones(mobile=("64", "22", "987 6543"))),
@@ -300,7 +303,7 @@ def _random_phone(rng: random.Random, region: str, mobile: bool) -> tuple[str, s
     return country, "", f"{area}{head}{tail:04d}"
 
 
-def _contact_base(rng: random.Random, now: datetime, *, name: str) -> dict:
+def _contact_base(rng: random.Random, now: datetime, *, name: str) -> dict[str, Any]:
     return {
         "ContactID": _uuid(rng),
         "ContactStatus": "ACTIVE",
@@ -342,7 +345,9 @@ class _ActiveNames:
         self.taken.discard(name)
 
 
-def _random_contact(rng: random.Random, region: str, now: datetime, names: _ActiveNames) -> dict:
+def _random_contact(
+    rng: random.Random, region: str, now: datetime, names: _ActiveNames
+) -> dict[str, Any]:
     is_person = rng.random() < 0.6
     if is_person:
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
@@ -399,7 +404,7 @@ class _Group:
     name: str
     status: str
     # (contact, random draw) -> member?; None for a DELETED group, which keeps no members.
-    admits: Callable[[dict, float], bool] | None
+    admits: Callable[[dict[str, Any], float], bool] | None
     group_id: str = ""
 
 
@@ -421,7 +426,7 @@ def _groups(rng: random.Random) -> list[_Group]:
 
 def iter_contacts(
     *, region: str = "NZ", n_contacts: int = 300, seed: int = 0, now: datetime = SEED_NOW
-) -> Iterator[dict]:
+) -> Iterator[dict[str, Any]]:
     """Yield n_contacts random contacts, lazily (a 100,000-contact org need not be a list).
 
     Merged duplicates come right after their survivor and count towards n_contacts.
@@ -454,7 +459,7 @@ def iter_contacts(
 _FOUR_DP = Decimal("0.0001")
 
 
-def effective_rate(components: list[dict]) -> Decimal:
+def effective_rate(components: list[dict[str, Any]]) -> Decimal:
     """Xero's effective rate: compound components apply on top of the simple ones.
 
     EffectiveRate = S + c × (1 + S/100), S the sum of non-compound rates, c a compound rate.
@@ -465,7 +470,9 @@ def effective_rate(components: list[dict]) -> Decimal:
     return (simple + compound * (1 + simple / 100)).quantize(_FOUR_DP)
 
 
-def _component(name: str, rate: str, compound: bool = False, non_recoverable: bool = False) -> dict:
+def _component(
+    name: str, rate: str, compound: bool = False, non_recoverable: bool = False
+) -> dict[str, Any]:
     return {
         "Name": name,
         "Rate": Decimal(rate).quantize(_FOUR_DP),
@@ -592,7 +599,7 @@ _TAX_RATES = {
 }
 
 
-def build_tax_rates(region: str) -> list[dict]:
+def build_tax_rates(region: str) -> list[dict[str, Any]]:
     rates = []
     for name, tax_type, report_type, status, flags, parts in _TAX_RATES[region]:
         components = [_component(*part) for part in parts]
@@ -692,7 +699,9 @@ def _standard_tax_types(region: str) -> dict[str, str]:
     return {"out": output, "in": input_, "none": "NONE"}
 
 
-def build_accounts(region: str, *, rng: random.Random, now: datetime = SEED_NOW) -> list[dict]:
+def build_accounts(
+    region: str, *, rng: random.Random, now: datetime = SEED_NOW
+) -> list[dict[str, Any]]:
     info = _REGION[region]
     tax_types = _standard_tax_types(region)
     accounts = []
@@ -745,7 +754,9 @@ _TRACKING = [
 _THEMES = [("Standard", 0), ("Special projects", 1)]
 
 
-def build_items(region: str, *, rng: random.Random, now: datetime = SEED_NOW) -> list[dict]:
+def build_items(
+    region: str, *, rng: random.Random, now: datetime = SEED_NOW
+) -> list[dict[str, Any]]:
     tax_types = _standard_tax_types(region)
     items = []
     for code, name, description, price, account, cost, sold in _ITEMS:
@@ -778,7 +789,7 @@ def build_items(region: str, *, rng: random.Random, now: datetime = SEED_NOW) ->
     return items
 
 
-def build_tracking_categories(rng: random.Random) -> list[dict]:
+def build_tracking_categories(rng: random.Random) -> list[dict[str, Any]]:
     return [
         {
             "TrackingCategoryID": _uuid(rng),
@@ -793,7 +804,7 @@ def build_tracking_categories(rng: random.Random) -> list[dict]:
     ]
 
 
-def build_branding_themes(rng: random.Random, now: datetime = SEED_NOW) -> list[dict]:
+def build_branding_themes(rng: random.Random, now: datetime = SEED_NOW) -> list[dict[str, Any]]:
     return [
         {
             "BrandingThemeID": _uuid(rng),
@@ -811,7 +822,7 @@ def build_branding_themes(rng: random.Random, now: datetime = SEED_NOW) -> list[
 
 def build_organisation(
     *, name: str, region: str, short_code: str, rng: random.Random, now: datetime = SEED_NOW
-) -> dict:
+) -> dict[str, Any]:
     info = _REGION[region]
     return {
         "OrganisationID": _uuid(rng),
@@ -863,7 +874,7 @@ def build_org(
     now: datetime = SEED_NOW,
     n_invoices: int = 0,
     n_credit_notes: int = 0,
-) -> dict:
+) -> dict[str, Any]:
     """One organisation's data: Organisation, Contacts, ContactGroups, TaxRates, Accounts,
     Currencies (the base currency and `currencies`), Items, TrackingCategories, BrandingThemes,
     and with n_invoices / n_credit_notes its history (Invoices, CreditNotes, Payments:
@@ -879,7 +890,7 @@ def build_org(
         name=name, region=region, short_code=short_code or _short_code(rng), rng=rng, now=now
     )
     groups = _groups(rng)
-    members: dict[str, list[dict]] = {g.group_id: [] for g in groups}
+    members: dict[str, list[dict[str, Any]]] = {g.group_id: [] for g in groups}
     group_rng = random.Random(f"groups:{name}:{seed}")
 
     # Random people never take a demo person's name, so planted names stay unique.
@@ -925,7 +936,7 @@ def build_org(
     return org
 
 
-def _invoice_settings(name, region, seed, base, currencies, now) -> dict:
+def _invoice_settings(name, region, seed, base, currencies, now) -> dict[str, Any]:
     # Its own generator, so the data seeded before these settings existed stays as it was.
     rng = random.Random(f"settings:{name}:{region}:{seed}")
     codes = [base] + [c for c in currencies if c != base]
@@ -937,7 +948,7 @@ def _invoice_settings(name, region, seed, base, currencies, now) -> dict:
     }
 
 
-def default_orgs(n_contacts: int = 300) -> list[dict]:
+def default_orgs(n_contacts: int = 300) -> list[dict[str, Any]]:
     """The two demo organisations; the first is the main demo and holds DEMO_COLLISIONS."""
     return [
         build_org(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from .money import line_amount, line_tax, round2, totals
 
@@ -58,7 +59,7 @@ def _ms_at(day: date, rng: random.Random, now: datetime) -> str:
 class _Books:
     """What the seeded documents need from the org: accounts, tax rates, customers, suppliers."""
 
-    def __init__(self, org: dict, standard_tax: dict[str, str]) -> None:
+    def __init__(self, org: dict[str, Any], standard_tax: dict[str, str]) -> None:
         self.currency = org["Organisation"]["BaseCurrency"]
         self.accounts = {a["Code"]: a for a in org["Accounts"]}
         self.rates = {r["TaxType"]: r["EffectiveRate"] for r in org["TaxRates"]}
@@ -72,7 +73,7 @@ class _Books:
         self.theme = themes[0].get("BrandingThemeID") if themes else None
 
 
-def _line(rng: random.Random, books: _Books, sales: bool, amount_types: str) -> dict:
+def _line(rng: random.Random, books: _Books, sales: bool, amount_types: str) -> dict[str, Any]:
     quantity = Decimal(rng.choice(("1", "1", "1", "2", "3", "1.5", "2.25", "10")))
     unit = Decimal(rng.randrange(1000, 250000)) / 100
     code = rng.choice(("200", "200", "205", "260")) if sales else rng.choice(("429", "400"))
@@ -99,7 +100,9 @@ def _line(rng: random.Random, books: _Books, sales: bool, amount_types: str) -> 
     return line
 
 
-def _document(books: _Books, contact: dict, day: date, lines: list, amount_types: str) -> dict:
+def _document(
+    books: _Books, contact: dict[str, Any], day: date, lines: list[Any], amount_types: str
+) -> dict[str, Any]:
     sub_total, total_tax, total = totals(lines, amount_types)
     document = {
         "Contact": {"ContactID": contact["ContactID"]},
@@ -139,12 +142,12 @@ class _Ledger:
 
     def __init__(self, books: _Books, rng: random.Random, now: datetime) -> None:
         self.books, self.rng, self.now = books, rng, now
-        self.invoices: list[dict] = []
-        self.credit_notes: list[dict] = []
-        self.payments: list[dict] = []
+        self.invoices: list[dict[str, Any]] = []
+        self.credit_notes: list[dict[str, Any]] = []
+        self.payments: list[dict[str, Any]] = []
         self.settled: dict[str, date] = {}  # document id -> the last day money moved on it
 
-    def invoice(self, number: int, day: date, sales: bool) -> dict:
+    def invoice(self, number: int, day: date, sales: bool) -> dict[str, Any]:
         rng, books = self.rng, self.books
         contact = rng.choice(books.customers if sales else books.suppliers)
         amount_types = rng.choices(("Exclusive", "Inclusive", "NoTax"), (70, 25, 5))[0]
@@ -171,7 +174,9 @@ class _Ledger:
         self.invoices.append(invoice)
         return invoice
 
-    def credit_note(self, number: int | None, invoice: dict | None, day: date) -> dict:
+    def credit_note(
+        self, number: int | None, invoice: dict[str, Any] | None, day: date
+    ) -> dict[str, Any]:
         """A credit note for part of `invoice` (same contact, tax and line types), or a
         supplier credit note of its own when invoice is None."""
         rng, books = self.rng, self.books
@@ -212,7 +217,9 @@ class _Ledger:
         self.credit_notes.append(credit_note)
         return credit_note
 
-    def allocate(self, credit_note: dict, invoice: dict, amount: Decimal, day: date) -> None:
+    def allocate(
+        self, credit_note: dict[str, Any], invoice: dict[str, Any], amount: Decimal, day: date
+    ) -> None:
         allocation = {
             "AllocationID": _uuid(self.rng),
             "Amount": amount,
@@ -241,7 +248,7 @@ class _Ledger:
         self._moved(credit_note, "CreditNoteID", "RemainingCredit", day)
         self._moved(invoice, "InvoiceID", "AmountDue", day)
 
-    def pay(self, document: dict, amount: Decimal, day: date) -> None:
+    def pay(self, document: dict[str, Any], amount: Decimal, day: date) -> None:
         """A payment on an invoice, or a refund of a credit note."""
         credit = "CreditNoteID" in document
         key, left = ("CreditNoteID", "RemainingCredit") if credit else ("InvoiceID", "AmountDue")
@@ -283,19 +290,19 @@ class _Ledger:
         document[left] = round2(document[left] - amount)
         self._moved(document, key, left, day)
 
-    def _moved(self, document: dict, key: str, left: str, day: date) -> None:
+    def _moved(self, document: dict[str, Any], key: str, left: str, day: date) -> None:
         self.settled[document[key]] = max(day, self.settled.get(document[key], day))
         if document[left] == 0:
             document["Status"] = "PAID"
             document["FullyPaidOnDate"] = _ms(day)
 
-    def stamp(self, document: dict, key: str, day: date) -> None:
+    def stamp(self, document: dict[str, Any], key: str, day: date) -> None:
         last = min(self.settled.get(document[key], day) + timedelta(days=1), self.now.date())
         document["UpdatedDateUTC"] = _ms_at(max(last, day), self.rng, self.now)
 
 
 def build_sales(
-    org: dict,
+    org: dict[str, Any],
     standard_tax: dict[str, str],
     *,
     n_invoices: int,
@@ -303,7 +310,7 @@ def build_sales(
     seed: int,
     now: datetime,
     years: int = 2,
-) -> tuple[list[dict], list[dict], list[dict]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """(Invoices, CreditNotes, Payments) for `org` (a seed.build_org dict with its contacts,
     accounts and tax rates), dated over the `years` before `now`."""
     if (n_invoices or n_credit_notes) and not org["Contacts"]:

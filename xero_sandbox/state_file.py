@@ -5,6 +5,7 @@ import os
 import threading
 from dataclasses import asdict
 from datetime import date
+from typing import Any
 
 from . import jsonio
 from .identity import AccessToken, Connection, RefreshToken
@@ -13,7 +14,7 @@ from .store import Tenant
 DEBOUNCE_SECONDS = 1.0
 
 
-def _tenant_dump(t: Tenant) -> dict:
+def _tenant_dump(t: Tenant) -> dict[str, Any]:
     return {
         "Organisation": t.organisation,
         "contacts": list(t.contacts.values()),
@@ -40,7 +41,7 @@ def _tenant_dump(t: Tenant) -> dict:
     }
 
 
-def _tenant_load(data: dict) -> Tenant:
+def _tenant_load(data: dict[str, Any]) -> Tenant:
     t = Tenant(data["Organisation"])
     for contact in data["contacts"]:
         t.put_contact(contact)

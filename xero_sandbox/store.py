@@ -7,6 +7,7 @@ import threading
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from . import jsonio
 from .currency_table import describe
@@ -14,7 +15,7 @@ from .money import display_rate, effective_rate, round4, to_decimal
 from .msdates import ms_datetime
 
 
-def _name_key(contact: dict) -> str:
+def _name_key(contact: dict[str, Any]) -> str:
     """A contact's name as the unique-name index keys it (seeded data may hold any shape)."""
     name = contact.get("Name")
     return name.strip().lower() if isinstance(name, str) else ""
@@ -25,17 +26,17 @@ def new_id() -> str:
 
 
 class Tenant:
-    def __init__(self, organisation: dict) -> None:
+    def __init__(self, organisation: dict[str, Any]) -> None:
         self.id: str = organisation["OrganisationID"]
         self.organisation = organisation
-        self.contacts: dict[str, dict] = {}
-        self.contact_groups: dict[str, dict] = {}
+        self.contacts: dict[str, dict[str, Any]] = {}
+        self.contact_groups: dict[str, dict[str, Any]] = {}
         self.group_members: dict[str, list[str]] = {}
-        self.accounts: dict[str, dict] = {}
-        self.tax_rates: dict[str, dict] = {}
-        self.invoices: dict[str, dict] = {}
-        self.credit_notes: dict[str, dict] = {}
-        self.payments: dict[str, dict] = {}
+        self.accounts: dict[str, dict[str, Any]] = {}
+        self.tax_rates: dict[str, dict[str, Any]] = {}
+        self.invoices: dict[str, dict[str, Any]] = {}
+        self.credit_notes: dict[str, dict[str, Any]] = {}
+        self.payments: dict[str, dict[str, Any]] = {}
         self.active_names: dict[str, str] = {}  # lower-cased active contact name -> ContactID
         # Lower-cased names of ARCHIVED contacts -> their ContactIDs (several may share one).
         self.archived_names: dict[str, set[str]] = {}
@@ -46,14 +47,14 @@ class Tenant:
         # Settings a sales invoice draws on: enabled currencies (base first), the day rates set
         # through the control API (code -> [(from date, rate)], oldest first), items, tracking
         # categories (with their Options) and branding themes.
-        self.currencies: dict[str, dict] = {}
+        self.currencies: dict[str, dict[str, Any]] = {}
         self.rates: dict[str, list[tuple[date, Decimal]]] = {}
-        self.items: dict[str, dict] = {}
-        self.tracking_categories: dict[str, dict] = {}
-        self.branding_themes: dict[str, dict] = {}
+        self.items: dict[str, dict[str, Any]] = {}
+        self.tracking_categories: dict[str, dict[str, Any]] = {}
+        self.branding_themes: dict[str, dict[str, Any]] = {}
         # The invoice's own link and email: InvoiceID -> online invoice token; emails sent.
         self.online_invoices: dict[str, str] = {}
-        self.invoice_emails: list[dict] = []
+        self.invoice_emails: list[dict[str, Any]] = []
         # A Starter-like plan's caps on approved invoices per month (None: no cap).
         self.plan: dict[str, int | None] = {"ACCREC": None, "ACCPAY": None}
         # Serialised contacts, so a 1,000-contact page is a join rather than 1,000 dumps.
@@ -66,7 +67,7 @@ class Tenant:
         return self.organisation.get("Name", "")
 
     # contacts ---------------------------------------------------------------
-    def put_contact(self, contact: dict) -> None:
+    def put_contact(self, contact: dict[str, Any]) -> None:
         contact_id = contact["ContactID"]
         old = self.contacts.get(contact_id)
         if old is not None:
@@ -84,7 +85,7 @@ class Tenant:
         self.contact_json.pop((contact_id, False), None)
         self.contact_json.pop((contact_id, True), None)
 
-    def _unindex_name(self, contact: dict) -> None:
+    def _unindex_name(self, contact: dict[str, Any]) -> None:
         key = _name_key(contact)
         if self.active_names.get(key) == contact["ContactID"]:
             del self.active_names[key]
@@ -103,7 +104,7 @@ class Tenant:
             self._ordered = {True: every, False: active}
         return self._ordered[include_archived]
 
-    def groups_of(self, contact_id: str) -> list[dict]:
+    def groups_of(self, contact_id: str) -> list[dict[str, Any]]:
         if self._groups_by_contact is None:
             index: dict[str, list[str]] = {}
             for group_id, members in self.group_members.items():
@@ -132,7 +133,7 @@ class Tenant:
             if number.lower() not in self.credit_note_numbers:
                 return number
 
-    def account_by_code(self, code: str) -> dict | None:
+    def account_by_code(self, code: str) -> dict[str, Any] | None:
         for account in self.accounts.values():
             if account.get("Code") == code:
                 return account
@@ -142,7 +143,7 @@ class Tenant:
     def base_currency(self) -> str:
         return self.organisation.get("BaseCurrency") or "NZD"
 
-    def item_by_code(self, code: str) -> dict | None:
+    def item_by_code(self, code: str) -> dict[str, Any] | None:
         for item in self.items.values():
             if item.get("Code") == code:
                 return item
@@ -165,7 +166,7 @@ def _strip_nulls(value):
 DOCUMENTS = ("Invoices", "CreditNotes", "Payments")
 
 
-def build_tenant(org: dict, stamp: str) -> Tenant:
+def build_tenant(org: dict[str, Any], stamp: str) -> Tenant:
     """Load one seed org (the dict `seed.build_org` returns) into a Tenant."""
     # Contacts hold no decimals; normalising 100,000 of them would dominate seeding time. Seeded
     # documents arrive as JSON (Decimal already) or from seed_sales (Decimal), so they are only
@@ -219,7 +220,7 @@ def build_tenant(org: dict, stamp: str) -> Tenant:
 RATE_FIELDS = ("DisplayTaxRate", "EffectiveRate")
 
 
-def _numeric_rate(rate: dict) -> dict:
+def _numeric_rate(rate: dict[str, Any]) -> dict[str, Any]:
     """Tax rates as the spec types them: rates are numbers (a seed may carry "15.0000")."""
     rate = dict(rate)
     for key in RATE_FIELDS:
@@ -236,7 +237,7 @@ def _numeric_rate(rate: dict) -> dict:
     return rate
 
 
-def _load_settings(tenant: Tenant, org: dict, stamp: str) -> None:
+def _load_settings(tenant: Tenant, org: dict[str, Any], stamp: str) -> None:
     """Currencies, items, tracking categories and branding themes; an org seeded without them
     still has its base currency and Xero's "Standard" theme, as every Xero org does."""
     codes = [tenant.base_currency] + [
@@ -268,7 +269,7 @@ def _load_settings(tenant: Tenant, org: dict, stamp: str) -> None:
         tenant.branding_themes[theme["BrandingThemeID"]] = theme
 
 
-def load_documents(tenant: Tenant, org: dict, stamp: str) -> None:
+def load_documents(tenant: Tenant, org: dict[str, Any], stamp: str) -> None:
     """Seeded invoices, credit notes and payments, stored as the API would have left them
     (seed_sales builds them consistent), with their numbers indexed."""
     for invoice in org.get("Invoices", []):
@@ -315,5 +316,5 @@ class Store:
         return self.tenants.get(tenant_id.lower()) or self.tenants.get(tenant_id)
 
 
-def touch(entity: dict, moment: datetime) -> None:
+def touch(entity: dict[str, Any], moment: datetime) -> None:
     entity["UpdatedDateUTC"] = ms_datetime(moment)

@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import jsonio
 from .clock import Clock
@@ -46,10 +47,10 @@ class Delivery:
     signature: str
     events: int
     next_attempt: float = 0.0
-    attempts: list[dict] = field(default_factory=list)
+    attempts: list[dict[str, Any]] = field(default_factory=list)
     state: str = "pending"  # pending | delivered | failed
 
-    def public(self) -> dict:
+    def public(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "url": self.url,
@@ -66,12 +67,12 @@ class Webhooks:
     def __init__(self, settings: WebhookSettings, clock: Clock, base_url: str = "") -> None:
         self.settings, self.clock, self.base_url = settings, clock, base_url
         self._cond = threading.Condition()
-        self._events: list[dict] = []
+        self._events: list[dict[str, Any]] = []
         self._deliveries: list[Delivery] = []
         self._sequence = itertools.count(1)
         self._ids = itertools.count(1)
         self._busy = False
-        self.emitted: list[dict] = []
+        self.emitted: list[dict[str, Any]] = []
         threading.Thread(target=self._run, name="xero-sandbox-webhooks", daemon=True).start()
 
     def reset(self) -> None:
@@ -87,7 +88,7 @@ class Webhooks:
         category: str,
         event_type: str,
         resource_id: str,
-        data: dict | None = None,
+        data: dict[str, Any] | None = None,
     ) -> None:
         """`data` rides on the event as Xero's CREDITNOTE events carry {Type, Status}."""
         plural = {"CONTACT": "Contacts", "INVOICE": "Invoices", "CREDITNOTE": "CreditNotes"}[
@@ -110,7 +111,7 @@ class Webhooks:
                 self._events.append(event)
                 self._cond.notify_all()
 
-    def deliveries(self) -> list[dict]:
+    def deliveries(self) -> list[dict[str, Any]]:
         with self._cond:
             return [d.public() for d in self._deliveries]
 
@@ -163,7 +164,7 @@ class Webhooks:
             if batch:
                 self._deliver(batch)
 
-    def _deliver(self, events: list[dict]) -> None:
+    def _deliver(self, events: list[dict[str, Any]]) -> None:
         first = next(self._sequence)
         for _ in events[1:]:
             last = next(self._sequence)
@@ -200,7 +201,9 @@ class Webhooks:
             delivery.next_attempt = time.monotonic() + retries[len(delivery.attempts) - 1]
 
     # checks Xero runs against a receiver ----------------------------------------------
-    def send_signed(self, events: list[dict], *, good_signature: bool, url: str = "") -> dict:
+    def send_signed(
+        self, events: list[dict[str, Any]], *, good_signature: bool, url: str = ""
+    ) -> dict[str, Any]:
         payload = {
             "events": events,
             "firstEventSequence": 0,
@@ -214,7 +217,7 @@ class Webhooks:
         )
         return {"good_signature": good_signature, "status": status, "error": error}
 
-    def intent_to_receive(self, rounds: int = 3) -> dict:
+    def intent_to_receive(self, rounds: int = 3) -> dict[str, Any]:
         """Xero's check: 200 for every correctly signed empty payload, 401 for every bad one."""
         results = []
         for i in range(rounds * 2):

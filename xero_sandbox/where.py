@@ -6,6 +6,7 @@ The real grammar is UNVERIFIED; anything outside this subset answers 400."""
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from .msdates import parse_datetime
 
@@ -46,7 +47,7 @@ def _moment(value) -> datetime | None:
     return parse_datetime(value)
 
 
-def _get(entity: dict, dotted: str):
+def _get(entity: dict[str, Any], dotted: str):
     value = entity
     for part in dotted.split("."):
         if not isinstance(value, dict):
@@ -69,7 +70,7 @@ def compile_where(text: str):
             clauses.append(clause)
         groups.append(clauses)
 
-    def test(entity: dict, clause: dict) -> bool:
+    def test(entity: dict[str, Any], clause: dict[str, Any]) -> bool:
         actual = _get(entity, clause["field"])
         if clause["method"]:
             text_value = str(actual or "").lower()
@@ -103,7 +104,7 @@ def compile_where(text: str):
     return lambda entity: any(all(test(entity, c) for c in clauses) for clauses in groups)
 
 
-def sort(items: list[dict], order: str | None) -> list[dict]:
+def sort(items: list[dict[str, Any]], order: str | None) -> list[dict[str, Any]]:
     if not order:
         return items
     parts = order.strip().split()

@@ -2,6 +2,7 @@
 
 import urllib.parse
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import jsonio
 
@@ -56,7 +57,7 @@ class Response:
     delay: float = 0.0  # hold the answer this long (faults)
 
 
-def json_response(data, status: int = 200, headers: dict | None = None) -> Response:
+def json_response(data, status: int = 200, headers: dict[str, Any] | None = None) -> Response:
     return Response(status=status, body=jsonio.dumps_bytes(data), headers=dict(headers or {}))
 
 

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 from ..msdates import parse_datetime
 from ..store import Tenant
@@ -22,7 +23,7 @@ class Call:
         return self.sandbox.settings.behaviour
 
     def emit(
-        self, category: str, event_type: str, resource_id: str, data: dict | None = None
+        self, category: str, event_type: str, resource_id: str, data: dict[str, Any] | None = None
     ) -> None:
         self.sandbox.webhooks.emit(self.tenant.id, category, event_type, resource_id, data)
 
@@ -38,7 +39,7 @@ class Call:
                 return None
         return int(moment.timestamp() * 1000)
 
-    def filtered(self, rows: list[dict]) -> list[dict] | WhereError:
+    def filtered(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]] | WhereError:
         """`rows` kept by the request's `where` and sorted by its `order`; the WhereError when
         `where` cannot be read (the handler answers it as a 400)."""
         where = self.request.arg("where")

@@ -1,6 +1,8 @@
 """Contacts and contact groups: list with Xero's filters and paging, single GET, create and
 update with Xero's rule that contact names are unique among active contacts."""
 
+from typing import Any
+
 from .. import jsonio
 from ..config import Behaviour
 from ..store import Tenant, new_id, touch
@@ -72,7 +74,9 @@ SLOTS = {
 }
 
 
-def _by_type(field: str, stored: list | None, sent, fresh: bool) -> tuple[list, list[str]]:
+def _by_type(
+    field: str, stored: list[Any] | None, sent, fresh: bool
+) -> tuple[list[Any], list[str]]:
     """`stored` with each element of `sent` in place of the stored one of its type (appended
     when there is none); a new contact starts from the empty standard slots."""
     key, allowed, standard, empty = SLOTS[field]
@@ -98,7 +102,7 @@ def _by_type(field: str, stored: list | None, sent, fresh: bool) -> tuple[list, 
     return result, errors
 
 
-def contact_view(tenant: Tenant, contact: dict, summary: bool) -> dict:
+def contact_view(tenant: Tenant, contact: dict[str, Any], summary: bool) -> dict[str, Any]:
     if summary:
         return {k: v for k, v in contact.items() if k not in HEAVY}
     view = dict(contact)
@@ -132,7 +136,7 @@ def _strip_nulls(value):
     return value
 
 
-def find_contact(tenant: Tenant, ref: dict) -> dict | None:
+def find_contact(tenant: Tenant, ref: dict[str, Any]) -> dict[str, Any] | None:
     """A contact reference as Xero resolves it: ContactID, then ContactNumber, then active Name."""
     if ref.get("ContactID"):
         return tenant.contacts.get(ref["ContactID"].lower()) or tenant.contacts.get(
@@ -150,13 +154,13 @@ def find_contact(tenant: Tenant, ref: dict) -> dict | None:
 
 def save_contact(
     tenant: Tenant,
-    sent: dict,
+    sent: dict[str, Any],
     now,
-    existing: dict | None,
+    existing: dict[str, Any] | None,
     behaviour: Behaviour | None = None,
     *,
     api: bool = True,
-) -> tuple[dict | None, list[str]]:
+) -> tuple[dict[str, Any] | None, list[str]]:
     """Create or update one contact; (stored contact, []) or (None, error messages). `api`
     False is a person in Xero, who may edit an archived contact; the names rules hold for both."""
     behaviour = behaviour or Behaviour()

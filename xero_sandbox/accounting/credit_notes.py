@@ -5,6 +5,7 @@ the rules Xero applies. Refunds (payments against a credit note) are in payments
 Xero's words for each refusal, and which of them are verified, are listed in the README."""
 
 from decimal import Decimal
+from typing import Any
 
 from ..currency_table import VALID as CURRENCY_CODES
 from ..currency_table import decimals
@@ -75,7 +76,7 @@ NO_INVOICE = "Invoice could not be found."
 NO_AMOUNT = "Allocation amount must be greater than zero."
 
 
-def find_credit_note(tenant: Tenant, ref: dict) -> dict | None:
+def find_credit_note(tenant: Tenant, ref: dict[str, Any]) -> dict[str, Any] | None:
     """By CreditNoteID, else by (ACCRECCREDIT) CreditNoteNumber."""
     if ref.get("CreditNoteID"):
         return tenant.credit_notes.get(str(ref["CreditNoteID"]).lower())
@@ -84,17 +85,19 @@ def find_credit_note(tenant: Tenant, ref: dict) -> dict | None:
     return tenant.credit_notes.get(found) if found else None
 
 
-def used(credit_note: dict) -> bool:
+def used(credit_note: dict[str, Any]) -> bool:
     """Allocated or refunded: Xero then refuses edits and voids."""
     return bool(credit_note.get("Allocations") or credit_note.get("Payments"))
 
 
-def event_data(credit_note: dict) -> dict:
+def event_data(credit_note: dict[str, Any]) -> dict[str, Any]:
     """What Xero's CREDITNOTE webhook events carry (webhooks spec, CreditNoteWebhookEvent)."""
     return {"Type": credit_note["Type"], "Status": credit_note["Status"]}
 
 
-def _status_errors(existing: dict | None, target: str, touched: set[str], behaviour) -> list[str]:
+def _status_errors(
+    existing: dict[str, Any] | None, target: str, touched: set[str], behaviour
+) -> list[str]:
     if existing is None:
         return [] if target in ("DRAFT", "SUBMITTED", "AUTHORISED") else [BAD_STATUS]
     current = existing["Status"]
@@ -125,8 +128,8 @@ def _number_errors(tenant: Tenant, kind: str, number: str, credit_note_id) -> li
 
 
 def save_credit_note(
-    call: Call, sent: dict, existing: dict | None
-) -> tuple[dict | None, list[str], list]:
+    call: Call, sent: dict[str, Any], existing: dict[str, Any] | None
+) -> tuple[dict[str, Any] | None, list[str], list[Any]]:
     """Validate and store one credit note. Returns (credit note, errors, events)."""
     tenant = call.tenant
     incoming = {k: v for k, v in _strip_nulls(sent).items() if k not in READ_ONLY}
@@ -226,7 +229,7 @@ def save_credit_note(
     return merged, [], [(*event, event_data(merged))]
 
 
-def _index_number(tenant: Tenant, existing: dict | None, saved: dict) -> None:
+def _index_number(tenant: Tenant, existing: dict[str, Any] | None, saved: dict[str, Any]) -> None:
     if saved["Type"] != "ACCRECCREDIT":
         return
     old = (existing or {}).get("CreditNoteNumber", "").lower()
@@ -235,7 +238,9 @@ def _index_number(tenant: Tenant, existing: dict | None, saved: dict) -> None:
     tenant.credit_note_numbers[saved["CreditNoteNumber"].lower()] = saved["CreditNoteID"]
 
 
-def credit_note_view(tenant: Tenant, credit_note: dict, unitdp: int = 2, lines=True) -> dict:
+def credit_note_view(
+    tenant: Tenant, credit_note: dict[str, Any], unitdp: int = 2, lines=True
+) -> dict[str, Any]:
     view = {k: v for k, v in credit_note.items() if k != "LineItems"}
     view["Contact"] = contact_summary(tenant, credit_note["Contact"]["ContactID"])
     view["ID"] = credit_note["CreditNoteID"]  # Xero's examples carry both
@@ -250,7 +255,7 @@ def credit_note_view(tenant: Tenant, credit_note: dict, unitdp: int = 2, lines=T
     return view
 
 
-def _error_element(element: dict, messages: list[str]) -> dict:
+def _error_element(element: dict[str, Any], messages: list[str]) -> dict[str, Any]:
     """The element as sent, with its errors; bad enum values dropped so the SDK can read it."""
     echo = safe_echo(element, TYPES)
     echo.update(
@@ -261,7 +266,7 @@ def _error_element(element: dict, messages: list[str]) -> dict:
     return echo
 
 
-def _answer(call: Call, plural: str, results: list[dict], failed: bool):
+def _answer(call: Call, plural: str, results: list[dict[str, Any]], failed: bool):
     if failed and call.summarize_errors():
         # As with invoices, Xero keeps the valid elements and says so only for the others.
         return validation_exception(
@@ -363,7 +368,7 @@ def get_credit_note(call: Call):
 
 
 # allocations ---------------------------------------------------------------------------
-def _find_invoice(tenant: Tenant, ref) -> dict | None:
+def _find_invoice(tenant: Tenant, ref) -> dict[str, Any] | None:
     if not isinstance(ref, dict):
         return None
     if ref.get("InvoiceID"):
@@ -373,7 +378,9 @@ def _find_invoice(tenant: Tenant, ref) -> dict | None:
     return tenant.invoices.get(found) if found else None
 
 
-def allocation_errors(credit_note: dict, invoice: dict | None, amount) -> list[str]:
+def allocation_errors(
+    credit_note: dict[str, Any], invoice: dict[str, Any] | None, amount
+) -> list[str]:
     errors = []
     if credit_note["Status"] not in ("AUTHORISED", "PAID"):
         errors.append(NOT_APPROVED)
@@ -405,8 +412,8 @@ def allocation_errors(credit_note: dict, invoice: dict | None, amount) -> list[s
 
 
 def allocate(
-    now, tenant: Tenant, credit_note: dict, sent: dict
-) -> tuple[dict | None, list[str], dict | None]:
+    now, tenant: Tenant, credit_note: dict[str, Any], sent: dict[str, Any]
+) -> tuple[dict[str, Any] | None, list[str], dict[str, Any] | None]:
     """Allocate part of a credit note to an invoice: (allocation, errors, invoice). Usable by
     the API, the control API and the HTML view."""
     invoice = _find_invoice(tenant, sent.get("Invoice"))
@@ -442,14 +449,14 @@ def allocate(
     return allocation, [], invoice
 
 
-def _invoice_ref(invoice: dict) -> dict:
+def _invoice_ref(invoice: dict[str, Any]) -> dict[str, Any]:
     ref = {"InvoiceID": invoice["InvoiceID"]}
     if invoice.get("InvoiceNumber"):
         ref["InvoiceNumber"] = invoice["InvoiceNumber"]
     return ref
 
 
-def _applied(credit_note: dict, amount: Decimal, day: str) -> dict:
+def _applied(credit_note: dict[str, Any], amount: Decimal, day: str) -> dict[str, Any]:
     """The credit note as an invoice lists it (Invoice.CreditNotes)."""
     return {
         "CreditNoteID": credit_note["CreditNoteID"],
@@ -463,12 +470,14 @@ def _applied(credit_note: dict, amount: Decimal, day: str) -> dict:
     }
 
 
-def removal_errors(tenant: Tenant, allocation: dict) -> list[str]:
+def removal_errors(tenant: Tenant, allocation: dict[str, Any]) -> list[str]:
     """An allocation dated on or before a lock date stays, as a payment there does."""
     return rules.lock_messages(tenant, parse_date(allocation["Date"]))
 
 
-def remove_allocation(now, tenant: Tenant, credit_note: dict, allocation: dict) -> dict:
+def remove_allocation(
+    now, tenant: Tenant, credit_note: dict[str, Any], allocation: dict[str, Any]
+) -> dict[str, Any]:
     """Undo one allocation; returns the invoice it credited."""
     amount = allocation["Amount"]
     credit_note["Allocations"] = [
@@ -491,7 +500,7 @@ def remove_allocation(now, tenant: Tenant, credit_note: dict, allocation: dict) 
     return invoice
 
 
-def allocation_view(credit_note: dict, allocation: dict) -> dict:
+def allocation_view(credit_note: dict[str, Any], allocation: dict[str, Any]) -> dict[str, Any]:
     view = dict(allocation)
     view["CreditNote"] = {
         "CreditNoteID": credit_note["CreditNoteID"],
@@ -500,7 +509,9 @@ def allocation_view(credit_note: dict, allocation: dict) -> dict:
     return view
 
 
-def allocation_events(credit_note: dict, invoice: dict, behaviour) -> list[tuple]:
+def allocation_events(
+    credit_note: dict[str, Any], invoice: dict[str, Any], behaviour
+) -> list[tuple[Any, ...]]:
     """A credit note's allocation changes it and the invoice it credits."""
     events = [("CREDITNOTE", "UPDATE", credit_note["CreditNoteID"], event_data(credit_note))]
     if behaviour.webhook_on_payment:

@@ -1,6 +1,7 @@
 """Response envelopes and error bodies of the Accounting API (spec: Error, Element, Pagination)."""
 
 import uuid
+from typing import Any
 
 from .. import jsonio
 from ..msdates import ms_envelope_time
@@ -12,7 +13,7 @@ MAX_PAGE_SIZE = 1000
 
 
 def envelope(
-    now, plural: str, items: list, pagination: dict | None = None, status: int = 200
+    now, plural: str, items: list[Any], pagination: dict[str, Any] | None = None, status: int = 200
 ) -> Response:
     data = {
         "Id": str(uuid.uuid4()),
@@ -26,7 +27,9 @@ def envelope(
     return json_response(data, status)
 
 
-def envelope_of_json(now, plural: str, item_json: list[str], pagination: dict | None) -> Response:
+def envelope_of_json(
+    now, plural: str, item_json: list[str], pagination: dict[str, Any] | None
+) -> Response:
     """Same as `envelope` for items already serialised (the contacts page cache)."""
     head = {
         "Id": str(uuid.uuid4()),
@@ -40,7 +43,7 @@ def envelope_of_json(now, plural: str, item_json: list[str], pagination: dict | 
     return raw_json(text)
 
 
-def validation_exception(elements: list[dict]) -> Response:
+def validation_exception(elements: list[dict[str, Any]]) -> Response:
     return json_response(
         {
             "ErrorNumber": 10,
@@ -75,7 +78,7 @@ def problem(status: int, title: str, detail: str) -> Response:
     )
 
 
-def paging(request, total: int, unpaged: str) -> tuple[int, int, dict | None] | Response:
+def paging(request, total: int, unpaged: str) -> tuple[int, int, dict[str, Any] | None] | Response:
     """(offset, limit, pagination) for a list call. Without `page`, Xero's unpaged behaviour is
     UNVERIFIED: "first_page" serves page 1 of 100 (with pagination), "all" serves everything."""
     raw_page = request.arg("page")
@@ -103,7 +106,7 @@ def csv(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
-def element_errors(element: dict, messages: list[str]) -> dict:
+def element_errors(element: dict[str, Any], messages: list[str]) -> dict[str, Any]:
     out = dict(element)
     out["ValidationErrors"] = [{"Message": m} for m in messages]
     return out

@@ -3,6 +3,7 @@ online invoice, for approved sales invoices) and POST /Invoices/{id}/Email (Xero
 invoice to the contact; the sandbox records it as an event the control API lists)."""
 
 import secrets
+from typing import Any
 
 from ..msdates import iso_datetime
 from ..store import Tenant, touch
@@ -22,17 +23,17 @@ NOT_SENDABLE = (
 NO_ADDRESS = "The contact has no email address to send the invoice to."
 
 
-def _invoice(call: Call) -> dict | None:
+def _invoice(call: Call) -> dict[str, Any] | None:
     return call.tenant.invoices.get(call.request.params["id"].lower())
 
 
-def _refused(invoice: dict, message: str) -> Response:
+def _refused(invoice: dict[str, Any], message: str) -> Response:
     return validation_exception(
         [{"InvoiceID": invoice["InvoiceID"], "ValidationErrors": [{"Message": message}]}]
     )
 
 
-def online_invoice_url(sandbox, tenant: Tenant, invoice: dict) -> str:
+def online_invoice_url(sandbox, tenant: Tenant, invoice: dict[str, Any]) -> str:
     """Stable per invoice, shaped like https://in.xero.com/<40 characters>, served by the
     sandbox's HTML view at /in/<token>."""
     token = tenant.online_invoices.get(invoice["InvoiceID"])
@@ -42,7 +43,7 @@ def online_invoice_url(sandbox, tenant: Tenant, invoice: dict) -> str:
     return f"{sandbox.base_url}/in/{token}"
 
 
-def recipients(tenant: Tenant, invoice: dict) -> list[str]:
+def recipients(tenant: Tenant, invoice: dict[str, Any]) -> list[str]:
     """The contact's primary address and every contact person with IncludeInEmails (docs)."""
     contact = tenant.contacts.get(invoice["Contact"]["ContactID"], {})
     found = [contact.get("EmailAddress")] + [

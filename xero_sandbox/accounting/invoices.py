@@ -2,6 +2,7 @@
 summarizeErrors, and the list filters."""
 
 from decimal import Decimal
+from typing import Any
 
 from ..config import Behaviour
 from ..currency_table import VALID as CURRENCY_CODES
@@ -63,13 +64,13 @@ def _strip_nulls(value):
     return value
 
 
-def has_payments(invoice: dict) -> bool:
+def has_payments(invoice: dict[str, Any]) -> bool:
     return (
         invoice.get("AmountPaid", Decimal(0)) > 0 or invoice.get("AmountCredited", Decimal(0)) > 0
     )
 
 
-def _touched(existing: dict, incoming: dict) -> set[str]:
+def _touched(existing: dict[str, Any], incoming: dict[str, Any]) -> set[str]:
     """Keys of `incoming` that would change `existing` (LineItems always count)."""
     changed = set()
     for key, value in incoming.items():
@@ -90,7 +91,9 @@ def find_contact_id(ref) -> str | None:
     return ref.get("ContactID") if isinstance(ref, dict) else None
 
 
-def _status_errors(existing: dict | None, target: str, touched: set[str], behaviour) -> list[str]:
+def _status_errors(
+    existing: dict[str, Any] | None, target: str, touched: set[str], behaviour
+) -> list[str]:
     if existing is None:
         if target not in ("DRAFT", "SUBMITTED", "AUTHORISED"):
             return [BAD_STATUS]
@@ -114,11 +117,11 @@ def _status_errors(existing: dict | None, target: str, touched: set[str], behavi
 
 def _lines(
     tenant: Tenant,
-    sent: list,
+    sent: list[Any],
     kind: str,
     amount_types: str,
     unitdp: int,
-    old: list,
+    old: list[Any],
     approving: bool,
     *,
     currency: str | None = None,
@@ -197,7 +200,7 @@ def _lines(
     return out, errors
 
 
-def _from_item(tenant: Tenant, line: dict, kind) -> list[str]:
+def _from_item(tenant: Tenant, line: dict[str, Any], kind) -> list[str]:
     """An ItemCode fills what the line leaves out from the item's sales (or purchase) details,
     as Xero does; an unknown code, or one not sold (bought), is refused."""
     if not line.get("ItemCode"):
@@ -221,7 +224,7 @@ def _from_item(tenant: Tenant, line: dict, kind) -> list[str]:
     return []
 
 
-def _branding_errors(tenant: Tenant, merged: dict) -> list[str]:
+def _branding_errors(tenant: Tenant, merged: dict[str, Any]) -> list[str]:
     """A BrandingThemeID must name one of the org's themes; without one Xero applies the
     default theme (SortOrder 0), as its answers carry a BrandingThemeID (UNVERIFIED)."""
     theme_id = merged.get("BrandingThemeID")
@@ -235,7 +238,7 @@ def _branding_errors(tenant: Tenant, merged: dict) -> list[str]:
     return []
 
 
-def header_errors(call: Call, merged: dict, day, due) -> tuple[str, list[str]]:
+def header_errors(call: Call, merged: dict[str, Any], day, due) -> tuple[str, list[str]]:
     """(currency, errors): what an invoice and a credit note both check beyond their lines:
     dates from 1900 and a DueDate not before the Date, an enabled currency written as Xero
     writes it, and a branding theme of the org's (the default applied when none is sent)."""
@@ -263,7 +266,7 @@ def lock_errors(tenant: Tenant, existing, target: str, day) -> list[str]:
     return errors
 
 
-def _ledger_errors(tenant: Tenant, merged: dict, existing, target: str, day) -> list[str]:
+def _ledger_errors(tenant: Tenant, merged: dict[str, Any], existing, target: str, day) -> list[str]:
     """Lock dates, and the plan's cap when an invoice is first approved."""
     errors = lock_errors(tenant, existing, target, day)
     approved_before = existing is not None and existing["Status"] in rules.APPROVED
@@ -275,8 +278,8 @@ def _ledger_errors(tenant: Tenant, merged: dict, existing, target: str, day) -> 
 
 
 def save_invoice(
-    call: Call, sent: dict, existing: dict | None
-) -> tuple[dict | None, list[str], list]:
+    call: Call, sent: dict[str, Any], existing: dict[str, Any] | None
+) -> tuple[dict[str, Any] | None, list[str], list[Any]]:
     """Validate and store one invoice. Returns (invoice, errors, events)."""
     tenant, behaviour = call.tenant, call.behaviour
     incoming = {k: v for k, v in _strip_nulls(sent).items() if k not in READ_ONLY}
@@ -411,7 +414,9 @@ def save_invoice(
     return merged, [], events
 
 
-def document_rate(tenant: Tenant, merged: dict, existing, currency: str, day, incoming: dict):
+def document_rate(
+    tenant: Tenant, merged: dict[str, Any], existing, currency: str, day, incoming: dict[str, Any]
+):
     """An invoice's or credit note's rate: the one sent, else the one already held when neither
     currency nor date changed, else the day rate of the sandbox's feed (spec
     Invoice.CurrencyRate and CreditNote.CurrencyRate: the XE.com day rate)."""
@@ -422,7 +427,7 @@ def document_rate(tenant: Tenant, merged: dict, existing, currency: str, day, in
     return rules.currency_rate(tenant, currency, day, incoming.get("CurrencyRate"))
 
 
-def contact_summary(tenant: Tenant, contact_id: str) -> dict:
+def contact_summary(tenant: Tenant, contact_id: str) -> dict[str, Any]:
     """The contact as an invoice or credit note shows it."""
     contact = tenant.contacts.get(contact_id, {})
     summary = {
@@ -434,7 +439,7 @@ def contact_summary(tenant: Tenant, contact_id: str) -> dict:
     return summary
 
 
-def view_lines(lines: list[dict], unitdp: int) -> list[dict]:
+def view_lines(lines: list[dict[str, Any]], unitdp: int) -> list[dict[str, Any]]:
     return [
         dict(
             line,
@@ -445,7 +450,9 @@ def view_lines(lines: list[dict], unitdp: int) -> list[dict]:
     ]
 
 
-def invoice_view(tenant: Tenant, invoice: dict, unitdp: int = 2, lines: bool = True) -> dict:
+def invoice_view(
+    tenant: Tenant, invoice: dict[str, Any], unitdp: int = 2, lines: bool = True
+) -> dict[str, Any]:
     view = {k: v for k, v in invoice.items() if k != "LineItems"}
     view["Contact"] = contact_summary(tenant, invoice["Contact"]["ContactID"])
     day = parse_date(invoice["Date"])
@@ -463,7 +470,7 @@ def invoice_view(tenant: Tenant, invoice: dict, unitdp: int = 2, lines: bool = T
     return view
 
 
-def safe_echo(element: dict, types=TYPES) -> dict:
+def safe_echo(element: dict[str, Any], types=TYPES) -> dict[str, Any]:
     """An element echoed in an error must still deserialise in the SDK: drop bad enum values
     (`types`: the document's Type values, credit notes' for a credit note)."""
     echo = _strip_nulls(element)

@@ -1,6 +1,8 @@
 """Items (price list): list, read by ItemID or Code, create and update, and what an invoice line
 takes from its ItemCode."""
 
+from typing import Any
+
 from ..money import round4, round_dp, to_decimal
 from ..store import Tenant, new_id, touch
 from .call import Call
@@ -24,7 +26,7 @@ def duplicate_code(code: str) -> str:
     return f"Price List Item with Code '{code}' already exists"
 
 
-def item_view(item: dict, unitdp: int = 2) -> dict:
+def item_view(item: dict[str, Any], unitdp: int = 2) -> dict[str, Any]:
     view = dict(item)
     for key in ("SalesDetails", "PurchaseDetails"):
         details = dict(item.get(key) or {})
@@ -34,7 +36,7 @@ def item_view(item: dict, unitdp: int = 2) -> dict:
     return view
 
 
-def _details(tenant: Tenant, sent, errors: list[str]) -> dict:
+def _details(tenant: Tenant, sent, errors: list[str]) -> dict[str, Any]:
     details = {k: v for k, v in (sent or {}).items() if k in DETAILS and v is not None}
     if "UnitPrice" in details:
         price = to_decimal(details["UnitPrice"])
@@ -57,7 +59,7 @@ def _details(tenant: Tenant, sent, errors: list[str]) -> dict:
     return details
 
 
-def save_item(tenant: Tenant, sent: dict, now, existing: dict | None):
+def save_item(tenant: Tenant, sent: dict[str, Any], now, existing: dict[str, Any] | None):
     """(item, []) or (None, messages)."""
     incoming = {k: v for k, v in sent.items() if k not in READ_ONLY and v is not None}
     merged = dict(existing or {})
@@ -99,7 +101,7 @@ def save_item(tenant: Tenant, sent: dict, now, existing: dict | None):
     return merged, []
 
 
-def find_item(tenant: Tenant, key: str) -> dict | None:
+def find_item(tenant: Tenant, key: str) -> dict[str, Any] | None:
     return tenant.items.get(key.lower()) or tenant.item_by_code(key)
 
 

@@ -6,6 +6,7 @@ Xero shows the document paid under Payment.Invoice either way: a refund's "Invoi
 credit note, with its Type (ACCRECCREDIT) and number (the spec's Payments examples)."""
 
 from decimal import Decimal
+from typing import Any
 
 from ..currency_table import decimals
 from ..money import has_more_places, round2, to_decimal
@@ -27,7 +28,7 @@ PAYMENT_TYPES = {
 }
 
 
-def _find_invoice(tenant: Tenant, sent: dict) -> dict | None:
+def _find_invoice(tenant: Tenant, sent: dict[str, Any]) -> dict[str, Any] | None:
     ref = sent.get("Invoice") or {}
     invoice_id = ref.get("InvoiceID")
     if invoice_id:
@@ -39,7 +40,7 @@ def _find_invoice(tenant: Tenant, sent: dict) -> dict | None:
     return None
 
 
-def _find_document(tenant: Tenant, sent: dict) -> tuple[dict | None, str]:
+def _find_document(tenant: Tenant, sent: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
     """(the invoice or credit note paid, what to say when it is missing)."""
     if sent.get("CreditNote") or sent.get("CreditNoteNumber"):
         ref = dict(sent.get("CreditNote") or {})
@@ -51,32 +52,32 @@ def _find_document(tenant: Tenant, sent: dict) -> tuple[dict | None, str]:
     return _find_invoice(tenant, sent), missing
 
 
-def _is_credit_note(document: dict) -> bool:
+def _is_credit_note(document: dict[str, Any]) -> bool:
     return "CreditNoteID" in document
 
 
-def _outstanding(document: dict) -> str:
+def _outstanding(document: dict[str, Any]) -> str:
     return "RemainingCredit" if _is_credit_note(document) else "AmountDue"
 
 
-def _id_key(document: dict) -> str:
+def _id_key(document: dict[str, Any]) -> str:
     return "CreditNoteID" if _is_credit_note(document) else "InvoiceID"
 
 
-def paid_document(tenant: Tenant, payment: dict) -> dict:
+def paid_document(tenant: Tenant, payment: dict[str, Any]) -> dict[str, Any]:
     if "CreditNoteID" in payment:
         return tenant.credit_notes[payment["CreditNoteID"]]
     return tenant.invoices[payment["InvoiceID"]]
 
 
-def document_event(document: dict) -> tuple:
+def document_event(document: dict[str, Any]) -> tuple[Any, ...]:
     """The webhook event a payment or refund fires for the document it changed."""
     if _is_credit_note(document):
         return ("CREDITNOTE", "UPDATE", document["CreditNoteID"], event_data(document))
     return ("INVOICE", "UPDATE", document["InvoiceID"])
 
 
-def _find_account(tenant: Tenant, sent: dict) -> dict | None:
+def _find_account(tenant: Tenant, sent: dict[str, Any]) -> dict[str, Any] | None:
     ref = sent.get("Account") or {}
     if ref.get("AccountID"):
         return tenant.accounts.get(str(ref["AccountID"]).lower())
@@ -84,7 +85,7 @@ def _find_account(tenant: Tenant, sent: dict) -> dict | None:
     return tenant.account_by_code(str(code)) if code else None
 
 
-def invoice_summary(tenant: Tenant, document: dict) -> dict:
+def invoice_summary(tenant: Tenant, document: dict[str, Any]) -> dict[str, Any]:
     """The document a payment pays, as Payment.Invoice shows it (a credit note too)."""
     contact = tenant.contacts.get(document["Contact"]["ContactID"], {})
     summary = {
@@ -101,8 +102,8 @@ def invoice_summary(tenant: Tenant, document: dict) -> dict:
 
 
 def apply_payment(
-    call_now, tenant: Tenant, sent: dict
-) -> tuple[dict | None, list[str], dict | None]:
+    call_now, tenant: Tenant, sent: dict[str, Any]
+) -> tuple[dict[str, Any] | None, list[str], dict[str, Any] | None]:
     """(payment, errors, invoice or credit note paid). Usable by the API, the HTML view and the
     control API."""
     errors = []
@@ -178,7 +179,9 @@ def apply_payment(
     return payment, [], document
 
 
-def _currency_errors(tenant: Tenant, document: dict | None, account: dict | None) -> list[str]:
+def _currency_errors(
+    tenant: Tenant, document: dict[str, Any] | None, account: dict[str, Any] | None
+) -> list[str]:
     """A payment (or a refund) is in its invoice's (credit note's) currency, into an account in
     that currency or the base currency; each must be enabled."""
     errors = []
@@ -195,7 +198,7 @@ def _currency_errors(tenant: Tenant, document: dict | None, account: dict | None
     return errors
 
 
-def _bank_amount(tenant: Tenant, amount, rate, account: dict | None, currency: str):
+def _bank_amount(tenant: Tenant, amount, rate, account: dict[str, Any] | None, currency: str):
     """What reaches the account: the amount itself, or its value in the base currency when a
     foreign-currency invoice is paid (or credit note refunded) from a base-currency account."""
     account_code = (account or {}).get("CurrencyCode") or tenant.base_currency
@@ -204,7 +207,7 @@ def _bank_amount(tenant: Tenant, amount, rate, account: dict | None, currency: s
     return round2(amount / rate)
 
 
-def _invoice_payment(payment: dict) -> dict:
+def _invoice_payment(payment: dict[str, Any]) -> dict[str, Any]:
     out = {k: payment[k] for k in ("PaymentID", "Date", "Amount", "CurrencyRate") if k in payment}
     if "Reference" in payment:
         out["Reference"] = payment["Reference"]
@@ -212,7 +215,7 @@ def _invoice_payment(payment: dict) -> dict:
     return out
 
 
-def remove_payment(call_now, tenant: Tenant, payment: dict) -> dict:
+def remove_payment(call_now, tenant: Tenant, payment: dict[str, Any]) -> dict[str, Any]:
     """Delete a payment or refund; returns the invoice or credit note it paid."""
     payment["Status"] = "DELETED"
     touch(payment, call_now)
@@ -231,7 +234,7 @@ def remove_payment(call_now, tenant: Tenant, payment: dict) -> dict:
     return document
 
 
-def payment_view(tenant: Tenant, payment: dict) -> dict:
+def payment_view(tenant: Tenant, payment: dict[str, Any]) -> dict[str, Any]:
     view = {k: v for k, v in payment.items() if k not in ("InvoiceID", "CreditNoteID")}
     view["Invoice"] = invoice_summary(tenant, paid_document(tenant, payment))
     view["UpdatedDateUTCString"] = iso_utc_string(payment["UpdatedDateUTC"])

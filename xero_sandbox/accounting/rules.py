@@ -5,6 +5,7 @@ quantities. Each message's source is in README.md ("Refusals")."""
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from ..currency_table import SIX_DP, VALID, decimals, rate_on
 from ..money import has_more_places, to_decimal
@@ -83,7 +84,7 @@ def currency_messages(tenant: Tenant, code) -> list[str]:
     return []
 
 
-def currency_rate(tenant: Tenant, code: str, day: date, sent) -> tuple[Decimal | None, list]:
+def currency_rate(tenant: Tenant, code: str, day: date, sent) -> tuple[Decimal | None, list[Any]]:
     """The rate a document in `code` dated `day` carries: the one sent, else the day rate."""
     if code == tenant.base_currency:
         return Decimal("1.000000"), []
@@ -112,11 +113,13 @@ def plan_messages(tenant: Tenant, invoice_type: str, day: date, invoice_id: str)
     return [PLAN_LIMIT] if approved >= cap else []
 
 
-def account_class(account: dict) -> str:
+def account_class(account: dict[str, Any]) -> str:
     return account.get("Class") or ACCOUNT_CLASS.get(account.get("Type"), "")
 
 
-def tax_account_messages(rate: dict | None, account: dict | None, tax_type: str) -> list[str]:
+def tax_account_messages(
+    rate: dict[str, Any] | None, account: dict[str, Any] | None, tax_type: str
+) -> list[str]:
     """A tax rate applies only to the account classes its CanApplyTo* flags allow."""
     if rate is None or account is None or tax_type == "NONE":
         return []
@@ -126,7 +129,7 @@ def tax_account_messages(rate: dict | None, account: dict | None, tax_type: str)
     return []
 
 
-def line_number_messages(quantity, discount_rate, discount_amount, code, behaviour) -> list:
+def line_number_messages(quantity, discount_rate, discount_amount, code, behaviour) -> list[Any]:
     messages = []
     if quantity is not None and quantity < 0 and not behaviour.allow_negative_quantities:
         messages.append(

@@ -1,12 +1,14 @@
 """Organisation, chart of accounts, tax rates and branding themes: read-only here, as the product
 only reads them."""
 
+from typing import Any
+
 from ..where import WhereError, compile_where, sort
 from .call import Call, ms_of
 from .envelope import envelope, not_found, validation_exception
 
 
-def filtered(call: Call, rows: list[dict], *, modified: bool = False):
+def filtered(call: Call, rows: list[dict[str, Any]], *, modified: bool = False):
     """Rows after If-Modified-Since (when `modified`), where and order; a Response when the
     where clause cannot be read."""
     since = call.modified_since_ms() if modified else None

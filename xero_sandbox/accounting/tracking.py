@@ -1,6 +1,8 @@
 """Tracking categories and their options: the list Xero serves, the Tracking on invoice lines
 (at most two categories, each once, options active), and changes made "inside Xero"."""
 
+from typing import Any
+
 from ..store import Tenant, new_id
 from .call import Call
 from .envelope import envelope, not_found
@@ -13,7 +15,7 @@ STATUSES = ("ACTIVE", "ARCHIVED", "DELETED")
 TOO_MANY = "Any LineItem can have a maximum of 2 TrackingCategory elements."
 
 
-def category_view(category: dict, include_archived: bool) -> dict:
+def category_view(category: dict[str, Any], include_archived: bool) -> dict[str, Any]:
     shown = ("ACTIVE", "ARCHIVED") if include_archived else ("ACTIVE",)
     view = {k: v for k, v in category.items() if k != "Options"}
     view["Options"] = [
@@ -29,7 +31,7 @@ def category_view(category: dict, include_archived: bool) -> dict:
     return view
 
 
-def _find(items, key_id: str, ref_id, name_key: str, name) -> dict | None:
+def _find(items, key_id: str, ref_id, name_key: str, name) -> dict[str, Any] | None:
     if ref_id:
         return next((i for i in items if i[key_id].lower() == str(ref_id).lower()), None)
     if isinstance(name, str) and name.strip():
@@ -38,7 +40,7 @@ def _find(items, key_id: str, ref_id, name_key: str, name) -> dict | None:
     return None
 
 
-def line_tracking(tenant: Tenant, sent) -> tuple[list[dict], list[str]]:
+def line_tracking(tenant: Tenant, sent) -> tuple[list[dict[str, Any]], list[str]]:
     """A line's Tracking as Xero stores it ({Name, Option, TrackingCategoryID,
     TrackingOptionID}, spec L10175-10179), or the reasons it is refused."""
     if not sent:
@@ -99,7 +101,7 @@ def line_tracking(tenant: Tenant, sent) -> tuple[list[dict], list[str]]:
 
 
 # "inside Xero" (control API) ---------------------------------------------------------------
-def add_category(tenant: Tenant, name: str, options: list[str]) -> dict:
+def add_category(tenant: Tenant, name: str, options: list[str]) -> dict[str, Any]:
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise ValueError("A tracking category needs a Name of 1 to 100 characters.")
@@ -120,7 +122,7 @@ def add_category(tenant: Tenant, name: str, options: list[str]) -> dict:
     return category
 
 
-def set_category_status(tenant: Tenant, category_id: str, status: str) -> dict:
+def set_category_status(tenant: Tenant, category_id: str, status: str) -> dict[str, Any]:
     category = tenant.tracking_categories.get(category_id.lower())
     if category is None:
         raise KeyError(category_id)
@@ -133,7 +135,7 @@ def set_category_status(tenant: Tenant, category_id: str, status: str) -> dict:
     return category
 
 
-def add_option(tenant: Tenant, category_id: str, name: str) -> dict:
+def add_option(tenant: Tenant, category_id: str, name: str) -> dict[str, Any]:
     category = tenant.tracking_categories.get(category_id.lower())
     if category is None:
         raise KeyError(category_id)
@@ -147,7 +149,9 @@ def add_option(tenant: Tenant, category_id: str, name: str) -> dict:
     return option
 
 
-def set_option_status(tenant: Tenant, category_id: str, option_id: str, status: str) -> dict:
+def set_option_status(
+    tenant: Tenant, category_id: str, option_id: str, status: str
+) -> dict[str, Any]:
     category = tenant.tracking_categories.get(category_id.lower())
     option = next(
         (
