@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import django_stubs_ext
@@ -150,7 +151,7 @@ USE_TZ = True
 
 # --- Static files (served by the app itself through whitenoise; no CDN) -----------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT: Path | None = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -194,7 +195,7 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 # Short-lived copies of what Xero said (chart of accounts, tax rates), shared by all processes.
 # A cache that cannot be reached is a miss, never an error (django-redis IGNORE_EXCEPTIONS,
 # each one logged): while Redis is down, pages read Xero or the database instead of failing.
-CACHES = {
+CACHES: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": env.str("CACHE_URL", default=REDIS_URL),
@@ -209,7 +210,7 @@ CACHES = {
 }
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 # Dev-only fallback broker when no Redis can be had (see scripts/dev_env.py).
-CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, int | str] = {
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
     # Longer than the longest task (hard limit below), or Redis hands a running task to a
     # second worker before the first one has acknowledged it.
     "visibility_timeout": 60 * 60,
@@ -239,7 +240,7 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
 if LOG_FORMAT not in ("json", "plain"):
     raise ValueError(f"LOG_FORMAT must be json or plain, not {LOG_FORMAT!r}")
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {

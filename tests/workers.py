@@ -45,7 +45,7 @@ def database_url_for_tests() -> str:
 
 
 class Worker:
-    def __init__(self, process: subprocess.Popen, log: Path, mail_dir: Path):
+    def __init__(self, process: subprocess.Popen | None, log: Path, mail_dir: Path):
         self.process = process
         self.log = log
         self.mail_dir = mail_dir

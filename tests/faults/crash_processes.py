@@ -55,6 +55,8 @@ class KillableWorker(Worker):
     """A `celery worker` (queues xero, email, default; two pool processes) that a test can
     SIGKILL and start again, as a supervisor would. One log for all its lives."""
 
+    process: subprocess.Popen  # started by __init__, and again after each kill
+
     def __init__(self, processes, tmp_path: Path, sandbox, **env: str):
         mail_dir = tmp_path / "mail"
         mail_dir.mkdir()
@@ -215,10 +217,12 @@ class PrivateRedis:
         wait_until(answers, 10, describe=lambda: f"redis-server:\n{self.log.read_text()}")
 
     def kill(self) -> None:
+        assert self.process is not None, "started in __init__"
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
 
     def stop(self) -> None:
+        assert self.process is not None, "started in __init__"
         if self.process.poll() is None:
             self.kill()
 
@@ -316,7 +320,7 @@ class WebSession:
         )
 
     def _cookie(self, name: str) -> str:
-        return next((c.value for c in self.cookies if c.name == name), "")
+        return next((c.value or "" for c in self.cookies if c.name == name), "")
 
     def request(self, method: str, path: str, data: bytes | None = None, headers=None):
         request = urllib.request.Request(

@@ -20,6 +20,7 @@ from xero_sync.models import (
     PossibleDuplicate,
     QuarantinedRecord,
     QuarantineKind,
+    XeroConnection,
     XeroContact,
 )
 
@@ -64,7 +65,9 @@ def start_run(session: WebSession, account, *, preview: bool) -> ContactImport:
         },
     )
     assert answer.status == 302, (answer.status, answer.body[-2000:])
-    return ContactImport.objects.get(pk=int(re.search(r"run=(\d+)", answer.location)[1]))
+    run_id = re.search(r"run=(\d+)", answer.location)
+    assert run_id, answer.location
+    return ContactImport.objects.get(pk=int(run_id[1]))
 
 
 def active_in_xero(xero, tenant_id: str) -> set[str]:
@@ -106,7 +109,7 @@ def wait_for_run(worker, run: ContactImport, status: str, timeout: float, meanwh
 class ThirtyPages:
     """A 30-page import under way: started from the web, run by a worker, swept by beat."""
 
-    connection: object
+    connection: XeroConnection
     expected: set[str]
     worker: KillableWorker
     beat: SweepBeat
@@ -127,7 +130,12 @@ def thirty_pages(private_redis, processes, tmp_path, xero, account, admin_user):
     xero.fault("latency", method="GET", path="/api.xro/2.0/Contacts", seconds=0.3, count=None)
     xero.clear_requests()
     run = start_run(web_session(web, admin_user), account, preview=False)
-    worker.wait_for(lambda: run.refresh_from_db() or run.next_page > 4, 120, interval=0.1)
+
+    def past_page_four() -> bool:
+        run.refresh_from_db()
+        return run.next_page > 4
+
+    worker.wait_for(past_page_four, 120, interval=0.1)
     return ThirtyPages(connection, expected, worker, beat, run)
 
 

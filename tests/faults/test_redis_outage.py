@@ -108,8 +108,13 @@ def test_redis_stopped_then_back_empty_costs_no_5xx_no_delivery_and_no_beat(
     back = time.monotonic()
 
     deliveries = WebhookDelivery.objects.all()
+
+    def all_processed() -> bool:
+        worker.keep_running()
+        return not deliveries.filter(processed_at=None).exists()
+
     worker.wait_for(
-        lambda: worker.keep_running() or not deliveries.filter(processed_at=None).exists(),
+        all_processed,
         120,
         interval=0.5,
     )

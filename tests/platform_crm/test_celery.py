@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
 from celery.exceptions import NotRegistered
@@ -102,7 +103,7 @@ def test_beat_task_for_expired_sessions_runs_on_the_worker(celery_worker):
     expired.create()
     live.create()
     Session.objects.filter(session_key=expired.session_key).update(
-        expire_date=timezone.now() - timezone.timedelta(days=1)
+        expire_date=timezone.now() - timedelta(days=1)
     )
     clear_expired_sessions_task.delay()
     celery_worker.wait_for(lambda: not Session.objects.filter(pk=expired.session_key).exists())

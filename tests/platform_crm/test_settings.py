@@ -222,9 +222,9 @@ def test_the_dev_server_keeps_no_database_connection_after_a_burst(tmp_path):
         assert answers == [200] * 160
         time.sleep(0.5)
         with psycopg.connect(maintenance, autocommit=True) as conn:
-            held = conn.execute(
+            (held,) = conn.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [name]
-            ).fetchone()[0]
+            ).fetchall()[0]
         assert held == 0, f"the dev server still holds {held} connections"
     finally:
         server.terminate()

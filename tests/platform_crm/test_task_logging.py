@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 @pytest.mark.django_db
 def test_a_failed_task_run_is_logged_as_an_error_with_its_cause(json_lines):
-    result = contacts_poll_connection_task.apply(args=[987654])
+    result = contacts_poll_connection_task.apply(args=(987654,))
 
     assert result.failed()
     run = next(r for _, r in json_lines() if r["message"] == "task run")

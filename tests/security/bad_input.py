@@ -5,10 +5,12 @@ import html
 from dataclasses import dataclass, field
 from decimal import Decimal as D
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import urlsplit
 
 from django import forms
 from django.apps import apps
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import connection
 from django.forms.formsets import BaseFormSet
 from django.test.utils import ContextList
@@ -39,10 +41,10 @@ HOSTILE = {
 
 def precision_values(form_field) -> dict[str, str]:
     """Numbers at and just past what the field (and so its column) holds."""
-    values = {}
+    values: dict[str, str] = {}
     if isinstance(form_field, forms.DecimalField) and form_field.max_digits:
-        whole = form_field.max_digits - form_field.decimal_places
-        places = form_field.decimal_places
+        places = form_field.decimal_places or 0
+        whole = form_field.max_digits - places
         top = "9" * whole + ("." + "9" * places if places else "")
         values |= {
             "at precision": top,
@@ -61,10 +63,9 @@ def precision_values(form_field) -> dict[str, str]:
 def top_value(form_field) -> str | None:
     """The largest number the field takes, for 'every number at its limit at once'."""
     if isinstance(form_field, forms.DecimalField) and form_field.max_digits:
-        whole = form_field.max_digits - form_field.decimal_places
-        top = "9" * whole + (
-            "." + "9" * form_field.decimal_places if form_field.decimal_places else ""
-        )
+        places = form_field.decimal_places or 0
+        whole = form_field.max_digits - places
+        top = "9" * whole + ("." + "9" * places if places else "")
         if form_field.max_value is not None:
             return str(form_field.max_value)
         return top
@@ -114,9 +115,9 @@ class _TreeBuilder(HTMLParser):
     def handle_endtag(self, tag):
         node = self.current
         while node is not self.root and node.tag != tag:
-            node = node.parent
+            node = node.parent or self.root  # only the root has no parent
         if node is not self.root:
-            self.current = node.parent
+            self.current = node.parent or self.root
 
     def handle_data(self, data):
         self.current.children.append(data)
@@ -207,13 +208,16 @@ def _context_values(response):
     context = response.context
     if context is None:
         return
-    for one in context if isinstance(context, ContextList) else [context]:
+    # Contexts (django-stubs says a ContextList holds dicts).
+    contexts: list[Any] = list(context) if isinstance(context, ContextList) else [context]
+    for one in contexts:
         yield from one.flatten().values()
 
 
 def context_forms(response) -> list[forms.BaseForm]:
     """Every form (formset rows and management forms included) the view put in its context."""
-    found, seen = [], set()
+    found: list[forms.BaseForm] = []
+    seen: set[int] = set()
     for value in _context_values(response):
         for form in _forms_of(value):
             if id(form) not in seen:
@@ -223,7 +227,7 @@ def context_forms(response) -> list[forms.BaseForm]:
 
 
 def context_formsets(response) -> list[BaseFormSet]:
-    found = []
+    found: list[BaseFormSet] = []
     for value in _context_values(response):
         if isinstance(value, BaseFormSet) and all(value is not f for f in found):
             found.append(value)
@@ -258,7 +262,7 @@ def reasons_missing(response) -> list[str]:
         return []
     tree = parse(response.content.decode())
     page_text = _norm(tree.text())
-    inputs = {}
+    inputs: dict[str, Node] = {}
     for node in tree.walk():
         if node.tag in ("input", "select", "textarea") and node.attrs.get("name"):
             inputs.setdefault(node.attrs["name"], node)
@@ -267,7 +271,7 @@ def reasons_missing(response) -> list[str]:
         if not form.is_bound or not form.errors:
             continue
         for name, errors in form.errors.items():
-            if name == forms.forms.NON_FIELD_ERRORS:
+            if name == NON_FIELD_ERRORS:
                 shown_in = page_text
             else:
                 control = inputs.get(form.add_prefix(name))
@@ -277,14 +281,14 @@ def reasons_missing(response) -> list[str]:
             missing += [
                 f"{form.add_prefix(name)}: {e!r} not shown"
                 for e in errors
-                if _norm(e) not in shown_in
+                if _norm(str(e)) not in shown_in
             ]
     for formset in context_formsets(response):
         if formset.is_bound and formset.non_form_errors():
             missing += [
                 f"{formset.prefix}: {e!r} not shown"
                 for e in formset.non_form_errors()
-                if _norm(e) not in page_text and inputs
+                if _norm(str(e)) not in page_text and inputs
             ]
     return missing
 

@@ -195,7 +195,8 @@ class Walk:
         self.problems += [f"{where}: {m}" for m in bad_input.reasons_missing(response)]
         if bad_input.refused(response, method):
             after = bad_input.fingerprint()
-            changed = sorted(t for t in after if after[t] != self.before.get(t))
+            before = self.before or {}  # taken by send
+            changed = sorted(t for t in after if after[t] != before.get(t))
             if changed:
                 self.problems.append(f"{where}: refused, yet stored into {', '.join(changed)}")
         self.problems += [f"{where}: {w}" for w in bad_input.totals_wrong()]

@@ -85,4 +85,4 @@ def test_totals_are_consistent_to_the_cent(raw_lines, mode):
 @pytest.mark.parametrize("mode", list(TaxMode))
 def test_an_empty_invoice_is_all_zero(mode):
     totals = invoice_totals([], mode)
-    assert (totals.subtotal, totals.total_tax, totals.total) == (0, 0, 0)
+    assert (totals.subtotal, totals.total_tax, totals.total) == (D(0), D(0), D(0))

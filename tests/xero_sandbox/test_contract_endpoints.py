@@ -779,7 +779,9 @@ def test_numbers_and_dates_are_written_the_way_xeros_examples_write_them(
             assert re.fullmatch(r"\d+\.\d{6}", rate), f"CurrencyRate {rate} not 6 dp"
         for plural in ("Invoices", "Payments", "CreditNotes"):
             for entity in json.loads(text).get(plural, []):
-                ms = int(re.search(r"\d+", entity["UpdatedDateUTC"]).group())
+                digits = re.search(r"\d+", entity["UpdatedDateUTC"])
+                assert digits, entity["UpdatedDateUTC"]
+                ms = int(digits.group())
                 expected = dt.datetime.fromtimestamp(ms // 1000, dt.UTC)
                 assert entity["UpdatedDateUTCString"] == expected.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert {r["path"].split("/")[3] for r in rows} == {"Invoices", "Payments", "CreditNotes"}
