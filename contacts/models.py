@@ -6,7 +6,9 @@ from django.db.models.functions import Coalesce, Concat, Lower, NullIf, Trim
 from platform_crm.models import Account
 
 
-def display_name_of(*, first_name: str, last_name: str, company_name: str, email: str, pk) -> str:
+def display_name_of(
+    *, first_name: str, last_name: str, company_name: str, email: str, pk: int | None
+) -> str:
     """The name a contact goes by: its person's name, else its company, else its email."""
     full_name = " ".join(part for part in (first_name, last_name) if part)
     return full_name or company_name or email or f"Contact #{pk}"

@@ -106,7 +106,7 @@ class ContactValues:
     is_customer: bool = True
     is_supplier: bool = False
 
-    def row(self) -> tuple:
+    def row(self) -> tuple[object, ...]:
         return tuple(getattr(self, name) for name in BULK_FIELDS)
 
     def display_name(self, pk: int) -> str:
@@ -155,7 +155,7 @@ def contacts_apply_changes(
     creates: Sequence[ContactValues],
     updates: Iterable[ContactEdit],
     source: ChangeSource,
-    by=None,
+    by: User | None = None,
 ) -> list[int]:
     """Create and edit many of the account's contacts at once, each change in the audit trail
     with its source (a created contact as "created" with its display name), as contact_create

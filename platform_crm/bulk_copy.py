@@ -20,7 +20,9 @@ def ids_reserve(model: type[models.Model], count: int) -> list[int]:
         return sorted(row[0] for row in cursor.fetchall())
 
 
-def copy_rows(model: type[models.Model], columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
+def copy_rows(
+    model: type[models.Model], columns: tuple[str, ...], rows: Iterable[tuple[object, ...]]
+) -> None:
     """COPY rows (values in `columns` order) into the model's table; database errors are
     raised as Django's."""
     sql = f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN"
