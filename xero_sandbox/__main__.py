@@ -13,11 +13,11 @@ from .server import make_server
 from .state_file import StateFile
 
 
-def _env(name: str, default=None):
+def _env(name: str, default: str) -> str:
     return os.environ.get(f"XERO_SANDBOX_{name}", default)
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m xero_sandbox", description=__doc__)
     p.add_argument("--host", default=_env("HOST", "127.0.0.1"))
     p.add_argument("--port", type=int, default=int(_env("PORT", "8765")))
@@ -47,7 +47,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings = Settings(client_id=args.client_id, client_secret=args.client_secret)
     settings.webhooks.url, settings.webhooks.key = args.webhook_url, args.webhook_key

@@ -89,7 +89,7 @@ class Settings:
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
 
-def update_dataclass(obj, values: dict[str, Any]) -> list[str]:
+def update_dataclass(obj: Any, values: dict[str, Any]) -> list[str]:
     """Set known fields from a dict; return the unknown names so callers can report them."""
     known = {f.name for f in fields(obj)}
     unknown = [k for k in values if k not in known]
@@ -99,7 +99,7 @@ def update_dataclass(obj, values: dict[str, Any]) -> list[str]:
     return unknown
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     # Control bodies are parsed with Decimal floats; timers and counters want float.
     if isinstance(value, Decimal):
         return float(value)
@@ -108,5 +108,5 @@ def _plain(value):
     return value
 
 
-def as_dict(obj) -> dict[str, Any]:
+def as_dict(obj: Any) -> dict[str, Any]:
     return asdict(obj)

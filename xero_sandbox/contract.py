@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import jsonschema
@@ -78,7 +78,9 @@ RELAXATIONS: tuple[Relaxation, ...] = (
         "request",
         "xero-python sends HasAttachments/HasErrors/HasValidationErrors/HasAccount=false on "
         "every model it serialises; real Xero ignores them. Other read-only writes still fail.",
-        lambda e: e.validator == "readOnly" and e.path and e.path[-1] in SDK_ALWAYS_SENT_READ_ONLY,
+        lambda e: (
+            e.validator == "readOnly" and bool(e.path) and e.path[-1] in SDK_ALWAYS_SENT_READ_ONLY
+        ),
     ),
     Relaxation(
         "iso-date-on-write",
@@ -143,7 +145,13 @@ def _msdate(value: object) -> bool:
     return not isinstance(value, str) or bool(MS_DATE.match(value))
 
 
-class _SpecLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+if TYPE_CHECKING:
+    _FastSafeLoader = yaml.SafeLoader
+else:  # the C loader when libyaml is there
+    _FastSafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _SpecLoader(_FastSafeLoader):
     """YAML loader that keeps timestamps as written: the spec's examples hold strings such as
     2019-02-23T05:23:20 that YAML would otherwise turn into datetime objects."""
 
@@ -169,7 +177,7 @@ def _declare_validation_400(spec: dict[str, Any]) -> None:
 
 def load_spec_dict(filename: str) -> dict[str, Any]:
     with open(SPECS / filename, encoding="utf-8") as f:
-        spec = yaml.load(f, Loader=_SpecLoader)  # noqa: S506 (a SafeLoader subclass)
+        spec: dict[str, Any] = yaml.load(f, Loader=_SpecLoader)  # noqa: S506 (a SafeLoader subclass)
     _fix_and_annotate(spec)
     _declare_validation_400(spec)
     return spec
@@ -240,7 +248,7 @@ class Contract:
         with warnings.catch_warnings():
             # openapi-core has no OAuth2 security provider; bearer tokens are the sandbox's job.
             warnings.filterwarnings("ignore", "Unsupported scheme type")
-            errors = list(self.app.iter_request_errors(request))
+            errors: list[Exception | Violation] = list(self.app.iter_request_errors(request))
         self._raise(f"{method.upper()} {url_or_path} request", errors, "request")
 
     def validate_response(
@@ -268,7 +276,8 @@ class Contract:
         self._raise(f"{method.upper()} {url_or_path} -> {status} response", errors, "response")
 
     def schema(self, name: str) -> dict[str, Any]:
-        return self.spec["components"]["schemas"][name]
+        schema: dict[str, Any] = self.spec["components"]["schemas"][name]
+        return schema
 
     def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         while "$ref" in schema:
@@ -353,7 +362,7 @@ class Contract:
 
     @functools.cached_property
     def _example_extras_set(self) -> frozenset[tuple[str, str]]:
-        found = set()
+        found: set[tuple[str, str]] = set()
         for item in self.spec["paths"].values():
             for operation in item.values():
                 if not isinstance(operation, dict):

@@ -5,6 +5,7 @@ import bisect
 import fnmatch
 import re
 import time
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -32,8 +33,9 @@ from .in_xero import (
 from .money import to_decimal
 from .msdates import ms_date, parse_date, parse_datetime
 from .routes import Route
-from .sandbox import OWN_LIMITS
-from .wire import Request, json_response
+from .sandbox import OWN_LIMITS, Sandbox
+from .store import Tenant
+from .wire import Request, Response, json_response
 
 
 def _body(request: Request) -> dict[str, Any]:
@@ -44,7 +46,7 @@ def _error(message: str, status: int = 400):
     return json_response({"error": message}, status)
 
 
-def tenant_summary(tenant) -> dict[str, Any]:
+def tenant_summary(tenant: Tenant) -> dict[str, Any]:
     return {
         "tenantId": tenant.id,
         "name": tenant.name,
@@ -102,16 +104,16 @@ def _build_org(org: dict[str, Any], name: str, seed: int, contacts: int) -> dict
 
 
 # handlers ----------------------------------------------------------------------------
-def health(sb, request):
+def health(sb: Sandbox, request: Request) -> Response:
     return json_response({"ok": True, "url": sb.base_url})
 
 
-def reset(sb, request):
+def reset(sb: Sandbox, request: Request) -> Response:
     sb.reset(reseed=_body(request).get("reseed", True))
     return tenants(sb, request)
 
 
-def seed(sb, request):
+def seed(sb: Sandbox, request: Request) -> Response:
     spec = _body(request)
     started = time.monotonic()
     loaded = sb.load_orgs(build_orgs(spec), replace=bool(spec.get("replace")))
@@ -123,12 +125,12 @@ def seed(sb, request):
     )
 
 
-def tenants(sb, request):
+def tenants(sb: Sandbox, request: Request) -> Response:
     with sb.store.lock:
         return json_response({"tenants": [tenant_summary(t) for t in sb.store.tenants.values()]})
 
 
-def connections(sb, request):
+def connections(sb: Sandbox, request: Request) -> Response:
     """The app's connections as Xero holds them (what /connections shows, without a token)."""
     with sb.store.lock:
         rows = [
@@ -143,7 +145,7 @@ def connections(sb, request):
     return json_response({"connections": rows})
 
 
-def clock(sb, request):
+def clock(sb: Sandbox, request: Request) -> Response:
     if request.method == "POST":
         body = _body(request)
         if body.get("reset"):
@@ -163,7 +165,7 @@ def clock(sb, request):
     )
 
 
-def limits(sb, request):
+def limits(sb: Sandbox, request: Request) -> Response:
     if request.method == "POST":
         body = _body(request)
         if body.pop("reset_usage", False):
@@ -176,7 +178,7 @@ def limits(sb, request):
     )
 
 
-def org_limits(sb, request):
+def org_limits(sb: Sandbox, request: Request) -> Response:
     """One organisation's own limits: {per_day: 1000} (a Starter-tier app), per_minute,
     concurrent; null returns one to the app-wide setting."""
     with sb.store.lock:
@@ -194,12 +196,12 @@ def org_limits(sb, request):
     return json_response({**applying, "usage": usage})
 
 
-def egress(sb, request):
+def egress(sb: Sandbox, request: Request) -> Response:
     """Response bytes sent per organisation per UTC day: ?tenant=&day=YYYY-MM-DD."""
     return json_response({"egress": sb.egress(request.arg("tenant"), request.arg("day"))})
 
 
-def faults(sb, request):
+def faults(sb: Sandbox, request: Request) -> Response:
     if request.method == "DELETE":
         sb.faults.clear()
     elif request.method == "POST":
@@ -211,7 +213,7 @@ def faults(sb, request):
     return json_response({"faults": sb.faults.list()})
 
 
-def request_log(sb, request):
+def request_log(sb: Sandbox, request: Request) -> Response:
     if request.method == "DELETE":
         sb.clear_request_log()
         return json_response({"requests": []})
@@ -231,12 +233,12 @@ def request_log(sb, request):
     return json_response({"requests": rows})
 
 
-def idempotency(sb, request):
+def idempotency(sb: Sandbox, request: Request) -> Response:
     with sb.store.lock:
         return json_response({"entries": sb.idempotency.log()})
 
 
-def config(sb, request):
+def config(sb: Sandbox, request: Request) -> Response:
     settings = sb.settings
     if request.method == "POST":
         body = _body(request)
@@ -256,7 +258,7 @@ def config(sb, request):
     )
 
 
-def webhooks(sb, request):
+def webhooks(sb: Sandbox, request: Request) -> Response:
     if request.method == "POST":
         unknown = update_dataclass(sb.settings.webhooks, _body(request))
         if unknown:
@@ -264,22 +266,22 @@ def webhooks(sb, request):
     return json_response(as_dict(sb.settings.webhooks))
 
 
-def webhooks_flush(sb, request):
+def webhooks_flush(sb: Sandbox, request: Request) -> Response:
     ok = sb.webhooks.flush(float(_body(request).get("timeout", 10)))
     return json_response(
         {"flushed": ok, "deliveries": sb.webhooks.deliveries()}, 200 if ok else 504
     )
 
 
-def webhooks_deliveries(sb, request):
+def webhooks_deliveries(sb: Sandbox, request: Request) -> Response:
     return json_response({"deliveries": sb.webhooks.deliveries()})
 
 
-def webhooks_events(sb, request):
+def webhooks_events(sb: Sandbox, request: Request) -> Response:
     return json_response({"events": list(sb.webhooks.emitted)})
 
 
-def webhooks_bad_signature(sb, request):
+def webhooks_bad_signature(sb: Sandbox, request: Request) -> Response:
     body = _body(request)
     return json_response(
         sb.webhooks.send_signed(
@@ -288,11 +290,11 @@ def webhooks_bad_signature(sb, request):
     )
 
 
-def webhooks_intent(sb, request):
+def webhooks_intent(sb: Sandbox, request: Request) -> Response:
     return json_response(sb.webhooks.intent_to_receive(int(_body(request).get("rounds", 3))))
 
 
-def state(sb, request):
+def state(sb: Sandbox, request: Request) -> Response:
     """A tenant's data as stored, for assertions that must not spend rate limit."""
     with sb.store.lock:
         tenant = sb.store.tenant(request.params["tenant"])
@@ -332,12 +334,12 @@ def state(sb, request):
         return json_response(data)
 
 
-def _all_tenants(sb) -> list[str]:
+def _all_tenants(sb: Sandbox) -> list[str]:
     with sb.store.lock:
         return list(sb.store.tenants)
 
 
-def authorize(sb, request):
+def authorize(sb: Sandbox, request: Request) -> Response:
     """The consent page without a browser: returns the code the redirect would carry."""
     body = _body(request)
     scopes = (
@@ -371,7 +373,7 @@ def authorize(sb, request):
     )
 
 
-def token(sb, request):
+def token(sb: Sandbox, request: Request) -> Response:
     """Consent and code exchange in one step: a full token set, with expires_at for the SDK."""
     body = _body(request)
     answer = authorize(sb, request)
@@ -393,7 +395,7 @@ def token(sb, request):
 def _in_xero(action):
     """A change "inside Xero"; `?quiet=1` makes it without a webhook (drift on purpose)."""
 
-    def handler(sb, request):
+    def handler(sb: Sandbox, request: Request) -> Response:
         try:
             return json_response(action(sb, request, request.flag("quiet")))
         except Refused as refused:
@@ -443,7 +445,7 @@ refund_credit_note = _in_xero(
 def _org_setting(action):
     """A change to one org's settings "inside Xero": KeyError is a 404, ValueError a 400."""
 
-    def handler(sb, request):
+    def handler(sb: Sandbox, request: Request) -> Response:
         with sb.store.lock:
             tenant = sb.store.tenant(request.params["tenant"])
             if tenant is None:
@@ -461,7 +463,7 @@ def _org_setting(action):
     return handler
 
 
-def _rates(tenant, request, body):
+def _rates(tenant: Tenant, request: Request, body: dict[str, Any]) -> dict[str, Any]:
     """Day rates as Xero's feed would give them: {Code, Rate, Date?} sets 1 base = Rate Code
     from Date (from always, without one); GET lists what was set."""
     if request.method == "POST":
@@ -485,7 +487,7 @@ def _rates(tenant, request, body):
     }
 
 
-def _lock_dates(tenant, request, body):
+def _lock_dates(tenant: Tenant, request: Request, body: dict[str, Any]) -> dict[str, Any]:
     """{PeriodLockDate, EndOfYearLockDate}: a date sets it, null clears it, absent keeps it."""
     for field in ("PeriodLockDate", "EndOfYearLockDate"):
         if field not in body:
@@ -503,7 +505,7 @@ def _lock_dates(tenant, request, body):
 PLAN_CAPS = {"ApprovedInvoicesPerMonth": "ACCREC", "ApprovedBillsPerMonth": "ACCPAY"}
 
 
-def _plan(tenant, request, body):
+def _plan(tenant: Tenant, request: Request, body: dict[str, Any]) -> dict[str, Any]:
     """{Class, ApprovedInvoicesPerMonth, ApprovedBillsPerMonth}: a Starter-like plan caps the
     invoices (bills) approved per month of their date; null lifts a cap."""
     for field, kind in PLAN_CAPS.items():
@@ -520,13 +522,13 @@ def _plan(tenant, request, body):
     }
 
 
-def _add_tracking(tenant, request, body):
+def _add_tracking(tenant: Tenant, request: Request, body: dict[str, Any]) -> dict[str, Any]:
     return tracking.category_view(
         tracking.add_category(tenant, body.get("Name"), list(body.get("Options") or [])), True
     )
 
 
-def _edit_tracking(tenant, request, body):
+def _edit_tracking(tenant: Tenant, request: Request, body: dict[str, Any]) -> dict[str, Any]:
     category_id = request.params["id"]
     if body.get("Status"):
         tracking.set_category_status(tenant, category_id, body["Status"])
@@ -534,21 +536,21 @@ def _edit_tracking(tenant, request, body):
     return tracking.category_view(category, True)
 
 
-def _add_option(tenant, request, body):
+def _add_option(tenant: Tenant, request: Request, body: dict[str, Any]) -> dict[str, Any]:
     return tracking.add_option(tenant, request.params["id"], body.get("Name"))
 
 
-def _edit_option(tenant, request, body):
+def _edit_option(tenant: Tenant, request: Request, body: dict[str, Any]) -> dict[str, Any]:
     return tracking.set_option_status(
         tenant, request.params["id"], request.params["option"], body.get("Status")
     )
 
 
-def _emails(tenant, request, body):
+def _emails(tenant: Tenant, request: Request, body: dict[str, Any]) -> dict[str, Any]:
     return {"emails": list(tenant.invoice_emails)}
 
 
-def _c(method: str, path: str, handler) -> Route:
+def _c(method: str, path: str, handler: Callable[..., Response]) -> Route:
     return Route(method, re.compile(f"^/_sandbox{path}/?$", re.I), handler, "control")
 
 

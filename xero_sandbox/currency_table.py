@@ -124,7 +124,9 @@ def feed_rate(base: str, code: str) -> Decimal | None:
     return (FEED_USD[base] / FEED_USD[code]).quantize(SIX_DP, rounding=ROUND_HALF_UP)
 
 
-def rate_on(table: dict[str, list[tuple[date, Decimal]]], base: str, code: str, day: date):
+def rate_on(
+    table: dict[str, list[tuple[date, Decimal]]], base: str, code: str, day: date
+) -> Decimal | None:
     """The rate for `day`: the newest rate set on or before it through the control API, else
     the feed's."""
     dated = [rate for since, rate in table.get(code, []) if since <= day]

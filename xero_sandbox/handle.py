@@ -6,6 +6,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from . import jsonio
@@ -39,6 +40,8 @@ class SandboxHandle:
     client_id: str = "sandbox-client-id"
     client_secret: str = "sandbox-client-secret"
     webhook_key: str = "sandbox-webhook-key"
+    # The sandbox process's log, when the pytest plugin started it.
+    log_path: Path | None = None
 
     # the URLs that replace Xero's real base URLs -------------------------------------------
     @property

@@ -5,6 +5,7 @@ an invoice, and approving, allocating, refunding or voiding a credit note as a p
 import html
 import re
 import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 from .in_xero import (
@@ -18,7 +19,9 @@ from .in_xero import (
 )
 from .msdates import parse_date
 from .routes import Route
-from .wire import html_response, redirect
+from .sandbox import Sandbox
+from .store import Tenant
+from .wire import Request, Response, html_response, redirect
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em;display:block;max-width:100%;overflow-x:auto}
@@ -52,7 +55,7 @@ def table(headers: list[str], rows: list[list[str]], table_id: str) -> str:
     return f'<table id="{table_id}"><tr>{head}</tr>{body}</table>'
 
 
-def orgs(sb, request):
+def orgs(sb: Sandbox, request: Request) -> Response:
     with sb.store.lock:
         rows = [
             [
@@ -70,7 +73,7 @@ def orgs(sb, request):
     )
 
 
-def org(sb, request):
+def org(sb: Sandbox, request: Request) -> Response:
     q = (request.arg("q") or "").strip().lower()
     with sb.store.lock:
         tenant = sb.store.tenant(request.params["tenant"])
@@ -157,7 +160,7 @@ def org(sb, request):
     return page(title, body)
 
 
-def _name(tenant, document: dict[str, Any]) -> str:
+def _name(tenant: Tenant, document: dict[str, Any]) -> str:
     return tenant.contacts.get(document["Contact"]["ContactID"], {}).get("Name", "")
 
 
@@ -169,7 +172,7 @@ LINE_HEADERS = ["Description", "Qty", "Unit", "Disc %", "Account", "Tax type", "
 CONTACT_FIELDS = ("Name", "FirstName", "LastName", "EmailAddress", "ContactNumber")
 
 
-def contact(sb, request, message: str = "", status: int = 200):
+def contact(sb: Sandbox, request: Request, message: str = "", status: int = 200) -> Response:
     with sb.store.lock:
         tenant = sb.store.tenant(request.params["tenant"])
         found = tenant.contacts.get(request.params["id"].lower()) if tenant else None
@@ -194,7 +197,7 @@ def contact(sb, request, message: str = "", status: int = 200):
     )
 
 
-def contact_save(sb, request):
+def contact_save(sb: Sandbox, request: Request) -> Response:
     form = {k: v[0] for k, v in request.form().items()}
     fields = {f: form.get(f, "") for f in CONTACT_FIELDS}
     fields["ContactStatus"] = "ARCHIVED" if form.get("archived") else "ACTIVE"
@@ -205,7 +208,7 @@ def contact_save(sb, request):
     return redirect(request.path + "?saved=1")
 
 
-def invoice(sb, request, message: str = "", status: int = 200):
+def invoice(sb: Sandbox, request: Request, message: str = "", status: int = 200) -> Response:
     with sb.store.lock:
         tenant = sb.store.tenant(request.params["tenant"])
         found = tenant.invoices.get(request.params["id"].lower()) if tenant else None
@@ -254,7 +257,7 @@ dated {_date(found["Date"])}, due {_date(found.get("DueDate"))}</p>
     return page(f"Invoice {found.get('InvoiceNumber', '')}", body, status)
 
 
-def _account_options(tenant) -> str:
+def _account_options(tenant: Tenant) -> str:
     """The accounts money may be paid to or from: BANK, or "Enable payments" switched on."""
     accounts = [
         a
@@ -283,7 +286,7 @@ def _line_rows(document: dict[str, Any]) -> list[list[str]]:
     ]
 
 
-def invoice_pay(sb, request):
+def invoice_pay(sb: Sandbox, request: Request) -> Response:
     form = {k: v[0] for k, v in request.form().items()}
     payment = {"Amount": form.get("amount", ""), "Account": {"Code": form.get("account", "")}}
     if form.get("reference"):
@@ -295,7 +298,7 @@ def invoice_pay(sb, request):
     return redirect(request.path + "?" + urllib.parse.urlencode({"paid": 1}))
 
 
-def online_invoice(sb, request):
+def online_invoice(sb: Sandbox, request: Request) -> Response:
     """What the customer sees at the invoice's online link (GET /Invoices/{id}/OnlineInvoice)."""
     with sb.store.lock:
         for tenant in sb.store.tenants.values():
@@ -325,7 +328,7 @@ due {_date(found.get("DueDate"))}</p>
     return page(f"Invoice {found.get('InvoiceNumber', '')}", body)
 
 
-def credit_note(sb, request, message: str = "", status: int = 200):
+def credit_note(sb: Sandbox, request: Request, message: str = "", status: int = 200) -> Response:
     with sb.store.lock:
         tenant = sb.store.tenant(request.params["tenant"])
         found = tenant.credit_notes.get(request.params["id"].lower()) if tenant else None
@@ -413,7 +416,7 @@ dated {_date(found["Date"])}, {e(found.get("CurrencyCode", ""))}</p>
     return page(f"Credit note {found.get('CreditNoteNumber') or ''}".strip(), body, status)
 
 
-def credit_note_act(sb, request):
+def credit_note_act(sb: Sandbox, request: Request) -> Response:
     """Approve, allocate, refund, void, or remove an allocation, as a person in Xero would."""
     form = {k: v[0] for k, v in request.form().items()}
     tenant_id, credit_note_id = request.params["tenant"], request.params["id"]
@@ -441,7 +444,7 @@ def credit_note_act(sb, request):
     return redirect(request.path + "?" + urllib.parse.urlencode({"done": action}))
 
 
-def _h(method: str, path: str, handler) -> Route:
+def _h(method: str, path: str, handler: Callable[..., Response]) -> Route:
     return Route(method, re.compile(f"^{path}/?$", re.I), handler, "html")
 
 

@@ -95,7 +95,8 @@ def _jwt(claims: dict[str, Any]) -> str:
 def jwt_claims(token: str) -> dict[str, Any]:
     """The middle segment of a JWT, decoded without any signature check (as the product does)."""
     middle = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(middle + "=" * (-len(middle) % 4)))
+    claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(middle + "=" * (-len(middle) % 4)))
+    return claims
 
 
 def pkce_challenge(verifier: str) -> str:

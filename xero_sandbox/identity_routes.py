@@ -4,12 +4,14 @@ import base64
 import html
 import re
 import urllib.parse
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from .accounting.envelope import problem
 from .identity import GrantError
 from .routes import Route
+from .sandbox import Sandbox
 from .wire import Request, Response, html_response, json_response, redirect
 
 AUTH_PARAMS = (
@@ -28,7 +30,7 @@ def _with_query(uri: str, **params) -> str:
     return uri + joiner + urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
 
 
-def _consent_page(sandbox, params: dict[str, Any], message: str = "") -> Response:
+def _consent_page(sandbox: Sandbox, params: dict[str, Any], message: str = "") -> Response:
     with sandbox.store.lock:
         tenants = list(sandbox.store.tenants.values())
     hidden = "".join(
@@ -60,7 +62,7 @@ button{{padding:.5em 1.5em;margin-right:1em}}</style></head><body>
 </form></body></html>""")
 
 
-def _check_authorize(sandbox, params: dict[str, Any]) -> Response | None:
+def _check_authorize(sandbox: Sandbox, params: dict[str, Any]) -> Response | None:
     """Errors shown to the user (no redirect) or sent back to a trusted redirect URI."""
     client_id, uri = params.get("client_id"), params.get("redirect_uri") or ""
     if client_id != sandbox.settings.client_id:
@@ -81,12 +83,12 @@ def _check_authorize(sandbox, params: dict[str, Any]) -> Response | None:
     return None
 
 
-def authorize_page(sandbox, request: Request) -> Response:
+def authorize_page(sandbox: Sandbox, request: Request) -> Response:
     params = dict(request.query)
     return _check_authorize(sandbox, params) or _consent_page(sandbox, params)
 
 
-def authorize_submit(sandbox, request: Request) -> Response:
+def authorize_submit(sandbox: Sandbox, request: Request) -> Response:
     form = request.form()
     params = {k: (form.get(k) or [""])[0] for k in AUTH_PARAMS}
     failure = _check_authorize(sandbox, params)
@@ -127,7 +129,7 @@ def oauth_error(code: str, status: int = 400) -> Response:
     return json_response({"error": code}, status)
 
 
-def token(sandbox, request: Request) -> Response:
+def token(sandbox: Sandbox, request: Request) -> Response:
     form = request.form()
     value = lambda name: (form.get(name) or [""])[0]  # noqa: E731 (tiny local accessor)
     client_id, secret = _client(request, form)
@@ -152,7 +154,7 @@ def token(sandbox, request: Request) -> Response:
     return json_response(pair, headers={"Cache-Control": "no-store"})
 
 
-def revocation(sandbox, request: Request) -> Response:
+def revocation(sandbox: Sandbox, request: Request) -> Response:
     form = request.form()
     client_id, secret = _client(request, form)
     with sandbox.store.lock:
@@ -162,7 +164,7 @@ def revocation(sandbox, request: Request) -> Response:
     return Response(status=200, content_type="text/plain")
 
 
-def _bearer(sandbox, request: Request):
+def _bearer(sandbox: Sandbox, request: Request):
     header = request.header("Authorization")
     token_value = header[7:].strip() if header.lower().startswith("bearer ") else ""
     return sandbox.identity.access(token_value)
@@ -173,7 +175,7 @@ def _utc(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0"
 
 
-def connections(sandbox, request: Request) -> Response:
+def connections(sandbox: Sandbox, request: Request) -> Response:
     with sandbox.store.lock:
         access, detail = _bearer(sandbox, request)
         if access is None:
@@ -198,7 +200,7 @@ def connections(sandbox, request: Request) -> Response:
     return json_response(rows)
 
 
-def delete_connection(sandbox, request: Request) -> Response:
+def delete_connection(sandbox: Sandbox, request: Request) -> Response:
     with sandbox.store.lock:
         access, detail = _bearer(sandbox, request)
         if access is None:
@@ -208,7 +210,7 @@ def delete_connection(sandbox, request: Request) -> Response:
     return Response(status=204, content_type="text/plain")
 
 
-def _r(method: str, path: str, handler) -> Route:
+def _r(method: str, path: str, handler: Callable[..., Response]) -> Route:
     return Route(method, re.compile(f"^{path}/?$", re.I), handler, "identity")
 
 

@@ -19,6 +19,8 @@ from .accounting.invoices import save_invoice
 from .accounting.payments import apply_payment, document_event, remove_payment
 from .accounting.rules import lock_messages
 from .msdates import parse_date
+from .sandbox import Sandbox
+from .store import Tenant
 from .wire import Request
 
 
@@ -28,14 +30,14 @@ class Refused(Exception):
         self.messages = messages
 
 
-def _tenant(sandbox, tenant_id: str):
+def _tenant(sandbox: Sandbox, tenant_id: str):
     tenant = sandbox.store.tenant(tenant_id)
     if tenant is None:
         raise Refused([f"unknown tenant {tenant_id}"])
     return tenant
 
 
-def _emit(sandbox, tenant, events, quiet: bool) -> None:
+def _emit(sandbox: Sandbox, tenant, events, quiet: bool) -> None:
     if not quiet:
         for event in events:
             sandbox.webhooks.emit(tenant.id, *event)
@@ -88,7 +90,9 @@ def save_invoice_in_xero(
     return saved
 
 
-def delete_payment_in_xero(sandbox, tenant_id: str, payment_id: str, *, quiet: bool = False):
+def delete_payment_in_xero(
+    sandbox: Sandbox, tenant_id: str, payment_id: str, *, quiet: bool = False
+):
     """ "Remove and redo" a payment (or a refund) in Xero: the document it paid is owed again."""
     with sandbox.store.lock:
         tenant = _tenant(sandbox, tenant_id)
@@ -107,7 +111,9 @@ def delete_payment_in_xero(sandbox, tenant_id: str, payment_id: str, *, quiet: b
     return payment
 
 
-def _pay(sandbox, tenant_id: str, sent: dict[str, Any], outstanding, quiet: bool) -> dict[str, Any]:
+def _pay(
+    sandbox: Sandbox, tenant_id: str, sent: dict[str, Any], outstanding, quiet: bool
+) -> dict[str, Any]:
     """A payment (or a refund) as a person records it: the first bank account and everything
     outstanding unless they say otherwise."""
     with sandbox.store.lock:
@@ -129,7 +135,12 @@ def _pay(sandbox, tenant_id: str, sent: dict[str, Any], outstanding, quiet: bool
 
 
 def pay_invoice_in_xero(
-    sandbox, tenant_id: str, invoice_id: str, payment: dict[str, Any], *, quiet: bool = False
+    sandbox: Sandbox,
+    tenant_id: str,
+    invoice_id: str,
+    payment: dict[str, Any],
+    *,
+    quiet: bool = False,
 ) -> dict[str, Any]:
     def outstanding(tenant):
         invoice = tenant.invoices.get(invoice_id.lower())
@@ -140,7 +151,12 @@ def pay_invoice_in_xero(
 
 
 def refund_credit_note_in_xero(
-    sandbox, tenant_id: str, credit_note_id: str, refund: dict[str, Any], *, quiet: bool = False
+    sandbox: Sandbox,
+    tenant_id: str,
+    credit_note_id: str,
+    refund: dict[str, Any],
+    *,
+    quiet: bool = False,
 ) -> dict[str, Any]:
     """ "Make a cash refund" on a credit note: a payment of (part of) its remaining credit."""
 
@@ -152,7 +168,7 @@ def refund_credit_note_in_xero(
     return _pay(sandbox, tenant_id, sent, outstanding, quiet)
 
 
-def _credit_note(tenant, credit_note_id: str) -> dict[str, Any]:
+def _credit_note(tenant: Tenant, credit_note_id: str) -> dict[str, Any]:
     credit_note = tenant.credit_notes.get((credit_note_id or "").lower())
     if credit_note is None:
         raise Refused([NOT_FOUND])
@@ -181,7 +197,7 @@ def save_credit_note_in_xero(
 
 
 def _allocation_change(
-    sandbox, tenant_id: str, credit_note_id: str, change, quiet: bool
+    sandbox: Sandbox, tenant_id: str, credit_note_id: str, change, quiet: bool
 ) -> dict[str, Any]:
     """Run change(tenant, credit note) -> (result, invoice) under the lock; fire the events an
     allocation fires."""
@@ -196,11 +212,16 @@ def _allocation_change(
 
 
 def allocate_credit_note_in_xero(
-    sandbox, tenant_id: str, credit_note_id: str, allocation: dict[str, Any], *, quiet: bool = False
+    sandbox: Sandbox,
+    tenant_id: str,
+    credit_note_id: str,
+    allocation: dict[str, Any],
+    *,
+    quiet: bool = False,
 ) -> dict[str, Any]:
     """ "Allocate credit" on a credit note: {Invoice: {InvoiceID}, Amount, Date}."""
 
-    def change(tenant, credit_note):
+    def change(tenant: Tenant, credit_note):
         saved, errors, invoice = allocate(sandbox.clock.now(), tenant, credit_note, allocation)
         if errors:
             raise Refused(errors)
@@ -210,9 +231,14 @@ def allocate_credit_note_in_xero(
 
 
 def remove_allocation_in_xero(
-    sandbox, tenant_id: str, credit_note_id: str, allocation_id: str, *, quiet: bool = False
+    sandbox: Sandbox,
+    tenant_id: str,
+    credit_note_id: str,
+    allocation_id: str,
+    *,
+    quiet: bool = False,
 ) -> dict[str, Any]:
-    def change(tenant, credit_note):
+    def change(tenant: Tenant, credit_note):
         allocation = next(
             (a for a in credit_note["Allocations"] if a["AllocationID"] == allocation_id.lower()),
             None,

@@ -7,18 +7,20 @@ pass for it."""
 
 import json
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 _MARK = "\ue000" + uuid.uuid4().hex + "\ue000"
 
 
-def loads(raw: bytes | str):
+def loads(raw: bytes | str) -> Any:
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8")
     return json.loads(raw, parse_float=Decimal)
 
 
-def _default(value, other=None):
+def _default(value: object, other: Callable[[Any], Any] | None = None) -> Any:
     if isinstance(value, Decimal):
         return f"{_MARK}{value}{_MARK}"
     if isinstance(value, set | tuple):
@@ -28,7 +30,7 @@ def _default(value, other=None):
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def dumps(value, other=None) -> str:
+def dumps(value: object, other: Callable[[Any], Any] | None = None) -> str:
     """`other` turns any other unknown type into JSON (e.g. str for dates); without it they
     raise TypeError."""
     text = json.dumps(
@@ -42,5 +44,5 @@ def dumps(value, other=None) -> str:
     return text
 
 
-def dumps_bytes(value, other=None) -> bytes:
+def dumps_bytes(value: object, other: Callable[[Any], Any] | None = None) -> bytes:
     return dumps(value, other).encode("utf-8")

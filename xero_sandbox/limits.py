@@ -90,7 +90,8 @@ class RateLimiter:
             self._app.roll(now, 60)
             limits, b = self._applying(tenant_id), self.behaviour
             app_per_minute = self.limits.app_per_minute
-            problem, retry_after = "", None
+            problem: str = ""
+            retry_after: float | None = None
             if self._in_flight.get(tenant_id, 0) >= limits["concurrent"]:
                 problem = b.rate_limit_problem_concurrent
                 retry_after = 1 if b.concurrent_retry_after else None

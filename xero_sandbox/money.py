@@ -4,14 +4,18 @@ Rounding is ROUND_HALF_UP, which in `decimal` means half away from zero (Xero ro
 zero, e.g. -0.125 -> -0.13)."""
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, overload
 
 CENT = Decimal("0.01")
 FOUR_DP = Decimal("0.0001")
 HUNDRED = Decimal(100)
 
 
-def to_decimal(value, default: Decimal | None = None) -> Decimal | None:
+@overload
+def to_decimal(value: object, default: Decimal) -> Decimal: ...
+@overload
+def to_decimal(value: object, default: None = None) -> Decimal | None: ...
+def to_decimal(value: object, default: Decimal | None = None) -> Decimal | None:
     if value is None or isinstance(value, bool):
         return default
     try:

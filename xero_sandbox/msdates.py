@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 _MS = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 
 
-def parse_datetime(value) -> datetime | None:
+def parse_datetime(value: object) -> datetime | None:
     """Parse any date form Xero clients send; None when it is not a date."""
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -23,7 +23,7 @@ def parse_datetime(value) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def parse_date(value) -> date | None:
+def parse_date(value: object) -> date | None:
     parsed = parse_datetime(value)
     return parsed.astimezone(UTC).date() if parsed else None
 
@@ -55,7 +55,9 @@ def iso_datetime(moment: datetime) -> str:
 def iso_utc_string(ms_value: str) -> str:
     """`UpdatedDateUTCString` beside an MS-JSON UpdatedDateUTC: "2019-03-12T23:10:38Z"
     (the spec's Invoice and Payment examples), seconds precision, with Z."""
-    return iso_datetime(parse_datetime(ms_value)) + "Z"
+    moment = parse_datetime(ms_value)
+    assert moment is not None, ms_value  # stored dates always parse
+    return iso_datetime(moment) + "Z"
 
 
 def ms_to_datetime(value: str) -> datetime | None:

@@ -11,8 +11,8 @@ READY = "Xero sandbox ready at "
 
 
 def start_sandbox(
-    log_path, *args: str, timeout: float = 60.0
-) -> tuple[subprocess.Popen, SandboxHandle]:
+    log_path: str | os.PathLike[str], *args: str, timeout: float = 60.0
+) -> tuple[subprocess.Popen[bytes], SandboxHandle]:
     """Start `python -m xero_sandbox --port 0 ...`; return once it printed its URL."""
     log = open(log_path, "ab")  # noqa: SIM115 (lives as long as the process)
     process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
@@ -22,9 +22,9 @@ def start_sandbox(
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     found: list[str] = []
-    reader = threading.Thread(
-        target=lambda: found.append(process.stdout.readline().decode()), daemon=True
-    )
+    stdout = process.stdout
+    assert stdout is not None  # a pipe, as asked
+    reader = threading.Thread(target=lambda: found.append(stdout.readline().decode()), daemon=True)
     reader.start()
     reader.join(timeout)
     line = found[0] if found else ""
@@ -34,7 +34,7 @@ def start_sandbox(
     return process, SandboxHandle(line[len(READY) :].strip())
 
 
-def stop_sandbox(process: subprocess.Popen) -> None:
+def stop_sandbox(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     try:
         process.wait(5)

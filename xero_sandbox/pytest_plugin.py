@@ -7,6 +7,7 @@
 Environment: XERO_SANDBOX_TEST_CONTACTS (contacts per demo org, default 25)."""
 
 import os
+from collections.abc import Iterator
 
 import pytest
 
@@ -15,7 +16,7 @@ from .process import start_sandbox, stop_sandbox
 
 
 @pytest.fixture(scope="session")
-def xero_sandbox_server(tmp_path_factory):
+def xero_sandbox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]:
     contacts = os.environ.get("XERO_SANDBOX_TEST_CONTACTS", "25")
     log_path = tmp_path_factory.mktemp("xero_sandbox") / "sandbox.log"
     process, handle = start_sandbox(log_path, "--contacts", contacts)
@@ -25,7 +26,7 @@ def xero_sandbox_server(tmp_path_factory):
 
 
 @pytest.fixture
-def xero_sandbox(xero_sandbox_server) -> SandboxHandle:
+def xero_sandbox(xero_sandbox_server: SandboxHandle) -> SandboxHandle:
     """The session's sandbox, reset: the two demo orgs, no tokens, no faults, clock at now."""
     xero_sandbox_server.reset()
     xero_sandbox_server.webhook_key = "sandbox-webhook-key"

@@ -15,6 +15,7 @@ from .accounting import (
     settings,
     tracking,
 )
+from .wire import Response
 
 API = "/api.xro/2.0"
 _ID = r"(?P<id>[^/]+)"
@@ -23,14 +24,16 @@ _ID = r"(?P<id>[^/]+)"
 @dataclass
 class Route:
     method: str
-    pattern: re.Pattern
-    handler: Callable
+    pattern: re.Pattern[str]
+    handler: Callable[..., Response]
     area: str  # "api" | "identity" | "control" | "html"
     scope: str = ""  # granular scope families for API routes, space-separated: any one will do
     write: bool = False
 
 
-def api(method: str, path: str, handler, scope: str, write: bool = False) -> Route:
+def api(
+    method: str, path: str, handler: Callable[..., Response], scope: str, write: bool = False
+) -> Route:
     return Route(
         method, re.compile(f"^{re.escape(API)}{path}/?$", re.I), handler, "api", scope, write
     )
@@ -129,7 +132,7 @@ API_ROUTES = [
 ]
 
 
-def find(routes: list[Route], method: str, path: str) -> tuple[Route | None, dict, bool]:
+def find(routes: list[Route], method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
     """(route, params, path_known): path_known distinguishes 405 from 404."""
     known = False
     for route in routes:

@@ -18,6 +18,7 @@ from .limits import RateLimiter
 from .msdates import ms_datetime
 from .store import Store, Tenant, build_tenant
 from .webhooks import Webhooks
+from .wire import Request, Response
 
 REQUEST_LOG_SIZE = 20000
 OWN_LIMITS = "SandboxLimits"  # in a seeded org: limits of its own (limits.PER_ORG)
@@ -38,8 +39,11 @@ class Sandbox:
         self.faults = Faults()
         self.idempotency = IdempotencyCache()
         self.webhooks = Webhooks(self.settings.webhooks, self.clock, base_url)
-        self.requests: collections.deque = collections.deque(maxlen=REQUEST_LOG_SIZE)
-        self._bodies: collections.deque = collections.deque()  # (entry, size), oldest first
+        self.requests: collections.deque[dict[str, Any]] = collections.deque(
+            maxlen=REQUEST_LOG_SIZE
+        )
+        # (entry, size), oldest first
+        self._bodies: collections.deque[tuple[dict[str, Any], int]] = collections.deque()
         self._bodies_size = 0
         self._request_ids = itertools.count(1)
         self._log_lock = threading.Lock()
@@ -108,7 +112,7 @@ class Sandbox:
             self.load_orgs(self.initial_orgs)
 
     # request log -------------------------------------------------------------------------
-    def log_request(self, request, tenant_id: str = "") -> dict[str, Any]:
+    def log_request(self, request: Request, tenant_id: str = "") -> dict[str, Any]:
         entry = {
             "id": next(self._request_ids),
             "time": self.clock.time(),
@@ -131,7 +135,7 @@ class Sandbox:
             self.requests.append(entry)
         return entry
 
-    def log_response(self, entry: dict[str, Any], response) -> None:
+    def log_response(self, entry: dict[str, Any], response: Response) -> None:
         """Keep what was answered: status, headers (Content-Type included) and the body, bounded."""
         entry["status"] = None if response.drop else response.status
         entry["dropped"] = response.drop

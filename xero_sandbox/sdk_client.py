@@ -2,7 +2,7 @@
 Configuration, OAuth2Token and ApiClient per client, token getter and saver). Imported lazily:
 only tests and scripts that want the SDK pay for it."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import urllib3
 from xero_python.accounting import AccountingApi
@@ -11,10 +11,17 @@ from xero_python.api_client.configuration import Configuration
 from xero_python.api_client.oauth2 import OAuth2Token, TokenApi
 from xero_python.identity import IdentityApi
 
+if TYPE_CHECKING:  # the handle imports this module
+    from .handle import SandboxHandle
+
 
 class SdkClient:
     def __init__(
-        self, handle, tenant_id: str, token: dict[str, Any], transport_retries: bool = False
+        self,
+        handle: "SandboxHandle",
+        tenant_id: str,
+        token: dict[str, Any],
+        transport_retries: bool = False,
     ) -> None:
         TokenApi.refresh_token_url = handle.token_url  # class attributes: process-global
         TokenApi.revoke_token_url = handle.revocation_url

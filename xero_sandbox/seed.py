@@ -18,17 +18,20 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .currency_table import describe
 from .seed_sales import build_sales
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsLenAndGetItem
 
 REGIONS = ("NZ", "AU", "UK", "CA")
 
 # A fixed "now" keeps the data identical run to run; dates spread over the year before it.
 SEED_NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
-_REGION = {
+_REGION: dict[str, dict[str, Any]] = {
     "NZ": {
         "currency": "NZD",
         "timezone": "NEWZEALANDSTANDARDTIME",
@@ -118,10 +121,10 @@ class _Rng(random.Random):
     """random.Random with cheaper choice/randrange: seeding 100,000 contacts spends most
     of its time here. Still fully determined by the seed."""
 
-    def choice(self, seq):
+    def choice[T](self, seq: SupportsLenAndGetItem[T]) -> T:
         return seq[int(self.random() * len(seq))]
 
-    def randrange(self, start, stop=None, step=1):
+    def randrange(self, start: int, stop: int | None = None, step: int = 1) -> int:
         if stop is None:
             start, stop = 0, start
         return start + int(self.random() * (stop - start))
@@ -168,7 +171,7 @@ DEMO_COLLISIONS: tuple[Collision, ...] = (
 
 
 def _phones(
-    default: tuple[str, str, str] = ("", "", ""), mobile=("", "", "")
+    default: tuple[str, str, str] = ("", "", ""), mobile: tuple[str, str, str] = ("", "", "")
 ) -> list[dict[str, Any]]:
     """All four standard phone types, empty strings where unset, as Xero returns them."""
 
@@ -483,7 +486,7 @@ def _component(
 
 # (Name, TaxType, ReportTaxType, Status, applies-to flags "AEXLR", components)
 # Flags: Assets, Equity, eXpenses, Liabilities, Revenue; a letter present means True.
-_TAX_RATES = {
+_TAX_RATES: dict[str, list[tuple[Any, ...]]] = {
     "NZ": [
         ("15% GST on Income", "OUTPUT2", "OUTPUT", "ACTIVE", "AELR", [("GST", "15")]),
         ("15% GST on Expenses", "INPUT2", "INPUT", "ACTIVE", "AEXL", [("GST", "15")]),
@@ -936,7 +939,9 @@ def build_org(
     return org
 
 
-def _invoice_settings(name, region, seed, base, currencies, now) -> dict[str, Any]:
+def _invoice_settings(
+    name: str, region: str, seed: int, base: str, currencies: tuple[str, ...], now: datetime
+) -> dict[str, Any]:
     # Its own generator, so the data seeded before these settings existed stays as it was.
     rng = random.Random(f"settings:{name}:{region}:{seed}")
     codes = [base] + [c for c in currencies if c != base]

@@ -6,16 +6,19 @@ import socket
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
 
 from . import control, html_view
 from .accounting.call import Call
 from .accounting.envelope import problem, validation_exception
+from .faults import Fault
 from .idempotency import Entry, body_digest
 from .identity import scope_allows
 from .identity_routes import IDENTITY_ROUTES
-from .routes import API_ROUTES, find
+from .routes import API_ROUTES, Route, find
 from .sandbox import Sandbox
+from .store import Tenant
 from .wire import Request, Response, parse_query, text_response
 
 ROUTES = API_ROUTES + IDENTITY_ROUTES + control.ROUTES + html_view.ROUTES
@@ -23,7 +26,7 @@ WRITES = ("PUT", "POST", "PATCH")
 REUSED_KEY = "Idempotency-Key was already used with another request."
 
 
-def fault_response(fault) -> Response:
+def fault_response(fault: Fault) -> Response:
     if fault.body is not None:
         return text_response(fault.body, fault.status)
     if fault.status == 503:
@@ -62,7 +65,7 @@ def dispatch(sandbox: Sandbox, request: Request) -> Response:
     return response
 
 
-def accounting(sandbox: Sandbox, route, request: Request, fault) -> Response:
+def accounting(sandbox: Sandbox, route: Route, request: Request, fault: Fault | None) -> Response:
     header = request.header("Authorization")
     token = header[7:].strip() if header.lower().startswith("bearer ") else ""
     tenant_id = request.header("xero-tenant-id").strip().lower()
@@ -90,7 +93,7 @@ def accounting(sandbox: Sandbox, route, request: Request, fault) -> Response:
     return response
 
 
-def _handle(sandbox: Sandbox, route, request: Request, tenant) -> Response:
+def _handle(sandbox: Sandbox, route: Route, request: Request, tenant: Tenant) -> Response:
     key = request.header("Idempotency-Key") if request.method in WRITES else ""
     if len(key) > 128:
         return validation_exception(
@@ -186,7 +189,7 @@ class Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
 
-    def log_message(self, format, *args) -> None:  # noqa: A002 (stdlib signature)
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
         pass
 
 

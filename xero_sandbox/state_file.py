@@ -5,11 +5,14 @@ import os
 import threading
 from dataclasses import asdict
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import jsonio
 from .identity import AccessToken, Connection, RefreshToken
 from .store import Tenant
+
+if TYPE_CHECKING:  # the sandbox imports this module
+    from .sandbox import Sandbox
 
 DEBOUNCE_SECONDS = 1.0
 
@@ -75,7 +78,7 @@ def _tenant_load(data: dict[str, Any]) -> Tenant:
 
 
 class StateFile:
-    def __init__(self, sandbox, path: str) -> None:
+    def __init__(self, sandbox: "Sandbox", path: str) -> None:
         self.sandbox, self.path = sandbox, path
 
     def load(self) -> bool:

@@ -64,7 +64,8 @@ class Tenant:
 
     @property
     def name(self) -> str:
-        return self.organisation.get("Name", "")
+        name: str = self.organisation.get("Name", "")
+        return name
 
     # contacts ---------------------------------------------------------------
     def put_contact(self, contact: dict[str, Any]) -> None:
@@ -150,12 +151,12 @@ class Tenant:
         return None
 
 
-def normalise(data):
+def normalise(data: Any) -> Any:
     """Seed output may hold floats, Decimals or ints; make every non-integer number a Decimal."""
     return jsonio.loads(jsonio.dumps(data))
 
 
-def _strip_nulls(value):
+def _strip_nulls(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _strip_nulls(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
@@ -224,13 +225,15 @@ def _numeric_rate(rate: dict[str, Any]) -> dict[str, Any]:
     """Tax rates as the spec types them: rates are numbers (a seed may carry "15.0000")."""
     rate = dict(rate)
     for key in RATE_FIELDS:
-        if isinstance(rate.get(key), str) and to_decimal(rate[key]) is not None:
-            rate[key] = round4(to_decimal(rate[key]))
+        number = to_decimal(rate.get(key)) if isinstance(rate.get(key), str) else None
+        if number is not None:
+            rate[key] = round4(number)
     components = []
     for component in rate.get("TaxComponents") or []:
         component = dict(component)
-        if isinstance(component.get("Rate"), str) and to_decimal(component["Rate"]) is not None:
-            component["Rate"] = round4(to_decimal(component["Rate"]))
+        number = to_decimal(component["Rate"]) if isinstance(component.get("Rate"), str) else None
+        if number is not None:
+            component["Rate"] = round4(number)
         components.append(component)
     if "TaxComponents" in rate:
         rate["TaxComponents"] = components

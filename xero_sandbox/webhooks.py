@@ -94,7 +94,7 @@ class Webhooks:
         plural = {"CONTACT": "Contacts", "INVOICE": "Invoices", "CREDITNOTE": "CreditNotes"}[
             category
         ]
-        event = {
+        event: dict[str, Any] = {
             "resourceUrl": f"{self.base_url}/api.xro/2.0/{plural}/{resource_id}",
             "resourceId": resource_id,
             "eventDateUtc": self.clock.now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3],

@@ -4,6 +4,7 @@ send: `A=="x" AND B!=true`, `Name.Contains("x")`, `.StartsWith`, `.EndsWith`, `G
 The real grammar is UNVERIFIED; anything outside this subset answers 400."""
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -23,13 +24,16 @@ class WhereError(ValueError):
     pass
 
 
-def _value(raw: str):
+def _value(raw: str) -> str | datetime | bool | Decimal:
     if raw.startswith('"'):
         return raw[1:-1]
     if raw.lower().startswith("datetime("):
         try:
-            parts = [int(p) for p in raw[9:-1].split(",")]
-            return datetime(*parts, tzinfo=UTC)
+            year, month, day, *clock = (int(p) for p in raw[9:-1].split(","))
+            if len(clock) > 4:
+                raise ValueError(raw)
+            hour, minute, second, microsecond = (*clock, 0, 0, 0, 0)[:4]
+            return datetime(year, month, day, hour, minute, second, microsecond, tzinfo=UTC)
         except (TypeError, ValueError):
             raise WhereError(f"Unsupported DateTime: {raw!r}") from None
     if raw.lower().startswith("guid("):
@@ -39,7 +43,7 @@ def _value(raw: str):
     return Decimal(raw)
 
 
-def _moment(value) -> datetime | None:
+def _moment(value: Any) -> datetime | None:
     """A stored date ("/Date(ms+0000)/", the hot path on 10,000 invoices) or any date text."""
     fast = isinstance(value, str) and value.startswith("/Date(") and value[19:20] in ("+", ")")
     if fast and value[6:19].isdigit():
@@ -47,8 +51,8 @@ def _moment(value) -> datetime | None:
     return parse_datetime(value)
 
 
-def _get(entity: dict[str, Any], dotted: str):
-    value = entity
+def _get(entity: dict[str, Any], dotted: str) -> Any:
+    value: Any = entity
     for part in dotted.split("."):
         if not isinstance(value, dict):
             return None
@@ -56,7 +60,7 @@ def _get(entity: dict[str, Any], dotted: str):
     return value
 
 
-def compile_where(text: str):
+def compile_where(text: str) -> Callable[[dict[str, Any]], bool]:
     """A predicate over Xero-shaped dicts; raises WhereError for what it cannot parse."""
     groups = []
     for alternative in re.split(r"\s+OR\s+|\s*\|\|\s*", text.strip()):
@@ -89,17 +93,19 @@ def compile_where(text: str):
         if isinstance(expected, Decimal) and actual is not None:
             actual = Decimal(str(actual))
         if op == "==":
-            return actual == expected
+            return bool(actual == expected)
         if op == "!=":
-            return actual != expected
+            return bool(actual != expected)
         if actual is None:
             return False
-        return {
-            ">": actual > expected,
-            "<": actual < expected,
-            ">=": actual >= expected,
-            "<=": actual <= expected,
-        }[op]
+        return bool(
+            {
+                ">": actual > expected,
+                "<": actual < expected,
+                ">=": actual >= expected,
+                "<=": actual <= expected,
+            }[op]
+        )
 
     return lambda entity: any(all(test(entity, c) for c in clauses) for clauses in groups)
 

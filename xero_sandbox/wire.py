@@ -18,7 +18,7 @@ class Request:
     _json: object = None
 
     @property
-    def json(self):
+    def json(self) -> Any:
         if self._json is None and self.body:
             self._json = jsonio.loads(self.body)
         return self._json
@@ -57,7 +57,9 @@ class Response:
     delay: float = 0.0  # hold the answer this long (faults)
 
 
-def json_response(data, status: int = 200, headers: dict[str, Any] | None = None) -> Response:
+def json_response(
+    data: object, status: int = 200, headers: dict[str, Any] | None = None
+) -> Response:
     return Response(status=status, body=jsonio.dumps_bytes(data), headers=dict(headers or {}))
 
 

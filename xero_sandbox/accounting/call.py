@@ -3,23 +3,27 @@
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..config import Behaviour
 from ..msdates import parse_datetime
 from ..store import Tenant
 from ..where import WhereError, compile_where, sort
 from ..wire import Request
+
+if TYPE_CHECKING:  # the sandbox imports the handlers
+    from ..sandbox import Sandbox
 
 
 @dataclass
 class Call:
     request: Request
     tenant: Tenant
-    sandbox: object  # xero_sandbox.sandbox.Sandbox; typed loosely to avoid an import cycle
+    sandbox: "Sandbox"
     now: datetime
 
     @property
-    def behaviour(self):
+    def behaviour(self) -> Behaviour:
         return self.sandbox.settings.behaviour
 
     def emit(

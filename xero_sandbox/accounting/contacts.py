@@ -7,6 +7,7 @@ from .. import jsonio
 from ..config import Behaviour
 from ..store import Tenant, new_id, touch
 from ..where import WhereError, compile_where, sort
+from ..wire import Response
 from .call import Call, ms_of
 from .envelope import (
     csv,
@@ -222,7 +223,7 @@ def _name_errors(tenant: Tenant, name: str, contact_id, existing, behaviour) -> 
 
 
 # handlers ---------------------------------------------------------------------------
-def list_contacts(call: Call):
+def list_contacts(call: Call) -> Response:
     tenant, request = call.tenant, call.request
     summary = request.flag("summaryOnly")
     ids = tenant.contact_ids(request.flag("includeArchived"))
@@ -256,7 +257,7 @@ def list_contacts(call: Call):
     )
 
 
-def get_contact(call: Call):
+def get_contact(call: Call) -> Response:
     contact = find_contact(call.tenant, {"ContactID": call.request.params["id"]})
     if contact is None:
         contact = find_contact(call.tenant, {"ContactNumber": call.request.params["id"]})
@@ -267,7 +268,7 @@ def get_contact(call: Call):
     )
 
 
-def write_contacts(call: Call):
+def write_contacts(call: Call) -> Response:
     """PUT creates, POST creates or updates (matched by ContactID or ContactNumber)."""
     body = call.request.json or {}
     sent = body.get("Contacts", [body] if "Name" in body or "ContactID" in body else [])
@@ -309,7 +310,7 @@ def write_contacts(call: Call):
     return envelope(call.now, "Contacts", results)
 
 
-def list_groups(call: Call):
+def list_groups(call: Call) -> Response:
     groups = [
         dict(g, Contacts=[])
         for g in call.tenant.contact_groups.values()
@@ -324,7 +325,7 @@ def list_groups(call: Call):
     return envelope(call.now, "ContactGroups", sort(groups, call.request.arg("order")))
 
 
-def get_group(call: Call):
+def get_group(call: Call) -> Response:
     tenant = call.tenant
     group_id = call.request.params["id"].lower()
     group = tenant.contact_groups.get(group_id)
@@ -338,7 +339,7 @@ def get_group(call: Call):
     return envelope(call.now, "ContactGroups", [dict(group, Contacts=members)])
 
 
-def add_group_members(call: Call):
+def add_group_members(call: Call) -> Response:
     tenant = call.tenant
     group_id = call.request.params["id"].lower()
     if group_id not in tenant.contact_groups:
@@ -356,7 +357,7 @@ def add_group_members(call: Call):
     return envelope(call.now, "Contacts", added)
 
 
-def remove_group_member(call: Call):
+def remove_group_member(call: Call) -> Response:
     tenant = call.tenant
     group_id = call.request.params["id"].lower()
     members = tenant.group_members.get(group_id)

@@ -13,7 +13,7 @@ from ..money import has_more_places, round2, to_decimal, totals
 from ..msdates import iso_date, iso_utc_string, ms_date, parse_date
 from ..store import Tenant, new_id, touch
 from ..where import WhereError
-from ..wire import json_response
+from ..wire import Response, json_response
 from . import rules
 from .call import Call, ms_of
 from .contacts import find_contact
@@ -276,7 +276,7 @@ def _answer(call: Call, plural: str, results: list[dict[str, Any]], failed: bool
 
 
 # handlers: credit notes --------------------------------------------------------------
-def write_credit_notes(call: Call):
+def write_credit_notes(call: Call) -> Response:
     """PUT creates; POST creates or updates (by CreditNoteID); POST /CreditNotes/{id} updates."""
     body = call.request.json or {}
     sent = body.get("CreditNotes", [body] if "Type" in body or "CreditNoteID" in body else [])
@@ -311,7 +311,7 @@ def write_credit_notes(call: Call):
     return _answer(call, "CreditNotes", results, failed)
 
 
-def credit_note_ids_refused(call: Call):
+def credit_note_ids_refused(call: Call) -> Response:
     """GET /CreditNotes has no IDs filter in Xero's spec (nor in the SDK): by default a client
     relying on one is told so loudly rather than served every credit note (README)."""
     if call.request.arg("IDs") is None or call.behaviour.credit_note_ids == "filter":
@@ -330,7 +330,7 @@ def credit_note_ids_refused(call: Call):
     )
 
 
-def list_credit_notes(call: Call):
+def list_credit_notes(call: Call) -> Response:
     tenant, request = call.tenant, call.request
     refused = credit_note_ids_refused(call)
     if refused is not None:
@@ -356,7 +356,7 @@ def list_credit_notes(call: Call):
     return envelope(call.now, "CreditNotes", views, pagination)
 
 
-def get_credit_note(call: Call):
+def get_credit_note(call: Call) -> Response:
     key = call.request.params["id"]
     credit_note = find_credit_note(call.tenant, {"CreditNoteID": key}) or find_credit_note(
         call.tenant, {"CreditNoteNumber": key}
@@ -520,7 +520,7 @@ def allocation_events(
 
 
 # handlers: allocations -----------------------------------------------------------------
-def create_allocations(call: Call):
+def create_allocations(call: Call) -> Response:
     credit_note = call.tenant.credit_notes.get(call.request.params["id"].lower())
     if credit_note is None:
         return not_found()
@@ -544,7 +544,7 @@ def create_allocations(call: Call):
     return _answer(call, "Allocations", results, failed)
 
 
-def delete_allocation(call: Call):
+def delete_allocation(call: Call) -> Response:
     credit_note = call.tenant.credit_notes.get(call.request.params["id"].lower())
     allocation_id = call.request.params["allocation_id"].lower()
     allocations = (credit_note or {}).get("Allocations", [])

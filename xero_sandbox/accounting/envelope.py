@@ -1,11 +1,12 @@
 """Response envelopes and error bodies of the Accounting API (spec: Error, Element, Pagination)."""
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from .. import jsonio
 from ..msdates import ms_envelope_time
-from ..wire import Response, json_response, raw_json, text_response
+from ..wire import Request, Response, json_response, raw_json, text_response
 
 PROVIDER = "Platform CRM Sandbox"
 DEFAULT_PAGE_SIZE = 100
@@ -13,9 +14,13 @@ MAX_PAGE_SIZE = 1000
 
 
 def envelope(
-    now, plural: str, items: list[Any], pagination: dict[str, Any] | None = None, status: int = 200
+    now: datetime,
+    plural: str,
+    items: list[Any],
+    pagination: dict[str, Any] | None = None,
+    status: int = 200,
 ) -> Response:
-    data = {
+    data: dict[str, Any] = {
         "Id": str(uuid.uuid4()),
         "Status": "OK",
         "ProviderName": PROVIDER,
@@ -28,10 +33,10 @@ def envelope(
 
 
 def envelope_of_json(
-    now, plural: str, item_json: list[str], pagination: dict[str, Any] | None
+    now: datetime, plural: str, item_json: list[str], pagination: dict[str, Any] | None
 ) -> Response:
     """Same as `envelope` for items already serialised (the contacts page cache)."""
-    head = {
+    head: dict[str, Any] = {
         "Id": str(uuid.uuid4()),
         "Status": "OK",
         "ProviderName": PROVIDER,
@@ -78,7 +83,9 @@ def problem(status: int, title: str, detail: str) -> Response:
     )
 
 
-def paging(request, total: int, unpaged: str) -> tuple[int, int, dict[str, Any] | None] | Response:
+def paging(
+    request: Request, total: int, unpaged: str
+) -> tuple[int, int, dict[str, Any] | None] | Response:
     """(offset, limit, pagination) for a list call. Without `page`, Xero's unpaged behaviour is
     UNVERIFIED: "first_page" serves page 1 of 100 (with pagination), "all" serves everything."""
     raw_page = request.arg("page")

@@ -3,13 +3,16 @@ online invoice, for approved sales invoices) and POST /Invoices/{id}/Email (Xero
 invoice to the contact; the sandbox records it as an event the control API lists)."""
 
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..msdates import iso_datetime
 from ..store import Tenant, touch
 from ..wire import Response
 from .call import Call
 from .envelope import envelope, not_found, validation_exception
+
+if TYPE_CHECKING:  # the sandbox imports the handlers
+    from ..sandbox import Sandbox
 
 ONLINE_STATUSES = ("AUTHORISED", "PAID")
 # Developer docs, quoted by third parties: "The invoice must be of Type ACCREC and a valid
@@ -33,7 +36,7 @@ def _refused(invoice: dict[str, Any], message: str) -> Response:
     )
 
 
-def online_invoice_url(sandbox, tenant: Tenant, invoice: dict[str, Any]) -> str:
+def online_invoice_url(sandbox: "Sandbox", tenant: Tenant, invoice: dict[str, Any]) -> str:
     """Stable per invoice, shaped like https://in.xero.com/<40 characters>, served by the
     sandbox's HTML view at /in/<token>."""
     token = tenant.online_invoices.get(invoice["InvoiceID"])
@@ -55,7 +58,7 @@ def recipients(tenant: Tenant, invoice: dict[str, Any]) -> list[str]:
 
 
 # handlers ---------------------------------------------------------------------------------
-def get_online_invoice(call: Call):
+def get_online_invoice(call: Call) -> Response:
     invoice = _invoice(call)
     if invoice is None:
         return not_found()
@@ -65,7 +68,7 @@ def get_online_invoice(call: Call):
     return envelope(call.now, "OnlineInvoices", [{"OnlineInvoiceUrl": url}])
 
 
-def email_invoice(call: Call):
+def email_invoice(call: Call) -> Response:
     invoice = _invoice(call)
     if invoice is None:
         return not_found()

@@ -11,6 +11,7 @@ from ..money import line_amount, line_tax, round2, round_dp, to_decimal, totals
 from ..msdates import iso_date, iso_utc_string, ms_date, parse_date
 from ..store import Tenant, new_id, touch
 from ..where import WhereError, compile_where, sort
+from ..wire import Response
 from . import rules
 from .call import Call, ms_of
 from .contacts import find_contact, save_contact
@@ -486,7 +487,7 @@ def safe_echo(element: dict[str, Any], types=TYPES) -> dict[str, Any]:
 
 
 # handlers ---------------------------------------------------------------------------
-def write_invoices(call: Call):
+def write_invoices(call: Call) -> Response:
     body = call.request.json or {}
     sent = body.get("Invoices", [body] if "Type" in body or "InvoiceID" in body else [])
     target_id = call.request.params.get("id")
@@ -538,7 +539,7 @@ def write_invoices(call: Call):
     return envelope(call.now, "Invoices", results)
 
 
-def list_invoices(call: Call):
+def list_invoices(call: Call) -> Response:
     tenant, request = call.tenant, call.request
     rows = list(tenant.invoices.values())
     ids = {i.lower() for i in csv(request.arg("IDs"))}
@@ -587,7 +588,7 @@ def list_invoices(call: Call):
     return envelope(call.now, "Invoices", views, pagination)
 
 
-def get_invoice(call: Call):
+def get_invoice(call: Call) -> Response:
     key = call.request.params["id"].lower()
     invoice = call.tenant.invoices.get(key)
     if invoice is None:

@@ -1,10 +1,12 @@
 """Items (price list): list, read by ItemID or Code, create and update, and what an invoice line
 takes from its ItemCode."""
 
+from datetime import datetime
 from typing import Any
 
 from ..money import round4, round_dp, to_decimal
 from ..store import Tenant, new_id, touch
+from ..wire import Response
 from .call import Call
 from .envelope import element_errors, envelope, not_found, validation_exception
 from .rules import bad_account, bad_tax_type, tax_account_messages
@@ -36,7 +38,7 @@ def item_view(item: dict[str, Any], unitdp: int = 2) -> dict[str, Any]:
     return view
 
 
-def _details(tenant: Tenant, sent, errors: list[str]) -> dict[str, Any]:
+def _details(tenant: Tenant, sent: dict[str, Any] | None, errors: list[str]) -> dict[str, Any]:
     details = {k: v for k, v in (sent or {}).items() if k in DETAILS and v is not None}
     if "UnitPrice" in details:
         price = to_decimal(details["UnitPrice"])
@@ -59,7 +61,9 @@ def _details(tenant: Tenant, sent, errors: list[str]) -> dict[str, Any]:
     return details
 
 
-def save_item(tenant: Tenant, sent: dict[str, Any], now, existing: dict[str, Any] | None):
+def save_item(
+    tenant: Tenant, sent: dict[str, Any], now: datetime, existing: dict[str, Any] | None
+) -> tuple[dict[str, Any] | None, list[str]]:
     """(item, []) or (None, messages)."""
     incoming = {k: v for k, v in sent.items() if k not in READ_ONLY and v is not None}
     merged = dict(existing or {})
@@ -106,24 +110,24 @@ def find_item(tenant: Tenant, key: str) -> dict[str, Any] | None:
 
 
 # handlers ---------------------------------------------------------------------------------
-def list_items(call: Call):
+def list_items(call: Call) -> Response:
     rows = filtered(call, list(call.tenant.items.values()), modified=True)
     if not isinstance(rows, list):
         return rows
     return envelope(call.now, "Items", [item_view(r, call.unitdp()) for r in rows])
 
 
-def get_item(call: Call):
+def get_item(call: Call) -> Response:
     item = find_item(call.tenant, call.request.params["id"])
     if item is None:
         return not_found()
     return envelope(call.now, "Items", [item_view(item, call.unitdp())])
 
 
-def write_items(call: Call):
+def write_items(call: Call) -> Response:
     """PUT creates; POST creates or updates, matched by ItemID, else by Code (UNVERIFIED)."""
     body = call.request.json or {}
-    sent = body.get("Items") if isinstance(body.get("Items"), list) else []
+    sent: list[Any] = body["Items"] if isinstance(body.get("Items"), list) else []
     target = call.request.params.get("id")
     if target:
         existing = find_item(call.tenant, target)
@@ -150,6 +154,7 @@ def write_items(call: Call):
             echo["StatusAttributeString"] = "ERROR"
             results.append(echo)
             continue
+        assert saved is not None  # saved when nothing was refused
         view = item_view(saved, call.unitdp())
         view.update(StatusAttributeString="OK", ValidationErrors=[])
         results.append(view)

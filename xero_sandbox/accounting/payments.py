@@ -13,6 +13,7 @@ from ..money import has_more_places, round2, to_decimal
 from ..msdates import iso_utc_string, ms_date, parse_date
 from ..store import Tenant, new_id, touch
 from ..where import WhereError
+from ..wire import Response
 from . import rules
 from .call import Call, ms_of
 from .credit_notes import event_data, find_credit_note
@@ -242,7 +243,7 @@ def payment_view(tenant: Tenant, payment: dict[str, Any]) -> dict[str, Any]:
 
 
 # handlers ---------------------------------------------------------------------------
-def create_payments(call: Call):
+def create_payments(call: Call) -> Response:
     body = call.request.json or {}
     bare = "Payments" not in body
     sent = [body] if bare else body["Payments"]
@@ -272,7 +273,7 @@ def create_payments(call: Call):
     return envelope(call.now, "Payments", results)
 
 
-def delete_payment(call: Call):
+def delete_payment(call: Call) -> Response:
     payment = call.tenant.payments.get(call.request.params["id"].lower())
     if payment is None:
         return not_found()
@@ -295,7 +296,7 @@ def delete_payment(call: Call):
     return envelope(call.now, "Payments", [payment_view(call.tenant, payment)])
 
 
-def list_payments(call: Call):
+def list_payments(call: Call) -> Response:
     rows = [payment_view(call.tenant, p) for p in call.tenant.payments.values()]
     since = call.modified_since_ms()
     if since is not None:
@@ -310,7 +311,7 @@ def list_payments(call: Call):
     return envelope(call.now, "Payments", rows[offset : offset + limit], pagination)
 
 
-def get_payment(call: Call):
+def get_payment(call: Call) -> Response:
     payment = call.tenant.payments.get(call.request.params["id"].lower())
     if payment is None:
         return not_found()

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ..config import Behaviour
 from ..currency_table import SIX_DP, VALID, decimals, rate_on
 from ..money import has_more_places, to_decimal
 from ..msdates import parse_date
@@ -25,25 +26,25 @@ CAN_APPLY = {
 }
 
 
-def bad_account(code) -> str:
+def bad_account(code: object) -> str:
     return f"Account code '{code}' is not a valid code for this document."
 
 
-def bad_tax_type(code) -> str:
+def bad_tax_type(code: object) -> str:
     return (
         f"The TaxType code '{code}' does not exist or cannot be used for this type of transaction."
     )
 
 
-def bad_currency(code) -> str:
+def bad_currency(code: object) -> str:
     return f"The currency code '{code}' is not valid."
 
 
-def not_subscribed(code) -> str:
+def not_subscribed(code: object) -> str:
     return f"Organisation is not subscribed to currency {code}"
 
 
-def no_rate(code, day: date) -> str:
+def no_rate(code: object, day: date) -> str:
     return f"No exchange rate is available for {code} on {day.isoformat()}; send a CurrencyRate."
 
 
@@ -52,7 +53,7 @@ def too_many_places(what: str, value: Decimal, code: str) -> str:
     return f"{what} {value} has more decimal places than {code} allows ({places})."
 
 
-def tax_not_for_account(tax_type, code) -> str:
+def tax_not_for_account(tax_type: object, code: object) -> str:
     return f"The TaxType code '{tax_type}' cannot be used with account code '{code}'."
 
 
@@ -75,7 +76,7 @@ def date_messages(field: str, day: date | None) -> list[str]:
     return []
 
 
-def currency_messages(tenant: Tenant, code) -> list[str]:
+def currency_messages(tenant: Tenant, code: object) -> list[str]:
     """A currency must be one of Xero's codes, written as Xero writes it, and enabled."""
     if not isinstance(code, str) or code not in VALID:
         return [bad_currency(code)]
@@ -84,7 +85,9 @@ def currency_messages(tenant: Tenant, code) -> list[str]:
     return []
 
 
-def currency_rate(tenant: Tenant, code: str, day: date, sent) -> tuple[Decimal | None, list[Any]]:
+def currency_rate(
+    tenant: Tenant, code: str, day: date, sent: object
+) -> tuple[Decimal | None, list[str]]:
     """The rate a document in `code` dated `day` carries: the one sent, else the day rate."""
     if code == tenant.base_currency:
         return Decimal("1.000000"), []
@@ -114,7 +117,8 @@ def plan_messages(tenant: Tenant, invoice_type: str, day: date, invoice_id: str)
 
 
 def account_class(account: dict[str, Any]) -> str:
-    return account.get("Class") or ACCOUNT_CLASS.get(account.get("Type"), "")
+    account_class: str = account.get("Class") or ACCOUNT_CLASS.get(account.get("Type") or "", "")
+    return account_class
 
 
 def tax_account_messages(
@@ -129,7 +133,13 @@ def tax_account_messages(
     return []
 
 
-def line_number_messages(quantity, discount_rate, discount_amount, code, behaviour) -> list[Any]:
+def line_number_messages(
+    quantity: Decimal | None,
+    discount_rate: Decimal | None,
+    discount_amount: Decimal | None,
+    code: str,
+    behaviour: Behaviour,
+) -> list[str]:
     messages = []
     if quantity is not None and quantity < 0 and not behaviour.allow_negative_quantities:
         messages.append(

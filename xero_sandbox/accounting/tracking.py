@@ -1,9 +1,11 @@
 """Tracking categories and their options: the list Xero serves, the Tracking on invoice lines
 (at most two categories, each once, options active), and changes made "inside Xero"."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from ..store import Tenant, new_id
+from ..wire import Response
 from .call import Call
 from .envelope import envelope, not_found
 from .settings import filtered
@@ -31,7 +33,9 @@ def category_view(category: dict[str, Any], include_archived: bool) -> dict[str,
     return view
 
 
-def _find(items, key_id: str, ref_id, name_key: str, name) -> dict[str, Any] | None:
+def _find(
+    items: Iterable[dict[str, Any]], key_id: str, ref_id: object, name_key: str, name: object
+) -> dict[str, Any] | None:
     if ref_id:
         return next((i for i in items if i[key_id].lower() == str(ref_id).lower()), None)
     if isinstance(name, str) and name.strip():
@@ -40,7 +44,7 @@ def _find(items, key_id: str, ref_id, name_key: str, name) -> dict[str, Any] | N
     return None
 
 
-def line_tracking(tenant: Tenant, sent) -> tuple[list[dict[str, Any]], list[str]]:
+def line_tracking(tenant: Tenant, sent: object) -> tuple[list[dict[str, Any]], list[str]]:
     """A line's Tracking as Xero stores it ({Name, Option, TrackingCategoryID,
     TrackingOptionID}, spec L10175-10179), or the reasons it is refused."""
     if not sent:
@@ -110,7 +114,7 @@ def add_category(tenant: Tenant, name: str, options: list[str]) -> dict[str, Any
         raise ValueError(f"A tracking category named {name!r} already exists.")
     if len(live) >= MAX_TOTAL or sum(c["Status"] == "ACTIVE" for c in live) >= MAX_ACTIVE:
         raise ValueError("Xero allows 2 active tracking categories and 4 in all.")
-    category = {
+    category: dict[str, Any] = {
         "TrackingCategoryID": new_id(),
         "Name": name,
         "Status": "ACTIVE",
@@ -166,11 +170,12 @@ def set_option_status(
     if status not in STATUSES:
         raise ValueError(f"Status must be one of {STATUSES}.")
     option["Status"] = status
-    return option
+    changed: dict[str, Any] = option
+    return changed
 
 
 # handlers ---------------------------------------------------------------------------------
-def list_tracking_categories(call: Call):
+def list_tracking_categories(call: Call) -> Response:
     include_archived = call.request.flag("includeArchived")
     shown = ("ACTIVE", "ARCHIVED") if include_archived else ("ACTIVE",)
     rows = [
@@ -178,11 +183,13 @@ def list_tracking_categories(call: Call):
         for c in call.tenant.tracking_categories.values()
         if c["Status"] in shown
     ]
-    rows = filtered(call, rows)
-    return rows if not isinstance(rows, list) else envelope(call.now, "TrackingCategories", rows)
+    listed = filtered(call, rows)
+    if not isinstance(listed, list):
+        return listed
+    return envelope(call.now, "TrackingCategories", listed)
 
 
-def get_tracking_category(call: Call):
+def get_tracking_category(call: Call) -> Response:
     category = call.tenant.tracking_categories.get(call.request.params["id"].lower())
     if category is None:
         return not_found()
