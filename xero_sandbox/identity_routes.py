@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .accounting.envelope import problem
-from .identity import GrantError
+from .identity import AccessToken, GrantError
 from .routes import Route
 from .sandbox import Sandbox
 from .wire import Request, Response, html_response, json_response, redirect
@@ -25,7 +25,7 @@ AUTH_PARAMS = (
 )
 
 
-def _with_query(uri: str, **params) -> str:
+def _with_query(uri: str, **params: str | None) -> str:
     joiner = "&" if "?" in uri else "?"
     return uri + joiner + urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
 
@@ -131,7 +131,10 @@ def oauth_error(code: str, status: int = 400) -> Response:
 
 def token(sandbox: Sandbox, request: Request) -> Response:
     form = request.form()
-    value = lambda name: (form.get(name) or [""])[0]  # noqa: E731 (tiny local accessor)
+
+    def value(name: str) -> str:
+        return (form.get(name) or [""])[0]
+
     client_id, secret = _client(request, form)
     with sandbox.store.lock:
         if not sandbox.identity.client_ok(client_id, secret):
@@ -164,7 +167,7 @@ def revocation(sandbox: Sandbox, request: Request) -> Response:
     return Response(status=200, content_type="text/plain")
 
 
-def _bearer(sandbox: Sandbox, request: Request):
+def _bearer(sandbox: Sandbox, request: Request) -> tuple[AccessToken | None, str]:
     header = request.header("Authorization")
     token_value = header[7:].strip() if header.lower().startswith("bearer ") else ""
     return sandbox.identity.access(token_value)

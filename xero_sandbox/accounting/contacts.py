@@ -1,6 +1,7 @@
 """Contacts and contact groups: list with Xero's filters and paging, single GET, create and
 update with Xero's rule that contact names are unique among active contacts."""
 
+from datetime import datetime
 from typing import Any
 
 from .. import jsonio
@@ -76,7 +77,7 @@ SLOTS = {
 
 
 def _by_type(
-    field: str, stored: list[Any] | None, sent, fresh: bool
+    field: str, stored: list[Any] | None, sent: object, fresh: bool
 ) -> tuple[list[Any], list[str]]:
     """`stored` with each element of `sent` in place of the stored one of its type (appended
     when there is none); a new contact starts from the empty standard slots."""
@@ -129,7 +130,7 @@ def contact_json(tenant: Tenant, contact_id: str, summary: bool) -> str:
     return cached
 
 
-def _strip_nulls(value):
+def _strip_nulls(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _strip_nulls(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
@@ -156,7 +157,7 @@ def find_contact(tenant: Tenant, ref: dict[str, Any]) -> dict[str, Any] | None:
 def save_contact(
     tenant: Tenant,
     sent: dict[str, Any],
-    now,
+    now: datetime,
     existing: dict[str, Any] | None,
     behaviour: Behaviour | None = None,
     *,
@@ -207,7 +208,13 @@ def save_contact(
     return merged, []
 
 
-def _name_errors(tenant: Tenant, name: str, contact_id, existing, behaviour) -> list[str]:
+def _name_errors(
+    tenant: Tenant,
+    name: str,
+    contact_id: str | None,
+    existing: dict[str, Any] | None,
+    behaviour: Behaviour,
+) -> list[str]:
     """An ACTIVE contact's name is unique among active contacts (case-insensitively:
     UNVERIFIED) and, with archived_contact_names "reserved", may not newly take an archived
     contact's name (restoring a contact under its own name is not taking one)."""
@@ -293,10 +300,11 @@ def write_contacts(call: Call) -> Response:
             out.update(HasValidationErrors=True, StatusAttributeString="ERROR")
             results.append(out)
             continue
+        assert saved is not None  # saved when nothing was refused
         changed = before is None or any(
             before.get(k) != saved.get(k) for k in saved if k != "UpdatedDateUTC"
         )
-        if not changed:
+        if not changed and before is not None:
             saved["UpdatedDateUTC"] = before["UpdatedDateUTC"]
         elif before is None:
             call.emit("CONTACT", "CREATE", saved["ContactID"])
