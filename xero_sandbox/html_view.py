@@ -33,7 +33,7 @@ SHOWN = 200  # rows per table on an organisation's page (a seeded org may hold 1
 e = html.escape
 
 
-def page(title: str, body: str, status: int = 200):
+def page(title: str, body: str, status: int = 200) -> Response:
     return html_response(
         f'<!doctype html><html><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -44,7 +44,7 @@ def page(title: str, body: str, status: int = 200):
     )
 
 
-def _date(value) -> str:
+def _date(value: object) -> str:
     day = parse_date(value)
     return day.isoformat() if day else ""
 
@@ -161,7 +161,8 @@ def org(sb: Sandbox, request: Request) -> Response:
 
 
 def _name(tenant: Tenant, document: dict[str, Any]) -> str:
-    return tenant.contacts.get(document["Contact"]["ContactID"], {}).get("Name", "")
+    name: str = tenant.contacts.get(document["Contact"]["ContactID"], {}).get("Name", "")
+    return name
 
 
 def _shown(rows: list[Any], every: list[Any]) -> str:
@@ -176,7 +177,7 @@ def contact(sb: Sandbox, request: Request, message: str = "", status: int = 200)
     with sb.store.lock:
         tenant = sb.store.tenant(request.params["tenant"])
         found = tenant.contacts.get(request.params["id"].lower()) if tenant else None
-        if found is None:
+        if tenant is None or found is None:
             return page("Not found", "<p>No such contact.</p>", 404)
         found = dict(found)
     inputs = "".join(
@@ -212,7 +213,7 @@ def invoice(sb: Sandbox, request: Request, message: str = "", status: int = 200)
     with sb.store.lock:
         tenant = sb.store.tenant(request.params["tenant"])
         found = tenant.invoices.get(request.params["id"].lower()) if tenant else None
-        if found is None:
+        if tenant is None or found is None:
             return page("Not found", "<p>No such invoice.</p>", 404)
         found = dict(found)
         contact_name = _name(tenant, found)
@@ -332,7 +333,7 @@ def credit_note(sb: Sandbox, request: Request, message: str = "", status: int = 
     with sb.store.lock:
         tenant = sb.store.tenant(request.params["tenant"])
         found = tenant.credit_notes.get(request.params["id"].lower()) if tenant else None
-        if found is None:
+        if tenant is None or found is None:
             return page("Not found", "<p>No such credit note.</p>", 404)
         found = dict(found)
         contact_name = _name(tenant, found)
@@ -427,7 +428,7 @@ def credit_note_act(sb: Sandbox, request: Request) -> Response:
         elif action == "void":
             save_credit_note_in_xero(sb, tenant_id, {"Status": "VOIDED"}, credit_note_id)
         elif action == "allocate":
-            allocation = {"Invoice": {"InvoiceID": form.get("invoice", "")}}
+            allocation: dict[str, Any] = {"Invoice": {"InvoiceID": form.get("invoice", "")}}
             allocation["Amount"] = form.get("amount", "")
             allocate_credit_note_in_xero(sb, tenant_id, credit_note_id, allocation)
         elif action == "refund":
