@@ -3,6 +3,8 @@ They fire webhooks exactly as API writes do, unless made `quiet`: then the chang
 GET (UpdatedDateUTC moves, so If-Modified-Since polls see it) and no webhook tells of it, the
 drift a lost or disabled webhook subscription leaves behind."""
 
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from .accounting.call import Call
@@ -30,21 +32,21 @@ class Refused(Exception):
         self.messages = messages
 
 
-def _tenant(sandbox: Sandbox, tenant_id: str):
+def _tenant(sandbox: Sandbox, tenant_id: str) -> Tenant:
     tenant = sandbox.store.tenant(tenant_id)
     if tenant is None:
         raise Refused([f"unknown tenant {tenant_id}"])
     return tenant
 
 
-def _emit(sandbox: Sandbox, tenant, events, quiet: bool) -> None:
+def _emit(sandbox: Sandbox, tenant: Tenant, events: list[tuple[Any, ...]], quiet: bool) -> None:
     if not quiet:
         for event in events:
             sandbox.webhooks.emit(tenant.id, *event)
 
 
 def save_contact_in_xero(
-    sandbox,
+    sandbox: Sandbox,
     tenant_id: str,
     fields: dict[str, Any],
     contact_id: str | None = None,
@@ -61,6 +63,7 @@ def save_contact_in_xero(
         )
         if errors:
             raise Refused(errors)
+        assert saved is not None  # saved when nothing was refused
         event = ("CONTACT", "UPDATE" if existing else "CREATE", saved["ContactID"])
         _emit(sandbox, tenant, [event], quiet)
     sandbox.changed.set()
@@ -68,7 +71,7 @@ def save_contact_in_xero(
 
 
 def save_invoice_in_xero(
-    sandbox,
+    sandbox: Sandbox,
     tenant_id: str,
     fields: dict[str, Any],
     invoice_id: str | None = None,
@@ -85,6 +88,7 @@ def save_invoice_in_xero(
         saved, errors, events = save_invoice(call, fields, existing)
         if errors:
             raise Refused(errors)
+        assert saved is not None  # saved when nothing was refused
         _emit(sandbox, tenant, events, quiet)
     sandbox.changed.set()
     return saved
@@ -92,7 +96,7 @@ def save_invoice_in_xero(
 
 def delete_payment_in_xero(
     sandbox: Sandbox, tenant_id: str, payment_id: str, *, quiet: bool = False
-):
+) -> dict[str, Any]:
     """ "Remove and redo" a payment (or a refund) in Xero: the document it paid is owed again."""
     with sandbox.store.lock:
         tenant = _tenant(sandbox, tenant_id)
@@ -101,7 +105,9 @@ def delete_payment_in_xero(
             raise Refused(["The payment could not be found."])
         if payment["Status"] == "DELETED":
             raise Refused(["This payment has already been deleted."])
-        locked = lock_messages(tenant, parse_date(payment["Date"]))
+        paid_on = parse_date(payment["Date"])
+        assert paid_on is not None  # a stored payment's date
+        locked = lock_messages(tenant, paid_on)
         if locked:
             raise Refused(locked)
         document = remove_payment(sandbox.clock.now(), tenant, payment)
@@ -112,7 +118,11 @@ def delete_payment_in_xero(
 
 
 def _pay(
-    sandbox: Sandbox, tenant_id: str, sent: dict[str, Any], outstanding, quiet: bool
+    sandbox: Sandbox,
+    tenant_id: str,
+    sent: dict[str, Any],
+    outstanding: Callable[[Tenant], Decimal | None],
+    quiet: bool,
 ) -> dict[str, Any]:
     """A payment (or a refund) as a person records it: the first bank account and everything
     outstanding unless they say otherwise."""
@@ -128,6 +138,7 @@ def _pay(
         saved, errors, document = apply_payment(sandbox.clock.now(), tenant, sent)
         if errors:
             raise Refused(errors)
+        assert saved is not None and document is not None  # saved when nothing was refused
         if sandbox.settings.behaviour.webhook_on_payment:
             _emit(sandbox, tenant, [document_event(document)], quiet)
     sandbox.changed.set()
@@ -142,7 +153,7 @@ def pay_invoice_in_xero(
     *,
     quiet: bool = False,
 ) -> dict[str, Any]:
-    def outstanding(tenant):
+    def outstanding(tenant: Tenant) -> Decimal | None:
         invoice = tenant.invoices.get(invoice_id.lower())
         return invoice["AmountDue"] if invoice else None
 
@@ -160,7 +171,7 @@ def refund_credit_note_in_xero(
 ) -> dict[str, Any]:
     """ "Make a cash refund" on a credit note: a payment of (part of) its remaining credit."""
 
-    def outstanding(tenant):
+    def outstanding(tenant: Tenant) -> Decimal | None:
         credit_note = tenant.credit_notes.get(credit_note_id.lower())
         return credit_note["RemainingCredit"] if credit_note else None
 
@@ -176,7 +187,7 @@ def _credit_note(tenant: Tenant, credit_note_id: str) -> dict[str, Any]:
 
 
 def save_credit_note_in_xero(
-    sandbox,
+    sandbox: Sandbox,
     tenant_id: str,
     fields: dict[str, Any],
     credit_note_id: str | None = None,
@@ -191,13 +202,18 @@ def save_credit_note_in_xero(
         saved, errors, events = save_credit_note(call, fields, existing)
         if errors:
             raise Refused(errors)
+        assert saved is not None  # saved when nothing was refused
         _emit(sandbox, tenant, events, quiet)
     sandbox.changed.set()
     return saved
 
 
 def _allocation_change(
-    sandbox: Sandbox, tenant_id: str, credit_note_id: str, change, quiet: bool
+    sandbox: Sandbox,
+    tenant_id: str,
+    credit_note_id: str,
+    change: Callable[[Tenant, dict[str, Any]], tuple[dict[str, Any], dict[str, Any]]],
+    quiet: bool,
 ) -> dict[str, Any]:
     """Run change(tenant, credit note) -> (result, invoice) under the lock; fire the events an
     allocation fires."""
@@ -221,10 +237,13 @@ def allocate_credit_note_in_xero(
 ) -> dict[str, Any]:
     """ "Allocate credit" on a credit note: {Invoice: {InvoiceID}, Amount, Date}."""
 
-    def change(tenant: Tenant, credit_note):
+    def change(
+        tenant: Tenant, credit_note: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         saved, errors, invoice = allocate(sandbox.clock.now(), tenant, credit_note, allocation)
         if errors:
             raise Refused(errors)
+        assert saved is not None and invoice is not None  # allocated when nothing was refused
         return saved, invoice
 
     return _allocation_change(sandbox, tenant_id, credit_note_id, change, quiet)
@@ -238,7 +257,9 @@ def remove_allocation_in_xero(
     *,
     quiet: bool = False,
 ) -> dict[str, Any]:
-    def change(tenant: Tenant, credit_note):
+    def change(
+        tenant: Tenant, credit_note: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         allocation = next(
             (a for a in credit_note["Allocations"] if a["AllocationID"] == allocation_id.lower()),
             None,
