@@ -218,8 +218,8 @@ def test_the_dev_server_keeps_no_database_connection_after_a_burst(tmp_path):
 
         wait_until(answers, 20, 0.2)
         with ThreadPoolExecutor(16) as pool:
-            answers = list(pool.map(lambda _: urlopen(health, timeout=10).status, range(160)))
-        assert answers == [200] * 160
+            statuses = list(pool.map(lambda _: urlopen(health, timeout=10).status, range(160)))
+        assert statuses == [200] * 160
         time.sleep(0.5)
         with psycopg.connect(maintenance, autocommit=True) as conn:
             (held,) = conn.execute(
