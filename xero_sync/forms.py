@@ -4,6 +4,8 @@ from dataclasses import dataclass, field
 
 from django import forms
 
+from .client import ContactGroup
+
 
 @dataclass
 class ContactFilterChoice:
@@ -28,8 +30,8 @@ class ContactFilterChoice:
         )
 
     @classmethod
-    def from_post(cls, post, groups: list[dict]) -> "ContactFilterChoice":
-        known = {g["id"] for g in groups}
+    def from_post(cls, post, groups: list[ContactGroup]) -> "ContactFilterChoice":
+        known = {g.id for g in groups}
         choice = cls(
             only_groups=post.get("scope") == "groups",
             group_ids=[g for g in post.getlist("group") if g in known],
@@ -45,9 +47,9 @@ class ContactFilterChoice:
             choice.group_ids = []  # "All contacts": ticked groups do not narrow it
         return choice
 
-    def start_kwargs(self, groups: list[dict]) -> dict:
+    def start_kwargs(self, groups: list[ContactGroup]) -> dict:
         """Arguments for contacts.imports.import_start."""
-        names = {g["id"]: g["name"] for g in groups}
+        names = {g.id: g.name for g in groups}
         return {
             "group_ids": self.group_ids,
             "group_names": [names[g] for g in self.group_ids if g in names],

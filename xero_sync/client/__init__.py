@@ -5,7 +5,7 @@ from .answers import element_messages
 from .connection import ConnectionCalls
 from .contacts import ContactCalls
 from .invoices import InvoiceCalls
-from .shapes import LedgerAccount, Organisation, Tenant
+from .shapes import ContactGroup, LedgerAccount, Organisation, Tenant
 from .transport import Transport, request_body
 
 
@@ -14,6 +14,7 @@ class XeroClient(ConnectionCalls, ContactCalls, InvoiceCalls, Transport):
 
 
 __all__ = [
+    "ContactGroup",
     "LedgerAccount",
     "Organisation",
     "Tenant",

@@ -1,8 +1,13 @@
-"""Typed calls about contacts and contact groups."""
+"""Typed calls about contacts and contact groups. Contacts come back as Xero's JSON, each
+record of any shape (contacts.mapping checks every one on its own, so one odd record never
+costs its neighbours); groups as our ContactGroup."""
+
+from datetime import datetime
 
 from ..inbound import normalise
 from .answers import dicts, pagination
 from .errors import BadAnswer, NotFound
+from .shapes import ContactGroup
 from .transport import Transport, request_body, xero_bool
 
 
@@ -28,7 +33,7 @@ class ContactCalls(Transport):
             "Contacts",
         )
 
-    def contacts_by_ids(self, ids: list[str]) -> list:
+    def contacts_by_ids(self, ids: list[str]) -> list[object]:
         """Contacts named by id (archived ones too), as a page of the contact list."""
         return self._list(
             "contacts.by_id",
@@ -48,11 +53,11 @@ class ContactCalls(Transport):
         page: int,
         *,
         page_size: int = 1000,
-        modified_since=None,
+        modified_since: datetime | None = None,
         include_archived: bool = True,
-    ) -> tuple[list[dict], dict]:
+    ) -> tuple[list[object], dict[str, int]]:
         """One page of contacts, oldest first, and Xero's pagination block."""
-        kwargs = {
+        kwargs: dict[str, object] = {
             "page": page,
             "page_size": page_size,
             "include_archived": xero_bool(include_archived),
@@ -69,7 +74,7 @@ class ContactCalls(Transport):
             raise BadAnswer("Xero's answer has no list of contacts.")
         return contacts, pagination(body.get("pagination"))
 
-    def contact(self, contact_id: str):
+    def contact(self, contact_id: str) -> object | None:
         """The contact as Xero sent it (any shape: page_apply checks it), or None."""
         try:
             found = self._list(
@@ -81,15 +86,17 @@ class ContactCalls(Transport):
             return None
         return found[0] if found else None
 
-    def contact_groups(self) -> list[dict]:
-        """The organisation's active groups as {"id", "name"}."""
+    def contact_groups(self) -> list[ContactGroup]:
+        """The organisation's active groups."""
         groups = self._list(
             "contact_groups.list",
             lambda acc, ident, **o: acc.get_contact_groups(self.connection.tenant_id, **o),
             "ContactGroups",
         )
         return [
-            {"id": normalise.text(g.get("ContactGroupID")), "name": normalise.text(g.get("Name"))}
+            ContactGroup(
+                id=normalise.text(g.get("ContactGroupID")), name=normalise.text(g.get("Name"))
+            )
             for g in dicts(groups)
             if g.get("ContactGroupID") and normalise.text(g.get("Status") or "ACTIVE") == "ACTIVE"
         ]

@@ -37,3 +37,11 @@ class Organisation:
     country_code: str
     base_currency: str
     short_code: str
+
+
+@dataclass(frozen=True)
+class ContactGroup:
+    """An active contact group of the organisation."""
+
+    id: str
+    name: str

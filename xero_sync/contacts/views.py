@@ -11,6 +11,7 @@ from platform_crm.forms import id_from
 from platform_crm.models import Role
 from platform_crm.tenancy import account_view
 
+from ..client import ContactGroup
 from ..client.errors import XeroError
 from ..connection.activity import connection_record_activity
 from ..connection.calls import xero_client_for
@@ -23,11 +24,12 @@ from .models import ContactImport, PossibleDuplicate
 CONTACT_GROUPS_CACHE_SECONDS = 300
 
 
-def contact_groups_read(request, connection) -> tuple[list[dict] | None, str]:
+def contact_groups_read(request, connection) -> tuple[list[ContactGroup] | None, str]:
     """(the organisation's active contact groups ({id, name}), read at most every few
     minutes; why they could not be read). Groups are None, and nothing is cached, when Xero
     could not be read: the page says so, rather than that there are no groups."""
-    cache_key = f"xero:contact-groups:{connection.pk}:{connection.tenant_id}"
+    # v2: the entries are ContactGroup (they were dicts).
+    cache_key = f"xero:contact-groups:v2:{connection.pk}:{connection.tenant_id}"
     if request.GET.get("refresh"):
         cache.delete(cache_key)
     groups = cache.get(cache_key)
@@ -47,7 +49,7 @@ GROUPS_UNREAD = (
 )
 
 
-def filter_from_post(post, groups: list[dict] | None) -> ContactFilterChoice:
+def filter_from_post(post, groups: list[ContactGroup] | None) -> ContactFilterChoice:
     """The filter an admin posted; groups cannot be chosen while they could not be read."""
     choice = ContactFilterChoice.from_post(post, groups or [])
     if groups is None and choice.only_groups:
