@@ -50,6 +50,9 @@ from .models import XeroContact
 
 log = logging.getLogger(__name__)
 
+# The database, Redis or Xero away: the whole page is tried again, never split.
+_WHOLE_PAGE_AGAIN: tuple[type[BaseException], ...] = (*OUTAGES, XeroError)
+
 
 @dataclass
 class PageResult:
@@ -77,7 +80,7 @@ class PageResult:
 
 def page_apply(
     connection: XeroConnection,
-    raw_contacts: list,
+    raw_contacts: list[object],
     contact_filter: ContactFilter,
     *,
     dry_run: bool = False,
@@ -135,7 +138,7 @@ def _apply_isolated(
         return
     try:
         plan = _page_apply_retrying(connection, values, contact_filter, dry_run=dry_run)
-    except (*OUTAGES, XeroError):
+    except _WHOLE_PAGE_AGAIN:
         raise  # the database, Redis or Xero is away: the whole page is retried
     except Exception as refused:  # a record the database (or a bug) refuses: find it
         if len(values) == 1:

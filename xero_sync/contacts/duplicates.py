@@ -2,6 +2,7 @@
 has its Xero twin (see matching). A sync holds them; a person can make one a contact of its
 own, or say the CRM contact is the one."""
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -44,7 +45,7 @@ def possible_duplicates_hold(connection: XeroConnection, duplicates: list[Duplic
         )
 
 
-def possible_duplicate_create(*, duplicate: PossibleDuplicate, user) -> Contact | None:
+def possible_duplicate_create(*, duplicate: PossibleDuplicate, user: User) -> Contact | None:
     """Not the same: the Xero contact becomes a CRM contact of its own, linked to it. None
     when it was decided meanwhile, or Xero's contact has been linked another way."""
     with transaction.atomic():
@@ -77,7 +78,7 @@ def possible_duplicate_create(*, duplicate: PossibleDuplicate, user) -> Contact 
     return Contact.objects.get(pk=contact_id)
 
 
-def possible_duplicate_keep_one(*, duplicate: PossibleDuplicate, user) -> bool:
+def possible_duplicate_keep_one(*, duplicate: PossibleDuplicate, user: User) -> bool:
     """The same: the CRM contact stays the one, and the Xero contact is left alone by later
     syncs."""
     with transaction.atomic():
@@ -97,6 +98,6 @@ def _claim(duplicate: PossibleDuplicate) -> PossibleDuplicate | None:
     )
 
 
-def _resolve(held: PossibleDuplicate, resolution: str, user) -> None:
+def _resolve(held: PossibleDuplicate, resolution: str, user: User) -> None:
     held.resolved_at, held.resolution, held.resolved_by = timezone.now(), resolution, user
     held.save(update_fields=["resolved_at", "resolution", "resolved_by"])

@@ -9,9 +9,10 @@ message lost with a killed worker or an emptied broker); it resumes at its check
 
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
@@ -44,7 +45,7 @@ def import_start(
     *,
     connection: XeroConnection,
     preview: bool,
-    user,
+    user: User | None,
     group_ids: Sequence[str] = (),
     customers: bool = True,
     suppliers: bool = True,
@@ -82,7 +83,7 @@ def import_start(
     return run
 
 
-def import_start_as_previewed(*, preview: ContactImport, user) -> ContactImport:
+def import_start_as_previewed(*, preview: ContactImport, user: User) -> ContactImport:
     """Import exactly the filter a preview counted, whatever the form shows by then."""
     return import_start(
         connection=preview.connection,
@@ -102,11 +103,11 @@ def import_start_as_previewed(*, preview: ContactImport, user) -> ContactImport:
 SETUP_CONTACT_STEP_GRACE = timedelta(minutes=15)
 
 
-def _never_imported():
-    return ~Exists(ContactImport.objects.filter(connection=OuterRef("pk"), is_preview=False))
+def _imported() -> Exists:
+    return Exists(ContactImport.objects.filter(connection=OuterRef("pk"), is_preview=False))
 
 
-def contacts_import_due_at(connection: XeroConnection):
+def contacts_import_due_at(connection: XeroConnection) -> datetime | None:
     """When all contacts will be imported unless someone chooses first; None once an import
     has started (or while the connection is not usable)."""
     if not connection.is_usable or connection.contact_imports.filter(is_preview=False).exists():
@@ -123,7 +124,7 @@ def imports_start_where_setup_stopped() -> int:
     due = (
         XeroConnection.objects.filter(status=ConnectionStatus.CONNECTED)
         .filter(Q(status_changed_at__lte=cutoff) | Q(status_changed_at=None))
-        .filter(_never_imported())
+        .filter(~_imported())
     )
     started = 0
     for pk in due.values_list("pk", flat=True):
@@ -131,7 +132,7 @@ def imports_start_where_setup_stopped() -> int:
             connection = (
                 XeroConnection.objects.select_for_update(skip_locked=True)
                 .filter(pk=pk, status=ConnectionStatus.CONNECTED)
-                .filter(_never_imported())
+                .filter(~_imported())
                 .first()
             )
             if connection is None:

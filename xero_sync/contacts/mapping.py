@@ -11,6 +11,7 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from contacts.models import Contact
 from contacts.phones import phone_to_e164
@@ -20,7 +21,7 @@ from ..inbound import normalise
 from .models import XeroContact
 
 TEXT_FIELDS = ("first_name", "last_name", "company_name", "email", "phone")
-ID_LENGTH = XeroContact._meta.get_field("xero_contact_id").max_length or 64
+ID_LENGTH: int = getattr(XeroContact._meta.get_field("xero_contact_id"), "max_length", 64)
 PHONE_TYPES = ("DEFAULT", "MOBILE", "DDI")  # in order of preference; FAX never
 
 # A change to a contact: (field, old value, new value).
@@ -28,12 +29,12 @@ Change = tuple[str, object, object]
 
 
 def _limit(name: str) -> int:
-    limit = Contact._meta.get_field(name).max_length
-    assert limit is not None
+    limit = getattr(Contact._meta.get_field(name), "max_length", None)
+    assert isinstance(limit, int)
     return limit
 
 
-def _phone_text(phone: dict) -> str:
+def _phone_text(phone: dict[str, object]) -> str:
     country, area, number = (
         normalise.text(phone.get(key))
         for key in ("PhoneCountryCode", "PhoneAreaCode", "PhoneNumber")
@@ -45,7 +46,7 @@ def _phone_text(phone: dict) -> str:
     return f"{area} {number}".strip()
 
 
-def best_phone(phones: list, region: str) -> tuple[str, str]:
+def best_phone(phones: list[object], region: str) -> tuple[str, str]:
     """(as Xero shows it, E.164) for the first usable phone; empty ones are ignored."""
     by_type = {p.get("PhoneType"): p for p in phones if isinstance(p, dict)}
     for phone_type in PHONE_TYPES:
@@ -87,7 +88,7 @@ class XeroValues:
     phone_e164: str
     is_customer: bool
     is_supplier: bool
-    payload: dict = field(repr=False, compare=False)
+    payload: dict[str, Any] = field(repr=False, compare=False)
 
     @property
     def is_company(self) -> bool:

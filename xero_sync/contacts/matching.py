@@ -77,6 +77,11 @@ def _candidates(connection: XeroConnection, column: str, keys: set[str]) -> list
     return list(Contact.objects.raw(sql, [list(keys), connection.account_id]))
 
 
+def _linked(candidate: Contact) -> bool:
+    """Whether a candidate already has its Xero link (_CANDIDATES_SQL's `linked` column)."""
+    return bool(vars(candidate).get("linked"))
+
+
 def _email_key(contact: Contact) -> str:
     return contact.email.lower()
 
@@ -129,8 +134,8 @@ def matches_decide(admitted: list[XeroValues], crm: CrmSide) -> dict[str, tuple[
     """Xero id -> (the unlinked CRM contact it is, the outcome saying how it was found). An
     email match beats a phone match even when the phone match comes earlier in the page; each
     CRM contact is matched at most once."""
-    by_email = _first_by_key([c for c in crm.with_email if not c.linked], key=_email_key)
-    by_phone = _first_by_key([c for c in crm.with_phone if not c.linked], key=_phone_key)
+    by_email = _first_by_key([c for c in crm.with_email if not _linked(c)], key=_email_key)
+    by_phone = _first_by_key([c for c in crm.with_phone if not _linked(c)], key=_phone_key)
     matches: dict[str, tuple[Contact, str]] = {}
     claimed: set[int] = set()
     for index, outcome in (

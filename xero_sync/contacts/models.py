@@ -31,7 +31,7 @@ class XeroContact(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.contact_id} <-> {self.xero_contact_id}"
 
 
@@ -98,7 +98,7 @@ class ContactImport(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Contact import {self.pk} ({self.status})"
 
     def filter_in_words(self) -> str:
@@ -186,5 +186,5 @@ class PossibleDuplicate(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.xero_name or self.xero_contact_id} ~ {self.contact_id} ({self.matched_by})"

@@ -2,6 +2,7 @@
 left the chosen groups), and single contacts named by a webhook or a Retry. Every page is
 applied with apply.page_apply."""
 
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.core.cache import cache
@@ -14,7 +15,7 @@ from ..models import XeroConnection
 from .apply import PageResult, page_apply
 from .mapping import ContactFilter
 from .matching import Outcome
-from .models import XeroContact
+from .models import ContactImport, XeroContact
 
 PAGE_SIZE = 1000  # Xero's largest
 # The poll re-reads a little before its high-water mark: clocks and commits are not instant.
@@ -22,7 +23,7 @@ POLL_OVERLAP = timedelta(minutes=2)
 GROUP_MEMBERS_CACHE_SECONDS = 300
 
 
-def contact_filter(client: XeroClient, source) -> ContactFilter:
+def contact_filter(client: XeroClient, source: ContactImport | XeroConnection) -> ContactFilter:
     """The filter of an import or a connection; group members are read from Xero."""
     members = None
     if source.contact_group_ids:
@@ -90,11 +91,13 @@ def contacts_poll(connection: XeroConnection) -> PageResult:
 MEMBERS_PER_CALL = 100
 
 
-def group_members_sync(client: XeroClient, connection: XeroConnection, the_filter) -> PageResult:
+def group_members_sync(
+    client: XeroClient, connection: XeroConnection, the_filter: ContactFilter
+) -> PageResult:
     """Members who joined the chosen groups since the last look are brought in (by id, a
     hundred a call); those who left stay in the CRM, marked as outside the filter."""
     total = PageResult()
-    members = set(the_filter.group_member_ids)
+    members = set(the_filter.group_member_ids or ())
     before = set(connection.contact_group_members)
     links = XeroContact.objects.filter(connection=connection)
     linked = links.filter(xero_contact_id__in=members).values_list("xero_contact_id", flat=True)
@@ -113,7 +116,7 @@ def group_members_sync(client: XeroClient, connection: XeroConnection, the_filte
     return total
 
 
-def group_members_remember(connection: XeroConnection, members) -> None:
+def group_members_remember(connection: XeroConnection, members: Iterable[str] | None) -> None:
     connection.contact_group_members = sorted(members or ())
     XeroConnection.objects.filter(pk=connection.pk).update(
         contact_group_members=connection.contact_group_members
@@ -121,7 +124,11 @@ def group_members_remember(connection: XeroConnection, members) -> None:
 
 
 def contact_sync_one(
-    connection: XeroConnection, xero_contact_id: str, *, found=None, source: str = "webhook"
+    connection: XeroConnection,
+    xero_contact_id: str,
+    *,
+    found: object = None,
+    source: str = "webhook",
 ) -> PageResult:
     """A CONTACT webhook (or a Retry): fetch that contact, unless `found` already holds it,
     and apply it like any page."""

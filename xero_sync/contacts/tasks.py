@@ -1,6 +1,8 @@
 """Contact tasks: the import runs, the beat jobs that start and sweep them, and the poll."""
 
-from celery import shared_task
+from typing import Any
+
+from celery import Task, shared_task
 
 from platform_crm.queueing import RETRY_COUNTDOWN_CAP
 
@@ -12,7 +14,7 @@ from . import imports, pull
 @shared_task(
     name="xero_sync.tasks.contact_import_task", bind=True, acks_late=True, max_retries=None
 )
-def contact_import_task(self, import_id: int) -> None:
+def contact_import_task(self: Task[Any, Any], import_id: int) -> None:
     # Each wait is also written on the run, so the sweep leaves a run waiting for Xero be and
     # finds it if the retry's message is lost.
     try:
@@ -58,7 +60,7 @@ def contacts_poll_task() -> None:
 @shared_task(
     name="xero_sync.tasks.contacts_poll_connection_task", bind=True, acks_late=True, max_retries=5
 )
-def contacts_poll_connection_task(self, connection_id: int) -> None:
+def contacts_poll_connection_task(self: Task[Any, Any], connection_id: int) -> None:
     try:
         pull.contacts_poll(XeroConnection.objects.get(pk=connection_id))
     except RateLimited as limited:

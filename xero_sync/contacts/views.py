@@ -3,12 +3,13 @@ watching it, and deciding a possible duplicate."""
 
 from django.contrib import messages
 from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from platform_crm.forms import id_from
-from platform_crm.models import Role
+from platform_crm.models import Account, Role
 from platform_crm.tenancy import account_view
 
 from ..client import ContactGroup
@@ -18,13 +19,16 @@ from ..connection.calls import xero_client_for
 from ..connection.selectors import connection_get
 from ..connection.views import to_integrations
 from ..forms import ContactFilterChoice
+from ..models import XeroConnection
 from . import duplicates, imports
 from .models import ContactImport, PossibleDuplicate
 
 CONTACT_GROUPS_CACHE_SECONDS = 300
 
 
-def contact_groups_read(request, connection) -> tuple[list[ContactGroup] | None, str]:
+def contact_groups_read(
+    request: HttpRequest, connection: XeroConnection
+) -> tuple[list[ContactGroup] | None, str]:
     """(the organisation's active contact groups ({id, name}), read at most every few
     minutes; why they could not be read). Groups are None, and nothing is cached, when Xero
     could not be read: the page says so, rather than that there are no groups."""
@@ -49,7 +53,7 @@ GROUPS_UNREAD = (
 )
 
 
-def filter_from_post(post, groups: list[ContactGroup] | None) -> ContactFilterChoice:
+def filter_from_post(post: QueryDict, groups: list[ContactGroup] | None) -> ContactFilterChoice:
     """The filter an admin posted; groups cannot be chosen while they could not be read."""
     choice = ContactFilterChoice.from_post(post, groups or [])
     if groups is None and choice.only_groups:
@@ -57,7 +61,7 @@ def filter_from_post(post, groups: list[ContactGroup] | None) -> ContactFilterCh
     return choice
 
 
-def usable_connection(request, account):
+def usable_connection(request: HttpRequest, account: Account) -> XeroConnection | None:
     connection = connection_get(account)
     if connection is None or not connection.is_usable:
         messages.info(request, "Connect Xero first.")
@@ -65,12 +69,12 @@ def usable_connection(request, account):
     return connection
 
 
-def _contacts_page(account, run) -> str:
+def _contacts_page(account: Account, run: ContactImport) -> str:
     return f"{reverse('xero_sync:contacts', args=[account.slug])}?run={run.pk}"
 
 
 @account_view(role=Role.ADMIN)
-def xero_contacts(request, account):
+def xero_contacts(request: HttpRequest, account: Account) -> HttpResponse:
     """Choose what to import, preview it, run it (exactly as previewed), and watch it."""
     connection = usable_connection(request, account)
     if connection is None:
@@ -98,12 +102,11 @@ def xero_contacts(request, account):
             connection_record_activity(connection)
             return redirect(_contacts_page(account, run))
     run_id = id_from(request.GET.get("run"))
-    run = runs.filter(pk=run_id).first() if run_id else None
     last_import = runs.filter(is_preview=False).first()
-    run = run or last_import
+    shown = (runs.filter(pk=run_id).first() if run_id else None) or last_import
     # The form shows the filter of the run on the page (a preview's, not a default), so what
     # is imported next is what was just counted.
-    choice = choice or ContactFilterChoice.of(run or connection)
+    choice = choice or ContactFilterChoice.of(shown or connection)
     return render(
         request,
         "xero_sync/contacts.html",
@@ -112,14 +115,14 @@ def xero_contacts(request, account):
             "groups": groups,
             "groups_error": groups_error,
             "choice": choice,
-            "run": run,
+            "run": shown,
             "last_import": last_import,
         },
     )
 
 
 @account_view(role=Role.ADMIN)
-def xero_contact_import_progress(request, account, pk):
+def xero_contact_import_progress(request: HttpRequest, account: Account, pk: int) -> HttpResponse:
     """The progress fragment, polled by htmx while the run is under way."""
     run = get_object_or_404(ContactImport, connection__account=account, pk=pk)
     return render(request, "xero_sync/_import_progress.html", {"run": run})
@@ -127,7 +130,7 @@ def xero_contact_import_progress(request, account, pk):
 
 @account_view(role=Role.ADMIN)
 @require_POST
-def xero_duplicate_resolve(request, account, pk):
+def xero_duplicate_resolve(request: HttpRequest, account: Account, pk: int) -> HttpResponse:
     duplicate = get_object_or_404(PossibleDuplicate, connection__account=account, pk=pk)
     decision = request.POST.get("decision")
     name = duplicate.xero_name or duplicate.xero_contact_id

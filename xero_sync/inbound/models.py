@@ -47,5 +47,5 @@ class QuarantinedRecord(models.Model):
             models.Index(fields=["connection", "resolved_at"], name="quarantine_open"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.label or self.xero_id} ({self.reason[:40]})"

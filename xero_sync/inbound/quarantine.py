@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from platform_crm.queueing import enqueue_on_commit
@@ -31,7 +31,7 @@ class Held:
     parent_xero_id: str = ""
 
 
-def raw_text(raw) -> str:
+def raw_text(raw: object) -> str:
     """Xero's JSON as text any column holds: escaped (NUL, lone surrogates and all), cut to
     RAW_LIMIT characters."""
     try:
@@ -41,7 +41,7 @@ def raw_text(raw) -> str:
     return text if len(text) <= RAW_LIMIT else text[:RAW_LIMIT] + " …(cut)"
 
 
-def _id(value) -> str:
+def _id(value: object) -> str:
     return normalise.text(value)[:64]
 
 
@@ -92,7 +92,7 @@ def quarantine_release(
     ).update(resolved_at=timezone.now(), resolution=resolution[:200])
 
 
-def quarantine_open(connection: XeroConnection):
+def quarantine_open(connection: XeroConnection) -> QuerySet[QuarantinedRecord]:
     return QuarantinedRecord.objects.filter(connection=connection, resolved_at=None)
 
 

@@ -1,6 +1,8 @@
 """A person's Retry of a record held in quarantine."""
 
-from celery import shared_task
+from typing import Any
+
+from celery import Task, shared_task
 
 from platform_crm.queueing import RETRY_COUNTDOWN_CAP
 
@@ -9,7 +11,7 @@ from . import refetch
 
 
 @shared_task(name="xero_sync.tasks.quarantine_retry_task", bind=True, acks_late=True, max_retries=5)
-def quarantine_retry_task(self, record_id: int) -> None:
+def quarantine_retry_task(self: Task[Any, Any], record_id: int) -> None:
     """A person's Retry of a record from Xero held in quarantine."""
     try:
         refetch.quarantine_refetch(record_id)

@@ -1,10 +1,11 @@
 """Retry of a record held in quarantine (listed on Sync failures)."""
 
 from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
-from platform_crm.models import Role
+from platform_crm.models import Account, Role
 from platform_crm.tenancy import account_view
 
 from . import quarantine
@@ -13,7 +14,7 @@ from .models import QuarantinedRecord
 
 @account_view(role=Role.ADMIN)
 @require_POST
-def xero_quarantine_retry(request, account, pk):
+def xero_quarantine_retry(request: HttpRequest, account: Account, pk: int) -> HttpResponse:
     record = get_object_or_404(
         QuarantinedRecord, connection__account=account, pk=pk, resolved_at=None
     )
