@@ -1,3 +1,5 @@
+from collections.abc import Mapping
+
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -5,30 +7,28 @@ from contacts.models import Contact
 from platform_crm.models import Account
 from taxes.models import TaxRate
 
+from .integrations import invoice_integrations, invoice_list_filters
 from .models import Invoice, InvoiceEvent, InvoiceLine, InvoiceStatus, Payment
 from .signals import invoice_number_fixed
 
-# Where an invoice stands with the books (the accounting integration keeps a twin row per
-# invoice under the reverse relation `xero_sync`; this app only reads it by name).
-SYNC_FILTERS = [
-    ("synced", "In Xero"),
-    ("pending", "Sending to Xero"),
-    ("failed", "Not sent: needs a fix"),
-    ("waiting", "Waiting for a reconnect"),
-    ("none", "Not in Xero"),
-]
-
 
 def invoice_list(
-    account: Account, *, status: str = "", search: str = "", sync: str = ""
+    account: Account,
+    *,
+    status: str = "",
+    search: str = "",
+    filters: Mapping[str, str] | None = None,
 ) -> QuerySet[Invoice]:
-    invoices = Invoice.objects.filter(account=account).select_related("contact", "xero_sync")
+    """`filters`: {query parameter: value} for the list filters integrations registered."""
+    invoices = Invoice.objects.filter(account=account).select_related("contact")
+    for integration in invoice_integrations():
+        invoices = invoices.select_related(*integration.list_related)
     if status in InvoiceStatus.values:
         invoices = invoices.filter(status=status)
-    if sync == "none":
-        invoices = invoices.filter(xero_sync__isnull=True)
-    elif sync in dict(SYNC_FILTERS):
-        invoices = invoices.filter(xero_sync__state=sync)
+    for list_filter in invoice_list_filters():
+        value = (filters or {}).get(list_filter.param, "")
+        if value in dict(list_filter.choices):
+            invoices = list_filter.apply(invoices, value)
     search = search.strip()
     if search:
         invoices = invoices.filter(

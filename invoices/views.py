@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from platform_crm.confirmation import Confirmation, confirmation_page, confirmed
@@ -17,9 +18,9 @@ from platform_crm.tenancy import AccountRequest, account_view
 from taxes.calculation import Totals
 
 from .forms import BaseLineFormSet, InvoiceForm, PaymentForm, line_formset
+from .integrations import invoice_list_filters
 from .models import Invoice, InvoiceStatus, Payment, TaxMode
 from .selectors import (
-    SYNC_FILTERS,
     invoice_get,
     invoice_history,
     invoice_lines,
@@ -49,8 +50,9 @@ def invoice_index(request: AccountRequest, account: Account) -> HttpResponse:
     search_form = SearchForm(request.GET)
     search = request.GET.get("q", "")
     status = request.GET.get("status", "")
-    sync = request.GET.get("sync", "")
-    invoices = invoice_list(account, status=status, search=search_form.search(), sync=sync)
+    list_filters = invoice_list_filters()
+    chosen = {f.param: request.GET.get(f.param, "") for f in list_filters}
+    invoices = invoice_list(account, status=status, search=search_form.search(), filters=chosen)
     page = Paginator(invoices, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
@@ -58,8 +60,10 @@ def invoice_index(request: AccountRequest, account: Account) -> HttpResponse:
         "search_form": search_form,
         "status": status,
         "statuses": InvoiceStatus.choices,
-        "sync": sync,
-        "sync_filters": SYNC_FILTERS,
+        # The integrations' filters, each with the value chosen, and the same for the pager.
+        "list_filters": [(f, chosen[f.param]) for f in list_filters],
+        "filter_query": urlencode(chosen),
+        "filtered": any(chosen.values()),
     }
     # Live search and the status filter swap only the results table.
     template = "invoices/_results.html" if request.htmx else "invoices/index.html"

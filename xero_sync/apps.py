@@ -7,3 +7,6 @@ class XeroSyncConfig(AppConfig):
 
     def ready(self):
         from . import receivers  # noqa: F401  (connects the signal receivers)
+        from .invoices.badge import invoice_badge_register
+
+        invoice_badge_register()

@@ -201,7 +201,7 @@ def invoice_sync_retry(request, account, pk):
 def invoice_sync_badge(request, account, invoice_pk):
     """The invoice page's Xero badge alone: polled by htmx while the push is under way."""
     invoice = invoice_get(account, invoice_pk)
-    return render(request, "invoices/_sync_badge.html", {"invoice": invoice})
+    return render(request, "xero_sync/invoice_badge.html", {"invoice": invoice})
 
 
 @account_view()
