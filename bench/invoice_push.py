@@ -46,7 +46,7 @@ BENCH = "invoice_push"
 DB = "bench_invoice_push"
 REDIS_URL = "redis://127.0.0.1:6379/1"
 LOTS = 10**9  # "never throttle"
-BATCH = 50  # invoices per POST /Invoices (xero_sync.invoice_sync.BATCH_SIZE)
+BATCH = 50  # invoices per POST /Invoices (xero_sync.invoice_batch.BATCH_SIZE)
 CONTACTS = 200
 WINDOW = 60.0  # Xero counts calls per minute
 # The worker's limiter settings that B must leave at the product's defaults.
@@ -107,14 +107,14 @@ def organisation_make(sandbox, tenant: dict):
     from contacts.models import Contact
     from platform_crm.models import Account
     from taxes.services import tax_rate_create
-    from xero_sync import tax_mapping
     from xero_sync.models import XeroContact
+    from xero_sync.taxes import services as tax_services
 
     account = Account.objects.create(name="Bench Invoices Ltd", slug="bench", country="NZ")
     connection = connection_make(sandbox, account, tenant["tenantId"], tenant["name"])
     gst = tax_rate_create(account=account, name="GST 15%", components=[("GST", Decimal(15), False)])
-    tax_mapping.xero_tax_rates_refresh(connection)
-    tax_mapping.tax_mapping_set(
+    tax_services.xero_tax_rates_refresh(connection)
+    tax_services.tax_mapping_set(
         connection=connection, tax_rate=gst, xero_tax_type="OUTPUT2", user=None
     )
     xero = [

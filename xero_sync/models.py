@@ -1,12 +1,6 @@
 """Every model of the xero_sync app, as Django loads them: each part keeps its own in its
 models.py (same app, same tables) and is re-exported here, one block per part."""
 
-from django.conf import settings
-from django.db import models
-from django.urls import Resolver404, resolve
-
-from platform_crm.models import Role
-
 # connection
 from .connection.models import HOLDING_STATUSES as HOLDING_STATUSES
 from .connection.models import UNFINISHED_STATUSES as UNFINISHED_STATUSES
@@ -21,197 +15,24 @@ from .contacts.models import ImportStatus as ImportStatus
 from .contacts.models import PossibleDuplicate as PossibleDuplicate
 from .contacts.models import XeroContact as XeroContact
 
-# invoices
-# taxes
 # inbound
 from .inbound.models import QuarantinedRecord as QuarantinedRecord
 from .inbound.models import QuarantineKind as QuarantineKind
+
+# invoices
+from .invoices.models import ADMIN_ASK_OTHERWISE as ADMIN_ASK_OTHERWISE
+from .invoices.models import ADMIN_ASKS as ADMIN_ASKS
+from .invoices.models import InvoiceSync as InvoiceSync
+from .invoices.models import InvoiceSyncState as InvoiceSyncState
+from .invoices.models import PaymentSync as PaymentSync
+from .invoices.models import XeroInvoiceNumber as XeroInvoiceNumber
+
+# taxes
+from .taxes.models import TaxMapping as TaxMapping
+from .taxes.models import XeroTaxRate as XeroTaxRate
 
 # webhooks
 from .webhooks.models import WebhookDelivery as WebhookDelivery
 from .webhooks.models import WebhookEvent as WebhookEvent
 
 # ops
-
-
-class XeroTaxRate(models.Model):
-    """The organisation's tax rates as last read from Xero (they have no webhooks; Refresh)."""
-
-    connection = models.ForeignKey(
-        XeroConnection, on_delete=models.CASCADE, related_name="tax_rates"
-    )
-    tax_type = models.CharField(max_length=50)  # the code invoice lines carry, e.g. OUTPUT2
-    name = models.CharField(max_length=100)
-    status = models.CharField(max_length=20)
-    effective_rate = models.DecimalField(max_digits=8, decimal_places=4)
-    components = models.JSONField(default=list)  # [{"name", "rate", "compound"}]
-    can_apply_to_revenue = models.BooleanField(default=False)
-    fetched_at = models.DateTimeField()
-
-    class Meta:
-        ordering = ["effective_rate", "name"]
-        constraints = [
-            models.UniqueConstraint(fields=["connection", "tax_type"], name="xero_tax_rate_once")
-        ]
-
-    def __str__(self):
-        return f"{self.name} ({self.tax_type})"
-
-    @property
-    def usable_on_sales(self) -> bool:
-        return self.status == "ACTIVE" and self.can_apply_to_revenue
-
-
-class TaxMapping(models.Model):
-    """A CRM tax rate and the Xero tax rate of equal effective rate that invoices use for it."""
-
-    tax_rate = models.OneToOneField(
-        "taxes.TaxRate", on_delete=models.CASCADE, related_name="xero_mapping"
-    )
-    xero_tax_type = models.CharField(max_length=50)
-    xero_name = models.CharField(max_length=100)
-    # The effective rate both had when mapped; a change on either side breaks the mapping.
-    effective_rate = models.DecimalField(max_digits=8, decimal_places=4)
-    broken_reason = models.TextField(blank=True)
-    mapped_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    mapped_at = models.DateTimeField(auto_now=True)
-
-    def __str__(self):
-        return f"{self.tax_rate} -> {self.xero_name}"
-
-    @property
-    def is_broken(self) -> bool:
-        return bool(self.broken_reason)
-
-
-class InvoiceSyncState(models.TextChoices):
-    PENDING = "pending", "Sending to Xero"
-    SYNCED = "synced", "In Xero"
-    FAILED = "failed", "Not sent: needs a fix"
-    WAITING = "waiting", "Waiting for Xero to be reconnected"
-
-
-# What staff ask an admin to do when the fix of a failure is on an admin-only page, by cause
-# (InvoiceSync.error_cause); the admin then presses Retry or Retry all.
-ADMIN_ASKS = {
-    "unmapped_tax": "to map the invoice's tax rate to a Xero tax rate "
-    "(Settings → Integrations → Xero → Tax rates)",
-    "payment_account": "to choose the Xero account payments go to "
-    "(Settings → Integrations → Xero → Change account)",
-    "sales_account": "to choose a sales account Xero accepts "
-    "(Settings → Integrations → Xero → Sales go to → Change)",
-}
-ADMIN_ASK_OTHERWISE = "to look at it under Settings → Integrations → Xero → Sync failures"
-
-
-class InvoiceSync(models.Model):
-    """An invoice's twin in Xero and, while `state` is pending, the durable record of work to
-    do for it (the outbox row): written in the same transaction as the change, so nothing is
-    lost if the broker or a worker dies before the push; a beat sweep re-sends lost work."""
-
-    connection = models.ForeignKey(
-        XeroConnection, on_delete=models.CASCADE, related_name="invoice_syncs"
-    )
-    invoice = models.OneToOneField(
-        "invoices.Invoice", on_delete=models.CASCADE, related_name="xero_sync"
-    )
-    state = models.CharField(max_length=20, choices=InvoiceSyncState.choices)
-    xero_invoice_id = models.CharField(max_length=64, blank=True)
-    # Our line id -> Xero's LineItemID, so edits update lines in place.
-    xero_line_ids = models.JSONField(default=dict, blank=True)
-    # Each CRM change bumps `version`.
-    version = models.PositiveIntegerField(default=1)
-    # Retries a person asked for: each is a new request to Xero, so its idempotency key is new
-    # even when its body is not (Xero would replay the refusal stored under the old key).
-    retries = models.PositiveIntegerField(default=0)
-    pushed_version = models.PositiveIntegerField(default=0)
-    # A write whose answer was lost: look the invoice up by number before creating it again.
-    outcome_unknown = models.BooleanField(default=False)
-    # What was last written to Xero: a payment-only change does not rewrite the invoice
-    # (Xero refuses edits to an invoice with payments).
-    pushed_fingerprint = models.CharField(max_length=64, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    error_cause = models.CharField(max_length=40, blank=True)  # groups failures by cause
-    error = models.TextField(blank=True)  # plain words for the staff and the admins
-    fix_url = models.CharField(max_length=300, blank=True)
-    failed_at = models.DateTimeField(null=True, blank=True)
-    # Null while a failure's email is still owed (sent alone, or in the next digest).
-    failure_emailed_at = models.DateTimeField(null=True, blank=True)
-    # The failure the admins were told about (failure_mail.failure_key), until the invoice
-    # reaches Xero: the same failure again (on issue, on Retry) is not emailed again.
-    failure_told = models.CharField(max_length=64, blank=True)
-    # The invoice's status in Xero as last seen (our writes, webhooks and the poll).
-    xero_status = models.CharField(max_length=20, blank=True)
-    synced_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["state", "next_attempt_at"], name="invoice_sync_due"),
-            models.Index(fields=["connection", "xero_invoice_id"], name="invoice_sync_xero_id"),
-        ]
-
-    def __str__(self):
-        return f"Invoice {self.invoice_id} -> Xero {self.xero_invoice_id or '(not yet)'}"
-
-    @property
-    def fix_needs_admin(self) -> bool:
-        """Whether the fix's page is for the account's admins only (staff get a 403 there)."""
-        try:
-            view = resolve(self.fix_url).func
-        except Resolver404:
-            return False
-        return getattr(view, "account_role", None) == Role.ADMIN
-
-    @property
-    def admin_ask(self) -> str:
-        return ADMIN_ASKS.get(self.error_cause, ADMIN_ASK_OTHERWISE)
-
-    @property
-    def xero_url(self) -> str:
-        if not self.xero_invoice_id:
-            return ""
-        return settings.XERO_INVOICE_URL.format(
-            tenant_id=self.connection.tenant_id, invoice_id=self.xero_invoice_id
-        )
-
-
-class PaymentSync(models.Model):
-    """A CRM payment's twin in Xero. Keyed by the payment's id, not a foreign key, so a
-    payment deleted in the CRM is still known here until its Xero twin is deleted too."""
-
-    invoice_sync = models.ForeignKey(InvoiceSync, on_delete=models.CASCADE, related_name="payments")
-    payment_id = models.PositiveBigIntegerField(unique=True)
-    xero_payment_id = models.CharField(max_length=64, blank=True)
-    deleted_in_crm = models.BooleanField(default=False)
-    deleted_in_xero = models.BooleanField(default=False)
-    # The key of a write whose answer was lost: the retry must be the same request to Xero,
-    # whatever changed meanwhile (a payment has no number to look it up by).
-    pending_key = models.CharField(max_length=128, blank=True)
-
-    def __str__(self):
-        return f"Payment {self.payment_id} -> Xero {self.xero_payment_id or '(not yet)'}"
-
-
-class XeroInvoiceNumber(models.Model):
-    """Every sales invoice number the organisation uses, ours or typed in Xero (kept by the
-    invoice poll and by our own writes): the pre-flight refuses a number Xero already holds
-    for another invoice without spending an API call."""
-
-    connection = models.ForeignKey(
-        XeroConnection, on_delete=models.CASCADE, related_name="invoice_numbers"
-    )
-    number = models.CharField(max_length=255)  # lower-cased: Xero compares numbers so
-    xero_invoice_id = models.CharField(max_length=64)
-    status = models.CharField(max_length=20, blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["connection", "number"], name="xero_number_once")
-        ]
-
-    def __str__(self):
-        return f"{self.number} -> {self.xero_invoice_id}"

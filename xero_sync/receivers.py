@@ -10,11 +10,11 @@ from invoices.signals import (
 )
 from taxes.signals import tax_rate_saved
 
-from . import invoice_effects
-from .invoice_numbers import number_fixed_by_xero, numbers_xero_holds
-from .invoice_sync import invoice_sync_mark_pending
+from .invoices import effects as invoice_effects
+from .invoices.numbers import number_fixed_by_xero, numbers_xero_holds
+from .invoices.outbox import invoice_sync_mark_pending
 from .models import XeroConnection
-from .tax_mapping import mappings_recheck
+from .taxes.services import mappings_recheck
 
 
 @receiver(tax_rate_saved)

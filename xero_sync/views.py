@@ -13,9 +13,7 @@ from platform_crm.models import Role
 from platform_crm.tenancy import account_view
 
 from . import (
-    invoice_sync,
     selectors,
-    tax_mapping,
 )
 from .client.errors import XeroError
 from .connection.activity import connection_record_activity
@@ -24,11 +22,13 @@ from .connection.views import chart_accounts_cached, sales_account_summary, to_i
 from .contacts import imports
 from .contacts.views import contact_groups_read, filter_from_post, usable_connection
 from .forms import ContactFilterChoice, EarlierInvoicesForm
+from .invoices import outbox as invoice_outbox
 from .models import (
     ConnectionStatus,
     InvoiceSync,
 )
 from .ops.selectors import recent_calls
+from .taxes import services as tax_mapping
 
 
 @account_view(role=Role.ADMIN)
@@ -156,7 +156,7 @@ def xero_setup_contacts(request, account):
 
 
 def _send_earlier(request, connection, since) -> None:
-    sent = invoice_sync.invoices_send_earlier(connection=connection, since=since)
+    sent = invoice_outbox.invoices_send_earlier(connection=connection, since=since)
     if sent:
         messages.success(
             request,
@@ -192,7 +192,7 @@ def xero_earlier_invoices(request, account):
 def invoice_sync_retry(request, account, pk):
     """Staff press Retry on an invoice that did not reach Xero (after fixing the cause)."""
     sync = get_object_or_404(InvoiceSync, invoice__account=account, invoice_id=pk)
-    invoice_sync.invoice_sync_retry(sync)
+    invoice_outbox.invoice_sync_retry(sync)
     messages.success(request, "Sending the invoice to Xero again.")
     return redirect("invoices:detail", account_slug=account.slug, pk=pk)
 

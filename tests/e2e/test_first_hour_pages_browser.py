@@ -16,8 +16,8 @@ from playwright.sync_api import expect
 
 from invoices.models import Invoice, InvoiceStatus
 from platform_crm.models import Role
-from xero_sync import tax_mapping
 from xero_sync.models import ConnectionStatus, XeroConnection
+from xero_sync.taxes import services as tax_services
 
 from ..browser import log_in, pick_contact, screenshot
 from ..factories import account_create, contact_make, tax_rate_make, user_create
@@ -82,14 +82,14 @@ def kiwi(live_server, settings, xero_sandbox):
     connection = connect(xero_sandbox, account, admin)
     gst = tax_rate_make(account, "GST 15%", ("GST", D(15), False))
     levy = tax_rate_make(account, "Levy 2%", ("Levy", D(2), False))
-    tax_mapping.xero_tax_rates_refresh(connection)
+    tax_services.xero_tax_rates_refresh(connection)
     return account, admin, connection, gst, levy
 
 
 def test_staff_pages(page, live_server, xero_sandbox, celery_worker, kiwi):
     account, admin, connection, gst, levy = kiwi
     base = f"{live_server.url}/a/{account.slug}"
-    tax_mapping.tax_mapping_set(
+    tax_services.tax_mapping_set(
         connection=connection, tax_rate=gst, xero_tax_type="OUTPUT2", user=admin
     )
     studio = contact_make(

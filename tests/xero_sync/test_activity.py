@@ -138,15 +138,15 @@ def test_invoices_xero_refused_inside_a_200_answer_are_problems(
     invoices did not get there, and the page must not say all is well."""
     from decimal import Decimal
 
-    from xero_sync import tax_mapping
     from xero_sync.models import XeroConnection
+    from xero_sync.taxes import services as tax_services
 
     from ..factories import tax_rate_make
     from .test_invoice_push import issue
 
     gst = tax_rate_make(account, "GST 15%", ("GST", Decimal(15), False))
-    tax_mapping.xero_tax_rates_refresh(connected)
-    tax_mapping.tax_mapping_set(
+    tax_services.xero_tax_rates_refresh(connected)
+    tax_services.tax_mapping_set(
         connection=connected, tax_rate=gst, xero_tax_type="OUTPUT2", user=admin_user
     )
     XeroConnection.objects.filter(pk=connected.pk).update(sales_account_code="999")
@@ -192,15 +192,15 @@ def test_activity_shows_the_invoice_outbox_and_what_the_sync_did(
 ):
     from decimal import Decimal
 
-    from xero_sync import tax_mapping
+    from xero_sync.taxes import services as tax_services
 
     from ..factories import tax_rate_make
     from .test_invoice_push import issue
 
     gst = tax_rate_make(account, "GST 15%", ("GST", Decimal(15), False))
     unmapped = tax_rate_make(account, "Levy 2%", ("Levy", Decimal(2), False))
-    tax_mapping.xero_tax_rates_refresh(connected)
-    tax_mapping.tax_mapping_set(
+    tax_services.xero_tax_rates_refresh(connected)
+    tax_services.tax_mapping_set(
         connection=connected, tax_rate=gst, xero_tax_type="OUTPUT2", user=admin_user
     )
     with tasks_inline():

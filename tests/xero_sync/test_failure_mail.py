@@ -9,9 +9,9 @@ from django.db import transaction
 from django.urls import reverse
 
 from invoices.services import LineInput, invoice_issue, invoice_update
-from xero_sync import tax_mapping
 from xero_sync.models import InvoiceSync, InvoiceSyncState, XeroConnection
 from xero_sync.ops.failure_mail import ALONE_LIMIT, failure_digests_send, failure_key
+from xero_sync.taxes import services as tax_services
 
 from ..factories import client_for, contact_make, invoice_make, tax_rate_make
 from .conftest import connect
@@ -73,8 +73,8 @@ def test_one_failure_is_emailed_once_through_issue_and_retry_until_the_invoice_r
     assert failure_digests_send() == 0  # nothing is owed to a digest either
 
     # Another cause is another failure: told.
-    tax_mapping.xero_tax_rates_refresh(connection)
-    tax_mapping.tax_mapping_set(
+    tax_services.xero_tax_rates_refresh(connection)
+    tax_services.tax_mapping_set(
         connection=connection, tax_rate=gst, xero_tax_type="OUTPUT2", user=admin_user
     )
     XeroConnection.objects.filter(pk=connection.pk).update(sales_account_code="999")

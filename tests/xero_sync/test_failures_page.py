@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from invoices.services import LineInput
 from platform_crm.models import Role
-from xero_sync import tax_mapping
 from xero_sync.models import InvoiceSync, InvoiceSyncState
+from xero_sync.taxes import services as tax_services
 
 from ..factories import client_for, invoice_make, tax_rate_make, user_create
 from .conftest import HARBOUR, connect
@@ -128,8 +128,8 @@ def test_after_mapping_the_tax_retry_all_gets_those_invoices_into_xero(
     connect(xero, other_account, outsider, org=HARBOUR)
     their_gst = tax_rate_make(other_account, "GST 15%", ("GST", Decimal(15), False))
     (theirs,) = issue_failing(other_account, tasks_inline, unmapped=their_gst, unmapped_count=1)
-    tax_mapping.xero_tax_rates_refresh(connection)
-    tax_mapping.tax_mapping_set(
+    tax_services.xero_tax_rates_refresh(connection)
+    tax_services.tax_mapping_set(
         connection=connection, tax_rate=gst, xero_tax_type="OUTPUT2", user=admin_user
     )
     with tasks_inline():

@@ -27,12 +27,12 @@ from hypothesis import strategies as st
 from hypothesis.errors import NonInteractiveExampleWarning
 
 from contacts.models import Contact
-from xero_sync import invoice_from_xero
 from xero_sync.client import XeroClient
 from xero_sync.client.errors import XeroError
 from xero_sync.client.limits import TenantLimiter
 from xero_sync.contacts import pull
 from xero_sync.inbound import normalise
+from xero_sync.invoices import from_xero
 from xero_sync.models import (
     ContactImport,
     ImportStatus,
@@ -184,9 +184,9 @@ def test_hostile_invoices_and_payments_are_applied_or_held(
             invoices.append(invoice)
         body = json.dumps({"Invoices": invoices})
         xero.fault("status", method="GET", path="/api.xro/2.0/Invoices", status=200, body=body)
-        invoice_from_xero.invoices_poll(XeroConnection.objects.get(pk=connection.pk))
+        from_xero.invoices_poll(XeroConnection.objects.get(pk=connection.pk))
         xero.fault("status", method="GET", path="/api.xro/2.0/Invoices/*", status=200, body=body)
-        invoice_from_xero.invoice_update_from_xero(connection, xero_ids[0])  # a webhook
+        from_xero.invoice_update_from_xero(connection, xero_ids[0])  # a webhook
         xero.clear_faults()
         for invoice in invoices:
             counts.update(_payments_outcomes(connection, invoice))

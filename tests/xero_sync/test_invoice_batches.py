@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from invoices.models import Invoice
 from invoices.services import LineInput, invoice_create, invoice_issue
-from xero_sync import invoice_sync
 from xero_sync.client.limits import TenantLimiter
 from xero_sync.connection.reconnect import connection_mark_needs_reconnect
+from xero_sync.invoices import drain as invoice_drain
+from xero_sync.invoices import outbox as invoice_outbox
 from xero_sync.models import InvoiceSync, InvoiceSyncState, XeroContact
 
 from ..factories import client_for, contact_make
@@ -128,15 +129,15 @@ def test_a_day_limit_wait_stays_in_the_database_not_in_a_countdown(
     contact = contact_make(account, first_name="Day", last_name="Limit")
     with transaction.atomic():
         invoice = issue_many(account, gst, contact, 1)[0]
-    drain = invoice_sync.invoices_push(connection.pk)
+    drain = invoice_drain.invoices_drain(connection.pk)
     sync = InvoiceSync.objects.get(invoice=invoice)
     assert sync.state == InvoiceSyncState.PENDING
     assert drain.retry_in > 60 * 60  # Xero said: tomorrow
     # The wait is in the row: the sweep leaves it alone until then, and no task countdown
     # longer than the broker's visibility timeout was asked for.
     assert sync.next_attempt_at > timezone.now() + datetime.timedelta(hours=1)
-    assert connection.pk not in invoice_sync.connections_due()
-    from xero_sync.tasks import INVOICE_RETRY_COUNTDOWN_CAP
+    assert connection.pk not in invoice_outbox.connections_due()
+    from xero_sync.invoices.tasks import INVOICE_RETRY_COUNTDOWN_CAP
 
     assert drain.retry_in > INVOICE_RETRY_COUNTDOWN_CAP
     # When the day turns (Xero's usage and our block on the organisation both expire), the
@@ -146,8 +147,8 @@ def test_a_day_limit_wait_stays_in_the_database_not_in_a_countdown(
     InvoiceSync.objects.filter(pk=sync.pk).update(
         next_attempt_at=timezone.now() - datetime.timedelta(minutes=1)
     )
-    assert invoice_sync.connections_due() == [connection.pk]
-    invoice_sync.invoices_push(connection.pk)
+    assert invoice_outbox.connections_due() == [connection.pk]
+    invoice_drain.invoices_drain(connection.pk)
     assert InvoiceSync.objects.get(pk=sync.pk).state == InvoiceSyncState.SYNCED
 
 
@@ -210,13 +211,13 @@ def test_a_batch_held_back_by_the_rate_limit_costs_no_lookup_afterwards(
     limiter.reset()
     xero.clear_requests()
     settings.XERO_CALLS_PER_MINUTE = 2  # the contact and the first batch, then wait
-    drain = invoice_sync.invoices_push(connection.pk)
+    drain = invoice_drain.invoices_drain(connection.pk)
     assert drain.retry_in > settings.XERO_MAX_INLINE_WAIT
     assert len(invoice_posts(xero)) == 1
     limiter.reset()  # the minute is over
     settings.XERO_CALLS_PER_MINUTE = 60
     InvoiceSync.objects.update(next_attempt_at=timezone.now())
-    invoice_sync.invoices_push(connection.pk)
+    invoice_drain.invoices_drain(connection.pk)
     assert [len(json.loads(p["body"])["Invoices"]) for p in invoice_posts(xero)] == [50, 50, 1]
     # Nothing held back was sent, so nothing needed looking up by number.
     assert xero.requests(method="GET", path="/api.xro/2.0/Invoices") == []

@@ -17,7 +17,7 @@ from invoices.services import (
     invoice_update,
     payment_record,
 )
-from xero_sync import invoice_from_xero
+from xero_sync.invoices import from_xero
 from xero_sync.models import InvoiceSync, InvoiceSyncState, XeroConnection, XeroInvoiceNumber
 
 from ..factories import client_for, contact_make
@@ -30,7 +30,7 @@ def writes(xero):
 
 
 def poll(connection) -> int:
-    return invoice_from_xero.invoices_poll(XeroConnection.objects.get(pk=connection.pk))
+    return from_xero.invoices_poll(XeroConnection.objects.get(pk=connection.pk))
 
 
 @pytest.mark.django_db

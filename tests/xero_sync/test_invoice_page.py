@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from invoices.services import payment_record
 from platform_crm.models import Role
-from xero_sync import invoice_sync
+from xero_sync.invoices import drain as invoice_drain
 from xero_sync.models import InvoiceSync, InvoiceSyncState
 
 from ..factories import client_for, tax_rate_make, user_create
@@ -45,7 +45,7 @@ def test_the_badge_polls_while_sending_and_stops_once_the_sync_settles(
     still = client.get(badge_url(account, invoice)).content.decode()
     assert "Sending to Xero…" in still and "hx-trigger" in still
 
-    invoice_sync.invoices_push(connection.pk)
+    invoice_drain.invoices_drain(connection.pk)
     settled = client.get(badge_url(account, invoice)).content.decode()
     assert "In Xero" in settled and "Open in Xero" in settled
     assert "hx-get" not in settled and "hx-trigger" not in settled  # polling stops
@@ -61,7 +61,7 @@ def test_staff_whose_fix_is_an_admin_page_are_told_whom_to_ask_and_what(
     connection = connect(xero, account, admin_user)
     unmapped = tax_rate_make(account, "Levy 2%", ("Levy", Decimal(2), False))
     invoice = issue(account, unmapped)
-    invoice_sync.invoices_push(connection.pk)
+    invoice_drain.invoices_drain(connection.pk)
     sync = InvoiceSync.objects.get(invoice=invoice)
     assert sync.error_cause == "unmapped_tax" and sync.fix_needs_admin
 
@@ -94,19 +94,19 @@ def test_fix_it_on_an_invoice_xero_cannot_change_leads_to_void_and_reissue(
     staff_user,
 ):
     from invoices.services import invoice_update
-    from xero_sync.invoice_from_xero import invoices_poll
+    from xero_sync.invoices.from_xero import invoices_poll
 
     from .test_invoice_push import lines
 
     connection, gst = ready
     invoice = issue(account, gst)
-    invoice_sync.invoices_push(connection.pk)
+    invoice_drain.invoices_drain(connection.pk)
     sync = InvoiceSync.objects.get(invoice=invoice)
     xero.pay_invoice(connection.tenant_id, sync.xero_invoice_id, amount=Decimal("30.00"))
     invoices_poll(connection)
     changed = lines(gst)[:1]
     invoice_update(invoice=invoice, lines=changed)
-    invoice_sync.invoices_push(connection.pk)
+    invoice_drain.invoices_drain(connection.pk)
     sync.refresh_from_db()
     assert sync.error_cause == "xero_locked"
     reissue = reverse("invoices:reissue", args=[account.slug, invoice.pk])
@@ -133,7 +133,7 @@ def test_confirmations_say_what_happens_in_xero(
     page = client.get(void).content.decode()
     assert f"Invoice {invoice.number} has not reached {org}, so nothing changes there" in page
 
-    invoice_sync.invoices_push(connection.pk)
+    invoice_drain.invoices_drain(connection.pk)
     page = client.get(void).content.decode()
     assert f"{invoice.number} is voided in {org} too" in page
 
@@ -141,7 +141,7 @@ def test_confirmations_say_what_happens_in_xero(
     delete = reverse("invoices:payment_delete", args=[account.slug, payment.pk])
     page = client.get(delete).content.decode()
     assert f"This payment has not reached {org}; it will not be sent there." in page
-    invoice_sync.invoices_push(connection.pk)
+    invoice_drain.invoices_drain(connection.pk)
     invoice.refresh_from_db()
     page = client.get(delete).content.decode()
     assert f"This payment is in {org}: it is deleted there too" in page

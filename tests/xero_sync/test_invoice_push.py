@@ -8,8 +8,9 @@ from django.core import mail
 from django.urls import reverse
 
 from invoices.services import LineInput, invoice_create, invoice_issue, invoice_void, payment_record
-from xero_sync import invoice_sync, tax_mapping
+from xero_sync.invoices import outbox as invoice_outbox
 from xero_sync.models import InvoiceSync, InvoiceSyncState
+from xero_sync.taxes import services as tax_services
 
 from ..factories import client_for, contact_make, tax_rate_make
 from .conftest import connect
@@ -20,8 +21,8 @@ def ready(xero, account, admin_user):
     """Connected, payment account chosen, GST 15% mapped to OUTPUT2."""
     connection = connect(xero, account, admin_user)
     gst = tax_rate_make(account, "GST 15%", ("GST", Decimal(15), False))
-    tax_mapping.xero_tax_rates_refresh(connection)
-    tax_mapping.tax_mapping_set(
+    tax_services.xero_tax_rates_refresh(connection)
+    tax_services.tax_mapping_set(
         connection=connection, tax_rate=gst, xero_tax_type="OUTPUT2", user=admin_user
     )
     return connection, gst
@@ -147,7 +148,7 @@ def test_an_unmapped_tax_fails_with_a_link_to_the_fix_and_no_api_call(
     assert f"/a/{account.slug}/settings/integrations/xero/taxes/" in message.body
     # Retrying before fixing fails again the same way: the admins were already told.
     with tasks_inline():
-        invoice_sync.invoice_sync_retry(sync)
+        invoice_outbox.invoice_sync_retry(sync)
     sync.refresh_from_db()
     assert sync.state == InvoiceSyncState.FAILED and sync.attempts == 1
     assert len(mail.outbox) == 1

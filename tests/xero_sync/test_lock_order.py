@@ -11,8 +11,8 @@ from django.db import transaction
 
 from invoices.models import Invoice
 from invoices.services import payment_record
-from xero_sync import invoice_sync
-from xero_sync.invoice_sync import Row, RowFailed
+from xero_sync.invoices import drain as invoice_drain
+from xero_sync.invoices.rows import Row, RowFailed
 from xero_sync.models import InvoiceSync, InvoiceSyncState
 
 from .test_invoice_push import issue, ready  # noqa: F401  (ready: fixture)
@@ -57,7 +57,7 @@ def test_a_failure_written_while_staff_record_a_payment_does_not_deadlock(
 
     def drain_writes_a_failure():
         staff_holds_invoice.wait(5)
-        invoice_sync._fail(row, RowFailed("validation", "Xero refused it: test"))
+        invoice_drain.row_fail(row, RowFailed("validation", "Xero refused it: test"))
 
     threads = [
         in_thread(staff_records_a_payment, errors),

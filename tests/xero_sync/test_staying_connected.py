@@ -226,8 +226,8 @@ def _last_activity(connection):
 def test_polls_that_find_nothing_and_keep_alives_are_not_activity_so_the_rule_fires(
     xero, account, admin_user, tasks_inline
 ):
-    from xero_sync import invoice_from_xero
     from xero_sync.contacts import pull
+    from xero_sync.invoices import from_xero
 
     connection = connect(xero, account, admin_user)
     XeroConnection.objects.filter(pk=connection.pk).update(
@@ -240,7 +240,7 @@ def test_polls_that_find_nothing_and_keep_alives_are_not_activity_so_the_rule_fi
     # A day of our own background work: empty polls of contacts and invoices, a keep-alive.
     for _ in range(3):
         pull.contacts_poll(XeroConnection.objects.get(pk=connection.pk))
-        invoice_from_xero.invoices_poll(XeroConnection.objects.get(pk=connection.pk))
+        from_xero.invoices_poll(XeroConnection.objects.get(pk=connection.pk))
     assert inactivity.connections_disconnect_inactive()["kept_alive"] == 1
     assert len(xero.requests(path="/api.xro/2.0/*")) == 6  # they did call Xero, and got 200s
     assert _last_activity(connection) == idle_since
@@ -258,8 +258,8 @@ def test_polls_that_find_nothing_and_keep_alives_are_not_activity_so_the_rule_fi
 def test_data_moved_either_way_is_activity(xero, account, admin_user, tasks_inline):
     from decimal import Decimal
 
-    from xero_sync import invoice_from_xero
     from xero_sync.contacts import pull
+    from xero_sync.invoices import from_xero
     from xero_sync.models import InvoiceSync, InvoiceSyncState
 
     from ..factories import invoice_make
@@ -288,7 +288,7 @@ def test_data_moved_either_way_is_activity(xero, account, admin_user, tasks_inli
     # A payment made in Xero, brought back by the poll.
     xero.pay_invoice(connection.tenant_id, sync.xero_invoice_id, amount=Decimal("10.00"))
     _idle(connection, 30)
-    invoice_from_xero.invoices_poll(XeroConnection.objects.get(pk=connection.pk))
+    from_xero.invoices_poll(XeroConnection.objects.get(pk=connection.pk))
     assert just_now()
 
 

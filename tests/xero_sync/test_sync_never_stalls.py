@@ -12,10 +12,12 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from invoices.services import payment_record
-from xero_sync import invoice_from_xero, invoice_sync, tax_mapping
 from xero_sync.client import XeroClient
 from xero_sync.client.errors import BadAnswer, XeroError
 from xero_sync.contacts import pull
+from xero_sync.invoices import drain as invoice_drain
+from xero_sync.invoices import from_xero
+from xero_sync.invoices import outbox as invoice_outbox
 from xero_sync.models import (
     ImportStatus,
     InvoiceSync,
@@ -25,6 +27,7 @@ from xero_sync.models import (
     XeroConnection,
     XeroContact,
 )
+from xero_sync.taxes import services as tax_services
 
 from ..factories import client_for, contact_make
 from .conftest import KIWI, connect, run_import
@@ -149,7 +152,7 @@ def test_a_long_payment_reference_never_stops_payments_coming_back(
     )
     xero.pay_invoice(connection.tenant_id, second_id, amount=Decimal("20.00"))
     with tasks_inline():
-        invoice_from_xero.invoices_poll(XeroConnection.objects.get(pk=connection.pk))
+        from_xero.invoices_poll(XeroConnection.objects.get(pk=connection.pk))
     first.refresh_from_db()
     second.refresh_from_db()
     (payment,) = first.payments.all()
@@ -164,7 +167,7 @@ def test_a_long_payment_reference_never_stops_payments_coming_back(
         {"Amount": "1.00", "Reference": long_reference},
     )
     with tasks_inline():
-        invoice_from_xero.invoice_update_from_xero(connection, second_id)
+        from_xero.invoice_update_from_xero(connection, second_id)
     second.refresh_from_db()
     assert second.amount_paid == Decimal("21.00")
 
@@ -194,7 +197,7 @@ def test_an_invoice_xero_sends_oddly_is_quarantined_and_the_rest_of_the_poll_goe
         "status", method="GET", path="/api.xro/2.0/Invoices", status=200, body=json.dumps(page)
     )
     with tasks_inline():
-        invoice_from_xero.invoices_poll(XeroConnection.objects.get(pk=connection.pk))
+        from_xero.invoices_poll(XeroConnection.objects.get(pk=connection.pk))
     invoice.refresh_from_db()
     assert invoice.amount_paid == Decimal("5.00")  # the readable payment arrived
     held = {(h.kind, h.label) for h in QuarantinedRecord.objects.all()}
@@ -209,7 +212,7 @@ def test_an_invoice_xero_sends_oddly_is_quarantined_and_the_rest_of_the_poll_goe
         "status", method="GET", path="/api.xro/2.0/Invoices", status=200, body=json.dumps(page)
     )
     with tasks_inline():
-        invoice_from_xero.invoices_poll(XeroConnection.objects.get(pk=connection.pk))
+        from_xero.invoices_poll(XeroConnection.objects.get(pk=connection.pk))
     assert QuarantinedRecord.objects.get(kind=QuarantineKind.INVOICE).times_seen == 2
 
 
@@ -248,7 +251,7 @@ def test_a_refused_contact_fails_its_invoices_with_xeros_words_and_is_not_repeat
     # The next drain finds nothing to do: the PUT is not sent again.
     xero.clear_requests()
     with tasks_inline():
-        invoice_sync.invoices_push(connection.pk)
+        invoice_drain.invoices_drain(connection.pk)
     assert xero.requests(method="PUT", path="/api.xro/2.0/Contacts") == []
 
 
@@ -301,7 +304,7 @@ def test_a_tax_rate_beyond_its_column_is_quarantined_and_the_others_refresh(
     huge = {**rates[0], "TaxType": "HUGE", "Name": "Huge rate", "EffectiveRate": 123456.7}
     body = json.dumps({"TaxRates": [*rates, huge]}, default=str)
     xero.fault("status", method="GET", path="/api.xro/2.0/TaxRates", status=200, body=body)
-    stored_rates = tax_mapping.xero_tax_rates_refresh(connection)
+    stored_rates = tax_services.xero_tax_rates_refresh(connection)
     assert len(stored_rates) == len(rates)
     (held,) = QuarantinedRecord.objects.all()
     assert (held.kind, held.xero_id, held.label) == (QuarantineKind.TAX_RATE, "HUGE", "Huge rate")
@@ -324,7 +327,7 @@ def test_retry_after_a_fix_is_a_new_request_not_a_replayed_refusal(
     assert sync.state == InvoiceSyncState.FAILED and sync.error_cause == "sales_account"
     XeroConnection.objects.filter(pk=connection.pk).update(sales_account_code="200")
     with tasks_inline():
-        invoice_sync.invoice_sync_retry(sync)
+        invoice_outbox.invoice_sync_retry(sync)
     sync.refresh_from_db()
     assert sync.state == InvoiceSyncState.SYNCED, sync.error
     posts = xero.requests(method="POST", path="/api.xro/2.0/Invoices")
@@ -360,7 +363,7 @@ def test_retry_with_the_same_body_after_a_fix_in_xero_is_a_new_request(
     assert sync.state == InvoiceSyncState.FAILED and sync.error_cause == "sales_account"
     sales_account_in_xero(xero, connection.tenant_id, "ACTIVE")
     with tasks_inline():
-        invoice_sync.invoice_sync_retry(sync)
+        invoice_outbox.invoice_sync_retry(sync)
     sync.refresh_from_db()
     assert sync.state == InvoiceSyncState.SYNCED, sync.error
     posts = xero.requests(method="POST", path="/api.xro/2.0/Invoices")

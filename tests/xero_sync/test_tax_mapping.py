@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from xero_sandbox.seed import default_orgs
 from xero_sync.models import TaxMapping
-from xero_sync.tax_mapping import mapping_rows, tax_mapping_set, unmapped_tax_rates
+from xero_sync.taxes.services import mapping_rows, tax_mapping_set, unmapped_tax_rates
 
 from ..factories import client_for, tax_rate_make
 from .conftest import KIWI, connect
@@ -72,7 +72,7 @@ def test_only_equal_rates_are_offered_and_a_near_miss_is_refused_naming_both(
 def test_deleted_and_purchase_only_xero_rates_are_never_offered(connected, account):
     old = tax_rate_make(account, "Old GST", ("GST", Decimal("12.5"), False))
     gst = tax_rate_make(account, "GST", ("GST", Decimal(15), False))
-    from xero_sync.tax_mapping import xero_tax_rates_refresh
+    from xero_sync.taxes.services import xero_tax_rates_refresh
 
     xero_tax_rates_refresh(connected)
     assert row_for(connected, old).options == []  # TAX003 12.5% is DELETED in Xero
@@ -93,7 +93,7 @@ def test_unmapped_rates_are_flagged_on_the_integration_page(connected, account, 
     gst = tax_rate_make(account, "GST", ("GST", Decimal(15), False))
     page = client_for(admin_user).get(reverse("xero_sync:integrations", args=[account.slug]))
     assert "1 tax rate not mapped to Xero" in page.content.decode()
-    from xero_sync.tax_mapping import xero_tax_rates_refresh
+    from xero_sync.taxes.services import xero_tax_rates_refresh
 
     xero_tax_rates_refresh(connected)
     tax_mapping_set(connection=connected, tax_rate=gst, xero_tax_type="OUTPUT2", user=admin_user)
@@ -105,7 +105,7 @@ def test_unmapped_rates_are_flagged_on_the_integration_page(connected, account, 
 @pytest.mark.django_db
 def test_editing_the_crm_rate_breaks_its_mapping(connected, account, admin_user):
     from taxes.services import tax_rate_update
-    from xero_sync.tax_mapping import xero_tax_rates_refresh
+    from xero_sync.taxes.services import xero_tax_rates_refresh
 
     gst = tax_rate_make(account, "GST", ("GST", Decimal(15), False))
     xero_tax_rates_refresh(connected)
@@ -122,7 +122,7 @@ def test_editing_the_crm_rate_breaks_its_mapping(connected, account, admin_user)
 def test_a_xero_rate_that_changes_or_disappears_is_flagged_at_the_next_refresh(
     xero, connected, account, admin_user
 ):
-    from xero_sync.tax_mapping import xero_tax_rates_refresh
+    from xero_sync.taxes.services import xero_tax_rates_refresh
 
     levy = tax_rate_make(account, "Levy", ("GST", Decimal(15), False), ("L", Decimal(2), True))
     flat = tax_rate_make(account, "Flat 17", ("All", Decimal(17), False))
@@ -154,7 +154,7 @@ def test_a_xero_rate_that_changes_or_disappears_is_flagged_at_the_next_refresh(
 
 @pytest.mark.django_db
 def test_one_form_saves_every_row_and_leaves_unchanged_rows_alone(connected, account, admin_user):
-    from xero_sync.tax_mapping import xero_tax_rates_refresh
+    from xero_sync.taxes.services import xero_tax_rates_refresh
 
     gst = tax_rate_make(account, "GST 15%", ("GST", Decimal(15), False))
     levy = tax_rate_make(
@@ -207,7 +207,7 @@ def test_one_form_saves_every_row_and_leaves_unchanged_rows_alone(connected, acc
 
 @pytest.mark.django_db
 def test_settings_taxes_shows_each_rates_mapping_once_xero_is_connected(xero, account, admin_user):
-    from xero_sync.tax_mapping import xero_tax_rates_refresh
+    from xero_sync.taxes.services import xero_tax_rates_refresh
 
     gst = tax_rate_make(account, "GST 15%", ("GST", Decimal(15), False))
     tax_rate_make(account, "Odd 9%", ("Tax", Decimal(9), False))

@@ -3,8 +3,8 @@ payments and sales, and the admin's choice of each."""
 
 from collections.abc import Iterable
 
-from .. import invoice_sync
 from ..client import LedgerAccount
+from ..invoices import outbox as invoice_outbox
 from .activity import connection_record_activity
 from .models import ConnectionStatus, XeroConnection
 from .services import connection_set_status
@@ -34,7 +34,7 @@ def connection_choose_payment_account(
     connection_record_activity(connection)
     if first_setup:
         # Invoices changed while set-up was under way waited for it to finish.
-        invoice_sync.invoices_resume_waiting(connection)
+        invoice_outbox.invoices_resume_waiting(connection)
     return connection
 
 

@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from platform_crm.models import Account
 
-from .. import invoice_sync
 from ..client import Tenant, XeroClient
 from ..client.errors import AuthLost, NotFound, XeroError
 from ..contacts import imports
+from ..invoices import outbox as invoice_outbox
 from . import token_vault, tokens
 from .activity import connection_record_activity
 from .calls import xero_client_for
@@ -191,7 +191,7 @@ def connection_choose_organisation(
     if connection.status == ConnectionStatus.CONNECTED:
         # Work interrupted by the lost connection goes on.
         imports.import_resume_waiting(connection)
-        invoice_sync.invoices_resume_waiting(connection)
+        invoice_outbox.invoices_resume_waiting(connection)
     _release(xero_client_for(connection), others, connection=connection, keep=tenant.tenant_id)
     return connection
 

@@ -6,8 +6,8 @@ from django.utils import timezone
 
 from ..connection.calls import xero_client_for
 from ..contacts.pull import contact_sync_one
-from ..invoice_from_xero import invoices_apply
-from ..tax_mapping import xero_tax_rates_refresh
+from ..invoices.from_xero import invoices_apply
+from ..taxes.services import xero_tax_rates_refresh
 from .models import QuarantinedRecord, QuarantineKind
 from .quarantine import retry_target
 

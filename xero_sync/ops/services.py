@@ -4,7 +4,7 @@ from django.db import transaction
 
 from platform_crm.models import Account
 
-from .. import invoice_sync
+from ..invoices import outbox as invoice_outbox
 from ..models import InvoiceSync, InvoiceSyncState
 
 
@@ -17,5 +17,5 @@ def invoice_syncs_retry_failed(*, account: Account, cause: str) -> int:
     with transaction.atomic():
         syncs = list(failed)
         for sync in syncs:
-            invoice_sync.invoice_sync_retry(sync)
+            invoice_outbox.invoice_sync_retry(sync)
     return len(syncs)

@@ -18,7 +18,7 @@ from platform_crm.advisory_locks import advisory_lock
 
 from ..connection.models import ConnectionStatus, XeroConnection
 from ..contacts.pull import contact_sync_one
-from ..invoice_from_xero import invoice_update_from_xero
+from ..invoices.from_xero import invoice_update_from_xero
 from .models import WebhookDelivery, WebhookEvent
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,8 @@ xero_sync.receivers."""
 from invoices.models import Invoice
 from platform_crm.models import Account
 
-from .models import InvoiceSync, XeroConnection, XeroInvoiceNumber
+from ..models import XeroConnection
+from .models import InvoiceSync, XeroInvoiceNumber
 
 
 def numbers_xero_holds(account: Account, numbers) -> dict[str, str]:

@@ -21,21 +21,16 @@ from django.utils import timezone
 from invoices.models import InvoiceStatus, Payment
 from invoices.services import invoice_issue, invoice_void, payment_delete, payment_record
 
-from .client.errors import OUTAGES, XeroError
-from .connection.activity import connection_record_activity
-from .connection.calls import xero_client_for
-from .context import changes_from_xero
-from .inbound import normalise
-from .inbound.quarantine import Held, quarantine_hold, quarantine_release
-from .invoice_mapping import XeroInvoice, invoice_from_xero, invoice_label
-from .invoice_sync import lock_invoice_then_sync
-from .models import (
-    InvoiceSync,
-    PaymentSync,
-    QuarantineKind,
-    XeroConnection,
-    XeroInvoiceNumber,
-)
+from ..client.errors import OUTAGES, XeroError
+from ..connection.activity import connection_record_activity
+from ..connection.calls import xero_client_for
+from ..context import changes_from_xero
+from ..inbound import normalise
+from ..inbound.quarantine import Held, quarantine_hold, quarantine_release
+from ..models import QuarantineKind, XeroConnection
+from .mapping import XeroInvoice, invoice_from_xero, invoice_label
+from .models import InvoiceSync, PaymentSync, XeroInvoiceNumber
+from .outbox import lock_invoice_then_sync
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,6 @@ of letting invoices use them.
 """
 
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -15,16 +14,12 @@ from django.utils import timezone
 
 from taxes.models import TaxRate
 
-from .connection.calls import xero_client_for
-from .inbound import normalise
-from .inbound.quarantine import Held, quarantine_hold, quarantine_release
-from .models import QuarantineKind, TaxMapping, XeroConnection, XeroTaxRate
-
-PLACES = Decimal("0.0001")
-
-
-def _rate(value) -> Decimal:
-    return Decimal(value).quantize(PLACES)
+from ..connection.calls import xero_client_for
+from ..inbound import normalise
+from ..inbound.quarantine import Held, quarantine_hold, quarantine_release
+from ..models import QuarantineKind, XeroConnection
+from .mapping import broken_reason, rate_places, tax_rate_from_xero
+from .models import TaxMapping, XeroTaxRate
 
 
 def xero_tax_rates_refresh(connection: XeroConnection) -> list[XeroTaxRate]:
@@ -35,7 +30,7 @@ def xero_tax_rates_refresh(connection: XeroConnection) -> list[XeroTaxRate]:
     rows, held = [], []
     for raw in fetched:
         try:
-            rows.append(_tax_rate_row(connection, raw, now))
+            rows.append(tax_rate_from_xero(connection, raw, now))
         except normalise.Unstorable as unstorable:
             fields = raw if isinstance(raw, dict) else {}
             tax_type = normalise.text(fields.get("TaxType"))
@@ -62,63 +57,6 @@ def xero_tax_rates_refresh(connection: XeroConnection) -> list[XeroTaxRate]:
     return rows
 
 
-def _tax_rate_row(connection: XeroConnection, raw, now) -> XeroTaxRate:
-    """One of Xero's tax rates (its JSON) as a row; normalise.Unstorable when it cannot be."""
-    if not isinstance(raw, dict):
-        raise normalise.Unstorable("Xero sent something that is not a tax rate")
-
-    def length(name: str) -> int:
-        return XeroTaxRate._meta.get_field(name).max_length
-
-    rate_field = XeroTaxRate._meta.get_field("effective_rate")
-    tax_type = normalise.fits(raw.get("TaxType"), length("tax_type"))
-    if not tax_type:
-        raise normalise.Unstorable("it has no TaxType")
-    components = raw.get("TaxComponents")
-    return XeroTaxRate(
-        connection=connection,
-        tax_type=tax_type,
-        name=normalise.text(raw.get("Name"), length("name")),
-        status=normalise.text(raw.get("Status"), length("status")),
-        effective_rate=normalise.decimal(
-            raw.get("EffectiveRate", 0),
-            max_digits=rate_field.max_digits,
-            places=rate_field.decimal_places,
-        ),
-        components=[
-            {
-                "name": normalise.text(c.get("Name"), 100),
-                "rate": str(normalise.decimal(c.get("Rate", 0), max_digits=8, places=4)),
-                "compound": normalise.flag(c.get("IsCompound")),
-            }
-            for c in (components if isinstance(components, list) else [])
-            if isinstance(c, dict)
-        ],
-        can_apply_to_revenue=normalise.flag(raw.get("CanApplyToRevenue")),
-        fetched_at=now,
-    )
-
-
-def _broken_reason(mapping: TaxMapping, xero_rates: dict[str, XeroTaxRate]) -> str:
-    tax_rate = mapping.tax_rate
-    xero = xero_rates.get(mapping.xero_tax_type)
-    if xero is None:
-        return f"Xero no longer has the tax rate {mapping.xero_name}."
-    if not xero.usable_on_sales:
-        return f"{xero.name} is no longer active for sales in Xero."
-    if _rate(xero.effective_rate) != _rate(mapping.effective_rate):
-        return (
-            f"{xero.name} in Xero is now {xero.effective_rate.normalize():f}%, "
-            f"not {mapping.effective_rate.normalize():f}%."
-        )
-    if _rate(tax_rate.effective_rate) != _rate(mapping.effective_rate):
-        return (
-            f"{tax_rate.name} is now {tax_rate.effective_rate.normalize():f}%, "
-            f"not {mapping.effective_rate.normalize():f}% as when it was mapped."
-        )
-    return ""
-
-
 def mappings_recheck(connection: XeroConnection) -> None:
     xero_rates = {r.tax_type: r for r in connection.tax_rates.all()}
     if not xero_rates:
@@ -127,7 +65,7 @@ def mappings_recheck(connection: XeroConnection) -> None:
         "tax_rate"
     )
     for mapping in mappings.prefetch_related("tax_rate__components"):
-        reason = _broken_reason(mapping, xero_rates)
+        reason = broken_reason(mapping, xero_rates)
         if reason != mapping.broken_reason:
             mapping.broken_reason = reason
             mapping.save(update_fields=["broken_reason"])
@@ -155,8 +93,8 @@ def mapping_rows(connection: XeroConnection) -> list[MappingRow]:
     )
     rows = []
     for tax_rate in rates:
-        effective = _rate(tax_rate.effective_rate)
-        options = [r for r in usable if _rate(r.effective_rate) == effective]
+        effective = rate_places(tax_rate.effective_rate)
+        options = [r for r in usable if rate_places(r.effective_rate) == effective]
         rows.append(MappingRow(tax_rate, getattr(tax_rate, "xero_mapping", None), options))
     return rows
 
@@ -170,7 +108,7 @@ def tax_mapping_set(
     xero = next((r for r in connection.tax_rates.all() if r.tax_type == xero_tax_type), None)
     if xero is None or not xero.usable_on_sales:
         raise ValidationError(f"Xero has no active sales tax rate {xero_tax_type[:50]!r}; refresh.")
-    ours, theirs = _rate(tax_rate.effective_rate), _rate(xero.effective_rate)
+    ours, theirs = rate_places(tax_rate.effective_rate), rate_places(xero.effective_rate)
     if ours != theirs:
         raise ValidationError(
             f"{tax_rate.name} ({ours.normalize():f}%) cannot be mapped to {xero.name} "

@@ -4,7 +4,8 @@ Reads only."""
 
 from invoices.models import Invoice, Payment
 
-from .models import InvoiceSync, PaymentSync, XeroConnection
+from ..models import XeroConnection
+from .models import InvoiceSync, PaymentSync
 
 WHERE = "Xero"
 

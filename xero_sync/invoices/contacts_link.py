@@ -1,0 +1,93 @@
+"""The invoices' contacts in Xero: linked when known, created (one call for the batch) when not,
+and found by name when Xero already holds one."""
+
+from django.utils import timezone
+
+from ..client import XeroClient, element_messages
+from ..client.errors import BadAnswer, XeroError
+from ..inbound import normalise
+from ..models import XeroConnection, XeroContact
+from .mapping import contact_body
+from .refusals import RowFailed, is_definite, page_url
+from .rows import Row
+from .sdk_models import contacts_model, digest, request_digest
+
+
+def contacts_link(client: XeroClient, connection: XeroConnection, rows: list[Row]) -> dict:
+    """CRM contact id -> Xero ContactID for every live row, creating the missing ones in one
+    call. A name Xero already holds (an earlier answer lost, or a contact not imported) is
+    looked up and linked rather than duplicated."""
+    live = [r for r in rows if r.live]
+    links = dict(
+        XeroContact.objects.filter(
+            connection=connection, contact__in={r.sync.invoice.contact_id for r in live}
+        ).values_list("contact_id", "xero_contact_id")
+    )
+    missing = {}
+    for row in live:
+        contact = row.sync.invoice.contact
+        if contact.pk not in links:
+            missing[contact.pk] = contact
+    if not missing:
+        return links
+    contacts = list(missing.values())
+    body = contacts_model([contact_body(c) for c in contacts])
+    key = "crm-contacts-" + digest([request_digest(body), *sorted(missing)])
+    try:
+        answers = client.contacts_create(body, idempotency_key=key)
+    except XeroError as refused:
+        if not is_definite(refused):
+            raise
+        for contact in contacts:
+            why = "Xero refused the invoice's contact: " + refused.message
+            _rows_fail(live, contact, RowFailed("contact", why, _contact_page(contact)))
+        return links
+    if len(answers) != len(contacts):
+        raise BadAnswer("Xero's answer does not hold one contact per contact sent.")
+    for contact, answer in zip(contacts, answers, strict=True):
+        messages = element_messages(answer)
+        refused = (
+            messages
+            or not isinstance(answer, dict)
+            or normalise.flag(answer.get("HasValidationErrors"))
+        )
+        xero_id = "" if refused else normalise.text(answer.get("ContactID"))[:64]
+        if not xero_id:
+            name = contact_body(contact).name
+            xero_id = _contact_by_name(client, connection, name)
+            twin = XeroContact.objects.filter(connection=connection, xero_contact_id=xero_id)
+            if not xero_id or twin.exists():
+                why = (
+                    f"Xero already has a contact named “{name}”, linked to another CRM contact; "
+                    "Xero needs contact names to be unique. Rename one of them, then retry."
+                    if xero_id
+                    else "Xero refused the invoice's contact: " + "; ".join(messages)
+                )
+                _rows_fail(live, contact, RowFailed("contact", why, _contact_page(contact)))
+                continue
+        XeroContact.objects.get_or_create(
+            connection=connection,
+            contact=contact,
+            defaults={"xero_contact_id": xero_id, "synced_at": timezone.now()},
+        )
+        links[contact.pk] = xero_id
+    return links
+
+
+def _contact_page(contact) -> str:
+    return page_url("contacts:edit", contact.account, pk=contact.pk)
+
+
+def _rows_fail(rows: list[Row], contact, failure: RowFailed) -> None:
+    for row in rows:
+        if row.sync.invoice.contact_id == contact.pk:
+            row.failed = failure
+
+
+def _contact_by_name(client: XeroClient, connection: XeroConnection, name: str) -> str:
+    for contact in client.contacts_search(name):
+        if not isinstance(contact, dict):
+            continue
+        if normalise.text(contact.get("Name")).lower() == name.strip().lower():
+            return normalise.text(contact.get("ContactID"))[:64]
+    return ""

@@ -1,0 +1,270 @@
+"""Pure mapping between Xero's invoices and ours: no database, no network.
+
+To Xero: what we send is built from our own data gathered first (InvoiceFacts, a contact, a
+payment) into our own small bodies (InvoiceBody, ContactBody, PaymentBody); the client turns them
+into the SDK's models.
+From Xero: invoices and payments as Xero sends them (its JSON), read into our own small types. A
+record that cannot be read raises normalise.Unstorable; a payment that cannot be read is set
+aside on its own, never costing its invoice."""
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from contacts.models import Contact
+from invoices.models import InvoiceStatus, Payment, TaxMode
+
+from ..inbound import normalise
+
+# --- to Xero -------------------------------------------------------------------------------------
+# The CRM's tax modes as Xero's LineAmountTypes.
+LINE_AMOUNT_TYPES = {
+    TaxMode.EXCLUSIVE: "Exclusive",
+    TaxMode.INCLUSIVE: "Inclusive",
+    TaxMode.NO_TAX: "NoTax",
+}
+STATUS_ONLY = ("VOIDED", "DELETED")  # Xero voids (or deletes) an invoice as it stands
+
+
+@dataclass(frozen=True)
+class LineFacts:
+    """One CRM invoice line, with the Xero tax type its tax rate is mapped to."""
+
+    line_id: int
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    discount_rate: Decimal | None
+    xero_tax_type: str | None  # None: the line has no tax rate
+
+
+@dataclass(frozen=True)
+class InvoiceFacts:
+    """What the body of an invoice for Xero is made of, read from the database beforehand."""
+
+    status: str  # the CRM's InvoiceStatus
+    number: str
+    name: str
+    issue_date: dt.date | None
+    due_date: dt.date | None
+    currency: str
+    tax_mode: str
+    lines: tuple[LineFacts, ...]
+    sales_account_code: str
+    contact_id: str  # Xero's ContactID
+    xero_invoice_id: str = ""  # Xero's InvoiceID, once it has one
+    xero_status: str = ""  # the status Xero last gave it
+    xero_line_ids: Mapping[str, str] = field(default_factory=dict)  # our line id -> LineItemID
+
+
+@dataclass(frozen=True)
+class LineBody:
+    description: str
+    quantity: Decimal
+    unit_amount: Decimal
+    discount_rate: Decimal | None
+    account_code: str
+    tax_type: str | None = None
+    line_item_id: str | None = None
+
+
+@dataclass(frozen=True)
+class InvoiceBody:
+    """An invoice as we send it to Xero. A void (or deleted) one carries only its id and status."""
+
+    status: str
+    invoice_id: str = ""
+    contact_id: str = ""
+    number: str = ""
+    reference: str | None = None
+    date: dt.date | None = None
+    due_date: dt.date | None = None
+    currency: str = ""
+    line_amount_types: str = ""
+    lines: tuple[LineBody, ...] = ()
+
+    @property
+    def status_only(self) -> bool:
+        return self.status in STATUS_ONLY
+
+
+@dataclass(frozen=True)
+class ContactBody:
+    """A contact as we create it in Xero; absent fields are left out, never sent empty."""
+
+    name: str
+    first_name: str = ""
+    last_name: str = ""
+    email_address: str = ""
+
+
+@dataclass(frozen=True)
+class PaymentBody:
+    invoice_id: str  # Xero's InvoiceID
+    account_id: str  # Xero's AccountID of the payment account
+    date: dt.date
+    amount: Decimal
+    reference: str
+
+
+def xero_status(status: str, xero_status: str) -> str:
+    """The status Xero is to hold for a CRM invoice of `status` (Xero's last word on it being
+    `xero_status`): a void invoice Xero never approved is deleted there, not voided."""
+    if status == InvoiceStatus.VOID:
+        approved = xero_status not in ("", "DRAFT", "SUBMITTED")
+        return "VOIDED" if approved else "DELETED"
+    return "DRAFT" if status == InvoiceStatus.DRAFT else "AUTHORISED"
+
+
+def invoice_body(facts: InvoiceFacts) -> InvoiceBody:
+    """ACCREC, our number as InvoiceNumber, the title as Reference; lines Xero already holds
+    keep their LineItemID, so an edit updates them in place."""
+    status = xero_status(facts.status, facts.xero_status)
+    if status in STATUS_ONLY:
+        return InvoiceBody(status=status, invoice_id=facts.xero_invoice_id)
+    taxed = facts.tax_mode != TaxMode.NO_TAX
+    return InvoiceBody(
+        status=status,
+        invoice_id=facts.xero_invoice_id,
+        contact_id=facts.contact_id,
+        number=facts.number,
+        reference=facts.name or None,
+        date=facts.issue_date,
+        due_date=facts.due_date,
+        currency=facts.currency,
+        line_amount_types=LINE_AMOUNT_TYPES[TaxMode(facts.tax_mode)],
+        lines=tuple(
+            LineBody(
+                description=line.description or "-",
+                quantity=line.quantity,
+                unit_amount=line.unit_price,
+                discount_rate=line.discount_rate if line.discount_rate else None,
+                account_code=facts.sales_account_code,
+                tax_type=line.xero_tax_type if taxed else None,
+                line_item_id=facts.xero_line_ids.get(str(line.line_id)) or None,
+            )
+            for line in facts.lines
+        ),
+    )
+
+
+def contact_body(contact: Contact) -> ContactBody:
+    return ContactBody(
+        name=contact.company_name or contact.display_name,
+        first_name=contact.first_name,
+        last_name=contact.last_name,
+        email_address=contact.email,
+    )
+
+
+def payment_body(payment: Payment, *, xero_invoice_id: str, account_id: str) -> PaymentBody:
+    return PaymentBody(
+        invoice_id=xero_invoice_id,
+        account_id=account_id,
+        date=payment.date,
+        amount=Decimal(payment.amount),
+        reference=payment.reference or f"CRM payment {payment.pk}",
+    )
+
+
+# --- from Xero -----------------------------------------------------------------------------------
+ID_LENGTH = 64
+NUMBER_LENGTH = 255
+STATUS_LENGTH = 20
+# Amounts as the CRM stores them (invoices.Payment.amount).
+AMOUNT_DIGITS, AMOUNT_PLACES = 14, 2
+
+
+@dataclass(frozen=True)
+class XeroPayment:
+    payment_id: str
+    amount: object  # Decimal
+    date: dt.date | None
+    reference: str
+    status: str
+
+
+@dataclass(frozen=True)
+class UnreadPayment:
+    """A payment on an invoice that could not be read, with the reason."""
+
+    raw: object
+    payment_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class XeroInvoice:
+    invoice_id: str
+    type: str
+    number: str
+    status: str
+    contact_id: str
+    updated_at: dt.datetime | None
+    payments: tuple[XeroPayment, ...] = ()
+    unread_payments: tuple[UnreadPayment, ...] = ()
+    line_item_ids: tuple[str, ...] = ()
+    raw: object = field(default=None, repr=False, compare=False)
+
+    @property
+    def label(self) -> str:
+        return self.number or self.invoice_id
+
+
+def _id(raw: dict, key: str, *, required: bool = False) -> str:
+    value = normalise.fits(raw.get(key), ID_LENGTH)
+    if required and not value:
+        raise normalise.Unstorable(f"Xero sent it without {key}")
+    return value
+
+
+def payment_from_xero(raw) -> XeroPayment:
+    if not isinstance(raw, dict):
+        raise normalise.Unstorable("Xero sent something that is not a payment")
+    return XeroPayment(
+        payment_id=_id(raw, "PaymentID", required=True),
+        amount=normalise.decimal(raw.get("Amount"), max_digits=AMOUNT_DIGITS, places=AMOUNT_PLACES),
+        date=normalise.day(raw.get("Date")),
+        reference=normalise.text(raw.get("Reference"), 1000),
+        status=normalise.text(raw.get("Status"), STATUS_LENGTH),
+    )
+
+
+def invoice_from_xero(raw) -> XeroInvoice:
+    """One invoice of Xero's JSON. Raises normalise.Unstorable when it has no usable
+    InvoiceID; its payments are read one by one."""
+    if not isinstance(raw, dict):
+        raise normalise.Unstorable("Xero sent something that is not an invoice")
+    payments, unread = [], []
+    listed = raw.get("Payments")
+    for payment in listed if isinstance(listed, list) else []:
+        try:
+            payments.append(payment_from_xero(payment))
+        except normalise.Unstorable as unstorable:
+            payment_id = payment.get("PaymentID") if isinstance(payment, dict) else ""
+            unread.append(UnreadPayment(payment, normalise.text(payment_id)[:64], str(unstorable)))
+    contact = raw.get("Contact")
+    lines = raw.get("LineItems")
+    return XeroInvoice(
+        invoice_id=_id(raw, "InvoiceID", required=True),
+        type=normalise.text(raw.get("Type"), STATUS_LENGTH),
+        number=normalise.text(raw.get("InvoiceNumber"), NUMBER_LENGTH),
+        status=normalise.text(raw.get("Status"), STATUS_LENGTH),
+        contact_id=_id(contact, "ContactID") if isinstance(contact, dict) else "",
+        updated_at=normalise.moment(raw.get("UpdatedDateUTC")),
+        payments=tuple(payments),
+        unread_payments=tuple(unread),
+        line_item_ids=tuple(  # in Xero's order, a place kept for a line it sent oddly
+            normalise.text(line.get("LineItemID"))[:ID_LENGTH] if isinstance(line, dict) else ""
+            for line in (lines if isinstance(lines, list) else [])
+        ),
+        raw=raw,
+    )
+
+
+def invoice_label(raw) -> str:
+    """What a person knows an invoice by, from whatever Xero sent."""
+    if not isinstance(raw, dict):
+        return ""
+    return normalise.text(raw.get("InvoiceNumber"), 255) or normalise.text(raw.get("InvoiceID"))

@@ -1,0 +1,141 @@
+"""An invoice's twin in Xero (and its outbox row), its payments' twins, and the index of the
+invoice numbers the organisation already uses in Xero."""
+
+from django.conf import settings
+from django.db import models
+from django.urls import Resolver404, resolve
+
+from platform_crm.models import Role
+
+
+class InvoiceSyncState(models.TextChoices):
+    PENDING = "pending", "Sending to Xero"
+    SYNCED = "synced", "In Xero"
+    FAILED = "failed", "Not sent: needs a fix"
+    WAITING = "waiting", "Waiting for Xero to be reconnected"
+
+
+# What staff ask an admin to do when the fix of a failure is on an admin-only page, by cause
+# (InvoiceSync.error_cause); the admin then presses Retry or Retry all.
+ADMIN_ASKS = {
+    "unmapped_tax": "to map the invoice's tax rate to a Xero tax rate "
+    "(Settings → Integrations → Xero → Tax rates)",
+    "payment_account": "to choose the Xero account payments go to "
+    "(Settings → Integrations → Xero → Change account)",
+    "sales_account": "to choose a sales account Xero accepts "
+    "(Settings → Integrations → Xero → Sales go to → Change)",
+}
+
+
+ADMIN_ASK_OTHERWISE = "to look at it under Settings → Integrations → Xero → Sync failures"
+
+
+class InvoiceSync(models.Model):
+    """An invoice's twin in Xero and, while `state` is pending, the durable record of work to
+    do for it (the outbox row): written in the same transaction as the change, so nothing is
+    lost if the broker or a worker dies before the push; a beat sweep re-sends lost work."""
+
+    connection = models.ForeignKey(
+        "xero_sync.XeroConnection", on_delete=models.CASCADE, related_name="invoice_syncs"
+    )
+    invoice = models.OneToOneField(
+        "invoices.Invoice", on_delete=models.CASCADE, related_name="xero_sync"
+    )
+    state = models.CharField(max_length=20, choices=InvoiceSyncState.choices)
+    xero_invoice_id = models.CharField(max_length=64, blank=True)
+    # Our line id -> Xero's LineItemID, so edits update lines in place.
+    xero_line_ids = models.JSONField(default=dict, blank=True)
+    # Each CRM change bumps `version`.
+    version = models.PositiveIntegerField(default=1)
+    # Retries a person asked for: each is a new request to Xero, so its idempotency key is new
+    # even when its body is not (Xero would replay the refusal stored under the old key).
+    retries = models.PositiveIntegerField(default=0)
+    pushed_version = models.PositiveIntegerField(default=0)
+    # A write whose answer was lost: look the invoice up by number before creating it again.
+    outcome_unknown = models.BooleanField(default=False)
+    # What was last written to Xero: a payment-only change does not rewrite the invoice
+    # (Xero refuses edits to an invoice with payments).
+    pushed_fingerprint = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    error_cause = models.CharField(max_length=40, blank=True)  # groups failures by cause
+    error = models.TextField(blank=True)  # plain words for the staff and the admins
+    fix_url = models.CharField(max_length=300, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    # Null while a failure's email is still owed (sent alone, or in the next digest).
+    failure_emailed_at = models.DateTimeField(null=True, blank=True)
+    # The failure the admins were told about (failure_mail.failure_key), until the invoice
+    # reaches Xero: the same failure again (on issue, on Retry) is not emailed again.
+    failure_told = models.CharField(max_length=64, blank=True)
+    # The invoice's status in Xero as last seen (our writes, webhooks and the poll).
+    xero_status = models.CharField(max_length=20, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="invoice_sync_due"),
+            models.Index(fields=["connection", "xero_invoice_id"], name="invoice_sync_xero_id"),
+        ]
+
+    def __str__(self):
+        return f"Invoice {self.invoice_id} -> Xero {self.xero_invoice_id or '(not yet)'}"
+
+    @property
+    def fix_needs_admin(self) -> bool:
+        """Whether the fix's page is for the account's admins only (staff get a 403 there)."""
+        try:
+            view = resolve(self.fix_url).func
+        except Resolver404:
+            return False
+        return getattr(view, "account_role", None) == Role.ADMIN
+
+    @property
+    def admin_ask(self) -> str:
+        return ADMIN_ASKS.get(self.error_cause, ADMIN_ASK_OTHERWISE)
+
+    @property
+    def xero_url(self) -> str:
+        if not self.xero_invoice_id:
+            return ""
+        return settings.XERO_INVOICE_URL.format(
+            tenant_id=self.connection.tenant_id, invoice_id=self.xero_invoice_id
+        )
+
+
+class PaymentSync(models.Model):
+    """A CRM payment's twin in Xero. Keyed by the payment's id, not a foreign key, so a
+    payment deleted in the CRM is still known here until its Xero twin is deleted too."""
+
+    invoice_sync = models.ForeignKey(InvoiceSync, on_delete=models.CASCADE, related_name="payments")
+    payment_id = models.PositiveBigIntegerField(unique=True)
+    xero_payment_id = models.CharField(max_length=64, blank=True)
+    deleted_in_crm = models.BooleanField(default=False)
+    deleted_in_xero = models.BooleanField(default=False)
+    # The key of a write whose answer was lost: the retry must be the same request to Xero,
+    # whatever changed meanwhile (a payment has no number to look it up by).
+    pending_key = models.CharField(max_length=128, blank=True)
+
+    def __str__(self):
+        return f"Payment {self.payment_id} -> Xero {self.xero_payment_id or '(not yet)'}"
+
+
+class XeroInvoiceNumber(models.Model):
+    """Every sales invoice number the organisation uses, ours or typed in Xero (kept by the
+    invoice poll and by our own writes): the pre-flight refuses a number Xero already holds
+    for another invoice without spending an API call."""
+
+    connection = models.ForeignKey(
+        "xero_sync.XeroConnection", on_delete=models.CASCADE, related_name="invoice_numbers"
+    )
+    number = models.CharField(max_length=255)  # lower-cased: Xero compares numbers so
+    xero_invoice_id = models.CharField(max_length=64)
+    status = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "number"], name="xero_number_once")
+        ]
+
+    def __str__(self):
+        return f"{self.number} -> {self.xero_invoice_id}"

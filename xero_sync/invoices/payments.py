@@ -1,0 +1,91 @@
+"""Payments: those removed in the CRM are removed in Xero first (Xero voids only invoices
+without payments); those not yet in Xero go against the chosen payment account, last."""
+
+from contextlib import suppress
+
+from invoices.history import invoice_event_record
+from invoices.models import EventSource, InvoiceStatus, Payment
+
+from ..client import XeroClient, element_messages
+from ..client.errors import NotFound, RateLimited, ValidationFailed, XeroError
+from ..inbound import normalise
+from .mapping import payment_body
+from .models import PaymentSync
+from .refusals import is_definite
+from .rows import Row
+from .sdk_models import digest, payment_model, request_digest
+
+
+def payments_delete(client: XeroClient, row: Row) -> None:
+    for record in row.sync.payments.filter(deleted_in_crm=True, deleted_in_xero=False):
+        if record.xero_payment_id:
+            key = f"crm-payment-{record.payment_id}-delete-r{row.sync.retries}"
+            with suppress(NotFound):  # already gone from Xero: done
+                client.payment_delete(record.xero_payment_id, idempotency_key=key)
+            row.moved = True
+        record.deleted_in_xero = True
+        record.save(update_fields=["deleted_in_xero"])
+
+
+def payments_create(client: XeroClient, row: Row) -> None:
+    sync, connection = row.sync, row.sync.connection
+    if not sync.xero_invoice_id or sync.invoice.status in (InvoiceStatus.VOID, InvoiceStatus.DRAFT):
+        return
+    known = {p.payment_id: p for p in sync.payments.all()}
+    for payment in Payment.objects.filter(invoice=sync.invoice).order_by("id"):
+        record = known.get(payment.pk) or PaymentSync.objects.create(
+            invoice_sync=sync, payment_id=payment.pk
+        )
+        if record.xero_payment_id:
+            continue
+        body = payment_model(
+            payment_body(
+                payment,
+                xero_invoice_id=sync.xero_invoice_id,
+                account_id=connection.payment_account_id,
+            )
+        )
+        # A retry after a lost answer repeats the lost request's key; otherwise the key is the
+        # body's, with the person's retries in it.
+        key = record.pending_key or (
+            f"crm-payment-{payment.pk}-" + digest([request_digest(body), f"r{sync.retries}"])[:40]
+        )
+        if record.pending_key != key:
+            record.pending_key = key
+            record.save(update_fields=["pending_key"])
+        try:
+            answer = client.payment_create(body, idempotency_key=key)
+        except XeroError as error:
+            if is_definite(error):
+                record.pending_key = ""  # answered: a later try is a new request
+                record.save(update_fields=["pending_key"])
+            elif isinstance(error, RateLimited) or not getattr(error, "outcome_unknown", True):
+                record.pending_key = ""  # never reached Xero
+                record.save(update_fields=["pending_key"])
+            raise
+        answer = answer if isinstance(answer, dict) else {}
+        messages = element_messages(answer)
+        payment_id = normalise.text(answer.get("PaymentID"))[:64]
+        record.pending_key = ""
+        if messages or not payment_id or normalise.flag(answer.get("HasValidationErrors")):
+            record.save(update_fields=["pending_key"])
+            raise ValidationFailed(
+                [
+                    f"Xero refused payment {payment.reference or payment.pk}: "
+                    + ("; ".join(messages) or "no reason given")
+                ]
+            )
+        record.xero_payment_id = payment_id
+        record.save(update_fields=["xero_payment_id", "pending_key"])
+        row.moved = True
+        invoice_event_record(
+            sync.invoice,
+            f"Payment of {payment.amount} {sync.invoice.currency} sent to Xero",
+            source=EventSource.SYNC,
+        )
+
+
+def payments_create_last(client: XeroClient, row: Row) -> None:
+    """The last step: a row through it is done, even if a later row's call is interrupted."""
+    payments_create(client, row)
+    row.done = True

@@ -1,0 +1,56 @@
+"""What would fail in Xero, found without spending an API call: the contact's name, tax rates
+mapped and not broken, a tax rate on every taxed line, a payment account when there are payments,
+a number Xero already holds for another invoice."""
+
+from invoices.models import TaxMode
+
+from .models import InvoiceSync, XeroInvoiceNumber
+from .refusals import RowFailed, number_taken_message, page_url
+
+
+class PreflightFailed(RowFailed):
+    """Found before any call: the row fails as a refusal would."""
+
+
+def preflight(sync: InvoiceSync) -> None:
+    invoice, connection = sync.invoice, sync.connection
+    account = invoice.account
+    edit_page = page_url("invoices:edit", account, pk=invoice.pk)
+    if invoice.contact is None or not invoice.contact.display_name.strip():
+        raise PreflightFailed(
+            "contact", "The invoice's contact has no name; Xero needs one.", edit_page
+        )
+    if invoice.tax_mode != TaxMode.NO_TAX:
+        for line in invoice.lines.all():
+            if line.tax_rate is None:
+                raise PreflightFailed(
+                    "line_tax",
+                    f"The line “{line.description or line.position}” has no tax rate; choose "
+                    "one (e.g. a zero rate) so Xero charges the same tax.",
+                    edit_page,
+                )
+            mapping = getattr(line.tax_rate, "xero_mapping", None)
+            if mapping is None or mapping.is_broken:
+                why = mapping.broken_reason if mapping else "it is not mapped to a Xero tax rate"
+                raise PreflightFailed(
+                    "unmapped_tax",
+                    f"The tax rate {line.tax_rate.name} cannot be used in Xero: {why}. "
+                    "Map it, then retry.",
+                    page_url("xero_sync:tax_mapping", account),
+                )
+    if invoice.payments.exists() and not connection.payment_account_id:
+        raise PreflightFailed(
+            "payment_account",
+            "No Xero account is chosen for payments.",
+            page_url("xero_sync:payment_account", account),
+        )
+    if not sync.xero_invoice_id and not sync.outcome_unknown:
+        taken = XeroInvoiceNumber.objects.filter(
+            connection=connection, number=invoice.number.lower()
+        ).first()
+        if taken is not None:
+            raise PreflightFailed(
+                "number_taken",
+                number_taken_message(invoice.number),
+                edit_page,
+            )

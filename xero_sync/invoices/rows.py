@@ -1,0 +1,45 @@
+"""One claimed outbox row and what a drain learnt about it, and running a step row by row."""
+
+from dataclasses import dataclass
+
+from ..client.errors import XeroError
+from .mapping import InvoiceBody
+from .models import InvoiceSync
+from .refusals import RowFailed, is_definite, refusal
+
+
+# --- one batch ---------------------------------------------------------------------------------
+@dataclass
+class Row:
+    """One claimed outbox row and what this drain learnt about it."""
+
+    sync: InvoiceSync
+    version: int
+    failed: RowFailed | None = None
+    body: InvoiceBody | None = None  # the invoice as sent to Xero
+    fingerprint: str = ""
+    done: bool = False  # through every step: nothing left to send for it
+    reached: bool = True  # False: an earlier row's call was interrupted before its turn
+    moved: bool = False  # an invoice or payment of it was written to Xero (activity)
+    # Refused only because a sibling in its request was at fault: goes again next round.
+    deferred: bool = False
+
+    @property
+    def live(self) -> bool:
+        return self.failed is None and not self.deferred
+
+
+def per_row(rows: list[Row], step) -> None:
+    """Run a per-row step; a validation refusal fails that row only. When a row's call is
+    interrupted, the rows after it were not reached: the failure is not theirs."""
+    for n, row in enumerate(rows):
+        if not row.live:
+            continue
+        try:
+            step(row)
+        except XeroError as refused:
+            if not is_definite(refused):
+                for later in rows[n + 1 :]:
+                    later.reached = False
+                raise
+            row.failed = refusal(row.sync, getattr(refused, "messages", []) or [refused.message])

@@ -1,0 +1,55 @@
+from celery import shared_task
+
+from ..client.errors import AuthLost, RateLimited, Transient
+from ..models import ConnectionStatus, XeroConnection
+from . import drain, from_xero, outbox
+
+# Invoice pushes wait for Xero in the database; only short waits are also countdowns.
+INVOICE_RETRY_COUNTDOWN_CAP = 5 * 60
+
+
+@shared_task(name="xero_sync.tasks.invoices_push_task", bind=True, acks_late=True, max_retries=None)
+def invoices_drain_task(self, connection_id: int) -> None:
+    """Drain one organisation's invoice outbox. Waits Xero asks for are kept in the rows; a
+    short one is also a countdown, a long one (a day limit) is left to the beat sweep, never a
+    countdown beyond the broker's visibility timeout."""
+    result = drain.invoices_drain(connection_id)
+    if result.retry_in and result.retry_in <= INVOICE_RETRY_COUNTDOWN_CAP:
+        raise self.retry(countdown=result.retry_in)
+
+
+@shared_task(name="xero_sync.tasks.invoices_sweep_task")
+def invoices_sweep_task() -> int:
+    """Beat: re-queue drains for pending work whose message was lost (broker or worker died
+    between commit and publish) or whose wait for Xero's limits is over."""
+    due = outbox.connections_due()
+    for connection_id in due:
+        invoices_drain_task.delay(connection_id)
+    return len(due)
+
+
+@shared_task(name="xero_sync.tasks.invoices_poll_task", bind=True, acks_late=True, max_retries=5)
+def invoices_poll_task(self) -> None:
+    """Beat: one invoice poll per connected organisation, each as its own task."""
+    for connection_id in XeroConnection.objects.filter(
+        status=ConnectionStatus.CONNECTED
+    ).values_list("pk", flat=True):
+        invoices_poll_connection_task.delay(connection_id)
+
+
+@shared_task(
+    name="xero_sync.tasks.invoices_poll_connection_task",
+    bind=True,
+    acks_late=True,
+    max_retries=5,
+)
+def invoices_poll_connection_task(self, connection_id: int) -> None:
+    try:
+        from_xero.invoices_poll(XeroConnection.objects.get(pk=connection_id))
+    except RateLimited as limited:
+        if limited.retry_after <= INVOICE_RETRY_COUNTDOWN_CAP:
+            raise self.retry(countdown=limited.retry_after) from limited
+    except Transient as transient:
+        raise self.retry(countdown=30) from transient
+    except AuthLost:
+        pass
