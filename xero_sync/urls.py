@@ -4,7 +4,9 @@ from . import views
 from .connection import views as connection_views
 from .contacts import views as contacts_views
 from .inbound import views as inbound_views
+from .invoices import views as invoice_views
 from .ops import activity, failures
+from .taxes import views as tax_views
 from .webhooks import views as webhook_views
 
 app_name = "xero_sync"
@@ -16,18 +18,26 @@ urlpatterns = [
     path("xero/cancel/", connection_views.xero_cancel, name="cancel"),
     path("xero/payment-account/", connection_views.xero_payment_account, name="payment_account"),
     path("xero/sales-account/", connection_views.xero_sales_account, name="sales_account"),
-    path("xero/taxes/", views.xero_tax_mapping, name="tax_mapping"),
+    path("xero/taxes/", tax_views.xero_tax_mapping, name="tax_mapping"),
     path("xero/contacts/", contacts_views.xero_contacts, name="contacts"),
     path("xero/setup/contacts/", views.xero_setup_contacts, name="setup_contacts"),
-    path("xero/earlier-invoices/", views.xero_earlier_invoices, name="earlier_invoices"),
+    path("xero/earlier-invoices/", invoice_views.xero_earlier_invoices, name="earlier_invoices"),
     path(
         "xero/contacts/imports/<int:pk>/",
         contacts_views.xero_contact_import_progress,
         name="import_progress",
     ),
-    path("xero/invoices/<int:pk>/retry/", views.invoice_sync_retry, name="invoice_retry"),
-    path("xero/invoices/<int:invoice_pk>/badge/", views.invoice_sync_badge, name="invoice_badge"),
-    path("xero/invoices/<int:pk>/renumber/", views.invoice_sync_renumber, name="invoice_renumber"),
+    path("xero/invoices/<int:pk>/retry/", invoice_views.invoice_sync_retry, name="invoice_retry"),
+    path(
+        "xero/invoices/<int:invoice_pk>/badge/",
+        invoice_views.invoice_sync_badge,
+        name="invoice_badge",
+    ),
+    path(
+        "xero/invoices/<int:pk>/renumber/",
+        invoice_views.invoice_sync_renumber,
+        name="invoice_renumber",
+    ),
     path("xero/activity/", activity.xero_activity, name="activity"),
     path(
         "xero/activity/technical/",
