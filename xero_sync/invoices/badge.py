@@ -11,7 +11,7 @@ from invoices.integrations import (
 )
 from invoices.models import Invoice
 
-from ..models import InvoiceSyncState
+from .models import InvoiceSyncState
 
 NOT_IN_XERO = "none"
 LIST_FILTER_CHOICES = [

@@ -27,8 +27,8 @@ from .models import InvoiceSync
 from .outbox import due_rows
 from .payments import payments_create_last, payments_delete
 from .preflight import PreflightFailed, preflight
-from .refusals import is_definite
-from .rows import Row, RowFailed, per_row
+from .refusals import RowFailed, is_definite
+from .rows import Row, per_row
 
 BATCH_SIZE = 50  # Xero: "batch about 50 elements per request"
 
@@ -76,10 +76,9 @@ def _found_by_number(client: XeroClient, connection: XeroConnection, rows: list[
     )
     for row in unknown:
         candidate = by_number.get(row.sync.invoice.number.lower())
-        ours = candidate is not None and candidate.contact_id == links.get(
-            row.sync.invoice.contact_id
-        )
-        if ours:
+        if candidate is not None and candidate.contact_id == links.get(
+            row.sync.invoice.contact_id or 0
+        ):
             row.sync.xero_invoice_id = candidate.invoice_id
             invoice_event_record(
                 row.sync.invoice,

@@ -3,6 +3,8 @@ and found by name when Xero already holds one."""
 
 from django.utils import timezone
 
+from contacts.models import Contact
+
 from ..client import XeroClient, element_messages
 from ..client.errors import BadAnswer, XeroError
 from ..inbound import normalise
@@ -13,7 +15,9 @@ from .rows import Row
 from .sdk_models import contacts_model, digest, request_digest
 
 
-def contacts_link(client: XeroClient, connection: XeroConnection, rows: list[Row]) -> dict:
+def contacts_link(
+    client: XeroClient, connection: XeroConnection, rows: list[Row]
+) -> dict[int, str]:
     """CRM contact id -> Xero ContactID for every live row, creating the missing ones in one
     call. A name Xero already holds (an earlier answer lost, or a contact not imported) is
     looked up and linked rather than duplicated."""
@@ -23,10 +27,10 @@ def contacts_link(client: XeroClient, connection: XeroConnection, rows: list[Row
             connection=connection, contact__in={r.sync.invoice.contact_id for r in live}
         ).values_list("contact_id", "xero_contact_id")
     )
-    missing = {}
+    missing: dict[int, Contact] = {}
     for row in live:
         contact = row.sync.invoice.contact
-        if contact.pk not in links:
+        if contact is not None and contact.pk not in links:  # pre-flight: never None here
             missing[contact.pk] = contact
     if not missing:
         return links
@@ -46,12 +50,10 @@ def contacts_link(client: XeroClient, connection: XeroConnection, rows: list[Row
         raise BadAnswer("Xero's answer does not hold one contact per contact sent.")
     for contact, answer in zip(contacts, answers, strict=True):
         messages = element_messages(answer)
-        refused = (
-            messages
-            or not isinstance(answer, dict)
-            or normalise.flag(answer.get("HasValidationErrors"))
+        taken = isinstance(answer, dict) and not (
+            messages or normalise.flag(answer.get("HasValidationErrors"))
         )
-        xero_id = "" if refused else normalise.text(answer.get("ContactID"))[:64]
+        xero_id = normalise.text(answer.get("ContactID"))[:64] if taken else ""
         if not xero_id:
             name = contact_body(contact).name
             xero_id = _contact_by_name(client, connection, name)
@@ -74,11 +76,11 @@ def contacts_link(client: XeroClient, connection: XeroConnection, rows: list[Row
     return links
 
 
-def _contact_page(contact) -> str:
+def _contact_page(contact: Contact) -> str:
     return page_url("contacts:edit", contact.account, pk=contact.pk)
 
 
-def _rows_fail(rows: list[Row], contact, failure: RowFailed) -> None:
+def _rows_fail(rows: list[Row], contact: Contact, failure: RowFailed) -> None:
     for row in rows:
         if row.sync.invoice.contact_id == contact.pk:
             row.failed = failure

@@ -4,6 +4,7 @@ limits stay in the database (next_attempt_at), never as long countdowns; a beat 
 due rows whose message was lost. Changes that come from Xero are never pushed back."""
 
 import logging
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,8 +25,8 @@ from ..ops.failure_mail import failure_key, failure_notify
 from .batch import batch_claim, batch_send
 from .models import InvoiceSync, InvoiceSyncState
 from .outbox import drain_queued_flag, due_rows, lock_invoice_then_sync
-from .refusals import is_definite
-from .rows import Row, RowFailed
+from .refusals import RowFailed, is_definite
+from .rows import Row
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def invoices_drain(connection_id: int) -> DrainResult:
             return drain
 
 
-def _drain_lock(connection_id: int):
+def _drain_lock(connection_id: int) -> AbstractContextManager[bool]:
     """A session-level PostgreSQL advisory lock for the whole drain (HTTP included): one drain
     per organisation at a time, and a killed worker's lock dies with its database session."""
     return advisory_lock(f"xero-invoices-push:{connection_id}")
@@ -163,7 +164,8 @@ def _seconds_to_next_due(connection_id: int) -> float:
     ).aggregate(soonest=Min("next_attempt_at"))["soonest"]
     if soonest is None:
         return 0.0
-    return max((soonest - timezone.now()).total_seconds(), 1.0)
+    waited: float = (soonest - timezone.now()).total_seconds()
+    return max(waited, 1.0)
 
 
 def _defer_all(connection: XeroConnection, seconds: float) -> None:
@@ -187,7 +189,9 @@ def _rows_refused(rows: list[Row], failure: RowFailed) -> None:
             row.failed = failure
 
 
-def _interrupted(connection, rows: list[Row], error: Exception, drain: DrainResult) -> None:
+def _interrupted(
+    connection: XeroConnection, rows: list[Row], error: Exception, drain: DrainResult
+) -> None:
     if isinstance(error, RateLimited):
         _defer_all(connection, error.retry_after)
         drain.retry_in = error.retry_after

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from invoices.models import InvoiceStatus, Payment
@@ -36,7 +36,9 @@ log = logging.getLogger(__name__)
 
 POLL_PAGE_SIZE = 100
 POLL_OVERLAP = timedelta(minutes=5)  # Xero's clock and ours may differ a little
-REFERENCE_LENGTH = Payment._meta.get_field("reference").max_length
+_REFERENCE = Payment._meta.get_field("reference")
+assert isinstance(_REFERENCE, models.CharField) and _REFERENCE.max_length is not None
+REFERENCE_LENGTH = _REFERENCE.max_length
 
 
 @dataclass
@@ -84,7 +86,7 @@ def invoices_poll(connection: XeroConnection) -> int:
     return seen
 
 
-def invoices_apply(connection: XeroConnection, raws: list, *, source: str) -> Applied:
+def invoices_apply(connection: XeroConnection, raws: list[object], *, source: str) -> Applied:
     """Apply each invoice Xero sent on its own: one that cannot be read or stored is
     quarantined with its reason, and the others go on."""
     total = Applied()
@@ -98,8 +100,10 @@ def invoices_apply(connection: XeroConnection, raws: list, *, source: str) -> Ap
             try:
                 with transaction.atomic():
                     applied = invoice_apply(connection, found, held)
-            except (*OUTAGES, XeroError):
-                raise  # the database, Redis or Xero is away: the whole run is retried
+            except OUTAGES:
+                raise  # the database or Redis is away: the whole run is retried
+            except XeroError:
+                raise  # so is Xero
             except Exception as refused:  # this record only: kept with the reason, shown
                 log.exception("invoice from Xero not applied", extra={"source": source})
                 held.append(_invoice_held(raw, _reason(refused), found.invoice_id))
@@ -125,7 +129,7 @@ def _reason(error: Exception) -> str:
     return f"The CRM could not store it ({first})."
 
 
-def _invoice_held(raw, reason: str, invoice_id: str = "") -> Held:
+def _invoice_held(raw: object, reason: str, invoice_id: str = "") -> Held:
     fields = raw if isinstance(raw, dict) else {}
     return Held(
         kind=QuarantineKind.INVOICE,
@@ -195,7 +199,9 @@ def invoice_apply(connection: XeroConnection, found: XeroInvoice, held: list[Hel
     return applied
 
 
-def _payments_apply(sync: InvoiceSync, found: XeroInvoice, applied: Applied, held) -> None:
+def _payments_apply(
+    sync: InvoiceSync, found: XeroInvoice, applied: Applied, held: list[Held]
+) -> None:
     unread = {u.payment_id for u in found.unread_payments}
     in_xero = {p.payment_id: p for p in found.payments if p.status != "DELETED"}
     records = {r.xero_payment_id: r for r in sync.payments.exclude(xero_payment_id="")}
@@ -255,7 +261,7 @@ def _reference(reference: str) -> str:
     return f"Paid in Xero ({normalise.text(reference, room)})"
 
 
-def _payment_raw(found: XeroInvoice, payment_id: str):
+def _payment_raw(found: XeroInvoice, payment_id: str) -> object:
     payments = found.raw.get("Payments") if isinstance(found.raw, dict) else None
     for payment in payments if isinstance(payments, list) else []:
         if isinstance(payment, dict) and payment.get("PaymentID") == payment_id:

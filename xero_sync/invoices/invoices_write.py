@@ -13,8 +13,8 @@ from ..inbound import normalise
 from ..models import XeroConnection
 from .mapping import InvoiceFacts, LineFacts, invoice_body, invoice_from_xero
 from .models import InvoiceSync, XeroInvoiceNumber
-from .refusals import is_definite, locked_failure, refusal, xero_cannot_edit
-from .rows import Row, RowFailed
+from .refusals import RowFailed, is_definite, locked_failure, refusal, xero_cannot_edit
+from .rows import Row
 from .sdk_models import digest, invoice_fingerprint, invoices_model, request_digest
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,9 @@ def invoice_facts(sync: InvoiceSync, contact_id: str) -> InvoiceFacts:
     )
 
 
-def invoices_write(client: XeroClient, connection: XeroConnection, rows: list[Row], links):
+def invoices_write(
+    client: XeroClient, connection: XeroConnection, rows: list[Row], links: dict[int, str]
+) -> None:
     """One POST /Invoices for every row whose invoice Xero does not already hold as it is."""
     to_send = []
     for row in rows:
@@ -67,7 +69,9 @@ def invoices_write(client: XeroClient, connection: XeroConnection, rows: list[Ro
         if not sync.xero_invoice_id and sync.invoice.status == InvoiceStatus.VOID:
             continue  # never reached Xero: nothing to void
         try:
-            row.body = invoice_body(invoice_facts(sync, links[sync.invoice.contact_id]))
+            contact_id = sync.invoice.contact_id
+            assert contact_id is not None  # the pre-flight refuses an invoice without one
+            row.body = invoice_body(invoice_facts(sync, links[contact_id]))
             row.fingerprint = invoice_fingerprint(row.body)
         except (ValueError, TypeError) as bug:
             log.exception("invoice not prepared for Xero", extra={"invoice_id": sync.invoice_id})
@@ -103,7 +107,9 @@ def invoices_write(client: XeroClient, connection: XeroConnection, rows: list[Ro
         invoices_refused_whole(to_send, refused)
         return
     if len(answers) != len(to_send):
-        raise BadAnswer("Xero's answer does not hold one invoice per invoice sent.", True)
+        raise BadAnswer(
+            "Xero's answer does not hold one invoice per invoice sent.", outcome_unknown=True
+        )
     for row, answer in zip(to_send, answers, strict=True):
         invoice_answer(row, answer)
 
@@ -122,7 +128,7 @@ def invoices_refused_whole(rows: list[Row], refused: XeroError) -> None:
             row.deferred = True  # not at fault: sent again with the next batch
 
 
-def invoice_answer(row: Row, answer) -> None:
+def invoice_answer(row: Row, answer: object) -> None:
     sync = row.sync
     messages = element_messages(answer)
     if not isinstance(answer, dict) or messages or normalise.flag(answer.get("HasErrors")):
@@ -133,7 +139,9 @@ def invoice_answer(row: Row, answer) -> None:
     xero_id = normalise.text(answer.get("InvoiceID"))[:64]
     if not xero_id:
         # Neither refused nor given an id: Xero may hold it; the next round looks it up.
-        raise BadAnswer("Xero's answer names no InvoiceID for an invoice sent.", True)
+        raise BadAnswer(
+            "Xero's answer names no InvoiceID for an invoice sent.", outcome_unknown=True
+        )
     sync.outcome_unknown = False
     created = not sync.xero_invoice_id
     row.moved = True

@@ -179,7 +179,7 @@ AMOUNT_DIGITS, AMOUNT_PLACES = 14, 2
 @dataclass(frozen=True)
 class XeroPayment:
     payment_id: str
-    amount: object  # Decimal
+    amount: Decimal
     date: dt.date | None
     reference: str
     status: str
@@ -212,14 +212,14 @@ class XeroInvoice:
         return self.number or self.invoice_id
 
 
-def _id(raw: dict, key: str, *, required: bool = False) -> str:
+def _id(raw: dict[str, object], key: str, *, required: bool = False) -> str:
     value = normalise.fits(raw.get(key), ID_LENGTH)
     if required and not value:
         raise normalise.Unstorable(f"Xero sent it without {key}")
     return value
 
 
-def payment_from_xero(raw) -> XeroPayment:
+def payment_from_xero(raw: object) -> XeroPayment:
     if not isinstance(raw, dict):
         raise normalise.Unstorable("Xero sent something that is not a payment")
     return XeroPayment(
@@ -231,7 +231,7 @@ def payment_from_xero(raw) -> XeroPayment:
     )
 
 
-def invoice_from_xero(raw) -> XeroInvoice:
+def invoice_from_xero(raw: object) -> XeroInvoice:
     """One invoice of Xero's JSON. Raises normalise.Unstorable when it has no usable
     InvoiceID; its payments are read one by one."""
     if not isinstance(raw, dict):
@@ -263,7 +263,7 @@ def invoice_from_xero(raw) -> XeroInvoice:
     )
 
 
-def invoice_label(raw) -> str:
+def invoice_label(raw: object) -> str:
     """What a person knows an invoice by, from whatever Xero sent."""
     if not isinstance(raw, dict):
         return ""

@@ -78,7 +78,7 @@ class InvoiceSync(models.Model):
             models.Index(fields=["connection", "xero_invoice_id"], name="invoice_sync_xero_id"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Invoice {self.invoice_id} -> Xero {self.xero_invoice_id or '(not yet)'}"
 
     @property
@@ -116,7 +116,7 @@ class PaymentSync(models.Model):
     # whatever changed meanwhile (a payment has no number to look it up by).
     pending_key = models.CharField(max_length=128, blank=True)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Payment {self.payment_id} -> Xero {self.xero_payment_id or '(not yet)'}"
 
 
@@ -137,5 +137,5 @@ class XeroInvoiceNumber(models.Model):
             models.UniqueConstraint(fields=["connection", "number"], name="xero_number_once")
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.number} -> {self.xero_invoice_id}"

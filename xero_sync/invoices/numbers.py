@@ -5,6 +5,8 @@ out again, and whether an invoice's number is fixed because Xero knows the invoi
 The invoices app asks through its signals (invoices.signals); the receivers are in
 xero_sync.receivers."""
 
+from collections.abc import Iterable
+
 from invoices.models import Invoice
 from platform_crm.models import Account
 
@@ -12,7 +14,7 @@ from ..models import XeroConnection
 from .models import InvoiceSync, XeroInvoiceNumber
 
 
-def numbers_xero_holds(account: Account, numbers) -> dict[str, str]:
+def numbers_xero_holds(account: Account, numbers: Iterable[str]) -> dict[str, str]:
     """{number: why} for those of `numbers` the organisation already uses (Xero compares them
     case-insensitively, and so does the index)."""
     connection = XeroConnection.objects.filter(account=account).exclude(tenant_id="").first()
@@ -29,8 +31,11 @@ def numbers_xero_holds(account: Account, numbers) -> dict[str, str]:
 def number_fixed_by_xero(invoice: Invoice) -> str:
     """Why the number can no longer change: Xero has the invoice under it, or may have (a write
     whose answer was lost is looked up by this number)."""
-    sync = InvoiceSync.objects.filter(invoice=invoice).only("xero_invoice_id", "outcome_unknown")
-    sync = sync.first()
+    sync = (
+        InvoiceSync.objects.filter(invoice=invoice)
+        .only("xero_invoice_id", "outcome_unknown")
+        .first()
+    )
     if sync is None:
         return ""
     if sync.xero_invoice_id:

@@ -2,16 +2,16 @@
 and, after commit, queues one drain of the organisation's outbox (xero_sync.invoices.drain)."""
 
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import partial
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
-from invoices.models import EventSource, Invoice, InvoiceEvent
+from invoices.models import EventSource, Invoice, InvoiceEvent, Payment
 from platform_crm.queueing import enqueue
 
 from ..client.limits import redis_client
@@ -28,7 +28,9 @@ SWEEP_GRACE = timedelta(seconds=30)
 QUEUED_FLAG_SECONDS = 60
 
 
-def invoice_sync_mark_pending(*, invoice: Invoice, change: str, payment=None) -> None:
+def invoice_sync_mark_pending(
+    *, invoice: Invoice, change: str, payment: Payment | None = None
+) -> None:
     """Called inside the CRM change's transaction: record the work, queue a drain after commit."""
     if applying_from_xero.get():
         return  # the change came from Xero: never echo it back
@@ -70,7 +72,9 @@ def drain_queued_flag(connection_id: int) -> str:
     return f"xero:invoices-push-queued:{connection_id}"
 
 
-def due_rows(connection_id: int | None = None, *, grace: timedelta = timedelta(0)):
+def due_rows(
+    connection_id: int | None = None, *, grace: timedelta = timedelta(0)
+) -> QuerySet[InvoiceSync]:
     rows = InvoiceSync.objects.filter(state=InvoiceSyncState.PENDING).filter(
         Q(next_attempt_at__lte=timezone.now() - grace) | Q(next_attempt_at=None)
     )
@@ -94,7 +98,7 @@ def invoices_resume_waiting(connection: XeroConnection) -> int:
     return resumed
 
 
-def invoices_send_earlier(*, connection: XeroConnection, since) -> int:
+def invoices_send_earlier(*, connection: XeroConnection, since: date | None) -> int:
     """Queue the invoices written before the connection (dated from `since`) for Xero, each as
     if it had just changed; returns how many. Sending twice queues nothing twice."""
     with transaction.atomic():

@@ -2,6 +2,8 @@
 
 from django.urls import reverse
 
+from platform_crm.models import Account
+
 from ..client.errors import AuthLost, RateLimited, Transient, XeroError
 from .models import InvoiceSync
 from .numbers import number_taken_remember
@@ -14,7 +16,7 @@ NUMBER_TAKEN_HINTS = ("must be unique",)
 class RowFailed(Exception):
     """One row of a batch cannot go on; the others can."""
 
-    def __init__(self, cause: str, message: str, fix_url: str = ""):
+    def __init__(self, cause: str, message: str, fix_url: str = "") -> None:
         super().__init__(message)
         self.cause, self.message, self.fix_url = cause, message, fix_url
 
@@ -24,8 +26,7 @@ def is_definite(error: XeroError) -> bool:
     return not isinstance(error, RateLimited | Transient | AuthLost)
 
 
-# --- pre-flight ----------------------------------------------------------------------------
-def page_url(name: str, account, **kwargs) -> str:
+def page_url(name: str, account: Account, **kwargs: object) -> str:
     return reverse(name, kwargs={"account_slug": account.slug, **kwargs})
 
 

@@ -1,5 +1,6 @@
 """One claimed outbox row and what a drain learnt about it, and running a step row by row."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..client.errors import XeroError
@@ -29,7 +30,7 @@ class Row:
         return self.failed is None and not self.deferred
 
 
-def per_row(rows: list[Row], step) -> None:
+def per_row(rows: list[Row], step: Callable[[Row], None]) -> None:
     """Run a per-row step; a validation refusal fails that row only. When a row's call is
     interrupted, the rows after it were not reached: the failure is not theirs."""
     for n, row in enumerate(rows):

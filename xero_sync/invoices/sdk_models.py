@@ -4,6 +4,7 @@ belongs with the client.)"""
 
 import hashlib
 import json
+from collections.abc import Iterable
 
 from xero_python.accounting import Account as XAccount
 from xero_python.accounting import Contact as XContact
@@ -88,11 +89,11 @@ def invoice_fingerprint(body: InvoiceBody) -> str:
     ).hexdigest()
 
 
-def digest(parts) -> str:
+def digest(parts: Iterable[object]) -> str:
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:48]
 
 
-def request_digest(model) -> str:
+def request_digest(model: object) -> str:
     """What a request carries, for its idempotency key: a changed body is a new key."""
     return hashlib.sha256(
         json.dumps(request_body(model), sort_keys=True, default=str).encode()

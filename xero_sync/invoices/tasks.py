@@ -1,4 +1,6 @@
-from celery import shared_task
+from typing import Any
+
+from celery import Task, shared_task
 
 from ..client.errors import AuthLost, RateLimited, Transient
 from ..models import ConnectionStatus, XeroConnection
@@ -9,7 +11,7 @@ INVOICE_RETRY_COUNTDOWN_CAP = 5 * 60
 
 
 @shared_task(name="xero_sync.tasks.invoices_push_task", bind=True, acks_late=True, max_retries=None)
-def invoices_drain_task(self, connection_id: int) -> None:
+def invoices_drain_task(self: Task[Any, Any], connection_id: int) -> None:
     """Drain one organisation's invoice outbox. Waits Xero asks for are kept in the rows; a
     short one is also a countdown, a long one (a day limit) is left to the beat sweep, never a
     countdown beyond the broker's visibility timeout."""
@@ -29,7 +31,7 @@ def invoices_sweep_task() -> int:
 
 
 @shared_task(name="xero_sync.tasks.invoices_poll_task", bind=True, acks_late=True, max_retries=5)
-def invoices_poll_task(self) -> None:
+def invoices_poll_task(self: Task[Any, Any]) -> None:
     """Beat: one invoice poll per connected organisation, each as its own task."""
     for connection_id in XeroConnection.objects.filter(
         status=ConnectionStatus.CONNECTED
@@ -43,7 +45,7 @@ def invoices_poll_task(self) -> None:
     acks_late=True,
     max_retries=5,
 )
-def invoices_poll_connection_task(self, connection_id: int) -> None:
+def invoices_poll_connection_task(self: Task[Any, Any], connection_id: int) -> None:
     try:
         from_xero.invoices_poll(XeroConnection.objects.get(pk=connection_id))
     except RateLimited as limited:

@@ -1,27 +1,34 @@
 """Xero's tax rates read into ours, and whether a mapping still holds: pure, no database."""
 
+from datetime import datetime
 from decimal import Decimal
 
+from django.db import models
+
 from ..inbound import normalise
+from ..models import XeroConnection
 from .models import TaxMapping, XeroTaxRate
 
 PLACES = Decimal("0.0001")
 
 
-def rate_places(value) -> Decimal:
+def rate_places(value: Decimal | int | str) -> Decimal:
     return Decimal(value).quantize(PLACES)
 
 
-def tax_rate_from_xero(connection, raw, now) -> XeroTaxRate:
+def tax_rate_from_xero(connection: XeroConnection, raw: object, now: datetime) -> XeroTaxRate:
     """One of Xero's tax rates (its JSON) as an unsaved row; normalise.Unstorable when it
     cannot be."""
     if not isinstance(raw, dict):
         raise normalise.Unstorable("Xero sent something that is not a tax rate")
 
     def length(name: str) -> int:
-        return XeroTaxRate._meta.get_field(name).max_length
+        field = XeroTaxRate._meta.get_field(name)
+        assert isinstance(field, models.CharField) and field.max_length is not None
+        return field.max_length
 
     rate_field = XeroTaxRate._meta.get_field("effective_rate")
+    assert isinstance(rate_field, models.DecimalField)
     tax_type = normalise.fits(raw.get("TaxType"), length("tax_type"))
     if not tax_type:
         raise normalise.Unstorable("it has no TaxType")

@@ -24,7 +24,7 @@ class XeroTaxRate(models.Model):
             models.UniqueConstraint(fields=["connection", "tax_type"], name="xero_tax_rate_once")
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} ({self.tax_type})"
 
     @property
@@ -48,7 +48,7 @@ class TaxMapping(models.Model):
     )
     mapped_at = models.DateTimeField(auto_now=True)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.tax_rate} -> {self.xero_name}"
 
     @property

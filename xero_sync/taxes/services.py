@@ -8,10 +8,12 @@ of letting invoices use them.
 
 from dataclasses import dataclass, field
 
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from platform_crm.models import Account
 from taxes.models import TaxRate
 
 from ..connection.calls import xero_client_for
@@ -100,7 +102,7 @@ def mapping_rows(connection: XeroConnection) -> list[MappingRow]:
 
 
 def tax_mapping_set(
-    *, connection: XeroConnection, tax_rate: TaxRate, xero_tax_type: str, user
+    *, connection: XeroConnection, tax_rate: TaxRate, xero_tax_type: str, user: User | None
 ) -> TaxMapping:
     if tax_rate.account_id != connection.account_id:
         raise ValidationError("That tax rate belongs to another account.")
@@ -138,7 +140,9 @@ class MappingsSaved:
     refused: list[str] = field(default_factory=list)  # why, one sentence per rate
 
 
-def tax_mappings_save(*, connection: XeroConnection, chosen: dict[int, str], user) -> MappingsSaved:
+def tax_mappings_save(
+    *, connection: XeroConnection, chosen: dict[int, str], user: User | None
+) -> MappingsSaved:
     """The mapping page's one form: each CRM rate (by id) to the Xero tax type chosen for it,
     or unmapped for "". Rows left as they were are not touched (a broken mapping stays
     flagged); a refused row does not stop the others."""
@@ -170,7 +174,7 @@ def tax_mappings_save(*, connection: XeroConnection, chosen: dict[int, str], use
     return saved
 
 
-def unmapped_tax_rates(account) -> list[TaxRate]:
+def unmapped_tax_rates(account: Account) -> list[TaxRate]:
     """Active CRM rates an invoice could not be pushed with: no mapping, or a broken one."""
     return [
         rate

@@ -1,8 +1,10 @@
 from django.contrib import messages
+from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from platform_crm.forms import id_from
-from platform_crm.models import Role
+from platform_crm.models import Account, Role
 from platform_crm.tenancy import account_view
 
 from .. import selectors
@@ -15,7 +17,7 @@ from . import services as tax_mapping
 
 
 @account_view(role=Role.ADMIN)
-def xero_tax_mapping(request, account):
+def xero_tax_mapping(request: HttpRequest, account: Account) -> HttpResponse:
     connection = connection_get(account)
     if connection is None or connection.status not in (
         ConnectionStatus.CONNECTED,
@@ -34,13 +36,15 @@ def xero_tax_mapping(request, account):
             return redirect("xero_sync:tax_mapping", account_slug=account.slug)
     elif request.method == "POST":
         chosen = {
-            pk: value
+            pk: str(value)
             for key, value in request.POST.items()
             # id_from: a key of 100,000 digits is no id (int() of it raises).
             if key.startswith("map-") and (pk := id_from(key.removeprefix("map-")))
         }
         saved = tax_mapping.tax_mappings_save(
-            connection=connection, chosen=chosen, user=request.user
+            connection=connection,
+            chosen=chosen,
+            user=request.user if isinstance(request.user, User) else None,
         )
         for refused in saved.refused:
             messages.error(request, refused)
