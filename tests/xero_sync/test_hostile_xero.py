@@ -15,10 +15,12 @@ of any size, optional fields missing, dates mostly well-formed and sometimes any
 HOSTILE_XERO_EXAMPLES sets the examples per test (default 25; the closing note's run used
 more). Each test writes what it generated to test-artifacts/hostile-xero-<test>.json."""
 
+import datetime
 import json
 import os
 import warnings
 from collections import Counter
+from decimal import Decimal
 
 import pytest
 from hypothesis import HealthCheck, given
@@ -30,6 +32,7 @@ from contacts.models import Contact
 from xero_sync.client import XeroClient
 from xero_sync.client.errors import XeroError
 from xero_sync.client.limits import TenantLimiter
+from xero_sync.client.shapes import PaymentBody
 from xero_sync.contacts import pull
 from xero_sync.inbound import normalise
 from xero_sync.invoices import from_xero
@@ -248,17 +251,20 @@ READS = {
 }
 WRITES = {
     "invoices_save": (
-        lambda c: c.invoices_save({"Invoices": []}, idempotency_key="k1"),
+        lambda c: c.invoices_save([], idempotency_key="k1"),
         "POST",
         "/api.xro/2.0/Invoices",
     ),
     "contacts_create": (
-        lambda c: c.contacts_create({"Contacts": []}, idempotency_key="k2"),
+        lambda c: c.contacts_create([], idempotency_key="k2"),
         "PUT",
         "/api.xro/2.0/Contacts",
     ),
     "payment_create": (
-        lambda c: c.payment_create({"Amount": 1}, idempotency_key="k3"),
+        lambda c: c.payment_create(
+            PaymentBody("i-1", "a-1", datetime.date(2026, 1, 1), Decimal(1), "r"),
+            idempotency_key="k3",
+        ),
         "POST",
         "/api.xro/2.0/Payments",
     ),

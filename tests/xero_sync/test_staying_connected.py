@@ -195,15 +195,13 @@ def test_a_database_dump_shows_no_plaintext_token(xero, account, admin_user):
 def test_every_write_carries_its_stored_idempotency_key_and_a_retry_creates_nothing(
     xero, account, admin_user
 ):
-    from xero_python.accounting import Contact as XeroContactModel
-    from xero_python.accounting import Contacts
-
+    from xero_sync.client.shapes import ContactBody
     from xero_sync.models import XeroCall
 
     connection = connect(xero, account, admin_user)
     client = XeroClient(connection)
     tenant = connection.tenant_id
-    body = Contacts(contacts=[XeroContactModel(name="Idempotent Ltd")])
+    body = [ContactBody(name="Idempotent Ltd")]
 
     with pytest.raises(ValueError, match="idempotency key"):
         client.contacts_create(body, idempotency_key="")

@@ -6,7 +6,7 @@ from .connection import ConnectionCalls
 from .contacts import ContactCalls
 from .invoices import InvoiceCalls
 from .shapes import ContactGroup, LedgerAccount, Organisation, Tenant
-from .transport import Transport, request_body
+from .transport import Transport
 
 
 class XeroClient(ConnectionCalls, ContactCalls, InvoiceCalls, Transport):
@@ -20,7 +20,4 @@ __all__ = [
     "Tenant",
     "XeroClient",
     "element_messages",
-    # Temporary: the invoice push still builds xero-python models and digests their JSON
-    # with this; it goes when the push hands the client its own shapes.
-    "request_body",
 ]

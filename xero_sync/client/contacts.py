@@ -4,16 +4,42 @@ costs its neighbours); groups as our ContactGroup."""
 
 from datetime import datetime
 
+from xero_python.accounting import Contact as XContact
+from xero_python.accounting import Contacts as XContacts
+
 from ..inbound import normalise
 from .answers import dicts, pagination
 from .errors import BadAnswer, NotFound
-from .shapes import ContactGroup
-from .transport import Transport, request_body, xero_bool
+from .shapes import ContactBody, ContactGroup
+from .transport import Transport, request_body, request_digest, xero_bool
+
+
+def _contacts_model(bodies: list[ContactBody]) -> XContacts:
+    fields = (
+        {
+            "name": body.name,
+            "first_name": body.first_name,
+            "last_name": body.last_name,
+            "email_address": body.email_address,
+        }
+        for body in bodies
+    )
+    # Absent fields are left out, never sent empty.
+    return XContacts(contacts=[XContact(**{k: v for k, v in f.items() if v}) for f in fields])
+
+
+def contacts_request(bodies: list[ContactBody]) -> dict:
+    """PUT /Contacts' body as Xero receives it."""
+    return request_body(_contacts_model(bodies))
+
+
+def contacts_request_digest(bodies: list[ContactBody]) -> str:
+    return request_digest(_contacts_model(bodies))
 
 
 class ContactCalls(Transport):
-    def contacts_create(self, contacts, *, idempotency_key: str) -> list:
-        body = request_body(contacts)
+    def contacts_create(self, contacts: list[ContactBody], *, idempotency_key: str) -> list:
+        body = contacts_request(contacts)
         return self._list(
             "contacts.create",
             lambda acc, ident, **o: acc.create_contacts(

@@ -1,7 +1,90 @@
-"""Typed calls about invoices and their payments."""
+"""Typed calls about invoices and their payments: our bodies (client.shapes) in, built into the
+SDK's models here only, Xero's JSON out."""
+
+import hashlib
+import json
+
+from xero_python.accounting import Account as XAccount
+from xero_python.accounting import Contact as XContact
+from xero_python.accounting import CurrencyCode, LineAmountTypes, LineItem
+from xero_python.accounting import Invoice as XInvoice
+from xero_python.accounting import Invoices as XInvoices
+from xero_python.accounting import Payment as XPayment
+from xero_python.api_client.serializer import serialize
 
 from .errors import BadAnswer, NotFound
-from .transport import Transport, request_body, xero_bool
+from .shapes import InvoiceBody, PaymentBody
+from .transport import Transport, request_body, request_digest, xero_bool
+
+
+def _invoice_model(body: InvoiceBody) -> XInvoice:
+    if body.status_only:
+        return XInvoice(invoice_id=body.invoice_id, status=body.status)
+    lines = []
+    for line in body.lines:
+        item = LineItem(
+            description=line.description,
+            quantity=line.quantity,
+            unit_amount=line.unit_amount,
+            discount_rate=line.discount_rate,
+            account_code=line.account_code,
+        )
+        if line.tax_type is not None:
+            item.tax_type = line.tax_type
+        if line.line_item_id:
+            item.line_item_id = line.line_item_id
+        lines.append(item)
+    model = XInvoice(
+        type="ACCREC",
+        contact=XContact(contact_id=body.contact_id),
+        invoice_number=body.number,
+        reference=body.reference,
+        date=body.date,
+        due_date=body.due_date,
+        currency_code=CurrencyCode(body.currency),
+        line_amount_types=LineAmountTypes(body.line_amount_types),
+        status=body.status,
+        line_items=lines,
+    )
+    if body.invoice_id:
+        model.invoice_id = body.invoice_id
+    return model
+
+
+def _payment_model(body: PaymentBody) -> XPayment:
+    return XPayment(
+        invoice=XInvoice(invoice_id=body.invoice_id),
+        account=XAccount(account_id=body.account_id),
+        date=body.date,
+        amount=body.amount,
+        reference=body.reference,
+    )
+
+
+def invoice_fingerprint(body: InvoiceBody) -> str:
+    """What was last written to Xero, to tell an unchanged invoice (stored per row: a change in
+    how it is computed makes every invoice look changed once)."""
+    return hashlib.sha256(
+        json.dumps(serialize(_invoice_model(body)), sort_keys=True, default=str).encode()
+    ).hexdigest()
+
+
+def invoices_request(bodies: list[InvoiceBody]) -> dict:
+    """POST /Invoices' body as Xero receives it."""
+    return request_body(XInvoices(invoices=[_invoice_model(body) for body in bodies]))
+
+
+def invoices_request_digest(bodies: list[InvoiceBody]) -> str:
+    return request_digest(XInvoices(invoices=[_invoice_model(body) for body in bodies]))
+
+
+def payment_request(body: PaymentBody) -> dict:
+    """POST /Payments' body as Xero receives it."""
+    return request_body(_payment_model(body))
+
+
+def payment_request_digest(body: PaymentBody) -> str:
+    return request_digest(_payment_model(body))
 
 
 class InvoiceCalls(Transport):
@@ -40,10 +123,10 @@ class InvoiceCalls(Transport):
             "Invoices",
         )
 
-    def invoices_save(self, invoices, *, idempotency_key: str) -> list:
+    def invoices_save(self, invoices: list[InvoiceBody], *, idempotency_key: str) -> list:
         """POST /Invoices?summarizeErrors=false: creates and in-place updates, one answer per
         element (each with its own errors)."""
-        body = request_body(invoices)
+        body = invoices_request(invoices)
         return self._list(
             "invoices.save",
             lambda acc, ident, **o: acc.update_or_create_invoices(
@@ -58,9 +141,9 @@ class InvoiceCalls(Transport):
             idempotency_key=idempotency_key,
         )
 
-    def payment_create(self, payment, *, idempotency_key: str):
+    def payment_create(self, payment: PaymentBody, *, idempotency_key: str):
         """POST /Payments with one payment; its answer (with any validation errors)."""
-        body = request_body(payment)
+        body = payment_request(payment)
         found = self._list(
             "payments.create",
             lambda acc, ident, **o: acc.create_payment(self.connection.tenant_id, body, **o),

@@ -1,6 +1,9 @@
-"""Our own shapes of what the client returns: small frozen dataclasses, no SDK types."""
+"""Our own shapes of what the client takes and returns: small frozen dataclasses, no SDK types."""
 
+import datetime
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import ClassVar
 
 
 @dataclass(frozen=True)
@@ -45,3 +48,56 @@ class ContactGroup:
 
     id: str
     name: str
+
+
+# --- what we write -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LineBody:
+    description: str
+    quantity: Decimal
+    unit_amount: Decimal
+    discount_rate: Decimal | None
+    account_code: str
+    tax_type: str | None = None
+    line_item_id: str | None = None
+
+
+@dataclass(frozen=True)
+class InvoiceBody:
+    """An invoice as we send it to Xero. A void (or deleted) one carries only its id and status."""
+
+    STATUS_ONLY: ClassVar[tuple[str, ...]] = ("VOIDED", "DELETED")  # voided as it stands
+
+    status: str
+    invoice_id: str = ""
+    contact_id: str = ""
+    number: str = ""
+    reference: str | None = None
+    date: datetime.date | None = None
+    due_date: datetime.date | None = None
+    currency: str = ""
+    line_amount_types: str = ""
+    lines: tuple[LineBody, ...] = ()
+
+    @property
+    def status_only(self) -> bool:
+        return self.status in self.STATUS_ONLY
+
+
+@dataclass(frozen=True)
+class ContactBody:
+    """A contact as we create it in Xero; absent fields are left out, never sent empty."""
+
+    name: str
+    first_name: str = ""
+    last_name: str = ""
+    email_address: str = ""
+
+
+@dataclass(frozen=True)
+class PaymentBody:
+    invoice_id: str  # Xero's InvoiceID
+    account_id: str  # Xero's AccountID of the payment account
+    date: datetime.date
+    amount: Decimal
+    reference: str

@@ -7,6 +7,7 @@ PUT), timeouts passed on every call, optional arguments omitted rather than None
 SDK never refreshing tokens by itself (xero_sync.connection.tokens does).
 """
 
+import hashlib
 import json
 import logging
 import time
@@ -90,6 +91,13 @@ def request_body(model: Any) -> JsonObject:
 
     stripped: JsonObject = strip(serialize(model))
     return stripped
+
+
+def request_digest(model) -> str:
+    """What a request carries, for its idempotency key: a changed body is a new key."""
+    return hashlib.sha256(
+        json.dumps(request_body(model), sort_keys=True, default=str).encode()
+    ).hexdigest()
 
 
 def xero_bool(value: bool) -> str:

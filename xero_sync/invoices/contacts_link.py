@@ -6,13 +6,14 @@ from django.utils import timezone
 from contacts.models import Contact
 
 from ..client import XeroClient, element_messages
+from ..client.contacts import contacts_request_digest
 from ..client.errors import BadAnswer, XeroError
 from ..inbound import normalise
 from ..models import XeroConnection, XeroContact
+from .keys import digest
 from .mapping import contact_body
 from .refusals import RowFailed, is_definite, page_url
 from .rows import Row
-from .sdk_models import contacts_model, digest, request_digest
 
 
 def contacts_link(
@@ -35,10 +36,10 @@ def contacts_link(
     if not missing:
         return links
     contacts = list(missing.values())
-    body = contacts_model([contact_body(c) for c in contacts])
-    key = "crm-contacts-" + digest([request_digest(body), *sorted(missing)])
+    bodies = [contact_body(c) for c in contacts]
+    key = "crm-contacts-" + digest([contacts_request_digest(bodies), *sorted(missing)])
     try:
-        answers = client.contacts_create(body, idempotency_key=key)
+        answers = client.contacts_create(bodies, idempotency_key=key)
     except XeroError as refused:
         if not is_definite(refused):
             raise

@@ -9,13 +9,14 @@ from invoices.models import EventSource, InvoiceStatus, TaxMode
 
 from ..client import XeroClient, element_messages
 from ..client.errors import BadAnswer, RateLimited, XeroError
+from ..client.invoices import invoice_fingerprint, invoices_request_digest
 from ..inbound import normalise
 from ..models import XeroConnection
+from .keys import digest
 from .mapping import InvoiceFacts, LineFacts, invoice_body, invoice_from_xero
 from .models import InvoiceSync, XeroInvoiceNumber
 from .refusals import RowFailed, is_definite, locked_failure, refusal, xero_cannot_edit
 from .rows import Row
-from .sdk_models import digest, invoice_fingerprint, invoices_model, request_digest
 
 log = logging.getLogger(__name__)
 
@@ -88,13 +89,13 @@ def invoices_write(
     creating = [r.sync.pk for r in to_send if not r.sync.xero_invoice_id]
     # Until Xero's answer is in hand, a create may or may not have happened.
     InvoiceSync.objects.filter(pk__in=creating).update(outcome_unknown=True)
-    body = invoices_model([r.body for r in to_send if r.body is not None])
+    bodies = [r.body for r in to_send if r.body is not None]
     # One key per request: the same body for the same versions is the same request (a retry
     # after a lost answer), and anything else (a fix, a person's Retry) is a new one.
     versions = (f"{r.sync.invoice_id}v{r.version}r{r.sync.retries}" for r in to_send)
-    key = "crm-invoices-" + digest([request_digest(body), *versions])
+    key = "crm-invoices-" + digest([invoices_request_digest(bodies), *versions])
     try:
-        answers = client.invoices_save(body, idempotency_key=key)
+        answers = client.invoices_save(bodies, idempotency_key=key)
     except RateLimited:
         # Not sent (our limiter said wait) or refused whole (a 429): nothing was created, so
         # the next round need not spend a call looking these up.

@@ -15,6 +15,7 @@ from decimal import Decimal
 from contacts.models import Contact
 from invoices.models import InvoiceStatus, Payment, TaxMode
 
+from ..client.shapes import ContactBody, InvoiceBody, LineBody, PaymentBody
 from ..inbound import normalise
 
 # --- to Xero -------------------------------------------------------------------------------------
@@ -24,7 +25,6 @@ LINE_AMOUNT_TYPES = {
     TaxMode.INCLUSIVE: "Inclusive",
     TaxMode.NO_TAX: "NoTax",
 }
-STATUS_ONLY = ("VOIDED", "DELETED")  # Xero voids (or deletes) an invoice as it stands
 
 
 @dataclass(frozen=True)
@@ -58,56 +58,6 @@ class InvoiceFacts:
     xero_line_ids: Mapping[str, str] = field(default_factory=dict)  # our line id -> LineItemID
 
 
-@dataclass(frozen=True)
-class LineBody:
-    description: str
-    quantity: Decimal
-    unit_amount: Decimal
-    discount_rate: Decimal | None
-    account_code: str
-    tax_type: str | None = None
-    line_item_id: str | None = None
-
-
-@dataclass(frozen=True)
-class InvoiceBody:
-    """An invoice as we send it to Xero. A void (or deleted) one carries only its id and status."""
-
-    status: str
-    invoice_id: str = ""
-    contact_id: str = ""
-    number: str = ""
-    reference: str | None = None
-    date: dt.date | None = None
-    due_date: dt.date | None = None
-    currency: str = ""
-    line_amount_types: str = ""
-    lines: tuple[LineBody, ...] = ()
-
-    @property
-    def status_only(self) -> bool:
-        return self.status in STATUS_ONLY
-
-
-@dataclass(frozen=True)
-class ContactBody:
-    """A contact as we create it in Xero; absent fields are left out, never sent empty."""
-
-    name: str
-    first_name: str = ""
-    last_name: str = ""
-    email_address: str = ""
-
-
-@dataclass(frozen=True)
-class PaymentBody:
-    invoice_id: str  # Xero's InvoiceID
-    account_id: str  # Xero's AccountID of the payment account
-    date: dt.date
-    amount: Decimal
-    reference: str
-
-
 def xero_status(status: str, xero_status: str) -> str:
     """The status Xero is to hold for a CRM invoice of `status` (Xero's last word on it being
     `xero_status`): a void invoice Xero never approved is deleted there, not voided."""
@@ -121,7 +71,7 @@ def invoice_body(facts: InvoiceFacts) -> InvoiceBody:
     """ACCREC, our number as InvoiceNumber, the title as Reference; lines Xero already holds
     keep their LineItemID, so an edit updates them in place."""
     status = xero_status(facts.status, facts.xero_status)
-    if status in STATUS_ONLY:
+    if status in InvoiceBody.STATUS_ONLY:
         return InvoiceBody(status=status, invoice_id=facts.xero_invoice_id)
     taxed = facts.tax_mode != TaxMode.NO_TAX
     return InvoiceBody(

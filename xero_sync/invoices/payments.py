@@ -8,12 +8,13 @@ from invoices.models import EventSource, InvoiceStatus, Payment
 
 from ..client import XeroClient, element_messages
 from ..client.errors import NotFound, RateLimited, ValidationFailed, XeroError
+from ..client.invoices import payment_request_digest
 from ..inbound import normalise
+from .keys import digest
 from .mapping import payment_body
 from .models import PaymentSync
 from .refusals import is_definite
 from .rows import Row
-from .sdk_models import digest, payment_model, request_digest
 
 
 def payments_delete(client: XeroClient, row: Row) -> None:
@@ -38,17 +39,14 @@ def payments_create(client: XeroClient, row: Row) -> None:
         )
         if record.xero_payment_id:
             continue
-        body = payment_model(
-            payment_body(
-                payment,
-                xero_invoice_id=sync.xero_invoice_id,
-                account_id=connection.payment_account_id,
-            )
+        body = payment_body(
+            payment, xero_invoice_id=sync.xero_invoice_id, account_id=connection.payment_account_id
         )
         # A retry after a lost answer repeats the lost request's key; otherwise the key is the
         # body's, with the person's retries in it.
         key = record.pending_key or (
-            f"crm-payment-{payment.pk}-" + digest([request_digest(body), f"r{sync.retries}"])[:40]
+            f"crm-payment-{payment.pk}-"
+            + digest([payment_request_digest(body), f"r{sync.retries}"])[:40]
         )
         if record.pending_key != key:
             record.pending_key = key

