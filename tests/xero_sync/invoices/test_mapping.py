@@ -2,12 +2,9 @@
 No database, no sandbox (a test touching either fails: pytest-django blocks the database)."""
 
 import datetime as dt
-import functools
 from decimal import Decimal as D
-from pathlib import Path
 
 import pytest
-import yaml
 
 from contacts.models import Contact
 from invoices.models import Payment
@@ -30,9 +27,10 @@ from xero_sync.invoices.mapping import (
     xero_status,
 )
 
+from ..spec_examples import spec_example
+
 pytestmark = pytest.mark.pure
 
-SPEC = Path(__file__).resolve().parents[3] / "xero_sandbox" / "specs" / "xero_accounting.yaml"
 CONTACT_ID = "cccccccc-0000-0000-0000-000000000001"
 XERO_ID = "11111111-2222-3333-4444-555555555555"
 LINE_ITEM_ID = "aaaaaaaa-0000-0000-0000-000000000001"
@@ -220,14 +218,6 @@ def test_a_payment_goes_against_the_chosen_account_with_a_reference():
 
 
 # --- from Xero ---------------------------------------------------------------------------------
-@functools.cache
-def spec_invoices() -> list[dict]:
-    """The spec's example answer to GET /Invoices (Xero's own JSON)."""
-    spec = yaml.safe_load(SPEC.read_text())
-    answer = spec["paths"]["/Invoices"]["get"]["responses"]["200"]["content"]["application/json"]
-    return answer["example"]["Invoices"]
-
-
 @pytest.mark.parametrize(
     ("number", "status", "payments"),
     [
@@ -237,7 +227,7 @@ def spec_invoices() -> list[dict]:
     ],
 )
 def test_the_spec_s_invoices_are_read(number, status, payments):
-    raw = next(i for i in spec_invoices() if i["InvoiceNumber"] == number)
+    raw = next(i for i in spec_example("/Invoices", "Invoices") if i["InvoiceNumber"] == number)
     read = invoice_from_xero(raw)
     assert (read.number, read.type, read.invoice_id) == (number, "ACCREC", raw["InvoiceID"])
     assert read.status == (status or raw["Status"])
