@@ -1,6 +1,9 @@
-from django.db.models import Count, Min
+from datetime import date
+
+from django.db.models import Count, Min, QuerySet
 
 from invoices.models import Invoice, InvoiceStatus
+from platform_crm.models import Account
 
 from .models import (
     ContactImport,
@@ -15,7 +18,7 @@ def contact_import_last(connection: XeroConnection) -> ContactImport | None:
     return connection.contact_imports.filter(is_preview=False).first()
 
 
-def earlier_invoices(account, *, since=None):
+def earlier_invoices(account: Account, *, since: date | None = None) -> QuerySet[Invoice]:
     """Invoices written before Xero was connected: never queued for Xero (no twin row), and not
     void (a void invoice that never reached Xero has nothing to send)."""
     invoices = Invoice.objects.filter(account=account, xero_sync__isnull=True).exclude(

@@ -4,13 +4,13 @@ payment and sales accounts from the chart of accounts, disconnect, keep."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from platform_crm.confirmation import Confirmation, confirmation_page, confirmed
-from platform_crm.models import Role
+from platform_crm.models import Account, Role
 from platform_crm.tenancy import account_view
 
 from ..client import LedgerAccount
@@ -23,7 +23,7 @@ from .selectors import connection_get, tenant_ids_held_elsewhere
 ACCOUNTS_CACHE_SECONDS = 600
 
 
-def to_integrations(account):
+def to_integrations(account: Account) -> HttpResponse:
     return redirect("xero_sync:integrations", account_slug=account.slug)
 
 
