@@ -1,35 +1,38 @@
 """The connection's pages: connect, Xero's callback, choose the organisation, cancel, the
 payment and sales accounts from the chart of accounts, disconnect, keep."""
 
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.cache import cache
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from platform_crm.confirmation import Confirmation, confirmation_page, confirmed
 from platform_crm.models import Account, Role
-from platform_crm.tenancy import account_view
+from platform_crm.tenancy import AccountRequest, account_view
 
 from ..client import LedgerAccount
 from ..client.errors import AuthLost, NotConfigured, XeroError
 from . import ledger, oauth, services, tokens
 from .calls import xero_client_for
-from .models import UNFINISHED_STATUSES, ConnectionStatus
+from .models import UNFINISHED_STATUSES, ConnectionStatus, XeroConnection
 from .selectors import connection_get, tenant_ids_held_elsewhere
 
 ACCOUNTS_CACHE_SECONDS = 600
 
 
-def to_integrations(account: Account) -> HttpResponse:
+def to_integrations(account: Account) -> HttpResponseRedirect:
     return redirect("xero_sync:integrations", account_slug=account.slug)
 
 
 @account_view(role=Role.ADMIN)
 @require_POST
-def xero_connect(request, account):
+def xero_connect(request: AccountRequest, account: Account) -> HttpResponse:
     """Connect and Reconnect both start here: off to Xero's consent page. One connection is
     under way at a time: an unfinished one is cancelled first."""
     connection = connection_get(account)
@@ -43,14 +46,16 @@ def _names(names: list[str]) -> str:
 
 
 @login_required
-def xero_callback(request):
+def xero_callback(request: HttpRequest) -> HttpResponse:
     """Xero sends the browser back here (one fixed redirect URI for every account)."""
     try:
         account_id, verifier = oauth.authorization_claim(request, request.GET.get("state", ""))
     except oauth.StateRefused as refused:
         messages.error(request, f"Xero connection refused: {refused}")
         return redirect("home")
-    membership = request.user.memberships.filter(account_id=account_id).first()
+    # Signed in (login_required): the user's own membership of the account, if any.
+    user = cast(User, request.user)  # login_required: signed in
+    membership = user.memberships.filter(account_id=account_id).first()
     if membership is None or not membership.is_admin:
         raise Http404("No such account")
     account = membership.account
@@ -61,9 +66,7 @@ def xero_callback(request):
         token_set = tokens.token_exchange_code(
             code=request.GET.get("code", ""), code_verifier=verifier
         )
-        connection = services.connection_authorised(
-            account=account, user=request.user, token_set=token_set
-        )
+        connection = services.connection_authorised(account=account, user=user, token_set=token_set)
     except services.NoOrganisation:
         messages.error(request, "Xero did not grant access to any organisation. Try again.")
         return to_integrations(account)
@@ -76,9 +79,10 @@ def xero_callback(request):
         )
         return to_integrations(account)
     except services.WrongOrganisation as wrong:
+        current = connection_get(account)  # as it was: a refused grant changes nothing
         kept = (
             f"Xero is still connected to {wrong.linked} and syncing as before."
-            if connection_get(account).is_usable  # as it was: a refused grant changes nothing
+            if current is not None and current.is_usable
             else "Nothing changed here."
         )
         messages.error(
@@ -94,7 +98,9 @@ def xero_callback(request):
     return _connection_next_step(request, account, connection)
 
 
-def _connection_next_step(request, account, connection):
+def _connection_next_step(
+    request: HttpRequest, account: Account, connection: XeroConnection
+) -> HttpResponse:
     if connection.status == ConnectionStatus.CHOOSING_ORGANISATION:
         return redirect("xero_sync:organisation", account_slug=account.slug)
     if connection.status == ConnectionStatus.CONNECTED:
@@ -104,7 +110,7 @@ def _connection_next_step(request, account, connection):
 
 
 @account_view(role=Role.ADMIN)
-def xero_organisation(request, account):
+def xero_organisation(request: AccountRequest, account: Account) -> HttpResponse:
     """Choose one of the organisations a first connection's grant covers."""
     connection = connection_get(account)
     if (
@@ -148,7 +154,7 @@ def xero_organisation(request, account):
 
 @account_view(role=Role.ADMIN)
 @require_POST
-def xero_cancel(request, account):
+def xero_cancel(request: AccountRequest, account: Account) -> HttpResponse:
     """Cancel a connection under way: back to where the account was before it started."""
     connection = connection_get(account)
     if connection is None or connection.status not in UNFINISHED_STATUSES:
@@ -168,19 +174,21 @@ def xero_cancel(request, account):
     return to_integrations(account)
 
 
-def _chart_key(connection) -> str:
+def _chart_key(connection: XeroConnection) -> str:
     # A reconnect (new connected_at) or another organisation starts a fresh cache entry.
     since = connection.connected_at.timestamp() if connection.connected_at else 0
     return f"xero:chart-of-accounts:{connection.pk}:{connection.tenant_id}:{since}"
 
 
-def _chart_of_accounts(request, connection) -> list[LedgerAccount] | None:
+def _chart_of_accounts(
+    request: HttpRequest, connection: XeroConnection
+) -> list[LedgerAccount] | None:
     """The organisation's chart of accounts, read once for the payment and sales account pages
     (Refresh reads it again); None, with a message, when Xero could not be read."""
     key = _chart_key(connection)
     if request.GET.get("refresh"):
         cache.delete(key)
-    accounts = cache.get(key)
+    accounts: list[LedgerAccount] | None = cache.get(key)
     if accounts is None:
         try:
             accounts = xero_client_for(connection).ledger_accounts()
@@ -192,28 +200,33 @@ def _chart_of_accounts(request, connection) -> list[LedgerAccount] | None:
     return accounts
 
 
-def chart_accounts_cached(connection) -> list[LedgerAccount] | None:
+def chart_accounts_cached(connection: XeroConnection) -> list[LedgerAccount] | None:
     """The chart as last read, without asking Xero (pages that only mention it)."""
-    return cache.get(_chart_key(connection))
+    accounts: list[LedgerAccount] | None = cache.get(_chart_key(connection))
+    return accounts
 
 
-def _connection_and_chart(request, account):
-    """For the account pickers: the connection and its chart of accounts, or (…, None) when
-    there is nothing to choose from (not connected, or Xero could not be read)."""
+def _connection_and_chart(
+    request: HttpRequest, account: Account
+) -> tuple[XeroConnection, list[LedgerAccount]] | None:
+    """For the account pickers: the connection and its chart of accounts, or None when there
+    is nothing to choose from (not connected, or Xero could not be read)."""
     connection = connection_get(account)
     if connection is None or connection.status not in (
         ConnectionStatus.CHOOSING_PAYMENT_ACCOUNT,
         ConnectionStatus.CONNECTED,
     ):
-        return connection, None
-    return connection, _chart_of_accounts(request, connection)
+        return None
+    accounts = _chart_of_accounts(request, connection)
+    return None if accounts is None else (connection, accounts)
 
 
 @account_view(role=Role.ADMIN)
-def xero_payment_account(request, account):
-    connection, accounts = _connection_and_chart(request, account)
-    if accounts is None:
+def xero_payment_account(request: AccountRequest, account: Account) -> HttpResponse:
+    found = _connection_and_chart(request, account)
+    if found is None:
         return to_integrations(account)
+    connection, accounts = found
     choices = ledger.payment_account_choices(accounts)
     if request.method == "POST":
         chosen = next((a for a in choices if a.account_id == request.POST.get("account")), None)
@@ -233,7 +246,9 @@ def xero_payment_account(request, account):
     )
 
 
-def sales_account_summary(connection, accounts: list[LedgerAccount] | None) -> dict:
+def sales_account_summary(
+    connection: XeroConnection, accounts: list[LedgerAccount] | None
+) -> dict[str, object]:
     """What the pages say about the current sales account: its name (from the chart when it is
     at hand, else as last read), and whether it is still an active sales account there
     (unknown without the chart)."""
@@ -260,11 +275,12 @@ def sales_account_summary(connection, accounts: list[LedgerAccount] | None) -> d
 
 
 @account_view(role=Role.ADMIN)
-def xero_sales_account(request, account):
+def xero_sales_account(request: AccountRequest, account: Account) -> HttpResponse:
     """Which revenue account invoice lines are coded to in Xero."""
-    connection, accounts = _connection_and_chart(request, account)
-    if accounts is None:
+    found = _connection_and_chart(request, account)
+    if found is None:
         return to_integrations(account)
+    connection, accounts = found
     choices = ledger.sales_account_choices(accounts)
     if request.method == "POST":
         chosen = next((a for a in choices if a.code == request.POST.get("code")), None)
@@ -287,7 +303,7 @@ def xero_sales_account(request, account):
     )
 
 
-def _disconnect_confirmation(account, connection) -> Confirmation:
+def _disconnect_confirmation(account: Account, connection: XeroConnection) -> Confirmation:
     org = connection.tenant_name or "the Xero organisation"
     return Confirmation(
         title="Disconnect Xero?",
@@ -317,7 +333,7 @@ def _disconnect_confirmation(account, connection) -> Confirmation:
 
 @account_view(role=Role.ADMIN)
 @require_http_methods(["GET", "POST"])
-def xero_disconnect(request, account):
+def xero_disconnect(request: AccountRequest, account: Account) -> HttpResponse:
     connection = connection_get(account)
     if connection is None or connection.status == ConnectionStatus.DISCONNECTED:
         return to_integrations(account)
@@ -336,7 +352,7 @@ def xero_disconnect(request, account):
 
 @account_view(role=Role.ADMIN)
 @require_POST
-def xero_keep(request, account):
+def xero_keep(request: AccountRequest, account: Account) -> HttpResponse:
     connection = connection_get(account)
     if connection is not None and connection.is_usable:
         try:

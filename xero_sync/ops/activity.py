@@ -3,15 +3,17 @@ and how much of today's Xero budget is left; and, one click away for ops, the te
 (every call with its operation and idempotency key, webhook events, Xero ids). Reads only,
 through selectors, in a fixed number of queries."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from platform_crm.models import Role
-from platform_crm.tenancy import account_view
+from platform_crm.models import Account, Role
+from platform_crm.tenancy import AccountRequest, account_view
 
+from ..connection.models import XeroConnection
 from ..connection.selectors import connection_get
 from .selectors import (
     activity_problems,
@@ -32,7 +34,9 @@ CALLS_PER_PAGE = 50
 WINDOW = timedelta(days=7)
 
 
-def _window(account):
+def _window(
+    account: Account,
+) -> tuple[XeroConnection | None, datetime, datetime, dict[str, object]]:
     """The connection, now, the start of the window looked back on, and the base context."""
     connection = connection_get(account)
     now = timezone.now()
@@ -40,7 +44,7 @@ def _window(account):
 
 
 @account_view(role=Role.ADMIN)
-def xero_activity(request, account):
+def xero_activity(request: AccountRequest, account: Account) -> HttpResponse:
     connection, now, since, context = _window(account)
     if connection is not None:
         events = Paginator(invoice_sync_events(account), EVENTS_PER_PAGE)
@@ -56,7 +60,7 @@ def xero_activity(request, account):
 
 
 @account_view(role=Role.ADMIN)
-def xero_activity_technical(request, account):
+def xero_activity_technical(request: AccountRequest, account: Account) -> HttpResponse:
     connection, _, since, context = _window(account)
     if connection is not None:
         calls = Paginator(xero_call_list(account), CALLS_PER_PAGE).get_page(request.GET.get("page"))

@@ -1,14 +1,17 @@
 """The Sync failures page: invoices that did not reach Xero, by cause, with Retry all; records
 from Xero that could not be stored; and possible duplicate contacts."""
 
+from typing import cast
+
 from django.contrib import messages
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_POST
 
 from platform_crm.forms import text_from
-from platform_crm.models import Role
-from platform_crm.tenancy import account_view
+from platform_crm.models import Account, Role
+from platform_crm.tenancy import AccountRequest, account_view
 
 from ..models import InvoiceSync
 from ..selectors import (
@@ -21,11 +24,12 @@ from .failure_groups import invoice_sync_failure_groups
 from .services import invoice_syncs_retry_failed
 
 FAILURES_PER_GROUP = 50
-MAX_CAUSE_LENGTH = InvoiceSync._meta.get_field("error_cause").max_length
+# A cause longer than its column names no failed invoice (CharField: always has a max_length).
+MAX_CAUSE_LENGTH = cast(int, InvoiceSync.error_cause.field.max_length)
 
 
 @account_view(role=Role.ADMIN)
-def xero_failures(request, account):
+def xero_failures(request: AccountRequest, account: Account) -> HttpResponse:
     """Invoices that did not reach Xero, by cause, each cause with its fix and Retry all; then
     records from Xero that could not be stored, and Xero contacts that may be a CRM contact
     twice, each with what a person can do about it."""
@@ -41,7 +45,7 @@ def xero_failures(request, account):
 
 @account_view(role=Role.ADMIN)
 @require_POST
-def xero_failures_retry(request, account):
+def xero_failures_retry(request: AccountRequest, account: Account) -> HttpResponse:
     cause = text_from(request.POST.get("cause"), max_length=MAX_CAUSE_LENGTH)
     queued = 0 if cause is None else invoice_syncs_retry_failed(account=account, cause=cause)
     if queued:
