@@ -209,14 +209,14 @@ def test_the_dev_server_keeps_no_database_connection_after_a_burst(tmp_path):
     try:
         health = f"http://127.0.0.1:{port}/healthz"
 
-        def answers() -> bool:
+        def serving() -> bool:
             try:
                 urlopen(health, timeout=2).read()
             except OSError:
                 return False
             return True
 
-        wait_until(answers, 20, 0.2)
+        wait_until(serving, 20, 0.2)
         with ThreadPoolExecutor(16) as pool:
             statuses = list(pool.map(lambda _: urlopen(health, timeout=10).status, range(160)))
         assert statuses == [200] * 160

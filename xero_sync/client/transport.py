@@ -93,7 +93,7 @@ def request_body(model: Any) -> JsonObject:
     return stripped
 
 
-def request_digest(model) -> str:
+def request_digest(model: Any) -> str:
     """What a request carries, for its idempotency key: a changed body is a new key."""
     return hashlib.sha256(
         json.dumps(request_body(model), sort_keys=True, default=str).encode()

@@ -18,7 +18,7 @@ class Command(BaseCommand):
         "key first, run this, then remove the old key."
     )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: object, **options: object) -> None:
         count = 0
         for pk in XeroConnection.objects.values_list("pk", flat=True):
             with transaction.atomic():
