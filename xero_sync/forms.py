@@ -1,10 +1,14 @@
 """What an admin chooses on the integration's pages, read from a POST and checked."""
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django import forms
+from django.http import QueryDict
 
 from .client import ContactGroup
+from .connection.models import XeroConnection
+from .contacts.models import ContactImport
 
 
 @dataclass
@@ -19,7 +23,7 @@ class ContactFilterChoice:
     error: str = ""
 
     @classmethod
-    def of(cls, source) -> "ContactFilterChoice":
+    def of(cls, source: ContactImport | XeroConnection) -> "ContactFilterChoice":
         """As a ContactImport ran it or a XeroConnection keeps it."""
         return cls(
             only_groups=bool(source.contact_group_ids),
@@ -30,7 +34,7 @@ class ContactFilterChoice:
         )
 
     @classmethod
-    def from_post(cls, post, groups: list[ContactGroup]) -> "ContactFilterChoice":
+    def from_post(cls, post: QueryDict, groups: list[ContactGroup]) -> "ContactFilterChoice":
         known = {g.id for g in groups}
         choice = cls(
             only_groups=post.get("scope") == "groups",
@@ -47,7 +51,7 @@ class ContactFilterChoice:
             choice.group_ids = []  # "All contacts": ticked groups do not narrow it
         return choice
 
-    def start_kwargs(self, groups: list[ContactGroup]) -> dict:
+    def start_kwargs(self, groups: list[ContactGroup]) -> dict[str, Any]:
         """Arguments for contacts.imports.import_start."""
         names = {g.id: g.name for g in groups}
         return {

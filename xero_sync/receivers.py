@@ -1,13 +1,18 @@
 """xero_sync listens to the domain apps' signals; the domain apps never import xero_sync."""
 
+from typing import Any
+
 from django.dispatch import receiver
 
+from invoices.models import Invoice, Payment
 from invoices.signals import (
     invoice_action_effects,
     invoice_changed,
     invoice_number_fixed,
     invoice_numbers_held,
 )
+from platform_crm.models import Account
+from taxes.models import TaxRate
 from taxes.signals import tax_rate_saved
 
 from .invoices import effects as invoice_effects
@@ -18,27 +23,33 @@ from .taxes.services import mappings_recheck
 
 
 @receiver(tax_rate_saved)
-def recheck_mapping_of_changed_tax_rate(sender, tax_rate, **kwargs):
+def recheck_mapping_of_changed_tax_rate(sender: object, tax_rate: TaxRate, **kwargs: Any) -> None:
     connection = XeroConnection.objects.filter(account_id=tax_rate.account_id).first()
     if connection is not None:
         mappings_recheck(connection)
 
 
 @receiver(invoice_changed)
-def queue_invoice_push(sender, invoice, change, payment=None, **kwargs):
+def queue_invoice_push(
+    sender: object, invoice: Invoice, change: str, payment: Payment | None = None, **kwargs: Any
+) -> None:
     invoice_sync_mark_pending(invoice=invoice, change=change, payment=payment)
 
 
 @receiver(invoice_action_effects)
-def say_what_an_invoice_action_does_in_xero(sender, action, invoice, payment=None, **kwargs):
+def say_what_an_invoice_action_does_in_xero(
+    sender: object, action: str, invoice: Invoice, payment: Payment | None = None, **kwargs: Any
+) -> tuple[str, list[str]] | None:
     return invoice_effects.invoice_action_effects(action=action, invoice=invoice, payment=payment)
 
 
 @receiver(invoice_numbers_held)
-def numbers_already_in_xero(sender, account, numbers, **kwargs):
+def numbers_already_in_xero(
+    sender: object, account: Account, numbers: list[str], **kwargs: Any
+) -> dict[str, str]:
     return numbers_xero_holds(account, numbers)
 
 
 @receiver(invoice_number_fixed)
-def number_known_to_xero(sender, invoice, **kwargs):
+def number_known_to_xero(sender: object, invoice: Invoice, **kwargs: Any) -> str:
     return number_fixed_by_xero(invoice)

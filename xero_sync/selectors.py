@@ -1,4 +1,5 @@
 from datetime import date
+from typing import Any
 
 from django.db.models import Count, Min, QuerySet
 
@@ -27,24 +28,24 @@ def earlier_invoices(account: Account, *, since: date | None = None) -> QuerySet
     return invoices.filter(issue_date__gte=since) if since else invoices
 
 
-def earlier_invoices_offer(account) -> dict | None:
+def earlier_invoices_offer(account: Account) -> dict[str, Any] | None:
     """What "Send N earlier invoices to Xero" offers: how many, from the earliest one's date."""
     found = earlier_invoices(account).aggregate(count=Count("pk"), first=Min("issue_date"))
     return found if found["count"] else None
 
 
-def quarantine_list(account, *, limit: int = 50):
+def quarantine_list(account: Account, *, limit: int = 50) -> QuerySet[QuarantinedRecord]:
     """Records from Xero the account's sync could not store, still held: newest first."""
     return QuarantinedRecord.objects.filter(connection__account=account, resolved_at=None).order_by(
         "-last_seen_at", "-id"
     )[:limit]
 
 
-def quarantine_count(account) -> int:
+def quarantine_count(account: Account) -> int:
     return QuarantinedRecord.objects.filter(connection__account=account, resolved_at=None).count()
 
 
-def possible_duplicate_list(account, *, limit: int = 50):
+def possible_duplicate_list(account: Account, *, limit: int = 50) -> QuerySet[PossibleDuplicate]:
     """Xero contacts held because they match a CRM contact that already has its Xero twin."""
     return (
         PossibleDuplicate.objects.filter(connection__account=account, resolved_at=None)
@@ -53,5 +54,5 @@ def possible_duplicate_list(account, *, limit: int = 50):
     )
 
 
-def possible_duplicate_count(account) -> int:
+def possible_duplicate_count(account: Account) -> int:
     return PossibleDuplicate.objects.filter(connection__account=account, resolved_at=None).count()

@@ -1,9 +1,10 @@
 from django.contrib import messages
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from platform_crm.models import Role
-from platform_crm.tenancy import account_view
+from platform_crm.models import Account, Role
+from platform_crm.tenancy import AccountRequest, account_view
 
 from . import (
     selectors,
@@ -23,11 +24,11 @@ from .taxes.services import unmapped_tax_rates
 
 
 @account_view(role=Role.ADMIN)
-def integration_index(request, account):
+def integration_index(request: AccountRequest, account: Account) -> HttpResponse:
     connection = connection_get(account)
     usable = connection is not None and connection.is_usable
     # Contacts not imported yet: when all of them will be (set-up left before its last step).
-    due = imports.contacts_import_due_at(connection) if usable else None
+    due = imports.contacts_import_due_at(connection) if connection and usable else None
     context = {
         "connection": connection,
         "contact_import": selectors.contact_import_last(connection) if connection else None,
@@ -45,7 +46,7 @@ def integration_index(request, account):
 
 
 @account_view(role=Role.ADMIN)
-def xero_setup_contacts(request, account):
+def xero_setup_contacts(request: AccountRequest, account: Account) -> HttpResponse:
     """Set-up's last step: which contacts come in (all unless chosen otherwise), started here,
     and the invoices written before the connection, sent if wished."""
     connection = usable_connection(request, account)

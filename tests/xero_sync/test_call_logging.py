@@ -51,7 +51,7 @@ def test_a_task_run_logs_its_name_id_and_id_arguments_and_tags_its_xero_calls(
     connection.save()
     json_lines.clear()
 
-    result = contacts_poll_connection_task.apply(args=[connection.pk])
+    result = contacts_poll_connection_task.apply(args=(connection.pk,))
 
     records = [record for _, record in json_lines()]
     runs = [r for r in records if r["message"] == "task run"]

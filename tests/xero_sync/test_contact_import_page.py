@@ -43,7 +43,9 @@ def test_import_runs_exactly_the_previewed_filter_and_the_preview_says_which(
     preview = ContactImport.objects.get(is_preview=True)
     assert preview.status == ImportStatus.PREVIEWED
     shown = client.get(response["Location"]).content.decode()
-    said = " ".join(re.search(r'id="import-filter">(.*?)</p>', shown, re.S).group(1).split())
+    found = re.search(r'id="import-filter">(.*?)</p>', shown, re.S)
+    assert found, shown
+    said = " ".join(found.group(1).split())
     assert (
         "Preview of: <strong>Contacts in the groups VIP customers or Trade accounts</strong>"
         in (said)

@@ -58,7 +58,14 @@ def test_one_failure_is_emailed_once_through_issue_and_retry_until_the_invoice_r
     with tasks_inline():  # the draft's push fails: the tax rate is not mapped
         invoice = invoice_make(
             account,
-            lines=[LineInput(description="Call-out", quantity=1, unit_price=100, tax_rate=gst)],
+            lines=[
+                LineInput(
+                    description="Call-out",
+                    quantity=Decimal(1),
+                    unit_price=Decimal(100),
+                    tax_rate=gst,
+                )
+            ],
         )
     assert [m.subject for m in mail.outbox] == [f"Invoice {invoice.number} was not sent to Xero"]
     with tasks_inline():  # issuing it fails the same way

@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from contacts.models import Contact
+from platform_crm.models import Role
 from xero_sync.models import (
     DuplicateResolution,
     PossibleDuplicate,
@@ -83,8 +84,9 @@ def test_held_records_count_on_activity_and_ops_health_and_only_for_their_accoun
     row = health[health.index(f'id="account-{account.slug}"') :]
     assert '<td class="num quarantined">2</td>' in row[: row.index("</tr>")]
     # Another account's admin sees none of it, and cannot retry it.
-    stranger = user_create(account=other_account, role="admin")
+    stranger = user_create(account=other_account, role=Role.ADMIN)
     record = QuarantinedRecord.objects.first()
+    assert record is not None
     retry = reverse("xero_sync:quarantine_retry", args=[other_account.slug, record.pk])
     assert client_for(stranger).post(retry).status_code == 404
     assert "No id" not in failures_page(stranger, other_account)

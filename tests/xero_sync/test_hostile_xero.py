@@ -117,7 +117,7 @@ def test_hostile_contacts_are_stored_or_held_and_no_run_stalls(xero, account, ad
     connection = connect(xero, account, admin_user)
     tenant = xero.tenant_id(KIWI)
     org = xero.state(tenant)
-    counts = Counter()
+    counts: Counter[str] = Counter()
 
     @HOSTILE
     @given(contacts=st.lists(hostile_xero.contacts(), max_size=8))
@@ -167,7 +167,7 @@ def test_hostile_invoices_and_payments_are_applied_or_held(
             for n in range(3)
         ]
     xero_ids = [InvoiceSync.objects.get(invoice=i).xero_invoice_id for i in ours]
-    counts = Counter()
+    counts: Counter[str] = Counter()
     twins = st.one_of(st.sampled_from(xero_ids), st.none())
 
     @HOSTILE
@@ -303,7 +303,7 @@ def _answers():
 @pytest.mark.django_db
 def test_every_failure_of_the_client_is_a_typed_error(xero, account, admin_user):
     connection = connect(xero, account, admin_user)
-    counts = Counter()
+    counts: Counter[str] = Counter()
     calls = {**READS, **WRITES}
 
     @HOSTILE

@@ -135,6 +135,7 @@ def test_a_day_limit_wait_stays_in_the_database_not_in_a_countdown(
     assert drain.retry_in > 60 * 60  # Xero said: tomorrow
     # The wait is in the row: the sweep leaves it alone until then, and no task countdown
     # longer than the broker's visibility timeout was asked for.
+    assert sync.next_attempt_at is not None
     assert sync.next_attempt_at > timezone.now() + datetime.timedelta(hours=1)
     assert connection.pk not in invoice_outbox.connections_due()
     from xero_sync.invoices.tasks import INVOICE_RETRY_COUNTDOWN_CAP

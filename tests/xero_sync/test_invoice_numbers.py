@@ -79,7 +79,9 @@ def _edit_page(client, account, invoice) -> str:
 
 
 def _number_input(page: str) -> str:
-    return re.search(r'<input[^>]*name="number"[^>]*>', page).group(0)
+    found = re.search(r'<input[^>]*name="number"[^>]*>', page)
+    assert found, page
+    return found.group(0)
 
 
 @pytest.mark.django_db

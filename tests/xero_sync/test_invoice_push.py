@@ -208,6 +208,7 @@ def test_a_draft_edited_after_sync_is_updated_in_place(ready, account, xero, tas
     first = in_xero(xero, connection, invoice)
     assert first["Status"] == "DRAFT"
     kept = invoice.lines.order_by("position").first()
+    assert kept is not None
     with tasks_inline():
         invoice_update(
             invoice=invoice,

@@ -12,7 +12,8 @@ from django.db import transaction
 from invoices.models import Invoice
 from invoices.services import payment_record
 from xero_sync.invoices import drain as invoice_drain
-from xero_sync.invoices.rows import Row, RowFailed
+from xero_sync.invoices.refusals import RowFailed
+from xero_sync.invoices.rows import Row
 from xero_sync.models import InvoiceSync, InvoiceSyncState
 
 from .test_invoice_push import issue, ready  # noqa: F401  (ready: fixture)

@@ -140,7 +140,9 @@ def test_after_reconnecting_the_integration_page_still_names_the_sales_account(
 
     def sales_account_shown() -> list[str]:
         page = client.get(integrations).content.decode()
-        return re.search(r'id="xero-sales-account">(.*?)<a ', page, re.S).group(1).split()
+        found = re.search(r'id="xero-sales-account">(.*?)<a ', page, re.S)
+        assert found, page
+        return found.group(1).split()
 
     assert sales_account_shown() == ["200", "Sales"]
     client.post(reverse("xero_sync:disconnect", args=[account.slug]))

@@ -67,10 +67,12 @@ def test_one_odd_contact_never_stops_the_import_or_the_poll(xero, account, admin
     other = next(c for c in xero.contacts(tenant) if c["Name"] == "Aroha Ngata")
     xero.edit_contact(tenant, other["ContactID"], EmailAddress="aroha@new.example")
     before = XeroConnection.objects.get(pk=connection.pk).contacts_synced_until
+    assert before is not None
     pull.contacts_poll(XeroConnection.objects.get(pk=connection.pk))
     assert stored(other).email == "aroha@new.example"
     assert stored(nul).email == "nul@x.example"
-    assert XeroConnection.objects.get(pk=connection.pk).contacts_synced_until > before
+    after = XeroConnection.objects.get(pk=connection.pk).contacts_synced_until
+    assert after is not None and after > before
     assert not QuarantinedRecord.objects.exists()
 
 

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from platform_crm.forms import id_from
 from platform_crm.models import Account, Role
-from platform_crm.tenancy import account_view
+from platform_crm.tenancy import AccountRequest, account_view
 
 from ..client import ContactGroup
 from ..client.errors import XeroError
@@ -74,7 +74,7 @@ def _contacts_page(account: Account, run: ContactImport) -> str:
 
 
 @account_view(role=Role.ADMIN)
-def xero_contacts(request: HttpRequest, account: Account) -> HttpResponse:
+def xero_contacts(request: AccountRequest, account: Account) -> HttpResponse:
     """Choose what to import, preview it, run it (exactly as previewed), and watch it."""
     connection = usable_connection(request, account)
     if connection is None:
@@ -130,7 +130,7 @@ def xero_contact_import_progress(request: HttpRequest, account: Account, pk: int
 
 @account_view(role=Role.ADMIN)
 @require_POST
-def xero_duplicate_resolve(request: HttpRequest, account: Account, pk: int) -> HttpResponse:
+def xero_duplicate_resolve(request: AccountRequest, account: Account, pk: int) -> HttpResponse:
     duplicate = get_object_or_404(PossibleDuplicate, connection__account=account, pk=pk)
     decision = request.POST.get("decision")
     name = duplicate.xero_name or duplicate.xero_contact_id

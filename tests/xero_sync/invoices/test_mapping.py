@@ -3,6 +3,7 @@ No database, no sandbox (a test touching either fails: pytest-django blocks the 
 
 import datetime as dt
 from decimal import Decimal as D
+from typing import Any
 
 import pytest
 
@@ -38,7 +39,7 @@ LINE_ITEM_ID = "aaaaaaaa-0000-0000-0000-000000000001"
 
 def facts(**changes) -> InvoiceFacts:
     """A draft for a contact Xero knows, one taxed line with a discount."""
-    fields = dict(
+    fields: dict[str, Any] = dict(
         status="draft",
         number="INV-0001",
         name="Hot water cylinder",
