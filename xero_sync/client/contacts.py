@@ -3,12 +3,13 @@ record of any shape (contacts.mapping checks every one on its own, so one odd re
 costs its neighbours); groups as our ContactGroup."""
 
 from datetime import datetime
+from typing import Any
 
 from xero_python.accounting import Contact as XContact
 from xero_python.accounting import Contacts as XContacts
 
 from ..inbound import normalise
-from .answers import dicts, pagination
+from .answers import JsonObject, dicts, pagination
 from .errors import BadAnswer, NotFound
 from .shapes import ContactBody, ContactGroup
 from .transport import Transport, request_body, request_digest, xero_bool
@@ -28,7 +29,7 @@ def _contacts_model(bodies: list[ContactBody]) -> XContacts:
     return XContacts(contacts=[XContact(**{k: v for k, v in f.items() if v}) for f in fields])
 
 
-def contacts_request(bodies: list[ContactBody]) -> dict:
+def contacts_request(bodies: list[ContactBody]) -> JsonObject:
     """PUT /Contacts' body as Xero receives it."""
     return request_body(_contacts_model(bodies))
 
@@ -38,7 +39,7 @@ def contacts_request_digest(bodies: list[ContactBody]) -> str:
 
 
 class ContactCalls(Transport):
-    def contacts_create(self, contacts: list[ContactBody], *, idempotency_key: str) -> list:
+    def contacts_create(self, contacts: list[ContactBody], *, idempotency_key: str) -> list[Any]:
         body = contacts_request(contacts)
         return self._list(
             "contacts.create",
@@ -50,7 +51,7 @@ class ContactCalls(Transport):
             idempotency_key=idempotency_key,
         )
 
-    def contacts_search(self, term: str) -> list:
+    def contacts_search(self, term: str) -> list[Any]:
         return self._list(
             "contacts.find",
             lambda acc, ident, **o: acc.get_contacts(

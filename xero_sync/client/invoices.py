@@ -3,6 +3,8 @@ SDK's models here only, Xero's JSON out."""
 
 import hashlib
 import json
+from datetime import datetime
+from typing import Any
 
 from xero_python.accounting import Account as XAccount
 from xero_python.accounting import Contact as XContact
@@ -12,6 +14,7 @@ from xero_python.accounting import Invoices as XInvoices
 from xero_python.accounting import Payment as XPayment
 from xero_python.api_client.serializer import serialize
 
+from .answers import JsonObject
 from .errors import BadAnswer, NotFound
 from .shapes import InvoiceBody, PaymentBody
 from .transport import Transport, request_body, request_digest, xero_bool
@@ -69,7 +72,7 @@ def invoice_fingerprint(body: InvoiceBody) -> str:
     ).hexdigest()
 
 
-def invoices_request(bodies: list[InvoiceBody]) -> dict:
+def invoices_request(bodies: list[InvoiceBody]) -> JsonObject:
     """POST /Invoices' body as Xero receives it."""
     return request_body(XInvoices(invoices=[_invoice_model(body) for body in bodies]))
 
@@ -78,7 +81,7 @@ def invoices_request_digest(bodies: list[InvoiceBody]) -> str:
     return request_digest(XInvoices(invoices=[_invoice_model(body) for body in bodies]))
 
 
-def payment_request(body: PaymentBody) -> dict:
+def payment_request(body: PaymentBody) -> JsonObject:
     """POST /Payments' body as Xero receives it."""
     return request_body(_payment_model(body))
 
@@ -89,8 +92,13 @@ def payment_request_digest(body: PaymentBody) -> str:
 
 class InvoiceCalls(Transport):
     def invoices_page(
-        self, page: int, *, page_size: int = 100, modified_since=None, where: str = ""
-    ) -> list:
+        self,
+        page: int,
+        *,
+        page_size: int = 100,
+        modified_since: datetime | None = None,
+        where: str = "",
+    ) -> list[Any]:
         """One page of invoices (with their payments), oldest change first."""
         kwargs = {"page": page, "page_size": page_size, "order": "UpdatedDateUTC ASC"}
         if where:
@@ -103,7 +111,7 @@ class InvoiceCalls(Transport):
             "Invoices",
         )
 
-    def invoice(self, invoice_id: str) -> dict | None:
+    def invoice(self, invoice_id: str) -> JsonObject | None:
         try:
             found = self._list(
                 "invoices.get",
@@ -114,7 +122,7 @@ class InvoiceCalls(Transport):
             return None
         return found[0] if found and isinstance(found[0], dict) else None
 
-    def invoices_by_number(self, numbers: list[str]) -> list:
+    def invoices_by_number(self, numbers: list[str]) -> list[Any]:
         return self._list(
             "invoices.find",
             lambda acc, ident, **o: acc.get_invoices(
@@ -123,7 +131,7 @@ class InvoiceCalls(Transport):
             "Invoices",
         )
 
-    def invoices_save(self, invoices: list[InvoiceBody], *, idempotency_key: str) -> list:
+    def invoices_save(self, invoices: list[InvoiceBody], *, idempotency_key: str) -> list[Any]:
         """POST /Invoices?summarizeErrors=false: creates and in-place updates, one answer per
         element (each with its own errors)."""
         body = invoices_request(invoices)
@@ -141,7 +149,7 @@ class InvoiceCalls(Transport):
             idempotency_key=idempotency_key,
         )
 
-    def payment_create(self, payment: PaymentBody, *, idempotency_key: str):
+    def payment_create(self, payment: PaymentBody, *, idempotency_key: str) -> Any:
         """POST /Payments with one payment; its answer (with any validation errors)."""
         body = payment_request(payment)
         found = self._list(
