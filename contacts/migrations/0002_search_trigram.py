@@ -1,7 +1,6 @@
 """Trigram indexes so contact search (case-insensitive "contains", which Django writes as
 UPPER(col) LIKE UPPER(%s) on PostgreSQL) stays fast at 100,000 contacts. PostgreSQL only:
-pg_trgm is a trusted extension since PostgreSQL 13, so the database owner may create it; the
-development fallback on SQLite simply goes without."""
+pg_trgm is a trusted extension since PostgreSQL 13, so the database owner may create it."""
 
 from django.db import migrations
 
@@ -9,8 +8,6 @@ COLUMNS = ("first_name", "last_name", "company_name", "email")
 
 
 def create(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     for column in COLUMNS:
         schema_editor.execute(
@@ -20,8 +17,6 @@ def create(apps, schema_editor):
 
 
 def drop(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     for column in COLUMNS:
         schema_editor.execute(f"DROP INDEX IF EXISTS contact_{column}_trgm")
 
