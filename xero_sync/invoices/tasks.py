@@ -30,8 +30,8 @@ def invoices_sweep_task() -> int:
     return len(due)
 
 
-@shared_task(name="xero_sync.tasks.invoices_poll_task", bind=True, acks_late=True, max_retries=5)
-def invoices_poll_task(self: Task[Any, Any]) -> None:
+@shared_task(name="xero_sync.tasks.invoices_poll_task", acks_late=True)
+def invoices_poll_task() -> None:
     """Beat: one invoice poll per connected organisation, each as its own task."""
     for connection_id in XeroConnection.objects.filter(
         status=ConnectionStatus.CONNECTED
