@@ -122,6 +122,41 @@ class XeroConnection(models.Model):
         return bool(self.tenant_id and self.payment_account_id)
 
 
+# What each call did and how it ended, as the Integrations page says it (ops see the raw names
+# on Sync activity's technical view). A name not listed here is shown as it is.
+CALL_WORDS = {
+    "accounts.list": "Read the chart of accounts",
+    "connections.delete": "Disconnected from the organisation",
+    "connections.list": "Listed the organisations signed in",
+    "contact_groups.get": "Read a contact group's members",
+    "contact_groups.list": "Read the contact groups",
+    "contacts.by_id": "Read contacts by id",
+    "contacts.create": "Created contacts in Xero",
+    "contacts.find": "Looked a contact up",
+    "contacts.get": "Read a contact",
+    "contacts.page": "Read a page of contacts",
+    "invoices.find": "Looked invoices up by number",
+    "invoices.get": "Read an invoice",
+    "invoices.page": "Read a page of invoices",
+    "invoices.save": "Sent invoices to Xero",
+    "organisation.get": "Read the organisation",
+    "payments.create": "Sent a payment to Xero",
+    "payments.delete": "Removed a payment in Xero",
+    "tax_rates.list": "Read the tax rates",
+}
+OUTCOME_WORDS = {
+    "ok": "Done",
+    "validation": "Refused by Xero",
+    "rate_limited": "Held back by Xero's limit",
+    "transient": "Xero did not answer",
+    "bad_answer": "Xero's answer could not be read",
+    "not_found": "Not found in Xero",
+    "auth_lost": "Sign-in no longer accepted",
+    "unauthorized": "Sign-in refused",
+    "error": "Failed",
+}
+
+
 class XeroCall(models.Model):
     """One HTTP call to Xero, for the activity page, ops and the rate-limit figures."""
 
@@ -142,3 +177,11 @@ class XeroCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.operation} {self.outcome} ({self.status_code})"
+
+    @property
+    def what(self) -> str:
+        return CALL_WORDS.get(self.operation, self.operation)
+
+    @property
+    def outcome_in_words(self) -> str:
+        return OUTCOME_WORDS.get(self.outcome, self.outcome)
