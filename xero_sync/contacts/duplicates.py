@@ -2,6 +2,8 @@
 has its Xero twin (see matching). A sync holds them; a person can make one a contact of its
 own, or say the CRM contact is the one."""
 
+from typing import Any
+
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -29,20 +31,53 @@ def kept_as_one(connection: XeroConnection, duplicates: list[Duplicate]) -> set[
 
 
 def possible_duplicates_hold(connection: XeroConnection, duplicates: list[Duplicate]) -> None:
-    """Keep each possible duplicate once, with Xero's latest word on it."""
-    for duplicate in duplicates:
-        values = duplicate.values
-        PossibleDuplicate.objects.update_or_create(
-            connection=connection,
-            xero_contact_id=values.contact_id,
-            resolved_at=None,
-            defaults={
-                "contact": duplicate.contact,
-                "xero_name": values.name,
-                "matched_by": duplicate.matched_by,
-                "payload": values.payload,
-            },
+    """Keep each possible duplicate once, with Xero's latest word on it: one read, one update
+    and one insert for a page's worth (a large import can hold thousands)."""
+    latest = {d.values.contact_id: d for d in duplicates}  # a later sighting wins
+    if not latest:
+        return
+    try:
+        with transaction.atomic():
+            _hold_in_bulk(connection, latest)
+    except IntegrityError:
+        # Another sync held one of them meanwhile: one at a time, each re-read.
+        for duplicate in latest.values():
+            PossibleDuplicate.objects.update_or_create(
+                connection=connection,
+                xero_contact_id=duplicate.values.contact_id,
+                resolved_at=None,
+                defaults=_held_fields(duplicate),
+            )
+
+
+def _held_fields(duplicate: Duplicate) -> dict[str, Any]:
+    values = duplicate.values
+    return {
+        "contact": duplicate.contact,
+        "xero_name": values.name,
+        "matched_by": duplicate.matched_by,
+        "payload": values.payload,
+    }
+
+
+def _hold_in_bulk(connection: XeroConnection, latest: dict[str, Duplicate]) -> None:
+    held = {
+        row.xero_contact_id: row
+        for row in PossibleDuplicate.objects.select_for_update().filter(
+            connection=connection, xero_contact_id__in=list(latest), resolved_at=None
         )
+    }
+    for xero_id, row in held.items():
+        for field, value in _held_fields(latest[xero_id]).items():
+            setattr(row, field, value)
+    PossibleDuplicate.objects.bulk_update(
+        list(held.values()), ["contact", "xero_name", "matched_by", "payload"]
+    )
+    PossibleDuplicate.objects.bulk_create(
+        PossibleDuplicate(connection=connection, xero_contact_id=xero_id, **_held_fields(d))
+        for xero_id, d in latest.items()
+        if xero_id not in held
+    )
 
 
 def possible_duplicate_create(*, duplicate: PossibleDuplicate, user: User) -> Contact | None:
