@@ -82,7 +82,7 @@ def test_choosing_a_match_returns_the_picker_with_it_chosen(account, staff_user)
 
 
 def test_the_edit_form_shows_the_invoices_contact_and_saves_a_picked_one(account, staff_user):
-    from ..invoices.test_views import form_data
+    from ..support.invoices import form_data
 
     first = contact_make(account, first_name="Aroha", last_name="Ngata")
     second = contact_make(account, first_name="Ben", last_name="Carter")

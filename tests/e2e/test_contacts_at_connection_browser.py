@@ -17,8 +17,8 @@ from xero_sync.models import ContactImport, InvoiceSync, InvoiceSyncState, XeroC
 
 from ..browser import log_in, screenshots
 from ..factories import account_create, invoice_make, user_create
+from ..support.contacts import groups_named
 from ..xero_sync.conftest import HARBOUR, KIWI, connect
-from ..xero_sync.test_contact_import_page import groups_named
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -17,9 +17,9 @@ from xero_sync.models import ContactImport, InvoiceSync, InvoiceSyncState, XeroC
 
 from ..browser import log_in, screenshots
 from ..factories import account_create, contact_make, invoice_make, user_create
+from ..support.contacts import groups_named
+from ..support.invoices import typed_in_xero
 from ..xero_sync.conftest import KIWI, connect
-from ..xero_sync.test_contact_import_page import groups_named
-from ..xero_sync.test_invoice_batches import typed_in_xero
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -11,7 +11,6 @@ from collections import Counter
 from dataclasses import dataclass
 
 import pytest
-from django.urls import reverse
 
 from contacts.models import ChangeSource, Contact, ContactChange
 from xero_sync.models import (
@@ -24,50 +23,14 @@ from xero_sync.models import (
     XeroContact,
 )
 
-from ..factories import client_for
+from ..support.processes import STALLED_AFTER, own_redis, start_run, wait_for_run, web_session
 from ..xero_sync.conftest import connect
-from .crash_processes import KillableWorker, SweepBeat, WebServer, WebSession
-from .test_invoice_burst_faults import private_redis  # noqa: F401  (fixture)
+from .crash_processes import KillableWorker, SweepBeat, WebServer
 
 pytestmark = pytest.mark.slow
 
 # Thirty of Xero's full pages (1,000 contacts each).
 PAGES = 30
-# Seconds without progress before the sweep takes a run for lost (a few minutes in production;
-# short here so the test waits seconds, not minutes).
-STALLED_AFTER = "3"
-
-
-def own_redis(redis) -> dict[str, str]:
-    return {
-        "REDIS_URL": redis.url,
-        "CACHE_URL": redis.url,
-        "CELERY_BROKER_URL": redis.url,
-        "XERO_STALLED_AFTER": STALLED_AFTER,
-    }
-
-
-def web_session(web, user) -> WebSession:
-    """The admin's browser: logged in (a database session, as every web process reads)."""
-    return WebSession(web.url, session_cookie=client_for(user).cookies["sessionid"].value)
-
-
-def start_run(session: WebSession, account, *, preview: bool) -> ContactImport:
-    """Press Preview or Import on the Contacts from Xero page (every contact, every kind)."""
-    answer = session.post(
-        reverse("xero_sync:contacts", args=[account.slug]),
-        {
-            "scope": "all",
-            "customers": "on",
-            "suppliers": "on",
-            "others": "on",
-            "action": "preview" if preview else "import",
-        },
-    )
-    assert answer.status == 302, (answer.status, answer.body[-2000:])
-    run_id = re.search(r"run=(\d+)", answer.location)
-    assert run_id, answer.location
-    return ContactImport.objects.get(pk=int(run_id[1]))
 
 
 def active_in_xero(xero, tenant_id: str) -> set[str]:
@@ -94,17 +57,6 @@ def sweeps_that_found(worker, task: str) -> int:
     return len(re.findall(pattern, worker.log.read_text()))
 
 
-def wait_for_run(worker, run: ContactImport, status: str, timeout: float, meanwhile=None) -> None:
-    def reached() -> bool:
-        if meanwhile:
-            meanwhile()
-        run.refresh_from_db()
-        assert run.status != ImportStatus.FAILED, run.error
-        return run.status == status
-
-    worker.wait_for(reached, timeout, interval=0.25)
-
-
 @dataclass
 class ThirtyPages:
     """A 30-page import under way: started from the web, run by a worker, swept by beat."""
@@ -117,7 +69,7 @@ class ThirtyPages:
 
 
 @pytest.fixture
-def thirty_pages(private_redis, processes, tmp_path, xero, account, admin_user):  # noqa: F811
+def thirty_pages(private_redis, processes, tmp_path, xero, account, admin_user):
     """Import 30,000 Xero contacts; yields once page 4 is applied."""
     tenant = xero.seed([{"name": "Thirty Pages Ltd", "n_contacts": PAGES * 1000, "seed": 12}])
     connection = connect(xero, account, admin_user, org="Thirty Pages Ltd")
@@ -201,7 +153,7 @@ def test_a_30_page_import_finishes_exactly_once_after_the_whole_worker_is_killed
 
 @pytest.mark.django_db(transaction=True)
 def test_a_preview_started_with_no_worker_survives_redis_restarting_empty(
-    private_redis,  # noqa: F811
+    private_redis,
     processes,
     tmp_path,
     xero,
@@ -234,7 +186,7 @@ def test_a_preview_started_with_no_worker_survives_redis_restarting_empty(
 @pytest.mark.django_db(transaction=True)
 def test_a_30_page_import_finishes_exactly_once_across_a_redis_restart(
     thirty_pages,
-    private_redis,  # noqa: F811
+    private_redis,
     xero,
     account,
 ):

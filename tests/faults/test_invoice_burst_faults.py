@@ -16,10 +16,9 @@ from invoices.models import Invoice, Payment
 from xero_sync.models import InvoiceSync, InvoiceSyncState, PaymentSync
 
 from ..factories import contact_make
-from ..xero_sync.test_invoice_push import ready  # noqa: F401  (fixture)
+from ..support.processes import task_runs
 from .conftest import process_env
 from .crash_processes import KillableWorker, PrivateRedis, SweepBeat
-from .test_periodic_jobs_twice import task_runs
 
 pytestmark = pytest.mark.slow
 
@@ -68,21 +67,12 @@ class Burst:
 
 
 @pytest.fixture
-def outbox_ready(ready, account, xero):  # noqa: F811
+def outbox_ready(ready, account, xero):
     """Connected, GST mapped, ten contacts to invoice, and the invoices Xero held before."""
     connection, gst = ready
     for n in range(CONTACTS):
         contact_make(account, first_name="Burst", last_name=f"Customer {n}")
     return connection, gst, xero_invoice_ids(xero, connection)
-
-
-@pytest.fixture
-def private_redis(tmp_path):
-    redis = PrivateRedis(tmp_path)
-    try:
-        yield redis
-    finally:
-        redis.stop()
 
 
 def outbox(account):

@@ -1,7 +1,6 @@
 """Beat's jobs are safe to run twice at once (a second beat, a redelivered message, an
 operator pressing "run now"): two runs side by side on a real worker have the effects of one."""
 
-import json
 import re
 from datetime import timedelta
 
@@ -17,25 +16,13 @@ from xero_sync.contacts.tasks import contacts_poll_task
 from xero_sync.models import ConnectionStatus, XeroConnection, XeroContact
 
 from ..factories import user_create
+from ..support.processes import task_runs
 from ..xero_sync.conftest import connect, run_import
 
 pytestmark = pytest.mark.slow
 
 NEW_IN_XERO = 40
 DISCONNECTED = "Subject: Xero was disconnected"
-
-
-def task_runs(worker, offset: int, name: str) -> list[dict]:
-    """The worker's one-line-per-task-run records for `name`, logged after `offset`."""
-    runs = []
-    for line in worker.log.read_text()[offset:].splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if record.get("message") == "task run" and record.get("task_name") == name:
-            runs.append(record)
-    return runs
 
 
 def emails_all_sent(worker, offset: int) -> bool:

@@ -13,12 +13,11 @@ from django.urls import reverse
 from contacts.models import Contact
 from xero_sync.models import ImportStatus, WebhookDelivery, WebhookEvent
 
-from ..platform_crm.test_tenancy_routes import ACCOUNT_PREFIX, all_routes, route_url
+from ..support.processes import own_redis, start_run, wait_for_run, web_session
+from ..support.routes import ACCOUNT_PREFIX, all_routes, route_url
+from ..support.webhooks import contact_event, payload, sign
 from ..xero_sync.conftest import KIWI, connect
-from ..xero_sync.test_webhook_endpoint import contact_event, payload, sign
 from .crash_processes import KillableWorker, SweepBeat, WebServer, WebSession
-from .test_contact_import_faults import own_redis, start_run, wait_for_run, web_session
-from .test_invoice_burst_faults import private_redis  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +62,7 @@ def post_webhook(web, body: bytes) -> int:
 
 @pytest.mark.django_db(transaction=True)
 def test_redis_stopped_then_back_empty_costs_no_5xx_no_delivery_and_no_beat(
-    private_redis,  # noqa: F811
+    private_redis,
     processes,
     tmp_path,
     xero,

@@ -12,33 +12,11 @@ from invoices.models import Invoice, InvoiceStatus
 from invoices.services import LineInput, invoice_update, payment_record
 
 from ..factories import client_for, contact_make, invoice_make, tax_rate_make
+from ..support.invoices import form_data
 
 pytestmark = pytest.mark.django_db
 
 CONFIRM = {"confirm": "yes"}
-
-
-def form_data(contact, *lines, **header):
-    """POST data for the invoice form: header fields, then line rows as dicts."""
-    data = {
-        "contact": contact.pk if contact else "",
-        "name": "Kitchen tap",
-        "issue_date": "2026-03-01",
-        "due_date": "2026-03-21",
-        "currency": "NZD",
-        "tax_mode": "exclusive",
-        "lines-TOTAL_FORMS": len(lines),
-        "lines-INITIAL_FORMS": sum(1 for line in lines if line.get("id")),
-        "lines-MIN_NUM_FORMS": 0,
-        "lines-MAX_NUM_FORMS": 1000,
-        **header,
-    }
-    for i, line in enumerate(lines):
-        row = {"description": "", "quantity": "1", "unit_price": "", "discount_rate": "0"}
-        row.update(line)
-        for key, value in row.items():
-            data[f"lines-{i}-{key}"] = "" if value is None else value
-    return data
 
 
 def test_staff_create_an_invoice_with_lines_and_see_it(account, staff_user):

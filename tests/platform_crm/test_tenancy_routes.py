@@ -1,36 +1,18 @@
 """Every account-scoped route, found by walking the URL resolver, is checked for login,
 membership (outsiders get 404) and role (staff on admin pages get 403). A new view under
 /a/<account>/ is covered the moment it is routed; one with a URL parameter this test cannot fill
-fails until a sample is added to SAMPLES below."""
+fails until a sample is added to SAMPLES in tests/support/routes.py."""
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, reverse
 
 from platform_crm.models import Role
 
 from ..factories import (
     client_for,
-    contact_import_make,
-    contact_make,
-    invoice_make,
-    payment_make,
-    tax_rate_make,
     user_create,
 )
-from ..routes import all_routes
-
-ACCOUNT_PREFIX = "a/<slug:account_slug>/"
-
-# (namespace, URL parameter) -> builds a real object of `account` and returns the parameter.
-SAMPLES = {
-    ("contacts", "pk"): lambda account: contact_make(account).pk,
-    ("taxes", "pk"): lambda account: tax_rate_make(account).pk,
-    ("invoices", "pk"): lambda account: invoice_make(account).pk,
-    ("invoices", "payment_pk"): lambda account: payment_make(account).pk,
-    ("xero_sync", "pk"): lambda account: contact_import_make(account).pk,
-    ("xero_sync", "invoice_pk"): lambda account: invoice_make(account).pk,
-}
+from ..support.routes import ACCOUNT_PREFIX, all_routes, route_url
 
 
 def account_scoped_routes():
@@ -43,18 +25,6 @@ ROUTES = account_scoped_routes()
 def test_the_walk_finds_the_account_scoped_routes():
     names = {name for name, _, _ in ROUTES}
     assert {"account_home", "contacts:index", "contacts:detail", "taxes:index"} <= names
-
-
-def route_url(name, pattern: URLPattern, account):
-    namespace = name.rpartition(":")[0]
-    kwargs = {"account_slug": account.slug}
-    for param in pattern.pattern.converters:
-        if param in kwargs:
-            continue
-        sample = SAMPLES.get((namespace, param))
-        assert sample, f"add a sample for {(namespace, param)!r} to SAMPLES in this test"
-        kwargs[param] = sample(account)
-    return reverse(name, kwargs=kwargs)
 
 
 @pytest.mark.parametrize(("name", "route", "pattern"), ROUTES, ids=[r[0] for r in ROUTES])

@@ -1,6 +1,7 @@
-def pytest_terminal_summary(terminalreporter):
-    from .test_bad_input_walk import walk_summary
+from ..support.walks import walk_summary
 
+
+def pytest_terminal_summary(terminalreporter):
     summary = walk_summary()
     if summary:
         terminalreporter.write_line(summary)

@@ -18,11 +18,9 @@ stored totals equal the totals of its stored lines. Each request runs in a savep
 back after the checks, so every value meets the same data. Django's admin (admin:*) is Django's
 own and not walked."""
 
-import json
 import re
 from collections import Counter
 from decimal import Decimal as D
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -45,16 +43,14 @@ from ..factories import (
     tax_rate_make,
     user_create,
 )
-from ..routes import all_routes
+from ..support.routes import all_routes
+from ..support.walks import figures_add
 from ..xero_sync.conftest import connect
 from . import bad_input
 from .read_recorder import EVERYTHING
 
 ROUTES = [r for r in all_routes() if not r[0].startswith("admin:")]
-FIGURES = Path(__file__).resolve().parents[2] / "test-artifacts" / "bad-input-walk.json"
 HTMX_VALUES = ("NUL", "100 kB string", "letters", "past int8")
-# route name -> what its walk tried; printed at the end of the run (tests/security/conftest.py).
-WALKED: dict[str, dict] = {}
 
 # (namespace or route name, URL parameter) -> which object of the world fills it.
 SAMPLES = {
@@ -373,32 +369,9 @@ def client_for_route(world):
 @pytest.mark.parametrize(("name", "route", "pattern"), ROUTES, ids=[r[0] for r in ROUTES])
 def test_route_answers_bad_input_clearly(name, route, pattern, world, client_for_route, crawl):
     walk = walk_route(name, route, world, client_for_route(pattern), crawl)
-    _figures_add(name, walk)
+    figures_add(name, walk)
     assert walk.requests > 0
     problems = Counter(walk.problems)
     assert not problems, f"{len(walk.problems)} problems:\n" + "\n".join(
         p[:200] + (f" (x{n})" if n > 1 else "") for p, n in list(problems.items())[:40]
-    )
-
-
-def _figures_add(name, walk):
-    WALKED[name] = {
-        "fields": sorted(walk.fields),
-        "requests": walk.requests,
-        "server_errors": walk.server_errors,
-        "problems": len(walk.problems),
-    }
-    FIGURES.parent.mkdir(exist_ok=True)
-    FIGURES.write_text(json.dumps(WALKED, indent=1))
-
-
-def walk_summary() -> str | None:
-    if not WALKED:
-        return None
-    fields = sum(len(w["fields"]) for w in WALKED.values())
-    requests = sum(w["requests"] for w in WALKED.values())
-    errors = sum(w["server_errors"] for w in WALKED.values())
-    return (
-        f"bad-input walk: {len(WALKED)} routes, {fields} fields and query parameters, "
-        f"{requests} requests, {errors} answered 5xx (details: {FIGURES.name})"
     )

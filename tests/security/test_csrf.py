@@ -12,7 +12,7 @@ from django.urls import reverse
 from platform_crm.models import Role
 
 from ..factories import user_create
-from ..platform_crm.test_tenancy_routes import ACCOUNT_PREFIX, all_routes, route_url
+from ..support.routes import ACCOUNT_PREFIX, all_routes, route_url
 
 SIGNATURE_AUTHENTICATED = {"xero_webhook"}
 ROUTES = [route for route in all_routes() if route[0] not in SIGNATURE_AUTHENTICATED]

@@ -19,8 +19,8 @@ from xero_sync.webhooks.dispatch import delivery_process
 from xero_sync.webhooks.store import delivery_store
 
 from ..factories import client_for, contact_make, invoice_make, tax_rate_make
+from ..support.webhooks import post, sign
 from ..xero_sync.conftest import connect
-from ..xero_sync.test_webhook_endpoint import post, sign
 
 FUZZ = settings(
     max_examples=50,

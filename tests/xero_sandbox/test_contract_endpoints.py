@@ -6,7 +6,6 @@ payloads it sends. A failure names the request and every field that broke the co
 import datetime as dt
 import json
 import re
-import urllib.parse
 from decimal import Decimal
 
 import pytest
@@ -20,90 +19,20 @@ from xero_python.accounting import (
     CreditNotes,
     Invoice,
     Invoices,
-    LineItem,
     Payment,
     PaymentDelete,
     Payments,
     Phone,
 )
-from xero_python.exceptions import ApiException
 
+from tests.support.exchanges import API, Exchanges, make_invoice, raises, sdk_invoice, sdk_line
 from tests.xero_sandbox.conftest import sdk_allocation, sdk_credit_note, sdk_refund
 from xero_sandbox import contract
 
-API = "/api.xro/2.0"
 OTHER_TENANT_NOT_CONNECTED = "Connected to the first org only"
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-class Exchanges:
-    """The sandbox's request log from a point on, each entry validated both ways."""
-
-    def __init__(self, sandbox) -> None:
-        self.sandbox = sandbox
-        self.mark()
-
-    def mark(self) -> None:
-        rows = self.sandbox.requests()
-        self.since = rows[-1]["id"] if rows else 0
-
-    def validated(self, expect: list[tuple[str, str, int]] | None = None) -> list[dict]:
-        """Validate every contract-covered exchange logged since the mark; `expect` lists the
-        (method, path glob, status) that must be among them, in order."""
-        rows = [
-            r
-            for r in self.sandbox.requests(since_id=self.since, responses=True)
-            if r["path"].startswith(API) or r["path"].lower().startswith("/connections")
-        ]
-        assert rows, "nothing was logged"
-        for row in rows:
-            validate_exchange(row)
-        if expect is not None:
-            seen = [(r["method"], r["path"], r["status"]) for r in rows]
-            wanted = iter(expect)
-            pending = next(wanted, None)
-            for method, path, status in seen:
-                if (
-                    pending
-                    and (method, status) == (pending[0], pending[2])
-                    and fnmatch(path, pending[1])
-                ):
-                    pending = next(wanted, None)
-            assert pending is None, f"expected {pending} among {seen}"
-        self.mark()
-        return rows
-
-
-def fnmatch(path: str, pattern: str) -> bool:
-    import fnmatch as _fnmatch
-
-    return _fnmatch.fnmatch(path.lower(), pattern.lower())
-
-
-def validate_exchange(row: dict) -> None:
-    query = urllib.parse.urlencode(row["query"])
-    url = row["path"] + (f"?{query}" if query else "")
-    body = row["body"].encode() if row["body"] else None
-    what = f"log #{row['id']} {row['method']} {url} -> {row['status']}"
-    try:
-        contract.validate_request(row["method"], url, row["headers"], body)
-    except AssertionError as error:
-        raise AssertionError(f"{what}: the REQUEST broke the contract\n{error}") from None
-    assert row["response_body"] is not None and not row["response_truncated"], what
-    answer = row["response_body"].encode() if row["response_body"] else None
-    try:
-        contract.validate_response(
-            row["method"],
-            row["path"],
-            row["status"],
-            row["response_headers"],
-            answer,
-            undeclared_fields=True,
-        )
-    except AssertionError as error:
-        raise AssertionError(f"{what}: the RESPONSE broke the contract\n{error}") from None
 
 
 @pytest.fixture
@@ -116,36 +45,6 @@ def contact_id(xero_sandbox, tenant):
     return xero_sandbox.contacts(tenant)[0]["ContactID"]
 
 
-def sdk_line(unit="100.00", account="200", tax="OUTPUT2"):
-    return LineItem(
-        description="Work",
-        quantity=Decimal("1"),
-        unit_amount=Decimal(unit),
-        account_code=account,
-        tax_type=tax,
-    )
-
-
-def sdk_invoice(contact_id, number=None, status="AUTHORISED", lines=None):
-    kwargs = {"invoice_number": number} if number else {}
-    return Invoice(
-        type="ACCREC",
-        contact=Contact(contact_id=contact_id),
-        date=dt.date(2026, 3, 1),
-        due_date=dt.date(2026, 3, 31),
-        status=status,
-        line_items=lines or [sdk_line()],
-        **kwargs,
-    )
-
-
-def make_invoice(client, contact_id, number=None, status="AUTHORISED") -> Invoice:
-    made = client.accounting.create_invoices(
-        client.tenant_id, Invoices(invoices=[sdk_invoice(contact_id, number, status)])
-    )
-    return made.invoices[0]
-
-
 def pay(invoice_id, amount, code="090"):
     return Payment(
         invoice=Invoice(invoice_id=invoice_id),
@@ -154,12 +53,6 @@ def pay(invoice_id, amount, code="090"):
         amount=Decimal(amount),
         reference="CRM pay",
     )
-
-
-def raises(call, *args, **kwargs) -> ApiException:
-    with pytest.raises(ApiException) as info:
-        call(*args, **kwargs)
-    return info.value
 
 
 # --- the log itself ------------------------------------------------------------------------------

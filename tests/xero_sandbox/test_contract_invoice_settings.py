@@ -20,14 +20,14 @@ from xero_python.accounting import (
     RequestEmpty,
 )
 
-from tests.xero_sandbox.conftest import api, sdk_allocation, sdk_credit_note, sdk_refund
-from tests.xero_sandbox.test_contract_endpoints import (
+from tests.support.exchanges import (
     API,
     Exchanges,
     make_invoice,
     raises,
     sdk_invoice,
 )
+from tests.xero_sandbox.conftest import api, sdk_allocation, sdk_credit_note, sdk_refund
 from xero_sandbox import contract
 
 

@@ -142,7 +142,7 @@ def test_invoices_xero_refused_inside_a_200_answer_are_problems(
     from xero_sync.taxes import services as tax_services
 
     from ..factories import tax_rate_make
-    from .test_invoice_push import issue
+    from ..support.invoices import issue
 
     gst = tax_rate_make(account, "GST 15%", ("GST", Decimal(15), False))
     tax_services.xero_tax_rates_refresh(connected)
@@ -195,7 +195,7 @@ def test_activity_shows_the_invoice_outbox_and_what_the_sync_did(
     from xero_sync.taxes import services as tax_services
 
     from ..factories import tax_rate_make
-    from .test_invoice_push import issue
+    from ..support.invoices import issue
 
     gst = tax_rate_make(account, "GST 15%", ("GST", Decimal(15), False))
     unmapped = tax_rate_make(account, "Levy 2%", ("Levy", Decimal(2), False))

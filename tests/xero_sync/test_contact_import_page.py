@@ -10,12 +10,8 @@ from contacts.models import Contact
 from xero_sync.models import ContactImport, ImportStatus, XeroContact
 
 from ..factories import client_for
-from .conftest import KIWI, connect
-
-
-def groups_named(xero, *names) -> list[dict]:
-    org = xero.state(xero.tenant_id(KIWI), "contact_groups")["ContactGroups"]
-    return [next(g for g in org if g["Name"] == name) for name in names]
+from ..support.contacts import groups_named
+from .conftest import connect
 
 
 @pytest.mark.django_db

@@ -18,8 +18,8 @@ from xero_sync.contacts import imports
 from xero_sync.models import ContactImport, InvoiceSync, InvoiceSyncState, XeroConnection
 
 from ..factories import client_for, invoice_make
+from ..support.contacts import groups_named
 from .conftest import KIWI, callback, connect, consent, start_connect
-from .test_contact_import_page import groups_named
 
 
 def integrations(client, account) -> str:

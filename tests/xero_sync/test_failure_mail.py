@@ -14,8 +14,8 @@ from xero_sync.ops.failure_mail import ALONE_LIMIT, failure_digests_send, failur
 from xero_sync.taxes import services as tax_services
 
 from ..factories import client_for, contact_make, invoice_make, tax_rate_make
+from ..support.invoices import issue_many
 from .conftest import connect
-from .test_invoice_batches import issue_many
 
 
 @pytest.mark.django_db

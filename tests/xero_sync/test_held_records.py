@@ -17,8 +17,8 @@ from xero_sync.models import (
 )
 
 from ..factories import client_for, contact_make, user_create
+from ..support.contacts import contacts_page_answer
 from .conftest import KIWI, connect, run_import
-from .test_sync_never_stalls import contacts_page_answer
 
 
 @pytest.fixture

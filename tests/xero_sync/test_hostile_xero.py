@@ -51,8 +51,8 @@ from xero_sync.models import (
 from .. import hostile_xero
 from ..browser import ARTIFACTS
 from ..factories import contact_make
+from ..support.invoices import issue
 from .conftest import KIWI, connect, run_import
-from .test_invoice_push import issue, ready  # noqa: F401  (ready: fixture)
 
 warnings.filterwarnings("ignore", category=NonInteractiveExampleWarning)
 EXAMPLES = int(os.environ.get("HOSTILE_XERO_EXAMPLES", "25"))
@@ -155,7 +155,7 @@ def test_hostile_contacts_are_stored_or_held_and_no_run_stalls(xero, account, ad
 
 @pytest.mark.django_db
 def test_hostile_invoices_and_payments_are_applied_or_held(
-    ready,  # noqa: F811
+    ready,
     account,
     xero,
     tasks_inline,

@@ -3,14 +3,11 @@ for Xero's limits stay in the database; a lost connection parks work until recon
 
 import datetime
 import json
-from decimal import Decimal
 
 import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from invoices.models import Invoice
-from invoices.services import LineInput, invoice_create, invoice_issue
 from xero_sync.client.limits import TenantLimiter
 from xero_sync.connection.reconnect import connection_mark_needs_reconnect
 from xero_sync.invoices import drain as invoice_drain
@@ -18,46 +15,8 @@ from xero_sync.invoices import outbox as invoice_outbox
 from xero_sync.models import InvoiceSync, InvoiceSyncState, XeroContact
 
 from ..factories import client_for, contact_make
+from ..support.invoices import issue_many, typed_in_xero
 from .conftest import KIWI, callback, consent, start_connect
-from .test_invoice_push import ready  # noqa: F401  (fixture)
-
-
-def issue_many(account, gst, contact, count: int) -> list[Invoice]:
-    """`count` invoices issued in one transaction, as an import or a recurring run does."""
-    made = []
-    with transaction.atomic():
-        for n in range(count):
-            invoice = invoice_create(
-                account=account,
-                contact=contact,
-                name=f"Service {n}",
-                due_date=datetime.date(2026, 12, 31),
-                lines=[
-                    LineInput(
-                        description="Labour",
-                        quantity=Decimal(1),
-                        unit_price=Decimal("100.00") + n,
-                        tax_rate=gst,
-                    )
-                ],
-            )
-            made.append(invoice_issue(invoice=invoice))
-    return made
-
-
-def typed_in_xero(xero, tenant_id: str, *numbers: str) -> None:
-    """Sales invoices someone typed straight into Xero, one per number."""
-    someone = xero.create_contact(tenant_id, Name="Walk-in customer")
-    for number in numbers:
-        xero.create_invoice(
-            tenant_id,
-            {
-                "Type": "ACCREC",
-                "InvoiceNumber": number,
-                "Contact": {"ContactID": someone["ContactID"]},
-                "LineItems": [{"Description": "Typed in Xero", "UnitAmount": 10, "Quantity": 1}],
-            },
-        )
 
 
 def invoice_posts(xero):
@@ -66,7 +25,7 @@ def invoice_posts(xero):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_burst_goes_in_batches_of_50_and_a_refused_element_fails_alone(
-    ready,  # noqa: F811
+    ready,
     account,
     xero,
     celery_worker,
@@ -118,7 +77,7 @@ def test_a_burst_goes_in_batches_of_50_and_a_refused_element_fails_alone(
 
 @pytest.mark.django_db
 def test_a_day_limit_wait_stays_in_the_database_not_in_a_countdown(
-    ready,  # noqa: F811
+    ready,
     account,
     xero,
     tasks_inline,
@@ -155,7 +114,7 @@ def test_a_day_limit_wait_stays_in_the_database_not_in_a_countdown(
 
 @pytest.mark.django_db
 def test_work_waits_for_a_reconnect_and_then_goes(
-    ready,  # noqa: F811
+    ready,
     account,
     xero,
     admin_user,
@@ -178,7 +137,7 @@ def test_work_waits_for_a_reconnect_and_then_goes(
 
 @pytest.mark.django_db
 def test_two_crm_contacts_with_one_name_never_share_or_duplicate_a_xero_contact(
-    ready,  # noqa: F811
+    ready,
     account,
     xero,
     tasks_inline,
@@ -200,7 +159,7 @@ def test_two_crm_contacts_with_one_name_never_share_or_duplicate_a_xero_contact(
 
 @pytest.mark.django_db
 def test_a_batch_held_back_by_the_rate_limit_costs_no_lookup_afterwards(
-    ready,  # noqa: F811
+    ready,
     account,
     xero,
     settings,

@@ -17,25 +17,19 @@ from invoices.services import (
     invoice_update,
     payment_record,
 )
-from xero_sync.invoices import from_xero
-from xero_sync.models import InvoiceSync, InvoiceSyncState, XeroConnection, XeroInvoiceNumber
+from xero_sync.models import InvoiceSync, InvoiceSyncState, XeroInvoiceNumber
 
 from ..factories import client_for, contact_make
-from .test_invoice_batches import typed_in_xero
-from .test_invoice_push import in_xero, issue, lines, ready  # noqa: F401  (ready: fixture)
+from ..support.invoices import in_xero, issue, lines, poll, typed_in_xero
 
 
 def writes(xero):
     return [r for r in xero.requests(path="/api.xro/2.0/*") if r["method"] in ("PUT", "POST")]
 
 
-def poll(connection) -> int:
-    return from_xero.invoices_poll(XeroConnection.objects.get(pk=connection.pk))
-
-
 @pytest.mark.django_db
 def test_the_poll_brings_back_a_payment_and_a_void_made_in_xero_without_echo(
-    ready,  # noqa: F811
+    ready,
     account,
     xero,
     tasks_inline,
@@ -82,7 +76,7 @@ def test_the_poll_brings_back_a_payment_and_a_void_made_in_xero_without_echo(
 
 @pytest.mark.django_db
 def test_a_payment_deleted_in_xero_is_removed_in_the_crm(
-    ready,  # noqa: F811
+    ready,
     account,
     xero,
     tasks_inline,
@@ -107,7 +101,7 @@ def test_a_payment_deleted_in_xero_is_removed_in_the_crm(
 
 @pytest.mark.django_db
 def test_a_number_xero_already_uses_is_refused_before_any_call(
-    ready,  # noqa: F811
+    ready,
     account,
     xero,
     tasks_inline,
@@ -137,7 +131,7 @@ def test_a_number_xero_already_uses_is_refused_before_any_call(
 
 @pytest.mark.django_db
 def test_an_edit_xero_cannot_take_is_explained_and_void_and_reissue_moves_the_payment(
-    ready,  # noqa: F811
+    ready,
     account,
     xero,
     admin_user,
@@ -191,7 +185,7 @@ def test_an_edit_xero_cannot_take_is_explained_and_void_and_reissue_moves_the_pa
 
 @pytest.mark.django_db
 def test_the_edit_page_warns_before_an_edit_xero_would_refuse(
-    ready,  # noqa: F811
+    ready,
     account,
     xero,
     admin_user,

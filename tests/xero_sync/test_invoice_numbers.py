@@ -13,14 +13,12 @@ from invoices.services import invoice_create, invoice_update
 from xero_sync.models import InvoiceSync, InvoiceSyncState, XeroInvoiceNumber
 
 from ..factories import client_for, contact_make, invoice_make
-from .test_invoice_batches import typed_in_xero
-from .test_invoice_from_xero import poll
-from .test_invoice_push import in_xero, issue, lines, ready  # noqa: F401  (ready: fixture)
+from ..support.invoices import in_xero, issue, poll, typed_in_xero
 
 
 @pytest.mark.django_db
 def test_the_allocator_never_hands_out_a_number_xero_already_holds(
-    ready,  # noqa: F811
+    ready,
     account,
     xero,
     tasks_inline,
@@ -40,7 +38,7 @@ def test_the_allocator_never_hands_out_a_number_xero_already_holds(
 
 @pytest.mark.django_db
 def test_a_number_taken_in_xero_is_fixed_in_one_click_with_the_next_free_number(
-    ready,  # noqa: F811
+    ready,
     account,
     xero,
     admin_user,
@@ -86,13 +84,13 @@ def _number_input(page: str) -> str:
 
 @pytest.mark.django_db
 def test_the_number_is_editable_until_the_invoice_reaches_xero_and_not_after(
-    ready,  # noqa: F811
+    ready,
     account,
     xero,
     admin_user,
     tasks_inline,
 ):
-    from ..invoices.test_views import form_data
+    from ..support.invoices import form_data
 
     connection, gst = ready
     other = invoice_create(account=account, contact=contact_make(account))  # INV-0001

@@ -14,8 +14,8 @@ from xero_sync.invoices import drain as invoice_drain
 from xero_sync.models import InvoiceSync, InvoiceSyncState
 
 from ..factories import client_for, tax_rate_make, user_create
+from ..support.invoices import issue
 from .conftest import connect
-from .test_invoice_push import issue, ready  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ def detail(user, account, invoice) -> str:
 
 
 def test_the_badge_polls_while_sending_and_stops_once_the_sync_settles(
-    ready,  # noqa: F811
+    ready,
     account,
     staff_user,
 ):
@@ -88,7 +88,7 @@ def test_an_admin_page_a_staff_member_opens_anyway_names_the_admins(
 
 
 def test_fix_it_on_an_invoice_xero_cannot_change_leads_to_void_and_reissue(
-    ready,  # noqa: F811
+    ready,
     account,
     xero,
     staff_user,
@@ -96,7 +96,7 @@ def test_fix_it_on_an_invoice_xero_cannot_change_leads_to_void_and_reissue(
     from invoices.services import invoice_update
     from xero_sync.invoices.from_xero import invoices_poll
 
-    from .test_invoice_push import lines
+    from ..support.invoices import lines
 
     connection, gst = ready
     invoice = issue(account, gst)
@@ -121,7 +121,7 @@ def test_fix_it_on_an_invoice_xero_cannot_change_leads_to_void_and_reissue(
 
 
 def test_confirmations_say_what_happens_in_xero(
-    ready,  # noqa: F811
+    ready,
     account,
     staff_user,
 ):

@@ -7,65 +7,13 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from invoices.services import LineInput, invoice_create, invoice_issue, invoice_void, payment_record
+from invoices.services import LineInput, invoice_create, invoice_void, payment_record
 from xero_sync.invoices import outbox as invoice_outbox
 from xero_sync.models import InvoiceSync, InvoiceSyncState
-from xero_sync.taxes import services as tax_services
 
 from ..factories import client_for, contact_make, tax_rate_make
+from ..support.invoices import in_xero, issue, lines
 from .conftest import connect
-
-
-@pytest.fixture
-def ready(xero, account, admin_user):
-    """Connected, payment account chosen, GST 15% mapped to OUTPUT2."""
-    connection = connect(xero, account, admin_user)
-    gst = tax_rate_make(account, "GST 15%", ("GST", Decimal(15), False))
-    tax_services.xero_tax_rates_refresh(connection)
-    tax_services.tax_mapping_set(
-        connection=connection, tax_rate=gst, xero_tax_type="OUTPUT2", user=admin_user
-    )
-    return connection, gst
-
-
-def lines(gst):
-    return [
-        LineInput(
-            description="Call-out", quantity=Decimal(1), unit_price=Decimal("120.00"), tax_rate=gst
-        ),
-        LineInput(
-            description="Washers",
-            quantity=Decimal("2.5"),
-            unit_price=Decimal("3.3333"),
-            discount_rate=Decimal(10),
-            tax_rate=gst,
-        ),
-    ]
-
-
-def issue(account, gst, contact=None, **fields):
-    import datetime
-
-    contact = contact or contact_make(
-        account, first_name="Ruth", last_name="Tane", email="ruth@x.example"
-    )
-    invoice = invoice_create(
-        account=account,
-        contact=contact,
-        name="Bathroom repair",
-        lines=lines(gst),
-        due_date=datetime.date(2026, 12, 24),
-        **fields,
-    )
-    return invoice_issue(invoice=invoice)
-
-
-def in_xero(xero, connection, invoice):
-    sync = InvoiceSync.objects.get(invoice=invoice)
-    found = [
-        i for i in xero.invoices(connection.tenant_id) if i["InvoiceID"] == sync.xero_invoice_id
-    ]
-    return found[0] if found else None
 
 
 def wait_synced(celery_worker, invoice):

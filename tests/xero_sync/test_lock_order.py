@@ -16,7 +16,7 @@ from xero_sync.invoices.refusals import RowFailed
 from xero_sync.invoices.rows import Row
 from xero_sync.models import InvoiceSync, InvoiceSyncState
 
-from .test_invoice_push import issue, ready  # noqa: F401  (ready: fixture)
+from ..support.invoices import issue
 
 
 def in_thread(target, errors: list) -> threading.Thread:
@@ -35,7 +35,7 @@ def in_thread(target, errors: list) -> threading.Thread:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_failure_written_while_staff_record_a_payment_does_not_deadlock(
-    ready,  # noqa: F811
+    ready,
     account,
     tasks_inline,
 ):

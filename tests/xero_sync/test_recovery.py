@@ -32,8 +32,8 @@ from xero_sync.webhooks.tasks import webhook_deliveries_sweep_task
 
 from ..factories import client_for
 from ..support.waiting import wait_until
+from ..support.webhooks import contact_event, payload
 from .conftest import KIWI, connect, start_import
-from .test_webhook_endpoint import contact_event, payload
 
 CONTACT_PAGES = "/api.xro/2.0/Contacts"
 

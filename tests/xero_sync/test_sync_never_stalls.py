@@ -30,8 +30,9 @@ from xero_sync.models import (
 from xero_sync.taxes import services as tax_services
 
 from ..factories import client_for, contact_make
+from ..support.contacts import contacts_page_answer
+from ..support.invoices import in_xero, issue
 from .conftest import KIWI, connect, run_import
-from .test_invoice_push import in_xero, issue, ready  # noqa: F401  (ready: fixture)
 
 DASHES = "5 5 5 0 1 7 7 " + "-" * 37  # 51 characters, as typed in Xero
 
@@ -74,18 +75,6 @@ def test_one_odd_contact_never_stops_the_import_or_the_poll(xero, account, admin
     after = XeroConnection.objects.get(pk=connection.pk).contacts_synced_until
     assert after is not None and after > before
     assert not QuarantinedRecord.objects.exists()
-
-
-def contacts_page_answer(xero, tenant, *extra) -> str:
-    """GET /Contacts as Xero would answer it, with `extra` records added to the page."""
-    contacts = [c for c in xero.contacts(tenant)]
-    return json.dumps(
-        {
-            "Status": "OK",
-            "Contacts": [*contacts, *extra],
-            "pagination": {"page": 1, "pageSize": 1000, "pageCount": 1, "itemCount": 99},
-        }
-    )
 
 
 @pytest.mark.django_db
@@ -135,7 +124,7 @@ def test_a_record_the_database_refuses_is_found_and_quarantined_alone(xero, acco
 
 @pytest.mark.django_db
 def test_a_long_payment_reference_never_stops_payments_coming_back(
-    ready,  # noqa: F811
+    ready,
     account,
     xero,
     tasks_inline,
@@ -176,7 +165,7 @@ def test_a_long_payment_reference_never_stops_payments_coming_back(
 
 @pytest.mark.django_db
 def test_an_invoice_xero_sends_oddly_is_quarantined_and_the_rest_of_the_poll_goes_on(
-    ready,  # noqa: F811
+    ready,
     account,
     xero,
     tasks_inline,
@@ -230,7 +219,7 @@ VALIDATION_400 = json.dumps(
 
 @pytest.mark.django_db
 def test_a_refused_contact_fails_its_invoices_with_xeros_words_and_is_not_repeated(
-    ready,  # noqa: F811
+    ready,
     account,
     xero,
     tasks_inline,
@@ -259,7 +248,7 @@ def test_a_refused_contact_fails_its_invoices_with_xeros_words_and_is_not_repeat
 
 @pytest.mark.django_db
 def test_a_refused_invoice_request_fails_its_rows_never_leaves_them_unknown(
-    ready,  # noqa: F811
+    ready,
     account,
     xero,
     tasks_inline,
@@ -314,7 +303,7 @@ def test_a_tax_rate_beyond_its_column_is_quarantined_and_the_others_refresh(
 
 @pytest.mark.django_db
 def test_retry_after_a_fix_is_a_new_request_not_a_replayed_refusal(
-    ready,  # noqa: F811
+    ready,
     account,
     xero,
     tasks_inline,
@@ -350,7 +339,7 @@ def sales_account_in_xero(xero, tenant: str, status: str) -> None:
 
 @pytest.mark.django_db
 def test_retry_with_the_same_body_after_a_fix_in_xero_is_a_new_request(
-    ready,  # noqa: F811
+    ready,
     account,
     xero,
     tasks_inline,
@@ -426,7 +415,7 @@ def by_ids(xero):
 
 @pytest.mark.django_db
 def test_what_we_send_matches_the_spec_booleans_and_no_answer_only_fields(
-    ready,  # noqa: F811
+    ready,
     account,
     xero,
     tasks_inline,

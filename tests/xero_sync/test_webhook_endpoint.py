@@ -1,53 +1,18 @@
 """POST /xero/webhooks/: signature over the raw body, stored before trusted, 200 empty at once,
 processed in a task, duplicates once."""
 
-import base64
-import hashlib
-import hmac
 import json
 
 import pytest
-from django.test import Client
-from django.urls import reverse
 
 from xero_sync.models import WebhookDelivery, WebhookEvent, XeroContact
 from xero_sync.webhooks.dispatch import delivery_process
 from xero_sync.webhooks.store import delivery_store
 
+from ..support.webhooks import contact_event, payload, post, sign
 from .conftest import connect
 
 CONTACT_PATH = "/api.xro/2.0/Contacts/"
-
-
-def sign(body: bytes, key: str = "sandbox-webhook-key") -> str:
-    return base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()
-
-
-def post(body: bytes, signature: str):
-    return Client().post(
-        reverse("xero_webhook"),
-        data=body,
-        content_type="application/json",
-        HTTP_X_XERO_SIGNATURE=signature,
-    )
-
-
-def payload(*events) -> bytes:
-    return json.dumps(
-        {"events": list(events), "firstEventSequence": 1, "lastEventSequence": 1, "entropy": "X"}
-    ).encode()
-
-
-def contact_event(tenant_id="t-1", resource_id="c-1", when="2026-11-24T10:00:00.000"):
-    return {
-        "resourceUrl": f"https://api.xero.com/api.xro/2.0/Contacts/{resource_id}",
-        "resourceId": resource_id,
-        "eventDateUtc": when,
-        "eventType": "UPDATE",
-        "eventCategory": "CONTACT",
-        "tenantId": tenant_id,
-        "tenantType": "ORGANISATION",
-    }
 
 
 @pytest.mark.django_db

@@ -1,0 +1,22 @@
+"""Xero contacts as the sandbox holds them: contact groups by name, a /Contacts page answer."""
+
+import json
+
+from ..xero_sync.conftest import KIWI
+
+
+def groups_named(xero, *names) -> list[dict]:
+    org = xero.state(xero.tenant_id(KIWI), "contact_groups")["ContactGroups"]
+    return [next(g for g in org if g["Name"] == name) for name in names]
+
+
+def contacts_page_answer(xero, tenant, *extra) -> str:
+    """GET /Contacts as Xero would answer it, with `extra` records added to the page."""
+    contacts = [c for c in xero.contacts(tenant)]
+    return json.dumps(
+        {
+            "Status": "OK",
+            "Contacts": [*contacts, *extra],
+            "pagination": {"page": 1, "pageSize": 1000, "pageCount": 1, "itemCount": 99},
+        }
+    )
