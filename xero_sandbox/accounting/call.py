@@ -55,6 +55,23 @@ class Call:
             rows = [r for r in rows if predicate(r)]
         return sort(rows, self.request.arg("order"))
 
+    def elements_sent(
+        self, plural: str, id_key: str, known: dict[str, Any]
+    ) -> list[dict[str, Any]] | None:
+        """What a write route was sent: the `plural` list, or one element sent bare (it has a
+        Type or its id); on /{plural}/{id}, that one element with the route's id. None when
+        the route's id names no record in `known` (the handler answers 404)."""
+        body = self.request.json or {}
+        sent: list[dict[str, Any]] = body.get(
+            plural, [body] if "Type" in body or id_key in body else []
+        )
+        target_id = self.request.params.get("id")
+        if target_id:
+            if target_id.lower() not in known:
+                return None
+            sent = [dict(sent[0] if sent else {}, **{id_key: target_id.lower()})]
+        return sent
+
     def unitdp(self) -> int:
         return 4 if self.request.arg("unitdp") == "4" else 2
 

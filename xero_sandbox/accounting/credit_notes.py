@@ -278,13 +278,9 @@ def _answer(call: Call, plural: str, results: list[dict[str, Any]], failed: bool
 # handlers: credit notes --------------------------------------------------------------
 def write_credit_notes(call: Call) -> Response:
     """PUT creates; POST creates or updates (by CreditNoteID); POST /CreditNotes/{id} updates."""
-    body = call.request.json or {}
-    sent = body.get("CreditNotes", [body] if "Type" in body or "CreditNoteID" in body else [])
-    target_id = call.request.params.get("id")
-    if target_id:
-        if target_id.lower() not in call.tenant.credit_notes:
-            return not_found()
-        sent = [dict(sent[0] if sent else {}, CreditNoteID=target_id.lower())]
+    sent = call.elements_sent("CreditNotes", "CreditNoteID", call.tenant.credit_notes)
+    if sent is None:
+        return not_found()
     results, failed, events = [], False, []
     for element in sent:
         existing, errors = None, []

@@ -488,13 +488,9 @@ def safe_echo(element: dict[str, Any], types=TYPES) -> dict[str, Any]:
 
 # handlers ---------------------------------------------------------------------------
 def write_invoices(call: Call) -> Response:
-    body = call.request.json or {}
-    sent = body.get("Invoices", [body] if "Type" in body or "InvoiceID" in body else [])
-    target_id = call.request.params.get("id")
-    if target_id:
-        if target_id.lower() not in call.tenant.invoices:
-            return not_found()
-        sent = [dict(sent[0] if sent else {}, InvoiceID=target_id.lower())]
+    sent = call.elements_sent("Invoices", "InvoiceID", call.tenant.invoices)
+    if sent is None:
+        return not_found()
     creating_only = call.request.method == "PUT"
     results, failed, all_events = [], False, []
     for element in sent:
@@ -503,7 +499,7 @@ def write_invoices(call: Call) -> Response:
             existing = call.tenant.invoices.get(str(element["InvoiceID"]).lower())
             if existing is None:
                 errors = ["The invoice could not be found."]
-            elif creating_only and not target_id:
+            elif creating_only and not call.request.params.get("id"):
                 errors = ["Invoices cannot be updated with PUT; use POST."]
         elif (
             not creating_only
