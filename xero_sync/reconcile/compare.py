@@ -17,7 +17,7 @@ from typing import Any
 from contacts.models import Contact
 from invoices.models import InvoiceStatus
 
-from ..contacts.mapping import XeroValues, changes_from_xero, xero_values
+from ..contacts.mapping import XeroValues, changes_from_xero, same_name, xero_values
 from ..inbound import normalise
 from ..invoices.mapping import AMOUNT_DIGITS, AMOUNT_PLACES, invoice_from_xero
 
@@ -184,28 +184,51 @@ def contact_gaps(
     region: str,
     crm_changed_since_sync: bool,
 ) -> list[Gap]:
-    """How a CRM contact and its Xero twin differ, in what a pull would change (name, email,
-    phone, archived). Which side moved is told by `base`, Xero's record as the CRM last took it
-    in: Xero's fields apart from it mean Xero changed (pulled); the same mean the CRM did
-    (pushed, where the CRM can send it). With no base (a contact the CRM created in Xero),
-    `crm_changed_since_sync` decides. Raises normalise.Unstorable for an unreadable record."""
+    """How a CRM contact and its Xero twin differ: name, email, phone, archived. Which side
+    moved is told by `base`, Xero's record as the CRM last took it in: Xero's fields apart
+    from it mean Xero changed (pulled, where a pull would change the CRM); the same, with the
+    CRM changed since, mean the CRM did (pushed, where the CRM can send it); neither, that they
+    have differed since they were linked (a person decides). With no base (a contact the CRM
+    created in Xero), `crm_changed_since_sync` decides. Raises normalise.Unstorable for an
+    unreadable record."""
     values = xero_values(raw, region=region)
-    changed = {_field_of(name) for name, _, _ in changes_from_xero(crm, values)} - {""}
-    if not changed:
+    pulled = {_field_of(name) for name, _, _ in changes_from_xero(crm, values)} - {""}
+    apart = set(pulled)
+    # What a pull leaves alone (Xero holds nothing there) may still disagree.
+    if _name_apart(crm, values):
+        apart.add("name")
+    if crm.email.lower() != values.email.lower():
+        apart.add("email")
+    if not apart:
         return []
     xero_moved = _xero_moved(raw, base) if base else not crm_changed_since_sync
     gaps = []
     for field in COMPARED:
-        if field not in changed:
+        if field not in apart:
             continue
         if xero_moved:
-            repair, why = PULL, CONTACT_XERO_RULE
-        elif field in PUSHABLE:
-            repair, why = PUSH, CONTACT_CRM_RULE
+            repair, why = (
+                (PULL, CONTACT_XERO_RULE)
+                if field in pulled
+                else (PERSON, "Cleared in Xero; the CRM keeps what it has")
+            )
+        elif crm_changed_since_sync:
+            repair, why = (
+                (PUSH, CONTACT_CRM_RULE)
+                if field in PUSHABLE
+                else (PERSON, "Changed in the CRM; the CRM does not send it to Xero")
+            )
         else:
-            repair, why = PERSON, "Changed in the CRM; the CRM does not send it to Xero"
+            repair, why = PERSON, "Apart since they were linked, and neither has changed since"
         gaps.append(Gap(field, _said(crm, field), _said(values, field), repair, why))
     return gaps
+
+
+def _name_apart(crm: Contact, values: XeroValues) -> bool:
+    if values.is_company and not crm.company_name and same_name(values.company_name, crm.full_name):
+        return False  # Xero knows this person by their name alone
+    ours = (crm.first_name, crm.last_name, crm.company_name)
+    return ours != (values.first_name, values.last_name, values.company_name)
 
 
 def _xero_moved(raw: object, base: object) -> bool:

@@ -23,10 +23,11 @@ from functools import cached_property
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from contacts.models import ChangeSource, ContactChange
 from invoices.models import Payment
 from platform_crm.advisory_locks import advisory_lock, advisory_lock_free
 from platform_crm.queueing import enqueue_on_commit
@@ -214,30 +215,35 @@ class Comparison:
         self.run.save()
 
     def _pages(
-        self, read: Callable[[int], list[object]], check: Callable[[list[object]], None]
+        self,
+        read: Callable[[int], tuple[list[object], bool]],
+        check: Callable[[list[object]], None],
     ) -> None:
         while True:
-            raws = read(self.run.next_page)
+            raws, last = read(self.run.next_page)
             self._count()
             with transaction.atomic():
                 check(raws)
                 self.run.next_page += 1
                 self._save()
-            if len(raws) < PAGE_SIZE:
+            if last:
                 return
 
-    def _invoices_page(self, page: int) -> list[object]:
-        return list(
+    def _invoices_page(self, page: int) -> tuple[list[object], bool]:
+        raws = list(
             self.client.invoices_page(
                 page, page_size=PAGE_SIZE, where=ACCREC, modified_since=self.run.since
             )
         )
+        return raws, len(raws) < PAGE_SIZE
 
-    def _contacts_page(self, page: int) -> list[object]:
-        contacts, _ = self.client.contacts_page(
+    def _contacts_page(self, page: int) -> tuple[list[object], bool]:
+        """A page of contacts; Xero's page count says when it is the last (no empty page)."""
+        contacts, pagination = self.client.contacts_page(
             page, page_size=PAGE_SIZE, modified_since=self.run.since, include_archived=True
         )
-        return contacts
+        count = pagination.get("pageCount")
+        return contacts, len(contacts) < PAGE_SIZE or (count is not None and page >= count)
 
     def _named(self) -> None:
         """By id: what the CRM changed since the last run (incremental runs) and what differed
@@ -364,6 +370,15 @@ class Comparison:
                 connection=self.connection, xero_contact_id__in=by_id
             ).select_related("contact")
         )
+        # When people last changed each contact (changes from Xero are not theirs).
+        edited = dict(
+            ContactChange.objects.filter(
+                contact_id__in=[link.contact_id for link in links], source=ChangeSource.USER
+            )
+            .values("contact_id")
+            .annotate(last=Max("changed_at"))
+            .values_list("contact_id", "last")
+        )
         found: list[Found] = []
         pull: list[object] = []
         push: list[XeroContact] = []
@@ -377,7 +392,7 @@ class Comparison:
                     raw,
                     base=link.payload,
                     region=self.region,
-                    crm_changed_since_sync=contact.updated_at > link.synced_at,
+                    crm_changed_since_sync=link.synced_at < edited.get(contact.pk, link.synced_at),
                 )
             except normalise.Unstorable as unstorable:
                 gaps = [Gap("record", "", str(unstorable), PERSON, compare.NO_RULE)]
