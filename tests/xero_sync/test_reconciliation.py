@@ -161,6 +161,7 @@ def test_a_difference_no_rule_decides_is_listed_and_told_once_when_it_survives(
     first = reconcile(connection, tasks_inline)
     (difference,) = first.found.all()
     assert (difference.field, difference.repair) == ("phone", Repair.PERSON)
+    assert difference.direction == Direction.CRM_AHEAD
     assert mailoutbox == []
     second = reconcile(connection, tasks_inline)
     assert second.differences == 1
@@ -230,3 +231,24 @@ def test_ops_health_shows_each_accounts_last_run_and_its_differences(
     assert (
         'class="attention"' in page.content.decode().split(f'id="account-{account.slug}"')[1][:30]
     )
+
+
+def test_the_sentence_counts_as_people_say_it():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from xero_sync.reconcile.selectors import agreement_sentence
+
+    now = timezone.now()
+    run = ReconciliationRun(
+        invoices_linked=10_234, contacts_linked=3_120, finished_at=now - timedelta(hours=2)
+    )
+    assert agreement_sentence(run, now) == (
+        "CRM and Xero agree: checked 2 hours ago, 10,234 invoices and 3,120 contacts, 0 differences"
+    )
+    run.invoices_linked, run.differences = 1, 1
+    assert agreement_sentence(run, now).startswith(
+        "CRM and Xero differ: checked 2 hours ago, 1 invoice and"
+    )
+    assert agreement_sentence(run, now).endswith(", 1 difference")

@@ -40,6 +40,7 @@ class Gap:
     xero: str
     repair: str  # PULL, PUSH or PERSON
     why: str
+    moved: str = ""  # for contacts: the side that changed ("xero", "crm"), if one did
 
 
 # --- invoices -------------------------------------------------------------------------------------
@@ -220,7 +221,8 @@ def contact_gaps(
             )
         else:
             repair, why = PERSON, "Apart since they were linked, and neither has changed since"
-        gaps.append(Gap(field, _said(crm, field), _said(values, field), repair, why))
+        moved = "xero" if xero_moved else "crm" if crm_changed_since_sync else ""
+        gaps.append(Gap(field, _said(crm, field), _said(values, field), repair, why, moved))
     return gaps
 
 

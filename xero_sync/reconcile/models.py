@@ -76,6 +76,14 @@ class Repair(models.TextChoices):
     PERSON = "person", "Left for a person"
 
 
+FIELD_WORDS = {
+    "amount_paid": "Amount paid",
+    "amount_due": "Amount due",
+    "lines": "Number of lines",
+    "record": "Xero's record",
+}
+
+
 class ReconciliationDifference(models.Model):
     """One field of one invoice or contact on which the CRM and Xero disagreed."""
 
@@ -104,6 +112,10 @@ class ReconciliationDifference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.label} {self.field}: {self.crm_value!r} / {self.xero_value!r}"
+
+    @property
+    def field_words(self) -> str:
+        return FIELD_WORDS.get(self.field, self.field.replace("_", " ").capitalize())
 
     @property
     def key(self) -> tuple[str, int, str]:

@@ -398,7 +398,7 @@ class Comparison:
                 gaps = [Gap("record", "", str(unstorable), PERSON, compare.NO_RULE)]
             if not gaps:
                 continue
-            directions = {PULL: Direction.XERO_AHEAD, PUSH: Direction.CRM_AHEAD}
+            directions = {"xero": Direction.XERO_AHEAD, "crm": Direction.CRM_AHEAD}
             repairs = {gap.repair for gap in gaps}
             if PULL in repairs:
                 pull.append(raw)
@@ -412,7 +412,7 @@ class Comparison:
                         link.xero_contact_id,
                         contact.display_name,
                         gap,
-                        directions.get(gap.repair, Direction.DRIFT),
+                        directions.get(gap.moved, Direction.DRIFT),
                     )
                 )
         if pull:

@@ -17,18 +17,21 @@ def checked_ago(when: datetime, now: datetime) -> str:
     """ "just now", "2 hours ago"."""
     if now - when < timedelta(minutes=1):
         return "just now"
-    return f"{timesince(when, now).split(',')[0]} ago"
+    return f"{timesince(when, now).split(',')[0]} ago".replace("\xa0", " ")
 
 
 def agreement_sentence(run: ReconciliationRun, now: datetime) -> str:
     """ "CRM and Xero agree: checked 2 hours ago, 10,234 invoices and 3,120 contacts, 0
     differences", or how many differ."""
     when = checked_ago(run.finished_at or run.created_at, now)
-    counted = f"{run.invoices_linked:,} invoices and {run.contacts_linked:,} contacts"
+    counted = f"{_many(run.invoices_linked, 'invoice')} and {_many(run.contacts_linked, 'contact')}"
     if run.differences == 0:
         return f"CRM and Xero agree: checked {when}, {counted}, 0 differences"
-    plural = "difference" if run.differences == 1 else "differences"
-    return f"CRM and Xero differ: checked {when}, {counted}, {run.differences:,} {plural}"
+    return f"CRM and Xero differ: checked {when}, {counted}, {_many(run.differences, 'difference')}"
+
+
+def _many(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 @dataclass(frozen=True)
