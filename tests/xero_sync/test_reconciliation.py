@@ -12,6 +12,7 @@ from django.urls import reverse
 from contacts.services import contact_update
 from invoices.models import InvoiceStatus
 from invoices.services import payment_record
+from xero_sync.client.limits import TenantLimiter
 from xero_sync.models import (
     Direction,
     InvoiceSync,
@@ -252,3 +253,52 @@ def test_the_sentence_counts_as_people_say_it():
         "CRM and Xero differ: checked 2 hours ago, 1 invoice and"
     )
     assert agreement_sentence(run, now).endswith(", 1 difference")
+
+
+@pytest.mark.django_db
+def test_a_run_stopped_by_xeros_limit_resumes_at_its_checkpoint(linked, xero):
+    from xero_sync.client.errors import RateLimited
+    from xero_sync.models import RunPhase
+    from xero_sync.reconcile.run import reconciliation_run
+
+    connection, _ = linked
+    run = reconciliation_start(connection=connection)  # its task is not run here
+    xero.fault("status", method="GET", path="/api.xro/2.0/Contacts", status=429)
+    with pytest.raises(RateLimited):
+        reconciliation_run(run.pk)
+    run.refresh_from_db()
+    assert (run.status, run.phase, run.next_page) == (RunStatus.RUNNING, RunPhase.CONTACTS, 1)
+    assert run.invoices_read == 4
+    TenantLimiter(connection.tenant_id).reset()  # Xero's wait is over
+    xero.clear_requests()
+    reconciliation_run(run.pk)
+    run.refresh_from_db()
+    assert run.status == RunStatus.DONE and run.invoices_read == 4  # not read twice
+    assert [r["path"] for r in api_reads(xero)] == ["/api.xro/2.0/Contacts"]
+
+
+@pytest.mark.django_db
+def test_beat_starts_a_run_a_day_and_queues_a_lost_one_again(linked, xero, tasks_inline):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from xero_sync.reconcile.run import reconciliations_due
+
+    connection, _ = linked
+    with tasks_inline():
+        assert reconciliations_due() == 1
+    assert reconciliations_due() == 0  # one a day
+    (done,) = ReconciliationRun.objects.all()
+    assert done.status == RunStatus.DONE
+    ReconciliationRun.objects.update(created_at=timezone.now() - timedelta(days=1, minutes=1))
+    lost = reconciliation_start(connection=connection)  # its message never reaches a worker
+    assert lost.status == RunStatus.QUEUED and not lost.full
+    assert reconciliations_due() == 0  # under way: not started twice, not yet stalled
+    ReconciliationRun.objects.filter(pk=lost.pk).update(
+        progressed_at=timezone.now() - timedelta(minutes=11)
+    )
+    with tasks_inline():
+        assert reconciliations_due() == 1
+    lost.refresh_from_db()
+    assert lost.status == RunStatus.DONE
