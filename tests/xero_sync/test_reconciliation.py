@@ -302,3 +302,18 @@ def test_beat_starts_a_run_a_day_and_queues_a_lost_one_again(linked, xero, tasks
         assert reconciliations_due() == 1
     lost.refresh_from_db()
     assert lost.status == RunStatus.DONE
+
+
+@pytest.mark.django_db
+def test_a_run_that_cannot_finish_says_why_on_the_integrations_page(
+    linked, account, admin_user, xero, tasks_inline
+):
+    connection, _ = linked
+    connection.status = "needs_reconnect"
+    connection.save(update_fields=["status"])
+    with tasks_inline():
+        run = reconciliation_start(connection=connection)
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    text = client_for(admin_user).get(reverse("xero_sync:integrations", args=[account.slug]))
+    assert "could not finish: Xero is not connected" in text.content.decode()

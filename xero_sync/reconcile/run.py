@@ -45,6 +45,7 @@ from ..invoices.from_xero import invoices_apply
 from ..invoices.keys import digest
 from ..invoices.mapping import contact_body
 from ..invoices.outbox import invoices_push_again
+from ..invoices.refusals import is_definite
 from ..models import (
     ConnectionStatus,
     InvoiceSync,
@@ -435,8 +436,8 @@ class Comparison:
         try:
             answers = self.client.contacts_update(bodies, idempotency_key=key)
         except XeroError as refused:
-            if getattr(refused, "outcome_unknown", False) or not refused.message:
-                raise
+            if not is_definite(refused):
+                raise  # a wait or a lost answer: the run is retried from its checkpoint
             return {link.contact_id: refused.message for link in links}
         finally:
             self._count()

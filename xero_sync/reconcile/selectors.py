@@ -40,6 +40,7 @@ class BooksSummary:
     under_way: ReconciliationRun | None
     sentence: str
     differences: list[ReconciliationDifference]
+    failed: ReconciliationRun | None = None  # the latest run, when it could not finish
 
 
 def books_summary(connection: XeroConnection) -> BooksSummary:
@@ -48,7 +49,9 @@ def books_summary(connection: XeroConnection) -> BooksSummary:
     under_way = runs.filter(status__in=(RunStatus.QUEUED, RunStatus.RUNNING)).first()
     differences = list(last.found.all()[:DIFFERENCES_SHOWN]) if last else []
     sentence = agreement_sentence(last, timezone.now()) if last else ""
-    return BooksSummary(last, under_way, sentence, differences)
+    latest = runs.first()
+    failed = latest if latest is not None and latest.status == RunStatus.FAILED else None
+    return BooksSummary(last, under_way, sentence, differences, failed)
 
 
 def last_runs(connection_ids: list[int]) -> dict[int, ReconciliationRun]:
