@@ -347,9 +347,10 @@ def report(args, twins: int, made: dict[str, int], results: dict) -> None:
     figure(BENCH, "incremental run: peak RSS", inc["rss_peak_kb"] / 1024, "MiB")
     figure(BENCH, "incremental run: records found apart", inc["objects"], "", f"= {expected}")
     figure(BENCH, "second incremental run: differences", again["differences"], "", "= 0")
-    # A week: six incremental runs and one full one, against Xero's 5,000 calls a day.
-    week = full_calls + 6 * inc_calls
-    figure(BENCH, "Xero calls a week (1 full + 6 incremental)", week, "", f"< {DAY_LIMIT} a day")
+    # The dearest day is the full run's, against Xero's 5,000 calls a day; a week is one full
+    # run and six incremental ones.
+    figure(BENCH, "Xero calls on the full run's day", full_calls, "", f"< {DAY_LIMIT:,} (a day)")
+    figure(BENCH, "Xero calls a week (1 full + 6 incremental)", full_calls + 6 * inc_calls, "")
 
 
 if __name__ == "__main__":
