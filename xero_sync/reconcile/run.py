@@ -69,6 +69,7 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000  # Xero's largest page, for invoices and contacts alike
 IDS_PER_CALL = 100  # records asked for by id in one call (the URL stays short)
+CONTACTS_PER_WRITE = 50  # Xero's advice for a batch
 FULL_EVERY = timedelta(days=7)
 # Xero's clock and ours may differ a little, and commits are not instant.
 OVERLAP = timedelta(minutes=5)
@@ -418,7 +419,9 @@ class Comparison:
                 )
         if pull:
             page_apply(self.connection, pull, self.contact_filter, source="reconciliation")
-        refused = self._contacts_push(push) if push else {}
+        refused: dict[int, str] = {}
+        for start in range(0, len(push), CONTACTS_PER_WRITE):
+            refused |= self._contacts_push(push[start : start + CONTACTS_PER_WRITE])
         for item in found:
             if item.object_id in refused and item.gap.repair == PUSH:
                 gap = item.gap
