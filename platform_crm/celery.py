@@ -99,6 +99,14 @@ app.conf.beat_schedule = {
         "schedule": 15 * 60,
         "options": {"expires": 10 * 60},
     },
+    # The books agree: each organisation's linked invoices and contacts are compared with
+    # Xero once a day (a run starts a day after the last began); a run whose task was lost
+    # is queued again and resumes at its checkpoint.
+    "xero-reconciliations": {
+        "task": "xero_sync.tasks.reconciliations_due_task",
+        "schedule": 5 * 60,
+        "options": {"expires": 4 * 60},
+    },
     # Expired sessions accumulate in the database; Django leaves their removal to us.
     "clear-expired-sessions": {
         "task": "platform_crm.tasks.clear_expired_sessions_task",

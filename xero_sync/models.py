@@ -27,6 +27,14 @@ from .invoices.models import InvoiceSyncState as InvoiceSyncState
 from .invoices.models import PaymentSync as PaymentSync
 from .invoices.models import XeroInvoiceNumber as XeroInvoiceNumber
 
+# reconcile
+from .reconcile.models import Direction as Direction
+from .reconcile.models import ReconciliationDifference as ReconciliationDifference
+from .reconcile.models import ReconciliationRun as ReconciliationRun
+from .reconcile.models import Repair as Repair
+from .reconcile.models import RunPhase as RunPhase
+from .reconcile.models import RunStatus as RunStatus
+
 # taxes
 from .taxes.models import TaxMapping as TaxMapping
 from .taxes.models import XeroTaxRate as XeroTaxRate

@@ -7,4 +7,5 @@ from .contacts import tasks as contacts_tasks  # noqa: F401
 from .inbound import tasks as inbound_tasks  # noqa: F401
 from .invoices import tasks as invoices_tasks  # noqa: F401
 from .ops import tasks as ops_tasks  # noqa: F401
+from .reconcile import tasks as reconcile_tasks  # noqa: F401
 from .webhooks import tasks as webhooks_tasks  # noqa: F401

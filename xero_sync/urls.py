@@ -6,6 +6,7 @@ from .contacts import views as contacts_views
 from .inbound import views as inbound_views
 from .invoices import views as invoice_views
 from .ops import activity, failures
+from .reconcile import views as reconcile_views
 from .taxes import views as tax_views
 from .webhooks import views as webhook_views
 
@@ -56,6 +57,7 @@ urlpatterns = [
         contacts_views.xero_duplicate_resolve,
         name="duplicate_resolve",
     ),
+    path("xero/reconcile/", reconcile_views.xero_reconcile, name="reconcile"),
     path("xero/disconnect/", connection_views.xero_disconnect, name="disconnect"),
     path("xero/keep/", connection_views.xero_keep, name="keep"),
 ]

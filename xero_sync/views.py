@@ -20,6 +20,7 @@ from .models import (
     ConnectionStatus,
 )
 from .ops.selectors import recent_calls
+from .reconcile.selectors import books_summary
 from .taxes.services import unmapped_tax_rates
 
 
@@ -40,6 +41,7 @@ def integration_index(request: AccountRequest, account: Account) -> HttpResponse
         "sales_account": sales_account_summary(connection, chart_accounts_cached(connection))
         if connection
         else None,
+        "books": books_summary(connection) if connection and connection.tenant_id else None,
         "Status": ConnectionStatus,
     }
     return render(request, "xero_sync/integrations.html", context)

@@ -32,7 +32,7 @@ from contacts.models import Contact
 from xero_sync.client import XeroClient
 from xero_sync.client.errors import XeroError
 from xero_sync.client.limits import TenantLimiter
-from xero_sync.client.shapes import PaymentBody
+from xero_sync.client.shapes import ContactBody, PaymentBody
 from xero_sync.contacts import pull
 from xero_sync.inbound import normalise
 from xero_sync.invoices import from_xero
@@ -240,6 +240,7 @@ READS = {
     ),
     "invoices_page": (lambda c: c.invoices_page(1), "GET", "/api.xro/2.0/Invoices"),
     "invoice": (lambda c: c.invoice("x"), "GET", "/api.xro/2.0/Invoices/*"),
+    "invoices_by_ids": (lambda c: c.invoices_by_ids(["x"]), "GET", "/api.xro/2.0/Invoices"),
     "invoices_by_number": (
         lambda c: c.invoices_by_number(["INV-1"]),
         "GET",
@@ -258,6 +259,13 @@ WRITES = {
     "contacts_create": (
         lambda c: c.contacts_create([], idempotency_key="k2"),
         "PUT",
+        "/api.xro/2.0/Contacts",
+    ),
+    "contacts_update": (
+        lambda c: c.contacts_update(
+            [ContactBody(name="Ruth Tane", contact_id="x")], idempotency_key="k4"
+        ),
+        "POST",
         "/api.xro/2.0/Contacts",
     ),
     "payment_create": (

@@ -22,11 +22,19 @@ def _contacts_model(bodies: list[ContactBody]) -> XContacts:
             "first_name": body.first_name,
             "last_name": body.last_name,
             "email_address": body.email_address,
+            "contact_id": body.contact_id,
         }
         for body in bodies
     )
-    # Absent fields are left out, never sent empty.
-    return XContacts(contacts=[XContact(**{k: v for k, v in f.items() if v}) for f in fields])
+    # Absent fields are left out, never sent empty; an update (with its ContactID) sends the
+    # names and email as the CRM has them, empty ones too, so a field cleared here is cleared.
+    clearable = ("first_name", "last_name", "email_address")
+    return XContacts(
+        contacts=[
+            XContact(**{k: v for k, v in f.items() if v or (f["contact_id"] and k in clearable)})
+            for f in fields
+        ]
+    )
 
 
 def contacts_request(bodies: list[ContactBody]) -> JsonObject:
@@ -40,16 +48,28 @@ def contacts_request_digest(bodies: list[ContactBody]) -> str:
 
 class ContactCalls(Transport):
     def contacts_create(self, contacts: list[ContactBody], *, idempotency_key: str) -> list[Any]:
+        """PUT /Contacts?summarizeErrors=false: one answer per element."""
+        return self._contacts_write("contacts.create", contacts, idempotency_key)
+
+    def contacts_update(self, contacts: list[ContactBody], *, idempotency_key: str) -> list[Any]:
+        """POST /Contacts?summarizeErrors=false: each contact (named by its ContactID) updated
+        in place, one answer per element."""
+        return self._contacts_write("contacts.update", contacts, idempotency_key)
+
+    def _contacts_write(
+        self, operation: str, contacts: list[ContactBody], idempotency_key: str
+    ) -> list[Any]:
         body = contacts_request(contacts)
-        return self._list(
-            "contacts.create",
-            lambda acc, ident, **o: acc.create_contacts(
-                self.connection.tenant_id, body, summarize_errors=xero_bool(False), **o
-            ),
-            "Contacts",
-            write=True,
-            idempotency_key=idempotency_key,
-        )
+
+        def write(acc: Any, ident: Any, **o: Any) -> Any:
+            send = (
+                acc.create_contacts
+                if operation == "contacts.create"
+                else acc.update_or_create_contacts
+            )
+            return send(self.connection.tenant_id, body, summarize_errors=xero_bool(False), **o)
+
+        return self._list(operation, write, "Contacts", write=True, idempotency_key=idempotency_key)
 
     def contacts_search(self, term: str) -> list[Any]:
         return self._list(

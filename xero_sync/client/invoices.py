@@ -122,6 +122,16 @@ class InvoiceCalls(Transport):
             return None
         return found[0] if found and isinstance(found[0], dict) else None
 
+    def invoices_by_ids(self, ids: list[str]) -> list[Any]:
+        """Invoices named by id (with their lines and payments), as a page of the list."""
+        return self._list(
+            "invoices.by_id",
+            lambda acc, ident, **o: acc.get_invoices(
+                self.connection.tenant_id, i_ds=ids, page=1, page_size=max(len(ids), 1), **o
+            ),
+            "Invoices",
+        )
+
     def invoices_by_number(self, numbers: list[str]) -> list[Any]:
         return self._list(
             "invoices.find",

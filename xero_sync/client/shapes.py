@@ -86,12 +86,14 @@ class InvoiceBody:
 
 @dataclass(frozen=True)
 class ContactBody:
-    """A contact as we create it in Xero; absent fields are left out, never sent empty."""
+    """A contact as we create it in Xero (or, with its ContactID, update it there); absent
+    fields are left out, never sent empty."""
 
     name: str
     first_name: str = ""
     last_name: str = ""
     email_address: str = ""
+    contact_id: str = ""
 
 
 @dataclass(frozen=True)

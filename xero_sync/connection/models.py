@@ -135,6 +135,8 @@ CALL_WORDS = {
     "contacts.find": "Looked a contact up",
     "contacts.get": "Read a contact",
     "contacts.page": "Read a page of contacts",
+    "contacts.update": "Updated contacts in Xero",
+    "invoices.by_id": "Read invoices by id",
     "invoices.find": "Looked invoices up by number",
     "invoices.get": "Read an invoice",
     "invoices.page": "Read a page of invoices",

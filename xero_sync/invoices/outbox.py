@@ -142,6 +142,28 @@ def invoice_sync_retry(sync: InvoiceSync) -> None:
     transaction.on_commit(partial(invoices_drain_queue, sync.connection_id))
 
 
+def invoices_push_again(*, connection: XeroConnection, sync_ids: list[int]) -> int:
+    """Send these invoices to Xero again as the CRM has them, even though their last push is
+    remembered as taken (Xero changed them since: the reconciliation found them apart). Rows
+    with work already pending are left as they are; returns how many were queued."""
+    queued = (
+        InvoiceSync.objects.filter(
+            connection=connection, pk__in=sync_ids, state=InvoiceSyncState.SYNCED
+        )
+        .exclude(xero_invoice_id="")
+        .update(
+            state=InvoiceSyncState.PENDING,
+            version=F("version") + 1,
+            pushed_fingerprint="",
+            attempts=0,
+            next_attempt_at=timezone.now(),
+        )
+    )
+    if queued:
+        transaction.on_commit(partial(invoices_drain_queue, connection.pk))
+    return queued
+
+
 def lock_invoice_then_sync(sync: InvoiceSync) -> None:
     """Row locks in the order the invoices app takes them (the invoice, then its sync row, as a
     payment or an issue does through invoice_sync_mark_pending): a drain or a change from Xero

@@ -15,6 +15,8 @@ from django.utils.timesince import timesince
 from platform_crm.models import Account
 
 from ..models import ConnectionStatus, XeroConnection
+from ..reconcile.models import ReconciliationRun
+from ..reconcile.selectors import checked_ago, last_runs
 from .selectors import connection_health_list, invoice_outbox_total
 
 if TYPE_CHECKING:
@@ -37,6 +39,7 @@ class AccountHealth:
     invoices_waiting: int
     outbox_lag: timedelta | None  # since the oldest pending invoice push became due
     quarantined: int  # records from Xero that could not be stored, still held
+    reconciliation: ReconciliationRun | None = None  # the last finished comparison with Xero
 
     @property
     def needs_attention(self) -> bool:
@@ -45,8 +48,17 @@ class AccountHealth:
             or self.failed_events
             or self.invoices_failed
             or self.quarantined
+            or (self.reconciliation and self.reconciliation.left)
             or (self.connection and self.connection.status == ConnectionStatus.NEEDS_RECONNECT)
         )
+
+    @property
+    def reconciled_text(self) -> str:
+        """ "2 hours ago (full)", or "never"."""
+        run = self.reconciliation
+        if run is None or run.finished_at is None:
+            return "never"
+        return checked_ago(run.finished_at, timezone.now()) + (" (full)" if run.full else "")
 
     @property
     def outbox_lag_text(self) -> str:
@@ -78,7 +90,9 @@ def lag_text(lag: timedelta | None) -> str:
     return timesince(reference, reference + lag)
 
 
-def _health(account: "AccountWithHealth", now: datetime) -> AccountHealth:
+def _health(
+    account: "AccountWithHealth", now: datetime, runs: dict[int, ReconciliationRun]
+) -> AccountHealth:
     connection = getattr(account, "xero_connection", None)
     last = connection and (connection.last_activity_at or connection.connected_at)
     return AccountHealth(
@@ -93,6 +107,7 @@ def _health(account: "AccountWithHealth", now: datetime) -> AccountHealth:
         invoices_waiting=account.invoices_waiting,
         outbox_lag=_lag(account.oldest_invoice_due_at, now),
         quarantined=account.quarantined,
+        reconciliation=runs.get(connection.pk) if connection else None,
     )
 
 
@@ -104,10 +119,12 @@ def ops_health(request: HttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     total = invoice_outbox_total()
+    connections = [a.xero_connection.pk for a in page if getattr(a, "xero_connection", None)]
+    runs = last_runs(connections)
     context = {
         "outbox": OutboxTotal(pending=total["pending"], lag=_lag(total["oldest_due_at"], now)),
         "page": page,
-        "rows": [_health(account, now) for account in page],
+        "rows": [_health(account, now, runs) for account in page],
         "now": now,
         "Status": ConnectionStatus,
     }

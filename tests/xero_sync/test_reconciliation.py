@@ -1,0 +1,319 @@
+"""The reconciliation: with webhooks off, drift made on purpose on each side (a payment added and
+one deleted in Xero, a total edited and an invoice voided there, a contact renamed in Xero and
+one renamed in the CRM that never reached Xero) is found, classified, repaired by the rule that
+applies, and the next run reports 0 differences. Reads are paged lists, incremental after the
+first run; queries stay bounded; a difference that survives two runs is emailed once."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from contacts.services import contact_update
+from invoices.models import InvoiceStatus
+from invoices.services import payment_record
+from xero_sync.client.limits import TenantLimiter
+from xero_sync.models import (
+    Direction,
+    InvoiceSync,
+    ReconciliationDifference,
+    ReconciliationRun,
+    Repair,
+    RunStatus,
+    XeroContact,
+)
+from xero_sync.reconcile.run import reconciliation_start
+
+from ..factories import client_for, contact_make
+from ..support.invoices import in_xero, issue
+from .conftest import run_import
+
+
+def reconcile(connection, tasks_inline, **kwargs) -> ReconciliationRun:
+    with tasks_inline():
+        run = reconciliation_start(connection=connection, **kwargs)
+    run.refresh_from_db()
+    assert run.status == RunStatus.DONE, run.error
+    return run
+
+
+def found(run) -> dict[tuple[str, int, str], ReconciliationDifference]:
+    return {(d.kind, d.object_id, d.field): d for d in run.found.all()}
+
+
+def api_reads(xero) -> list[dict]:
+    return [r for r in xero.requests(path="/api.xro/2.0/*") if r["method"] == "GET"]
+
+
+@pytest.fixture
+def linked(ready, account, xero, admin_user, tasks_inline):
+    """Contacts imported from Xero and four invoices issued and sent, one with a payment."""
+    connection, gst = ready
+    run_import(connection, admin_user)
+    with tasks_inline():
+        invoices = [
+            issue(account, gst, contact_make(account, first_name="Ana", last_name=f"Lee {n}"))
+            for n in range(4)
+        ]
+        payment_record(
+            invoice=invoices[1], amount=Decimal("30.00"), date=invoices[1].issue_date, reference=""
+        )
+    assert all(InvoiceSync.objects.get(invoice=i).state == "synced" for i in invoices)
+    return connection, invoices
+
+
+@pytest.mark.django_db
+def test_drift_of_each_kind_is_found_repaired_and_the_next_run_reports_none(
+    linked, account, xero, tasks_inline, mailoutbox
+):
+    connection, (paid_in_xero, unpaid_in_xero, edited, voided) = linked
+    tenant = connection.tenant_id
+    first = reconcile(connection, tasks_inline)
+    assert first.full and first.differences == 0, list(first.found.values())
+    assert first.invoices_read == 4 and first.contacts_read == XeroContact.objects.count()
+
+    # Drift on purpose, with no webhook telling of it.
+    xero.pay_invoice(
+        tenant, in_xero(xero, connection, paid_in_xero)["InvoiceID"], amount="40.00", quiet=True
+    )
+    (xero_payment,) = in_xero(xero, connection, unpaid_in_xero)["Payments"]
+    xero.delete_payment(tenant, xero_payment["PaymentID"], quiet=True)
+    lines = in_xero(xero, connection, edited)["LineItems"]
+    lines[0] = {**lines[0], "UnitAmount": 150}
+    xero.edit_invoice(
+        tenant, in_xero(xero, connection, edited)["InvoiceID"], quiet=True, LineItems=lines
+    )
+    xero.void_invoice(tenant, in_xero(xero, connection, voided)["InvoiceID"], quiet=True)
+    renamed_in_xero, renamed_in_crm = XeroContact.objects.select_related("contact").order_by("pk")[
+        :2
+    ]
+    given, family = renamed_in_xero.contact.first_name, renamed_in_xero.contact.last_name
+    assert given and family  # a person, renamed in Xero as people are
+    xero.edit_contact(
+        tenant,
+        renamed_in_xero.xero_contact_id,
+        quiet=True,
+        FirstName=f"{given}nui",
+        Name=f"{given}nui {family}",
+    )
+    contact_update(
+        contact=renamed_in_crm.contact,
+        company_name="Renamed In The CRM Ltd",
+        first_name="",
+        last_name="",
+    )
+    # (The CRM never sends contact edits on its own: this change is "pushed but lost".)
+
+    xero.clear_requests()
+    second = reconcile(connection, tasks_inline)
+    assert not second.full and second.since is not None
+    seen = found(second)
+    kinds = {key: (d.direction, d.repair) for key, d in seen.items()}
+    assert kinds[("invoice", paid_in_xero.pk, "payments")] == (Direction.XERO_AHEAD, Repair.PULLED)
+    assert kinds[("invoice", unpaid_in_xero.pk, "payments")] == (
+        Direction.XERO_AHEAD,
+        Repair.PULLED,
+    )
+    assert kinds[("invoice", edited.pk, "total")] == (Direction.DRIFT, Repair.PUSHED)
+    assert kinds[("invoice", voided.pk, "status")] == (Direction.XERO_AHEAD, Repair.PULLED)
+    contact_key = ("contact", renamed_in_xero.contact_id, "name")
+    assert kinds[contact_key] == (Direction.XERO_AHEAD, Repair.PULLED)
+    assert kinds[("contact", renamed_in_crm.contact_id, "name")] == (
+        Direction.CRM_AHEAD,
+        Repair.PUSHED,
+    )
+    total = seen[("invoice", edited.pk, "total")]
+    assert (total.crm_value, total.xero_value) != (total.xero_value, total.crm_value)
+    assert total.crm_value == f"{edited.total:.2f}"
+    assert seen[contact_key].xero_value == f"{given}nui {family}"
+    # Economical: paged lists since the last run, one page each here, plus by-id reads.
+    reads = api_reads(xero)
+    listed = [r for r in reads if r["path"] in ("/api.xro/2.0/Invoices", "/api.xro/2.0/Contacts")]
+    assert listed and all(
+        "if-modified-since" in r["headers"] for r in listed if "IDs" not in r["query"]
+    )
+    assert second.xero_calls <= 6
+
+    # Repaired by the rules that apply.
+    for invoice in (paid_in_xero, unpaid_in_xero, edited, voided):
+        invoice.refresh_from_db()
+    assert paid_in_xero.amount_paid == Decimal("40.00")
+    assert unpaid_in_xero.amount_paid == Decimal(0) and not unpaid_in_xero.payments.exists()
+    assert voided.status == InvoiceStatus.VOID
+    assert Decimal(str(in_xero(xero, connection, edited)["Total"])) == edited.total
+    renamed_in_xero.contact.refresh_from_db()
+    assert renamed_in_xero.contact.first_name == f"{given}nui"
+    in_xero_now = {c["ContactID"]: c for c in xero.contacts(tenant)}
+    assert in_xero_now[renamed_in_crm.xero_contact_id]["Name"] == "Renamed In The CRM Ltd"
+
+    third = reconcile(connection, tasks_inline)
+    assert third.differences == 0, [str(d) + d.why for d in third.found.all()]
+    assert mailoutbox == []  # nothing survived two runs
+
+
+@pytest.mark.django_db
+def test_a_difference_no_rule_decides_is_listed_and_told_once_when_it_survives(
+    linked, account, xero, tasks_inline, mailoutbox
+):
+    connection, _ = linked
+    reconcile(connection, tasks_inline)
+    link = XeroContact.objects.select_related("contact").earliest("pk")
+    contact_update(contact=link.contact, phone="+64 21 555 0199")  # the CRM never sends phones
+    first = reconcile(connection, tasks_inline)
+    (difference,) = first.found.all()
+    assert (difference.field, difference.repair) == ("phone", Repair.PERSON)
+    assert difference.direction == Direction.CRM_AHEAD
+    assert mailoutbox == []
+    second = reconcile(connection, tasks_inline)
+    assert second.differences == 1
+    assert len(mailoutbox) == 1 and "still disagree" in mailoutbox[0].subject
+    assert "phone" in mailoutbox[0].body
+    third = reconcile(connection, tasks_inline)
+    assert third.differences == 1 and len(mailoutbox) == 1  # told once
+
+
+@pytest.mark.django_db
+def test_work_still_queued_is_waiting_not_a_difference(linked, account, xero, tasks_inline):
+    connection, invoices = linked
+    reconcile(connection, tasks_inline)
+    xero.pay_invoice(
+        connection.tenant_id, in_xero(xero, connection, invoices[0])["InvoiceID"], quiet=True
+    )
+    InvoiceSync.objects.filter(invoice=invoices[0]).update(state="pending")
+    run = reconcile(connection, tasks_inline)
+    assert run.differences == 0 and run.waiting == 1
+
+
+@pytest.mark.django_db
+def test_a_full_run_reads_paged_lists_with_bounded_queries(
+    linked, account, xero, tasks_inline, django_assert_max_num_queries
+):
+    connection, _ = linked
+    with django_assert_max_num_queries(60):
+        run = reconcile(connection, tasks_inline)
+    assert run.full and run.xero_calls == 2  # a page of invoices, a page of contacts
+
+
+@pytest.mark.django_db
+def test_the_integrations_page_says_the_books_agree_and_check_now_starts_a_run(
+    linked, account, admin_user, xero, tasks_inline
+):
+    connection, _ = linked
+    client = client_for(admin_user)
+    page = client.get(reverse("xero_sync:integrations", args=[account.slug]))
+    assert "not been compared" in page.content.decode()
+    with tasks_inline():
+        response = client.post(reverse("xero_sync:reconcile", args=[account.slug]))
+    assert response.status_code == 302
+    run = ReconciliationRun.objects.get()
+    text = client.get(reverse("xero_sync:integrations", args=[account.slug])).content.decode()
+    assert (
+        f"CRM and Xero agree: checked just now, {run.invoices_linked} invoices and "
+        f"{run.contacts_linked:,} contacts, 0 differences" in text
+    )
+
+
+@pytest.mark.django_db
+def test_ops_health_shows_each_accounts_last_run_and_its_differences(
+    linked, account, xero, tasks_inline
+):
+    from django.contrib.auth import get_user_model
+
+    connection, _ = linked
+    reconcile(connection, tasks_inline)
+    link = XeroContact.objects.select_related("contact").earliest("pk")
+    contact_update(contact=link.contact, phone="+64 21 555 0199")
+    reconcile(connection, tasks_inline)
+    ops = get_user_model().objects.create_superuser(username="ops", password="pw")
+    page = client_for(ops).get("/ops/health/")
+    row = page.content.decode().split(f'id="account-{account.slug}"')[1].split("</tr>")[0]
+    assert '<td class="reconciled">just now</td>' in row
+    assert '<td class="num drift">1 (1)</td>' in row
+    assert (
+        'class="attention"' in page.content.decode().split(f'id="account-{account.slug}"')[1][:30]
+    )
+
+
+def test_the_sentence_counts_as_people_say_it():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from xero_sync.reconcile.selectors import agreement_sentence
+
+    now = timezone.now()
+    run = ReconciliationRun(
+        invoices_linked=10_234, contacts_linked=3_120, finished_at=now - timedelta(hours=2)
+    )
+    assert agreement_sentence(run, now) == (
+        "CRM and Xero agree: checked 2 hours ago, 10,234 invoices and 3,120 contacts, 0 differences"
+    )
+    run.invoices_linked, run.differences = 1, 1
+    assert agreement_sentence(run, now).startswith(
+        "CRM and Xero differ: checked 2 hours ago, 1 invoice and"
+    )
+    assert agreement_sentence(run, now).endswith(", 1 difference")
+
+
+@pytest.mark.django_db
+def test_a_run_stopped_by_xeros_limit_resumes_at_its_checkpoint(linked, xero):
+    from xero_sync.client.errors import RateLimited
+    from xero_sync.models import RunPhase
+    from xero_sync.reconcile.run import reconciliation_run
+
+    connection, _ = linked
+    run = reconciliation_start(connection=connection)  # its task is not run here
+    xero.fault("status", method="GET", path="/api.xro/2.0/Contacts", status=429)
+    with pytest.raises(RateLimited):
+        reconciliation_run(run.pk)
+    run.refresh_from_db()
+    assert (run.status, run.phase, run.next_page) == (RunStatus.RUNNING, RunPhase.CONTACTS, 1)
+    assert run.invoices_read == 4
+    TenantLimiter(connection.tenant_id).reset()  # Xero's wait is over
+    xero.clear_requests()
+    reconciliation_run(run.pk)
+    run.refresh_from_db()
+    assert run.status == RunStatus.DONE and run.invoices_read == 4  # not read twice
+    assert [r["path"] for r in api_reads(xero)] == ["/api.xro/2.0/Contacts"]
+
+
+@pytest.mark.django_db
+def test_beat_starts_a_run_a_day_and_queues_a_lost_one_again(linked, xero, tasks_inline):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from xero_sync.reconcile.run import reconciliations_due
+
+    connection, _ = linked
+    with tasks_inline():
+        assert reconciliations_due() == 1
+    assert reconciliations_due() == 0  # one a day
+    (done,) = ReconciliationRun.objects.all()
+    assert done.status == RunStatus.DONE
+    ReconciliationRun.objects.update(created_at=timezone.now() - timedelta(days=1, minutes=1))
+    lost = reconciliation_start(connection=connection)  # its message never reaches a worker
+    assert lost.status == RunStatus.QUEUED and not lost.full
+    assert reconciliations_due() == 0  # under way: not started twice, not yet stalled
+    ReconciliationRun.objects.filter(pk=lost.pk).update(
+        progressed_at=timezone.now() - timedelta(minutes=11)
+    )
+    with tasks_inline():
+        assert reconciliations_due() == 1
+    lost.refresh_from_db()
+    assert lost.status == RunStatus.DONE
+
+
+@pytest.mark.django_db
+def test_a_run_that_cannot_finish_says_why_on_the_integrations_page(
+    linked, account, admin_user, xero, tasks_inline
+):
+    connection, _ = linked
+    connection.status = "needs_reconnect"
+    connection.save(update_fields=["status"])
+    with tasks_inline():
+        run = reconciliation_start(connection=connection)
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    text = client_for(admin_user).get(reverse("xero_sync:integrations", args=[account.slug]))
+    assert "could not finish: Xero is not connected" in text.content.decode()

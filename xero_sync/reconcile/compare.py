@@ -1,0 +1,239 @@
+"""Pure comparison of one CRM invoice or contact with its Xero twin: no database, no network.
+
+Each difference is one field, with both sides in words and which side the repair takes:
+- PULL: Xero's word stands and comes to the CRM by the normal path (payments made in Xero,
+  an invoice voided or approved there, a contact changed there);
+- PUSH: the CRM's word stands and is sent to Xero again (what the CRM issued: an invoice's
+  total, lines, contact and currency; a contact changed in the CRM);
+- PERSON: no rule decides (amounts that disagree with the same payments on both sides, a
+  phone or an archive changed in the CRM, which the CRM never sends to Xero)."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from contacts.models import Contact
+from invoices.models import InvoiceStatus
+
+from ..contacts.mapping import XeroValues, changes_from_xero, same_name, xero_values
+from ..inbound import normalise
+from ..invoices.mapping import AMOUNT_DIGITS, AMOUNT_PLACES, invoice_from_xero
+
+PULL, PUSH, PERSON = "pull", "push", "person"
+
+PAYMENTS_RULE = "Xero is the book of record for payments made there"
+ISSUED_RULE = "The CRM is the book of record for what it issued"
+XERO_STATUS_RULE = "The invoice was voided or approved in Xero"
+CONTACT_XERO_RULE = "Changed in Xero since the CRM last read it"
+CONTACT_CRM_RULE = "Changed in the CRM since Xero last had it"
+NO_RULE = "No rule decides: look at both and correct one"
+
+
+@dataclass(frozen=True)
+class Gap:
+    """One field on which the two sides disagree, and how it is repaired."""
+
+    field: str
+    crm: str
+    xero: str
+    repair: str  # PULL, PUSH or PERSON
+    why: str
+    moved: str = ""  # for contacts: the side that changed ("xero", "crm"), if one did
+
+
+# --- invoices -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CrmInvoice:
+    """A linked CRM invoice as the comparison needs it, read in bulk beforehand."""
+
+    status: str  # InvoiceStatus
+    total: Decimal
+    amount_paid: Decimal
+    currency: str
+    line_count: int
+    contact_xero_id: str  # the Xero ContactID the CRM links its contact to ("" if none)
+    xero_payment_ids: frozenset[str]  # the CRM's payments Xero has, by PaymentID
+    payments_unsent: int  # CRM payments not (yet) in Xero
+
+    @property
+    def amount_due(self) -> Decimal:
+        return Decimal(0) if self.status == InvoiceStatus.VOID else self.total - self.amount_paid
+
+
+# The Xero statuses each CRM status stands for.
+EXPECTED_STATUS: Mapping[str, tuple[str, ...]] = {
+    InvoiceStatus.DRAFT: ("DRAFT", "SUBMITTED"),
+    InvoiceStatus.SENT: ("AUTHORISED",),
+    InvoiceStatus.PARTIALLY_PAID: ("AUTHORISED",),
+    InvoiceStatus.PAID: ("PAID",),
+    InvoiceStatus.VOID: ("VOIDED", "DELETED"),
+}
+VOID_IN_XERO = ("VOIDED", "DELETED")
+
+
+def _money(value: object) -> Decimal:
+    try:
+        return normalise.decimal(value, max_digits=AMOUNT_DIGITS, places=AMOUNT_PLACES)
+    except normalise.Unstorable:
+        return Decimal(-1)  # unreadable: never equal to a CRM amount, so it shows
+
+
+def _amount(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def invoice_gaps(crm: CrmInvoice, raw: object) -> list[Gap]:
+    """How a CRM invoice and its Xero twin (Xero's JSON) differ. Raises normalise.Unstorable
+    when Xero's record cannot be read at all."""
+    found = invoice_from_xero(raw)
+    fields: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    gaps: list[Gap] = []
+    in_xero = {p.payment_id for p in found.payments if p.status != "DELETED"}
+    payments_differ = in_xero != crm.xero_payment_ids
+    if payments_differ:
+        added, removed = len(in_xero - crm.xero_payment_ids), len(crm.xero_payment_ids - in_xero)
+        gaps.append(
+            Gap(
+                "payments",
+                f"{len(crm.xero_payment_ids)} payment(s)",
+                f"{len(in_xero)} payment(s) ({added} not in the CRM, {removed} gone from Xero)",
+                PULL,
+                PAYMENTS_RULE,
+            )
+        )
+    # What follows from the payments is repaired with them; otherwise a person looks.
+    follows = (PULL, PAYMENTS_RULE) if payments_differ else (PERSON, NO_RULE)
+    status = found.status
+    if status not in EXPECTED_STATUS.get(crm.status, ()):
+        crm_void, xero_void = crm.status == InvoiceStatus.VOID, status in VOID_IN_XERO
+        crm_draft, xero_draft = crm.status == InvoiceStatus.DRAFT, status in ("DRAFT", "SUBMITTED")
+        if xero_void and not crm_void or crm_draft and not xero_draft:
+            repair, why = PULL, XERO_STATUS_RULE
+        elif crm_void or xero_draft:
+            repair, why = PUSH, ISSUED_RULE
+        else:  # paid or not: the payments say
+            repair, why = follows
+        gaps.append(Gap("status", InvoiceStatus(crm.status).label, status or "—", repair, why))
+    if crm.status == InvoiceStatus.VOID or status in VOID_IN_XERO:
+        return gaps  # a void invoice owes nothing: its amounts and lines no longer matter
+    total = _money(fields.get("Total"))
+    if total != crm.total:
+        gaps.append(Gap("total", _amount(crm.total), _amount(total), PUSH, ISSUED_RULE))
+    paid = _money(fields.get("AmountPaid"))
+    if paid != crm.amount_paid:
+        gaps.append(Gap("amount_paid", _amount(crm.amount_paid), _amount(paid), *follows))
+    due = _money(fields.get("AmountDue"))
+    if due != crm.amount_due and total == crm.total:  # a total apart says it already
+        gaps.append(Gap("amount_due", _amount(crm.amount_due), _amount(due), *follows))
+    if found.contact_id.lower() != crm.contact_xero_id.lower():
+        gaps.append(
+            Gap("contact", crm.contact_xero_id or "—", found.contact_id or "—", PUSH, ISSUED_RULE)
+        )
+    currency = normalise.text(fields.get("CurrencyCode"), 3)
+    if currency and currency != crm.currency:
+        gaps.append(Gap("currency", crm.currency, currency, PUSH, ISSUED_RULE))
+    if len(found.line_item_ids) != crm.line_count:
+        gaps.append(
+            Gap("lines", str(crm.line_count), str(len(found.line_item_ids)), PUSH, ISSUED_RULE)
+        )
+    return gaps
+
+
+def invoice_xero_updated(raw: object) -> datetime | None:
+    fields = raw if isinstance(raw, dict) else {}
+    return normalise.moment(fields.get("UpdatedDateUTC"))
+
+
+# --- contacts -------------------------------------------------------------------------------------
+# The CRM's fields each compared field stands for, and the fields of Xero's JSON behind it.
+COMPARED = {
+    "name": ("first_name", "last_name", "company_name"),
+    "email": ("email",),
+    "phone": ("phone",),
+    "archived": ("is_archived",),
+}
+XERO_FIELDS = ("Name", "FirstName", "LastName", "EmailAddress", "Phones", "ContactStatus")
+# What the CRM can send to Xero (contacts_update): the rest is left for a person.
+PUSHABLE = ("name", "email")
+
+
+def _field_of(crm_field: str) -> str:
+    return next((name for name, fields in COMPARED.items() if crm_field in fields), "")
+
+
+def _name(first: str, last: str, company: str) -> str:
+    person = " ".join(p for p in (first, last) if p)
+    return f"{person} ({company})" if person and company else person or company
+
+
+def _said(contact: Contact | XeroValues, field: str) -> str:
+    if field == "name":
+        return _name(contact.first_name, contact.last_name, contact.company_name)
+    if field == "archived":
+        archived = contact.is_archived if isinstance(contact, Contact) else contact.archived
+        return "archived" if archived else "active"
+    return str(getattr(contact, field))
+
+
+def contact_gaps(
+    crm: Contact,
+    raw: object,
+    *,
+    base: object,
+    region: str,
+    crm_changed_since_sync: bool,
+) -> list[Gap]:
+    """How a CRM contact and its Xero twin differ: name, email, phone, archived. Which side
+    moved is told by `base`, Xero's record as the CRM last took it in: Xero's fields apart
+    from it mean Xero changed (pulled, where a pull would change the CRM); the same, with the
+    CRM changed since, mean the CRM did (pushed, where the CRM can send it); neither, that they
+    have differed since they were linked (a person decides). With no base (a contact the CRM
+    created in Xero), `crm_changed_since_sync` decides. Raises normalise.Unstorable for an
+    unreadable record."""
+    values = xero_values(raw, region=region)
+    pulled = {_field_of(name) for name, _, _ in changes_from_xero(crm, values)} - {""}
+    apart = set(pulled)
+    # What a pull leaves alone (Xero holds nothing there) may still disagree.
+    if _name_apart(crm, values):
+        apart.add("name")
+    if crm.email.lower() != values.email.lower():
+        apart.add("email")
+    if not apart:
+        return []
+    xero_moved = _xero_moved(raw, base) if base else not crm_changed_since_sync
+    gaps = []
+    for field in COMPARED:
+        if field not in apart:
+            continue
+        if xero_moved:
+            repair, why = (
+                (PULL, CONTACT_XERO_RULE)
+                if field in pulled
+                else (PERSON, "Cleared in Xero; the CRM keeps what it has")
+            )
+        elif crm_changed_since_sync:
+            repair, why = (
+                (PUSH, CONTACT_CRM_RULE)
+                if field in PUSHABLE
+                else (PERSON, "Changed in the CRM; the CRM does not send it to Xero")
+            )
+        else:
+            repair, why = PERSON, "Apart since they were linked, and neither has changed since"
+        moved = "xero" if xero_moved else "crm" if crm_changed_since_sync else ""
+        gaps.append(Gap(field, _said(crm, field), _said(values, field), repair, why, moved))
+    return gaps
+
+
+def _name_apart(crm: Contact, values: XeroValues) -> bool:
+    if values.is_company and not crm.company_name and same_name(values.company_name, crm.full_name):
+        return False  # Xero knows this person by their name alone
+    ours = (crm.first_name, crm.last_name, crm.company_name)
+    return ours != (values.first_name, values.last_name, values.company_name)
+
+
+def _xero_moved(raw: object, base: object) -> bool:
+    now = raw if isinstance(raw, dict) else {}
+    then = base if isinstance(base, dict) else {}
+    return any(normalise.json_safe(now.get(k)) != then.get(k) for k in XERO_FIELDS)

@@ -1,0 +1,570 @@
+"""The reconciliation of one connection: every linked invoice and contact compared with Xero,
+each difference classified, repaired by the rule that applies or left for a person, and stored.
+
+Reads are paged lists of a thousand: a full run reads every sales invoice and every contact
+(weekly, or when no run has finished); an incremental one reads, with If-Modified-Since, what
+Xero changed since the last finished run, then by id (a hundred a call) what the CRM changed
+since and what differed last time. Nothing unchanged on both sides since a finished run can
+have drifted, so the incremental run speaks for every linked record.
+
+Work still queued (an invoice waiting in the outbox, a payment not yet sent) is "waiting to
+sync", not a difference. Repairs go through the normal paths: what Xero changed is applied as
+the invoice poll and the contact poll apply it; what the CRM issued is queued in the outbox
+again; a contact changed in the CRM is written to Xero. The run keeps a checkpoint (phase and
+page) so a run interrupted by Xero's limits resumes where it stopped."""
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from functools import cached_property
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Count, Max, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from contacts.models import ChangeSource, ContactChange
+from invoices.models import Payment
+from platform_crm.advisory_locks import advisory_lock, advisory_lock_free
+from platform_crm.queueing import enqueue_on_commit
+
+from ..client import XeroClient, element_messages
+from ..client.contacts import contacts_request_digest
+from ..client.errors import XeroError
+from ..client.shapes import ContactBody
+from ..connection.calls import xero_client_for
+from ..contacts.apply import page_apply
+from ..contacts.mapping import ContactFilter
+from ..contacts.pull import contact_filter
+from ..inbound import normalise
+from ..invoices.from_xero import invoices_apply
+from ..invoices.keys import digest
+from ..invoices.mapping import contact_body
+from ..invoices.outbox import invoices_push_again
+from ..invoices.refusals import is_definite
+from ..models import (
+    ConnectionStatus,
+    InvoiceSync,
+    InvoiceSyncState,
+    PaymentSync,
+    XeroConnection,
+    XeroContact,
+)
+from . import compare
+from .compare import PERSON, PULL, PUSH, Gap
+from .models import (
+    Direction,
+    ReconciliationDifference,
+    ReconciliationRun,
+    Repair,
+    RunPhase,
+    RunStatus,
+)
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 1000  # Xero's largest page, for invoices and contacts alike
+IDS_PER_CALL = 100  # records asked for by id in one call (the URL stays short)
+CONTACTS_PER_WRITE = 50  # Xero's advice for a batch
+FULL_EVERY = timedelta(days=7)
+# Xero's clock and ours may differ a little, and commits are not instant.
+OVERLAP = timedelta(minutes=5)
+ACCREC = 'Type=="ACCREC"'
+REPAIRS = {PULL: Repair.PULLED, PUSH: Repair.PUSHED, PERSON: Repair.PERSON}
+ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+def reconciliation_start(
+    *, connection: XeroConnection, user: User | None = None, full: bool | None = None
+) -> ReconciliationRun:
+    """Queue a run (after commit); a run already queued or under way is returned instead.
+    Full when asked, or when no full run has finished in the last week."""
+    with transaction.atomic():
+        XeroConnection.objects.select_for_update().filter(pk=connection.pk).values_list("pk").get()
+        under_way = ReconciliationRun.objects.filter(connection=connection, status__in=ACTIVE)
+        run = under_way.first()
+        if run is not None:
+            return run
+        finished = ReconciliationRun.objects.filter(connection=connection, status=RunStatus.DONE)
+        last = finished.first()
+        if full is None:
+            full = (
+                last is None
+                or not finished.filter(
+                    full=True, started_at__gte=timezone.now() - FULL_EVERY
+                ).exists()
+            )
+        started = last.started_at if last is not None else None
+        run = ReconciliationRun.objects.create(
+            connection=connection,
+            full=full or started is None,
+            since=None if full or started is None else started - OVERLAP,
+            started_by=user,
+        )
+        enqueue_on_commit("xero_sync.tasks.reconciliation_task", run.pk)
+    return run
+
+
+def reconciliation_lock(connection_id: int) -> AbstractContextManager[bool]:
+    """One run per connection at a time; a killed worker's lock dies with its session."""
+    return advisory_lock(f"xero-reconcile:{connection_id}")
+
+
+def reconciliation_run(run_id: int) -> ReconciliationRun | None:
+    """Run (or resume) one reconciliation. Xero's waits (RateLimited, Transient) are raised
+    with the checkpoint saved; the task retries and the run goes on from there."""
+    run = ReconciliationRun.objects.select_related("connection__account").get(pk=run_id)
+    with reconciliation_lock(run.connection_id) as mine:
+        if not mine:
+            return None  # another copy runs it
+        run.refresh_from_db()
+        if run.status not in ACTIVE:
+            return run
+        if run.connection.status != ConnectionStatus.CONNECTED:
+            _run_fail(run, "Xero is not connected: the comparison waits for the connection.")
+            return run
+        run.status = RunStatus.RUNNING
+        run.started_at = run.started_at or timezone.now()
+        run.progressed_at = timezone.now()
+        run.save(update_fields=["status", "started_at", "progressed_at"])
+        Comparison(run).go()
+    return run
+
+
+def _run_fail(run: ReconciliationRun, error: str) -> None:
+    run.status, run.error, run.finished_at = RunStatus.FAILED, error, timezone.now()
+    run.save(update_fields=["status", "error", "finished_at"])
+
+
+def reconciliation_fail(run_id: int, error: str) -> None:
+    run = ReconciliationRun.objects.get(pk=run_id)
+    if run.status in ACTIVE:
+        _run_fail(run, error)
+
+
+@dataclass
+class Found:
+    """A page's differences, before they are stored."""
+
+    kind: str
+    object_id: int
+    xero_id: str
+    label: str
+    gap: Gap
+    direction: str
+
+
+@dataclass
+class Comparison:
+    run: ReconciliationRun
+    seen: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    @cached_property
+    def connection(self) -> XeroConnection:
+        return self.run.connection
+
+    @cached_property
+    def client(self) -> XeroClient:
+        return xero_client_for(self.connection)
+
+    @cached_property
+    def region(self) -> str:
+        return self.connection.account.country
+
+    @cached_property
+    def earlier(self) -> dict[tuple[str, int, str], ReconciliationDifference]:
+        """The last finished run's differences, by (kind, object, field): what survives."""
+        last = (
+            ReconciliationRun.objects.filter(connection=self.connection, status=RunStatus.DONE)
+            .exclude(pk=self.run.pk)
+            .first()
+        )
+        if last is None:
+            return {}
+        return {d.key: d for d in last.found.all()}
+
+    @cached_property
+    def contact_filter(self) -> ContactFilter:
+        self._count(len(self.connection.contact_group_ids or ()))
+        return contact_filter(self.client, self.connection)
+
+    def _count(self, calls: int = 1) -> None:
+        self.run.xero_calls += calls
+
+    # --- the phases ------------------------------------------------------------------------------
+    def go(self) -> None:
+        run = self.run
+        if run.phase == RunPhase.INVOICES:
+            self._pages(self._invoices_page, self._invoices_check)
+            self._phase(RunPhase.CONTACTS)
+        if run.phase == RunPhase.CONTACTS:
+            self._pages(self._contacts_page, self._contacts_check)
+            self._phase(RunPhase.NAMED)
+        if run.phase == RunPhase.NAMED:
+            self._named()
+            self._finish()
+
+    def _phase(self, phase: str) -> None:
+        self.run.phase, self.run.next_page = phase, 1
+        self._save()
+
+    def _save(self) -> None:
+        self.run.progressed_at = timezone.now()
+        self.run.save()
+
+    def _pages(
+        self,
+        read: Callable[[int], tuple[list[object], bool]],
+        check: Callable[[list[object]], None],
+    ) -> None:
+        while True:
+            raws, last = read(self.run.next_page)
+            self._count()
+            with transaction.atomic():
+                check(raws)
+                self.run.next_page += 1
+                self._save()
+            if last:
+                return
+
+    def _invoices_page(self, page: int) -> tuple[list[object], bool]:
+        raws = list(
+            self.client.invoices_page(
+                page, page_size=PAGE_SIZE, where=ACCREC, modified_since=self.run.since
+            )
+        )
+        return raws, len(raws) < PAGE_SIZE
+
+    def _contacts_page(self, page: int) -> tuple[list[object], bool]:
+        """A page of contacts; Xero's page count says when it is the last (no empty page)."""
+        contacts, pagination = self.client.contacts_page(
+            page, page_size=PAGE_SIZE, modified_since=self.run.since, include_archived=True
+        )
+        count = pagination.get("pageCount")
+        return contacts, len(contacts) < PAGE_SIZE or (count is not None and page >= count)
+
+    def _named(self) -> None:
+        """By id: what the CRM changed since the last run (incremental runs) and what differed
+        last time, unless this run has read it already."""
+        earlier = self.earlier.values()
+        invoice_ids = {d.xero_id.lower() for d in earlier if d.kind == "invoice"}
+        contact_ids = {d.xero_id.lower() for d in earlier if d.kind == "contact"}
+        if self.run.since is not None:
+            invoice_ids |= set(
+                InvoiceSync.objects.filter(
+                    connection=self.connection,
+                    state=InvoiceSyncState.SYNCED,
+                    invoice__updated_at__gte=self.run.since,
+                )
+                .exclude(xero_invoice_id="")
+                .values_list(Lower("xero_invoice_id"), flat=True)
+            )
+            contact_ids |= set(
+                XeroContact.objects.filter(
+                    connection=self.connection, contact__updated_at__gte=self.run.since
+                ).values_list(Lower("xero_contact_id"), flat=True)
+            )
+        for ids, read, check in (
+            (invoice_ids - self.seen["invoice"], self.client.invoices_by_ids, self._invoices_check),
+            (contact_ids - self.seen["contact"], self.client.contacts_by_ids, self._contacts_check),
+        ):
+            ordered = sorted(ids)
+            for start in range(0, len(ordered), IDS_PER_CALL):
+                raws = list(read(ordered[start : start + IDS_PER_CALL]))
+                self._count()
+                with transaction.atomic():
+                    check(raws)
+                    self._save()
+
+    # --- invoices --------------------------------------------------------------------------------
+    def _invoices_check(self, raws: list[object]) -> None:
+        by_id = {_xero_id(raw, "InvoiceID"): raw for raw in raws}
+        by_id.pop("", None)
+        self.seen["invoice"] |= set(by_id)
+        syncs = list(
+            InvoiceSync.objects.filter(connection=self.connection, xero_invoice_id__in=by_id)
+            .select_related("invoice")
+            .annotate(line_count=Count("invoice__lines"))
+        )
+        if not syncs:
+            return
+        payments = _payment_twins([s.pk for s in syncs])
+        unsent = _payments_unsent([s.invoice_id for s in syncs], payments)
+        links = dict(
+            XeroContact.objects.filter(
+                connection=self.connection,
+                contact_id__in={s.invoice.contact_id for s in syncs if s.invoice.contact_id},
+            ).values_list("contact_id", "xero_contact_id")
+        )
+        found: list[Found] = []
+        pull: list[object] = []
+        push: list[int] = []
+        for sync in syncs:
+            raw = by_id[sync.xero_invoice_id.lower()]
+            self.run.invoices_read += 1
+            twins = payments.get(sync.pk, [])
+            if (
+                sync.state != InvoiceSyncState.SYNCED
+                or unsent.get(sync.invoice_id)
+                or any(p.deleted_in_crm and not p.deleted_in_xero for p in twins)
+            ):
+                self.run.waiting += 1
+                continue
+            invoice = sync.invoice
+            crm = compare.CrmInvoice(
+                status=invoice.status,
+                total=invoice.total,
+                amount_paid=invoice.amount_paid,
+                currency=invoice.currency,
+                line_count=sync.line_count,
+                contact_xero_id=links.get(invoice.contact_id or 0, ""),
+                xero_payment_ids=frozenset(
+                    p.xero_payment_id.lower()
+                    for p in twins
+                    if p.xero_payment_id and not (p.deleted_in_crm or p.deleted_in_xero)
+                ),
+                payments_unsent=unsent.get(sync.invoice_id, 0),
+            )
+            try:
+                gaps = compare.invoice_gaps(crm, raw)
+            except normalise.Unstorable as unstorable:
+                gaps = [Gap("record", "", str(unstorable), PERSON, compare.NO_RULE)]
+            if not gaps:
+                continue
+            xero_updated = compare.invoice_xero_updated(raw)
+            polled = self.connection.invoices_synced_until
+            for gap in gaps:
+                if gap.repair == PULL:
+                    ahead = polled is None or (xero_updated is not None and xero_updated > polled)
+                    direction = Direction.XERO_AHEAD if ahead else Direction.DRIFT
+                elif gap.repair == PUSH:
+                    changed = sync.synced_at is None or invoice.updated_at > sync.synced_at
+                    direction = Direction.CRM_AHEAD if changed else Direction.DRIFT
+                else:
+                    direction = Direction.DRIFT
+                found.append(
+                    Found(
+                        "invoice", invoice.pk, sync.xero_invoice_id, invoice.number, gap, direction
+                    )
+                )
+            repairs = {gap.repair for gap in gaps}
+            if PULL in repairs:
+                pull.append(raw)
+            elif PUSH in repairs:  # after a pull, the next run looks again
+                push.append(sync.pk)
+        if pull:
+            invoices_apply(self.connection, pull, source="reconciliation")
+        if push:
+            invoices_push_again(connection=self.connection, sync_ids=push)
+        self._store(found)
+
+    # --- contacts --------------------------------------------------------------------------------
+    def _contacts_check(self, raws: list[object]) -> None:
+        by_id = {_xero_id(raw, "ContactID"): raw for raw in raws}
+        by_id.pop("", None)
+        self.seen["contact"] |= set(by_id)
+        links = list(
+            XeroContact.objects.filter(
+                connection=self.connection, xero_contact_id__in=by_id
+            ).select_related("contact")
+        )
+        # When people last changed each contact (changes from Xero are not theirs).
+        edited = dict(
+            ContactChange.objects.filter(
+                contact_id__in=[link.contact_id for link in links], source=ChangeSource.USER
+            )
+            .values("contact_id")
+            .annotate(last=Max("changed_at"))
+            .values_list("contact_id", "last")
+        )
+        found: list[Found] = []
+        pull: list[object] = []
+        push: list[XeroContact] = []
+        for link in links:
+            raw = by_id[link.xero_contact_id.lower()]
+            contact = link.contact
+            self.run.contacts_read += 1
+            try:
+                gaps = compare.contact_gaps(
+                    contact,
+                    raw,
+                    base=link.payload,
+                    region=self.region,
+                    crm_changed_since_sync=link.synced_at < edited.get(contact.pk, link.synced_at),
+                )
+            except normalise.Unstorable as unstorable:
+                gaps = [Gap("record", "", str(unstorable), PERSON, compare.NO_RULE)]
+            if not gaps:
+                continue
+            directions = {"xero": Direction.XERO_AHEAD, "crm": Direction.CRM_AHEAD}
+            repairs = {gap.repair for gap in gaps}
+            if PULL in repairs:
+                pull.append(raw)
+            elif PUSH in repairs:
+                push.append(link)
+            for gap in gaps:
+                found.append(
+                    Found(
+                        "contact",
+                        contact.pk,
+                        link.xero_contact_id,
+                        contact.display_name,
+                        gap,
+                        directions.get(gap.moved, Direction.DRIFT),
+                    )
+                )
+        if pull:
+            page_apply(self.connection, pull, self.contact_filter, source="reconciliation")
+        refused: dict[int, str] = {}
+        for start in range(0, len(push), CONTACTS_PER_WRITE):
+            refused |= self._contacts_push(push[start : start + CONTACTS_PER_WRITE])
+        for item in found:
+            if item.object_id in refused and item.gap.repair == PUSH:
+                gap = item.gap
+                why = ("Xero refused the CRM's version: " + refused[item.object_id])[:300]
+                item.gap = Gap(gap.field, gap.crm, gap.xero, PERSON, why)
+        self._store(found)
+
+    def _contacts_push(self, links: list[XeroContact]) -> dict[int, str]:
+        """The CRM's name and email written to Xero, in one call; returns Xero's refusals by
+        CRM contact id. The answer becomes the links' base, so the next run sees them agree."""
+        bodies = [_with_id(contact_body(link.contact), link.xero_contact_id) for link in links]
+        key = "crm-contacts-update-" + digest(
+            [contacts_request_digest(bodies), *(str(link.contact.updated_at) for link in links)]
+        )
+        try:
+            answers = self.client.contacts_update(bodies, idempotency_key=key)
+        except XeroError as refused:
+            if not is_definite(refused):
+                raise  # a wait or a lost answer: the run is retried from its checkpoint
+            return {link.contact_id: refused.message for link in links}
+        finally:
+            self._count()
+        refusals: dict[int, str] = {}
+        now = timezone.now()
+        touched = []
+        for link, answer in zip(links, answers, strict=False):
+            messages = element_messages(answer)
+            if messages or not isinstance(answer, dict):
+                refusals[link.contact_id] = "; ".join(messages) or "no reason given"
+                continue
+            link.payload = normalise.json_safe(answer)
+            link.xero_updated_at = normalise.moment(answer.get("UpdatedDateUTC"))
+            link.synced_at = now
+            touched.append(link)
+        XeroContact.objects.bulk_update(touched, ["payload", "xero_updated_at", "synced_at"])
+        return refusals
+
+    # --- storing and finishing -------------------------------------------------------------------
+    def _store(self, found: list[Found]) -> None:
+        rows = []
+        for item in found:
+            earlier = self.earlier.get((item.kind, item.object_id, item.gap.field))
+            rows.append(
+                ReconciliationDifference(
+                    run=self.run,
+                    kind=item.kind,
+                    object_id=item.object_id,
+                    xero_id=item.xero_id,
+                    label=item.label[:300],
+                    field=item.gap.field,
+                    crm_value=item.gap.crm[:300],
+                    xero_value=item.gap.xero[:300],
+                    direction=item.direction,
+                    repair=REPAIRS[item.gap.repair],
+                    why=item.gap.why[:300],
+                    first_run_id=(earlier.first_run_id or earlier.run_id)
+                    if earlier
+                    else self.run.pk,
+                    told_at=earlier.told_at if earlier else None,
+                )
+            )
+        # A record read twice in one run (resumed, or named again) counts once.
+        ReconciliationDifference.objects.filter(
+            run=self.run, kind__in={r.kind for r in rows}, object_id__in={r.object_id for r in rows}
+        ).delete()
+        ReconciliationDifference.objects.bulk_create(rows)
+
+    def _finish(self) -> None:
+        from .notify import survivors_tell
+
+        run = self.run
+        counts = run.found.aggregate(
+            differences=Count("pk"),
+            left=Count("pk", filter=Q(repair=Repair.PERSON)),
+        )
+        run.differences = counts["differences"]
+        run.left = counts["left"]
+        run.repaired = run.differences - run.left
+        run.invoices_linked = (
+            InvoiceSync.objects.filter(connection=self.connection)
+            .exclude(xero_invoice_id="")
+            .count()
+        )
+        run.contacts_linked = XeroContact.objects.filter(connection=self.connection).count()
+        run.phase = RunPhase.FINISHED
+        run.status = RunStatus.DONE
+        run.finished_at = timezone.now()
+        self._save()
+        survivors_tell(run)
+
+
+def _xero_id(raw: object, key: str) -> str:
+    return normalise.text(raw.get(key))[:64].lower() if isinstance(raw, dict) else ""
+
+
+def _with_id(body: ContactBody, xero_contact_id: str) -> ContactBody:
+    return replace(body, contact_id=xero_contact_id)
+
+
+def _payment_twins(sync_ids: list[int]) -> dict[int, list[PaymentSync]]:
+    twins: dict[int, list[PaymentSync]] = defaultdict(list)
+    for twin in PaymentSync.objects.filter(invoice_sync_id__in=sync_ids):
+        twins[twin.invoice_sync_id].append(twin)
+    return twins
+
+
+def _payments_unsent(invoice_ids: list[int], twins: dict[int, list[PaymentSync]]) -> dict[int, int]:
+    """CRM payments with no Xero twin yet, by invoice: work still queued."""
+    sent = {t.payment_id for ts in twins.values() for t in ts if t.xero_payment_id}
+    unsent: dict[int, int] = defaultdict(int)
+    for pk, invoice_id in Payment.objects.filter(invoice_id__in=invoice_ids).values_list(
+        "pk", "invoice_id"
+    ):
+        if pk not in sent:
+            unsent[invoice_id] += 1
+    return unsent
+
+
+# A run under way that has not moved for this long, with no live holder of its lock, was lost.
+STALLED_AFTER = timedelta(minutes=10)
+
+
+def reconciliations_due(now: datetime | None = None) -> int:
+    """Beat: start a run for every connected organisation whose last run began a day ago or
+    more (or never ran), and queue again any run whose task was lost. Returns how many."""
+    now = now or timezone.now()
+    recent = ReconciliationRun.objects.filter(created_at__gt=now - timedelta(days=1))
+    due = (
+        XeroConnection.objects.filter(status=ConnectionStatus.CONNECTED)
+        .exclude(tenant_id="")
+        .exclude(payment_account_id="")
+        .exclude(pk__in=recent.values("connection_id"))
+    )
+    started = 0
+    for connection in due:
+        reconciliation_start(connection=connection)
+        started += 1
+    stalled = ReconciliationRun.objects.filter(
+        status__in=ACTIVE, progressed_at__lt=now - STALLED_AFTER
+    )
+    for run in stalled:
+        if advisory_lock_free(f"xero-reconcile:{run.connection_id}"):
+            ReconciliationRun.objects.filter(pk=run.pk).update(progressed_at=now)
+            enqueue_on_commit("xero_sync.tasks.reconciliation_task", run.pk)
+            started += 1
+    return started
