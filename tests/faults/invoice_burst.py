@@ -33,7 +33,7 @@ def main(account_id: int, tax_rate_id: int, count: int, per_transaction: int, pa
             account=account,
             contact=contacts[n % len(contacts)],
             name=f"Burst job {n}",
-            due_date=datetime.date(2026, 12, 31),
+            due_date=datetime.date.today() + datetime.timedelta(days=29),
             lines=[
                 LineInput(
                     description="Labour",

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from invoices.models import Invoice
 from invoices.services import LineInput, invoice_create, invoice_issue
@@ -16,6 +17,12 @@ from xero_sync.taxes import services as tax_services
 
 from ..factories import contact_make, tax_rate_make
 from ..xero_sync.conftest import connect
+
+
+def due_in(days: int) -> datetime.date:
+    """A due date `days` after today: invoices are issued today, and Xero refuses a due date
+    before the issue date, so a fixed date would turn every such test red once it has passed."""
+    return timezone.localdate() + datetime.timedelta(days=days)
 
 
 @pytest.fixture
@@ -54,7 +61,7 @@ def issue(account, gst, contact=None, **fields):
         contact=contact,
         name="Bathroom repair",
         lines=lines(gst),
-        due_date=datetime.date(2026, 12, 24),
+        due_date=due_in(22),
         **fields,
     )
     return invoice_issue(invoice=invoice)
@@ -77,7 +84,7 @@ def issue_many(account, gst, contact, count: int) -> list[Invoice]:
                 account=account,
                 contact=contact,
                 name=f"Service {n}",
-                due_date=datetime.date(2026, 12, 31),
+                due_date=due_in(29),
                 lines=[
                     LineInput(
                         description="Labour",

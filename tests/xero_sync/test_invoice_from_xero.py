@@ -1,7 +1,6 @@
 """What happens to our invoices in Xero comes back to the CRM (the poll, the safety net under
 webhooks), is never echoed, and what Xero cannot change is explained, with Void and reissue."""
 
-import datetime
 from decimal import Decimal
 
 import pytest
@@ -20,7 +19,7 @@ from invoices.services import (
 from xero_sync.models import InvoiceSync, InvoiceSyncState, XeroInvoiceNumber
 
 from ..factories import client_for, contact_make
-from ..support.invoices import in_xero, issue, lines, poll, typed_in_xero
+from ..support.invoices import due_in, in_xero, issue, lines, poll, typed_in_xero
 
 
 def writes(xero):
@@ -112,7 +111,7 @@ def test_a_number_xero_already_uses_is_refused_before_any_call(
         account=account,
         contact=contact_make(account),
         lines=lines(gst),
-        due_date=datetime.date(2026, 12, 24),
+        due_date=due_in(22),
     )
     assert draft.number == "INV-0001"
     InvoiceSync.objects.filter(invoice=draft).delete()

@@ -12,7 +12,7 @@ from xero_sync.invoices import outbox as invoice_outbox
 from xero_sync.models import InvoiceSync, InvoiceSyncState
 
 from ..factories import client_for, contact_make, tax_rate_make
-from ..support.invoices import in_xero, issue, lines
+from ..support.invoices import due_in, in_xero, issue, lines
 from .conftest import connect
 
 
@@ -144,14 +144,13 @@ def test_a_draft_edited_after_sync_is_updated_in_place(ready, account, xero, tas
     from invoices.services import invoice_update
 
     connection, gst = ready
-    import datetime
 
     with tasks_inline():
         invoice = invoice_create(
             account=account,
             contact=contact_make(account),
             lines=lines(gst),
-            due_date=datetime.date(2026, 12, 1),
+            due_date=due_in(14),
         )
     first = in_xero(xero, connection, invoice)
     assert first["Status"] == "DRAFT"
