@@ -1,10 +1,13 @@
 """Run as a separate process by test_token_refresh_stampede: `threads` workers, each with its own
 XeroClient and database connection, as Celery tasks would have them. All threads load the
 connection (with its expired token), print "ready" and wait for a line on stdin, so every
-process starts its calls at the same moment. Prints one line: ok=<n> failed=<n>."""
+process starts its calls at the same moment. Like a task, a call that Xero's limits or a lost
+answer held back is tried again (at most three times, each retry said on stderr as
+"retried: ..."); anything else fails it. Prints one line: ok=<n> failed=<n>."""
 
 import sys
 import threading
+import time
 
 import django
 
@@ -14,7 +17,7 @@ def main(connection_id: int, threads: int) -> None:
     from django.db import connection as db
 
     from xero_sync.client import XeroClient
-    from xero_sync.client.errors import XeroError
+    from xero_sync.client.errors import RateLimited, Transient, XeroError
     from xero_sync.models import XeroConnection
 
     loaded = threading.Barrier(threads + 1)
@@ -26,7 +29,15 @@ def main(connection_id: int, threads: int) -> None:
             client = XeroClient(XeroConnection.objects.get(pk=connection_id))
             loaded.wait()
             go.wait()
-            client.organisation()
+            for attempt in range(4):
+                try:
+                    client.organisation()
+                    break
+                except (RateLimited, Transient) as error:
+                    if attempt == 3:
+                        raise
+                    print(f"retried: {type(error).__name__}: {error.message}", file=sys.stderr)
+                    time.sleep(min(getattr(error, "retry_after", 0.5), 5.0))
             outcomes.append("ok")
         except XeroError as error:
             outcomes.append(f"{type(error).__name__}: {error.message}")

@@ -7,6 +7,7 @@ proven here, not the grace."""
 import select
 import subprocess
 import time
+import warnings
 from datetime import timedelta
 from urllib.parse import parse_qs
 
@@ -21,6 +22,8 @@ from .conftest import process_env
 pytestmark = pytest.mark.slow
 
 PROCESSES, THREADS = 5, 10
+# What a burst process says on stderr of a call that failed, or was held back and tried again.
+SAID = ("error:", "retried:")
 
 
 def expire_access_token(xero, connection) -> None:
@@ -82,13 +85,18 @@ def test_fifty_tasks_on_an_expired_token_refresh_it_exactly_once(
         burst.stdin.flush()
     outputs = [burst.communicate(timeout=60) for burst in bursts]
 
-    errors = [line for _, err in outputs for line in err.splitlines() if line.startswith("error:")]
-    assert [out.strip() for out, _ in outputs] == [f"ok={THREADS} failed=0"] * PROCESSES, errors
+    said = [line for _, err in outputs for line in err.splitlines() if line.startswith(SAID)]
+    assert [out.strip() for out, _ in outputs] == [f"ok={THREADS} failed=0"] * PROCESSES, said
     grants = token_grants(xero)
     assert [(grant, status) for grant, status, _ in grants] == [("refresh_token", 200)]
     assert not any("invalid_grant" in answer for _, _, answer in grants)
-    calls = xero.requests(path="/api.xro/2.0/Organisation")
-    assert [c["status"] for c in calls] == [200] * PROCESSES * THREADS
+    # A call held back by a limit and tried again shows as its 429 and then its 200 (a read
+    # whose answer was lost, as two 200s).
+    statuses = [c["status"] for c in xero.requests(path="/api.xro/2.0/Organisation")]
+    assert statuses.count(200) >= PROCESSES * THREADS, said
+    assert set(statuses) <= {200, 429}, said
+    if said:  # passed, but say what was tried again: a recurrence then names its cause
+        warnings.warn(f"calls tried again in the burst: {said}", stacklevel=1)
     connection.refresh_from_db()
     assert connection.status == ConnectionStatus.CONNECTED
     assert connection.access_token_expires_at > timezone.now() + timedelta(minutes=20)
