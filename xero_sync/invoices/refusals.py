@@ -56,14 +56,17 @@ def refusal(sync: InvoiceSync, messages: list[str]) -> RowFailed:
             f"invoices ({text}). Choose another sales account, then retry.",
             page_url("xero_sync:sales_account", sync.invoice.account),
         )
+    if text.startswith("Xero "):  # a step's own words (a payment, a credit note)
+        return RowFailed("validation", text)
     return RowFailed("validation", "Xero refused the invoice: " + text)
 
 
 def xero_cannot_edit(sync: InvoiceSync) -> bool:
-    """Xero refuses changes to an invoice that is paid or has a payment applied."""
+    """Xero refuses changes to an invoice that is paid or has a payment or credit applied."""
     return (
         sync.xero_status == "PAID"
         or sync.payments.filter(deleted_in_xero=False).exclude(xero_payment_id="").exists()
+        or sync.credit_notes.filter(allocated=True).exists()
     )
 
 

@@ -1,0 +1,123 @@
+"""Credit notes and refunds from the CRM to Xero (the sandbox), through the invoice's outbox:
+created approved, set against the invoice, refunded from the payment account, exactly once."""
+
+from decimal import Decimal
+
+import pytest
+
+from invoices.models import InvoiceStatus
+from invoices.services import CreditLineInput, credit_note_create, payment_record
+from xero_sync.invoices import drain as invoice_drain
+from xero_sync.invoices.models import CreditNoteSync
+from xero_sync.models import InvoiceSync, InvoiceSyncState
+
+from ..support.invoices import in_xero, issue
+
+
+def drain(connection):
+    return invoice_drain.invoices_drain(connection.pk)
+
+
+def money(value) -> Decimal:
+    return Decimal(str(value))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_part_credit_with_a_refund_is_allocated_and_refunded_and_xero_owes_what_we_owe(
+    ready, account, xero
+):
+    connection, gst = ready
+    invoice = issue(account, gst)  # 146.63 NZD
+    payment_record(invoice=invoice, amount=Decimal("100.00"))
+    drain(connection)
+    washers = invoice.lines.get(description="Washers")
+    note = credit_note_create(
+        invoice=invoice,
+        reason="Washers returned",
+        lines=[CreditLineInput(line=washers, quantity=Decimal("2.5"))],
+        refund=Decimal("3.00"),
+    )
+    invoice.refresh_from_db()
+    # 7.50 + 1.13 tax; 3.00 of it refunded, 5.63 off what is owed.
+    assert (note.total, note.amount_allocated, invoice.amount_due) == (
+        Decimal("8.63"),
+        Decimal("5.63"),
+        Decimal("41.00"),
+    )
+    xero.clear_requests()
+    result = drain(connection)
+    assert result.failed == 0
+    [held] = xero.credit_notes(connection.tenant_id)
+    assert held["Type"] == "ACCRECCREDIT" and held["CreditNoteNumber"] == note.number
+    assert held["Reference"] == "Washers returned"
+    assert money(held["Total"]) == note.total
+    [allocation] = held["Allocations"]
+    assert money(allocation["Amount"]) == Decimal("5.63")
+    # A refund is a payment against the credit note (Xero shows the credit note as its Invoice).
+    [refund] = [
+        p for p in xero.payments(connection.tenant_id) if p.get("PaymentType") != "ACCRECPAYMENT"
+    ]
+    assert refund["PaymentType"] == "ARCREDITPAYMENT"
+    assert refund["Invoice"]["InvoiceNumber"] == note.number
+    assert money(refund["Amount"]) == Decimal("3.00")
+    assert refund["Account"]["AccountID"] == connection.payment_account_id
+    ours = in_xero(xero, connection, invoice)
+    assert money(ours["AmountDue"]) == invoice.amount_due
+    assert money(ours["AmountCredited"]) == invoice.amount_credited
+    # The invoice itself was not written again: only the credit note's three calls.
+    assert sorted((r["method"], r["path"].rsplit("/", 1)[-1]) for r in xero.requests()) == [
+        ("POST", "Payments"),
+        ("PUT", "Allocations"),
+        ("PUT", "CreditNotes"),
+    ]
+    assert InvoiceSync.objects.get(invoice=invoice).state == InvoiceSyncState.SYNCED
+    record = CreditNoteSync.objects.get(credit_note=note)
+    assert record.allocated and record.xero_refund_id
+    # Draining again sends nothing.
+    xero.clear_requests()
+    drain(connection)
+    assert xero.requests() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fully_paid_invoice_credited_by_amount_is_refunded_not_allocated(ready, account, xero):
+    connection, gst = ready
+    invoice = issue(account, gst)
+    payment_record(invoice=invoice, amount=invoice.amount_due)
+    with pytest.raises(Exception, match="at least 20.00 NZD of this credit must be refunded"):
+        credit_note_create(invoice=invoice, reason="Goodwill", amount=Decimal("20.00"))
+    note = credit_note_create(
+        invoice=invoice, reason="Goodwill", amount=Decimal("20.00"), refund=Decimal("20.00")
+    )
+    drain(connection)
+    [held] = xero.credit_notes(connection.tenant_id)
+    # Tax included: 20.00 in all, 2.61 of it GST, as Xero rounds it.
+    assert (money(held["Total"]), money(held["TotalTax"])) == (Decimal("20.00"), Decimal("2.61"))
+    assert (note.total, note.total_tax) == (Decimal("20.00"), Decimal("2.61"))
+    assert held["Allocations"] == [] and held["Status"] == "PAID"
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID
+    assert money(in_xero(xero, connection, invoice)["AmountDue"]) == invoice.amount_due == 0
+
+
+@pytest.mark.django_db
+def test_a_credit_never_exceeds_what_is_left_to_credit(ready, account):
+    _, gst = ready
+    invoice = issue(account, gst)  # 146.63
+    call_out = invoice.lines.get(description="Call-out")
+    credit_note_create(
+        invoice=invoice,
+        reason="Call-out waived",
+        lines=[CreditLineInput(line=call_out, quantity=Decimal(1))],
+    )
+    with pytest.raises(Exception, match="at most 0 of its 1 can still be credited"):
+        credit_note_create(
+            invoice=invoice,
+            reason="Again",
+            lines=[CreditLineInput(line=call_out, quantity=Decimal("0.5"))],
+        )
+    with pytest.raises(Exception, match=r"more than is left to credit on INV-0001 \(8.63 NZD\)"):
+        credit_note_create(invoice=invoice, reason="Too much", amount=Decimal("8.64"))
+    credit_note_create(invoice=invoice, reason="The rest", amount=Decimal("8.63"))
+    invoice.refresh_from_db()
+    assert (invoice.amount_due, invoice.status) == (Decimal("0.00"), InvoiceStatus.PAID)
