@@ -17,10 +17,11 @@ from platform_crm.models import Account
 from platform_crm.tenancy import AccountRequest, account_view
 from taxes.calculation import Totals
 
-from .forms import BaseLineFormSet, InvoiceForm, PaymentForm, line_formset
+from .forms import BaseLineFormSet, CreditNoteForm, InvoiceForm, PaymentForm, line_formset
 from .integrations import invoice_list_filters
 from .models import Invoice, InvoiceStatus, Payment, TaxMode
 from .selectors import (
+    invoice_credit_notes,
     invoice_get,
     invoice_history,
     invoice_lines,
@@ -30,6 +31,8 @@ from .selectors import (
 )
 from .services import (
     HEADER_FIELDS,
+    credit_note_create,
+    credit_note_left,
     invoice_create,
     invoice_issue,
     invoice_reissue,
@@ -81,6 +84,8 @@ def _detail(request: AccountRequest, invoice: Invoice, payment_form: PaymentForm
         "invoice": invoice,
         "lines": invoice_lines(invoice),
         "payments": invoice_payments(invoice),
+        "credit_notes": invoice_credit_notes(invoice),
+        "can_credit": _can_credit(invoice),
         "history": (history := invoice_history(invoice, HISTORY_SHOWN + 1))[:HISTORY_SHOWN],
         "history_more": len(history) > HISTORY_SHOWN,
         "payment_form": payment_form,
@@ -181,6 +186,17 @@ def _confirmation(
 ) -> Confirmation:
     """The confirmation of `action`, with what connected systems say it will do on their side
     (invoice_action_effects) and Cancel back to the invoice."""
+    return Confirmation(
+        cancel_url=reverse("invoices:detail", args=[invoice.account.slug, invoice.pk]),
+        elsewhere=_elsewhere(action, invoice, payment),
+        **fields,
+    )
+
+
+def _elsewhere(
+    action: str, invoice: Invoice, payment: Payment | None = None
+) -> list[tuple[str, list[str]]]:
+    """What connected systems say `action` will do on their side: (where, [sentences])."""
     # Receivers answer (where, [sentences]) or None (django-stubs types answers as str | None).
     answers = cast(
         list[tuple[object, tuple[str, list[str]] | None]],
@@ -188,11 +204,7 @@ def _confirmation(
             sender=Invoice, action=action, invoice=invoice, payment=payment
         ),
     )
-    return Confirmation(
-        cancel_url=reverse("invoices:detail", args=[invoice.account.slug, invoice.pk]),
-        elsewhere=[answer for _, answer in answers if answer],
-        **fields,
-    )
+    return [answer for _, answer in answers if answer]
 
 
 def _money(amount: Decimal, invoice: Invoice) -> str:
@@ -334,3 +346,43 @@ def payment_delete_view(request: AccountRequest, account: Account, payment_pk: i
     invoice = payment_delete(payment=payment)
     messages.success(request, f"Payment of {payment.amount} {invoice.currency} deleted.")
     return redirect("invoices:detail", account_slug=account.slug, pk=invoice.pk)
+
+
+def _can_credit(invoice: Invoice) -> bool:
+    return invoice.status not in (InvoiceStatus.DRAFT, InvoiceStatus.VOID) and (
+        credit_note_left(invoice)["credit"] > 0
+    )
+
+
+@account_view()
+@require_http_methods(["GET", "POST"])
+def credit_note_new(request: AccountRequest, account: Account, pk: int) -> HttpResponse:
+    invoice = invoice_get(account, pk)
+    if not _can_credit(invoice):
+        messages.error(request, f"Invoice {invoice.number} has nothing left to credit.")
+        return redirect("invoices:detail", account_slug=account.slug, pk=invoice.pk)
+    left = credit_note_left(invoice)
+    data = request.POST if request.method == "POST" else None
+    form = CreditNoteForm(data, invoice=invoice, left=left)
+    if data is not None and form.is_valid():
+        try:
+            note = credit_note_create(invoice=invoice, by=request.user, **form.credit())
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            refunded = (
+                f", {_money(note.refund_amount, invoice)} of it refunded"
+                if note.refund_amount
+                else ""
+            )
+            messages.success(
+                request, f"Credit note {note.number} for {_money(note.total, invoice)}{refunded}."
+            )
+            return redirect("invoices:detail", account_slug=account.slug, pk=invoice.pk)
+    context = {
+        "invoice": invoice,
+        "form": form,
+        "left": left,
+        "elsewhere": _elsewhere("credit", invoice),
+    }
+    return render(request, "invoices/credit_note_form.html", context)

@@ -27,6 +27,12 @@ def invoice_action_effects(
         return None  # never connected: nothing happens in Xero
     sync = InvoiceSync.objects.filter(invoice=invoice).first()
     org = connection.tenant_name or "the Xero organisation"
+    if (sync is None or not sync.xero_invoice_id) and action == "credit":
+        return WHERE, [
+            f"Invoice {invoice.number} has not reached {org} yet: the credit note goes there "
+            "with it.",
+            *_later(connection),
+        ]
     if sync is None or not sync.xero_invoice_id:
         never = (
             f"Invoice {invoice.number} has not reached {org}, so nothing changes there"
@@ -40,6 +46,18 @@ def invoice_action_effects(
                 *_later(connection),
             ]
         return WHERE, [never]
+    if action == "credit":
+        account = (
+            f"{connection.payment_account_code} {connection.payment_account_name}".strip()
+            or "the payment account chosen for Xero"
+        )
+        return WHERE, [
+            f"{org} gets an approved credit note for the same amount, with your reason as its "
+            f"reference. The part that comes off what is owed is set against {invoice.number} "
+            "there, so Xero shows the same amount due as here.",
+            f"A refund is recorded in {org} as money paid out of {account}.",
+            *_later(connection),
+        ]
     if action == "void":
         if sync.xero_status == "DRAFT":
             sentences = [f"Xero deletes its draft of {invoice.number} in {org}."]
