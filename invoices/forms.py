@@ -309,3 +309,9 @@ class CreditNoteForm(forms.Form):
             "refund_method": data["refund_method"],
             "date": data["date"],
         }
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        max_length=200, help_text="Shown on the credit note, in Xero as its reference."
+    )

@@ -62,6 +62,11 @@ def change_record(
         )
         if credit_note.refund_amount:
             text += f" ({credit_note.refund_amount} {invoice.currency} of it refunded)"
+        if credit_note.carried_to is not None:
+            text += (
+                f" ({credit_note.carried_amount} {invoice.currency} paid carried to "
+                f"{credit_note.carried_to.number})"
+            )
     invoice_event_record(invoice, text)
 
 

@@ -191,8 +191,9 @@ class InvoiceEvent(models.Model):
 
 class CreditNote(models.Model):
     """Money taken off an invoice, with its reason: `total` is credited; of it, `refund_amount`
-    is paid back from money already received and the rest is set against what is still owed
-    (`amount_allocated`). Written only by invoices.services.credit_note_create."""
+    is paid back from money already received, `carried_amount` is set against `carried_to` (a
+    credit and reissue's copy), and the rest against what the invoice still owes
+    (`amount_allocated`). Written only by invoices.services."""
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
     number = models.CharField(max_length=NUMBER_MAX_LENGTH + 10)
@@ -206,6 +207,15 @@ class CreditNote(models.Model):
     refund_method = models.CharField(
         max_length=20, choices=PaymentMethod.choices, default=PaymentMethod.BANK_TRANSFER
     )
+    # Credit and reissue: what was paid on the invoice is carried to its copy as credit.
+    carried_to = models.ForeignKey(
+        Invoice,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credits_carried_in",
+    )
+    carried_amount = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -217,7 +227,11 @@ class CreditNote(models.Model):
             models.UniqueConstraint(fields=["invoice", "number"], name="credit_note_number_unique"),
             models.CheckConstraint(condition=Q(total__gt=0), name="credit_note_total_positive"),
             models.CheckConstraint(
-                condition=Q(refund_amount__gte=0, refund_amount__lte=models.F("total")),
+                condition=Q(
+                    refund_amount__gte=0,
+                    carried_amount__gte=0,
+                    total__gte=models.F("refund_amount") + models.F("carried_amount"),
+                ),
                 name="credit_note_refund_within_total",
             ),
         ]
@@ -227,7 +241,7 @@ class CreditNote(models.Model):
 
     @property
     def amount_allocated(self) -> Decimal:
-        return self.total - self.refund_amount
+        return self.total - self.refund_amount - self.carried_amount
 
 
 class CreditNoteLine(models.Model):

@@ -431,7 +431,7 @@ def invoice_void(*, invoice: Invoice) -> Invoice:
                 "This invoice has payments recorded against it. "
                 "Delete its payments first, then void it."
             )
-        if invoice.credit_notes.exists():
+        if invoice.credit_notes.exists() or invoice.credits_carried_in.exists():
             raise ValidationError(
                 "This invoice has credit notes against it, so it can no longer be voided. "
                 "Credit what is left of it instead."
@@ -442,8 +442,12 @@ def invoice_void(*, invoice: Invoice) -> Invoice:
     return invoice
 
 
-def _copy_issued_later(invoice: Invoice) -> Invoice:
-    """A draft copy of the invoice as it stands, under the next number (issued by the caller)."""
+def _copy_issued_later(invoice: Invoice, quantities: dict[int, Decimal] | None = None) -> Invoice:
+    """A draft copy of the invoice as it stands, under the next number (issued by the caller);
+    with `quantities` ({line id: quantity}), only those lines, in those quantities."""
+    lines = invoice.lines.order_by("position", "id")
+    if quantities is not None:
+        lines = lines.filter(pk__in=quantities)
     return invoice_create(
         account=invoice.account,
         contact=invoice.contact,
@@ -455,12 +459,12 @@ def _copy_issued_later(invoice: Invoice) -> Invoice:
         lines=[
             LineInput(
                 description=line.description,
-                quantity=line.quantity,
+                quantity=line.quantity if quantities is None else quantities[line.pk],
                 unit_price=line.unit_price,
                 discount_rate=line.discount_rate,
                 tax_rate=line.tax_rate,
             )
-            for line in invoice.lines.order_by("position", "id")
+            for line in lines
         ],
     )
 
@@ -474,7 +478,7 @@ def invoice_reissue(*, invoice: Invoice, by: User | None = None) -> Invoice:
         _lock(invoice)
         if invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
             raise ValidationError("Only an issued invoice can be voided and reissued.")
-        if invoice.credit_notes.exists():
+        if invoice.credit_notes.exists() or invoice.credits_carried_in.exists():
             raise ValidationError(
                 "This invoice has credit notes against it, so it cannot be voided. "
                 "Use Credit and reissue instead."
@@ -601,6 +605,8 @@ def credit_note_create(
     refund_method: str = PaymentMethod.BANK_TRANSFER,
     date: datetime.date | None = None,
     by: User | None = None,
+    carry_to: Invoice | None = None,
+    carry: Decimal = ZERO,
 ) -> CreditNote:
     """Credit part or all of an issued invoice, by line (`lines`) or by an `amount`, for a
     reason. Of the credit, `refund` is paid back from money received; the rest comes off what
@@ -640,7 +646,9 @@ def credit_note_create(
                     "a refund cannot be more."
                 }
             )
-        if totals.total - refund > left["due"]:
+        if carry and (carry_to is None or carry > left["refund"] - refund):
+            raise ValidationError("Only money paid and not refunded can be carried over.")
+        if totals.total - refund - carry > left["due"]:
             need = totals.total - left["due"]
             raise ValidationError(
                 {
@@ -661,6 +669,8 @@ def credit_note_create(
             total=totals.total,
             refund_amount=refund,
             refund_method=refund_method,
+            carried_to=carry_to if carry else None,
+            carried_amount=carry,
             created_by=by,
         )
         for row, result in zip(rows, totals.lines, strict=True):
@@ -672,3 +682,66 @@ def credit_note_create(
         invoice.save(update_fields=["amount_credited", "status", "updated_at"])
         _send(invoice, "credited", credit_note=note)
     return note
+
+
+def _remaining_lines(invoice: Invoice) -> list[CreditLineInput]:
+    """Each line's quantity not yet credited (lines credited in full are left out)."""
+    if invoice.credit_notes.filter(lines__invoice_line__isnull=True).exists():
+        raise ValidationError(
+            "This invoice was credited by an amount before, so what is left of each line is "
+            "not known. Credit what is left by amount, then write a new invoice."
+        )
+    credited = dict(
+        CreditNoteLine.objects.filter(credit_note__invoice=invoice)
+        .values("invoice_line")
+        .annotate(q=Sum("quantity"))
+        .values_list("invoice_line", "q")
+    )
+    remaining = [
+        CreditLineInput(line=line, quantity=line.quantity - credited.get(line.pk, Decimal(0)))
+        for line in invoice.lines.order_by("position", "id")
+    ]
+    return [r for r in remaining if r.quantity > 0]
+
+
+def invoice_credit_reissue(*, invoice: Invoice, reason: str, by: User | None = None) -> Invoice:
+    """Credit what is left of an issued invoice and write a draft copy of what it still bills,
+    with what was paid on it (and not refunded) carried to the copy as credit: how an invoice
+    whose books cannot be voided (its payments stay where they are) takes a change. The
+    original stays, settled by the credit note, with its payments; the copy is edited, then
+    issued. Returns the copy."""
+    reason = reason.strip()
+    with transaction.atomic():
+        _lock(invoice)
+        if invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
+            raise ValidationError("Only an issued invoice can be credited and reissued.")
+        if not reason:
+            raise ValidationError({"reason": "Say why the invoice is credited and reissued."})
+        remaining = _remaining_lines(invoice)
+        left = credit_note_left(invoice)
+        if not remaining or left["credit"] <= 0:
+            raise ValidationError("Nothing is left to credit on this invoice.")
+        copy = _copy_issued_later(invoice, {r.line.pk: r.quantity for r in remaining})
+        carried = left["refund"]  # paid and not refunded: it moves to the copy
+        if carried > copy.total:
+            raise ValidationError(
+                f"More has been paid ({carried} {invoice.currency}) than the copy would bill "
+                f"({copy.total} {invoice.currency}); refund the difference first."
+            )
+        note = credit_note_create(
+            invoice=invoice,
+            reason=f"Credited and reissued as {copy.number}: {reason}",
+            lines=remaining,
+            refund=ZERO,
+            by=by,
+            carry_to=copy,
+            carry=carried,
+        )
+        invoice_event_record(copy, f"Reissued from {invoice.number} ({note.number})")
+        if carried:
+            copy.amount_credited += carried
+            copy.save(update_fields=["amount_credited", "updated_at"])
+            invoice_event_record(
+                copy, f"{carried} {invoice.currency} paid on {invoice.number} carried over"
+            )
+    return copy

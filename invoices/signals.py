@@ -17,7 +17,7 @@ CHANGES = ("created", "updated", "issued", "paid", "payment_deleted", "voided", 
 # nothing to say; the confirmation page shows each under "What happens in <where>".
 invoice_action_effects = Signal()
 
-ACTIONS = ("void", "reissue", "payment_delete", "credit")
+ACTIONS = ("void", "reissue", "credit_reissue", "payment_delete", "credit")
 
 # Numbers are the account's, but the books it keeps in step with may hold some already (one
 # typed straight into the accounting system, say). These two let them say so without this app

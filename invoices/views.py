@@ -17,7 +17,14 @@ from platform_crm.models import Account
 from platform_crm.tenancy import AccountRequest, account_view
 from taxes.calculation import Totals
 
-from .forms import BaseLineFormSet, CreditNoteForm, InvoiceForm, PaymentForm, line_formset
+from .forms import (
+    BaseLineFormSet,
+    CreditNoteForm,
+    InvoiceForm,
+    PaymentForm,
+    ReasonForm,
+    line_formset,
+)
 from .integrations import invoice_list_filters
 from .models import Invoice, InvoiceStatus, Payment, TaxMode
 from .selectors import (
@@ -34,6 +41,7 @@ from .services import (
     credit_note_create,
     credit_note_left,
     invoice_create,
+    invoice_credit_reissue,
     invoice_issue,
     invoice_reissue,
     invoice_update,
@@ -86,6 +94,8 @@ def _detail(request: AccountRequest, invoice: Invoice, payment_form: PaymentForm
         "payments": invoice_payments(invoice),
         "credit_notes": invoice_credit_notes(invoice),
         "can_credit": _can_credit(invoice),
+        # A paid invoice takes a change through a reissue (its edit page is closed).
+        "can_reissue": invoice.status in (InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.PAID),
         "history": (history := invoice_history(invoice, HISTORY_SHOWN + 1))[:HISTORY_SHOWN],
         "history_more": len(history) > HISTORY_SHOWN,
         "payment_form": payment_form,
@@ -386,3 +396,61 @@ def credit_note_new(request: AccountRequest, account: Account, pk: int) -> HttpR
         "elsewhere": _elsewhere("credit", invoice),
     }
     return render(request, "invoices/credit_note_form.html", context)
+
+
+def _credit_reissue_confirmation(invoice: Invoice, form: ReasonForm) -> Confirmation:
+    left = credit_note_left(invoice)
+    here = [
+        f"Invoice {invoice.number} stays as it is, with its payments. A credit note cancels "
+        f"what is left of it ({_money(left['credit'], invoice)}), so it owes nothing.",
+        "A draft copy is written under a new number with what it still bills, for you to "
+        "change and then issue.",
+    ]
+    if left["refund"]:
+        here.append(
+            f"What was paid on {invoice.number} ({_money(left['refund'], invoice)}) is carried "
+            "to the copy as credit: the customer is not asked to pay it twice."
+        )
+    here.append(
+        "Use this rather than Void and reissue when the original must stay in the books as it "
+        "was sent, with its payments where they are."
+    )
+    blocked = ""
+    if invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
+        blocked = "Only an issued invoice can be credited and reissued."
+    elif left["credit"] <= 0:
+        blocked = "Nothing is left to credit on this invoice."
+    return _confirmation(
+        "credit_reissue",
+        invoice,
+        title=f"Credit and reissue invoice {invoice.number}?",
+        question=f"Credit invoice {invoice.number} in full and write a copy to change? "
+        "This cannot be undone.",
+        button=f"Credit {invoice.number} and write the copy",
+        here=here,
+        blocked=blocked,
+        form=form,
+    )
+
+
+@account_view()
+@require_http_methods(["GET", "POST"])
+def invoice_credit_reissue_view(request: AccountRequest, account: Account, pk: int) -> HttpResponse:
+    invoice = invoice_get(account, pk)
+    form = ReasonForm(request.POST if confirmed(request) else None)
+    if not form.is_valid():
+        return confirmation_page(request, _credit_reissue_confirmation(invoice, form))
+    try:
+        copy = invoice_credit_reissue(
+            invoice=invoice, reason=form.cleaned_data["reason"], by=request.user
+        )
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return redirect("invoices:detail", account_slug=account.slug, pk=invoice.pk)
+    messages.success(
+        request,
+        f"Invoice {invoice.number} credited; {copy.number} is its copy, a draft: change it, "
+        "then issue it.",
+    )
+    return redirect("invoices:detail", account_slug=account.slug, pk=copy.pk)

@@ -8,10 +8,15 @@ and its payments:
    before the same request (same key) goes again."""
 
 import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
 from functools import partial
 
+from django.utils import timezone
+
 from invoices.history import invoice_event_record
-from invoices.models import CreditNote, EventSource, InvoiceStatus
+from invoices.models import CreditNote, EventSource, Invoice, InvoiceStatus
 
 from ..client import XeroClient, element_messages
 from ..client.credit_notes import credit_notes_request_digest, refund_request_digest
@@ -27,9 +32,9 @@ from .mapping import (
     credit_note_body,
     refund_body,
 )
-from .models import CreditNoteSync
+from .models import CreditNoteSync, InvoiceSync, InvoiceSyncState
 from .payments import keyed_send, payment_answered
-from .refusals import RowFailed, is_definite
+from .refusals import RowFailed, is_definite, page_url
 from .rows import Row
 
 log = logging.getLogger(__name__)
@@ -102,6 +107,7 @@ def credit_notes_create(
             _found_by_number(client, unknown)
         except XeroError as refused:
             if not is_definite(refused):
+                _spare_others(rows, [row for row, _ in unknown])
                 raise
             for row, _ in unknown:
                 row.failed = RowFailed(
@@ -129,6 +135,7 @@ def credit_notes_create(
         raise
     except XeroError as refused:
         if not is_definite(refused):
+            _spare_others(rows, [row for row, _, _ in to_send])
             raise
         CreditNoteSync.objects.filter(pk__in=ids).update(outcome_unknown=False)
         for row, record, _ in to_send:
@@ -141,6 +148,14 @@ def credit_notes_create(
         )
     for (row, record, _), answer in zip(to_send, answers, strict=True):
         _created(row, record, answer)
+
+
+def _spare_others(rows: list[Row], involved: list[Row]) -> None:
+    """The call that failed carried only `involved`' credit notes: the batch's other rows are
+    not charged for it (nor backed off); they go again at once."""
+    for row in rows:
+        if row.live and not any(row is other for other in involved):
+            row.reached = False
 
 
 def _refused(record: CreditNoteSync, messages: list[str]) -> RowFailed:
@@ -172,14 +187,13 @@ def _created(row: Row, record: CreditNoteSync, answer: object) -> None:
     )
 
 
-def _held(client: XeroClient, record: CreditNoteSync) -> tuple[bool, str]:
+def _held(client: XeroClient, record: CreditNoteSync, invoice_id: str) -> tuple[bool, str]:
     """(allocated to the invoice, the refund's PaymentID) as Xero holds the credit note."""
     held = client.credit_note(record.xero_credit_note_id) or {}
-    invoice_id = record.invoice_sync.xero_invoice_id.lower()
     allocated = any(
         isinstance(a, dict)
         and isinstance(a.get("Invoice"), dict)
-        and normalise.text(a["Invoice"].get("InvoiceID")).lower() == invoice_id
+        and normalise.text(a["Invoice"].get("InvoiceID")).lower() == invoice_id.lower()
         for a in held.get("Allocations") or []
     )
     refunds = [
@@ -190,35 +204,69 @@ def _held(client: XeroClient, record: CreditNoteSync) -> tuple[bool, str]:
     return allocated, next((r for r in refunds if r), "")
 
 
-def _allocate(client: XeroClient, row: Row, record: CreditNoteSync) -> None:
-    note, sync = record.credit_note, row.sync
-    body = allocation_body(
-        xero_invoice_id=sync.xero_invoice_id, amount=note.amount_allocated, date=note.date
-    )
+@dataclass(frozen=True)
+class Allocating:
+    """One allocation of a credit note: to its own invoice, or (credit and reissue) to the
+    copy that what was paid is carried to."""
+
+    invoice: Invoice  # the CRM invoice credited
+    xero_invoice_id: str
+    amount: Decimal
+    key_field: str  # CreditNoteSync's field for the key of a write under way
+    done_field: str  # and the one that says it is done
+
+
+def _allocate(client: XeroClient, row: Row, record: CreditNoteSync, to: Allocating) -> None:
+    note = record.credit_note
+    body = allocation_body(xero_invoice_id=to.xero_invoice_id, amount=to.amount, date=note.date)
     answer = keyed_send(
         record,
-        "allocation_key",
-        record.allocation_key or f"crm-credit-note-{note.pk}-allocate-r{sync.retries}",
+        to.key_field,
+        getattr(record, to.key_field)
+        or f"crm-credit-note-{note.pk}-{to.invoice.pk}-allocate-r{row.sync.retries}",
         partial(client.credit_note_allocate, record.xero_credit_note_id, body),
     )
     messages = element_messages(answer)
     if messages:
-        record.save(update_fields=["allocation_key"])
+        record.save(update_fields=[to.key_field])
         raise ValidationFailed(
             [
-                f"Xero would not set credit note {note.number} against the invoice: "
-                + "; ".join(messages)
+                f"Xero would not set credit note {note.number} against invoice "
+                f"{to.invoice.number}: " + "; ".join(messages)
             ]
         )
-    record.allocated = True
-    record.save(update_fields=["allocated", "allocation_key"])
+    setattr(record, to.done_field, True)
+    record.save(update_fields=[to.done_field, to.key_field])
     row.moved = True
     invoice_event_record(
-        sync.invoice,
-        f"Credit note {note.number} set against the invoice in Xero "
-        f"({note.amount_allocated} {sync.invoice.currency})",
+        row.sync.invoice,
+        f"Credit note {note.number} set against invoice {to.invoice.number} in Xero "
+        f"({to.amount} {to.invoice.currency})",
         source=EventSource.SYNC,
     )
+
+
+def _settle(client: XeroClient, row: Row, record: CreditNoteSync, to: Allocating) -> None:
+    """The allocation `to` and, on the credit note's own row, its refund: each unless done,
+    and after a lost answer only once Xero has been asked what it holds."""
+    note = record.credit_note
+    own = to.done_field == "allocated"
+    owed_allocation = to.amount > 0 and not getattr(record, to.done_field)
+    owed_refund = own and note.refund_amount > 0 and not record.xero_refund_id
+    if (owed_allocation and getattr(record, to.key_field)) or (owed_refund and record.refund_key):
+        allocated, refund_id = _held(client, record, to.xero_invoice_id)
+        if allocated:
+            setattr(record, to.done_field, True)
+            setattr(record, to.key_field, "")
+        if refund_id and own:
+            record.xero_refund_id, record.refund_key = refund_id, ""
+        record.save(update_fields=[to.done_field, to.key_field, "xero_refund_id", "refund_key"])
+        owed_allocation = owed_allocation and not allocated
+        owed_refund = owed_refund and not record.xero_refund_id
+    if owed_allocation:
+        _allocate(client, row, record, to)
+    if owed_refund:
+        _refund(client, row, record)
 
 
 def _refund(client: XeroClient, row: Row, record: CreditNoteSync) -> None:
@@ -246,30 +294,70 @@ def _refund(client: XeroClient, row: Row, record: CreditNoteSync) -> None:
     )
 
 
+# A copy waiting for the credit note whose payment it carries is looked at again this soon.
+CARRIED_WAIT = timedelta(seconds=5)
+
+
+def _carried_in(row: Row) -> list[tuple[CreditNote, CreditNoteSync | None]]:
+    """Credit notes of other invoices carrying what was paid to this one (credit and
+    reissue), with their twins once their own rows have made them."""
+    sync = row.sync
+    if not sync.xero_invoice_id or sync.invoice.status == InvoiceStatus.DRAFT:
+        return []
+    notes = list(
+        CreditNote.objects.filter(carried_to_id=sync.invoice_id, carried_amount__gt=0)
+        .select_related("invoice")
+        .order_by("id")
+    )
+    twins = {
+        r.credit_note_id: r
+        for r in CreditNoteSync.objects.filter(credit_note__in=notes).select_related("invoice_sync")
+    }
+    return [(note, twins.get(note.pk)) for note in notes]
+
+
+def _wait_for_origin(row: Row, note: CreditNote) -> None:
+    """The credit note is not in Xero yet: this copy waits for it (a little while, not as a
+    failure), unless its own invoice's push needs a person, which this one then needs too."""
+    origin = InvoiceSync.objects.filter(invoice_id=note.invoice_id).first()
+    if origin is not None and origin.state == InvoiceSyncState.FAILED:
+        row.failed = RowFailed(
+            "credit_note_waiting",
+            f"What was paid on invoice {note.invoice.number} is carried to this one by credit "
+            f"note {note.number}, which has not reached Xero: {origin.error}",
+            page_url("invoices:detail", note.invoice.account, pk=note.invoice_id),
+        )
+        return
+    row.deferred = True
+    InvoiceSync.objects.filter(pk=row.sync.pk).update(next_attempt_at=timezone.now() + CARRIED_WAIT)
+
+
 def credit_notes_settle_last(client: XeroClient, row: Row) -> None:
-    """Allocate and refund what is left of each credit note; the last step of a row."""
+    """Allocate and refund what is left of each credit note, and allocate to this invoice
+    what credit notes of others carry to it; the last step of a row."""
+    sync = row.sync
     for record in _records(row):
         if not record.xero_credit_note_id:
             continue  # not created this round (a refusal is on the row already)
-        note = record.credit_note
-        owed_allocation = note.amount_allocated > 0 and not record.allocated
-        owed_refund = note.refund_amount > 0 and not record.xero_refund_id
-        if (owed_allocation and record.allocation_key) or (owed_refund and record.refund_key):
-            # An earlier answer was lost: what does Xero hold?
-            allocated, refund_id = _held(client, record)
-            record.allocated = record.allocated or allocated
-            record.xero_refund_id = record.xero_refund_id or refund_id
-            if allocated:
-                record.allocation_key = ""
-            if refund_id:
-                record.refund_key = ""
-            record.save(
-                update_fields=["allocated", "xero_refund_id", "allocation_key", "refund_key"]
-            )
-            owed_allocation = owed_allocation and not record.allocated
-            owed_refund = owed_refund and not record.xero_refund_id
-        if owed_allocation:
-            _allocate(client, row, record)
-        if owed_refund:
-            _refund(client, row, record)
+        own = Allocating(
+            sync.invoice,
+            sync.xero_invoice_id,
+            record.credit_note.amount_allocated,
+            "allocation_key",
+            "allocated",
+        )
+        _settle(client, row, record, own)
+    for note, twin in _carried_in(row):
+        if twin is None or not twin.xero_credit_note_id:
+            _wait_for_origin(row, note)
+            return
+        twin.credit_note = note
+        carried = Allocating(
+            sync.invoice,
+            sync.xero_invoice_id,
+            note.carried_amount,
+            "carried_key",
+            "carried_allocated",
+        )
+        _settle(client, row, twin, carried)
     row.done = True

@@ -156,11 +156,14 @@ class CreditNoteSync(models.Model):
     # A create whose answer was lost: look the credit note up by number before sending again.
     outcome_unknown = models.BooleanField(default=False)
     allocated = models.BooleanField(default=False)
+    # Credit and reissue: the part carried to the copy, allocated by the copy's own row.
+    carried_allocated = models.BooleanField(default=False)
     xero_refund_id = models.CharField(max_length=64, blank=True)
     # The key of an allocation or refund whose answer was lost: Xero is asked what it holds
     # before the same request goes again.
     allocation_key = models.CharField(max_length=128, blank=True)
     refund_key = models.CharField(max_length=128, blank=True)
+    carried_key = models.CharField(max_length=128, blank=True)
 
     def __str__(self) -> str:
         return (

@@ -67,6 +67,7 @@ def xero_cannot_edit(sync: InvoiceSync) -> bool:
         sync.xero_status == "PAID"
         or sync.payments.filter(deleted_in_xero=False).exclude(xero_payment_id="").exists()
         or sync.credit_notes.filter(allocated=True).exists()
+        or sync.invoice.credits_carried_in.filter(xero_sync__carried_allocated=True).exists()
     )
 
 
@@ -77,7 +78,9 @@ def locked_failure(sync: InvoiceSync) -> RowFailed:
         f"Xero no longer lets invoice {invoice.number} change: it has a payment applied in "
         "Xero. Your change is kept here but Xero still shows the invoice as it was. To make "
         "them match, use “Void and reissue” on the invoice (the payments move to the new "
-        "invoice), or undo the change.",
+        "invoice), or undo the change. If Xero will not void it (its payments are reconciled, "
+        "or a credit note is set against it), undo the change and use “Credit and reissue”: "
+        "the change is then made on the copy.",
         # Void and reissue asks for confirmation first, saying what happens on both sides.
         page_url("invoices:reissue", invoice.account, pk=invoice.pk),
     )
