@@ -64,6 +64,11 @@ def invoice_credit_notes(invoice: Invoice) -> QuerySet[CreditNote]:
     return invoice.credit_notes.select_related("created_by")
 
 
+def invoice_credits_carried_in(invoice: Invoice) -> list[CreditNote]:
+    """Credit notes of other invoices carrying what was paid on them to this one."""
+    return list(invoice.credits_carried_in.select_related("invoice"))
+
+
 def payment_get(account: Account, pk: int) -> Payment:
     return get_object_or_404(
         Payment.objects.select_related("invoice"), invoice__account=account, pk=pk

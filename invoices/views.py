@@ -29,6 +29,7 @@ from .integrations import invoice_list_filters
 from .models import Invoice, InvoiceStatus, Payment, TaxMode
 from .selectors import (
     invoice_credit_notes,
+    invoice_credits_carried_in,
     invoice_get,
     invoice_history,
     invoice_lines,
@@ -94,6 +95,9 @@ def _detail(request: AccountRequest, invoice: Invoice, payment_form: PaymentForm
         "payments": invoice_payments(invoice),
         "credit_notes": invoice_credit_notes(invoice),
         "can_credit": _can_credit(invoice),
+        "carried_in": invoice_credits_carried_in(invoice),
+        # Credit taken on an invoice cannot be voided with it (nor can Xero void it).
+        "can_void": invoice.status != InvoiceStatus.VOID and not _credited(invoice),
         # A paid invoice takes a change through a reissue (its edit page is closed).
         "can_reissue": invoice.status in (InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.PAID),
         "history": (history := invoice_history(invoice, HISTORY_SHOWN + 1))[:HISTORY_SHOWN],
@@ -221,6 +225,16 @@ def _money(amount: Decimal, invoice: Invoice) -> str:
     return f"{amount} {invoice.currency}"
 
 
+CREDITED_NOT_VOIDED = (
+    "This invoice has credit notes against it (credit taken on it stays on the books), so it "
+    "can no longer be voided."
+)
+
+
+def _credited(invoice: Invoice) -> bool:
+    return invoice.credit_notes.exists() or invoice.credits_carried_in.exists()
+
+
 def _void_confirmation(invoice: Invoice) -> Confirmation:
     if invoice.status == InvoiceStatus.DRAFT:
         here = [
@@ -237,6 +251,8 @@ def _void_confirmation(invoice: Invoice) -> Confirmation:
     blocked = ""
     if invoice.status == InvoiceStatus.VOID:
         blocked = "This invoice is already void."
+    elif _credited(invoice):
+        blocked = CREDITED_NOT_VOIDED
     elif invoice.payments.exists():
         blocked = (
             "This invoice has payments recorded against it. Delete its payments first, then "
@@ -282,6 +298,8 @@ def _reissue_confirmation(invoice: Invoice) -> Confirmation:
     blocked = ""
     if invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
         blocked = "Only an issued invoice can be voided and reissued."
+    elif _credited(invoice):
+        blocked = CREDITED_NOT_VOIDED + " Use Credit and reissue instead."
     return _confirmation(
         "reissue",
         invoice,

@@ -1,14 +1,16 @@
 """A paid invoice partly credited and refunded in the CRM, clicked through in headless Chromium
 with a real Celery worker: the sandbox's own pages then show the credit note set against the
 invoice, the refund out of the chosen payment account, and the invoice owing exactly what the
-CRM's page says, to the cent."""
+CRM's page says, to the cent. And Credit and reissue: the page says when to choose it over Void
+and reissue, and the copy owes in Xero what it owes in the CRM."""
 
 from decimal import Decimal as D
 
 import pytest
 from playwright.sync_api import expect
 
-from invoices.models import CreditNote
+from invoices.models import CreditNote, Invoice
+from invoices.services import payment_record
 from xero_sync.invoices.models import CreditNoteSync
 from xero_sync.models import InvoiceSync, InvoiceSyncState
 
@@ -85,3 +87,62 @@ def test_staff_credit_part_of_a_paid_invoice_with_a_refund_and_xero_owes_the_sam
     [refund] = [p for p in xero.payments(tenant) if p["PaymentType"] == "ARCREDITPAYMENT"]
     assert refund["Account"]["AccountID"] == connection.payment_account_id
     assert D(str(refund["Amount"])) == note.refund_amount == D("3.00")
+
+
+def test_credit_and_reissue_explains_the_choice_and_carries_the_payment_to_the_copy(
+    page, live_server, ready, account, admin_user, xero, celery_worker
+):
+    connection, gst = ready
+    base = live_server.url
+    invoice = issue(account, gst)  # 146.63 NZD
+    payment_record(invoice=invoice, amount=D("100.00"))
+    celery_worker.wait_for(
+        lambda: InvoiceSync.objects.filter(
+            invoice=invoice, state=InvoiceSyncState.SYNCED, payments__xero_payment_id__gt=""
+        ).exists(),
+        timeout=30,
+    )
+    log_in(page, base, admin_user)
+    page.goto(f"{base}/a/{account.slug}/invoices/{invoice.pk}/")
+    expect(page.locator("#invoice-reissue")).to_have_text("Void and reissue…")
+    page.click("#invoice-credit-reissue")
+
+    # The payment is in Xero and nothing is credited yet: Xero takes both ways, and the page
+    # says which to choose and why.
+    expect(page.locator("h1")).to_have_text(f"Credit and reissue invoice {invoice.number}?")
+    expect(page.locator("#effects-here")).to_contain_text("carried to the copy as credit")
+    expect(page.locator("#effects-xero")).to_contain_text(
+        "Xero allows both Void and reissue and Credit and reissue here"
+    )
+    expect(page.locator("#effects-xero")).to_contain_text("reconciled")
+    page.fill("#id_reason", "Call-out charged at the wrong rate")
+    screenshots(page, "credit-reissue-confirm")
+    page.click("#confirm-button")
+
+    copy = Invoice.objects.exclude(pk=invoice.pk).get(account=account)
+    expect(page.locator("h1")).to_contain_text(f"Invoice {copy.number}")
+    expect(page.locator("#invoice-status")).to_have_text("Draft")
+    expect(page.locator("#amount-credited")).to_have_text("100.00")
+    page.locator("form[action$='/issue/'] button").click()
+    expect(page.locator("#amount-due")).to_contain_text("46.63")
+    crm_due = D(page.locator("#amount-due").inner_text().split()[0])
+
+    note = CreditNote.objects.get(invoice=invoice)
+    celery_worker.wait_for(
+        lambda: (
+            CreditNoteSync.objects.filter(credit_note=note, carried_allocated=True).exists()
+            and InvoiceSync.objects.filter(invoice=copy, state=InvoiceSyncState.SYNCED).exists()
+        ),
+        timeout=30,
+    )
+    page.reload()
+    screenshots(page, "credit-reissue-copy")
+    copy_sync = InvoiceSync.objects.get(invoice=copy)
+    page.goto(f"{xero.url}/orgs/{connection.tenant_id}/invoices/{copy_sync.xero_invoice_id}")
+    assert D(page.locator("#amount-due").inner_text()) == crm_due
+    assert D(page.locator("#amount-credited").inner_text()) == D("100.00")
+    original = InvoiceSync.objects.get(invoice=invoice)
+    page.goto(f"{xero.url}/orgs/{connection.tenant_id}/invoices/{original.xero_invoice_id}")
+    assert D(page.locator("#amount-due").inner_text()) == 0
+    # The original keeps its payment in Xero: nothing was deleted or voided.
+    assert [D(str(p["Amount"])) for p in xero.payments(connection.tenant_id)] == [D("100.00")]

@@ -117,3 +117,40 @@ def test_staff_credit_lines_on_the_form_and_the_invoice_page_shows_the_credit(ac
     assert (note.total, note.refund_amount, note.created_by) == (D(25), D(25), staff_user)
     assert note.number in page and "Call-out was short" in page
     assert 'id="amount-credited">0.00<' in page  # all of it refunded: nothing set against
+
+
+def test_a_credited_invoice_offers_no_void_and_its_void_page_says_why(account, staff_user):
+    invoice = invoice_make(account, issue=True)
+    payment_record(invoice=invoice, amount=D("40.00"))
+    credit_note_create(invoice=invoice, reason="Discount", amount=D("5.00"))
+    client = client_for(staff_user)
+    page = client.get(reverse("invoices:detail", args=[account.slug, invoice.pk])).content
+    assert b'id="invoice-void"' not in page and b'id="invoice-reissue"' not in page
+    assert b'id="invoice-credit-reissue"' in page
+    for name in ("invoices:void", "invoices:reissue"):
+        confirm = client.get(reverse(name, args=[account.slug, invoice.pk])).content.decode()
+        assert 'id="confirm-blocked"' in confirm and "can no longer be voided" in confirm
+        assert 'id="confirm-button"' not in confirm
+
+
+def test_credit_and_reissue_asks_for_a_reason_and_lands_on_the_draft_copy(account, staff_user):
+    invoice = invoice_make(account, issue=True)  # 100.00
+    payment_record(invoice=invoice, amount=D("40.00"))
+    client = client_for(staff_user)
+    url = reverse("invoices:credit_reissue", args=[account.slug, invoice.pk])
+    asked = client.post(url, {"confirm": "yes", "reason": ""})
+    assert "This field is required." in asked.content.decode()
+    done = client.post(url, {"confirm": "yes", "reason": "Wrong rate"})
+    invoice.refresh_from_db()
+    copy = invoice.credit_notes.get().carried_to
+    assert done["Location"] == reverse("invoices:detail", args=[account.slug, copy.pk])
+    assert (copy.status, copy.amount_credited, copy.amount_due) == (
+        InvoiceStatus.DRAFT,
+        D("40.00"),
+        D("60.00"),
+    )
+    assert (invoice.status, invoice.amount_due) == (InvoiceStatus.PAID, D(0))
+    page = client.get(done["Location"]).content.decode()
+    assert "what was paid on" in page and invoice.number in page
+    with pytest.raises(ValidationError, match="can no longer be voided"):
+        invoice_void(invoice=copy)

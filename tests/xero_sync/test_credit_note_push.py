@@ -21,6 +21,7 @@ from xero_sync.invoices import drain as invoice_drain
 from xero_sync.invoices.models import CreditNoteSync
 from xero_sync.models import InvoiceSync, InvoiceSyncState
 
+from ..support.exchanges import API, Exchanges, validate_exchange
 from ..support.invoices import in_xero, issue
 
 
@@ -55,8 +56,17 @@ def test_a_part_credit_with_a_refund_is_allocated_and_refunded_and_xero_owes_wha
         Decimal("41.00"),
     )
     xero.clear_requests()
+    exchanges = Exchanges(xero)
     result = drain(connection)
     assert result.failed == 0
+    # Each request we sent, and each answer, as Xero's official spec has them.
+    exchanges.validated(
+        [
+            ("PUT", f"{API}/CreditNotes", 200),
+            ("PUT", f"{API}/CreditNotes/*/Allocations", 200),
+            ("POST", f"{API}/Payments", 200),
+        ]
+    )
     [held] = xero.credit_notes(connection.tenant_id)
     assert held["Type"] == "ACCRECCREDIT" and held["CreditNoteNumber"] == note.number
     assert held["Reference"] == "Washers returned"
@@ -252,3 +262,26 @@ def test_a_copy_waits_for_the_credit_note_it_carries_without_failing(ready, acco
     assert copy_sync.state == InvoiceSyncState.SYNCED
     copy.refresh_from_db()
     assert money(in_xero(xero, connection, copy)["AmountDue"]) == copy.amount_due
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_answer_to_a_create_is_looked_up_by_number_not_sent_twice(ready, account, xero):
+    connection, gst = ready
+    invoice = issue(account, gst)
+    drain(connection)
+    note = credit_note_create(invoice=invoice, reason="Late", amount=Decimal("10.00"))
+    xero.fault("lost_response", method="PUT", path="/api.xro/2.0/CreditNotes")
+    since = Exchanges(xero).since
+    assert drain(connection).synced == 0
+    InvoiceSync.objects.filter(invoice=invoice).update(next_attempt_at=None)
+    assert drain(connection).synced == 1
+    [held] = xero.credit_notes(connection.tenant_id)
+    assert held["CreditNoteNumber"] == note.number
+    assert CreditNoteSync.objects.get(credit_note=note).xero_credit_note_id == held["CreditNoteID"]
+    assert [money(a["Amount"]) for a in held["Allocations"]] == [Decimal("10.00")]
+    assert len(xero.requests(method="PUT", path=f"{API}/CreditNotes")) == 1
+    # The lookup (GET /CreditNotes?where=CreditNoteNumber==...) is Xero's contract too.
+    rows = xero.requests(method="GET", path=f"{API}/CreditNotes", since_id=since, responses=True)
+    [looked_up] = rows
+    assert note.number in looked_up["query"]["where"]
+    validate_exchange(looked_up)
