@@ -14,9 +14,9 @@ from platform_crm.templatetags.formatting import decimal_text
 from taxes.calculation import Line, line_amount
 from taxes.models import TaxRate
 
-from .models import Invoice, PaymentMethod
+from .models import Invoice, InvoiceLine, PaymentMethod
 from .selectors import contact_choices, invoice_number_fixed_reason, tax_rate_choices
-from .services import LineInput
+from .services import CreditLineInput, LineInput
 from .totals import LINE_AMOUNT_MAX, TOTAL_MAX
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -224,3 +224,94 @@ class PaymentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.initial.setdefault("amount", invoice.amount_due)
         self.initial.setdefault("date", timezone.localdate())
+
+
+class CreditNoteForm(forms.Form):
+    """A credit note: some of the invoice's lines (a quantity of each) or an amount, a reason,
+    and how much of it is refunded. The service decides what is allowed; this reads input."""
+
+    reason = forms.CharField(
+        max_length=255, help_text="Shown on the credit note, in Xero as its reference."
+    )
+    amount = FiniteDecimalField(
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+        label="Or credit an amount",
+        help_text="Tax included. Leave empty when crediting lines.",
+    )
+    refund = FiniteDecimalField(
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal(0),
+        required=False,
+        initial=Decimal("0.00"),
+        label="Of it, refund",
+        help_text="Money already paid that goes back to the customer; the rest of the credit "
+        "comes off what is still owed.",
+    )
+    refund_method = forms.ChoiceField(
+        choices=PaymentMethod.choices,
+        initial=PaymentMethod.BANK_TRANSFER,
+        label="Refund paid by",
+    )
+    date = forms.DateField(widget=DATE_WIDGET)
+
+    def __init__(
+        self, *args: Any, invoice: Invoice, left: dict[str, Decimal], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.invoice = invoice
+        self.initial.setdefault("date", timezone.localdate())
+        self.line_fields: list[tuple[str, InvoiceLine]] = []
+        for line in invoice.lines.all():
+            name = f"line_{line.pk}"
+            self.fields[name] = FiniteDecimalField(
+                max_digits=12,
+                decimal_places=4,
+                min_value=Decimal(0),
+                required=False,
+                label=f"{line.description or f'Line {line.position + 1}'}",
+                help_text=f"Quantity to credit, of {decimal_text(line.quantity)} "
+                f"at {decimal_text(line.unit_price, 2)} each",
+            )
+            self.line_fields.append((name, line))
+        self.fields[
+            "refund"
+        ].help_text += f" Up to {left['refund']} {invoice.currency} can be refunded."
+
+    def line_inputs(self) -> list[CreditLineInput]:
+        return [
+            CreditLineInput(line=line, quantity=self.cleaned_data[name])
+            for name, line in self.line_fields
+            if self.cleaned_data.get(name)
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        crediting_lines = any(data.get(name) for name, _ in self.line_fields)
+        if crediting_lines and data.get("amount"):
+            raise forms.ValidationError("Credit either some lines or an amount, not both.")
+        if not crediting_lines and not data.get("amount"):
+            raise forms.ValidationError("Give a quantity to credit on a line, or an amount.")
+        return data
+
+    def credit(self) -> dict[str, Any]:
+        """The keyword arguments of credit_note_create this form stands for."""
+        data = self.cleaned_data
+        lines = self.line_inputs()
+        return {
+            "reason": data["reason"],
+            "lines": lines,
+            "amount": None if lines else data["amount"],
+            "refund": data.get("refund") or Decimal(0),
+            "refund_method": data["refund_method"],
+            "date": data["date"],
+        }
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        max_length=200, help_text="Shown on the credit note, in Xero as its reference."
+    )

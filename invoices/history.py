@@ -14,7 +14,7 @@ from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
-from .models import EventSource, Invoice, InvoiceEvent, Payment
+from .models import CreditNote, EventSource, Invoice, InvoiceEvent, Payment
 
 _source: ContextVar[str] = ContextVar("invoice_change_source", default=EventSource.CRM)
 _user: ContextVar[User | None] = ContextVar("invoice_change_user", default=None)
@@ -26,6 +26,7 @@ CHANGES = {
     "paid": "Payment of {amount} recorded",
     "payment_deleted": "Payment of {amount} removed",
     "voided": "Voided",
+    "credited": "Credit note {number} of {amount} raised: {reason}",
 }
 
 
@@ -44,10 +45,28 @@ def invoice_event_record(invoice: Invoice, what: str, *, source: str | None = No
     InvoiceEvent.objects.create(invoice=invoice, source=source, by=user, what=what[:300])
 
 
-def change_record(invoice: Invoice, change: str, payment: Payment | None = None) -> None:
+def change_record(
+    invoice: Invoice,
+    change: str,
+    payment: Payment | None = None,
+    credit_note: CreditNote | None = None,
+) -> None:
     text = CHANGES.get(change, change)
     if payment is not None:
         text = text.format(amount=f"{payment.amount} {invoice.currency}")
+    if credit_note is not None:
+        text = text.format(
+            number=credit_note.number,
+            amount=f"{credit_note.total} {invoice.currency}",
+            reason=credit_note.reason,
+        )
+        if credit_note.refund_amount:
+            text += f" ({credit_note.refund_amount} {invoice.currency} of it refunded)"
+        if credit_note.carried_to is not None:
+            text += (
+                f" ({credit_note.carried_amount} {invoice.currency} paid carried to "
+                f"{credit_note.carried_to.number})"
+            )
     invoice_event_record(invoice, text)
 
 

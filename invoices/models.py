@@ -74,6 +74,9 @@ class Invoice(models.Model):
     total = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
     # The sum of the payments, kept by the payment services so lists need no aggregate.
     amount_paid = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
+    # What its credit notes take off what is owed (their totals less what they refund), kept
+    # by credit_note_create as Xero keeps AmountCredited.
+    amount_credited = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -101,7 +104,7 @@ class Invoice(models.Model):
         # A void invoice is owed nothing (Xero shows AmountDue 0 on a voided invoice too).
         if self.status == InvoiceStatus.VOID:
             return ZERO
-        return self.total - self.amount_paid
+        return self.total - self.amount_paid - self.amount_credited
 
     @property
     def is_editable(self) -> bool:
@@ -184,3 +187,82 @@ class InvoiceEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.source}: {self.what}"
+
+
+class CreditNote(models.Model):
+    """Money taken off an invoice, with its reason: `total` is credited; of it, `refund_amount`
+    is paid back from money already received, `carried_amount` is set against `carried_to` (a
+    credit and reissue's copy), and the rest against what the invoice still owes
+    (`amount_allocated`). Written only by invoices.services."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
+    number = models.CharField(max_length=NUMBER_MAX_LENGTH + 10)
+    reason = models.CharField(max_length=255)
+    date = models.DateField()
+    tax_mode = models.CharField(max_length=10, choices=TaxMode.choices)
+    subtotal = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
+    total_tax = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
+    total = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
+    refund_amount = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
+    refund_method = models.CharField(
+        max_length=20, choices=PaymentMethod.choices, default=PaymentMethod.BANK_TRANSFER
+    )
+    # Credit and reissue: what was paid on the invoice is carried to its copy as credit.
+    carried_to = models.ForeignKey(
+        Invoice,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="credits_carried_in",
+    )
+    carried_amount = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["date", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "number"], name="credit_note_number_unique"),
+            models.CheckConstraint(condition=Q(total__gt=0), name="credit_note_total_positive"),
+            models.CheckConstraint(
+                condition=Q(
+                    refund_amount__gte=0,
+                    carried_amount__gte=0,
+                    total__gte=models.F("refund_amount") + models.F("carried_amount"),
+                ),
+                name="credit_note_refund_within_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def amount_allocated(self) -> Decimal:
+        return self.total - self.refund_amount - self.carried_amount
+
+
+class CreditNoteLine(models.Model):
+    credit_note = models.ForeignKey(CreditNote, on_delete=models.CASCADE, related_name="lines")
+    # The invoice line it credits (a credit by amount names none).
+    invoice_line = models.ForeignKey(
+        InvoiceLine, on_delete=models.SET_NULL, null=True, blank=True, related_name="credits"
+    )
+    position = models.PositiveIntegerField(default=0)
+    description = models.TextField()
+    quantity = models.DecimalField(max_digits=12, decimal_places=4)
+    unit_price = models.DecimalField(max_digits=14, decimal_places=4)
+    discount_rate = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal(0))
+    tax_rate = models.ForeignKey(
+        TaxRate, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    line_amount = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
+    tax_amount = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.description

@@ -8,7 +8,7 @@ from platform_crm.models import Account
 from taxes.models import TaxRate
 
 from .integrations import invoice_integrations, invoice_list_filters
-from .models import Invoice, InvoiceEvent, InvoiceLine, InvoiceStatus, Payment
+from .models import CreditNote, Invoice, InvoiceEvent, InvoiceLine, InvoiceStatus, Payment
 from .signals import invoice_number_fixed
 
 
@@ -58,6 +58,15 @@ def invoice_history(invoice: Invoice, limit: int = 100) -> list[InvoiceEvent]:
 
 def invoice_payments(invoice: Invoice) -> QuerySet[Payment]:
     return invoice.payments.select_related("recorded_by")
+
+
+def invoice_credit_notes(invoice: Invoice) -> QuerySet[CreditNote]:
+    return invoice.credit_notes.select_related("created_by")
+
+
+def invoice_credits_carried_in(invoice: Invoice) -> list[CreditNote]:
+    """Credit notes of other invoices carrying what was paid on them to this one."""
+    return list(invoice.credits_carried_in.select_related("invoice"))
 
 
 def payment_get(account: Account, pk: int) -> Payment:

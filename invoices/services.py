@@ -21,6 +21,8 @@ from .history import change_record, invoice_event_record
 from .models import (
     NUMBER_MAX_LENGTH,
     ZERO,
+    CreditNote,
+    CreditNoteLine,
     Invoice,
     InvoiceLine,
     InvoiceNumbering,
@@ -120,9 +122,16 @@ def _number_set(invoice: Invoice, number: str) -> None:
     invoice.number = number
 
 
-def _send(invoice: Invoice, change: str, payment: Payment | None = None) -> None:
-    change_record(invoice, change, payment)
-    invoice_changed.send(sender=Invoice, invoice=invoice, change=change, payment=payment)
+def _send(
+    invoice: Invoice,
+    change: str,
+    payment: Payment | None = None,
+    credit_note: CreditNote | None = None,
+) -> None:
+    change_record(invoice, change, payment, credit_note)
+    invoice_changed.send(
+        sender=Invoice, invoice=invoice, change=change, payment=payment, credit_note=credit_note
+    )
 
 
 def _lock(invoice: Invoice) -> Invoice:
@@ -173,11 +182,14 @@ def _totals_apply(invoice: Invoice, lines: Sequence[InvoiceLine]) -> None:
 
 
 def _status_from_payments(invoice: Invoice) -> str:
+    """Paid once payments and credit notes together settle the total (as Xero marks it PAID
+    when AmountDue reaches 0)."""
     if invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
         return invoice.status
-    if invoice.amount_paid > 0 and invoice.amount_paid >= invoice.total:
+    settled = invoice.amount_paid + invoice.amount_credited
+    if settled > 0 and settled >= invoice.total:
         return InvoiceStatus.PAID
-    if invoice.amount_paid > 0:
+    if settled > 0:
         return InvoiceStatus.PARTIALLY_PAID
     return InvoiceStatus.SENT
 
@@ -290,10 +302,11 @@ def invoice_update(
                 raise ValidationError({"due_date": "An issued invoice needs a due date."})
             if not invoice.lines.exists():
                 raise ValidationError("An issued invoice needs at least one line.")
-        if invoice.total < invoice.amount_paid:
+        if invoice.total < invoice.amount_paid + invoice.amount_credited:
             raise ValidationError(
                 f"The new total ({invoice.total}) is less than what has been paid "
-                f"({invoice.amount_paid}). Delete a payment first."
+                f"({invoice.amount_paid}) and credited ({invoice.amount_credited}). "
+                "Delete a payment first."
             )
         invoice.status = _status_from_payments(invoice)
         invoice.save()
@@ -418,10 +431,42 @@ def invoice_void(*, invoice: Invoice) -> Invoice:
                 "This invoice has payments recorded against it. "
                 "Delete its payments first, then void it."
             )
+        if invoice.credit_notes.exists() or invoice.credits_carried_in.exists():
+            raise ValidationError(
+                "This invoice has credit notes against it, so it can no longer be voided. "
+                "Credit what is left of it instead."
+            )
         invoice.status = InvoiceStatus.VOID
         invoice.save(update_fields=["status", "updated_at"])
         _send(invoice, "voided")
     return invoice
+
+
+def _copy_issued_later(invoice: Invoice, quantities: dict[int, Decimal] | None = None) -> Invoice:
+    """A draft copy of the invoice as it stands, under the next number (issued by the caller);
+    with `quantities` ({line id: quantity}), only those lines, in those quantities."""
+    lines = invoice.lines.order_by("position", "id")
+    if quantities is not None:
+        lines = lines.filter(pk__in=quantities)
+    return invoice_create(
+        account=invoice.account,
+        contact=invoice.contact,
+        name=invoice.name,
+        issue_date=invoice.issue_date,
+        due_date=invoice.due_date,
+        currency=invoice.currency,
+        tax_mode=invoice.tax_mode,
+        lines=[
+            LineInput(
+                description=line.description,
+                quantity=line.quantity if quantities is None else quantities[line.pk],
+                unit_price=line.unit_price,
+                discount_rate=line.discount_rate,
+                tax_rate=line.tax_rate,
+            )
+            for line in lines
+        ],
+    )
 
 
 def invoice_reissue(*, invoice: Invoice, by: User | None = None) -> Invoice:
@@ -433,25 +478,12 @@ def invoice_reissue(*, invoice: Invoice, by: User | None = None) -> Invoice:
         _lock(invoice)
         if invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
             raise ValidationError("Only an issued invoice can be voided and reissued.")
-        copy = invoice_create(
-            account=invoice.account,
-            contact=invoice.contact,
-            name=invoice.name,
-            issue_date=invoice.issue_date,
-            due_date=invoice.due_date,
-            currency=invoice.currency,
-            tax_mode=invoice.tax_mode,
-            lines=[
-                LineInput(
-                    description=line.description,
-                    quantity=line.quantity,
-                    unit_price=line.unit_price,
-                    discount_rate=line.discount_rate,
-                    tax_rate=line.tax_rate,
-                )
-                for line in invoice.lines.order_by("position", "id")
-            ],
-        )
+        if invoice.credit_notes.exists() or invoice.credits_carried_in.exists():
+            raise ValidationError(
+                "This invoice has credit notes against it, so it cannot be voided. "
+                "Use Credit and reissue instead."
+            )
+        copy = _copy_issued_later(invoice)
         payments = list(invoice.payments.order_by("id"))
         for payment in payments:
             payment_delete(payment=payment)
@@ -465,5 +497,251 @@ def invoice_reissue(*, invoice: Invoice, by: User | None = None) -> Invoice:
                 method=payment.method,
                 reference=payment.reference,
                 by=payment.recorded_by or by,
+            )
+    return copy
+
+
+# --- credit notes ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CreditLineInput:
+    """Part (or all) of one invoice line to credit."""
+
+    line: InvoiceLine
+    quantity: Decimal
+
+
+def credit_note_number(invoice: Invoice) -> str:
+    """The invoice's number with the credit note's place among its credit notes (INV-0007-CN2):
+    unique wherever the invoice's number is, and it says what it credits."""
+    return f"{invoice.number}-CN{invoice.credit_notes.count() + 1}"
+
+
+def _whole_cents(amount: Decimal, field: str, what: str) -> Decimal:
+    amount = Decimal(amount)
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValidationError({field: f"Give the {what} in whole cents."})
+    return amount
+
+
+def _credit_lines_by_line(invoice: Invoice, lines: Sequence[CreditLineInput]) -> list[Any]:
+    rows = []
+    credited = dict(
+        CreditNoteLine.objects.filter(credit_note__invoice=invoice, invoice_line__isnull=False)
+        .values("invoice_line")
+        .annotate(q=Sum("quantity"))
+        .values_list("invoice_line", "q")
+    )
+    for n, wanted in enumerate(lines):
+        line = wanted.line
+        if line.invoice_id != invoice.pk:
+            raise ValidationError("A line being credited is not on this invoice.")
+        quantity = Decimal(wanted.quantity)
+        left = line.quantity - credited.get(line.pk, Decimal(0))
+        if quantity <= 0:
+            raise ValidationError(f"“{line}”: credit a quantity of more than zero.")
+        if quantity > left:
+            raise ValidationError(
+                f"“{line}”: at most {left.normalize():f} of its {line.quantity.normalize():f} "
+                "can still be credited."
+            )
+        rows.append(
+            CreditNoteLine(
+                invoice_line=line,
+                position=n,
+                description=line.description or f"Line {line.position + 1}",
+                quantity=quantity,
+                unit_price=line.unit_price,
+                discount_rate=line.discount_rate,
+                tax_rate=line.tax_rate,
+            )
+        )
+    return rows
+
+
+def _credit_line_by_amount(invoice: Invoice, amount: Decimal, reason: str) -> CreditNoteLine:
+    """One line of `amount`, tax included, at the invoice's one tax rate (a credit of an amount
+    is the amount the customer gets back, tax and all)."""
+    amount = _whole_cents(amount, "amount", "amount")
+    if amount <= 0:
+        raise ValidationError({"amount": "Credit an amount of more than zero."})
+    rates = {line.tax_rate_id for line in invoice.lines.all()}
+    if invoice.tax_mode != TaxMode.NO_TAX and len(rates) > 1:
+        raise ValidationError(
+            {
+                "amount": "This invoice's lines are taxed at different rates, so an amount "
+                "alone does not say how much tax to credit. Credit it by line instead."
+            }
+        )
+    tax_rate = None
+    if invoice.tax_mode != TaxMode.NO_TAX and rates:
+        tax_rate = invoice.lines.first().tax_rate  # type: ignore[union-attr]
+    return CreditNoteLine(
+        position=0,
+        description=f"Credit: {reason}",
+        quantity=Decimal(1),
+        unit_price=amount,
+        tax_rate=tax_rate,
+    )
+
+
+def credit_note_left(invoice: Invoice) -> dict[str, Decimal]:
+    """What is left to credit on the invoice, and of it how much can be refunded (money paid
+    and not yet refunded) and how much set against what is still owed."""
+    done = invoice.credit_notes.aggregate(total=Sum("total"), refunded=Sum("refund_amount"))
+    return {
+        "credit": invoice.total - (done["total"] or ZERO),
+        "refund": invoice.amount_paid - (done["refunded"] or ZERO),
+        "due": invoice.amount_due,
+    }
+
+
+def credit_note_create(
+    *,
+    invoice: Invoice,
+    reason: str,
+    lines: Sequence[CreditLineInput] = (),
+    amount: Decimal | None = None,
+    refund: Decimal = ZERO,
+    refund_method: str = PaymentMethod.BANK_TRANSFER,
+    date: datetime.date | None = None,
+    by: User | None = None,
+    carry_to: Invoice | None = None,
+    carry: Decimal = ZERO,
+) -> CreditNote:
+    """Credit part or all of an issued invoice, by line (`lines`) or by an `amount`, for a
+    reason. Of the credit, `refund` is paid back from money received; the rest comes off what
+    is still owed. Never more than is left to credit, to refund, or owed."""
+    reason = reason.strip()
+    with transaction.atomic():
+        _lock(invoice)
+        if invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
+            raise ValidationError("Only an issued invoice can be credited.")
+        if not reason:
+            raise ValidationError({"reason": "Say why the invoice is credited."})
+        if bool(lines) == (amount is not None):
+            raise ValidationError("Credit either some lines or an amount.")
+        if lines:
+            rows = _credit_lines_by_line(invoice, lines)
+            tax_mode = invoice.tax_mode
+        else:
+            rows = [_credit_line_by_amount(invoice, Decimal(amount or 0), reason)]
+            tax_mode = TaxMode.NO_TAX if invoice.tax_mode == TaxMode.NO_TAX else TaxMode.INCLUSIVE
+        totals = totals_for(tax_mode=tax_mode, lines=rows)
+        refund = _whole_cents(refund, "refund", "refund")
+        left = credit_note_left(invoice)
+        currency = invoice.currency
+        if totals.total <= 0:
+            raise ValidationError("The credit comes to nothing; credit more.")
+        if totals.total > left["credit"]:
+            raise ValidationError(
+                f"This credits {totals.total} {currency}, more than is left to credit on "
+                f"{invoice.number} ({left['credit']} {currency})."
+            )
+        if refund < 0 or refund > totals.total:
+            raise ValidationError({"refund": "The refund is part of the credit: from zero to it."})
+        if refund > left["refund"]:
+            raise ValidationError(
+                {
+                    "refund": f"Only {left['refund']} {currency} has been paid and not refunded; "
+                    "a refund cannot be more."
+                }
+            )
+        if carry and (carry_to is None or carry > left["refund"] - refund):
+            raise ValidationError("Only money paid and not refunded can be carried over.")
+        if totals.total - refund - carry > left["due"]:
+            need = totals.total - left["due"]
+            raise ValidationError(
+                {
+                    "refund": f"Only {left['due']} {currency} is still owed, so at least {need} "
+                    f"{currency} of this credit must be refunded from what was paid."
+                }
+            )
+        if refund_method not in PaymentMethod.values:
+            raise ValidationError({"refund_method": "Choose how the refund is paid."})
+        note = CreditNote.objects.create(
+            invoice=invoice,
+            number=credit_note_number(invoice),
+            reason=reason[:255],
+            date=date or timezone.localdate(),
+            tax_mode=tax_mode,
+            subtotal=totals.subtotal,
+            total_tax=totals.total_tax,
+            total=totals.total,
+            refund_amount=refund,
+            refund_method=refund_method,
+            carried_to=carry_to if carry else None,
+            carried_amount=carry,
+            created_by=by,
+        )
+        for row, result in zip(rows, totals.lines, strict=True):
+            row.credit_note = note
+            row.line_amount, row.tax_amount = result.line_amount, result.tax_amount
+        CreditNoteLine.objects.bulk_create(rows)
+        invoice.amount_credited += note.amount_allocated
+        invoice.status = _status_from_payments(invoice)
+        invoice.save(update_fields=["amount_credited", "status", "updated_at"])
+        _send(invoice, "credited", credit_note=note)
+    return note
+
+
+def _remaining_lines(invoice: Invoice) -> list[CreditLineInput]:
+    """Each line's quantity not yet credited (lines credited in full are left out)."""
+    if invoice.credit_notes.filter(lines__invoice_line__isnull=True).exists():
+        raise ValidationError(
+            "This invoice was credited by an amount before, so what is left of each line is "
+            "not known. Credit what is left by amount, then write a new invoice."
+        )
+    credited = dict(
+        CreditNoteLine.objects.filter(credit_note__invoice=invoice)
+        .values("invoice_line")
+        .annotate(q=Sum("quantity"))
+        .values_list("invoice_line", "q")
+    )
+    remaining = [
+        CreditLineInput(line=line, quantity=line.quantity - credited.get(line.pk, Decimal(0)))
+        for line in invoice.lines.order_by("position", "id")
+    ]
+    return [r for r in remaining if r.quantity > 0]
+
+
+def invoice_credit_reissue(*, invoice: Invoice, reason: str, by: User | None = None) -> Invoice:
+    """Credit what is left of an issued invoice and write a draft copy of what it still bills,
+    with what was paid on it (and not refunded) carried to the copy as credit: how an invoice
+    whose books cannot be voided (its payments stay where they are) takes a change. The
+    original stays, settled by the credit note, with its payments; the copy is edited, then
+    issued. Returns the copy."""
+    reason = reason.strip()
+    with transaction.atomic():
+        _lock(invoice)
+        if invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
+            raise ValidationError("Only an issued invoice can be credited and reissued.")
+        if not reason:
+            raise ValidationError({"reason": "Say why the invoice is credited and reissued."})
+        remaining = _remaining_lines(invoice)
+        left = credit_note_left(invoice)
+        if not remaining or left["credit"] <= 0:
+            raise ValidationError("Nothing is left to credit on this invoice.")
+        copy = _copy_issued_later(invoice, {r.line.pk: r.quantity for r in remaining})
+        carried = left["refund"]  # paid and not refunded: it moves to the copy
+        if carried > copy.total:
+            raise ValidationError(
+                f"More has been paid ({carried} {invoice.currency}) than the copy would bill "
+                f"({copy.total} {invoice.currency}); refund the difference first."
+            )
+        note = credit_note_create(
+            invoice=invoice,
+            reason=f"Credited and reissued as {copy.number}: {reason}",
+            lines=remaining,
+            refund=ZERO,
+            by=by,
+            carry_to=copy,
+            carry=carried,
+        )
+        invoice_event_record(copy, f"Reissued from {invoice.number} ({note.number})")
+        if carried:
+            copy.amount_credited += carried
+            copy.save(update_fields=["amount_credited", "updated_at"])
+            invoice_event_record(
+                copy, f"{carried} {invoice.currency} paid on {invoice.number} carried over"
             )
     return copy

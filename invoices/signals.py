@@ -4,11 +4,12 @@ from django.dispatch import Signal
 # service's transaction (receivers that queue work must do so on commit). Arguments:
 #   invoice: the Invoice, as saved;
 #   change:  one of CHANGES below;
-#   payment: the Payment for "paid" and "payment_deleted" (a deleted one keeps its id), else None.
+#   payment: the Payment for "paid" and "payment_deleted" (a deleted one keeps its id), else None;
+#   credit_note: the CreditNote for "credited", else None.
 # The Xero sync listens; invoices/ never imports it.
 invoice_changed = Signal()
 
-CHANGES = ("created", "updated", "issued", "paid", "payment_deleted", "voided")
+CHANGES = ("created", "updated", "issued", "paid", "payment_deleted", "voided", "credited")
 
 # Sent before an action that cannot be undone with a click is confirmed, to say what it will do
 # beyond the CRM. Arguments: action (one of ACTIONS), invoice, payment (for
@@ -16,7 +17,7 @@ CHANGES = ("created", "updated", "issued", "paid", "payment_deleted", "voided")
 # nothing to say; the confirmation page shows each under "What happens in <where>".
 invoice_action_effects = Signal()
 
-ACTIONS = ("void", "reissue", "payment_delete")
+ACTIONS = ("void", "reissue", "credit_reissue", "payment_delete", "credit")
 
 # Numbers are the account's, but the books it keeps in step with may hold some already (one
 # typed straight into the accounting system, say). These two let them say so without this app

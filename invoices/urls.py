@@ -12,6 +12,8 @@ urlpatterns = [
     path("<int:pk>/issue/", views.invoice_issue_view, name="issue"),
     path("<int:pk>/void/", views.invoice_void_view, name="void"),
     path("<int:pk>/reissue/", views.invoice_reissue_view, name="reissue"),
+    path("<int:pk>/credit-reissue/", views.invoice_credit_reissue_view, name="credit_reissue"),
     path("<int:pk>/payments/", views.payment_new, name="payment_new"),
+    path("<int:pk>/credit/", views.credit_note_new, name="credit_note_new"),
     path("payments/<int:payment_pk>/delete/", views.payment_delete_view, name="payment_delete"),
 ]

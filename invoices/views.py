@@ -17,10 +17,19 @@ from platform_crm.models import Account
 from platform_crm.tenancy import AccountRequest, account_view
 from taxes.calculation import Totals
 
-from .forms import BaseLineFormSet, InvoiceForm, PaymentForm, line_formset
+from .forms import (
+    BaseLineFormSet,
+    CreditNoteForm,
+    InvoiceForm,
+    PaymentForm,
+    ReasonForm,
+    line_formset,
+)
 from .integrations import invoice_list_filters
 from .models import Invoice, InvoiceStatus, Payment, TaxMode
 from .selectors import (
+    invoice_credit_notes,
+    invoice_credits_carried_in,
     invoice_get,
     invoice_history,
     invoice_lines,
@@ -30,7 +39,10 @@ from .selectors import (
 )
 from .services import (
     HEADER_FIELDS,
+    credit_note_create,
+    credit_note_left,
     invoice_create,
+    invoice_credit_reissue,
     invoice_issue,
     invoice_reissue,
     invoice_update,
@@ -81,6 +93,13 @@ def _detail(request: AccountRequest, invoice: Invoice, payment_form: PaymentForm
         "invoice": invoice,
         "lines": invoice_lines(invoice),
         "payments": invoice_payments(invoice),
+        "credit_notes": invoice_credit_notes(invoice),
+        "can_credit": _can_credit(invoice),
+        "carried_in": invoice_credits_carried_in(invoice),
+        # Credit taken on an invoice cannot be voided with it (nor can Xero void it).
+        "can_void": invoice.status != InvoiceStatus.VOID and not _credited(invoice),
+        # A paid invoice takes a change through a reissue (its edit page is closed).
+        "can_reissue": invoice.status in (InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.PAID),
         "history": (history := invoice_history(invoice, HISTORY_SHOWN + 1))[:HISTORY_SHOWN],
         "history_more": len(history) > HISTORY_SHOWN,
         "payment_form": payment_form,
@@ -181,6 +200,17 @@ def _confirmation(
 ) -> Confirmation:
     """The confirmation of `action`, with what connected systems say it will do on their side
     (invoice_action_effects) and Cancel back to the invoice."""
+    return Confirmation(
+        cancel_url=reverse("invoices:detail", args=[invoice.account.slug, invoice.pk]),
+        elsewhere=_elsewhere(action, invoice, payment),
+        **fields,
+    )
+
+
+def _elsewhere(
+    action: str, invoice: Invoice, payment: Payment | None = None
+) -> list[tuple[str, list[str]]]:
+    """What connected systems say `action` will do on their side: (where, [sentences])."""
     # Receivers answer (where, [sentences]) or None (django-stubs types answers as str | None).
     answers = cast(
         list[tuple[object, tuple[str, list[str]] | None]],
@@ -188,15 +218,21 @@ def _confirmation(
             sender=Invoice, action=action, invoice=invoice, payment=payment
         ),
     )
-    return Confirmation(
-        cancel_url=reverse("invoices:detail", args=[invoice.account.slug, invoice.pk]),
-        elsewhere=[answer for _, answer in answers if answer],
-        **fields,
-    )
+    return [answer for _, answer in answers if answer]
 
 
 def _money(amount: Decimal, invoice: Invoice) -> str:
     return f"{amount} {invoice.currency}"
+
+
+CREDITED_NOT_VOIDED = (
+    "This invoice has credit notes against it (credit taken on it stays on the books), so it "
+    "can no longer be voided."
+)
+
+
+def _credited(invoice: Invoice) -> bool:
+    return invoice.credit_notes.exists() or invoice.credits_carried_in.exists()
 
 
 def _void_confirmation(invoice: Invoice) -> Confirmation:
@@ -215,6 +251,8 @@ def _void_confirmation(invoice: Invoice) -> Confirmation:
     blocked = ""
     if invoice.status == InvoiceStatus.VOID:
         blocked = "This invoice is already void."
+    elif _credited(invoice):
+        blocked = CREDITED_NOT_VOIDED
     elif invoice.payments.exists():
         blocked = (
             "This invoice has payments recorded against it. Delete its payments first, then "
@@ -260,6 +298,8 @@ def _reissue_confirmation(invoice: Invoice) -> Confirmation:
     blocked = ""
     if invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
         blocked = "Only an issued invoice can be voided and reissued."
+    elif _credited(invoice):
+        blocked = CREDITED_NOT_VOIDED + " Use Credit and reissue instead."
     return _confirmation(
         "reissue",
         invoice,
@@ -334,3 +374,101 @@ def payment_delete_view(request: AccountRequest, account: Account, payment_pk: i
     invoice = payment_delete(payment=payment)
     messages.success(request, f"Payment of {payment.amount} {invoice.currency} deleted.")
     return redirect("invoices:detail", account_slug=account.slug, pk=invoice.pk)
+
+
+def _can_credit(invoice: Invoice) -> bool:
+    return invoice.status not in (InvoiceStatus.DRAFT, InvoiceStatus.VOID) and (
+        credit_note_left(invoice)["credit"] > 0
+    )
+
+
+@account_view()
+@require_http_methods(["GET", "POST"])
+def credit_note_new(request: AccountRequest, account: Account, pk: int) -> HttpResponse:
+    invoice = invoice_get(account, pk)
+    if not _can_credit(invoice):
+        messages.error(request, f"Invoice {invoice.number} has nothing left to credit.")
+        return redirect("invoices:detail", account_slug=account.slug, pk=invoice.pk)
+    left = credit_note_left(invoice)
+    data = request.POST if request.method == "POST" else None
+    form = CreditNoteForm(data, invoice=invoice, left=left)
+    if data is not None and form.is_valid():
+        try:
+            note = credit_note_create(invoice=invoice, by=request.user, **form.credit())
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            refunded = (
+                f", {_money(note.refund_amount, invoice)} of it refunded"
+                if note.refund_amount
+                else ""
+            )
+            messages.success(
+                request, f"Credit note {note.number} for {_money(note.total, invoice)}{refunded}."
+            )
+            return redirect("invoices:detail", account_slug=account.slug, pk=invoice.pk)
+    context = {
+        "invoice": invoice,
+        "form": form,
+        "left": left,
+        "elsewhere": _elsewhere("credit", invoice),
+    }
+    return render(request, "invoices/credit_note_form.html", context)
+
+
+def _credit_reissue_confirmation(invoice: Invoice, form: ReasonForm) -> Confirmation:
+    left = credit_note_left(invoice)
+    here = [
+        f"Invoice {invoice.number} stays as it is, with its payments. A credit note cancels "
+        f"what is left of it ({_money(left['credit'], invoice)}), so it owes nothing.",
+        "A draft copy is written under a new number with what it still bills, for you to "
+        "change and then issue.",
+    ]
+    if left["refund"]:
+        here.append(
+            f"What was paid on {invoice.number} ({_money(left['refund'], invoice)}) is carried "
+            "to the copy as credit: the customer is not asked to pay it twice."
+        )
+    here.append(
+        "Use this rather than Void and reissue when the original must stay in the books as it "
+        "was sent, with its payments where they are."
+    )
+    blocked = ""
+    if invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
+        blocked = "Only an issued invoice can be credited and reissued."
+    elif left["credit"] <= 0:
+        blocked = "Nothing is left to credit on this invoice."
+    return _confirmation(
+        "credit_reissue",
+        invoice,
+        title=f"Credit and reissue invoice {invoice.number}?",
+        question=f"Credit invoice {invoice.number} in full and write a copy to change? "
+        "This cannot be undone.",
+        button=f"Credit {invoice.number} and write the copy",
+        here=here,
+        blocked=blocked,
+        form=form,
+    )
+
+
+@account_view()
+@require_http_methods(["GET", "POST"])
+def invoice_credit_reissue_view(request: AccountRequest, account: Account, pk: int) -> HttpResponse:
+    invoice = invoice_get(account, pk)
+    form = ReasonForm(request.POST if confirmed(request) else None)
+    if not form.is_valid():
+        return confirmation_page(request, _credit_reissue_confirmation(invoice, form))
+    try:
+        copy = invoice_credit_reissue(
+            invoice=invoice, reason=form.cleaned_data["reason"], by=request.user
+        )
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return redirect("invoices:detail", account_slug=account.slug, pk=invoice.pk)
+    messages.success(
+        request,
+        f"Invoice {invoice.number} credited; {copy.number} is its copy, a draft: change it, "
+        "then issue it.",
+    )
+    return redirect("invoices:detail", account_slug=account.slug, pk=copy.pk)

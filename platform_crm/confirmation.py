@@ -5,6 +5,7 @@ Content-Security-Policy and without JavaScript."""
 
 from dataclasses import dataclass, field
 
+from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -23,6 +24,8 @@ class Confirmation:
     elsewhere: list[tuple[str, list[str]]] = field(default_factory=list)
     # Why it cannot be done now; the page then says so and offers no button.
     blocked: str = ""
+    # What the action needs to be told (a reason, say), shown above the button.
+    form: forms.Form | None = None
 
 
 def confirmed(request: HttpRequest) -> bool:

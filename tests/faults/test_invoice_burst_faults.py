@@ -1,6 +1,7 @@
-"""Invoice bursts reach Xero exactly once whatever breaks underneath: workers SIGKILLed mid-drain
-(a pool child, or the whole worker with its unacknowledged message), Xero answering 5xx, timing
-out or losing its answers after writing, and the Redis broker restarted with everything on it.
+"""Invoice bursts (and their credit notes) reach Xero exactly once whatever breaks underneath:
+workers SIGKILLed mid-drain (a pool child, or the whole worker with its unacknowledged
+message), Xero answering 5xx, timing out or losing its answers after writing, and the Redis
+broker restarted with everything on it.
 Real worker processes, a real `celery beat` running the outbox sweep, PostgreSQL and the Xero
 sandbox over HTTP; the burst is issued by its own process, as an import would be."""
 
@@ -12,7 +13,8 @@ from decimal import Decimal
 
 import pytest
 
-from invoices.models import Invoice, Payment
+from invoices.models import CreditNote, Invoice, Payment
+from xero_sync.invoices.models import CreditNoteSync
 from xero_sync.models import InvoiceSync, InvoiceSyncState, PaymentSync
 
 from ..factories import contact_make
@@ -30,7 +32,17 @@ class Burst:
     called."""
 
     def __init__(
-        self, processes, tmp_path, account, gst, *, count, per_transaction, pay_every=0, env
+        self,
+        processes,
+        tmp_path,
+        account,
+        gst,
+        *,
+        count,
+        per_transaction,
+        pay_every=0,
+        credit_every=0,
+        env,
     ):
         self.stderr = tmp_path / "burst.err"
         with self.stderr.open("w") as err:
@@ -38,7 +50,10 @@ class Burst:
                 [
                     "-m",
                     "tests.faults.invoice_burst",
-                    *map(str, (account.pk, gst.pk, count, per_transaction, pay_every)),
+                    *map(
+                        str,
+                        (account.pk, gst.pk, count, per_transaction, pay_every, credit_every),
+                    ),
                 ],
                 env=env,
                 stdin=subprocess.PIPE,
@@ -267,9 +282,22 @@ WRITES = [
 ]
 
 
-def xero_flaky(xero) -> None:
+def flaky_worker(private_redis, processes, tmp_path, xero) -> tuple[KillableWorker, dict]:
+    """A worker on a Redis of its own (only it, with this test's limits, takes the work) whose
+    reads give up after 1.5 s. Retries cost calls: Xero's per-minute limit (and ours) is
+    raised so the run is not paced by it; the day limit is untouched."""
+    url = private_redis.url
+    own = {"REDIS_URL": url, "CACHE_URL": url, "CELERY_BROKER_URL": url}
+    xero.set_limits(per_minute=600)
+    worker = KillableWorker(
+        processes, tmp_path, xero, XERO_READ_TIMEOUT="1.5", XERO_CALLS_PER_MINUTE="600", **own
+    )
+    return worker, own
+
+
+def xero_flaky(xero, writes=WRITES) -> None:
     seed = 0
-    for method, path in WRITES:
+    for method, path in writes:
         for kind, spec in WRITE_FAULTS:
             seed += 1
             xero.fault(kind, method=method, path=path, count=None, seed=seed, **spec)
@@ -299,15 +327,7 @@ def test_invoices_and_payments_reach_xero_once_when_a_fifth_of_its_writes_fail(
     outbox_ready,
 ):
     connection, gst, before = outbox_ready
-    # A Redis of its own: only this test's worker, with this test's limits, takes the work.
-    url = private_redis.url
-    own = {"REDIS_URL": url, "CACHE_URL": url, "CELERY_BROKER_URL": url}
-    # Retries cost calls: Xero's per-minute limit (and ours) is raised so the run is not paced
-    # by it; the day limit is untouched.
-    xero.set_limits(per_minute=600)
-    worker = KillableWorker(
-        processes, tmp_path, xero, XERO_READ_TIMEOUT="1.5", XERO_CALLS_PER_MINUTE="600", **own
-    )
+    worker, own = flaky_worker(private_redis, processes, tmp_path, xero)
     xero_flaky(xero)
     burst = Burst(
         processes,
@@ -395,6 +415,139 @@ def test_a_burst_survives_its_redis_restarted_with_every_queued_message_lost(
     assert_in_xero_exactly_once(xero, connection, account, before, REDIS_BURST)
     assert sweeps_that_found_work(worker) > 0
     assert worker.sent_mail() == []
+
+
+# --- credit notes -----------------------------------------------------------------------------
+CREDIT_NOTES = "/api.xro/2.0/CreditNotes*"  # created, and allocated (…/{id}/Allocations)
+
+
+def credit_note_call_arrived(xero, account, since_id: int) -> bool:
+    nothing_failed(account)
+    return bool(xero.requests(method="PUT", path=CREDIT_NOTES, since_id=since_id))
+
+
+def assert_credit_notes_in_xero_once(xero, connection, account) -> None:
+    """One credit note in Xero per CRM credit note, each allocated once to its own invoice
+    and refunded once; and every invoice owes in Xero exactly what it owes in the CRM."""
+    tenant = connection.tenant_id
+    notes = {n.number: n for n in CreditNote.objects.filter(invoice__account=account)}
+    held = xero.credit_notes(tenant)
+    numbers = Counter(c["CreditNoteNumber"] for c in held)
+    assert len(held) == len(notes), f"{len(held)} credit notes in Xero for {len(notes)} raised"
+    assert set(numbers) == set(notes) and set(numbers.values()) == {1}
+    twins = CreditNoteSync.objects.filter(credit_note__in=notes.values())
+    assert {t.xero_credit_note_id for t in twins} == {c["CreditNoteID"] for c in held}
+    in_xero = dict(
+        InvoiceSync.objects.filter(invoice__account=account).values_list(
+            "invoice_id", "xero_invoice_id"
+        )
+    )
+    for credit in held:
+        ours = notes[credit["CreditNoteNumber"]]
+        [allocation] = credit["Allocations"]
+        assert allocation["Invoice"]["InvoiceID"] == in_xero[ours.invoice_id]
+        assert Decimal(str(allocation["Amount"])) == ours.amount_allocated
+        assert Decimal(str(credit["RemainingCredit"])) == 0
+    refunds = [p for p in xero.payments(tenant) if p["PaymentType"] == "ARCREDITPAYMENT"]
+    assert Counter(r["Invoice"]["InvoiceNumber"] for r in refunds) == dict.fromkeys(notes, 1)
+    assert {Decimal(str(r["Amount"])) for r in refunds} == {Decimal("5.00")}
+    due = {i["InvoiceID"]: Decimal(str(i["AmountDue"])) for i in xero.invoices(tenant)}
+    for invoice in Invoice.objects.filter(account=account):
+        assert due[in_xero[invoice.pk]] == invoice.amount_due, invoice.number
+
+
+CREDIT_BURST = 60
+
+
+def credit_burst(processes, tmp_path, account, gst, xero, own, *, credit_every) -> Burst:
+    """Sixty invoices in three transactions; every `credit_every`-th paid 25.00 and credited
+    20.00, of which 5.00 is refunded."""
+    return Burst(
+        processes,
+        tmp_path,
+        account,
+        gst,
+        count=CREDIT_BURST,
+        per_transaction=20,
+        credit_every=credit_every,
+        env=process_env(xero, **own),
+    )
+
+
+def assert_credit_burst_in_xero_once(xero, connection, account, before, worker) -> None:
+    assert_in_xero_exactly_once(xero, connection, account, before, CREDIT_BURST)
+    assert_credit_notes_in_xero_once(xero, connection, account)
+    assert worker.sent_mail() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_credit_notes_reach_xero_once_while_the_whole_worker_is_killed(
+    private_redis,
+    processes,
+    tmp_path,
+    xero,
+    account,
+    outbox_ready,
+):
+    connection, gst, before = outbox_ready
+    url = private_redis.url
+    own = {"REDIS_URL": url, "CACHE_URL": url, "CELERY_BROKER_URL": url}
+    # Each credit note costs three calls (its share of a create, an allocation, a refund) and
+    # its invoice's payment a fourth: the per-minute limit is raised so the run is not paced by
+    # it; the day limit is untouched.
+    xero.set_limits(per_minute=600)
+    worker = KillableWorker(processes, tmp_path, xero, XERO_CALLS_PER_MINUTE="600", **own)
+    SweepBeat(processes, tmp_path, **own)
+    burst = credit_burst(processes, tmp_path, account, gst, xero, own, credit_every=1)
+    # Xero writes credit notes and allocations at once and answers 0.3 s later, so a kill
+    # while one is under way loses the answer to a committed write; and the first create's
+    # answer is lost outright, so the lookup by number runs whatever the kills' timing.
+    xero.fault("lost_response", method="PUT", path="/api.xro/2.0/CreditNotes", count=1)
+    xero.fault("latency", method="PUT", path=CREDIT_NOTES, seconds=0.3, count=None)
+    for _ in range(burst.transactions):
+        since = last_request_id(xero)
+        burst.commit_next()
+        worker.wait_for(lambda since=since: credit_note_call_arrived(xero, account, since), 60)
+        worker.kill_whole()
+    burst.finish()
+
+    wait_all_synced(worker, account, CREDIT_BURST, 240)
+
+    assert worker.kills == {"pool": 0, "whole": burst.transactions}
+    # The lost answer was followed by a lookup, not a second create.
+    assert xero.requests(method="GET", path="/api.xro/2.0/CreditNotes")
+    assert_credit_burst_in_xero_once(xero, connection, account, before, worker)
+    report(xero, worker)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_credit_notes_reach_xero_once_when_a_fifth_of_its_writes_fail(
+    private_redis,
+    processes,
+    tmp_path,
+    xero,
+    account,
+    outbox_ready,
+):
+    connection, gst, before = outbox_ready
+    worker, own = flaky_worker(private_redis, processes, tmp_path, xero)
+    xero_flaky(xero, writes=[*WRITES, ("PUT", CREDIT_NOTES)])
+    burst = credit_burst(processes, tmp_path, account, gst, xero, own, credit_every=2)
+    for _ in range(burst.transactions):
+        burst.commit_next()
+    burst.finish()
+
+    wait_all_synced(worker, account, CREDIT_BURST, 240)
+
+    fired: Counter[str] = Counter()
+    for fault in xero.faults():
+        if fault["path"] == CREDIT_NOTES:
+            fired[fault["kind"]] += fault["fired"]
+    print(f"\ncredit-note faults fired: {dict(fired)}")
+    report(xero, worker)
+    # Every kind of failure hit the credit notes' own calls, and none of them showed.
+    assert len(fired) == len(WRITE_FAULTS) and all(fired.values()), fired
+    assert_credit_burst_in_xero_once(xero, connection, account, before, worker)
 
 
 HIDDEN_BURST = 200

@@ -4,12 +4,13 @@ the object they are about, over one private transport; our own shapes and typed 
 from .answers import element_messages
 from .connection import ConnectionCalls
 from .contacts import ContactCalls
+from .credit_notes import CreditNoteCalls
 from .invoices import InvoiceCalls
 from .shapes import ContactGroup, LedgerAccount, Organisation, Tenant
 from .transport import Transport
 
 
-class XeroClient(ConnectionCalls, ContactCalls, InvoiceCalls, Transport):
+class XeroClient(ConnectionCalls, ContactCalls, CreditNoteCalls, InvoiceCalls, Transport):
     """Calls Xero for one connection. Build one per task; never share it between threads."""
 
 

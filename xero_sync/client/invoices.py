@@ -15,16 +15,14 @@ from xero_python.accounting import Payment as XPayment
 from xero_python.api_client.serializer import serialize
 
 from .answers import JsonObject
-from .errors import BadAnswer, NotFound
-from .shapes import InvoiceBody, PaymentBody
+from .errors import NotFound
+from .shapes import InvoiceBody, LineBody, PaymentBody
 from .transport import Transport, request_body, request_digest, xero_bool
 
 
-def _invoice_model(body: InvoiceBody) -> XInvoice:
-    if body.status_only:
-        return XInvoice(invoice_id=body.invoice_id, status=body.status)
-    lines = []
-    for line in body.lines:
+def line_items(lines: tuple[LineBody, ...]) -> list[LineItem]:
+    items = []
+    for line in lines:
         item = LineItem(
             description=line.description,
             quantity=line.quantity,
@@ -36,7 +34,13 @@ def _invoice_model(body: InvoiceBody) -> XInvoice:
             item.tax_type = line.tax_type
         if line.line_item_id:
             item.line_item_id = line.line_item_id
-        lines.append(item)
+        items.append(item)
+    return items
+
+
+def _invoice_model(body: InvoiceBody) -> XInvoice:
+    if body.status_only:
+        return XInvoice(invoice_id=body.invoice_id, status=body.status)
     model = XInvoice(
         type="ACCREC",
         contact=XContact(contact_id=body.contact_id),
@@ -47,7 +51,7 @@ def _invoice_model(body: InvoiceBody) -> XInvoice:
         currency_code=CurrencyCode(body.currency),
         line_amount_types=LineAmountTypes(body.line_amount_types),
         status=body.status,
-        line_items=lines,
+        line_items=line_items(body.lines),
     )
     if body.invoice_id:
         model.invoice_id = body.invoice_id
@@ -162,16 +166,12 @@ class InvoiceCalls(Transport):
     def payment_create(self, payment: PaymentBody, *, idempotency_key: str) -> Any:
         """POST /Payments with one payment; its answer (with any validation errors)."""
         body = payment_request(payment)
-        found = self._list(
+        return self._write_one(
             "payments.create",
             lambda acc, ident, **o: acc.create_payment(self.connection.tenant_id, body, **o),
             "Payments",
-            write=True,
             idempotency_key=idempotency_key,
         )
-        if not found:
-            raise BadAnswer("Xero's answer to a payment holds no payment.", outcome_unknown=True)
-        return found[0]
 
     def payment_delete(self, payment_id: str, *, idempotency_key: str) -> None:
         self._call(

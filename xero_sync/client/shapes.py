@@ -103,3 +103,34 @@ class PaymentBody:
     date: datetime.date
     amount: Decimal
     reference: str
+
+
+@dataclass(frozen=True)
+class CreditNoteBody:
+    """A sales credit note (ACCRECCREDIT) as we create it in Xero, approved."""
+
+    contact_id: str
+    number: str
+    reference: str
+    date: datetime.date
+    currency: str
+    line_amount_types: str
+    lines: tuple[LineBody, ...]
+
+
+@dataclass(frozen=True)
+class AllocationBody:
+    invoice_id: str  # Xero's InvoiceID the credit is set against
+    amount: Decimal
+    date: datetime.date
+
+
+@dataclass(frozen=True)
+class RefundBody:
+    """A refund: a payment out of the payment account against a credit note."""
+
+    credit_note_id: str
+    account_id: str
+    date: datetime.date
+    amount: Decimal
+    reference: str

@@ -395,3 +395,12 @@ class Transport:
                 f"Xero's answer has no list of {key}.", outcome_unknown=options.get("write", False)
             )
         return found
+
+    def _write_one(self, operation: str, fn: SdkCall, key: str, *, idempotency_key: str) -> Any:
+        """A write of one element; the element Xero answers (with any validation errors)."""
+        found = self._list(operation, fn, key, write=True, idempotency_key=idempotency_key)
+        if not found:
+            raise BadAnswer(
+                f"Xero's answer ({operation}) holds no {key[:-1].lower()}.", outcome_unknown=True
+            )
+        return found[0]

@@ -136,6 +136,10 @@ CALL_WORDS = {
     "contacts.get": "Read a contact",
     "contacts.page": "Read a page of contacts",
     "contacts.update": "Updated contacts in Xero",
+    "credit_notes.allocate": "Set a credit note against its invoice",
+    "credit_notes.create": "Sent credit notes to Xero",
+    "credit_notes.find": "Looked credit notes up by number",
+    "credit_notes.get": "Read a credit note",
     "invoices.by_id": "Read invoices by id",
     "invoices.find": "Looked invoices up by number",
     "invoices.get": "Read an invoice",
@@ -144,6 +148,7 @@ CALL_WORDS = {
     "organisation.get": "Read the organisation",
     "payments.create": "Sent a payment to Xero",
     "payments.delete": "Removed a payment in Xero",
+    "refunds.create": "Sent a refund to Xero",
     "tax_rates.list": "Read the tax rates",
 }
 OUTCOME_WORDS = {

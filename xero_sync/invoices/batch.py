@@ -6,7 +6,9 @@
 4. Contacts not yet in Xero are created (one call for the batch) and linked.
 5. The invoices: one POST for the batch. ACCREC, our number as InvoiceNumber, title as
    Reference; draft -> DRAFT, sent -> AUTHORISED, void -> VOIDED (DELETED for a draft).
-6. Payments not yet in Xero go against the chosen payment account."""
+6. Payments not yet in Xero go against the chosen payment account.
+7. Credit notes not yet in Xero: one PUT for the batch, then each is set against its invoice
+   and its refund paid (xero_sync.invoices.credit_notes)."""
 
 from functools import partial
 
@@ -21,11 +23,12 @@ from ..client.errors import XeroError
 from ..inbound import normalise
 from ..models import XeroConnection, XeroContact
 from .contacts_link import contacts_link
+from .credit_notes import credit_notes_create, credit_notes_settle_last
 from .invoices_write import invoices_write
 from .mapping import invoice_from_xero
 from .models import InvoiceSync
 from .outbox import due_rows
-from .payments import payments_create_last, payments_delete
+from .payments import payments_create, payments_delete
 from .preflight import PreflightFailed, preflight
 from .refusals import RowFailed, is_definite
 from .rows import Row, per_row
@@ -99,4 +102,6 @@ def batch_send(client: XeroClient, connection: XeroConnection, rows: list[Row]) 
     per_row(rows, partial(payments_delete, client))
     links = contacts_link(client, connection, rows)
     invoices_write(client, connection, rows, links)
-    per_row(rows, partial(payments_create_last, client))
+    per_row(rows, partial(payments_create, client))
+    credit_notes_create(client, connection, rows, links)
+    per_row(rows, partial(credit_notes_settle_last, client))

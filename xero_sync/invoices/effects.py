@@ -5,9 +5,19 @@ Reads only."""
 from invoices.models import Invoice, Payment
 
 from ..models import XeroConnection
-from .models import InvoiceSync, PaymentSync
+from .models import InvoiceSync, InvoiceSyncState, PaymentSync
 
 WHERE = "Xero"
+
+# Where Xero takes both ways of changing a paid invoice, the choice in plain words.
+BOTH_ALLOWED = (
+    "Xero allows both Void and reissue and Credit and reissue here. Void and reissue takes "
+    "the payments off the original in Xero and voids it, as if it had never been sent; Xero "
+    "refuses that for payments reconciled with the bank or dated in a locked period. Credit "
+    "and reissue leaves the original and its payments in Xero as they are and adds a credit "
+    "note that settles it, carrying what was paid to the copy: choose it when the payments "
+    "are reconciled, or when the books should show the original and its correction."
+)
 
 
 def _later(connection: XeroConnection) -> list[str]:
@@ -27,6 +37,12 @@ def invoice_action_effects(
         return None  # never connected: nothing happens in Xero
     sync = InvoiceSync.objects.filter(invoice=invoice).first()
     org = connection.tenant_name or "the Xero organisation"
+    if (sync is None or not sync.xero_invoice_id) and action == "credit":
+        return WHERE, [
+            f"Invoice {invoice.number} has not reached {org} yet: the credit note goes there "
+            "with it.",
+            *_later(connection),
+        ]
     if sync is None or not sync.xero_invoice_id:
         never = (
             f"Invoice {invoice.number} has not reached {org}, so nothing changes there"
@@ -40,6 +56,18 @@ def invoice_action_effects(
                 *_later(connection),
             ]
         return WHERE, [never]
+    if action == "credit":
+        account = (
+            f"{connection.payment_account_code} {connection.payment_account_name}".strip()
+            or "the payment account chosen for Xero"
+        )
+        return WHERE, [
+            f"{org} gets an approved credit note for the same amount, with your reason as its "
+            f"reference. The part that comes off what is owed is set against {invoice.number} "
+            "there, so Xero shows the same amount due as here.",
+            f"A refund is recorded in {org} as money paid out of {account}.",
+            *_later(connection),
+        ]
     if action == "void":
         if sync.xero_status == "DRAFT":
             sentences = [f"Xero deletes its draft of {invoice.number} in {org}."]
@@ -49,6 +77,8 @@ def invoice_action_effects(
                 "owing nothing."
             ]
         return WHERE, [*sentences, *_later(connection)]
+    if action == "credit_reissue":
+        return WHERE, _credit_reissue_effects(invoice, sync, org, connection)
     if action == "reissue":
         in_xero = PaymentSync.objects.filter(
             invoice_sync=sync, deleted_in_xero=False, deleted_in_crm=False
@@ -70,6 +100,8 @@ def invoice_action_effects(
             f"The copy is created in {org} as a new approved invoice and its payments are "
             f"recorded against it{account}."
         )
+        if in_xero.exists():
+            sentences.append(BOTH_ALLOWED)
         return WHERE, [*sentences, *_later(connection)]
     if action == "payment_delete" and payment is not None:
         record = PaymentSync.objects.filter(payment_id=payment.pk).first()
@@ -86,3 +118,32 @@ def invoice_action_effects(
             *_later(connection),
         ]
     return None
+
+
+def _credit_reissue_effects(
+    invoice: Invoice, sync: InvoiceSync, org: str, connection: XeroConnection
+) -> list[str]:
+    sentences = [
+        f"{invoice.number} stays in {org} with its payments. An approved credit note for what "
+        "is left of it is set against it there, so Xero shows it owing nothing.",
+        f"The copy reaches {org} when you issue it; what was paid on {invoice.number} is then "
+        "set against it from the credit note, so Xero shows the copy owing what the CRM does.",
+    ]
+    if sync.state == InvoiceSyncState.FAILED and sync.error_cause == "xero_locked":
+        sentences.append(
+            f"Xero still holds {invoice.number} as it was before your last change (it refused "
+            "that change), and the credit note is written from the invoice as it is here: undo "
+            "the change first, then credit and reissue, and make the change on the copy."
+        )
+    if invoice.credit_notes.exists():
+        sentences.append(
+            f"Xero will not void {invoice.number} now a credit note is set against it, so "
+            "Credit and reissue is the way to change it."
+        )
+    elif (
+        PaymentSync.objects.filter(invoice_sync=sync, deleted_in_xero=False)
+        .exclude(xero_payment_id="")
+        .exists()
+    ):
+        sentences.append(BOTH_ALLOWED)
+    return [*sentences, *_later(connection)]

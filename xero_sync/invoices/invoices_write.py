@@ -3,6 +3,9 @@ lines with their LineItemID), each element's answer handled on its own. A row wh
 already holds unchanged costs nothing."""
 
 import logging
+from typing import Any
+
+from django.db.models import QuerySet
 
 from invoices.history import invoice_event_record
 from invoices.models import EventSource, InvoiceStatus, TaxMode
@@ -21,11 +24,10 @@ from .rows import Row
 log = logging.getLogger(__name__)
 
 
-def invoice_facts(sync: InvoiceSync, contact_id: str) -> InvoiceFacts:
-    """What the invoice's body for Xero is made of, read from the database."""
-    invoice = sync.invoice
-    taxed = invoice.tax_mode != TaxMode.NO_TAX
-    lines = tuple(
+def line_facts(lines: QuerySet[Any], tax_mode: str) -> tuple[LineFacts, ...]:
+    """An invoice's (or credit note's) lines with the Xero tax types their rates map to."""
+    taxed = tax_mode != TaxMode.NO_TAX
+    return tuple(
         LineFacts(
             line_id=line.pk,
             description=line.description,
@@ -39,8 +41,14 @@ def invoice_facts(sync: InvoiceSync, contact_id: str) -> InvoiceFacts:
                 else None
             ),
         )
-        for line in invoice.lines.all().select_related("tax_rate__xero_mapping")
+        for line in lines.select_related("tax_rate__xero_mapping")
     )
+
+
+def invoice_facts(sync: InvoiceSync, contact_id: str) -> InvoiceFacts:
+    """What the invoice's body for Xero is made of, read from the database."""
+    invoice = sync.invoice
+    lines = line_facts(invoice.lines.all(), invoice.tax_mode)
     return InvoiceFacts(
         status=invoice.status,
         number=invoice.number,

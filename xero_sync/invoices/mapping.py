@@ -15,7 +15,15 @@ from decimal import Decimal
 from contacts.models import Contact
 from invoices.models import InvoiceStatus, Payment, TaxMode
 
-from ..client.shapes import ContactBody, InvoiceBody, LineBody, PaymentBody
+from ..client.shapes import (
+    AllocationBody,
+    ContactBody,
+    CreditNoteBody,
+    InvoiceBody,
+    LineBody,
+    PaymentBody,
+    RefundBody,
+)
 from ..inbound import normalise
 
 # --- to Xero -------------------------------------------------------------------------------------
@@ -84,18 +92,29 @@ def invoice_body(facts: InvoiceFacts) -> InvoiceBody:
         due_date=facts.due_date,
         currency=facts.currency,
         line_amount_types=LINE_AMOUNT_TYPES[TaxMode(facts.tax_mode)],
-        lines=tuple(
-            LineBody(
-                description=line.description or "-",
-                quantity=line.quantity,
-                unit_amount=line.unit_price,
-                discount_rate=line.discount_rate if line.discount_rate else None,
-                account_code=facts.sales_account_code,
-                tax_type=line.xero_tax_type if taxed else None,
-                line_item_id=facts.xero_line_ids.get(str(line.line_id)) or None,
-            )
-            for line in facts.lines
-        ),
+        lines=line_bodies(facts.lines, facts.sales_account_code, taxed, facts.xero_line_ids),
+    )
+
+
+def line_bodies(
+    lines: tuple[LineFacts, ...],
+    account_code: str,
+    taxed: bool,
+    xero_line_ids: Mapping[str, str] | None = None,
+) -> tuple[LineBody, ...]:
+    """Lines as Xero takes them on invoices and credit notes; those Xero already holds keep
+    their LineItemID."""
+    return tuple(
+        LineBody(
+            description=line.description or "-",
+            quantity=line.quantity,
+            unit_amount=line.unit_price,
+            discount_rate=line.discount_rate if line.discount_rate else None,
+            account_code=account_code,
+            tax_type=line.xero_tax_type if taxed else None,
+            line_item_id=(xero_line_ids or {}).get(str(line.line_id)) or None,
+        )
+        for line in lines
     )
 
 
@@ -115,6 +134,54 @@ def payment_body(payment: Payment, *, xero_invoice_id: str, account_id: str) -> 
         date=payment.date,
         amount=Decimal(payment.amount),
         reference=payment.reference or f"CRM payment {payment.pk}",
+    )
+
+
+@dataclass(frozen=True)
+class CreditNoteFacts:
+    """What a CRM credit note's body for Xero is made of."""
+
+    number: str
+    reason: str
+    date: dt.date
+    currency: str
+    tax_mode: str
+    lines: tuple[LineFacts, ...]
+    contact_id: str
+    sales_account_code: str
+
+
+REFERENCE_LENGTH = 255
+
+
+def credit_note_body(facts: CreditNoteFacts) -> CreditNoteBody:
+    """ACCRECCREDIT, approved (only an approved credit note can be allocated or refunded), our
+    number as CreditNoteNumber, the reason as Reference; lines as the invoice's are sent."""
+    taxed = facts.tax_mode != TaxMode.NO_TAX
+    return CreditNoteBody(
+        contact_id=facts.contact_id,
+        number=facts.number,
+        reference=facts.reason[:REFERENCE_LENGTH],
+        date=facts.date,
+        currency=facts.currency,
+        line_amount_types=LINE_AMOUNT_TYPES[TaxMode(facts.tax_mode)],
+        lines=line_bodies(facts.lines, facts.sales_account_code, taxed),
+    )
+
+
+def allocation_body(*, xero_invoice_id: str, amount: Decimal, date: dt.date) -> AllocationBody:
+    return AllocationBody(invoice_id=xero_invoice_id, amount=Decimal(amount), date=date)
+
+
+def refund_body(
+    *, xero_credit_note_id: str, account_id: str, amount: Decimal, date: dt.date, number: str
+) -> RefundBody:
+    return RefundBody(
+        credit_note_id=xero_credit_note_id,
+        account_id=account_id,
+        date=date,
+        amount=Decimal(amount),
+        reference=f"Refund of {number}",
     )
 
 

@@ -139,3 +139,33 @@ class XeroInvoiceNumber(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} -> {self.xero_invoice_id}"
+
+
+class CreditNoteSync(models.Model):
+    """A CRM credit note's twin in Xero, sent with its invoice's outbox row: created, then set
+    against the invoice (its allocation), then its refund paid. Each step is remembered, so a
+    retry does only what is left."""
+
+    invoice_sync = models.ForeignKey(
+        InvoiceSync, on_delete=models.CASCADE, related_name="credit_notes"
+    )
+    credit_note = models.OneToOneField(
+        "invoices.CreditNote", on_delete=models.CASCADE, related_name="xero_sync"
+    )
+    xero_credit_note_id = models.CharField(max_length=64, blank=True)
+    # A create whose answer was lost: look the credit note up by number before sending again.
+    outcome_unknown = models.BooleanField(default=False)
+    allocated = models.BooleanField(default=False)
+    # Credit and reissue: the part carried to the copy, allocated by the copy's own row.
+    carried_allocated = models.BooleanField(default=False)
+    xero_refund_id = models.CharField(max_length=64, blank=True)
+    # The key of an allocation or refund whose answer was lost: Xero is asked what it holds
+    # before the same request goes again.
+    allocation_key = models.CharField(max_length=128, blank=True)
+    refund_key = models.CharField(max_length=128, blank=True)
+    carried_key = models.CharField(max_length=128, blank=True)
+
+    def __str__(self) -> str:
+        return (
+            f"Credit note {self.credit_note_id} -> Xero {self.xero_credit_note_id or '(not yet)'}"
+        )

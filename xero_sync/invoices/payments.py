@@ -1,7 +1,12 @@
 """Payments: those removed in the CRM are removed in Xero first (Xero voids only invoices
 without payments); those not yet in Xero go against the chosen payment account, last."""
 
+from collections.abc import Callable
 from contextlib import suppress
+from functools import partial
+from typing import Any
+
+from django.db.models import Model
 
 from invoices.history import invoice_event_record
 from invoices.models import EventSource, InvoiceStatus, Payment
@@ -48,31 +53,10 @@ def payments_create(client: XeroClient, row: Row) -> None:
             f"crm-payment-{payment.pk}-"
             + digest([payment_request_digest(body), f"r{sync.retries}"])[:40]
         )
-        if record.pending_key != key:
-            record.pending_key = key
-            record.save(update_fields=["pending_key"])
-        try:
-            answer = client.payment_create(body, idempotency_key=key)
-        except XeroError as error:
-            if is_definite(error):
-                record.pending_key = ""  # answered: a later try is a new request
-                record.save(update_fields=["pending_key"])
-            elif isinstance(error, RateLimited) or not getattr(error, "outcome_unknown", True):
-                record.pending_key = ""  # never reached Xero
-                record.save(update_fields=["pending_key"])
-            raise
-        answer = answer if isinstance(answer, dict) else {}
-        messages = element_messages(answer)
-        payment_id = normalise.text(answer.get("PaymentID"))[:64]
-        record.pending_key = ""
-        if messages or not payment_id or normalise.flag(answer.get("HasValidationErrors")):
-            record.save(update_fields=["pending_key"])
-            raise ValidationFailed(
-                [
-                    f"Xero refused payment {payment.reference or payment.pk}: "
-                    + ("; ".join(messages) or "no reason given")
-                ]
-            )
+        answer = keyed_send(record, "pending_key", key, partial(client.payment_create, body))
+        payment_id = payment_answered(
+            record, "pending_key", answer, f"Xero refused payment {payment.reference or payment.pk}"
+        )
         record.xero_payment_id = payment_id
         record.save(update_fields=["xero_payment_id", "pending_key"])
         row.moved = True
@@ -83,7 +67,31 @@ def payments_create(client: XeroClient, row: Row) -> None:
         )
 
 
-def payments_create_last(client: XeroClient, row: Row) -> None:
-    """The last step: a row through it is done, even if a later row's call is interrupted."""
-    payments_create(client, row)
-    row.done = True
+def keyed_send(record: Model, field: str, key: str, send: Callable[..., Any]) -> Any:
+    """Send a write under `key`, stored on record.<field> first: a retry after a lost answer
+    is the same request. Answered (or never sent), the key is cleared: in memory when answered,
+    for the caller to save with what the answer made."""
+    if getattr(record, field) != key:
+        setattr(record, field, key)
+        record.save(update_fields=[field])
+    try:
+        answer = send(idempotency_key=key)
+    except XeroError as error:
+        never_sent = isinstance(error, RateLimited) or not getattr(error, "outcome_unknown", True)
+        if is_definite(error) or never_sent:
+            setattr(record, field, "")
+            record.save(update_fields=[field])
+        raise
+    setattr(record, field, "")
+    return answer
+
+
+def payment_answered(record: Model, field: str, answer: object, refused: str) -> str:
+    """The PaymentID of a payment (or refund) Xero took; else ValidationFailed in words."""
+    answer = answer if isinstance(answer, dict) else {}
+    messages = element_messages(answer)
+    payment_id = normalise.text(answer.get("PaymentID"))[:64]
+    if messages or not payment_id or normalise.flag(answer.get("HasValidationErrors")):
+        record.save(update_fields=[field])
+        raise ValidationFailed([f"{refused}: " + ("; ".join(messages) or "no reason given")])
+    return payment_id

@@ -1,5 +1,6 @@
 """What would fail in Xero, found without spending an API call: the contact's name, tax rates
-mapped and not broken, a tax rate on every taxed line, a payment account when there are payments,
+mapped and not broken, a tax rate on every taxed line, a payment account when there are payments
+or refunds,
 a number Xero already holds for another invoice."""
 
 from invoices.models import TaxMode
@@ -38,7 +39,8 @@ def preflight(sync: InvoiceSync) -> None:
                     "Map it, then retry.",
                     page_url("xero_sync:tax_mapping", account),
                 )
-    if invoice.payments.exists() and not connection.payment_account_id:
+    refunds = invoice.credit_notes.filter(refund_amount__gt=0)
+    if (invoice.payments.exists() or refunds.exists()) and not connection.payment_account_id:
         raise PreflightFailed(
             "payment_account",
             "No Xero account is chosen for payments.",

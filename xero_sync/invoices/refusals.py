@@ -56,14 +56,18 @@ def refusal(sync: InvoiceSync, messages: list[str]) -> RowFailed:
             f"invoices ({text}). Choose another sales account, then retry.",
             page_url("xero_sync:sales_account", sync.invoice.account),
         )
+    if text.startswith("Xero "):  # a step's own words (a payment, a credit note)
+        return RowFailed("validation", text)
     return RowFailed("validation", "Xero refused the invoice: " + text)
 
 
 def xero_cannot_edit(sync: InvoiceSync) -> bool:
-    """Xero refuses changes to an invoice that is paid or has a payment applied."""
+    """Xero refuses changes to an invoice that is paid or has a payment or credit applied."""
     return (
         sync.xero_status == "PAID"
         or sync.payments.filter(deleted_in_xero=False).exclude(xero_payment_id="").exists()
+        or sync.credit_notes.filter(allocated=True).exists()
+        or sync.invoice.credits_carried_in.filter(xero_sync__carried_allocated=True).exists()
     )
 
 
@@ -74,7 +78,9 @@ def locked_failure(sync: InvoiceSync) -> RowFailed:
         f"Xero no longer lets invoice {invoice.number} change: it has a payment applied in "
         "Xero. Your change is kept here but Xero still shows the invoice as it was. To make "
         "them match, use “Void and reissue” on the invoice (the payments move to the new "
-        "invoice), or undo the change.",
+        "invoice), or undo the change. If Xero will not void it (its payments are reconciled, "
+        "or a credit note is set against it), undo the change and use “Credit and reissue”: "
+        "the change is then made on the copy.",
         # Void and reissue asks for confirmation first, saying what happens on both sides.
         page_url("invoices:reissue", invoice.account, pk=invoice.pk),
     )
