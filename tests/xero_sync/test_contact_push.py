@@ -11,7 +11,14 @@ from demo.data import DEMO_CONTACTS
 from xero_sync.contacts import pull, push
 from xero_sync.contacts.outbox import connections_due
 from xero_sync.context import changes_from_xero
-from xero_sync.models import ContactPushMode, ContactSync, ContactSyncState, XeroContact
+from xero_sync.models import (
+    ConflictRule,
+    ContactConflict,
+    ContactPushMode,
+    ContactSync,
+    ContactSyncState,
+    XeroContact,
+)
 
 from ..factories import client_for, contact_make
 from ..support.contacts import demo_contacts_make
@@ -26,6 +33,7 @@ def linked(xero, account, admin_user):
     demo_contacts_make(account)
     connection = connect(xero, account, admin_user)
     run_import(connection)
+    connection.refresh_from_db()
     return connection
 
 
@@ -179,3 +187,70 @@ def test_a_lost_answer_is_read_back_not_written_twice(linked, account, xero):
     assert sync.state == ContactSyncState.SYNCED and not sync.outcome_unknown
     assert len(xero.requests(**SAVES, since_id=since)) == 1  # read back, not written again
     assert twin(xero, fetu)["EmailAddress"] == "fetu@lost.example"
+
+
+def xero_edit(xero, contact: Contact, **fields) -> None:
+    xero.edit_contact(xero.tenant_id(KIWI), twin(xero, contact)["ContactID"], **fields)
+
+
+def poll(connection) -> None:
+    connection.refresh_from_db()
+    pull.contacts_poll(connection)
+
+
+def conflict_history(contact: Contact) -> list[str]:
+    return list(
+        ContactChange.objects.filter(contact=contact, field="conflict").values_list(
+            "new_value", flat=True
+        )
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("rule", "xero_last", "kept"),
+    [
+        (ConflictRule.LATEST, True, "xero"),
+        (ConflictRule.LATEST, False, "crm"),
+        (ConflictRule.XERO, False, "xero"),
+        (ConflictRule.CRM, True, "crm"),
+    ],
+)
+def test_a_field_changed_in_both_places_is_decided_by_the_rule_and_written_to_history(
+    linked, account, xero, rule, xero_last, kept
+):
+    linked.contact_conflict_rule = rule
+    linked.save()
+    ben = crm(account, "Ben")
+    if xero_last:
+        contact_update(contact=ben, email="ben@crm.example")
+        xero_edit(xero, ben, EmailAddress="ben@xero.example")
+    else:
+        xero_edit(xero, ben, EmailAddress="ben@xero.example")
+        contact_update(contact=ben, email="ben@crm.example")
+    poll(linked)  # Xero's change arrives before the CRM's is pushed
+    push.contacts_push(linked.pk)
+
+    winner = {"crm": "ben@crm.example", "xero": "ben@xero.example"}[kept]
+    ben.refresh_from_db()
+    assert ben.email == winner
+    assert twin(xero, ben)["EmailAddress"] == winner
+    [said] = conflict_history(ben)
+    assert "here “ben@crm.example”, in Xero “ben@xero.example”" in said
+    assert ("Kept Xero's" if kept == "xero" else "Kept this CRM's") in said
+    assert ConflictRule(rule).label.lower() in said
+    conflict = ContactConflict.objects.get(contact=ben)
+    assert (conflict.field, conflict.winner, conflict.rule) == ("email", kept, rule)
+
+
+@pytest.mark.django_db
+def test_a_field_changed_only_here_is_not_overwritten_by_xeros_older_value(linked, account, xero):
+    ben = crm(account, "Ben")
+    contact_update(contact=ben, email="ben@crm-only.example")
+    xero_edit(xero, ben, FirstName="Benji")  # another field changed in Xero
+    poll(linked)
+    ben.refresh_from_db()
+    assert (ben.first_name, ben.email) == ("Benji", "ben@crm-only.example")
+    assert conflict_history(ben) == []
+    push.contacts_push(linked.pk)
+    assert twin(xero, ben)["EmailAddress"] == "ben@crm-only.example"

@@ -18,10 +18,10 @@ from ..connection.activity import connection_record_activity
 from ..connection.calls import xero_client_for
 from ..connection.selectors import connection_get
 from ..connection.views import to_integrations
-from ..forms import ContactFilterChoice
+from ..forms import ContactFilterChoice, ContactSyncForm
 from ..models import XeroConnection
-from . import duplicates, imports
-from .models import ContactImport, PossibleDuplicate
+from . import duplicates, imports, outbox
+from .models import ContactImport, ContactSync, PossibleDuplicate
 
 CONTACT_GROUPS_CACHE_SECONDS = 300
 
@@ -151,3 +151,31 @@ def xero_duplicate_resolve(request: AccountRequest, account: Account, pk: int) -
     else:
         messages.error(request, "Choose whether they are the same contact or not.")
     return redirect("xero_sync:failures", account_slug=account.slug)
+
+
+@account_view(role=Role.ADMIN)
+def xero_contact_sync(request: AccountRequest, account: Account) -> HttpResponse:
+    """Which contacts go to Xero, and the conflict rule."""
+    connection = connection_get(account)
+    if connection is None or not connection.tenant_id:
+        return to_integrations(account)
+    form = ContactSyncForm(request.POST or None, instance=connection)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(
+            request,
+            f"Contacts to Xero: {connection.get_contact_push_mode_display().lower()}; "
+            f"{connection.get_contact_conflict_rule_display().lower()}.",
+        )
+        return to_integrations(account)
+    return render(request, "xero_sync/contact_sync.html", {"form": form, "connection": connection})
+
+
+@account_view()
+@require_POST
+def contact_push_retry(request: AccountRequest, account: Account, pk: int) -> HttpResponse:
+    """Send a contact's changes again after a fix (staff may, as for an invoice)."""
+    sync = get_object_or_404(ContactSync, pk=pk, contact__account=account)
+    outbox.contact_sync_retry(sync)
+    messages.success(request, "Sending the contact's changes to Xero again.")
+    return redirect("contacts:detail", account_slug=account.slug, pk=sync.contact_id)
