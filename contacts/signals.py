@@ -13,3 +13,14 @@ contact_changed = Signal()
 # plain words for the person editing (say, a name the books already give another contact), or
 # "" when it has nothing against it. The edit is refused with every reason given.
 contact_edit_refusals = Signal()
+
+# Sent by contacts_merge inside its transaction, before anything moves, with `survivor` and
+# `merged` (the contacts folded into it, about to be deleted). A receiver moves or settles what
+# it keeps about them that cannot simply be repointed (one-to-one links); rows that point at a
+# contact by foreign key are moved to the survivor by the merge itself.
+contacts_merging = Signal()
+
+# Sent when the Possible duplicates page is drawn, with `request` and `account`. A receiver
+# returns a panel of its own (HTML it rendered, say Xero contacts that match one contact here)
+# or "" when it has nothing to show.
+duplicate_review_panels = Signal()

@@ -17,7 +17,6 @@ from .contacts.models import ContactSync as ContactSync
 from .contacts.models import ContactSyncState as ContactSyncState
 from .contacts.models import DuplicateResolution as DuplicateResolution
 from .contacts.models import ImportStatus as ImportStatus
-from .contacts.models import NotDuplicate as NotDuplicate
 from .contacts.models import PossibleDuplicate as PossibleDuplicate
 from .contacts.models import XeroContact as XeroContact
 

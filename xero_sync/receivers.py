@@ -5,7 +5,12 @@ from typing import Any
 from django.dispatch import receiver
 
 from contacts.models import Contact
-from contacts.signals import contact_changed, contact_edit_refusals
+from contacts.signals import (
+    contact_changed,
+    contact_edit_refusals,
+    contacts_merging,
+    duplicate_review_panels,
+)
 from invoices.models import Invoice, Payment
 from invoices.signals import (
     invoice_action_effects,
@@ -17,10 +22,12 @@ from platform_crm.models import Account
 from taxes.models import TaxRate
 from taxes.signals import tax_rate_saved
 
+from .contacts.duplicates import links_fold
 from .contacts.mapping import NAME_FIELDS, xero_name
 from .contacts.models import XeroContact
 from .contacts.outbox import contact_sync_mark_pending, goes_to_xero
 from .contacts.preflight import name_taken_message
+from .contacts.views import duplicates_panel
 from .invoices import effects as invoice_effects
 from .invoices.numbers import number_fixed_by_xero, numbers_xero_holds
 from .invoices.outbox import invoice_sync_mark_pending
@@ -82,3 +89,17 @@ def name_xero_gives_another(
     if not goes_to_xero(connection, contact, linked=linked):
         return ""
     return name_taken_message(connection, contact, xero_name(contact))
+
+
+@receiver(contacts_merging)
+def fold_xero_links(
+    sender: object, survivor: Contact, merged: list[Contact], **kwargs: Any
+) -> None:
+    links_fold(survivor=survivor, merged=merged)
+
+
+@receiver(duplicate_review_panels)
+def xero_contacts_matching_one(
+    sender: object, request: Any, account: Account, **kwargs: Any
+) -> str:
+    return duplicates_panel(request, account)

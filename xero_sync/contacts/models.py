@@ -257,24 +257,3 @@ class ContactConflict(models.Model):
 
     def __str__(self) -> str:
         return f"{self.contact_id}.{self.field}: {self.winner} won ({self.rule})"
-
-
-class NotDuplicate(models.Model):
-    """A group of CRM contacts an admin said are not one person or company: not listed again
-    while its members stay the same."""
-
-    account = models.ForeignKey("platform_crm.Account", on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=300)  # how the group was found: "email:…", "phone:…"
-    contact_ids = models.JSONField(default=list)  # sorted
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    decided_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["account", "key", "contact_ids"], name="not_dup_once")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.key}: {self.contact_ids}"

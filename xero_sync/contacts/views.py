@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -148,8 +149,22 @@ def xero_duplicate_resolve(request: AccountRequest, account: Account, pk: int) -
             )
         else:
             messages.info(request, f"{name} was already decided.")
+    elif decision == "link_instead":
+        before = getattr(duplicate.contact, "xero_link", None)
+        was = (before.payload.get("Name") if before else "") or "the Xero contact it had"
+        if duplicates.possible_duplicate_link_instead(duplicate=duplicate, user=request.user):
+            messages.success(
+                request,
+                f"{duplicate.contact.display_name} is now linked to {name} in Xero; {was} is "
+                "left alone.",
+            )
+        else:
+            messages.info(request, f"{name} was already decided, or is linked to another contact.")
     else:
         messages.error(request, "Choose whether they are the same contact or not.")
+    back = request.POST.get("back")
+    if back == "duplicates":
+        return redirect("contacts:duplicates", account_slug=account.slug)
     return redirect("xero_sync:failures", account_slug=account.slug)
 
 
@@ -179,3 +194,16 @@ def contact_push_retry(request: AccountRequest, account: Account, pk: int) -> Ht
     outbox.contact_sync_retry(sync)
     messages.success(request, "Sending the contact's changes to Xero again.")
     return redirect("contacts:detail", account_slug=account.slug, pk=sync.contact_id)
+
+
+def duplicates_panel(request: HttpRequest, account: Account) -> str:
+    """For the Possible duplicates page: Xero contacts that match a contact here which already
+    has its Xero twin, each with the choices an admin has."""
+    held = list(
+        PossibleDuplicate.objects.filter(connection__account=account, resolved_at=None)
+        .select_related("contact", "contact__xero_link")
+        .order_by("contact__sort_name", "found_at")[:100]
+    )
+    if not held and connection_get(account) is None:
+        return ""
+    return render_to_string("xero_sync/_duplicates_panel.html", {"held": held}, request=request)
