@@ -99,3 +99,15 @@ def test_staff_cannot_see_or_decide_and_another_accounts_contacts_are_not_merged
     assert response.status_code == 302
     assert Contact.objects.filter(account=account).count() == 2
     assert Contact.objects.filter(pk=stranger.pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_data_has_chloe_wu_twice_for_the_review():
+    from demo.data import demo_data_load
+    from platform_crm.models import Account
+
+    demo_data_load()
+    demo_data_load()  # twice adds nothing
+    kiwi = Account.objects.get(slug="kiwi-plumbing")
+    groups = {g.key: [c.display_name for c in g.contacts] for g in duplicate_groups(kiwi)}
+    assert groups == {"name:chloe wu": ["Chloe Wu", "Chloe Wu"]}

@@ -17,6 +17,8 @@ from xero_sync.models import (
     ContactPushMode,
     ContactSync,
     ContactSyncState,
+    DuplicateResolution,
+    PossibleDuplicate,
     XeroContact,
 )
 
@@ -254,3 +256,42 @@ def test_a_field_changed_only_here_is_not_overwritten_by_xeros_older_value(linke
     assert conflict_history(ben) == []
     push.contacts_push(linked.pk)
     assert twin(xero, ben)["EmailAddress"] == "ben@crm-only.example"
+
+
+@pytest.mark.django_db
+def test_chloe_wu_ends_as_one_contact_with_both_xero_links_resolved_by_the_admin(
+    linked, account, admin_user, xero
+):
+    """The demo's case: CRM Chloe Wu was linked by email to the company Wu Design Studio, and
+    Xero's person Chloe Wu (her phone) is held; on Possible duplicates the admin links her to
+    the person instead, and Wu Design Studio is left alone by later syncs."""
+    chloe = crm(account, "Chloe")
+    held = PossibleDuplicate.objects.get(contact=chloe, resolved_at=None)
+    assert held.xero_name == "Chloe Wu"
+    company_id = XeroContact.objects.get(contact=chloe).xero_contact_id
+    client = client_for(admin_user)
+    review = client.get(reverse("contacts:duplicates", args=[account.slug]))
+    page = review.content.decode()
+    assert "Two Xero contacts for one contact here" in page
+    assert "Link to Chloe Wu instead" in page and "Keep the link to Wu Design Studio" in page
+
+    response = client.post(
+        reverse("xero_sync:duplicate_resolve", args=[account.slug, held.pk]),
+        {"decision": "link_instead", "back": "duplicates"},
+    )
+
+    assert response["Location"] == reverse("contacts:duplicates", args=[account.slug])
+    assert XeroContact.objects.get(contact=chloe).xero_contact_id == held.xero_contact_id
+    held.refresh_from_db()
+    assert held.resolution == DuplicateResolution.LINKED_INSTEAD
+    kept_apart = PossibleDuplicate.objects.get(xero_contact_id=company_id)
+    assert kept_apart.resolution == DuplicateResolution.KEPT_ONE
+    assert Contact.objects.filter(account=account, last_name="Wu").count() == 1
+    # Later syncs leave the company alone: no new contact, nothing held again.
+    xero.edit_contact(xero.tenant_id(KIWI), company_id, EmailAddress="studio@wu-design.example")
+    poll(linked)
+    assert Contact.objects.filter(account=account, last_name="Wu").count() == 1
+    assert not PossibleDuplicate.objects.filter(resolved_at=None, contact=chloe).exists()
+    assert Contact.objects.get(pk=chloe.pk).email == "chloe@wu-design.example"
+    page = client.get(reverse("contacts:duplicates", args=[account.slug])).content.decode()
+    assert "No Xero contact is waiting for a decision." in page
