@@ -88,7 +88,7 @@ def test_staff_edit_a_linked_contacts_email_and_xero_has_it_then_the_next_invoic
         lambda: ContactSync.objects.get(contact=ben).state == ContactSyncState.SYNCED, timeout=5
     )
     page.reload()
-    assert "Changes made here: in xero" in page.inner_text("#xero-push")
+    assert "Changes made here: In Xero (last sent" in page.inner_text("#xero-push")
     screenshots(page, "contacts-to-xero-01-contact")
 
     # The next invoice is addressed to the contact Xero now has at the new address.
