@@ -155,3 +155,38 @@ def test_the_admin_resolves_chloe_wu_on_possible_duplicates(page, live_server, k
     page.goto(f"{live_server.url}/a/{account.slug}/settings/integrations/xero/activity/")
     assert "0 conflicts" in page.inner_text("#contact-conflicts")
     screenshots(page, "contacts-to-xero-06-activity")
+
+
+@pytest.mark.parametrize(("rule", "kept"), [("latest", "crm"), ("xero", "xero"), ("crm", "crm")])
+def test_the_same_field_changed_in_both_places_follows_the_rule_and_the_history_shows_both(
+    page, live_server, xero_sandbox, kiwi, rule, kept
+):
+    account, admin, _, _ = kiwi
+    aroha = Contact.objects.get(account=account, first_name="Aroha")
+    xero_id = XeroContact.objects.get(contact=aroha).xero_contact_id
+    log_in(page, live_server.url, admin)
+    page.goto(f"{live_server.url}/a/{account.slug}/settings/integrations/xero/contacts/to-xero/")
+    page.check(f"#rule-{rule}")
+    page.click("#save-contact-sync")
+    # Changed in Xero by someone there (its webhook not yet arrived), then here.
+    xero_sandbox.edit_contact(
+        xero_sandbox.tenant_id(KIWI), xero_id, EmailAddress="aroha@in-xero.example", quiet=True
+    )
+    page.goto(f"{live_server.url}/a/{account.slug}/contacts/{aroha.pk}/edit/")
+    page.fill("#id_email", "aroha@in-crm.example")
+    page.click("form.card button.primary")
+    page.wait_for_selector("#xero-link")
+    wait_until(
+        lambda: ContactSync.objects.get(contact=aroha).state == ContactSyncState.SYNCED, timeout=10
+    )
+    winner = {"crm": "aroha@in-crm.example", "xero": "aroha@in-xero.example"}[kept]
+    assert in_xero(xero_sandbox, xero_id)["EmailAddress"] == winner
+    page.reload()
+    assert page.inner_text("dl.details").count(winner) == 1
+    history = page.inner_text("#history")
+    assert "Conflict: Email changed in both places: here “aroha@in-crm.example”, in Xero" in (
+        history
+    )
+    assert ("Kept Xero's" if kept == "xero" else "Kept this CRM's") in history
+    if rule == "xero":
+        screenshots(page, "contacts-to-xero-07-conflict")

@@ -19,6 +19,7 @@ from xero_sync.models import (
     ContactSyncState,
     DuplicateResolution,
     PossibleDuplicate,
+    XeroConnection,
     XeroContact,
 )
 
@@ -295,3 +296,29 @@ def test_chloe_wu_ends_as_one_contact_with_both_xero_links_resolved_by_the_admin
     assert Contact.objects.get(pk=chloe.pk).email == "chloe@wu-design.example"
     page = client.get(reverse("contacts:duplicates", args=[account.slug])).content.decode()
     assert "No Xero contact is waiting for a decision." in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("rule", "kept"),
+    [(ConflictRule.LATEST, "crm"), (ConflictRule.XERO, "xero"), (ConflictRule.CRM, "crm")],
+)
+def test_the_push_reads_xero_first_so_a_change_not_yet_arrived_is_decided_not_overwritten(
+    linked, account, xero, rule, kept
+):
+    XeroConnection.objects.filter(pk=linked.pk).update(contact_conflict_rule=rule)
+    eva = crm(account, "Eva")
+    xero.edit_contact(
+        xero.tenant_id(KIWI),
+        twin(xero, eva)["ContactID"],
+        EmailAddress="eva@xero.example",
+        quiet=True,  # no webhook: Xero's change has not arrived when the CRM's is pushed
+    )
+    contact_update(contact=eva, email="eva@crm.example")
+    push.contacts_push(linked.pk)
+    winner = {"crm": "eva@crm.example", "xero": "eva@xero.example"}[kept]
+    eva.refresh_from_db()
+    assert (eva.email, twin(xero, eva)["EmailAddress"]) == (winner, winner)
+    [said] = conflict_history(eva)
+    assert "here “eva@crm.example”, in Xero “eva@xero.example”" in said
+    assert ContactSync.objects.get(contact=eva).state == ContactSyncState.SYNCED

@@ -34,7 +34,8 @@ from ..connection.calls import xero_client_for
 from ..inbound import normalise
 from ..invoices.keys import digest
 from ..models import ConnectionStatus, XeroConnection
-from .mapping import NAME_FIELDS, contact_changes, sent_matches, xero_name
+from .apply import page_apply
+from .mapping import NAME_FIELDS, ContactFilter, contact_changes, sent_matches, xero_name
 from .models import ContactSync, ContactSyncState, XeroContact
 from .outbox import due_rows, goes_to_xero, push_queued_flag
 from .preflight import name_taken_message
@@ -165,9 +166,13 @@ def _push_batches(connection_id: int, result: PushResult) -> None:
 
 
 def _batch_send(client: XeroClient, connection: XeroConnection, rows: list[Row]) -> None:
+    theirs = _xero_now(client, connection, rows)
     for row in rows:
         _prepare(connection, row)
-    _found_after_lost_answer(client, connection, rows)
+    for row in rows:
+        if row.live and row.sync.outcome_unknown and row.link is None and row.changes:
+            _created_after_lost_answer(client, row)
+    _found_after_lost_answer(rows, theirs)
     live = [r for r in rows if r.live and r.changes is not None]
     if not live:
         return
@@ -222,23 +227,42 @@ def _prepare(connection: XeroConnection, row: Row) -> None:
     )
 
 
-def _found_after_lost_answer(
+def _xero_now(
     client: XeroClient, connection: XeroConnection, rows: list[Row]
-) -> None:
+) -> dict[str, dict[str, Any]]:
+    """The batch's linked contacts as Xero has them now (one call), applied here first as any
+    news from Xero is: a field changed in Xero since the last sync and here too is decided by
+    the connection's rule before anything is sent (Xero's win is not overwritten by a blind
+    write), and rows are re-read with what is left to send. By Xero's id, lower-cased."""
+    linked = [r for r in rows if r.link is not None]
+    if not linked:
+        return {}
+    found = client.contacts_by_ids([r.link.xero_contact_id for r in linked if r.link])
+    page_apply(connection, found, ContactFilter(group_member_ids=None), source="contacts push")
+    fresh = {
+        s.pk: s
+        for s in ContactSync.objects.select_related("contact__xero_link").filter(
+            pk__in=[r.sync.pk for r in linked]
+        )
+    }
+    for row in linked:
+        if row.sync.pk in fresh:
+            sync = fresh[row.sync.pk]
+            row.sync.dirty, row.sync.contact = sync.dirty, sync.contact
+            row.link = getattr(sync.contact, "xero_link", None) or row.link
+    return {normalise.text(c.get("ContactID")).lower(): c for c in found if isinstance(c, dict)}
+
+
+def _found_after_lost_answer(rows: list[Row], theirs: dict[str, dict[str, Any]]) -> None:
     """Rows whose last write lost its answer: if Xero holds what was sent, it is not sent again."""
     for row in rows:
-        if row.live and row.sync.outcome_unknown and row.link is None and row.changes:
-            _created_after_lost_answer(client, row)
-    unknown = [r for r in rows if r.live and r.sync.outcome_unknown and r.link is not None]
-    if not unknown:
-        return
-    found = client.contacts_by_ids([r.link.xero_contact_id for r in unknown if r.link])
-    by_id = {normalise.text(c.get("ContactID")).lower(): c for c in found if isinstance(c, dict)}
-    for row in unknown:
-        assert row.link is not None and row.changes is not None
-        theirs = by_id.get(row.link.xero_contact_id.lower())
-        if theirs is not None and sent_matches(row.changes, theirs):
-            row.answer, row.done = theirs, True
+        if not (row.live and row.sync.outcome_unknown and row.changes is not None):
+            continue
+        if row.link is None:
+            continue  # a new contact: looked up by name and details in _created_after_lost_answer
+        found = theirs.get(row.link.xero_contact_id.lower())
+        if found is not None and sent_matches(row.changes, found):
+            row.answer, row.done = found, True
 
 
 def _created_after_lost_answer(client: XeroClient, row: Row) -> None:
