@@ -79,13 +79,13 @@ def test_staff_edit_a_linked_contacts_email_and_xero_has_it_then_the_next_invoic
 
     wait_until(
         lambda: in_xero(xero_sandbox, xero_id)["EmailAddress"] == "ben@new-office.example",
-        timeout=10,
+        timeout=30,  # generous for a loaded machine; the time taken is printed
         interval=0.05,
     )
     took = time.monotonic() - saved_at
     print(f"\nthe edit was in the sandbox {took:.2f} s after Save")
     wait_until(
-        lambda: ContactSync.objects.get(contact=ben).state == ContactSyncState.SYNCED, timeout=5
+        lambda: ContactSync.objects.get(contact=ben).state == ContactSyncState.SYNCED, timeout=15
     )
     page.reload()
     assert "Changes made here: In Xero (last sent" in page.inner_text("#xero-push")
@@ -95,7 +95,7 @@ def test_staff_edit_a_linked_contacts_email_and_xero_has_it_then_the_next_invoic
     invoice = invoice_make(account, contact=ben, issue=True, lines=lines(gst))
     wait_until(
         lambda: InvoiceSync.objects.filter(invoice=invoice, state=InvoiceSyncState.SYNCED).exists(),
-        timeout=20,
+        timeout=60,
         describe=lambda: str(
             InvoiceSync.objects.filter(invoice=invoice).values("state", "error").first()
         ),
@@ -177,7 +177,7 @@ def test_the_same_field_changed_in_both_places_follows_the_rule_and_the_history_
     page.click("form.card button.primary")
     page.wait_for_selector("#xero-link")
     wait_until(
-        lambda: ContactSync.objects.get(contact=aroha).state == ContactSyncState.SYNCED, timeout=10
+        lambda: ContactSync.objects.get(contact=aroha).state == ContactSyncState.SYNCED, timeout=30
     )
     winner = {"crm": "aroha@in-crm.example", "xero": "aroha@in-xero.example"}[kept]
     assert in_xero(xero_sandbox, xero_id)["EmailAddress"] == winner
