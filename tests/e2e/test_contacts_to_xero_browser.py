@@ -23,7 +23,7 @@ from xero_sync.models import (
 from xero_sync.taxes import services as tax_services
 
 from ..browser import log_in, screenshots
-from ..factories import account_create, contact_make, invoice_make, tax_rate_make, user_create
+from ..factories import account_create, invoice_make, tax_rate_make, user_create
 from ..support.contacts import demo_contacts_make
 from ..support.invoices import lines
 from ..support.waiting import wait_until
@@ -38,15 +38,7 @@ def kiwi(live_server, base_url_on_sandbox, xero_sandbox, transactional_db, celer
     imported (and so linked), with an admin and a staff member."""
     account = account_create(name="Kiwi Plumbing")
     demo_contacts_make(account)
-    for first, last, company, email, phone in DEMO_DUPLICATES:
-        contact_make(
-            account,
-            first_name=first,
-            last_name=last,
-            company_name=company,
-            email=email,
-            phone=phone,
-        )
+    demo_contacts_make(account, DEMO_DUPLICATES)
     admin = user_create(account=account, role=Role.ADMIN)
     staff = user_create(account=account, role=Role.STAFF)
     connection = connect(xero_sandbox, account, admin)

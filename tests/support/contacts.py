@@ -8,9 +8,9 @@ from ..factories import contact_make
 from ..xero_sync.conftest import KIWI
 
 
-def demo_contacts_make(account) -> list:
+def demo_contacts_make(account, rows=DEMO_CONTACTS) -> list:
     """The demo's CRM contacts (those the sandbox's demo organisation plants collisions with),
-    in DEMO_CONTACTS order."""
+    in DEMO_CONTACTS order; or `rows` of the same shape."""
     return [
         contact_make(
             account,
@@ -20,7 +20,7 @@ def demo_contacts_make(account) -> list:
             email=email,
             phone=phone,
         )
-        for first, last, company, email, phone in DEMO_CONTACTS
+        for first, last, company, email, phone in rows
     ]
 
 
