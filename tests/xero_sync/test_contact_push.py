@@ -322,3 +322,14 @@ def test_the_push_reads_xero_first_so_a_change_not_yet_arrived_is_decided_not_ov
     [said] = conflict_history(eva)
     assert "here “eva@crm.example”, in Xero “eva@xero.example”" in said
     assert ContactSync.objects.get(contact=eva).state == ContactSyncState.SYNCED
+
+
+@pytest.mark.django_db
+def test_the_import_preview_counts_possible_duplicates_before_anything_is_written(
+    xero, account, admin_user
+):
+    demo_contacts_make(account)
+    connection = connect(xero, account, admin_user)
+    preview = run_import(connection, preview=True)
+    assert preview.possible_duplicates == 1  # Xero's Chloe Wu, beside Wu Design Studio
+    assert not PossibleDuplicate.objects.exists() and not XeroContact.objects.exists()
