@@ -95,3 +95,26 @@ class ContactChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field}: {self.old_value!r} -> {self.new_value!r} ({self.source})"
+
+
+class NotDuplicate(models.Model):
+    """Contacts an admin said are not one person or company, though they looked it (the same
+    email, phone or name): that group is not listed again while its members stay the same."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=300)  # what they share: "email:…", "phone:…", "name:…"
+    contact_ids = models.JSONField(default=list)  # sorted
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "key", "contact_ids"], name="not_duplicate_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.contact_ids}"

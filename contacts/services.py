@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import connection as db_connection
+from django.db import transaction
 from django.utils import timezone
 
 from platform_crm.bulk_copy import copy_rows, ids_reserve
@@ -12,6 +13,7 @@ from platform_crm.models import Account
 
 from .models import ChangeSource, Contact, ContactChange, display_name_of
 from .phones import phone_to_e164
+from .signals import contact_changed, contact_edit_refusals
 
 EDITABLE_FIELDS = (
     "first_name",
@@ -42,14 +44,18 @@ def _normalise(contact: Contact) -> None:
 def contact_create(*, account: Account, by: User | None = None, **fields: Any) -> Contact:
     contact = Contact(account=account, **{k: v for k, v in fields.items() if k in EDITABLE_FIELDS})
     _normalise(contact)
-    contact.save()
-    ContactChange.objects.create(
-        contact=contact,
-        field="created",
-        new_value=contact.display_name,
-        source=ChangeSource.USER,
-        changed_by=by,
-    )
+    with transaction.atomic():
+        contact.save()
+        ContactChange.objects.create(
+            contact=contact,
+            field="created",
+            new_value=contact.display_name,
+            source=ChangeSource.USER,
+            changed_by=by,
+        )
+        contact_changed.send(
+            sender=Contact, contact=contact, fields=["created"], at=contact.created_at
+        )
     return contact
 
 
@@ -61,19 +67,34 @@ def contact_update(*, contact: Contact, by: User | None = None, **fields: Any) -
         if name in EDITABLE_FIELDS:
             setattr(contact, name, value)
     _normalise(contact)
-    contact.save()
-    ContactChange.objects.bulk_create(
-        ContactChange(
-            contact=contact,
-            field=name,
-            old_value=str(stored.get(name, "")),
-            new_value=str(getattr(contact, name)),
-            source=ChangeSource.USER,
-            changed_by=by,
+    changed = [name for name in EDITABLE_FIELDS if stored.get(name) != getattr(contact, name)]
+    if changed:
+        refusals = [
+            answer
+            for _, answer in contact_edit_refusals.send(
+                sender=Contact, contact=contact, fields=changed
+            )
+            if answer
+        ]
+        if refusals:
+            raise ValidationError(refusals)
+    with transaction.atomic():
+        contact.save()
+        ContactChange.objects.bulk_create(
+            ContactChange(
+                contact=contact,
+                field=name,
+                old_value=str(stored.get(name, "")),
+                new_value=str(getattr(contact, name)),
+                source=ChangeSource.USER,
+                changed_by=by,
+            )
+            for name in changed
         )
-        for name in EDITABLE_FIELDS
-        if stored.get(name) != getattr(contact, name)
-    )
+        if changed:
+            contact_changed.send(
+                sender=Contact, contact=contact, fields=changed, at=contact.updated_at
+            )
     return contact
 
 

@@ -1,19 +1,22 @@
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from platform_crm.forms import SearchForm
-from platform_crm.models import Account
+from platform_crm.models import Account, Role
 from platform_crm.tenancy import AccountRequest, account_view
 
+from .duplicates import contacts_merge, duplicate_group_find, duplicate_groups, duplicates_dismiss
 from .forms import ContactForm
 from .models import Contact
 from .selectors import contact_get, contact_history, contact_list, contact_matches
 from .services import contact_create, contact_update
+from .signals import duplicate_review_panels
 from .widgets import ContactPicker, safe_name
 
 PAGE_SIZE = 50
@@ -102,3 +105,47 @@ def contact_pick(request: AccountRequest, account: Account) -> HttpResponse:
         "element_id": element_id,
     }
     return render(request, "contacts/_pick_results.html", context)
+
+
+@account_view(role=Role.ADMIN)
+def contact_duplicates(request: AccountRequest, account: Account) -> HttpResponse:
+    """Possible duplicates: contacts here that look like one, and what integrations add (say,
+    two Xero contacts matching one contact here). A person decides each; nothing is merged by
+    itself."""
+    if request.method == "POST":
+        return _duplicate_decide(request, account)
+    panels = [
+        answer
+        for _, answer in duplicate_review_panels.send(
+            sender=Contact, request=request, account=account
+        )
+        if answer
+    ]
+    context = {"groups": duplicate_groups(account), "panels": panels}
+    return render(request, "contacts/duplicates.html", context)
+
+
+def _duplicate_decide(request: AccountRequest, account: Account) -> HttpResponse:
+    key = request.POST.get("key", "")
+    ids = [int(i) for i in request.POST.getlist("member") if i.isdecimal() and len(i) < 18]
+    group = duplicate_group_find(account, key, ids)
+    if group is None:
+        messages.error(request, "That group has changed since the page was drawn; look again.")
+        return redirect("contacts:duplicates", account_slug=account.slug)
+    if request.POST.get("decision") == "not_duplicates":
+        duplicates_dismiss(account=account, group=group, by=request.user)
+        names = ", ".join(c.display_name for c in group.contacts)
+        messages.success(request, f"Kept apart: {names}. They are not listed again.")
+        return redirect("contacts:duplicates", account_slug=account.slug)
+    survivor = next((c for c in group.contacts if str(c.pk) == request.POST.get("survivor")), None)
+    if survivor is None:
+        messages.error(request, "Choose the contact the others are merged into.")
+        return redirect("contacts:duplicates", account_slug=account.slug)
+    others = [c for c in group.contacts if c.pk != survivor.pk]
+    contacts_merge(account=account, survivor=survivor, merged=others, by=request.user)
+    messages.success(
+        request,
+        f"Merged into {survivor.display_name}: its invoices, payments, history and links now "
+        "include those of " + ", ".join(c.display_name for c in others) + ".",
+    )
+    return redirect("contacts:duplicates", account_slug=account.slug)

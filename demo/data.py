@@ -43,6 +43,13 @@ DEMO_CONTACTS = [
     ("Fetu", "Tuilagi", "", "fetu@example.ws", "021 555 0106"),
 ]
 
+# The same person entered twice, as happens (staff typed her in again with her own address):
+# with the Xero organisation's two contacts for her (Wu Design Studio by email, Chloe Wu by
+# phone), the Possible duplicates page has her whole case to resolve.
+DEMO_DUPLICATES = [
+    ("Chloe", "Wu", "", "chloe.wu@mail.example", ""),
+]
+
 DEMO_TAX_RATES = [
     # name, [(component name, rate, compound)]. The first four have twins in the sandbox's
     # demo organisation; the last has none there, to show how an unmappable rate looks.
@@ -131,7 +138,7 @@ def demo_data_load() -> list[tuple[str, str]]:
     logins.append((username, "platform superuser: /admin/ and /ops/health/"))
 
     kiwi = accounts["kiwi-plumbing"]
-    for first, last, company, email, phone in DEMO_CONTACTS:
+    for first, last, company, email, phone in [*DEMO_CONTACTS, *DEMO_DUPLICATES]:
         if not Contact.objects.filter(account=kiwi, email__iexact=email).exists():
             contact_create(
                 account=kiwi,

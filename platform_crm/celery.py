@@ -60,6 +60,13 @@ app.conf.beat_schedule = {
         "schedule": 60,
         "options": {"expires": 50},
     },
+    # The contacts' outbox sweep: CRM contact changes committed but never pushed (a lost
+    # message, a killed worker), or whose wait for Xero's limits is over.
+    "xero-contacts-push-sweep": {
+        "task": "xero_sync.tasks.contacts_push_sweep_task",
+        "schedule": 60,
+        "options": {"expires": 50},
+    },
     # Contact imports and previews under way whose task was lost (a killed worker, an emptied
     # broker) resume at their checkpoint.
     "xero-contact-imports-sweep": {

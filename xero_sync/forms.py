@@ -67,3 +67,11 @@ class EarlierInvoicesForm(forms.Form):
     since = forms.DateField(
         label="Dated from", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
+
+
+class ContactSyncForm(forms.ModelForm[XeroConnection]):
+    """Which CRM contacts go to Xero, and who wins a field changed on both sides."""
+
+    class Meta:
+        model = XeroConnection
+        fields = ("contact_push_mode", "contact_conflict_rule")

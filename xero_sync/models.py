@@ -4,12 +4,17 @@ models.py (same app, same tables) and is re-exported here, one block per part.""
 # connection
 from .connection.models import HOLDING_STATUSES as HOLDING_STATUSES
 from .connection.models import UNFINISHED_STATUSES as UNFINISHED_STATUSES
+from .connection.models import ConflictRule as ConflictRule
 from .connection.models import ConnectionStatus as ConnectionStatus
+from .connection.models import ContactPushMode as ContactPushMode
 from .connection.models import XeroCall as XeroCall
 from .connection.models import XeroConnection as XeroConnection
 
 # contacts
+from .contacts.models import ContactConflict as ContactConflict
 from .contacts.models import ContactImport as ContactImport
+from .contacts.models import ContactSync as ContactSync
+from .contacts.models import ContactSyncState as ContactSyncState
 from .contacts.models import DuplicateResolution as DuplicateResolution
 from .contacts.models import ImportStatus as ImportStatus
 from .contacts.models import PossibleDuplicate as PossibleDuplicate

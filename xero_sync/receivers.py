@@ -4,6 +4,13 @@ from typing import Any
 
 from django.dispatch import receiver
 
+from contacts.models import Contact
+from contacts.signals import (
+    contact_changed,
+    contact_edit_refusals,
+    contacts_merging,
+    duplicate_review_panels,
+)
 from invoices.models import Invoice, Payment
 from invoices.signals import (
     invoice_action_effects,
@@ -15,6 +22,12 @@ from platform_crm.models import Account
 from taxes.models import TaxRate
 from taxes.signals import tax_rate_saved
 
+from .contacts.duplicates import links_fold
+from .contacts.mapping import NAME_FIELDS, xero_name
+from .contacts.models import XeroContact
+from .contacts.outbox import contact_sync_mark_pending, goes_to_xero
+from .contacts.preflight import name_taken_message
+from .contacts.views import duplicates_panel
 from .invoices import effects as invoice_effects
 from .invoices.numbers import number_fixed_by_xero, numbers_xero_holds
 from .invoices.outbox import invoice_sync_mark_pending
@@ -53,3 +66,40 @@ def numbers_already_in_xero(
 @receiver(invoice_number_fixed)
 def number_known_to_xero(sender: object, invoice: Invoice, **kwargs: Any) -> str:
     return number_fixed_by_xero(invoice)
+
+
+@receiver(contact_changed)
+def queue_contact_push(
+    sender: object, contact: Contact, fields: list[str], at: Any, **kwargs: Any
+) -> None:
+    contact_sync_mark_pending(contact=contact, fields=fields, at=at)
+
+
+@receiver(contact_edit_refusals)
+def name_xero_gives_another(
+    sender: object, contact: Contact, fields: list[str], **kwargs: Any
+) -> str:
+    """A rename of a contact that goes to Xero, to a name Xero gives another contact."""
+    if not set(fields) & set(NAME_FIELDS):
+        return ""
+    connection = XeroConnection.objects.filter(account_id=contact.account_id).first()
+    if connection is None or not connection.tenant_id:
+        return ""
+    linked = XeroContact.objects.filter(connection=connection, contact_id=contact.pk).exists()
+    if not goes_to_xero(connection, contact, linked=linked):
+        return ""
+    return name_taken_message(connection, contact, xero_name(contact))
+
+
+@receiver(contacts_merging)
+def fold_xero_links(
+    sender: object, survivor: Contact, merged: list[Contact], **kwargs: Any
+) -> None:
+    links_fold(survivor=survivor, merged=merged)
+
+
+@receiver(duplicate_review_panels)
+def xero_contacts_matching_one(
+    sender: object, request: Any, account: Account, **kwargs: Any
+) -> str:
+    return duplicates_panel(request, account)

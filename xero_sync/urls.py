@@ -21,6 +21,12 @@ urlpatterns = [
     path("xero/sales-account/", connection_views.xero_sales_account, name="sales_account"),
     path("xero/taxes/", tax_views.xero_tax_mapping, name="tax_mapping"),
     path("xero/contacts/", contacts_views.xero_contacts, name="contacts"),
+    path("xero/contacts/to-xero/", contacts_views.xero_contact_sync, name="contact_sync"),
+    path(
+        "xero/contacts/<int:pk>/retry/",
+        contacts_views.contact_push_retry,
+        name="contact_push_retry",
+    ),
     path("xero/setup/contacts/", views.xero_setup_contacts, name="setup_contacts"),
     path("xero/earlier-invoices/", invoice_views.xero_earlier_invoices, name="earlier_invoices"),
     path(

@@ -2,7 +2,26 @@
 
 import json
 
+from demo.data import DEMO_CONTACTS
+
+from ..factories import contact_make
 from ..xero_sync.conftest import KIWI
+
+
+def demo_contacts_make(account, rows=DEMO_CONTACTS) -> list:
+    """The demo's CRM contacts (those the sandbox's demo organisation plants collisions with),
+    in DEMO_CONTACTS order; or `rows` of the same shape."""
+    return [
+        contact_make(
+            account,
+            first_name=first,
+            last_name=last,
+            company_name=company,
+            email=email,
+            phone=phone,
+        )
+        for first, last, company, email, phone in rows
+    ]
 
 
 def groups_named(xero, *names) -> list[dict]:

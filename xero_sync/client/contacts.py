@@ -7,11 +7,12 @@ from typing import Any
 
 from xero_python.accounting import Contact as XContact
 from xero_python.accounting import Contacts as XContacts
+from xero_python.accounting import Phone as XPhone
 
 from ..inbound import normalise
 from .answers import JsonObject, dicts, pagination
 from .errors import BadAnswer, NotFound
-from .shapes import ContactBody, ContactGroup
+from .shapes import ContactBody, ContactChanges, ContactGroup
 from .transport import Transport, request_body, request_digest, xero_bool
 
 
@@ -35,6 +36,31 @@ def _contacts_model(bodies: list[ContactBody]) -> XContacts:
             for f in fields
         ]
     )
+
+
+def _changes_model(changes: ContactChanges) -> XContact:
+    fields: dict[str, Any] = {
+        "contact_id": changes.contact_id or None,
+        "name": changes.name,
+        "first_name": changes.first_name,
+        "last_name": changes.last_name,
+        "email_address": changes.email_address,
+        "contact_status": changes.status,
+    }
+    model = XContact(**{k: v for k, v in fields.items() if v is not None})
+    if changes.phone is not None:
+        kind, number = changes.phone
+        model.phones = [XPhone(phone_type=kind, phone_number=number)]
+    return model
+
+
+def contact_changes_request(changes: list[ContactChanges]) -> JsonObject:
+    """POST /Contacts' body as Xero receives it."""
+    return request_body(XContacts(contacts=[_changes_model(c) for c in changes]))
+
+
+def contact_changes_digest(changes: list[ContactChanges]) -> str:
+    return request_digest(XContacts(contacts=[_changes_model(c) for c in changes]))
 
 
 def contacts_request(bodies: list[ContactBody]) -> JsonObject:
@@ -70,6 +96,20 @@ class ContactCalls(Transport):
             return send(self.connection.tenant_id, body, summarize_errors=xero_bool(False), **o)
 
         return self._list(operation, write, "Contacts", write=True, idempotency_key=idempotency_key)
+
+    def contacts_save(self, changes: list[ContactChanges], *, idempotency_key: str) -> list[Any]:
+        """POST /Contacts?summarizeErrors=false: updates by ContactID (and creates), one answer
+        per element, each with its own errors."""
+        body = contact_changes_request(changes)
+        return self._list(
+            "contacts.save",
+            lambda acc, ident, **o: acc.update_or_create_contacts(
+                self.connection.tenant_id, body, summarize_errors=xero_bool(False), **o
+            ),
+            "Contacts",
+            write=True,
+            idempotency_key=idempotency_key,
+        )
 
     def contacts_search(self, term: str) -> list[Any]:
         return self._list(

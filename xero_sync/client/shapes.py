@@ -97,6 +97,20 @@ class ContactBody:
 
 
 @dataclass(frozen=True)
+class ContactChanges:
+    """Changes to a contact in Xero, by its ContactID (none: a new contact). Only the fields
+    set (not None) are sent; "" clears one."""
+
+    contact_id: str = ""
+    name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email_address: str | None = None
+    phone: tuple[str, str] | None = None  # (PhoneType, number as typed)
+    status: str | None = None  # ACTIVE, ARCHIVED
+
+
+@dataclass(frozen=True)
 class PaymentBody:
     invoice_id: str  # Xero's InvoiceID
     account_id: str  # Xero's AccountID of the payment account

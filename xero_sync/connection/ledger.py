@@ -4,6 +4,7 @@ payments and sales, and the admin's choice of each."""
 from collections.abc import Iterable
 
 from ..client import LedgerAccount
+from ..contacts import outbox as contact_outbox
 from ..invoices import outbox as invoice_outbox
 from .activity import connection_record_activity
 from .models import ConnectionStatus, XeroConnection
@@ -35,6 +36,7 @@ def connection_choose_payment_account(
     if first_setup:
         # Invoices changed while set-up was under way waited for it to finish.
         invoice_outbox.invoices_resume_waiting(connection)
+        contact_outbox.contacts_resume_waiting(connection)
     return connection
 
 

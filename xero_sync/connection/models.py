@@ -16,6 +16,18 @@ class ConnectionStatus(models.TextChoices):
     DISCONNECTED = "disconnected", "Disconnected"
 
 
+class ContactPushMode(models.TextChoices):
+    INVOICED = "invoiced", "Only contacts that are invoiced"
+    CUSTOMERS = "customers", "Every customer"
+    NONE = "none", "None"
+
+
+class ConflictRule(models.TextChoices):
+    LATEST = "latest", "The most recent change wins"
+    XERO = "xero", "Xero wins"
+    CRM = "crm", "Platform CRM wins"
+
+
 # A connection started and not finished: Cancel takes the account back to where it was.
 UNFINISHED_STATUSES = [
     ConnectionStatus.CHOOSING_ORGANISATION,
@@ -77,6 +89,14 @@ class XeroConnection(models.Model):
     contacts_synced_until = models.DateTimeField(null=True, blank=True)
     # The invoice poll's cursor (If-Modified-Since), like contacts_synced_until for contacts.
     invoices_synced_until = models.DateTimeField(null=True, blank=True)
+    # Which CRM contacts go to Xero, and who wins a field changed on both sides since the
+    # last sync (xero_sync.contacts.push, xero_sync.contacts.conflicts).
+    contact_push_mode = models.CharField(
+        max_length=20, choices=ContactPushMode.choices, default=ContactPushMode.INVOICED
+    )
+    contact_conflict_rule = models.CharField(
+        max_length=20, choices=ConflictRule.choices, default=ConflictRule.LATEST
+    )
 
     connected_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -132,6 +152,7 @@ CALL_WORDS = {
     "contact_groups.list": "Read the contact groups",
     "contacts.by_id": "Read contacts by id",
     "contacts.create": "Created contacts in Xero",
+    "contacts.save": "Sent contact changes to Xero",
     "contacts.find": "Looked a contact up",
     "contacts.get": "Read a contact",
     "contacts.page": "Read a page of contacts",

@@ -14,6 +14,7 @@ from platform_crm.models import Account
 from ..client import Tenant, XeroClient
 from ..client.errors import AuthLost, NotFound, XeroError
 from ..contacts import imports
+from ..contacts import outbox as contact_outbox
 from ..invoices import outbox as invoice_outbox
 from . import token_vault, tokens
 from .activity import connection_record_activity
@@ -192,6 +193,7 @@ def connection_choose_organisation(
         # Work interrupted by the lost connection goes on.
         imports.import_resume_waiting(connection)
         invoice_outbox.invoices_resume_waiting(connection)
+        contact_outbox.contacts_resume_waiting(connection)
     _release(xero_client_for(connection), others, connection=connection, keep=tenant.tenant_id)
     return connection
 

@@ -20,7 +20,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from contacts.models import ChangeSource, Contact
+from contacts.models import ChangeSource, Contact, ContactChange
 from contacts.services import ContactEdit, contacts_apply_changes
 from platform_crm.bulk_copy import copy_rows
 
@@ -29,6 +29,7 @@ from ..inbound import normalise
 from ..inbound.models import QuarantineKind
 from ..inbound.quarantine import Held, quarantine_hold, quarantine_release
 from ..models import XeroConnection
+from .conflicts import Decision, conflicts_decide
 from .duplicates import kept_as_one, possible_duplicates_hold
 from .mapping import (
     Change,
@@ -46,7 +47,7 @@ from .matching import (
     matches_decide,
     possible_duplicates_find,
 )
-from .models import XeroContact
+from .models import ContactConflict, ContactSync, XeroContact
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +193,11 @@ class PagePlan:
     edits: dict[int, ContactEdit] = field(default_factory=dict)  # by CRM contact id
     new_links: list[tuple[int, XeroValues]] = field(default_factory=list)  # (contact id, Xero's)
     touched_links: list[XeroContact] = field(default_factory=list)
+    # CRM changes not yet in Xero (by contact id), the rule for conflicts with them, and the
+    # conflicts decided: (contact id, decision).
+    pending: dict[int, ContactSync] = field(default_factory=dict)
+    rule: str = ""
+    conflicts: list[tuple[int, Decision]] = field(default_factory=list)
 
     def edit(self, contact: Contact, changes: list[Change]) -> None:
         """Record changes to a contact; one changed twice in a page is written once."""
@@ -208,10 +214,16 @@ def _page_plan(
     connection: XeroConnection, page: list[XeroValues], contact_filter: ContactFilter
 ) -> PagePlan:
     """Decide each record's outcome: matches first (across the page), then record by record."""
-    plan = PagePlan(now=timezone.now())
+    plan = PagePlan(now=timezone.now(), rule=connection.contact_conflict_rule)
     # Merged-away records first, so a survivor later in the page finds the moved link.
     page = sorted(page, key=lambda v: not v.merged_to)
     crm = crm_side_read(connection, page)
+    plan.pending = {
+        sync.contact_id: sync
+        for sync in ContactSync.objects.filter(
+            contact_id__in=[link.contact_id for link in crm.links.values()]
+        ).exclude(dirty={})
+    }
     admitted = [
         v
         for v in page
@@ -252,12 +264,29 @@ def _linked_update(plan: PagePlan, values: XeroValues, link: XeroContact) -> str
         return Outcome.UNCHANGED
     contact = plan.contact_of(link)
     changes = changes_from_xero(contact, values)
+    pending = plan.pending.get(contact.pk)
+    if pending is not None and changes:
+        # Fields changed here and not yet in Xero: Xero's older value is not applied, and a
+        # field changed in both places is decided by the connection's rule.
+        before = _xero_before(link, contact)
+        changes, decisions = conflicts_decide(changes, pending.dirty, before, values, plan.rule)
+        plan.conflicts += [(contact.pk, d) for d in decisions]
     changes_apply(contact, changes, values)
     if changes:
         plan.edit(contact, changes)
     link.payload, link.xero_updated_at, link.synced_at = values.payload, values.updated_at, plan.now
     plan.touched_links.append(link)
     return Outcome.UPDATED_LINKED if changes else Outcome.UNCHANGED
+
+
+def _xero_before(link: XeroContact, contact: Contact) -> XeroValues | None:
+    """Xero's contact as last synced (None when not known)."""
+    if not link.payload:
+        return None
+    try:
+        return xero_values(link.payload, region=contact.account.country)
+    except normalise.Unstorable:
+        return None
 
 
 def _match_link(plan: PagePlan, values: XeroValues, contact: Contact, outcome: str) -> str:
@@ -315,6 +344,8 @@ def _page_write(connection: XeroConnection, plan: PagePlan) -> None:
             ["xero_contact_id", "payload", "xero_updated_at", "synced_at"],
             batch_size=1000,
         )
+    if plan.conflicts:
+        _conflicts_write(connection, plan)
     links = plan.new_links + list(zip(created_ids, plan.creates, strict=True))
     if links:
         copy_rows(
@@ -332,3 +363,40 @@ def _page_write(connection: XeroConnection, plan: PagePlan) -> None:
                 for pk, v in links
             ),
         )
+
+
+def _conflicts_write(connection: XeroConnection, plan: PagePlan) -> None:
+    """Each conflict on record and in its contact's history; a field Xero won is no longer
+    the CRM's to send (unless changed here again since)."""
+    ContactConflict.objects.bulk_create(
+        ContactConflict(
+            connection=connection,
+            contact_id=contact_id,
+            field=d.field,
+            crm_value=d.crm_value,
+            xero_value=d.xero_value,
+            winner=d.winner,
+            rule=d.rule,
+            crm_changed_at=d.crm_changed_at,
+            xero_changed_at=d.xero_changed_at,
+        )
+        for contact_id, d in plan.conflicts
+    )
+    ContactChange.objects.bulk_create(
+        ContactChange(
+            contact_id=contact_id,
+            field="conflict",
+            new_value=d.in_words(),
+            source=ChangeSource.XERO,
+        )
+        for contact_id, d in plan.conflicts
+    )
+    won: dict[int, dict[str, object]] = defaultdict(dict)
+    for contact_id, d in plan.conflicts:
+        if d.winner == "xero":
+            won[contact_id][d.field] = plan.pending[contact_id].dirty.get(d.field)
+    # Locked after the contacts (as a CRM edit locks them: the contact, then its sync row).
+    for sync in ContactSync.objects.select_for_update().filter(contact_id__in=list(won)):
+        fields = won[sync.contact_id]
+        sync.dirty = {k: v for k, v in sync.dirty.items() if fields.get(k, None) != v}
+        sync.save(update_fields=["dirty", "updated_at"])

@@ -11,6 +11,7 @@ from django.utils import timezone
 from contacts.models import ChangeSource, Contact
 from contacts.services import contacts_apply_changes
 
+from ..inbound import normalise
 from ..models import XeroConnection
 from .mapping import xero_values
 from .matching import Duplicate
@@ -136,3 +137,72 @@ def _claim(duplicate: PossibleDuplicate) -> PossibleDuplicate | None:
 def _resolve(held: PossibleDuplicate, resolution: str, user: User) -> None:
     held.resolved_at, held.resolution, held.resolved_by = timezone.now(), resolution, user
     held.save(update_fields=["resolved_at", "resolution", "resolved_by"])
+
+
+def possible_duplicate_link_instead(*, duplicate: PossibleDuplicate, user: User) -> bool:
+    """The CRM contact is this Xero contact: its link moves here (Xero's details come with the
+    next sync), and the Xero contact it was linked to is left alone by later syncs. False when
+    decided meanwhile, or when this Xero contact is linked to another CRM contact."""
+    with transaction.atomic():
+        held = _claim(duplicate)
+        if held is None:
+            return False
+        connection = held.connection
+        if XeroContact.objects.filter(
+            connection=connection, xero_contact_id=held.xero_contact_id
+        ).exists():
+            return False
+        link = XeroContact.objects.select_for_update().filter(contact_id=held.contact_id).first()
+        if link is not None:
+            PossibleDuplicate.objects.create(
+                connection=connection,
+                contact_id=held.contact_id,
+                xero_contact_id=link.xero_contact_id,
+                xero_name=normalise.text(link.payload.get("Name")),
+                matched_by=held.matched_by,
+                payload=link.payload,
+                resolved_at=timezone.now(),
+                resolution=DuplicateResolution.KEPT_ONE,
+                resolved_by=user,
+            )
+            values = xero_values(held.payload, region=connection.account.country)
+            link.xero_contact_id = values.contact_id
+            link.payload, link.xero_updated_at = values.payload, None  # the next sync reads it
+            link.synced_at = timezone.now()
+            link.save()
+        else:
+            XeroContact.objects.create(
+                connection=connection,
+                contact_id=held.contact_id,
+                xero_contact_id=held.xero_contact_id,
+                payload=held.payload,
+                synced_at=timezone.now(),
+            )
+        _resolve(held, DuplicateResolution.LINKED_INSTEAD, user)
+    return True
+
+
+def links_fold(*, survivor: Contact, merged: list[Contact]) -> None:
+    """CRM contacts merged: a merged contact's Xero link moves to the survivor when it has
+    none; otherwise that Xero contact is kept as one with the survivor (later syncs leave it
+    alone) and the link goes. Their outbox rows go with them."""
+    has_link = XeroContact.objects.filter(contact=survivor).exists()
+    for link in XeroContact.objects.select_for_update().filter(contact__in=merged):
+        if not has_link:
+            XeroContact.objects.filter(pk=link.pk).update(contact=survivor)
+            has_link = True
+            continue
+        PossibleDuplicate.objects.filter(
+            connection=link.connection, xero_contact_id=link.xero_contact_id, resolved_at=None
+        ).delete()
+        PossibleDuplicate.objects.create(
+            connection=link.connection,
+            contact=survivor,
+            xero_contact_id=link.xero_contact_id,
+            xero_name=normalise.text(link.payload.get("Name")),
+            matched_by="merge",
+            payload=link.payload,
+            resolved_at=timezone.now(),
+            resolution=DuplicateResolution.KEPT_ONE,
+        )
+        link.delete()

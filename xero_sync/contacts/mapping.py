@@ -17,6 +17,7 @@ from contacts.models import Contact
 from contacts.phones import phone_to_e164
 from contacts.services import ContactValues
 
+from ..client.shapes import ContactChanges
 from ..inbound import normalise
 from .models import XeroContact
 
@@ -201,3 +202,74 @@ def changes_apply(contact: Contact, changes: list[Change], values: XeroValues) -
         setattr(contact, name, new)
     if any(name == "phone" for name, _, _ in changes):
         contact.phone_e164 = values.phone_e164
+
+
+# --- to Xero -------------------------------------------------------------------------------------
+NAME_FIELDS = ("first_name", "last_name", "company_name")
+
+
+def xero_name(contact: Contact) -> str:
+    """The Name a CRM contact has in Xero: its company, else the name it goes by (as an
+    invoice's contact is created)."""
+    return contact.company_name or contact.display_name
+
+
+def phone_type_of(payload: dict[str, Any]) -> str:
+    """The Xero phone slot the CRM's one phone stands for: the one it was read from
+    (best_phone's order), else DEFAULT."""
+    phones = payload.get("Phones")
+    by_type = (
+        {p.get("PhoneType"): p for p in phones if isinstance(p, dict)}
+        if isinstance(phones, list)
+        else {}
+    )
+    for phone_type in PHONE_TYPES:
+        if _phone_text(by_type.get(phone_type) or {}):
+            return phone_type
+    return "DEFAULT"
+
+
+def contact_changes(
+    contact: Contact, fields: set[str], *, xero_contact_id: str, payload: dict[str, Any]
+) -> ContactChanges:
+    """What Xero is sent for the CRM fields changed: a new name as a whole (Name, FirstName,
+    LastName together), the one phone in the slot it came from, archived as ContactStatus. A
+    contact not yet in Xero (no id) is sent whole."""
+    whole = not xero_contact_id
+    names = whole or bool(fields & set(NAME_FIELDS))
+    return ContactChanges(
+        contact_id=xero_contact_id,
+        name=xero_name(contact) if names else None,
+        first_name=contact.first_name if names else None,
+        last_name=contact.last_name if names else None,
+        email_address=contact.email if whole or "email" in fields else None,
+        phone=(phone_type_of(payload), contact.phone)
+        if (whole and contact.phone) or (not whole and "phone" in fields)
+        else None,
+        status=("ARCHIVED" if contact.is_archived else "ACTIVE")
+        if not whole and "is_archived" in fields
+        else None,
+    )
+
+
+def sent_matches(sent: ContactChanges, payload: dict[str, Any]) -> bool:
+    """Whether Xero's contact already holds what was sent (a write whose answer was lost
+    landed after all)."""
+    for ours, key in (
+        (sent.name, "Name"),
+        (sent.first_name, "FirstName"),
+        (sent.last_name, "LastName"),
+        (sent.email_address, "EmailAddress"),
+        (sent.status, "ContactStatus"),
+    ):
+        if ours is not None and ours.strip().lower() != normalise.text(payload.get(key)).lower():
+            return False
+    return sent.phone is None or phone_text_in(payload, sent.phone[1])
+
+
+def phone_text_in(payload: dict[str, Any], number: str) -> bool:
+    phones = payload.get("Phones")
+    texts = {
+        _phone_text(p) for p in (phones if isinstance(phones, list) else []) if isinstance(p, dict)
+    }
+    return number.strip() in texts or (not number.strip() and not any(texts))

@@ -154,6 +154,9 @@ def _or(items: list[str], word: str = "or") -> str:
 class DuplicateResolution(models.TextChoices):
     CREATED = "created", "Created as a separate contact"
     KEPT_ONE = "kept_one", "Kept as one contact"
+    # The CRM contact is linked to this Xero contact instead of the one it had; the one it
+    # had is then left alone by later syncs, as a kept-as-one duplicate is.
+    LINKED_INSTEAD = "linked_instead", "Linked to this Xero contact instead"
 
 
 class PossibleDuplicate(models.Model):
@@ -188,3 +191,69 @@ class PossibleDuplicate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.xero_name or self.xero_contact_id} ~ {self.contact_id} ({self.matched_by})"
+
+
+class ContactSyncState(models.TextChoices):
+    PENDING = "pending", "Sending to Xero"
+    SYNCED = "synced", "In Xero"
+    FAILED = "failed", "Not sent: needs a fix"
+    WAITING = "waiting", "Waiting for Xero to be reconnected"
+
+
+class ContactSync(models.Model):
+    """A CRM contact's outbox row: while `state` is pending, the CRM changes not yet in Xero,
+    written in the same transaction as the change (a lost message is found by the beat
+    sweep). `dirty` holds each field changed in the CRM since Xero last took it, with when and
+    at which version: what the push sends, and what a change from Xero conflicts with."""
+
+    connection = models.ForeignKey(
+        "xero_sync.XeroConnection", on_delete=models.CASCADE, related_name="contact_syncs"
+    )
+    contact = models.OneToOneField(
+        "contacts.Contact", on_delete=models.CASCADE, related_name="xero_push"
+    )
+    state = models.CharField(max_length=20, choices=ContactSyncState.choices)
+    dirty = models.JSONField(default=dict, blank=True)  # field -> {"at": iso time, "v": version}
+    version = models.PositiveIntegerField(default=1)
+    pushed_version = models.PositiveIntegerField(default=0)
+    retries = models.PositiveIntegerField(default=0)  # each Retry is a new idempotency key
+    # A write whose answer was lost: Xero is read before writing again.
+    outcome_unknown = models.BooleanField(default=False)
+    sent = models.JSONField(default=dict, blank=True)  # the element last sent, as Xero got it
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    error_cause = models.CharField(max_length=40, blank=True)
+    error = models.TextField(blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="contact_sync_due")]
+
+    def __str__(self) -> str:
+        return f"Contact {self.contact_id} -> Xero ({self.state})"
+
+
+class ContactConflict(models.Model):
+    """A field changed in both places since the last sync, and how the connection's rule
+    decided it (also written to the contact's history)."""
+
+    connection = models.ForeignKey(
+        "xero_sync.XeroConnection", on_delete=models.CASCADE, related_name="contact_conflicts"
+    )
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
+    field = models.CharField(max_length=40)
+    crm_value = models.TextField(blank=True)
+    xero_value = models.TextField(blank=True)
+    winner = models.CharField(max_length=10)  # crm, xero
+    rule = models.CharField(max_length=20)
+    crm_changed_at = models.DateTimeField(null=True, blank=True)
+    xero_changed_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}.{self.field}: {self.winner} won ({self.rule})"

@@ -8,7 +8,7 @@ from platform_crm.queueing import RETRY_COUNTDOWN_CAP
 
 from ..client.errors import AuthLost, RateLimited, Transient
 from ..models import ConnectionStatus, XeroConnection
-from . import imports, pull
+from . import imports, outbox, pull, push
 
 
 @shared_task(
@@ -69,3 +69,25 @@ def contacts_poll_connection_task(self: Task[Any, Any], connection_id: int) -> N
         raise self.retry(countdown=30) from transient
     except AuthLost:
         pass
+
+
+# Contact pushes wait for Xero in the database; only short waits are also countdowns.
+PUSH_RETRY_COUNTDOWN_CAP = 5 * 60
+
+
+@shared_task(name="xero_sync.tasks.contacts_push_task", bind=True, acks_late=True, max_retries=None)
+def contacts_push_task(self: Task[Any, Any], connection_id: int) -> None:
+    """Push one organisation's contact changes to Xero (xero_sync.contacts.push)."""
+    result = push.contacts_push(connection_id)
+    if result.retry_in and result.retry_in <= PUSH_RETRY_COUNTDOWN_CAP:
+        raise self.retry(countdown=result.retry_in)
+
+
+@shared_task(name="xero_sync.tasks.contacts_push_sweep_task")
+def contacts_push_sweep_task() -> int:
+    """Beat: re-queue pushes for contact changes whose message was lost, or whose wait for
+    Xero's limits is over."""
+    due = outbox.connections_due()
+    for connection_id in due:
+        contacts_push_task.delay(connection_id)
+    return len(due)

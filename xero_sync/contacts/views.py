@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -18,10 +19,10 @@ from ..connection.activity import connection_record_activity
 from ..connection.calls import xero_client_for
 from ..connection.selectors import connection_get
 from ..connection.views import to_integrations
-from ..forms import ContactFilterChoice
+from ..forms import ContactFilterChoice, ContactSyncForm
 from ..models import XeroConnection
-from . import duplicates, imports
-from .models import ContactImport, PossibleDuplicate
+from . import duplicates, imports, outbox
+from .models import ContactImport, ContactSync, PossibleDuplicate
 
 CONTACT_GROUPS_CACHE_SECONDS = 300
 
@@ -148,6 +149,61 @@ def xero_duplicate_resolve(request: AccountRequest, account: Account, pk: int) -
             )
         else:
             messages.info(request, f"{name} was already decided.")
+    elif decision == "link_instead":
+        before = getattr(duplicate.contact, "xero_link", None)
+        was = (before.payload.get("Name") if before else "") or "the Xero contact it had"
+        if duplicates.possible_duplicate_link_instead(duplicate=duplicate, user=request.user):
+            messages.success(
+                request,
+                f"{duplicate.contact.display_name} is now linked to {name} in Xero; {was} is "
+                "left alone.",
+            )
+        else:
+            messages.info(request, f"{name} was already decided, or is linked to another contact.")
     else:
         messages.error(request, "Choose whether they are the same contact or not.")
+    back = request.POST.get("back")
+    if back == "duplicates":
+        return redirect("contacts:duplicates", account_slug=account.slug)
     return redirect("xero_sync:failures", account_slug=account.slug)
+
+
+@account_view(role=Role.ADMIN)
+def xero_contact_sync(request: AccountRequest, account: Account) -> HttpResponse:
+    """Which contacts go to Xero, and the conflict rule."""
+    connection = connection_get(account)
+    if connection is None or not connection.tenant_id:
+        return to_integrations(account)
+    form = ContactSyncForm(request.POST or None, instance=connection)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(
+            request,
+            f"Contacts to Xero: {connection.get_contact_push_mode_display().lower()}; "
+            f"{connection.get_contact_conflict_rule_display().lower()}.",
+        )
+        return to_integrations(account)
+    return render(request, "xero_sync/contact_sync.html", {"form": form, "connection": connection})
+
+
+@account_view()
+@require_POST
+def contact_push_retry(request: AccountRequest, account: Account, pk: int) -> HttpResponse:
+    """Send a contact's changes again after a fix (staff may, as for an invoice)."""
+    sync = get_object_or_404(ContactSync, pk=pk, contact__account=account)
+    outbox.contact_sync_retry(sync)
+    messages.success(request, "Sending the contact's changes to Xero again.")
+    return redirect("contacts:detail", account_slug=account.slug, pk=sync.contact_id)
+
+
+def duplicates_panel(request: HttpRequest, account: Account) -> str:
+    """For the Possible duplicates page: Xero contacts that match a contact here which already
+    has its Xero twin, each with the choices an admin has."""
+    held = list(
+        PossibleDuplicate.objects.filter(connection__account=account, resolved_at=None)
+        .select_related("contact", "contact__xero_link")
+        .order_by("contact__sort_name", "found_at")[:100]
+    )
+    if not held and connection_get(account) is None:
+        return ""
+    return render_to_string("xero_sync/_duplicates_panel.html", {"held": held}, request=request)

@@ -15,6 +15,11 @@ from platform_crm.tenancy import AccountRequest, account_view
 
 from ..connection.models import XeroConnection
 from ..connection.selectors import connection_get
+from ..contacts.selectors import (
+    contact_conflicts_recent,
+    contact_outbox_summary,
+    contact_syncs_failed,
+)
 from .selectors import (
     activity_problems,
     contact_import_recent,
@@ -55,6 +60,9 @@ def xero_activity(request: AccountRequest, account: Account) -> HttpResponse:
             "outbox": invoice_outbox_summary(account),
             "invoice_events": events.get_page(request.GET.get("page")),
             "imports": contact_import_recent(account, limit=5),
+            "contact_outbox": contact_outbox_summary(account, since=since),
+            "contact_conflicts": contact_conflicts_recent(account),
+            "contacts_not_sent": contact_syncs_failed(account),
         }
     return render(request, "xero_sync/activity.html", context)
 
