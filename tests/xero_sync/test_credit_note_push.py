@@ -33,7 +33,7 @@ def money(value) -> Decimal:
     return Decimal(str(value))
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 def test_a_part_credit_with_a_refund_is_allocated_and_refunded_and_xero_owes_what_we_owe(
     ready, account, xero
 ):
@@ -99,7 +99,7 @@ def test_a_part_credit_with_a_refund_is_allocated_and_refunded_and_xero_owes_wha
     assert xero.requests() == []
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 def test_a_fully_paid_invoice_credited_by_amount_is_refunded_not_allocated(ready, account, xero):
     connection, gst = ready
     invoice = issue(account, gst)
@@ -143,7 +143,7 @@ def test_a_credit_never_exceeds_what_is_left_to_credit(ready, account):
     assert (invoice.amount_due, invoice.status) == (Decimal("0.00"), InvoiceStatus.PAID)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     "path", ["/api.xro/2.0/CreditNotes/*/Allocations", "/api.xro/2.0/Payments"]
 )
@@ -172,7 +172,7 @@ def test_a_lost_answer_to_an_allocation_or_refund_is_read_back_not_sent_twice(
     assert money(in_xero(xero, connection, invoice)["AmountDue"]) == invoice.amount_due
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 def test_credit_and_reissue_settles_the_original_in_xero_and_carries_its_payment_to_the_copy(
     ready, account, xero
 ):
@@ -234,7 +234,7 @@ def test_credit_and_reissue_settles_the_original_in_xero_and_carries_its_payment
     assert len(xero.payments(connection.tenant_id)) == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 def test_a_copy_waits_for_the_credit_note_it_carries_without_failing(ready, account, xero):
     connection, gst = ready
     invoice = issue(account, gst)
@@ -264,7 +264,7 @@ def test_a_copy_waits_for_the_credit_note_it_carries_without_failing(ready, acco
     assert money(in_xero(xero, connection, copy)["AmountDue"]) == copy.amount_due
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 def test_a_lost_answer_to_a_create_is_looked_up_by_number_not_sent_twice(ready, account, xero):
     connection, gst = ready
     invoice = issue(account, gst)
