@@ -1,10 +1,12 @@
 """In the browser: an admin presses Check now on the Integrations page; the worker compares the
 CRM with Xero and the page says they agree. Then drift made in Xero with no webhook (a payment)
-and in the CRM (a phone, which the CRM never sends): Check now lists both with their repair."""
+and in the CRM (a phone changed with nothing queued, as a data fix would): Check now lists both
+with their repair."""
 
 import pytest
+from django.utils import timezone
 
-from contacts.services import contact_update
+from contacts.models import Contact
 from platform_crm.models import Role
 from xero_sync.models import InvoiceSync, ReconciliationRun, RunStatus, XeroContact
 
@@ -57,7 +59,10 @@ def test_check_now_says_the_books_agree_then_lists_differences_with_their_repair
     sync = InvoiceSync.objects.get(invoice=invoice)
     xero_sandbox.pay_invoice(connection.tenant_id, sync.xero_invoice_id, amount="50.00", quiet=True)
     link = XeroContact.objects.select_related("contact").earliest("pk")
-    contact_update(contact=link.contact, phone="+64 21 555 0199")
+    # No edit recorded and nothing queued: the two sides disagree with no pending work.
+    Contact.objects.filter(pk=link.contact_id).update(
+        phone="+64 21 555 0199", phone_e164="+64215550199", updated_at=timezone.now()
+    )
     check_now(page, base, 1)
     assert "CRM and Xero differ" in page.inner_text("#books-sentence")
     table = page.inner_text("#books-differences")

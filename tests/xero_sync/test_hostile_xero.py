@@ -32,7 +32,7 @@ from contacts.models import Contact
 from xero_sync.client import XeroClient
 from xero_sync.client.errors import XeroError
 from xero_sync.client.limits import TenantLimiter
-from xero_sync.client.shapes import ContactBody, PaymentBody
+from xero_sync.client.shapes import ContactChanges, PaymentBody
 from xero_sync.contacts import pull
 from xero_sync.inbound import normalise
 from xero_sync.invoices import from_xero
@@ -261,9 +261,9 @@ WRITES = {
         "PUT",
         "/api.xro/2.0/Contacts",
     ),
-    "contacts_update": (
-        lambda c: c.contacts_update(
-            [ContactBody(name="Ruth Tane", contact_id="x")], idempotency_key="k4"
+    "contacts_save": (
+        lambda c: c.contacts_save(
+            [ContactChanges(contact_id="x", name="Ruth Tane")], idempotency_key="k4"
         ),
         "POST",
         "/api.xro/2.0/Contacts",

@@ -133,11 +133,11 @@ def test_a_contact_changed_in_xero_is_pulled():
     ]
 
 
-def test_a_contact_changed_in_the_crm_is_pushed_or_left_where_the_crm_cannot_send_it():
+def test_a_contact_changed_in_the_crm_is_pushed_every_field_the_outbox_sends():
     crm = person(email="ruth@new.example", is_archived=True)
     crm.first_name = "Ruthie"
     gaps = contact_gaps(crm, BASE, base=BASE, region="NZ", crm_changed_since_sync=True)
-    assert fields(gaps) == {"name": PUSH, "email": PUSH, "archived": PERSON}
+    assert fields(gaps) == {"name": PUSH, "email": PUSH, "archived": PUSH}
 
 
 def test_without_a_base_the_side_changed_since_the_last_sync_wins():

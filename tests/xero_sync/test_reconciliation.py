@@ -1,19 +1,23 @@
 """The reconciliation: with webhooks off, drift made on purpose on each side (a payment added and
 one deleted in Xero, a total edited and an invoice voided there, a contact renamed in Xero and
 one renamed in the CRM that never reached Xero) is found, classified, repaired by the rule that
-applies, and the next run reports 0 differences. Reads are paged lists, incremental after the
-first run; queries stay bounded; a difference that survives two runs is emailed once."""
+applies (the CRM's rename sent again through the contacts' outbox), and the next run reports 0
+differences. Reads are paged lists, incremental after the first run; queries stay bounded; a
+difference that survives two runs is emailed once."""
 
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from contacts.models import Contact
 from contacts.services import contact_update
 from invoices.models import InvoiceStatus
 from invoices.services import payment_record
 from xero_sync.client.limits import TenantLimiter
 from xero_sync.models import (
+    ContactSync,
     Direction,
     InvoiceSync,
     ReconciliationDifference,
@@ -29,12 +33,24 @@ from ..support.invoices import in_xero, issue
 from .conftest import run_import
 
 
+def drift(contact, **fields) -> None:
+    """A CRM field changed with no edit recorded and nothing queued (say, a data fix): the two
+    sides disagree with no pending work."""
+    Contact.objects.filter(pk=contact.pk).update(updated_at=timezone.now(), **fields)
+
+
 def reconcile(connection, tasks_inline, **kwargs) -> ReconciliationRun:
     with tasks_inline():
         run = reconciliation_start(connection=connection, **kwargs)
     run.refresh_from_db()
     assert run.status == RunStatus.DONE, run.error
     return run
+
+
+def first_link_agreed(connection, tasks_inline) -> XeroContact:
+    """After a first run (the two sides agree): the first linked contact, to make drift with."""
+    reconcile(connection, tasks_inline)
+    return XeroContact.objects.select_related("contact").earliest("pk")
 
 
 def found(run) -> dict[tuple[str, int, str], ReconciliationDifference]:
@@ -102,7 +118,8 @@ def test_drift_of_each_kind_is_found_repaired_and_the_next_run_reports_none(
         first_name="",
         last_name="",
     )
-    # (The CRM never sends contact edits on its own: this change is "pushed but lost".)
+    # Its push is lost: the outbox row is gone, as for an edit made before the outbox existed.
+    ContactSync.objects.filter(contact=renamed_in_crm.contact).delete()
 
     xero.clear_requests()
     second = reconcile(connection, tasks_inline)
@@ -143,8 +160,13 @@ def test_drift_of_each_kind_is_found_repaired_and_the_next_run_reports_none(
     assert Decimal(str(in_xero(xero, connection, edited)["Total"])) == edited.total
     renamed_in_xero.contact.refresh_from_db()
     assert renamed_in_xero.contact.first_name == f"{given}nui"
+    # ... and the rename reached Xero through the contacts' outbox, not a write of its own.
     in_xero_now = {c["ContactID"]: c for c in xero.contacts(tenant)}
     assert in_xero_now[renamed_in_crm.xero_contact_id]["Name"] == "Renamed In The CRM Ltd"
+    assert ContactSync.objects.get(contact=renamed_in_crm.contact).state == "synced"
+    posts = [r for r in xero.requests(path="/api.xro/2.0/Contacts") if r["method"] == "POST"]
+    assert len(posts) == 1
+    assert posts[0]["headers"]["idempotency-key"].startswith("crm-contacts-save-")
 
     third = reconcile(connection, tasks_inline)
     assert third.differences == 0, [str(d) + d.why for d in third.found.all()]
@@ -156,13 +178,12 @@ def test_a_difference_no_rule_decides_is_listed_and_told_once_when_it_survives(
     linked, account, xero, tasks_inline, mailoutbox
 ):
     connection, _ = linked
-    reconcile(connection, tasks_inline)
-    link = XeroContact.objects.select_related("contact").earliest("pk")
-    contact_update(contact=link.contact, phone="+64 21 555 0199")  # the CRM never sends phones
+    link = first_link_agreed(connection, tasks_inline)
+    drift(link.contact, phone="+64 21 555 0199", phone_e164="+64215550199")
     first = reconcile(connection, tasks_inline)
     (difference,) = first.found.all()
     assert (difference.field, difference.repair) == ("phone", Repair.PERSON)
-    assert difference.direction == Direction.CRM_AHEAD
+    assert difference.direction == Direction.DRIFT
     assert mailoutbox == []
     second = reconcile(connection, tasks_inline)
     assert second.differences == 1
@@ -180,8 +201,74 @@ def test_work_still_queued_is_waiting_not_a_difference(linked, account, xero, ta
         connection.tenant_id, in_xero(xero, connection, invoices[0])["InvoiceID"], quiet=True
     )
     InvoiceSync.objects.filter(invoice=invoices[0]).update(state="pending")
+    # A contact edit whose push is still under way (its outbox row pending, or waiting for a
+    # reconnect) is waiting too: the reconciliation neither lists nor queues it again.
+    pending, waiting = XeroContact.objects.select_related("contact").order_by("pk")[:2]
+    contact_update(contact=pending.contact, email="pending@new.example")
+    contact_update(contact=waiting.contact, email="waiting@new.example")
+    ContactSync.objects.filter(contact=waiting.contact).update(state="waiting")
     run = reconcile(connection, tasks_inline)
-    assert run.differences == 0 and run.waiting == 1
+    assert run.differences == 0 and run.waiting == 3
+    assert not [r for r in xero.requests(path="/api.xro/2.0/Contacts") if r["method"] == "POST"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("outbox_row", ["none", "synced"])
+def test_a_contact_changed_in_the_crm_is_queued_in_the_outbox_with_or_without_its_row(
+    linked, account, xero, tasks_inline, outbox_row
+):
+    connection, _ = linked
+    link = first_link_agreed(connection, tasks_inline)
+    contact_update(contact=link.contact, email="moved@new.example", phone="+64 21 555 0142")
+    rows = ContactSync.objects.filter(contact=link.contact)
+    if outbox_row == "none":
+        rows.delete()  # the push lost with its row
+    else:
+        rows.update(state="synced", dirty={})  # the push said done, yet Xero never had it
+    run = reconcile(connection, tasks_inline)
+    kinds = {(d.field, d.direction, d.repair) for d in run.found.all()}
+    assert kinds == {
+        ("email", Direction.CRM_AHEAD, Repair.PUSHED),
+        ("phone", Direction.CRM_AHEAD, Repair.PUSHED),
+    }
+    sync = ContactSync.objects.get(contact=link.contact)
+    assert sync.state == "synced" and sync.dirty == {}
+    theirs = {c["ContactID"]: c for c in xero.contacts(connection.tenant_id)}[link.xero_contact_id]
+    assert theirs["EmailAddress"] == "moved@new.example"
+    assert reconcile(connection, tasks_inline).differences == 0
+
+
+@pytest.mark.django_db
+def test_a_failed_push_is_shown_with_its_failure_and_not_queued_again(
+    linked, account, xero, tasks_inline
+):
+    connection, _ = linked
+    link = first_link_agreed(connection, tasks_inline)
+    contact_update(contact=link.contact, email="refused@new.example")
+    refused = "Xero refused the change: Email address must be valid."
+    ContactSync.objects.filter(contact=link.contact).update(state="failed", error=refused)
+    for _ in range(2):
+        run = reconcile(connection, tasks_inline)
+        (difference,) = run.found.all()
+        assert (difference.field, difference.repair) == ("email", Repair.PERSON)
+        assert difference.why == "Not sent to Xero: " + refused
+        assert ContactSync.objects.get(contact=link.contact).state == "failed"
+    assert not [r for r in xero.requests(path="/api.xro/2.0/Contacts") if r["method"] == "POST"]
+
+
+@pytest.mark.django_db
+def test_a_contact_changed_in_the_crm_is_left_for_a_person_where_nothing_is_sent(
+    linked, account, xero, tasks_inline
+):
+    connection, _ = linked
+    reconcile(connection, tasks_inline)
+    connection.contact_push_mode = "none"
+    connection.save(update_fields=["contact_push_mode"])
+    link = XeroContact.objects.select_related("contact").earliest("pk")
+    contact_update(contact=link.contact, email="kept@new.example")
+    (difference,) = reconcile(connection, tasks_inline).found.all()
+    assert difference.repair == Repair.PERSON and "does not send" in difference.why
+    assert not ContactSync.objects.filter(contact=link.contact).exists()
 
 
 @pytest.mark.django_db
@@ -220,9 +307,8 @@ def test_ops_health_shows_each_accounts_last_run_and_its_differences(
     from django.contrib.auth import get_user_model
 
     connection, _ = linked
-    reconcile(connection, tasks_inline)
-    link = XeroContact.objects.select_related("contact").earliest("pk")
-    contact_update(contact=link.contact, phone="+64 21 555 0199")
+    link = first_link_agreed(connection, tasks_inline)
+    drift(link.contact, phone="+64 21 555 0199", phone_e164="+64215550199")
     reconcile(connection, tasks_inline)
     ops = get_user_model().objects.create_superuser(username="ops", password="pw")
     page = client_for(ops).get("/ops/health/")

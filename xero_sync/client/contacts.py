@@ -75,41 +75,23 @@ def contacts_request_digest(bodies: list[ContactBody]) -> str:
 class ContactCalls(Transport):
     def contacts_create(self, contacts: list[ContactBody], *, idempotency_key: str) -> list[Any]:
         """PUT /Contacts?summarizeErrors=false: one answer per element."""
-        return self._contacts_write("contacts.create", contacts, idempotency_key)
-
-    def contacts_update(self, contacts: list[ContactBody], *, idempotency_key: str) -> list[Any]:
-        """POST /Contacts?summarizeErrors=false: each contact (named by its ContactID) updated
-        in place, one answer per element."""
-        return self._contacts_write("contacts.update", contacts, idempotency_key)
-
-    def _contacts_write(
-        self, operation: str, contacts: list[ContactBody], idempotency_key: str
-    ) -> list[Any]:
         body = contacts_request(contacts)
-
-        def write(acc: Any, ident: Any, **o: Any) -> Any:
-            send = (
-                acc.create_contacts
-                if operation == "contacts.create"
-                else acc.update_or_create_contacts
-            )
-            return send(self.connection.tenant_id, body, summarize_errors=xero_bool(False), **o)
-
-        return self._list(operation, write, "Contacts", write=True, idempotency_key=idempotency_key)
+        return self._contacts_write("contacts.create", body, idempotency_key, put=True)
 
     def contacts_save(self, changes: list[ContactChanges], *, idempotency_key: str) -> list[Any]:
         """POST /Contacts?summarizeErrors=false: updates by ContactID (and creates), one answer
         per element, each with its own errors."""
         body = contact_changes_request(changes)
-        return self._list(
-            "contacts.save",
-            lambda acc, ident, **o: acc.update_or_create_contacts(
-                self.connection.tenant_id, body, summarize_errors=xero_bool(False), **o
-            ),
-            "Contacts",
-            write=True,
-            idempotency_key=idempotency_key,
-        )
+        return self._contacts_write("contacts.save", body, idempotency_key, put=False)
+
+    def _contacts_write(
+        self, operation: str, body: JsonObject, idempotency_key: str, *, put: bool
+    ) -> list[Any]:
+        def write(acc: Any, ident: Any, **o: Any) -> Any:
+            send = acc.create_contacts if put else acc.update_or_create_contacts
+            return send(self.connection.tenant_id, body, summarize_errors=xero_bool(False), **o)
+
+        return self._list(operation, write, "Contacts", write=True, idempotency_key=idempotency_key)
 
     def contacts_search(self, term: str) -> list[Any]:
         return self._list(

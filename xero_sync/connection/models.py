@@ -156,7 +156,6 @@ CALL_WORDS = {
     "contacts.find": "Looked a contact up",
     "contacts.get": "Read a contact",
     "contacts.page": "Read a page of contacts",
-    "contacts.update": "Updated contacts in Xero",
     "credit_notes.allocate": "Set a credit note against its invoice",
     "credit_notes.create": "Sent credit notes to Xero",
     "credit_notes.find": "Looked credit notes up by number",

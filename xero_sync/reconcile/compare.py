@@ -155,8 +155,6 @@ COMPARED = {
     "archived": ("is_archived",),
 }
 XERO_FIELDS = ("Name", "FirstName", "LastName", "EmailAddress", "Phones", "ContactStatus")
-# What the CRM can send to Xero (contacts_update): the rest is left for a person.
-PUSHABLE = ("name", "email")
 
 
 def _field_of(crm_field: str) -> str:
@@ -213,12 +211,8 @@ def contact_gaps(
                 if field in pulled
                 else (PERSON, "Cleared in Xero; the CRM keeps what it has")
             )
-        elif crm_changed_since_sync:
-            repair, why = (
-                (PUSH, CONTACT_CRM_RULE)
-                if field in PUSHABLE
-                else (PERSON, "Changed in the CRM; the CRM does not send it to Xero")
-            )
+        elif crm_changed_since_sync:  # the contacts' outbox sends every compared field
+            repair, why = PUSH, CONTACT_CRM_RULE
         else:
             repair, why = PERSON, "Apart since they were linked, and neither has changed since"
         moved = "xero" if xero_moved else "crm" if crm_changed_since_sync else ""

@@ -10,14 +10,17 @@ have drifted, so the incremental run speaks for every linked record.
 Work still queued (an invoice waiting in the outbox, a payment not yet sent) is "waiting to
 sync", not a difference. Repairs go through the normal paths: what Xero changed is applied as
 the invoice poll and the contact poll apply it; what the CRM issued is queued in the outbox
-again; a contact changed in the CRM is written to Xero. The run keeps a checkpoint (phase and
-page) so a run interrupted by Xero's limits resumes where it stopped."""
+again; a contact changed in the CRM is marked pending in the contacts' outbox (whose push
+sends it, with its pre-flight, conflict rules and failures in words). A contact whose outbox
+row is pending is waiting to sync; one whose push failed is shown with its failure. The run
+keeps a checkpoint (phase and page) so a run interrupted by Xero's limits resumes where it
+stopped."""
 
 import logging
 from collections import defaultdict
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 
@@ -32,20 +35,16 @@ from invoices.models import Payment
 from platform_crm.advisory_locks import advisory_lock, advisory_lock_free
 from platform_crm.queueing import enqueue_on_commit
 
-from ..client import XeroClient, element_messages
-from ..client.contacts import contacts_request_digest
-from ..client.errors import XeroError
-from ..client.shapes import ContactBody
+from ..client import XeroClient
 from ..connection.calls import xero_client_for
 from ..contacts.apply import page_apply
 from ..contacts.mapping import ContactFilter
+from ..contacts.models import ContactSync, ContactSyncState
+from ..contacts.outbox import contact_sync_mark_pending, goes_to_xero
 from ..contacts.pull import contact_filter
 from ..inbound import normalise
 from ..invoices.from_xero import invoices_apply
-from ..invoices.keys import digest
-from ..invoices.mapping import contact_body
 from ..invoices.outbox import invoices_push_again
-from ..invoices.refusals import is_definite
 from ..models import (
     ConnectionStatus,
     InvoiceSync,
@@ -69,13 +68,14 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000  # Xero's largest page, for invoices and contacts alike
 IDS_PER_CALL = 100  # records asked for by id in one call (the URL stays short)
-CONTACTS_PER_WRITE = 50  # Xero's advice for a batch
 FULL_EVERY = timedelta(days=7)
 # Xero's clock and ours may differ a little, and commits are not instant.
 OVERLAP = timedelta(minutes=5)
 ACCREC = 'Type=="ACCREC"'
 REPAIRS = {PULL: Repair.PULLED, PUSH: Repair.PUSHED, PERSON: Repair.PERSON}
 ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
+# An outbox row in these states is work under way: its contact is waiting to sync.
+WAITING_STATES = (ContactSyncState.PENDING, ContactSyncState.WAITING)
 
 
 def reconciliation_start(
@@ -372,22 +372,32 @@ class Comparison:
                 connection=self.connection, xero_contact_id__in=by_id
             ).select_related("contact")
         )
+        contact_ids = [link.contact_id for link in links]
         # When people last changed each contact (changes from Xero are not theirs).
         edited = dict(
-            ContactChange.objects.filter(
-                contact_id__in=[link.contact_id for link in links], source=ChangeSource.USER
-            )
+            ContactChange.objects.filter(contact_id__in=contact_ids, source=ChangeSource.USER)
             .values("contact_id")
             .annotate(last=Max("changed_at"))
             .values_list("contact_id", "last")
         )
+        outbox = {
+            sync.contact_id: sync
+            for sync in ContactSync.objects.filter(
+                connection=self.connection, contact_id__in=contact_ids
+            )
+        }
         found: list[Found] = []
         pull: list[object] = []
         push: list[XeroContact] = []
+        gaps_of: dict[int, list[Gap]] = {}
         for link in links:
             raw = by_id[link.xero_contact_id.lower()]
             contact = link.contact
             self.run.contacts_read += 1
+            sync = outbox.get(contact.pk)
+            if sync is not None and (sync.state in WAITING_STATES or sync.outcome_unknown):
+                self.run.waiting += 1  # the outbox's work, still under way
+                continue
             try:
                 gaps = compare.contact_gaps(
                     contact,
@@ -400,12 +410,14 @@ class Comparison:
                 gaps = [Gap("record", "", str(unstorable), PERSON, compare.NO_RULE)]
             if not gaps:
                 continue
+            gaps = self._contact_waits(link, sync, gaps)
             directions = {"xero": Direction.XERO_AHEAD, "crm": Direction.CRM_AHEAD}
             repairs = {gap.repair for gap in gaps}
             if PULL in repairs:
                 pull.append(raw)
-            elif PUSH in repairs:
+            elif PUSH in repairs:  # queued in the outbox again, as a CRM edit is
                 push.append(link)
+                gaps_of[contact.pk] = [gap for gap in gaps if gap.repair == PUSH]
             for gap in gaps:
                 found.append(
                     Found(
@@ -419,45 +431,28 @@ class Comparison:
                 )
         if pull:
             page_apply(self.connection, pull, self.contact_filter, source="reconciliation")
-        refused: dict[int, str] = {}
-        for start in range(0, len(push), CONTACTS_PER_WRITE):
-            refused |= self._contacts_push(push[start : start + CONTACTS_PER_WRITE])
-        for item in found:
-            if item.object_id in refused and item.gap.repair == PUSH:
-                gap = item.gap
-                why = ("Xero refused the CRM's version: " + refused[item.object_id])[:300]
-                item.gap = Gap(gap.field, gap.crm, gap.xero, PERSON, why)
+        for link in push:
+            fields = [f for g in gaps_of[link.contact_id] for f in compare.COMPARED[g.field]]
+            at = edited.get(link.contact_id) or timezone.now()
+            contact_sync_mark_pending(contact=link.contact, fields=fields, at=at)
         self._store(found)
 
-    def _contacts_push(self, links: list[XeroContact]) -> dict[int, str]:
-        """The CRM's name and email written to Xero, in one call; returns Xero's refusals by
-        CRM contact id. The answer becomes the links' base, so the next run sees them agree."""
-        bodies = [_with_id(contact_body(link.contact), link.xero_contact_id) for link in links]
-        key = "crm-contacts-update-" + digest(
-            [contacts_request_digest(bodies), *(str(link.contact.updated_at) for link in links)]
-        )
-        try:
-            answers = self.client.contacts_update(bodies, idempotency_key=key)
-        except XeroError as refused:
-            if not is_definite(refused):
-                raise  # a wait or a lost answer: the run is retried from its checkpoint
-            return {link.contact_id: refused.message for link in links}
-        finally:
-            self._count()
-        refusals: dict[int, str] = {}
-        now = timezone.now()
-        touched = []
-        for link, answer in zip(links, answers, strict=False):
-            messages = element_messages(answer)
-            if messages or not isinstance(answer, dict):
-                refusals[link.contact_id] = "; ".join(messages) or "no reason given"
-                continue
-            link.payload = normalise.json_safe(answer)
-            link.xero_updated_at = normalise.moment(answer.get("UpdatedDateUTC"))
-            link.synced_at = now
-            touched.append(link)
-        XeroContact.objects.bulk_update(touched, ["payload", "xero_updated_at", "synced_at"])
-        return refusals
+    def _contact_waits(
+        self, link: XeroContact, sync: ContactSync | None, gaps: list[Gap]
+    ) -> list[Gap]:
+        """What the outbox cannot repair is left for a person, with the reason: a change whose
+        push failed (its failure, not queued again: Retry is on the contact's page), or a
+        connection that does not send contact changes to Xero."""
+        if sync is not None and sync.state == ContactSyncState.FAILED:
+            why = ("Not sent to Xero: " + (sync.error or "the push failed"))[:300]
+        elif not goes_to_xero(self.connection, link.contact, linked=True):
+            why = "Changed in the CRM; this connection does not send contact changes to Xero"
+        else:
+            return gaps
+        return [
+            Gap(g.field, g.crm, g.xero, PERSON, why, g.moved) if g.repair == PUSH else g
+            for g in gaps
+        ]
 
     # --- storing and finishing -------------------------------------------------------------------
     def _store(self, found: list[Found]) -> None:
@@ -515,10 +510,6 @@ class Comparison:
 
 def _xero_id(raw: object, key: str) -> str:
     return normalise.text(raw.get(key))[:64].lower() if isinstance(raw, dict) else ""
-
-
-def _with_id(body: ContactBody, xero_contact_id: str) -> ContactBody:
-    return replace(body, contact_id=xero_contact_id)
 
 
 def _payment_twins(sync_ids: list[int]) -> dict[int, list[PaymentSync]]:
