@@ -1,4 +1,5 @@
-"""Invoices from Xero back to the CRM: payments and status changes made in Xero.
+"""Invoices from Xero back to the CRM: invoices made in Xero, and payments, status changes and
+(on invoices made there) edits made in Xero.
 
 Two ways in, one way of applying: INVOICE webhooks (one invoice fetched per event) and a
 periodic poll (every sales invoice Xero changed since the last poll, a page at a time), the
@@ -6,6 +7,7 @@ safety net for missed webhooks. For an invoice the CRM sent:
 - a payment made in Xero is recorded on the CRM invoice (known as already in Xero);
 - a payment deleted in Xero is deleted in the CRM;
 - voided (or deleted) in Xero voids the CRM invoice; approved in Xero issues a CRM draft.
+A sales invoice made in Xero (no CRM twin) is brought in as a CRM invoice (made_in_xero).
 Every sales invoice number seen is remembered, so the push's pre-flight knows which numbers
 Xero already uses. Nothing applied here is pushed back (xero_sync.context).
 """
@@ -28,6 +30,7 @@ from ..context import changes_from_xero
 from ..inbound import normalise
 from ..inbound.quarantine import Held, quarantine_hold, quarantine_release
 from ..models import QuarantineKind, XeroConnection
+from .made_in_xero import invoice_bring_in, invoice_edits_apply
 from .mapping import XeroInvoice, invoice_from_xero, invoice_label
 from .models import InvoiceSync, PaymentSync, XeroInvoiceNumber
 from .outbox import lock_invoice_then_sync
@@ -47,15 +50,13 @@ class Applied:
     payments_removed: int = 0
     status_changed: bool = False
     held: int = 0
+    brought_in: int = 0  # sales invoices made in Xero that became CRM invoices
+    edited: int = 0  # invoices made in Xero that took edits made there
 
 
 def invoice_update_from_xero(connection: XeroConnection, xero_invoice_id: str) -> int:
-    """An INVOICE webhook event. Returns how many payments were added (0 for invoices the CRM
-    did not send, which cost no API call)."""
-    if not InvoiceSync.objects.filter(
-        connection=connection, xero_invoice_id=xero_invoice_id
-    ).exists():
-        return 0  # a bill, or an invoice typed in Xero: the poll keeps its number
+    """An INVOICE webhook event (CREATE or UPDATE): the invoice is fetched and applied, a
+    sales invoice made in Xero brought in. Returns how many payments were added."""
     raw = xero_client_for(connection).invoice(xero_invoice_id)
     if raw is None:
         return 0
@@ -97,6 +98,9 @@ def invoices_apply(connection: XeroConnection, raws: list[object], *, source: st
         except normalise.Unstorable as unstorable:
             held.append(_invoice_held(raw, str(unstorable)))
         else:
+            if found.type in ("ACCREC", ""):
+                # Known even when the invoice is held: the push's pre-flight needs it.
+                _number_remember(connection, found)
             try:
                 with transaction.atomic():
                     applied = invoice_apply(connection, found, held)
@@ -111,6 +115,8 @@ def invoices_apply(connection: XeroConnection, raws: list[object], *, source: st
                 total.payments_added += applied.payments_added
                 total.payments_removed += applied.payments_removed
                 total.status_changed |= applied.status_changed
+                total.brought_in += applied.brought_in
+                total.edited += applied.edited
                 if not any(h.kind == QuarantineKind.INVOICE for h in held):
                     quarantine_release(
                         connection=connection,
@@ -123,6 +129,8 @@ def invoices_apply(connection: XeroConnection, raws: list[object], *, source: st
 
 
 def _reason(error: Exception) -> str:
+    if isinstance(error, normalise.Unstorable):
+        return f"The CRM cannot hold it as Xero sent it: {error}."
     if isinstance(error, ValidationError):
         return "The CRM could not apply it: " + "; ".join(error.messages)
     first = (str(error).strip().splitlines() or ["refused"])[0]
@@ -155,14 +163,17 @@ def invoice_apply(connection: XeroConnection, found: XeroInvoice, held: list[Hel
     applied = Applied()
     if found.type not in ("ACCREC", ""):
         return applied
-    _number_remember(connection, found)
     sync = (
         InvoiceSync.objects.filter(connection=connection, xero_invoice_id=found.invoice_id)
         .select_related("invoice")
         .first()
     )
-    if sync is None:
-        return applied
+    with changes_from_xero():
+        if sync is None:
+            sync = invoice_bring_in(connection, found)
+            if sync is None:
+                return applied  # a bill, or a deleted draft
+            applied.brought_in = 1
     lock_invoice_then_sync(sync)
     sync.refresh_from_db()
     sync.xero_status = found.status or sync.xero_status
@@ -179,7 +190,11 @@ def invoice_apply(connection: XeroConnection, found: XeroInvoice, held: list[Hel
         for unread in found.unread_payments
     ]
     with changes_from_xero():
+        applied.edited = int(invoice_edits_apply(sync, found))
         _payments_apply(sync, found, applied, held)
+        if applied.payments_removed and not applied.edited:
+            # An edit the CRM takes only once the payment removed in Xero is removed here.
+            applied.edited = int(invoice_edits_apply(sync, found))
         try:
             with transaction.atomic():
                 _status_apply(sync, found, applied)
@@ -194,7 +209,15 @@ def invoice_apply(connection: XeroConnection, found: XeroInvoice, held: list[Hel
                     label=found.label,
                 )
             )
-    if applied.payments_added or applied.payments_removed or applied.status_changed:
+    if any(
+        (
+            applied.payments_added,
+            applied.payments_removed,
+            applied.status_changed,
+            applied.brought_in,
+            applied.edited,
+        )
+    ):
         connection_record_activity(connection)
     return applied
 
