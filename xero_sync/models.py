@@ -11,7 +11,6 @@ from .connection.models import XeroConnection as XeroConnection
 # contacts
 from .contacts.models import ContactImport as ContactImport
 from .contacts.models import DuplicateResolution as DuplicateResolution
-from .contacts.models import ImportStatus as ImportStatus
 from .contacts.models import PossibleDuplicate as PossibleDuplicate
 from .contacts.models import XeroContact as XeroContact
 
@@ -24,8 +23,10 @@ from .invoices.models import ADMIN_ASK_OTHERWISE as ADMIN_ASK_OTHERWISE
 from .invoices.models import ADMIN_ASKS as ADMIN_ASKS
 from .invoices.models import InvoiceSync as InvoiceSync
 from .invoices.models import InvoiceSyncState as InvoiceSyncState
+from .invoices.models import PastInvoiceImport as PastInvoiceImport
 from .invoices.models import PaymentSync as PaymentSync
 from .invoices.models import XeroInvoiceNumber as XeroInvoiceNumber
+from .runs import ImportStatus as ImportStatus
 
 # taxes
 from .taxes.models import TaxMapping as TaxMapping

@@ -116,3 +116,36 @@ def test_invoices_made_in_xero_arrive_by_webhook_and_by_poll_and_nothing_is_echo
     time.sleep(1)  # a push queued by mistake would have gone out by now
     assert writes_to_xero(xero) == []
     assert len(xero.invoices(tenant)) == 2
+
+
+def test_past_invoices_are_previewed_then_brought_in_with_a_progress_bar(
+    page, live_server, settings, xero_sandbox, celery_worker
+):
+    xero = xero_sandbox
+    point_at_sandbox(settings, xero)
+    xero.seed([{"name": "Past Books Ltd", "n_contacts": 40, "n_invoices": 120, "seed": 3}])
+    account = account_create(name="Past Books")
+    admin = user_create(account=account, role=Role.ADMIN)
+    connection = connect(xero, account, admin, org="Past Books Ltd")
+    gst = tax_rate_make(account, "GST 15%", ("GST", D(15), False))
+    tax_services.xero_tax_rates_refresh(connection)
+    tax_services.tax_mapping_set(
+        connection=connection, tax_rate=gst, xero_tax_type="OUTPUT2", user=admin
+    )
+    log_in(page, live_server.url, admin)
+    page.goto(f"{live_server.url}/a/{account.slug}/settings/integrations/")
+    page.click("#past-invoices-link")
+    page.fill("#id_since", "2000-01-01")
+    page.click("#preview-past")
+    expect(page.locator("#past-status")).to_have_text("Ready to import", timeout=30_000)
+    expect(page.locator("#past-contacts")).not_to_have_text("0")
+    screenshots(page, "past-invoices-preview")
+    would = int(page.locator("#past-brought-in").inner_text())
+    page.click("#past-previewed")
+    expect(page.locator("#past-status")).to_have_text("Done", timeout=30_000)
+    expect(page.locator("#past-bar")).to_have_attribute("value", "100")
+    screenshots(page, "past-invoices-done")
+    brought = int(page.locator("#past-brought-in").inner_text())
+    held = int(page.locator("#past-held").inner_text())
+    assert brought + held == would and brought > 0
+    assert Invoice.objects.filter(account=account).count() == brought
