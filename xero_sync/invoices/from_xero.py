@@ -91,16 +91,20 @@ def invoices_apply(connection: XeroConnection, raws: list[object], *, source: st
     """Apply each invoice Xero sent on its own: one that cannot be read or stored is
     quarantined with its reason, and the others go on."""
     total = Applied()
+    read: list[tuple[object, XeroInvoice | None, str]] = []
     for raw in raws:
-        held: list[Held] = []
         try:
-            found = invoice_from_xero(raw)
+            read.append((raw, invoice_from_xero(raw), ""))
         except normalise.Unstorable as unstorable:
-            held.append(_invoice_held(raw, str(unstorable)))
+            read.append((raw, None, str(unstorable)))
+    # Known even when an invoice is held: the push's pre-flight needs its number.
+    _numbers_remember(connection, [f for _, f, _ in read if f and f.type in ("ACCREC", "")])
+    stored: list[str] = []
+    for raw, found, unreadable in read:
+        held: list[Held] = []
+        if found is None:
+            held.append(_invoice_held(raw, unreadable))
         else:
-            if found.type in ("ACCREC", ""):
-                # Known even when the invoice is held: the push's pre-flight needs it.
-                _number_remember(connection, found)
             try:
                 with transaction.atomic():
                     applied = invoice_apply(connection, found, held)
@@ -118,13 +122,24 @@ def invoices_apply(connection: XeroConnection, raws: list[object], *, source: st
                 total.brought_in += applied.brought_in
                 total.edited += applied.edited
                 if not any(h.kind == QuarantineKind.INVOICE for h in held):
-                    quarantine_release(
-                        connection=connection,
-                        kind=QuarantineKind.INVOICE,
-                        xero_ids=[found.invoice_id],
-                        resolution="Stored by a later sync",
-                    )
+                    stored.append(found.invoice_id)
         total.held += quarantine_hold(connection=connection, held=held, source=source)
+    quarantine_release(
+        connection=connection,
+        kind=QuarantineKind.INVOICE,
+        xero_ids=stored,
+        resolution="Stored by a later sync",
+    )
+    if any(
+        (
+            total.payments_added,
+            total.payments_removed,
+            total.status_changed,
+            total.brought_in,
+            total.edited,
+        )
+    ):
+        connection_record_activity(connection)
     return total
 
 
@@ -148,13 +163,22 @@ def _invoice_held(raw: object, reason: str, invoice_id: str = "") -> Held:
     )
 
 
-def _number_remember(connection: XeroConnection, found: XeroInvoice) -> None:
-    if found.number:
-        XeroInvoiceNumber.objects.update_or_create(
-            connection=connection,
-            number=found.number.lower(),
-            defaults={"xero_invoice_id": found.invoice_id, "status": found.status},
-        )
+def _numbers_remember(connection: XeroConnection, found: list[XeroInvoice]) -> None:
+    numbered = {f.number.lower(): f for f in found if f.number}  # the last word on a number
+    XeroInvoiceNumber.objects.bulk_create(
+        [
+            XeroInvoiceNumber(
+                connection=connection,
+                number=number,
+                xero_invoice_id=f.invoice_id,
+                status=f.status,
+            )
+            for number, f in numbered.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["connection", "number"],
+        update_fields=["xero_invoice_id", "status"],
+    )
 
 
 def invoice_apply(connection: XeroConnection, found: XeroInvoice, held: list[Held]) -> Applied:
@@ -176,8 +200,14 @@ def invoice_apply(connection: XeroConnection, found: XeroInvoice, held: list[Hel
             applied.brought_in = 1
     lock_invoice_then_sync(sync)
     sync.refresh_from_db()
-    sync.xero_status = found.status or sync.xero_status
-    sync.save(update_fields=["xero_status"])
+    # Edits made in Xero are looked for only when Xero changed the invoice since last seen.
+    changed_in_xero = not applied.brought_in and (
+        found.updated_at is None or found.updated_at != sync.xero_updated_at
+    )
+    seen = (found.status or sync.xero_status, found.updated_at or sync.xero_updated_at)
+    if seen != (sync.xero_status, sync.xero_updated_at):
+        sync.xero_status, sync.xero_updated_at = seen
+        sync.save(update_fields=["xero_status", "xero_updated_at"])
     held += [
         Held(
             kind=QuarantineKind.PAYMENT,
@@ -190,9 +220,9 @@ def invoice_apply(connection: XeroConnection, found: XeroInvoice, held: list[Hel
         for unread in found.unread_payments
     ]
     with changes_from_xero():
-        applied.edited = int(invoice_edits_apply(sync, found))
+        applied.edited = int(changed_in_xero and invoice_edits_apply(sync, found))
         _payments_apply(sync, found, applied, held)
-        if applied.payments_removed and not applied.edited:
+        if changed_in_xero and applied.payments_removed and not applied.edited:
             # An edit the CRM takes only once the payment removed in Xero is removed here.
             applied.edited = int(invoice_edits_apply(sync, found))
         try:
@@ -209,16 +239,6 @@ def invoice_apply(connection: XeroConnection, found: XeroInvoice, held: list[Hel
                     label=found.label,
                 )
             )
-    if any(
-        (
-            applied.payments_added,
-            applied.payments_removed,
-            applied.status_changed,
-            applied.brought_in,
-            applied.edited,
-        )
-    ):
-        connection_record_activity(connection)
     return applied
 
 

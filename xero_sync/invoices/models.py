@@ -72,6 +72,9 @@ class InvoiceSync(models.Model):
     failure_told = models.CharField(max_length=64, blank=True)
     # The invoice's status in Xero as last seen (our writes, webhooks and the poll).
     xero_status = models.CharField(max_length=20, blank=True)
+    # Xero's UpdatedDateUTC as last applied (from Xero): an invoice seen again unchanged is
+    # not compared field by field for edits made there.
+    xero_updated_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
