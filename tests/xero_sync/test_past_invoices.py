@@ -63,7 +63,7 @@ def run(connection, *, preview, since=LONG_AGO, user=None):
 
 @pytest.mark.django_db
 def test_the_preview_counts_totals_and_names_the_contacts_needed_and_changes_nothing(
-    books, account, xero
+    books, account, xero, monkeypatch
 ):
     expected = [i for i in sales(xero, books) if i["Status"] != "DELETED"]
     xero.clear_requests()
@@ -81,6 +81,12 @@ def test_the_preview_counts_totals_and_names_the_contacts_needed_and_changes_not
     assert not Invoice.objects.filter(account=account).exists()
     (call,) = xero.requests(path="/api.xro/2.0/Invoices")
     assert call["query"]["pageSize"] == "1000"
+    # Counted the same across many pages: a contact on several pages is needed once.
+    monkeypatch.setattr(past, "PAGE_SIZE", 7)
+    paged = run(books, preview=True)
+    assert paged.next_page == math.ceil(len(sales(xero, books)) / 7) + 1
+    assert (paged.brought_in, paged.totals) == (preview.brought_in, preview.totals)
+    assert paged.contacts_needed_count == len(contacts) == len(paged.contacts_needed)
 
 
 @pytest.mark.django_db

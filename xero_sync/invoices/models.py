@@ -164,7 +164,8 @@ class PastInvoiceImport(ResumableRun):
     held = models.PositiveIntegerField(default=0)  # quarantined, listed on Sync failures
     # The preview's figures: {currency: "total"}, and the contacts not yet in the CRM.
     totals = models.JSONField(default=dict, blank=True)
-    contacts_needed = models.JSONField(default=list, blank=True)  # [{"id", "name"}], capped
+    # Every one, across pages ({"id", "name"}: about 100 bytes each); the page shows a few.
+    contacts_needed = models.JSONField(default=list, blank=True)
     contacts_needed_count = models.PositiveIntegerField(default=0)
 
     class Meta:

@@ -40,7 +40,6 @@ PAGE_SIZE = 1000  # Xero's largest (XERO-FACTS §5); paged invoices carry their 
 TASK = "xero_sync.tasks.past_invoice_import_task"
 # Ids per GET /Contacts?IDs=…: about 3.7 kB of URL (Xero's URL limit is not documented).
 CONTACT_IDS_PER_CALL = 100
-CONTACTS_LISTED = 50  # names the preview lists; the count covers them all
 
 
 def sales_since(day: dt.date) -> str:
@@ -147,10 +146,9 @@ def _count(run: PastInvoiceImport, invoices: list[object]) -> None:
         contact_id = normalise.text(contact.get("ContactID")) if isinstance(contact, dict) else ""
         if contact_id in missing and contact_id not in listed:
             listed.add(contact_id)
-            run.contacts_needed_count += 1
-            if len(run.contacts_needed) < CONTACTS_LISTED:
-                name = normalise.text(contact.get("Name"), 255) if isinstance(contact, dict) else ""
-                run.contacts_needed.append({"id": contact_id, "name": name})
+            name = normalise.text(contact.get("Name"), 255) if isinstance(contact, dict) else ""
+            run.contacts_needed.append({"id": contact_id, "name": name})
+    run.contacts_needed_count = len(run.contacts_needed)
     run.totals = {currency: str(amount) for currency, amount in sorted(totals.items())}
 
 
