@@ -25,7 +25,7 @@ urlpatterns = [
     path("xero/earlier-invoices/", invoice_views.xero_earlier_invoices, name="earlier_invoices"),
     path("xero/past-invoices/", past_views.xero_past_invoices, name="past_invoices"),
     path(
-        "xero/past-invoices/<int:pk>/",
+        "xero/past-invoices/<int:run_pk>/",
         past_views.xero_past_invoices_progress,
         name="past_invoices_progress",
     ),

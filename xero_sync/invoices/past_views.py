@@ -62,7 +62,9 @@ def xero_past_invoices(request: AccountRequest, account: Account) -> HttpRespons
 
 
 @account_view(role=Role.ADMIN)
-def xero_past_invoices_progress(request: HttpRequest, account: Account, pk: int) -> HttpResponse:
+def xero_past_invoices_progress(
+    request: HttpRequest, account: Account, run_pk: int
+) -> HttpResponse:
     """The progress fragment, polled by htmx while the run is under way."""
-    run = get_object_or_404(PastInvoiceImport, connection__account=account, pk=pk)
+    run = get_object_or_404(PastInvoiceImport, connection__account=account, pk=run_pk)
     return render(request, "xero_sync/_past_invoices_progress.html", {"run": run})
