@@ -41,6 +41,12 @@ class PaymentMethod(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class EventSource(models.TextChoices):
+    CRM = "crm", "In the CRM"
+    XERO = "xero", "In Xero"
+    SYNC = "sync", "Sync"
+
+
 class InvoiceNumbering(models.Model):
     """An account's invoice number sequence; locked (select_for_update) while a number is taken."""
 
@@ -77,6 +83,9 @@ class Invoice(models.Model):
     # What its credit notes take off what is owed (their totals less what they refund), kept
     # by credit_note_create as Xero keeps AmountCredited.
     amount_credited = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
+    # Where the invoice was first made: in the CRM, or in connected books and brought in
+    # (invoice_record_made_elsewhere), numbered there.
+    made_in = models.CharField(max_length=10, choices=EventSource.choices, default=EventSource.CRM)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -162,12 +171,6 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} on {self.date}"
-
-
-class EventSource(models.TextChoices):
-    CRM = "crm", "In the CRM"
-    XERO = "xero", "In Xero"
-    SYNC = "sync", "Sync"
 
 
 class InvoiceEvent(models.Model):

@@ -23,6 +23,7 @@ from .models import (
     ZERO,
     CreditNote,
     CreditNoteLine,
+    EventSource,
     Invoice,
     InvoiceLine,
     InvoiceNumbering,
@@ -119,6 +120,16 @@ def _number_set(invoice: Invoice, number: str) -> None:
     if held:
         refuse(next(iter(held.values())))
     invoice_event_record(invoice, f"Number changed from {invoice.number} to {number}")
+    invoice.number = number
+
+
+def _number_given(invoice: Invoice, number: str) -> None:
+    if len(number) > NUMBER_MAX_LENGTH:
+        raise ValidationError(
+            {"number": f"An invoice number has at most {NUMBER_MAX_LENGTH} characters."}
+        )
+    if Invoice.objects.filter(account=invoice.account_id, number__iexact=number).exists():
+        raise ValidationError({"number": f"Another invoice is already numbered {number}."})
     invoice.number = number
 
 
@@ -243,8 +254,13 @@ def invoice_create(
     due_date: datetime.date | None = None,
     currency: str | None = None,
     tax_mode: str = TaxMode.EXCLUSIVE,
+    number: str = "",
+    made_in: str = EventSource.CRM,
 ) -> Invoice:
-    """A draft invoice with its lines, numbered from the account's sequence."""
+    """A draft invoice with its lines, numbered from the account's sequence; or, for an
+    invoice made in connected books and brought in (`made_in`), under its number there (not
+    refused for being held in those books: it is theirs, but refused if another CRM invoice
+    has it)."""
     invoice = Invoice(
         account=account,
         contact=contact,
@@ -254,10 +270,14 @@ def invoice_create(
         currency=(currency or account.currency).upper(),
         tax_mode=tax_mode,
         status=InvoiceStatus.DRAFT,
+        made_in=made_in,
     )
     _validate_header(invoice)
     with transaction.atomic():
-        invoice.number = invoice_number_allocate(account=account)
+        if number:
+            _number_given(invoice, number.strip())
+        else:
+            invoice.number = invoice_number_allocate(account=account)
         invoice.save()
         _lines_save(invoice, lines)
         invoice.save(update_fields=["subtotal", "total_tax", "total", "updated_at"])

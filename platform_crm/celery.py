@@ -74,6 +74,13 @@ app.conf.beat_schedule = {
         "schedule": 60,
         "options": {"expires": 50},
     },
+    # Past-invoice imports and previews under way whose task was lost resume at their
+    # checkpoint.
+    "xero-past-invoice-imports-sweep": {
+        "task": "xero_sync.tasks.past_invoice_imports_sweep_task",
+        "schedule": 60,
+        "options": {"expires": 50},
+    },
     # Webhook deliveries stored but never processed (Redis was down when Xero called, or the
     # worker died with the message) are queued again.
     "xero-webhook-deliveries-sweep": {

@@ -84,6 +84,17 @@ def contact_import_make(account: Account):
     return ContactImport.objects.create(connection=connection, status=ImportStatus.DONE)
 
 
+def past_invoice_import_make(account: Account):
+    import datetime
+
+    from xero_sync.models import ImportStatus, PastInvoiceImport, XeroConnection
+
+    connection, _ = XeroConnection.objects.get_or_create(account=account)
+    return PastInvoiceImport.objects.create(
+        connection=connection, status=ImportStatus.DONE, since=datetime.date(2026, 1, 1)
+    )
+
+
 @pytest.fixture
 def account(db):
     return account_create(name="Kiwi Plumbing")

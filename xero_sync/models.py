@@ -16,7 +16,6 @@ from .contacts.models import ContactImport as ContactImport
 from .contacts.models import ContactSync as ContactSync
 from .contacts.models import ContactSyncState as ContactSyncState
 from .contacts.models import DuplicateResolution as DuplicateResolution
-from .contacts.models import ImportStatus as ImportStatus
 from .contacts.models import PossibleDuplicate as PossibleDuplicate
 from .contacts.models import XeroContact as XeroContact
 
@@ -29,6 +28,7 @@ from .invoices.models import ADMIN_ASK_OTHERWISE as ADMIN_ASK_OTHERWISE
 from .invoices.models import ADMIN_ASKS as ADMIN_ASKS
 from .invoices.models import InvoiceSync as InvoiceSync
 from .invoices.models import InvoiceSyncState as InvoiceSyncState
+from .invoices.models import PastInvoiceImport as PastInvoiceImport
 from .invoices.models import PaymentSync as PaymentSync
 from .invoices.models import XeroInvoiceNumber as XeroInvoiceNumber
 
@@ -39,6 +39,7 @@ from .reconcile.models import ReconciliationRun as ReconciliationRun
 from .reconcile.models import Repair as Repair
 from .reconcile.models import RunPhase as RunPhase
 from .reconcile.models import RunStatus as RunStatus
+from .runs import ImportStatus as ImportStatus
 
 # taxes
 from .taxes.models import TaxMapping as TaxMapping

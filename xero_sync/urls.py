@@ -4,6 +4,7 @@ from . import views
 from .connection import views as connection_views
 from .contacts import views as contacts_views
 from .inbound import views as inbound_views
+from .invoices import past_views
 from .invoices import views as invoice_views
 from .ops import activity, failures
 from .reconcile import views as reconcile_views
@@ -29,6 +30,12 @@ urlpatterns = [
     ),
     path("xero/setup/contacts/", views.xero_setup_contacts, name="setup_contacts"),
     path("xero/earlier-invoices/", invoice_views.xero_earlier_invoices, name="earlier_invoices"),
+    path("xero/past-invoices/", past_views.xero_past_invoices, name="past_invoices"),
+    path(
+        "xero/past-invoices/<int:run_pk>/",
+        past_views.xero_past_invoices_progress,
+        name="past_invoices_progress",
+    ),
     path(
         "xero/contacts/imports/<int:pk>/",
         contacts_views.xero_contact_import_progress,

@@ -40,6 +40,7 @@ from ..factories import (
     contact_import_make,
     contact_make,
     invoice_make,
+    past_invoice_import_make,
     tax_rate_make,
     user_create,
 )
@@ -60,6 +61,7 @@ SAMPLES = {
     ("invoices", "payment_pk"): "payment",
     ("xero_sync", "pk"): "contact_import",
     ("xero_sync", "invoice_pk"): "invoice",
+    ("xero_sync", "run_pk"): "past_invoice_import",
     ("xero_sync:invoice_retry", "pk"): "failed_invoice",
 }
 
@@ -104,6 +106,7 @@ def world(xero, account, other_account, settings):
         foreign_invoice.lines.get().pk,
         payment_record(invoice=foreign_invoice, amount=D("1.00")).pk,
         contact_import_make(other_account).pk,
+        past_invoice_import_make(other_account).pk,
     ]
     objects = {
         "contact": contact,
@@ -112,6 +115,7 @@ def world(xero, account, other_account, settings):
         "payment": payment,
         "failed_invoice": failed,
         "contact_import": contact_import_make(account),
+        "past_invoice_import": past_invoice_import_make(account),
     }
     return {"account": account, "admin": admin, "objects": objects, "foreign": foreign}
 

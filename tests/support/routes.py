@@ -3,7 +3,14 @@ every route (tenancy, bad input), so a new view is covered the moment it is rout
 
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from ..factories import contact_import_make, contact_make, invoice_make, payment_make, tax_rate_make
+from ..factories import (
+    contact_import_make,
+    contact_make,
+    invoice_make,
+    past_invoice_import_make,
+    payment_make,
+    tax_rate_make,
+)
 
 
 def _walk(patterns, prefix="", namespace=""):
@@ -32,6 +39,7 @@ SAMPLES = {
     ("invoices", "payment_pk"): lambda account: payment_make(account).pk,
     ("xero_sync", "pk"): lambda account: contact_import_make(account).pk,
     ("xero_sync", "invoice_pk"): lambda account: invoice_make(account).pk,
+    ("xero_sync", "run_pk"): lambda account: past_invoice_import_make(account).pk,
 }
 
 

@@ -173,6 +173,7 @@ CONNECTED_PAGES = {
     "GET failures": _page_opens,
     "GET payment_account": _page_opens,
     "GET sales_account": _page_opens,
+    "GET past_invoices": _page_opens,
 }
 
 # state -> (status, how to reach it, {action offered on the page: what it must lead to})

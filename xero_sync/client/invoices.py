@@ -14,8 +14,8 @@ from xero_python.accounting import Invoices as XInvoices
 from xero_python.accounting import Payment as XPayment
 from xero_python.api_client.serializer import serialize
 
-from .answers import JsonObject
-from .errors import NotFound
+from .answers import JsonObject, pagination
+from .errors import BadAnswer, NotFound
 from .shapes import InvoiceBody, LineBody, PaymentBody
 from .transport import Transport, request_body, request_digest, xero_bool
 
@@ -114,6 +114,28 @@ class InvoiceCalls(Transport):
             lambda acc, ident, **o: acc.get_invoices(self.connection.tenant_id, **kwargs, **o),
             "Invoices",
         )
+
+    def invoices_page_counted(
+        self, page: int, *, page_size: int, where: str
+    ) -> tuple[list[object], dict[str, int]]:
+        """One page of invoices in a stable order (oldest first, then by number), each with
+        its line items and payments, and Xero's pagination block."""
+        body = self._call(
+            "invoices.page",
+            lambda acc, ident, **o: acc.get_invoices(
+                self.connection.tenant_id,
+                page=page,
+                page_size=page_size,
+                where=where,
+                order="Date ASC",
+                **o,
+            ),
+            raw=True,
+        )
+        invoices = body.get("Invoices") or []
+        if not isinstance(invoices, list):
+            raise BadAnswer("Xero's answer has no list of invoices.")
+        return invoices, pagination(body.get("pagination"))
 
     def invoice(self, invoice_id: str) -> JsonObject | None:
         try:

@@ -11,7 +11,6 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection as db_connection
 from django.db import transaction
@@ -19,13 +18,14 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from contacts.models import Contact
-from platform_crm.advisory_locks import advisory_lock, advisory_lock_free
+from platform_crm.advisory_locks import advisory_lock
 from platform_crm.queueing import enqueue_on_commit
 
 from ..connection.calls import xero_client_for
 from ..models import ConnectionStatus, XeroConnection
+from ..runs import UNDER_WAY, ImportStatus, run_wait, runs_stalled
 from .apply import PageResult, page_apply
-from .models import ContactImport, ImportStatus, XeroContact
+from .models import ContactImport, XeroContact
 from .pull import (
     PAGE_SIZE,
     activity_if_moved,
@@ -37,8 +37,6 @@ from .pull import (
 log = logging.getLogger(__name__)
 
 IMPORT_TASK = "xero_sync.tasks.contact_import_task"
-
-UNDER_WAY = [ImportStatus.PREVIEWING, ImportStatus.QUEUED, ImportStatus.RUNNING]
 
 
 def import_start(
@@ -164,19 +162,11 @@ def import_run(run_id: int) -> ContactImport:
 
 def _import_run(run_id: int) -> ContactImport:
     run = ContactImport.objects.select_related("connection__account").get(pk=run_id)
-    if run.status in (ImportStatus.DONE, ImportStatus.PREVIEWED, ImportStatus.FAILED):
-        return run
     connection = run.connection
-    if connection.status != ConnectionStatus.CONNECTED:
-        run.error = "Waiting for Xero to be reconnected."
-        run.save(update_fields=["error"])
+    if not run.begin(connected=connection.status == ConnectionStatus.CONNECTED):
         return run
     client = xero_client_for(connection)
     the_filter = contact_filter(client, run)
-    if not run.is_preview and run.status == ImportStatus.QUEUED:
-        run.status = ImportStatus.RUNNING
-        run.error = ""
-        run.save(update_fields=["status", "error"])
     while True:
         contacts, pagination = client.contacts_page(run.next_page, page_size=PAGE_SIZE)
         with transaction.atomic():
@@ -184,20 +174,12 @@ def _import_run(run_id: int) -> ContactImport:
                 connection, contacts, the_filter, dry_run=run.is_preview, source="import"
             )
             _add_counts(run, result)
-            run.next_page += 1
-            run.page_count = pagination.get("pageCount", run.page_count)
-            run.item_count = pagination.get("itemCount", run.item_count)
-            # A short page is the last; so is a full one when Xero's pagination says so
-            # (100,000 contacts are 100 calls, not 101 with an empty page at the end).
-            last_page = len(contacts) < PAGE_SIZE or run.next_page > pagination.get(
-                "pageCount", run.next_page
+            last_page = run.page_done(
+                received=len(contacts), page_size=PAGE_SIZE, paging=pagination
             )
-            if last_page:
-                run.status = ImportStatus.PREVIEWED if run.is_preview else ImportStatus.DONE
-                run.finished_at = timezone.now()
-                if not run.is_preview:  # the poll looks for who joins or leaves from here
-                    group_members_remember(connection, the_filter.group_member_ids)
-            run.progressed_at = timezone.now()
+            if last_page and not run.is_preview:
+                # The poll looks for who joins or leaves from here.
+                group_members_remember(connection, the_filter.group_member_ids)
             run.save()
             if not run.is_preview:
                 high_water_advance(connection, result)
@@ -236,25 +218,11 @@ def _import_queue(run_id: int, *, in_seconds: float = 0) -> None:
 
 
 def import_wait(run_id: int, seconds: float) -> None:
-    """The run's task retries in `seconds` (Xero asked us to wait): the sweep leaves it be
-    until then."""
-    ContactImport.objects.filter(pk=run_id).update(
-        next_attempt_at=timezone.now() + timedelta(seconds=seconds)
-    )
+    run_wait(ContactImport.objects.all(), run_id, seconds)
 
 
 def imports_stalled() -> list[int]:
-    """Runs under way with no live task: neither moved nor due to start for a while
-    (settings.XERO_STALLED_AFTER), and nobody holds the run's lock. Runs waiting for a
-    reconnect are left to it."""
-    cutoff = timezone.now() - timedelta(seconds=settings.XERO_STALLED_AFTER)
-    candidates = ContactImport.objects.filter(
-        Q(status__in=UNDER_WAY)
-        & Q(next_attempt_at__lt=cutoff)
-        & Q(progressed_at__lt=cutoff)
-        & Q(connection__status=ConnectionStatus.CONNECTED)
-    ).values_list("pk", flat=True)
-    return [pk for pk in candidates if advisory_lock_free(_run_lock(pk))]
+    return runs_stalled(ContactImport.objects.all(), _run_lock)
 
 
 def imports_sweep() -> int:

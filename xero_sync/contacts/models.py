@@ -4,7 +4,8 @@ the possible duplicates held for an admin (all in the xero_sync app)."""
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+
+from ..runs import ImportStatus, ResumableRun
 
 
 class XeroContact(models.Model):
@@ -35,16 +36,7 @@ class XeroContact(models.Model):
         return f"{self.contact_id} <-> {self.xero_contact_id}"
 
 
-class ImportStatus(models.TextChoices):
-    PREVIEWING = "previewing", "Counting"
-    PREVIEWED = "previewed", "Ready to import"
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Importing"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-
-
-class ContactImport(models.Model):
+class ContactImport(ResumableRun):
     """One run of the initial import (or its preview): filter, checkpoint and counts. A run
     under way whose task was lost (worker killed, broker emptied) is found by beat's sweep and
     resumes at its checkpoint (xero_sync.contacts.imports.imports_sweep)."""
@@ -52,8 +44,6 @@ class ContactImport(models.Model):
     connection = models.ForeignKey(
         "xero_sync.XeroConnection", on_delete=models.CASCADE, related_name="contact_imports"
     )
-    status = models.CharField(max_length=20, choices=ImportStatus.choices)
-    is_preview = models.BooleanField(default=False)
     # The filter as chosen for this run (the groups' names as Xero gave them then, to say it).
     contact_group_ids = models.JSONField(default=list, blank=True)
     contact_group_names = models.JSONField(default=list, blank=True)
@@ -63,10 +53,6 @@ class ContactImport(models.Model):
     # Started by Platform CRM with all contacts, because set-up stopped before the contacts
     # step (contacts.imports.imports_start_where_setup_stopped).
     started_automatically = models.BooleanField(default=False)
-    # Checkpoint: the next Xero page to read; pages before it are fully applied.
-    next_page = models.PositiveIntegerField(default=1)
-    page_count = models.PositiveIntegerField(null=True, blank=True)  # as Xero reported it
-    item_count = models.PositiveIntegerField(null=True, blank=True)
     created = models.PositiveIntegerField(default=0)
     updated_linked = models.PositiveIntegerField(default=0)
     updated_by_email = models.PositiveIntegerField(default=0)
@@ -77,16 +63,6 @@ class ContactImport(models.Model):
     # (both listed on Sync failures, for a person to see to).
     quarantined = models.PositiveIntegerField(default=0)
     possible_duplicates = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-    started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    # When it last moved: created, or a page applied.
-    progressed_at = models.DateTimeField(default=timezone.now)
-    # When its task is next due to start: queued now, or retried after a wait for Xero.
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

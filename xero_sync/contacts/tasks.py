@@ -8,30 +8,18 @@ from platform_crm.queueing import RETRY_COUNTDOWN_CAP
 
 from ..client.errors import AuthLost, RateLimited, Transient
 from ..models import ConnectionStatus, XeroConnection
+from ..runs import run_waiting_for_xero
 from . import imports, outbox, pull, push
+from .models import ContactImport
 
 
 @shared_task(
     name="xero_sync.tasks.contact_import_task", bind=True, acks_late=True, max_retries=None
 )
 def contact_import_task(self: Task[Any, Any], import_id: int) -> None:
-    # Each wait is also written on the run, so the sweep leaves a run waiting for Xero be and
-    # finds it if the retry's message is lost.
-    try:
-        imports.import_run(import_id)
-    except RateLimited as limited:
-        countdown = min(limited.retry_after, RETRY_COUNTDOWN_CAP)
-        imports.import_wait(import_id, countdown)
-        raise self.retry(countdown=countdown) from limited
-    except Transient as transient:
-        if self.request.retries >= 10:
-            imports.import_failed(import_id, transient.message)
-            return
-        countdown = min(2**self.request.retries, 300)
-        imports.import_wait(import_id, countdown)
-        raise self.retry(countdown=countdown) from transient
-    except AuthLost:
-        pass  # the connection is marked; the import resumes after reconnect
+    run_waiting_for_xero(
+        self, import_id, imports.import_run, ContactImport.objects.all(), imports.import_failed
+    )
 
 
 @shared_task(name="xero_sync.tasks.contact_imports_at_connection_task")

@@ -1,4 +1,5 @@
-"""Invoices from Xero back to the CRM: payments and status changes made in Xero.
+"""Invoices from Xero back to the CRM: invoices made in Xero, and payments, status changes and
+(on invoices made there) edits made in Xero.
 
 Two ways in, one way of applying: INVOICE webhooks (one invoice fetched per event) and a
 periodic poll (every sales invoice Xero changed since the last poll, a page at a time), the
@@ -6,6 +7,7 @@ safety net for missed webhooks. For an invoice the CRM sent:
 - a payment made in Xero is recorded on the CRM invoice (known as already in Xero);
 - a payment deleted in Xero is deleted in the CRM;
 - voided (or deleted) in Xero voids the CRM invoice; approved in Xero issues a CRM draft.
+A sales invoice made in Xero (no CRM twin) is brought in as a CRM invoice (made_in_xero).
 Every sales invoice number seen is remembered, so the push's pre-flight knows which numbers
 Xero already uses. Nothing applied here is pushed back (xero_sync.context).
 """
@@ -28,6 +30,7 @@ from ..context import changes_from_xero
 from ..inbound import normalise
 from ..inbound.quarantine import Held, quarantine_hold, quarantine_release
 from ..models import QuarantineKind, XeroConnection
+from .made_in_xero import invoice_bring_in, invoice_edits_apply
 from .mapping import XeroInvoice, invoice_from_xero, invoice_label
 from .models import InvoiceSync, PaymentSync, XeroInvoiceNumber
 from .outbox import lock_invoice_then_sync
@@ -47,15 +50,13 @@ class Applied:
     payments_removed: int = 0
     status_changed: bool = False
     held: int = 0
+    brought_in: int = 0  # sales invoices made in Xero that became CRM invoices
+    edited: int = 0  # invoices made in Xero that took edits made there
 
 
 def invoice_update_from_xero(connection: XeroConnection, xero_invoice_id: str) -> int:
-    """An INVOICE webhook event. Returns how many payments were added (0 for invoices the CRM
-    did not send, which cost no API call)."""
-    if not InvoiceSync.objects.filter(
-        connection=connection, xero_invoice_id=xero_invoice_id
-    ).exists():
-        return 0  # a bill, or an invoice typed in Xero: the poll keeps its number
+    """An INVOICE webhook event (CREATE or UPDATE): the invoice is fetched and applied, a
+    sales invoice made in Xero brought in. Returns how many payments were added."""
     raw = xero_client_for(connection).invoice(xero_invoice_id)
     if raw is None:
         return 0
@@ -90,12 +91,19 @@ def invoices_apply(connection: XeroConnection, raws: list[object], *, source: st
     """Apply each invoice Xero sent on its own: one that cannot be read or stored is
     quarantined with its reason, and the others go on."""
     total = Applied()
+    read: list[tuple[object, XeroInvoice | None, str]] = []
     for raw in raws:
-        held: list[Held] = []
         try:
-            found = invoice_from_xero(raw)
+            read.append((raw, invoice_from_xero(raw), ""))
         except normalise.Unstorable as unstorable:
-            held.append(_invoice_held(raw, str(unstorable)))
+            read.append((raw, None, str(unstorable)))
+    # Known even when an invoice is held: the push's pre-flight needs its number.
+    _numbers_remember(connection, [f for _, f, _ in read if f and f.type in ("ACCREC", "")])
+    stored: list[str] = []
+    for raw, found, unreadable in read:
+        held: list[Held] = []
+        if found is None:
+            held.append(_invoice_held(raw, unreadable))
         else:
             try:
                 with transaction.atomic():
@@ -111,18 +119,33 @@ def invoices_apply(connection: XeroConnection, raws: list[object], *, source: st
                 total.payments_added += applied.payments_added
                 total.payments_removed += applied.payments_removed
                 total.status_changed |= applied.status_changed
+                total.brought_in += applied.brought_in
+                total.edited += applied.edited
                 if not any(h.kind == QuarantineKind.INVOICE for h in held):
-                    quarantine_release(
-                        connection=connection,
-                        kind=QuarantineKind.INVOICE,
-                        xero_ids=[found.invoice_id],
-                        resolution="Stored by a later sync",
-                    )
+                    stored.append(found.invoice_id)
         total.held += quarantine_hold(connection=connection, held=held, source=source)
+    quarantine_release(
+        connection=connection,
+        kind=QuarantineKind.INVOICE,
+        xero_ids=stored,
+        resolution="Stored by a later sync",
+    )
+    if any(
+        (
+            total.payments_added,
+            total.payments_removed,
+            total.status_changed,
+            total.brought_in,
+            total.edited,
+        )
+    ):
+        connection_record_activity(connection)
     return total
 
 
 def _reason(error: Exception) -> str:
+    if isinstance(error, normalise.Unstorable):
+        return f"The CRM cannot hold it as Xero sent it: {error}."
     if isinstance(error, ValidationError):
         return "The CRM could not apply it: " + "; ".join(error.messages)
     first = (str(error).strip().splitlines() or ["refused"])[0]
@@ -140,13 +163,22 @@ def _invoice_held(raw: object, reason: str, invoice_id: str = "") -> Held:
     )
 
 
-def _number_remember(connection: XeroConnection, found: XeroInvoice) -> None:
-    if found.number:
-        XeroInvoiceNumber.objects.update_or_create(
-            connection=connection,
-            number=found.number.lower(),
-            defaults={"xero_invoice_id": found.invoice_id, "status": found.status},
-        )
+def _numbers_remember(connection: XeroConnection, found: list[XeroInvoice]) -> None:
+    numbered = {f.number.lower(): f for f in found if f.number}  # the last word on a number
+    XeroInvoiceNumber.objects.bulk_create(
+        [
+            XeroInvoiceNumber(
+                connection=connection,
+                number=number,
+                xero_invoice_id=f.invoice_id,
+                status=f.status,
+            )
+            for number, f in numbered.items()
+        ],
+        update_conflicts=True,
+        unique_fields=["connection", "number"],
+        update_fields=["xero_invoice_id", "status"],
+    )
 
 
 def invoice_apply(connection: XeroConnection, found: XeroInvoice, held: list[Held]) -> Applied:
@@ -155,18 +187,27 @@ def invoice_apply(connection: XeroConnection, found: XeroInvoice, held: list[Hel
     applied = Applied()
     if found.type not in ("ACCREC", ""):
         return applied
-    _number_remember(connection, found)
     sync = (
         InvoiceSync.objects.filter(connection=connection, xero_invoice_id=found.invoice_id)
         .select_related("invoice")
         .first()
     )
-    if sync is None:
-        return applied
+    with changes_from_xero():
+        if sync is None:
+            sync = invoice_bring_in(connection, found)
+            if sync is None:
+                return applied  # a bill, or a deleted draft
+            applied.brought_in = 1
     lock_invoice_then_sync(sync)
     sync.refresh_from_db()
-    sync.xero_status = found.status or sync.xero_status
-    sync.save(update_fields=["xero_status"])
+    # Edits made in Xero are looked for only when Xero changed the invoice since last seen.
+    changed_in_xero = not applied.brought_in and (
+        found.updated_at is None or found.updated_at != sync.xero_updated_at
+    )
+    seen = (found.status or sync.xero_status, found.updated_at or sync.xero_updated_at)
+    if seen != (sync.xero_status, sync.xero_updated_at):
+        sync.xero_status, sync.xero_updated_at = seen
+        sync.save(update_fields=["xero_status", "xero_updated_at"])
     held += [
         Held(
             kind=QuarantineKind.PAYMENT,
@@ -179,7 +220,11 @@ def invoice_apply(connection: XeroConnection, found: XeroInvoice, held: list[Hel
         for unread in found.unread_payments
     ]
     with changes_from_xero():
+        applied.edited = int(changed_in_xero and invoice_edits_apply(sync, found))
         _payments_apply(sync, found, applied, held)
+        if changed_in_xero and applied.payments_removed and not applied.edited:
+            # An edit the CRM takes only once the payment removed in Xero is removed here.
+            applied.edited = int(invoice_edits_apply(sync, found))
         try:
             with transaction.atomic():
                 _status_apply(sync, found, applied)
@@ -194,8 +239,6 @@ def invoice_apply(connection: XeroConnection, found: XeroInvoice, held: list[Hel
                     label=found.label,
                 )
             )
-    if applied.payments_added or applied.payments_removed or applied.status_changed:
-        connection_record_activity(connection)
     return applied
 
 

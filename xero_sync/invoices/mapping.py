@@ -8,12 +8,14 @@ record that cannot be read raises normalise.Unstorable; a payment that cannot be
 aside on its own, never costing its invoice."""
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from contacts.models import Contact
-from invoices.models import InvoiceStatus, Payment, TaxMode
+from invoices.models import NUMBER_MAX_LENGTH as CRM_NUMBER_LENGTH
+from invoices.models import ZERO, InvoiceStatus, Payment, TaxMode
 
 from ..client.shapes import (
     AllocationBody,
@@ -285,3 +287,112 @@ def invoice_label(raw: object) -> str:
     if not isinstance(raw, dict):
         return ""
     return normalise.text(raw.get("InvoiceNumber"), 255) or normalise.text(raw.get("InvoiceID"))
+
+
+# --- from Xero: the whole of an invoice made there -----------------------------------------------
+# Xero's LineAmountTypes as the CRM's tax modes.
+TAX_MODES = {value: mode for mode, value in LINE_AMOUNT_TYPES.items()}
+CURRENCY = re.compile(r"[A-Z]{3}")
+NAME_LENGTH = 255  # invoices.Invoice.name
+DESCRIPTION_LENGTH = 4000
+# Line amounts as the CRM stores them (invoices.InvoiceLine).
+QUANTITY_DIGITS, UNIT_DIGITS, UNIT_PLACES = 12, 14, 4
+
+
+@dataclass(frozen=True)
+class XeroLine:
+    line_item_id: str
+    description: str
+    quantity: Decimal
+    unit_amount: Decimal
+    discount_rate: Decimal
+    tax_type: str  # "" when Xero sent none
+
+
+@dataclass(frozen=True)
+class XeroInvoiceContent:
+    """What a CRM invoice made in Xero holds, read from Xero's JSON, with Xero's totals to
+    check ours against."""
+
+    number: str
+    reference: str
+    issue_date: dt.date | None
+    due_date: dt.date | None
+    currency: str
+    tax_mode: str  # the CRM's TaxMode
+    lines: tuple[XeroLine, ...]
+    subtotal: Decimal
+    total_tax: Decimal
+    total: Decimal
+
+
+def _amount(raw: dict[str, object], key: str, digits: int, places: int, where: str) -> Decimal:
+    try:
+        return normalise.decimal(raw.get(key, 0), max_digits=digits, places=places)
+    except normalise.Unstorable as unstorable:
+        raise normalise.Unstorable(f"{where}{key}: {unstorable}") from None
+
+
+def line_from_xero(raw: object, n: int) -> XeroLine:
+    where = f"line {n}: "
+    if not isinstance(raw, dict):
+        raise normalise.Unstorable(f"{where}Xero sent something that is not a line")
+    discount = _amount(raw, "DiscountRate", 5, 2, where) if raw.get("DiscountRate") else ZERO
+    if not ZERO <= discount <= 100:
+        raise normalise.Unstorable(f"{where}a discount of {discount}% (0 to 100 expected)")
+    quantity = raw.get("Quantity")
+    return XeroLine(
+        line_item_id=normalise.fits(raw.get("LineItemID"), ID_LENGTH),
+        description=normalise.text(raw.get("Description"), DESCRIPTION_LENGTH, lines=True),
+        quantity=(
+            _amount(raw, "Quantity", QUANTITY_DIGITS, UNIT_PLACES, where)
+            if quantity is not None
+            else Decimal(1)
+        ),
+        unit_amount=_amount(raw, "UnitAmount", UNIT_DIGITS, UNIT_PLACES, where),
+        discount_rate=discount,
+        tax_type=normalise.fits(raw.get("TaxType"), 50),
+    )
+
+
+def _whole(raw: dict[str, object], key: str, limit: int) -> str:
+    try:
+        return normalise.fits(raw.get(key), limit)
+    except normalise.Unstorable as unstorable:
+        raise normalise.Unstorable(f"{key}: {unstorable}") from None
+
+
+def invoice_content_from_xero(raw: object) -> XeroInvoiceContent:
+    """The header, lines and totals of a sales invoice as Xero sent them. Raises
+    normalise.Unstorable, with the reason, for what the CRM could not hold as Xero has it (a
+    currency that is not a currency code, a number longer than the CRM's, odd amounts)."""
+    if not isinstance(raw, dict):
+        raise normalise.Unstorable("Xero sent something that is not an invoice")
+    currency = normalise.text(raw.get("CurrencyCode"), 10)
+    if not CURRENCY.fullmatch(currency):
+        raise normalise.Unstorable(f"its currency {currency[:10]!r} is not a currency code")
+    number = normalise.text(raw.get("InvoiceNumber"))
+    if not number:
+        raise normalise.Unstorable("Xero sent it without an InvoiceNumber")
+    if len(number) > CRM_NUMBER_LENGTH:
+        raise normalise.Unstorable(
+            f"its number has {len(number)} characters; the CRM holds at most {CRM_NUMBER_LENGTH}"
+        )
+    amount_types = normalise.text(raw.get("LineAmountTypes")) or "Exclusive"
+    if amount_types not in TAX_MODES:
+        raise normalise.Unstorable(f"its LineAmountTypes {amount_types[:20]!r} is not one Xero has")
+    listed = raw.get("LineItems")
+    if not isinstance(listed, list) or not listed:
+        raise normalise.Unstorable("Xero sent it without lines")
+    return XeroInvoiceContent(
+        number=number,
+        reference=_whole(raw, "Reference", NAME_LENGTH),
+        issue_date=normalise.day(raw.get("Date")),
+        due_date=normalise.day(raw.get("DueDate")),
+        currency=currency,
+        tax_mode=TAX_MODES[amount_types],
+        lines=tuple(line_from_xero(line, n) for n, line in enumerate(listed, start=1)),
+        subtotal=_amount(raw, "SubTotal", AMOUNT_DIGITS, AMOUNT_PLACES, ""),
+        total_tax=_amount(raw, "TotalTax", AMOUNT_DIGITS, AMOUNT_PLACES, ""),
+        total=_amount(raw, "Total", AMOUNT_DIGITS, AMOUNT_PLACES, ""),
+    )

@@ -3,9 +3,12 @@ invoice numbers the organisation already uses in Xero."""
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.urls import Resolver404, resolve
 
 from platform_crm.models import Role
+
+from ..runs import ImportStatus, ResumableRun
 
 
 class InvoiceSyncState(models.TextChoices):
@@ -69,6 +72,9 @@ class InvoiceSync(models.Model):
     failure_told = models.CharField(max_length=64, blank=True)
     # The invoice's status in Xero as last seen (our writes, webhooks and the poll).
     xero_status = models.CharField(max_length=20, blank=True)
+    # Xero's UpdatedDateUTC as last applied (from Xero): an invoice seen again unchanged is
+    # not compared field by field for edits made there.
+    xero_updated_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -169,3 +175,46 @@ class CreditNoteSync(models.Model):
         return (
             f"Credit note {self.credit_note_id} -> Xero {self.xero_credit_note_id or '(not yet)'}"
         )
+
+
+class PastInvoiceImport(ResumableRun):
+    """One run of bringing in Xero's past sales invoices from a chosen date (or its preview:
+    how many, their total, which contacts they need). Paged through Xero at its largest page
+    size, each page applied and checkpointed together; a run under way whose task was lost is
+    found by beat's sweep and resumes at its checkpoint (invoices.past.past_imports_sweep)."""
+
+    connection = models.ForeignKey(
+        "xero_sync.XeroConnection", on_delete=models.CASCADE, related_name="past_invoice_imports"
+    )
+    since = models.DateField()  # invoices dated on or after
+    seen = models.PositiveIntegerField(default=0)
+    brought_in = models.PositiveIntegerField(default=0)
+    already_in = models.PositiveIntegerField(default=0)  # in the CRM already (ours, or earlier)
+    skipped = models.PositiveIntegerField(default=0)  # deleted drafts
+    held = models.PositiveIntegerField(default=0)  # quarantined, listed on Sync failures
+    # The preview's figures: {currency: "total"}, and the contacts not yet in the CRM.
+    totals = models.JSONField(default=dict, blank=True)
+    # Every one, across pages ({"id", "name"}: about 100 bytes each); the page shows a few.
+    contacts_needed = models.JSONField(default=list, blank=True)
+    contacts_needed_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["previewing", "queued", "running"]),
+                name="past_invoice_import_under_way",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Past invoice import {self.pk} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        if self.status in (ImportStatus.DONE, ImportStatus.PREVIEWED):
+            return 100
+        if not self.item_count:
+            return 0
+        return min(99, self.seen * 100 // self.item_count)

@@ -4,7 +4,9 @@ from celery import Task, shared_task
 
 from ..client.errors import AuthLost, RateLimited, Transient
 from ..models import ConnectionStatus, XeroConnection
-from . import drain, from_xero, outbox
+from ..runs import run_waiting_for_xero
+from . import drain, from_xero, outbox, past
+from .models import PastInvoiceImport
 
 # Invoice pushes wait for Xero in the database; only short waits are also countdowns.
 INVOICE_RETRY_COUNTDOWN_CAP = 5 * 60
@@ -55,3 +57,22 @@ def invoices_poll_connection_task(self: Task[Any, Any], connection_id: int) -> N
         raise self.retry(countdown=30) from transient
     except AuthLost:
         pass
+
+
+@shared_task(
+    name="xero_sync.tasks.past_invoice_import_task", bind=True, acks_late=True, max_retries=None
+)
+def past_invoice_import_task(self: Task[Any, Any], import_id: int) -> None:
+    run_waiting_for_xero(
+        self,
+        import_id,
+        past.past_import_run,
+        PastInvoiceImport.objects.all(),
+        past.past_import_failed,
+    )
+
+
+@shared_task(name="xero_sync.tasks.past_invoice_imports_sweep_task")
+def past_invoice_imports_sweep_task() -> int:
+    """Beat: re-queue past-invoice imports and previews whose task was lost."""
+    return past.past_imports_sweep()

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('contacts', '0003_display_name_sort_wider_phone'),
-        ('xero_sync', '0010_credit_note_sync'),
+        ('xero_sync', '0011_past_invoice_import'),
     ]
 
     operations = [

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 HANDLERS: dict[tuple[str, str], Callable[[XeroConnection, str], object]] = {
     ("CONTACT", "CREATE"): contact_sync_one,
     ("CONTACT", "UPDATE"): contact_sync_one,
+    ("INVOICE", "CREATE"): invoice_update_from_xero,
     ("INVOICE", "UPDATE"): invoice_update_from_xero,
 }
 
