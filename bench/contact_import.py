@@ -19,7 +19,6 @@ import io
 import math
 import multiprocessing
 import random
-import resource
 import sys
 import time
 from collections import Counter
@@ -30,6 +29,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from anywhere
 
+from bench._process import status_kb  # noqa: E402
 from bench._setup import bench_world, connection_make  # noqa: E402
 from bench.figures import figure  # noqa: E402
 
@@ -255,14 +255,6 @@ class Clock:
             self.count(sql, time.perf_counter() - started)
 
 
-def _proc_status_kb(field: str) -> int:
-    """VmRSS / VmHWM of this process (ru_maxrss would include the parent's, across exec)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
 def import_in_child(connection_id: int, trace: bool, profile_path: str | None) -> dict:
     import cProfile
     import tracemalloc
@@ -289,7 +281,7 @@ def import_in_child(connection_id: int, trace: bool, profile_path: str | None) -
     connection = XeroConnection.objects.select_related("account").get(pk=connection_id)
     db.ensure_connection()
     db._commit = clock.timed_commit(db._commit)  # commits: PostgreSQL time, never a query
-    rss_before = _proc_status_kb("VmRSS")
+    rss_before = status_kb("VmRSS")
     if trace:
         tracemalloc.start()
     profiler = cProfile.Profile() if profile_path else None
@@ -322,7 +314,7 @@ def import_in_child(connection_id: int, trace: bool, profile_path: str | None) -
         "kinds": [(k, clock.kind_counts[k], t) for k, t in clock.kinds.most_common(8)],
         "phase": dict(clock.total),
         "rss_before_kb": rss_before,
-        "rss_peak_kb": _proc_status_kb("VmHWM"),
+        "rss_peak_kb": status_kb("VmHWM"),
         "traced_peak": traced_peak,
     }
 

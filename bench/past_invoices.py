@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from anywhere
 
+from bench._process import status_kb  # noqa: E402
 from bench._setup import bench_world, connection_make  # noqa: E402
 from bench.figures import figure  # noqa: E402
 
@@ -107,13 +108,6 @@ def books_connect(sandbox, tenant_id: str, name: str) -> int:
     return connection.pk
 
 
-def _rss_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1])
-    return 0
-
-
 def run_in_child(connection_id: int, preview: bool) -> dict:
     import datetime
 
@@ -135,7 +129,7 @@ def run_in_child(connection_id: int, preview: bool) -> dict:
 
     connection = XeroConnection.objects.get(pk=connection_id)
     before = dict(Invoice.objects.values_list("pk", "updated_at"))
-    rss_before = _rss_kb("VmRSS")
+    rss_before = status_kb("VmRSS")
     with db.execute_wrapper(count):
         started, cpu_started = time.perf_counter(), time.process_time()
         run = past.past_import_start(
@@ -159,7 +153,7 @@ def run_in_child(connection_id: int, preview: bool) -> dict:
         "contacts_needed": run.contacts_needed_count,
         "changed": sum(1 for pk, at in after.items() if before.get(pk) != at),
         "rss_before_mib": rss_before / 1024,
-        "rss_peak_mib": _rss_kb("VmHWM") / 1024,
+        "rss_peak_mib": status_kb("VmHWM") / 1024,
     }
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from anywhere
 
+from bench._process import status_kb  # noqa: E402
 from bench._setup import bench_world, connection_make  # noqa: E402
 from bench.figures import figure  # noqa: E402
 
@@ -284,11 +285,6 @@ def api_calls(sandbox) -> Counter:
 
 
 # --- one run, in a process of its own ---------------------------------------------------------
-def _kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1])
-    return 0
 
 
 def run_in_child(connection_id: int, full: bool) -> dict:
@@ -308,7 +304,7 @@ def run_in_child(connection_id: int, full: bool) -> dict:
         return execute(sql, params, many, context)
 
     connection = XeroConnection.objects.select_related("account").get(pk=connection_id)
-    rss_before = _kb("VmRSS")
+    rss_before = status_kb("VmRSS")
     with db.execute_wrapper(count):
         started = time.perf_counter()
         run = reconciliation_start(connection=connection, full=full)  # its task: no worker
@@ -319,7 +315,7 @@ def run_in_child(connection_id: int, full: bool) -> dict:
         "seconds": seconds,
         "queries": queries,
         "rss_before_kb": rss_before,
-        "rss_peak_kb": _kb("VmHWM"),
+        "rss_peak_kb": status_kb("VmHWM"),
         "status": run.status,
         "full": run.full,
         "invoices_read": run.invoices_read,
