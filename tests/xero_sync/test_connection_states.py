@@ -174,6 +174,7 @@ CONNECTED_PAGES = {
     "GET payment_account": _page_opens,
     "GET sales_account": _page_opens,
     "GET past_invoices": _page_opens,
+    "GET contact_sync": _page_opens,
 }
 
 # state -> (status, how to reach it, {action offered on the page: what it must lead to})
@@ -221,6 +222,8 @@ STATES = {
             "GET tax_mapping": _page_opens,
             "GET activity": _page_opens,
             "GET failures": _page_opens,
+            # Which contacts go to Xero, and the conflict rule, can be set while reconnecting.
+            "GET contact_sync": _page_opens,
             "POST connect": _reconnects,
             "POST disconnect": _disconnected_kept_links,
         },
