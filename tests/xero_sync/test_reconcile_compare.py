@@ -1,19 +1,29 @@
 """The reconciliation's comparison, pure: which fields differ and which side's word stands."""
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
 from contacts.models import Contact
 from invoices.models import InvoiceStatus
+from xero_sync.inbound import normalise
 from xero_sync.reconcile.compare import (
+    ALLOCATION_REMOVED_RULE,
+    CREDIT_VOIDED_RULE,
+    ISSUED_HELD_RULE,
     ISSUED_RULE,
+    NOT_SENT_RULE,
     PAYMENTS_RULE,
     PERSON,
     PULL,
     PUSH,
+    REFUND_REMOVED_RULE,
+    CrmCreditNote,
     CrmInvoice,
     contact_gaps,
+    credit_note_gaps,
+    credit_note_held,
     invoice_gaps,
 )
 
@@ -73,6 +83,12 @@ def test_a_payment_made_in_xero_is_pulled_with_what_follows_from_it():
         "amount_due": PULL,
     }
     assert {g.why for g in gaps} == {PAYMENTS_RULE}
+
+
+def test_credit_xero_holds_is_compared_by_its_credit_note_not_as_amount_due():
+    assert invoice_gaps(CRM, xero_invoice(AmountCredited=5.0, AmountDue=100.0)) == []
+    [gap] = invoice_gaps(CRM, xero_invoice(AmountCredited=5.0, AmountDue=105.0))
+    assert (gap.field, gap.crm, gap.xero) == ("amount_due", "100.00", "105.00")
 
 
 def test_a_deleted_payment_in_xero_is_not_counted_as_there():
@@ -148,3 +164,99 @@ def test_without_a_base_the_side_changed_since_the_last_sync_wins():
     assert fields(
         contact_gaps(person(), now, base={}, region="NZ", crm_changed_since_sync=False)
     ) == {"email": PULL}
+
+
+# --- credit notes ---------------------------------------------------------------------------------
+CRM_CREDIT = CrmCreditNote(
+    total=Decimal("8.63"),
+    amount_allocated=Decimal("5.63"),
+    refund_amount=Decimal("3.00"),
+    carried_amount=Decimal(0),
+    currency="NZD",
+    contact_xero_id="c-1",
+    invoice_xero_id="i-1",
+    allocation_sent=True,
+    refund_sent=True,
+)
+
+
+def xero_credit_note(**changes):
+    raw = {
+        "CreditNoteID": "cn-1",
+        "Type": "ACCRECCREDIT",
+        "Status": "PAID",
+        "Total": 8.63,
+        "RemainingCredit": 0.0,
+        "CurrencyCode": "NZD",
+        "Contact": {"ContactID": "C-1"},
+        "Allocations": [
+            {"AllocationID": "a-1", "Amount": 5.63, "Invoice": {"InvoiceID": "I-1"}},
+        ],
+        "Payments": [{"PaymentID": "r-1", "Amount": 3.0, "Status": "AUTHORISED"}],
+    }
+    return raw | changes
+
+
+def credit_gaps(crm=CRM_CREDIT, **changes):
+    return credit_note_gaps(crm, credit_note_held(xero_credit_note(**changes), crm.invoice_xero_id))
+
+
+def test_a_credit_note_as_the_crm_issued_it_shows_no_gap():
+    assert credit_gaps() == []
+    held = credit_note_held(xero_credit_note(), "i-1")
+    assert (held.allocated, held.refunded, held.refund_id) == (
+        Decimal("5.63"),
+        Decimal("3.00"),
+        "r-1",
+    )
+
+
+def test_a_credit_note_voided_in_xero_is_left_for_a_person_saying_the_crm_cannot_void():
+    [gap] = credit_gaps(Status="VOIDED", Allocations=[], Payments=[])
+    assert (gap.field, gap.crm, gap.xero, gap.repair) == ("status", "Issued", "VOIDED", PERSON)
+    assert gap.why == CREDIT_VOIDED_RULE and "no way to void a credit note" in gap.why
+
+
+def test_an_allocation_removed_in_xero_is_left_for_a_person_and_says_so():
+    gaps = credit_gaps(Allocations=[], RemainingCredit=5.63, Status="AUTHORISED")
+    # The credit remaining follows from the allocation: said once, by the allocation.
+    assert fields(gaps) == {"allocated": PERSON}
+    [gap] = gaps
+    assert (gap.crm, gap.xero, gap.why) == ("5.63", "0.00", ALLOCATION_REMOVED_RULE)
+    assert "removed in Xero" in gap.why
+
+
+def test_an_allocation_or_refund_the_crm_never_sent_is_sent_again():
+    unsent = replace(CRM_CREDIT, allocation_sent=False, refund_sent=False)
+    gaps = credit_gaps(unsent, Allocations=[], Payments=[], RemainingCredit=8.63)
+    assert fields(gaps) == {"allocated": PUSH, "refund": PUSH}
+    assert {g.why for g in gaps} == {NOT_SENT_RULE}
+
+
+def test_a_refund_removed_in_xero_is_left_for_a_person():
+    deleted = [{"PaymentID": "r-1", "Amount": 3.0, "Status": "DELETED"}]
+    [gap] = credit_gaps(Payments=deleted, RemainingCredit=3.0)
+    assert (gap.field, gap.crm, gap.xero, gap.repair) == ("refund", "3.00", "0.00", PERSON)
+    assert gap.why == REFUND_REMOVED_RULE
+
+
+def test_what_the_crm_issued_and_xero_holds_otherwise_is_a_persons_with_both_values():
+    gaps = credit_gaps(Total=9.63, CurrencyCode="AUD", Contact={"ContactID": "c-2"})
+    assert fields(gaps) == {"total": PERSON, "contact": PERSON, "currency": PERSON}
+    assert {(g.crm, g.xero) for g in gaps} == {("8.63", "9.63"), ("c-1", "c-2"), ("NZD", "AUD")}
+    assert all(g.why == ISSUED_HELD_RULE for g in gaps)
+
+
+def test_credit_remaining_in_xero_with_the_parts_agreeing_is_listed():
+    [gap] = credit_gaps(RemainingCredit=1.0)
+    assert (gap.field, gap.crm, gap.xero, gap.repair) == ("remaining", "0.00", "1.00", PERSON)
+
+
+def test_an_allocation_to_another_invoice_is_not_counted_as_its_own():
+    other = [{"Amount": 5.63, "Invoice": {"InvoiceID": "i-9"}}]
+    assert fields(credit_gaps(Allocations=other)) == {"allocated": PERSON}
+
+
+def test_an_unreadable_credit_note_raises_unstorable():
+    with pytest.raises(normalise.Unstorable):
+        credit_note_held(["not", "a", "record"], "i-1")

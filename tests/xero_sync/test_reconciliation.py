@@ -14,8 +14,9 @@ from django.utils import timezone
 from contacts.models import Contact
 from contacts.services import contact_update
 from invoices.models import InvoiceStatus
-from invoices.services import payment_record
+from invoices.services import credit_note_create, payment_record
 from xero_sync.client.limits import TenantLimiter
+from xero_sync.invoices.models import CreditNoteSync
 from xero_sync.models import (
     ContactSync,
     Direction,
@@ -173,6 +174,93 @@ def test_drift_of_each_kind_is_found_repaired_and_the_next_run_reports_none(
     assert mailoutbox == []  # nothing survived two runs
 
 
+def held_credit_notes(xero, connection) -> dict[str, dict]:
+    return {c["CreditNoteNumber"]: c for c in xero.credit_notes(connection.tenant_id)}
+
+
+@pytest.mark.django_db
+def test_credit_notes_drift_is_found_repaired_through_the_outbox_or_left_for_a_person(
+    linked, account, xero, admin_user, tasks_inline
+):
+    connection, invoices = linked
+    tenant = connection.tenant_id
+    with tasks_inline():  # sent to Xero by their invoices' outbox rows
+        removed = credit_note_create(
+            invoice=invoices[1], reason="Goodwill", amount=Decimal("10.00"), refund=Decimal("3.00")
+        )
+        forgotten = credit_note_create(invoice=invoices[2], reason="Late", amount=Decimal("5.00"))
+    # One whose push was lost: issued in the CRM, its invoice's row marked done, never sent.
+    lost = credit_note_create(invoice=invoices[3], reason="Lost", amount=Decimal("4.00"))
+    InvoiceSync.objects.filter(invoice=invoices[3]).update(state="synced")
+    assert not CreditNoteSync.objects.filter(credit_note=lost).exists()
+    held = held_credit_notes(xero, connection)
+    assert set(held) == {removed.number, forgotten.number}
+
+    # The lost one is not "waiting": nothing is queued for it. The other two agree.
+    first = reconcile(connection, tasks_inline)
+    assert first.credit_notes_read == 3
+    assert {k: (d.direction, d.repair) for k, d in found(first).items()} == {
+        ("credit", lost.pk, "sent"): (Direction.CRM_AHEAD, Repair.PUSHED)
+    }
+    assert found(first)[("credit", lost.pk, "sent")].why == (
+        "The CRM is the book of record for what it issued: not yet in Xero, sent again"
+    )
+    held = held_credit_notes(xero, connection)
+    assert set(held) == {removed.number, forgotten.number, lost.number}
+    [allocation] = held[lost.number]["Allocations"]
+    assert Decimal(str(allocation["Amount"])) == Decimal("4.00")
+
+    # Drift on purpose, quietly: an allocation removed in Xero, and a twin that forgot it was
+    # sent (its CreditNoteID and its allocation), as after an answer lost and a retry forgotten.
+    [allocation] = held[removed.number]["Allocations"]
+    xero.remove_allocation(
+        tenant, held[removed.number]["CreditNoteID"], allocation["AllocationID"], quiet=True
+    )
+    CreditNoteSync.objects.filter(credit_note=forgotten).update(
+        xero_credit_note_id="", allocated=False
+    )
+    xero.clear_requests()
+    second = reconcile(connection, tasks_inline)
+    assert not second.full
+    seen = found(second)
+    assert {k: (d.direction, d.repair) for k, d in seen.items()} == {
+        ("credit", removed.pk, "allocated"): (Direction.XERO_AHEAD, Repair.PERSON),
+        # Xero did not change it since the last run: not read, queued again by its twin.
+        ("credit", forgotten.pk, "sent"): (Direction.CRM_AHEAD, Repair.PUSHED),
+    }
+    gap = seen[("credit", removed.pk, "allocated")]
+    assert (gap.crm_value, gap.xero_value) == ("7.00", "0.00")
+    assert "removed in Xero" in gap.why and "a person" in gap.why
+    assert gap.label == f"{removed.number} ({invoices[1].number})"
+    # Read as a paged list since the last run, counted in the run's calls.
+    [listed] = [
+        r
+        for r in api_reads(xero)
+        if r["path"] == "/api.xro/2.0/CreditNotes" and "ACCRECCREDIT" in r["query"].get("where", "")
+    ]
+    assert "if-modified-since" in listed["headers"] and listed["query"]["page"] == "1"
+    assert listed["query"]["pageSize"] == "1000"
+    # Its invoice's outbox row asked Xero first: the twin knows again what Xero holds, and
+    # nothing was sent twice (no credit note, no allocation).
+    twin = CreditNoteSync.objects.get(credit_note=forgotten)
+    assert twin.allocated and twin.xero_credit_note_id == held[forgotten.number]["CreditNoteID"]
+    assert len(xero.credit_notes(tenant)) == 3
+    writes = [r for r in xero.requests(path="/api.xro/2.0/*") if r["method"] != "GET"]
+    assert writes == []
+    assert InvoiceSync.objects.get(invoice=invoices[2]).state == "synced"
+
+    third = reconcile(connection, tasks_inline)
+    assert {k: d.repair for k, d in found(third).items()} == {
+        ("credit", removed.pk, "allocated"): Repair.PERSON
+    }
+    assert (third.differences, third.repaired, third.left) == (1, 0, 1)
+    assert third.credit_notes_linked == 3
+    page = client_for(admin_user).get(reverse("xero_sync:integrations", args=[account.slug]))
+    assert "CRM and Xero differ" in page.content.decode()
+    assert f", 3 credit notes and {third.contacts_linked} contacts" in page.content.decode()
+    assert "the CRM cannot set it again" in page.content.decode()
+
+
 @pytest.mark.django_db
 def test_a_difference_no_rule_decides_is_listed_and_told_once_when_it_survives(
     linked, account, xero, tasks_inline, mailoutbox
@@ -278,7 +366,8 @@ def test_a_full_run_reads_paged_lists_with_bounded_queries(
     connection, _ = linked
     with django_assert_max_num_queries(60):
         run = reconcile(connection, tasks_inline)
-    assert run.full and run.xero_calls == 2  # a page of invoices, a page of contacts
+    # a page each of invoices, credit notes and contacts
+    assert run.full and run.xero_calls == 3
 
 
 @pytest.mark.django_db
@@ -334,7 +423,12 @@ def test_the_sentence_counts_as_people_say_it():
     assert agreement_sentence(run, now) == (
         "CRM and Xero agree: checked 2 hours ago, 10,234 invoices and 3,120 contacts, 0 differences"
     )
-    run.invoices_linked, run.differences = 1, 1
+    run.credit_notes_linked = 12
+    assert agreement_sentence(run, now) == (
+        "CRM and Xero agree: checked 2 hours ago, 10,234 invoices, 12 credit notes and "
+        "3,120 contacts, 0 differences"
+    )
+    run.invoices_linked, run.credit_notes_linked, run.differences = 1, 0, 1
     assert agreement_sentence(run, now).startswith(
         "CRM and Xero differ: checked 2 hours ago, 1 invoice and"
     )

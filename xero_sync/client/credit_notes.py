@@ -1,6 +1,7 @@
 """Typed calls about sales credit notes: created approved in a batch, allocated to an invoice,
 refunded (a payment against the credit note). Our bodies (client.shapes) in, Xero's JSON out."""
 
+from datetime import datetime
 from typing import Any
 
 from xero_python.accounting import Account as XAccount
@@ -13,7 +14,7 @@ from xero_python.accounting import Payment as XPayment
 
 from .answers import JsonObject
 from .errors import NotFound
-from .invoices import line_items
+from .invoices import line_items, page_query
 from .shapes import AllocationBody, CreditNoteBody, RefundBody
 from .transport import Transport, request_digest, xero_bool
 
@@ -68,6 +69,22 @@ class CreditNoteCalls(Transport):
             "CreditNotes",
             write=True,
             idempotency_key=idempotency_key,
+        )
+
+    def credit_notes_page(
+        self,
+        page: int,
+        *,
+        page_size: int = 100,
+        modified_since: datetime | None = None,
+        where: str = "",
+    ) -> list[Any]:
+        """One page of credit notes (with their allocations and refunds), oldest change first."""
+        kwargs = page_query(page, page_size, modified_since, where)
+        return self._list(
+            "credit_notes.page",
+            lambda acc, ident, **o: acc.get_credit_notes(self.connection.tenant_id, **kwargs, **o),
+            "CreditNotes",
         )
 
     def credit_notes_by_number(self, numbers: list[str]) -> list[Any]:

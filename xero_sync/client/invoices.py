@@ -94,6 +94,18 @@ def payment_request_digest(body: PaymentBody) -> str:
     return request_digest(_payment_model(body))
 
 
+def page_query(
+    page: int, page_size: int, modified_since: datetime | None, where: str
+) -> dict[str, Any]:
+    """A paged list's arguments, oldest change first (If-Modified-Since when given)."""
+    kwargs: dict[str, Any] = {"page": page, "page_size": page_size, "order": "UpdatedDateUTC ASC"}
+    if where:
+        kwargs["where"] = where
+    if modified_since is not None:
+        kwargs["if_modified_since"] = modified_since
+    return kwargs
+
+
 class InvoiceCalls(Transport):
     def invoices_page(
         self,
@@ -104,11 +116,7 @@ class InvoiceCalls(Transport):
         where: str = "",
     ) -> list[Any]:
         """One page of invoices (with their payments), oldest change first."""
-        kwargs = {"page": page, "page_size": page_size, "order": "UpdatedDateUTC ASC"}
-        if where:
-            kwargs["where"] = where
-        if modified_since is not None:
-            kwargs["if_modified_since"] = modified_since
+        kwargs = page_query(page, page_size, modified_since, where)
         return self._list(
             "invoices.page",
             lambda acc, ident, **o: acc.get_invoices(self.connection.tenant_id, **kwargs, **o),

@@ -142,10 +142,15 @@ def invoice_sync_retry(sync: InvoiceSync) -> None:
     transaction.on_commit(partial(invoices_drain_queue, sync.connection_id))
 
 
-def invoices_push_again(*, connection: XeroConnection, sync_ids: list[int]) -> int:
+def invoices_push_again(
+    *, connection: XeroConnection, sync_ids: list[int], rewrite: bool = True
+) -> int:
     """Send these invoices to Xero again as the CRM has them, even though their last push is
     remembered as taken (Xero changed them since: the reconciliation found them apart). Rows
-    with work already pending are left as they are; returns how many were queued."""
+    with work already pending are left as they are; returns how many were queued. Without
+    `rewrite`, an invoice Xero holds as last sent is not written again: only what is owed
+    after it (its credit notes' steps) goes."""
+    again: dict[str, object] = {"pushed_fingerprint": ""} if rewrite else {}
     queued = (
         InvoiceSync.objects.filter(
             connection=connection, pk__in=sync_ids, state=InvoiceSyncState.SYNCED
@@ -154,9 +159,9 @@ def invoices_push_again(*, connection: XeroConnection, sync_ids: list[int]) -> i
         .update(
             state=InvoiceSyncState.PENDING,
             version=F("version") + 1,
-            pushed_fingerprint="",
             attempts=0,
             next_attempt_at=timezone.now(),
+            **again,
         )
     )
     if queued:

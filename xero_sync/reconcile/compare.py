@@ -124,9 +124,12 @@ def invoice_gaps(crm: CrmInvoice, raw: object) -> list[Gap]:
     paid = _money(fields.get("AmountPaid"))
     if paid != crm.amount_paid:
         gaps.append(Gap("amount_paid", _amount(crm.amount_paid), _amount(paid), *follows))
-    due = _money(fields.get("AmountDue"))
-    if due != crm.amount_due and total == crm.total:  # a total apart says it already
-        gaps.append(Gap("amount_due", _amount(crm.amount_due), _amount(due), *follows))
+    # Credits are compared credit note by credit note (credit_note_gaps): here what is due
+    # after the credit Xero holds.
+    credited = _money(fields.get("AmountCredited") or 0)
+    due, owed = _money(fields.get("AmountDue")), crm.amount_due - credited
+    if due != owed and total == crm.total:  # a total apart says it already
+        gaps.append(Gap("amount_due", _amount(owed), _amount(due), *follows))
     if found.contact_id.lower() != crm.contact_xero_id.lower():
         gaps.append(
             Gap("contact", crm.contact_xero_id or "—", found.contact_id or "—", PUSH, ISSUED_RULE)
@@ -231,3 +234,135 @@ def _xero_moved(raw: object, base: object) -> bool:
     now = raw if isinstance(raw, dict) else {}
     then = base if isinstance(base, dict) else {}
     return any(normalise.json_safe(now.get(k)) != then.get(k) for k in XERO_FIELDS)
+
+
+# --- credit notes ---------------------------------------------------------------------------------
+CREDIT_VOIDED_RULE = (
+    "Voided in Xero; the CRM has no way to void a credit note yet: "
+    "a person decides (credit again in Xero, or correct the CRM by hand)"
+)
+ALLOCATION_REMOVED_RULE = (
+    "The allocation to its invoice was removed in Xero; the CRM cannot set it again over "
+    "Xero's change: a person allocates it again in Xero, or decides otherwise"
+)
+REFUND_REMOVED_RULE = (
+    "The refund was removed in Xero; the CRM does not pay it again over Xero's change: "
+    "a person decides"
+)
+NOT_SENT_RULE = "The CRM is the book of record for what it issued: not yet in Xero, sent again"
+ISSUED_HELD_RULE = (
+    "The CRM is the book of record for what it issued, but Xero holds this credit note already "
+    "and the outbox does not rewrite one: a person corrects it in Xero"
+)
+
+
+@dataclass(frozen=True)
+class CrmCreditNote:
+    """A linked CRM credit note as the comparison needs it, with what its twin says was sent."""
+
+    total: Decimal
+    amount_allocated: Decimal  # to its own invoice
+    refund_amount: Decimal
+    carried_amount: Decimal  # to a credit and reissue's copy
+    currency: str
+    contact_xero_id: str
+    invoice_xero_id: str  # its invoice in Xero
+    allocation_sent: bool
+    refund_sent: bool
+
+
+@dataclass(frozen=True)
+class XeroCreditNote:
+    """What the comparison reads of Xero's credit note."""
+
+    status: str
+    total: Decimal
+    allocated: Decimal  # to the CRM credit note's invoice
+    refunded: Decimal
+    refund_id: str  # the first refund's PaymentID ("" if none)
+    remaining: Decimal
+    contact_id: str
+    currency: str
+
+
+def credit_note_held(raw: object, invoice_xero_id: str) -> XeroCreditNote:
+    """Xero's credit note (its JSON), read for the comparison. Raises normalise.Unstorable
+    when it cannot be read at all."""
+    if not isinstance(raw, dict):
+        raise normalise.Unstorable("Xero's credit note is not a record")
+    allocated = Decimal(0)
+    for allocation in raw.get("Allocations") or []:
+        if not isinstance(allocation, dict) or allocation.get("IsDeleted") is True:
+            continue
+        invoice = allocation.get("Invoice")
+        if isinstance(invoice, dict) and (
+            normalise.text(invoice.get("InvoiceID")).lower() == invoice_xero_id.lower()
+        ):
+            allocated += _money(allocation.get("Amount"))
+    refunds = [
+        p
+        for p in raw.get("Payments") or []
+        if isinstance(p, dict) and normalise.text(p.get("Status")) != "DELETED"
+    ]
+    contact = raw.get("Contact")
+    return XeroCreditNote(
+        status=normalise.text(raw.get("Status"), 20),
+        total=_money(raw.get("Total")),
+        allocated=allocated,
+        refunded=sum((_money(p.get("Amount")) for p in refunds), Decimal(0)),
+        refund_id=next(
+            (normalise.text(p.get("PaymentID"))[:64] for p in refunds if p.get("PaymentID")), ""
+        ),
+        remaining=_money(raw.get("RemainingCredit") or 0),
+        contact_id=normalise.text(contact.get("ContactID")) if isinstance(contact, dict) else "",
+        currency=normalise.text(raw.get("CurrencyCode"), 3),
+    )
+
+
+def credit_note_gaps(crm: CrmCreditNote, xero: XeroCreditNote) -> list[Gap]:
+    """How a CRM credit note and its Xero twin differ: voided, total, the amount allocated to
+    its invoice, the refund, the credit remaining, contact and currency. What the CRM has not
+    sent yet is sent again (PUSH); what Xero holds already and differs is a person's to
+    correct (the outbox creates credit notes, it never rewrites one), as is a credit note
+    voided, or an allocation or refund removed, in Xero (the CRM cannot void or undo them)."""
+    if xero.status in VOID_IN_XERO:
+        return [Gap("status", "Issued", xero.status, PERSON, CREDIT_VOIDED_RULE)]
+    gaps: list[Gap] = []
+    if xero.total != crm.total:
+        gaps.append(Gap("total", _amount(crm.total), _amount(xero.total), PERSON, ISSUED_HELD_RULE))
+    if xero.allocated != crm.amount_allocated:
+        if not crm.allocation_sent and xero.allocated == 0:
+            repair, why = PUSH, NOT_SENT_RULE
+        elif crm.allocation_sent and xero.allocated < crm.amount_allocated:
+            repair, why = PERSON, ALLOCATION_REMOVED_RULE
+        else:
+            repair, why = PERSON, NO_RULE
+        gaps.append(
+            Gap("allocated", _amount(crm.amount_allocated), _amount(xero.allocated), repair, why)
+        )
+    if xero.refunded != crm.refund_amount:
+        if not crm.refund_sent and xero.refunded == 0:
+            repair, why = PUSH, NOT_SENT_RULE
+        elif crm.refund_sent and xero.refunded < crm.refund_amount:
+            repair, why = PERSON, REFUND_REMOVED_RULE
+        else:
+            repair, why = PERSON, NO_RULE
+        gaps.append(Gap("refund", _amount(crm.refund_amount), _amount(xero.refunded), repair, why))
+    # What is left to use: nothing once all is allocated, refunded and carried. Shown only when
+    # the parts agree (a part apart says it already) and the total does.
+    remaining = crm.total - crm.amount_allocated - crm.refund_amount - crm.carried_amount
+    if not gaps and xero.remaining != remaining:
+        gaps.append(Gap("remaining", _amount(remaining), _amount(xero.remaining), PERSON, NO_RULE))
+    if xero.contact_id.lower() != crm.contact_xero_id.lower():
+        gaps.append(
+            Gap(
+                "contact",
+                crm.contact_xero_id or "—",
+                xero.contact_id or "—",
+                PERSON,
+                ISSUED_HELD_RULE,
+            )
+        )
+    if xero.currency and xero.currency != crm.currency:
+        gaps.append(Gap("currency", crm.currency, xero.currency, PERSON, ISSUED_HELD_RULE))
+    return gaps

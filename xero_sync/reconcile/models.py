@@ -17,14 +17,15 @@ class RunPhase(models.TextChoices):
     """Where a run stands, so a run interrupted by Xero's limits resumes where it stopped."""
 
     INVOICES = "invoices", "Invoices"
+    CREDIT_NOTES = "credit_notes", "Credit notes"
     CONTACTS = "contacts", "Contacts"
     NAMED = "named", "Changed in the CRM or different last time"
     FINISHED = "finished", "Finished"
 
 
 class ReconciliationRun(models.Model):
-    """One comparison of a connection's linked invoices and contacts with Xero. A full run reads
-    every invoice and contact; an incremental one what Xero changed since the last finished run
+    """One comparison of a connection's linked invoices, credit notes and contacts with Xero. A
+    full run reads every one; an incremental one what Xero changed since the last finished run
     (If-Modified-Since), and, by id, what the CRM changed since and what differed last time."""
 
     connection = models.ForeignKey(
@@ -43,7 +44,9 @@ class ReconciliationRun(models.Model):
     # Linked in the CRM when the run finished (what "agree" speaks for), and read from Xero.
     invoices_linked = models.PositiveIntegerField(default=0)
     contacts_linked = models.PositiveIntegerField(default=0)
+    credit_notes_linked = models.PositiveIntegerField(default=0)
     invoices_read = models.PositiveIntegerField(default=0)
+    credit_notes_read = models.PositiveIntegerField(default=0)
     contacts_read = models.PositiveIntegerField(default=0)
     waiting = models.PositiveIntegerField(default=0)  # with work still queued: not differences
     differences = models.PositiveIntegerField(default=0)
@@ -81,15 +84,18 @@ FIELD_WORDS = {
     "amount_due": "Amount due",
     "lines": "Number of lines",
     "record": "Xero's record",
+    "allocated": "Allocated to its invoice",
+    "remaining": "Credit remaining",
+    "sent": "Sent to Xero",
 }
 
 
 class ReconciliationDifference(models.Model):
-    """One field of one invoice or contact on which the CRM and Xero disagreed."""
+    """One field of one invoice, credit note or contact on which the CRM and Xero disagreed."""
 
     run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="found")
-    kind = models.CharField(max_length=10)  # invoice, contact
-    object_id = models.PositiveBigIntegerField()  # the CRM invoice's or contact's id
+    kind = models.CharField(max_length=10)  # invoice, credit (a credit note), contact
+    object_id = models.PositiveBigIntegerField()  # the CRM invoice's, credit note's or contact's id
     xero_id = models.CharField(max_length=64)
     label = models.CharField(max_length=300)  # what a person knows it by
     field = models.CharField(max_length=20)
@@ -116,6 +122,10 @@ class ReconciliationDifference(models.Model):
     @property
     def field_words(self) -> str:
         return FIELD_WORDS.get(self.field, self.field.replace("_", " ").capitalize())
+
+    @property
+    def kind_words(self) -> str:
+        return "Credit note" if self.kind == "credit" else self.kind.capitalize()
 
     @property
     def key(self) -> tuple[str, int, str]:

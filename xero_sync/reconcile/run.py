@@ -1,4 +1,5 @@
-"""The reconciliation of one connection: every linked invoice and contact compared with Xero,
+"""The reconciliation of one connection: every linked invoice, credit note and contact compared
+with Xero,
 each difference classified, repaired by the rule that applies or left for a person, and stored.
 
 Reads are paged lists of a thousand: a full run reads every sales invoice and every contact
@@ -14,7 +15,13 @@ again; a contact changed in the CRM is marked pending in the contacts' outbox (w
 sends it, with its pre-flight, conflict rules and failures in words). A contact whose outbox
 row is pending is waiting to sync; one whose push failed is shown with its failure. The run
 keeps a checkpoint (phase and page) so a run interrupted by Xero's limits resumes where it
-stopped."""
+stopped.
+
+Credit notes are read as invoices are (paged, If-Modified-Since), after them. What the CRM
+issued and has not sent (its credit note, allocation or refund, lost from the outbox) is queued
+again on its invoice's outbox row, whose drain asks Xero what it holds before sending; what Xero
+holds already is recorded on the twin. A credit note voided, or its allocation or refund
+removed, in Xero is left for a person: the CRM cannot void or undo them."""
 
 import logging
 from collections import defaultdict
@@ -31,7 +38,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from contacts.models import ChangeSource, ContactChange
-from invoices.models import Payment
+from invoices.models import CreditNote, InvoiceStatus, Payment
 from platform_crm.advisory_locks import advisory_lock, advisory_lock_free
 from platform_crm.queueing import enqueue_on_commit
 
@@ -44,6 +51,7 @@ from ..contacts.outbox import contact_sync_mark_pending, goes_to_xero
 from ..contacts.pull import contact_filter
 from ..inbound import normalise
 from ..invoices.from_xero import invoices_apply
+from ..invoices.models import CreditNoteSync
 from ..invoices.outbox import invoices_push_again
 from ..models import (
     ConnectionStatus,
@@ -72,6 +80,7 @@ FULL_EVERY = timedelta(days=7)
 # Xero's clock and ours may differ a little, and commits are not instant.
 OVERLAP = timedelta(minutes=5)
 ACCREC = 'Type=="ACCREC"'
+ACCRECCREDIT = 'Type=="ACCRECCREDIT"'
 REPAIRS = {PULL: Repair.PULLED, PUSH: Repair.PUSHED, PERSON: Repair.PERSON}
 ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING)
 # An outbox row in these states is work under way: its contact is waiting to sync.
@@ -200,6 +209,9 @@ class Comparison:
         run = self.run
         if run.phase == RunPhase.INVOICES:
             self._pages(self._invoices_page, self._invoices_check)
+            self._phase(RunPhase.CREDIT_NOTES)
+        if run.phase == RunPhase.CREDIT_NOTES:
+            self._pages(self._credit_notes_page, self._credit_notes_check)
             self._phase(RunPhase.CONTACTS)
         if run.phase == RunPhase.CONTACTS:
             self._pages(self._contacts_page, self._contacts_check)
@@ -235,6 +247,14 @@ class Comparison:
         raws = list(
             self.client.invoices_page(
                 page, page_size=PAGE_SIZE, where=ACCREC, modified_since=self.run.since
+            )
+        )
+        return raws, len(raws) < PAGE_SIZE
+
+    def _credit_notes_page(self, page: int) -> tuple[list[object], bool]:
+        raws = list(
+            self.client.credit_notes_page(
+                page, page_size=PAGE_SIZE, where=ACCRECCREDIT, modified_since=self.run.since
             )
         )
         return raws, len(raws) < PAGE_SIZE
@@ -279,6 +299,9 @@ class Comparison:
                 with transaction.atomic():
                     check(raws)
                     self._save()
+        self._credit_notes_named(
+            {d.xero_id.lower() for d in earlier if d.kind == CREDIT and d.xero_id}
+        )
 
     # --- invoices --------------------------------------------------------------------------------
     def _invoices_check(self, raws: list[object]) -> None:
@@ -361,6 +384,154 @@ class Comparison:
         if push:
             invoices_push_again(connection=self.connection, sync_ids=push)
         self._store(found)
+
+    # --- credit notes ----------------------------------------------------------------------------
+    def _credit_notes_check(self, raws: list[object]) -> None:
+        by_id = {_xero_id(raw, "CreditNoteID"): raw for raw in raws}
+        by_id.pop("", None)
+        self.seen[CREDIT] |= set(by_id)
+        twins = CreditNoteSync.objects.filter(invoice_sync__connection=self.connection)
+        records = list(
+            twins.filter(xero_credit_note_id__in=by_id).select_related(
+                "credit_note__invoice", "invoice_sync"
+            )
+        )
+        # A twin that lost its CreditNoteID (its create's answer lost, say) is known by number.
+        linked = {r.xero_credit_note_id.lower() for r in records}
+        by_number = {
+            normalise.text(raw.get("CreditNoteNumber")).lower(): (xero_id, raw)
+            for xero_id, raw in by_id.items()
+            if xero_id not in linked and isinstance(raw, dict)
+        }
+        by_number.pop("", None)
+        unlinked: list[tuple[CreditNoteSync, str]] = []
+        if by_number:
+            for record in twins.filter(
+                xero_credit_note_id="", credit_note__number__in=list(by_number)
+            ).select_related("credit_note__invoice", "invoice_sync"):
+                xero_id, _ = by_number.pop(record.credit_note.number.lower(), ("", None))
+                if xero_id:
+                    unlinked.append((record, xero_id))
+        pairs = [(r, r.xero_credit_note_id.lower()) for r in records] + unlinked
+        if not pairs:
+            return
+        contacts = dict(
+            XeroContact.objects.filter(
+                connection=self.connection,
+                contact_id__in={
+                    r.credit_note.invoice.contact_id for r, _ in pairs if r.credit_note.invoice
+                },
+            ).values_list("contact_id", "xero_contact_id")
+        )
+        found: list[Found] = []
+        push: list[CreditNoteSync] = []
+        for record, xero_id in pairs:
+            self.run.credit_notes_read += 1
+            note, sync = record.credit_note, record.invoice_sync
+            if sync.state != InvoiceSyncState.SYNCED:
+                self.run.waiting += 1  # its invoice's outbox row is still under way
+                continue
+            label = f"{note.number} ({note.invoice.number})"
+            try:
+                held = compare.credit_note_held(by_id[xero_id], sync.xero_invoice_id)
+            except normalise.Unstorable as unstorable:
+                gap = Gap("record", "", str(unstorable), PERSON, compare.NO_RULE)
+                found.append(Found(CREDIT, note.pk, xero_id, label, gap, Direction.DRIFT))
+                continue
+            caught_up = _twin_catch_up(record, xero_id, held)
+            if caught_up:
+                gap = Gap("sent", "Not recorded as sent", caught_up, PULL, TWIN_RULE)
+                found.append(Found(CREDIT, note.pk, xero_id, label, gap, Direction.DRIFT))
+            crm = compare.CrmCreditNote(
+                total=note.total,
+                amount_allocated=note.amount_allocated,
+                refund_amount=note.refund_amount,
+                carried_amount=note.carried_amount,
+                currency=note.invoice.currency,
+                contact_xero_id=contacts.get(note.invoice.contact_id or 0, ""),
+                invoice_xero_id=sync.xero_invoice_id,
+                allocation_sent=record.allocated or note.amount_allocated <= 0,
+                refund_sent=bool(record.xero_refund_id) or note.refund_amount <= 0,
+            )
+            gaps = compare.credit_note_gaps(crm, held)
+            for gap in gaps:
+                if gap.repair == PUSH:
+                    direction = Direction.CRM_AHEAD
+                elif gap.why in XERO_MOVED_RULES:
+                    direction = Direction.XERO_AHEAD
+                else:
+                    direction = Direction.DRIFT
+                found.append(Found(CREDIT, note.pk, xero_id, label, gap, direction))
+            if any(gap.repair == PUSH for gap in gaps):
+                push.append(record)
+        self._credit_notes_push(push)
+        self._store(found)
+
+    def _credit_notes_push(self, records: list[CreditNoteSync]) -> None:
+        """Queue on their invoices' outbox rows the credit notes whose create, allocation or
+        refund never reached Xero. Each step still owed is marked as a write whose answer was
+        lost, so the drain asks Xero what it holds before it sends (never twice)."""
+        for record in records:
+            note = record.credit_note
+            if not record.xero_credit_note_id:
+                record.outcome_unknown = True
+            if note.amount_allocated > 0 and not record.allocated and not record.allocation_key:
+                record.allocation_key = (
+                    f"crm-credit-note-{note.pk}-{note.invoice_id}-allocate-check-{self.run.pk}"
+                )
+            if note.refund_amount > 0 and not record.xero_refund_id and not record.refund_key:
+                record.refund_key = f"crm-refund-{note.pk}-check-{self.run.pk}"
+            record.save(update_fields=["outcome_unknown", "allocation_key", "refund_key"])
+        if records:
+            invoices_push_again(
+                connection=self.connection,
+                sync_ids=[r.invoice_sync_id for r in records],
+                rewrite=False,  # Xero refuses to rewrite an invoice with credit set against it
+            )
+
+    def _credit_notes_named(self, differed: set[str]) -> None:
+        """Credit notes that differed last time, and those the CRM issued whose twin says a
+        step never reached Xero (their invoice's row has no work queued), unless read already:
+        by id, one a call (Xero's GET /CreditNotes takes no list of ids). One Xero does not
+        hold at all, as far as the CRM knows, is queued again without a read."""
+        owed = [
+            record
+            for record in CreditNoteSync.objects.filter(
+                invoice_sync__connection=self.connection,
+                invoice_sync__state=InvoiceSyncState.SYNCED,
+            )
+            .filter(Q(xero_credit_note_id="") | Q(allocated=False) | Q(xero_refund_id=""))
+            .select_related("credit_note__invoice", "invoice_sync")
+            if _twin_owes(record)
+        ]
+        ids = differed | {r.xero_credit_note_id.lower() for r in owed if r.xero_credit_note_id}
+        for xero_id in sorted(ids - self.seen[CREDIT]):
+            raw = self.client.credit_note(xero_id)
+            self._count()
+            with transaction.atomic():
+                self._credit_notes_check([raw] if raw is not None else [])
+                self._save()
+        # Issued in the CRM on an invoice Xero has, and not in Xero: no twin, or one with no id.
+        unsent = [r for r in owed if not r.xero_credit_note_id]
+        unsent += [
+            CreditNoteSync(invoice_sync=sync, credit_note=note)
+            for note, sync in _credit_notes_untwinned(self.connection)
+        ]
+        if not unsent:
+            return
+        found = []
+        with transaction.atomic():
+            for record in unsent:
+                note = record.credit_note
+                self.run.credit_notes_read += 1
+                if record.pk is None:
+                    record.save()
+                gap = Gap("sent", "Issued", "Not in Xero", PUSH, compare.NOT_SENT_RULE)
+                label = f"{note.number} ({note.invoice.number})"
+                found.append(Found(CREDIT, note.pk, "", label, gap, Direction.CRM_AHEAD))
+            self._credit_notes_push(unsent)
+            self._store(found)
+            self._save()
 
     # --- contacts --------------------------------------------------------------------------------
     def _contacts_check(self, raws: list[object]) -> None:
@@ -500,12 +671,83 @@ class Comparison:
             .exclude(xero_invoice_id="")
             .count()
         )
+        run.credit_notes_linked = (
+            CreditNoteSync.objects.filter(invoice_sync__connection=self.connection)
+            .exclude(xero_credit_note_id="")
+            .count()
+        )
         run.contacts_linked = XeroContact.objects.filter(connection=self.connection).count()
         run.phase = RunPhase.FINISHED
         run.status = RunStatus.DONE
         run.finished_at = timezone.now()
         self._save()
         survivors_tell(run)
+
+
+CREDIT = "credit"  # a difference's kind for a credit note
+TWIN_RULE = "Xero holds what the CRM sent; the CRM's record of sending it was brought up to date"
+XERO_MOVED_RULES = (
+    compare.CREDIT_VOIDED_RULE,
+    compare.ALLOCATION_REMOVED_RULE,
+    compare.REFUND_REMOVED_RULE,
+)
+
+
+def _twin_owes(record: CreditNoteSync) -> bool:
+    """Does the twin say a step of what the CRM issued never reached Xero?"""
+    note = record.credit_note
+    return (
+        not record.xero_credit_note_id
+        or (note.amount_allocated > 0 and not record.allocated)
+        or (note.refund_amount > 0 and not record.xero_refund_id)
+    )
+
+
+def _twin_catch_up(record: CreditNoteSync, xero_id: str, held: compare.XeroCreditNote) -> str:
+    """Record on the twin what Xero holds of the steps it says were never sent (an answer lost
+    with its retry forgotten); what was recorded, in words ("" if nothing)."""
+    note, caught = record.credit_note, []
+    if not record.xero_credit_note_id:
+        record.xero_credit_note_id, record.outcome_unknown = xero_id, False
+        caught.append("credit note")
+    if not record.allocated and note.amount_allocated > 0 and held.allocated > 0:
+        record.allocated, record.allocation_key = True, ""
+        caught.append("allocation")
+    if not record.xero_refund_id and note.refund_amount > 0 and held.refund_id:
+        record.xero_refund_id, record.refund_key = held.refund_id, ""
+        caught.append("refund")
+    if not caught:
+        return ""
+    record.save(
+        update_fields=[
+            "xero_credit_note_id",
+            "outcome_unknown",
+            "allocated",
+            "allocation_key",
+            "xero_refund_id",
+            "refund_key",
+        ]
+    )
+    return "Held in Xero: " + ", ".join(caught)
+
+
+def _credit_notes_untwinned(connection: XeroConnection) -> list[tuple[CreditNote, InvoiceSync]]:
+    """CRM credit notes with no twin on an invoice Xero holds whose row has no work queued."""
+    syncs = {
+        s.invoice_id: s
+        for s in InvoiceSync.objects.filter(
+            connection=connection,
+            state=InvoiceSyncState.SYNCED,
+            invoice__credit_notes__xero_sync__isnull=True,
+        )
+        .exclude(xero_invoice_id="")
+        .exclude(invoice__status=InvoiceStatus.DRAFT)
+        .distinct()
+    }
+    notes = CreditNote.objects.filter(
+        invoice_id__in=list(syncs), xero_sync__isnull=True
+    ).select_related("invoice")
+    return [(note, syncs[note.invoice_id]) for note in notes]
 
 
 def _xero_id(raw: object, key: str) -> str:

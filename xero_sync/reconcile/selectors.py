@@ -22,9 +22,12 @@ def checked_ago(when: datetime, now: datetime) -> str:
 
 def agreement_sentence(run: ReconciliationRun, now: datetime) -> str:
     """ "CRM and Xero agree: checked 2 hours ago, 10,234 invoices and 3,120 contacts, 0
-    differences", or how many differ."""
+    differences" (with "…, 12 credit notes and …" where there are some), or how many differ."""
     when = checked_ago(run.finished_at or run.created_at, now)
-    counted = f"{_many(run.invoices_linked, 'invoice')} and {_many(run.contacts_linked, 'contact')}"
+    counted = _many(run.invoices_linked, "invoice")
+    if run.credit_notes_linked:  # "10,234 invoices, 12 credit notes and 3,120 contacts"
+        counted += f", {_many(run.credit_notes_linked, 'credit note')}"
+    counted += f" and {_many(run.contacts_linked, 'contact')}"
     if run.differences == 0:
         return f"CRM and Xero agree: checked {when}, {counted}, 0 differences"
     return f"CRM and Xero differ: checked {when}, {counted}, {_many(run.differences, 'difference')}"
