@@ -160,6 +160,7 @@ CALL_WORDS = {
     "credit_notes.create": "Sent credit notes to Xero",
     "credit_notes.find": "Looked credit notes up by number",
     "credit_notes.get": "Read a credit note",
+    "credit_notes.page": "Read a page of credit notes",
     "invoices.by_id": "Read invoices by id",
     "invoices.find": "Looked invoices up by number",
     "invoices.get": "Read an invoice",
