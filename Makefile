@@ -31,8 +31,10 @@ dev: $(VENV)/.installed
 stop-db:
 	@if [ -x $(BIN)/python ]; then $(BIN)/python scripts/dev_env.py --stop-db; fi
 
+# Two test processes (pytest-xdist), a file at a time each: most tests wait on a worker, the
+# sandbox or a browser, so two share the 2 cores well. Each has its own test database and Redis.
 test: $(VENV)/.installed lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

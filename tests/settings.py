@@ -7,6 +7,25 @@ import os
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("CACHE_URL", "redis://127.0.0.1:6379/14")
+
+
+def _redis_for_xdist_worker(name: str) -> None:
+    """Under pytest-xdist (`make test` runs two processes) each process has its own broker and
+    cache: worker gwN takes the databases 2N below the ones given (15/14 for gw0, 13/12 for
+    gw1), as it has its own test database (pytest-django suffixes its name)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    offset = 2 * int(worker.removeprefix("gw") or 0)
+    base, _, number = os.environ[name].rpartition("/")
+    if offset and number.isdigit():
+        os.environ[name] = f"{base}/{(int(number) - offset) % 16}"
+
+
+# Once per test process: the processes it starts (Celery workers, beats) inherit both the
+# moved URLs and PYTEST_XDIST_WORKER, and must not move them again.
+if os.environ.get("TESTS_REDIS_MOVED_FOR") != os.environ.get("PYTEST_XDIST_WORKER", "gw0"):
+    _redis_for_xdist_worker("REDIS_URL")
+    _redis_for_xdist_worker("CACHE_URL")
+    os.environ["TESTS_REDIS_MOVED_FOR"] = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 os.environ.setdefault("EMAIL_URL", "memorymail://")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("DJANGO_SECURE_COOKIES", "0")
