@@ -30,7 +30,7 @@ from .contacts.preflight import name_taken_message
 from .contacts.views import duplicates_panel
 from .invoices import effects as invoice_effects
 from .invoices.numbers import number_fixed_by_xero, numbers_xero_holds
-from .invoices.outbox import invoice_sync_mark_pending
+from .invoices.outbox import invoice_sync_mark_pending, invoices_resume_held
 from .models import XeroConnection
 from .taxes.services import mappings_recheck
 
@@ -73,6 +73,17 @@ def queue_contact_push(
     sender: object, contact: Contact, fields: list[str], at: Any, **kwargs: Any
 ) -> None:
     contact_sync_mark_pending(contact=contact, fields=fields, at=at)
+
+
+@receiver(contact_changed)
+def resume_invoices_waiting_for_the_contact(
+    sender: object, contact: Contact, fields: list[str], **kwargs: Any
+) -> None:
+    """A contact whose invoices wait (its name is another contact's in Xero) was edited: a
+    name of its own, or the email that shows it is Xero's, lets them go on (they are held
+    again, with the same words, if not)."""
+    if set(fields) & {*NAME_FIELDS, "email", "phone"}:
+        invoices_resume_held(contact_id=contact.pk)
 
 
 @receiver(contact_edit_refusals)

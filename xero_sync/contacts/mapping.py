@@ -64,6 +64,18 @@ def best_phone(phones: list[object], region: str) -> tuple[str, str]:
     return "", ""
 
 
+def phones_e164(phones: object, region: str) -> set[str]:
+    """Every usable phone of a Xero contact (any type), in E.164."""
+    found = set()
+    for phone in phones if isinstance(phones, list) else []:
+        if isinstance(phone, dict):
+            text = _phone_text(phone)
+            e164 = phone_to_e164(text, default_region=region) if text else None
+            if e164:
+                found.add(e164)
+    return found
+
+
 def _name_key(name: str) -> list[str]:
     """A name compared as people read it: case, punctuation and word order aside."""
     return sorted("".join(c for c in name.casefold() if c.isalnum() or c.isspace()).split())
