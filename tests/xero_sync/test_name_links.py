@@ -155,6 +155,27 @@ def test_a_name_whose_email_agrees_is_linked_without_asking(
     assert not PossibleDuplicate.objects.filter(contact=clash).exists()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_contact_the_crm_created_itself_is_known_by_its_number_not_its_name(
+    ready, account, xero, celery_worker
+):
+    """An earlier request created it and its answer was lost (and the idempotency key is new,
+    the batch being another): Xero's contact carries our ContactNumber, so it is linked though
+    nothing else could tell it from a stranger of that name."""
+    connection, gst = ready
+    lost = contact_make(account, first_name="", last_name="", company_name="Lost Answer Ltd")
+    xero.create_contact(
+        connection.tenant_id, Name="Lost Answer Ltd", ContactNumber=f"crm-contact-{lost.pk}"
+    )
+    stranger = contact_make(account, first_name="", last_name="", company_name="Stranger Ltd")
+    xero.create_contact(connection.tenant_id, Name="Stranger Ltd", ContactNumber="C000123")
+    [mine] = issue_many(account, gst, lost, 1)
+    [theirs] = issue_many(account, gst, stranger, 1)
+    assert settled(celery_worker, mine).state == InvoiceSyncState.SYNCED
+    assert settled(celery_worker, theirs).state == InvoiceSyncState.HELD
+    assert "it has no email or phone to compare" in InvoiceSync.objects.get(invoice=theirs).error
+
+
 def contact(email: str = "", phone_e164: str = "") -> Contact:
     return Contact(company_name="Clash Co", email=email, phone_e164=phone_e164)
 

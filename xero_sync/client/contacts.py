@@ -24,6 +24,7 @@ def _contacts_model(bodies: list[ContactBody]) -> XContacts:
             "last_name": body.last_name,
             "email_address": body.email_address,
             "contact_id": body.contact_id,
+            "contact_number": body.contact_number,
         }
         for body in bodies
     )

@@ -94,6 +94,9 @@ class ContactBody:
     last_name: str = ""
     email_address: str = ""
     contact_id: str = ""
+    # Ours, on the contacts we create (Xero's ContactNumber: an API-only key): a contact
+    # found by name later is known as ours by it, not by the name.
+    contact_number: str = ""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 contact: linked only when something beside the name says they are one; otherwise held as a
 possible duplicate for an admin, and the invoice waits (invoices.contacts_link).
 
-What a careful user expects (the rule name_match_judge applies):
+A contact the CRM created there itself (an earlier answer lost) is known by the ContactNumber it
+was created with (invoices.mapping.contact_number), never by its name. For the others, what a
+careful user expects (the rule name_match_judge applies):
 - The same email (case aside) links: Xero emails the invoice there, so it reaches the same
   people whatever else differs (a company's phones have many slots in Xero).
 - The same phone links when the emails do not disagree (one side has none).

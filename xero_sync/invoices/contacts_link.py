@@ -22,7 +22,7 @@ from ..contacts.name_links import (
 from ..inbound import normalise
 from ..models import XeroConnection, XeroContact
 from .keys import digest
-from .mapping import contact_body
+from .mapping import contact_body, contact_number
 from .refusals import RowFailed, RowHeld, is_definite, page_url
 from .rows import Row
 
@@ -122,6 +122,8 @@ def _name_alone(
 ) -> RowHeld | None:
     """None when Xero's contact of that name is this one (name_links' rule); otherwise why the
     invoice waits, held as a possible duplicate for an admin."""
+    if normalise.text(theirs.get("ContactNumber")) == contact_number(contact):
+        return None  # ours: created by an earlier request whose answer was lost
     if name_match_decided(connection, contact, xero_id) == DuplicateResolution.APART:
         return RowHeld("contact_rename", rename_message(name), _contact_page(contact))
     judged = name_match_judge(contact, theirs, region=connection.account.country)
