@@ -9,6 +9,7 @@ from contacts.signals import (
     contact_changed,
     contact_edit_refusals,
     contacts_merging,
+    duplicate_group_sources,
     duplicate_review_panels,
 )
 from invoices.models import Invoice, Payment
@@ -22,7 +23,7 @@ from platform_crm.models import Account
 from taxes.models import TaxRate
 from taxes.signals import tax_rate_saved
 
-from .contacts.duplicates import links_fold
+from .contacts.duplicates import links_fold, phone_clash_groups
 from .contacts.mapping import NAME_FIELDS, xero_name
 from .contacts.models import XeroContact
 from .contacts.outbox import contact_sync_mark_pending, goes_to_xero
@@ -114,3 +115,10 @@ def xero_contacts_matching_one(
     sender: object, request: Any, account: Account, **kwargs: Any
 ) -> str:
     return duplicates_panel(request, account)
+
+
+@receiver(duplicate_group_sources)
+def xero_contacts_with_one_contacts_email_and_anothers_phone(
+    sender: object, account: Account, **kwargs: Any
+) -> list[tuple[str, list[int], str]]:
+    return phone_clash_groups(account)

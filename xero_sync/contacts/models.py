@@ -175,6 +175,38 @@ class PossibleDuplicate(models.Model):
         return f"{self.xero_name or self.xero_contact_id} ~ {self.contact_id} ({self.matched_by})"
 
 
+class PhoneClash(models.Model):
+    """A Xero contact that is one CRM contact (its link, or its email) while its phone is
+    another CRM contact's: the phone is not moved onto the first, the clash is written to its
+    history, and the two are listed under Possible duplicates (merge, or not duplicates).
+    Deleted with either contact (a merge settles it)."""
+
+    connection = models.ForeignKey(
+        "xero_sync.XeroConnection", on_delete=models.CASCADE, related_name="phone_clashes"
+    )
+    xero_contact_id = models.CharField(max_length=64)
+    xero_name = models.CharField(max_length=255, blank=True)
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
+    phone_holder = models.ForeignKey(
+        "contacts.Contact", on_delete=models.CASCADE, related_name="+"
+    )
+    phone = models.CharField(max_length=100, blank=True)  # as Xero has it
+    phone_e164 = models.CharField(max_length=20)
+    found_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-found_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "xero_contact_id", "contact", "phone_holder", "phone_e164"],
+                name="phone_clash_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.xero_contact_id}: {self.contact_id} ~ {self.phone_holder_id}"
+
+
 class ContactSyncState(models.TextChoices):
     PENDING = "pending", "Sending to Xero"
     SYNCED = "synced", "In Xero"
