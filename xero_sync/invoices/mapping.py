@@ -26,6 +26,7 @@ from ..client.shapes import (
     PaymentBody,
     RefundBody,
 )
+from ..contacts.mapping import address_of
 from ..inbound import normalise
 
 # --- to Xero -------------------------------------------------------------------------------------
@@ -132,6 +133,7 @@ def contact_body(contact: Contact) -> ContactBody:
         last_name=contact.last_name,
         email_address=contact.email,
         contact_number=contact_number(contact),
+        address=address_of(contact) if any(address_of(contact)) else None,
     )
 
 
