@@ -12,7 +12,7 @@ from django.db.models import ForeignKey
 
 from platform_crm.models import Account
 
-from .models import ChangeSource, Contact, ContactChange, NotDuplicate
+from .models import ADDRESS_FIELDS, ChangeSource, Contact, ContactChange, NotDuplicate
 from .signals import contacts_merging, duplicate_group_sources
 
 GROUPS_SHOWN = 50
@@ -68,10 +68,11 @@ def duplicate_groups(account: Account, *, limit: int = GROUPS_SHOWN) -> list[Dup
     by_id = {contact.pk: contact for contact in contacts}
     reasons: dict[str, str] = {}
     for _, answer in duplicate_group_sources.send(sender=Contact, account=account):
-        for key, ids, reason in answer or []:
-            members = [by_id[pk] for pk in sorted(set(ids)) if pk in by_id]
-            if key not in by_key and len(members) >= 2:
-                by_key[key], reasons[key] = members, reason
+        found: list[tuple[str, list[int], str]] = answer or []
+        for source_key, source_ids, reason in found:
+            members = [by_id[pk] for pk in sorted(set(source_ids)) if pk in by_id]
+            if source_key not in by_key and len(members) >= 2:
+                by_key[source_key], reasons[source_key] = members, reason
     groups, seen = [], set()
     for key, members in sorted(by_key.items(), key=lambda item: item[0] not in reasons):
         ids = tuple(sorted(c.pk for c in members))
@@ -137,6 +138,13 @@ def contacts_merge(
                 if value:
                     setattr(survivor, name, value)
                     filled.append(name)
+        if not any(getattr(survivor, name) for name in ADDRESS_FIELDS):
+            # An address is taken whole, never pieced together from several.
+            source = next((c for c in merged if any(getattr(c, n) for n in ADDRESS_FIELDS)), None)
+            if source is not None:
+                for name in ADDRESS_FIELDS:
+                    setattr(survivor, name, getattr(source, name))
+                filled.append("billing_address")
         said = [name for name in filled if name != "phone_e164"]
         survivor.is_customer = survivor.is_customer or any(c.is_customer for c in merged)
         survivor.is_supplier = survivor.is_supplier or any(c.is_supplier for c in merged)

@@ -108,6 +108,9 @@ def fold_xero_links(
     sender: object, survivor: Contact, merged: list[Contact], **kwargs: Any
 ) -> None:
     links_fold(survivor=survivor, merged=merged)
+    # A merge may answer what their invoices wait for (the link is now the survivor's).
+    for contact in (survivor, *merged):
+        invoices_resume_held(contact_id=contact.pk)
 
 
 @receiver(duplicate_review_panels)

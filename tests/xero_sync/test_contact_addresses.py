@@ -119,7 +119,9 @@ def test_an_address_changed_in_xero_replaces_the_crms_whole(aroha, xero):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("rule", "kept"), [(ConflictRule.XERO, "Motueka"), (ConflictRule.CRM, "Richmond")])
+@pytest.mark.parametrize(
+    ("rule", "kept"), [(ConflictRule.XERO, "Motueka"), (ConflictRule.CRM, "Richmond")]
+)
 def test_a_part_changed_in_both_places_follows_the_rule(aroha, xero, rule, kept):
     connection, contact = aroha
     connection.contact_conflict_rule = rule

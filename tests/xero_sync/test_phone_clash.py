@@ -82,9 +82,7 @@ def test_the_clash_is_a_group_on_possible_duplicates_merged_or_kept_apart(
     group_key = f"xero-phone:{key}:+64215550150"
     assert f'data-key="{group_key}"' in page
 
-    client.post(
-        url, {"key": group_key, "member": [ana.pk, bo.pk], "decision": "not_duplicates"}
-    )
+    client.post(url, {"key": group_key, "member": [ana.pk, bo.pk], "decision": "not_duplicates"})
     assert group_key not in client.get(url).content.decode()
     assert Contact.objects.filter(pk__in=[ana.pk, bo.pk]).count() == 2
 

@@ -34,7 +34,9 @@ def _contacts_model(bodies: list[ContactBody]) -> XContacts:
     clearable = ("first_name", "last_name", "email_address")
     models = []
     for body, f in zip(bodies, fields, strict=True):
-        model = XContact(**{k: v for k, v in f.items() if v or (f["contact_id"] and k in clearable)})
+        model = XContact(
+            **{k: v for k, v in f.items() if v or (f["contact_id"] and k in clearable)}
+        )
         if body.address is not None:
             model.addresses = [_address_model(body.address)]
         models.append(model)

@@ -163,7 +163,9 @@ def billing_address(raw: object) -> dict[str, str]:
         if isinstance(address, dict) and address.get("AddressType") == BILLING_ADDRESS:
             parts = {name: address.get(key) for name, key in ADDRESS_KEYS.items()}
             if any(isinstance(v, dict | list) for v in parts.values()):
-                raise normalise.Unstorable("Xero sent a billing address with a part that is not text")
+                raise normalise.Unstorable(
+                    "Xero sent a billing address with a part that is not text"
+                )
             return {name: normalise.text(v, _limit(name)) for name, v in parts.items()}
     return {}
 

@@ -169,9 +169,7 @@ class Clash:
 
 def phone_holder(crm: CrmSide, contact: Contact, e164: str) -> Contact | None:
     """Another active CRM contact holding this phone (the oldest), if any."""
-    others = [
-        c for c in crm.phone_index.get(e164, []) if c.pk != contact.pk and not c.is_archived
-    ]
+    others = [c for c in crm.phone_index.get(e164, []) if c.pk != contact.pk and not c.is_archived]
     return min(others, key=lambda c: c.pk) if others else None
 
 

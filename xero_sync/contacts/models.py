@@ -187,9 +187,7 @@ class PhoneClash(models.Model):
     xero_contact_id = models.CharField(max_length=64)
     xero_name = models.CharField(max_length=255, blank=True)
     contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
-    phone_holder = models.ForeignKey(
-        "contacts.Contact", on_delete=models.CASCADE, related_name="+"
-    )
+    phone_holder = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
     phone = models.CharField(max_length=100, blank=True)  # as Xero has it
     phone_e164 = models.CharField(max_length=20)
     found_at = models.DateTimeField(auto_now_add=True)

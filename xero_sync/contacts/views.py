@@ -21,8 +21,8 @@ from ..connection.calls import xero_client_for
 from ..connection.selectors import connection_get
 from ..connection.views import to_integrations
 from ..forms import ContactFilterChoice, ContactSyncForm
-from ..models import XeroConnection
 from ..invoices import outbox as invoice_outbox
+from ..models import XeroConnection
 from . import duplicates, imports, outbox
 from .models import ContactImport, ContactSync, PossibleDuplicate
 from .name_links import name_match_apart, rename_message

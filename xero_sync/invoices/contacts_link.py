@@ -71,7 +71,7 @@ def contacts_link(
             theirs = _contact_by_name(client, name)
             xero_id = normalise.text(theirs.get("ContactID"))[:64] if theirs else ""
             twin = XeroContact.objects.filter(connection=connection, xero_contact_id=xero_id)
-            if not xero_id or twin.exists():
+            if theirs is None or not xero_id or twin.exists():
                 why = (
                     f"Xero already has a contact named “{name}”, linked to another CRM contact; "
                     "Xero needs contact names to be unique. Rename one of them, then retry."
