@@ -68,8 +68,9 @@ def duplicate_groups(account: Account, *, limit: int = GROUPS_SHOWN) -> list[Dup
     by_id = {contact.pk: contact for contact in contacts}
     reasons: dict[str, str] = {}
     for _, answer in duplicate_group_sources.send(sender=Contact, account=account):
-        found: list[tuple[str, list[int], str]] = answer or []
-        for source_key, source_ids, reason in found:
+        if not isinstance(answer, list):
+            continue
+        for source_key, source_ids, reason in answer:
             members = [by_id[pk] for pk in sorted(set(source_ids)) if pk in by_id]
             if source_key not in by_key and len(members) >= 2:
                 by_key[source_key], reasons[source_key] = members, reason
