@@ -89,12 +89,12 @@ def contacts_link(
             contact=contact,
             defaults={"xero_contact_id": xero_id, "synced_at": timezone.now()},
         )
-        # A question about its name answered by the contact itself (renamed, or its email now
-        # Xero's): no longer listed.
-        PossibleDuplicate.objects.filter(
-            connection=connection, contact=contact, matched_by="name", resolved_at=None
-        ).delete()
         links[contact.pk] = xero_id
+    # A question about a name answered by the contact itself (renamed, or its email now
+    # Xero's): no longer listed.
+    PossibleDuplicate.objects.filter(
+        connection=connection, contact__in=contacts, matched_by="name", resolved_at=None
+    ).exclude(contact__xero_link=None).delete()
     return links
 
 
