@@ -12,19 +12,22 @@ from django.db.models import ForeignKey
 
 from platform_crm.models import Account
 
-from .models import ChangeSource, Contact, ContactChange, NotDuplicate
-from .signals import contacts_merging
+from .models import ADDRESS_FIELDS, ChangeSource, Contact, ContactChange, NotDuplicate
+from .signals import contacts_merging, duplicate_group_sources
 
 GROUPS_SHOWN = 50
 
 
 @dataclass(frozen=True)
 class DuplicateGroup:
-    key: str  # what they share, as "email:…", "phone:…" or "name:…"
+    key: str  # what they share, as "email:…", "phone:…" or "name:…" (or another source's key)
     contacts: tuple[Contact, ...]
+    reason: str = ""  # another source's words for why they look like one
 
     @property
     def why(self) -> str:
+        if self.reason:
+            return self.reason
         kind, _, value = self.key.partition(":")
         return {"email": "the same email", "phone": "the same phone", "name": "the same name"}[
             kind
@@ -42,9 +45,10 @@ def name_key(contact: Contact) -> str:
 
 
 def duplicate_groups(account: Account, *, limit: int = GROUPS_SHOWN) -> list[DuplicateGroup]:
-    """The account's active contacts that share an email, a phone or a name, in groups; a set
-    of contacts already found by one key is not listed again by another, and groups an admin
-    said are not duplicates stay hidden while their members stay the same."""
+    """The account's active contacts that share an email, a phone or a name, in groups, after
+    the groups other sources (an integration) know of; a set of contacts already found by one
+    key is not listed again by another, and groups an admin said are not duplicates stay
+    hidden while their members stay the same."""
     contacts = list(Contact.objects.filter(account=account, is_archived=False).order_by("pk"))
     by_key: dict[str, list[Contact]] = defaultdict(list)
     for contact in contacts:
@@ -61,15 +65,24 @@ def duplicate_groups(account: Account, *, limit: int = GROUPS_SHOWN) -> list[Dup
             "key", "contact_ids"
         )
     }
+    by_id = {contact.pk: contact for contact in contacts}
+    reasons: dict[str, str] = {}
+    for _, answer in duplicate_group_sources.send(sender=Contact, account=account):
+        if not isinstance(answer, list):
+            continue
+        for source_key, source_ids, reason in answer:
+            members = [by_id[pk] for pk in sorted(set(source_ids)) if pk in by_id]
+            if source_key not in by_key and len(members) >= 2:
+                by_key[source_key], reasons[source_key] = members, reason
     groups, seen = [], set()
-    for key, members in by_key.items():
+    for key, members in sorted(by_key.items(), key=lambda item: item[0] not in reasons):
         ids = tuple(sorted(c.pk for c in members))
         if len(members) < 2 or ids in seen or (key, ids) in dismissed:
             continue
         if any((other, ids) in dismissed for other in by_key if other != key):
             continue  # the same people, already said not to be one
         seen.add(ids)
-        groups.append(DuplicateGroup(key, tuple(members)))
+        groups.append(DuplicateGroup(key, tuple(members), reasons.get(key, "")))
         if len(groups) >= limit:
             break
     return groups
@@ -126,6 +139,13 @@ def contacts_merge(
                 if value:
                     setattr(survivor, name, value)
                     filled.append(name)
+        if not any(getattr(survivor, name) for name in ADDRESS_FIELDS):
+            # An address is taken whole, never pieced together from several.
+            source = next((c for c in merged if any(getattr(c, n) for n in ADDRESS_FIELDS)), None)
+            if source is not None:
+                for name in ADDRESS_FIELDS:
+                    setattr(survivor, name, getattr(source, name))
+                filled.append("billing_address")
         said = [name for name in filled if name != "phone_e164"]
         survivor.is_customer = survivor.is_customer or any(c.is_customer for c in merged)
         survivor.is_supplier = survivor.is_supplier or any(c.is_supplier for c in merged)

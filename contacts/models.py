@@ -14,6 +14,19 @@ def display_name_of(
     return full_name or company_name or email or f"Contact #{pk}"
 
 
+# The billing address (Xero's POBOX address), as Xero bounds each part.
+ADDRESS_FIELDS = (
+    "address_line1",
+    "address_line2",
+    "address_line3",
+    "address_line4",
+    "address_city",
+    "address_region",
+    "address_postal_code",
+    "address_country",
+)
+
+
 class Contact(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
     first_name = models.CharField(max_length=255, blank=True)
@@ -24,6 +37,15 @@ class Contact(models.Model):
     # Xero's country code, area code and number as typed there (20 + 10 + 50 characters).
     phone = models.CharField(max_length=100, blank=True)
     phone_e164 = models.CharField(max_length=20, blank=True)
+    # The billing address, in Xero's parts and lengths (its POBOX address).
+    address_line1 = models.CharField("Billing address", max_length=500, blank=True)
+    address_line2 = models.CharField("Address line 2", max_length=500, blank=True)
+    address_line3 = models.CharField("Address line 3", max_length=500, blank=True)
+    address_line4 = models.CharField("Address line 4", max_length=500, blank=True)
+    address_city = models.CharField("Town or city", max_length=255, blank=True)
+    address_region = models.CharField("Region", max_length=255, blank=True)
+    address_postal_code = models.CharField("Postal code", max_length=50, blank=True)
+    address_country = models.CharField("Country", max_length=50, blank=True)
     is_customer = models.BooleanField(default=True)
     is_supplier = models.BooleanField(default=False)
     is_archived = models.BooleanField(default=False)
@@ -59,6 +81,21 @@ class Contact(models.Model):
     @property
     def full_name(self) -> str:
         return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    @property
+    def address_lines(self) -> list[str]:
+        """The billing address as it is written on an envelope, empty parts left out."""
+        place = " ".join(p for p in (self.address_city, self.address_postal_code) if p)
+        parts = (
+            self.address_line1,
+            self.address_line2,
+            self.address_line3,
+            self.address_line4,
+            place,
+            self.address_region,
+            self.address_country,
+        )
+        return [p for p in parts if p]
 
     @property
     def display_name(self) -> str:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from platform_crm.bulk_copy import copy_rows, ids_reserve
 from platform_crm.models import Account
 
-from .models import ChangeSource, Contact, ContactChange, display_name_of
+from .models import ADDRESS_FIELDS, ChangeSource, Contact, ContactChange, display_name_of
 from .phones import phone_to_e164
 from .signals import contact_changed, contact_edit_refusals
 
@@ -21,6 +21,7 @@ EDITABLE_FIELDS = (
     "company_name",
     "email",
     "phone",
+    *ADDRESS_FIELDS,
     "is_customer",
     "is_supplier",
     "is_archived",
@@ -29,6 +30,8 @@ EDITABLE_FIELDS = (
 
 def _normalise(contact: Contact) -> None:
     contact.email = contact.email.strip()
+    for name in ADDRESS_FIELDS:
+        setattr(contact, name, " ".join(getattr(contact, name).split()))
     contact.phone = contact.phone.strip()
     if contact.phone:
         e164 = phone_to_e164(contact.phone, default_region=contact.account.country)
@@ -107,6 +110,7 @@ BULK_FIELDS = (
     "email",
     "phone",
     "phone_e164",
+    *ADDRESS_FIELDS,
     "is_archived",
     "is_customer",
     "is_supplier",
@@ -123,6 +127,14 @@ class ContactValues:
     email: str = ""
     phone: str = ""
     phone_e164: str = ""
+    address_line1: str = ""
+    address_line2: str = ""
+    address_line3: str = ""
+    address_line4: str = ""
+    address_city: str = ""
+    address_region: str = ""
+    address_postal_code: str = ""
+    address_country: str = ""
     is_archived: bool = False
     is_customer: bool = True
     is_supplier: bool = False

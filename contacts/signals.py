@@ -24,3 +24,9 @@ contacts_merging = Signal()
 # returns a panel of its own (HTML it rendered, say Xero contacts that match one contact here)
 # or "" when it has nothing to show.
 duplicate_review_panels = Signal()
+
+# Sent when possible duplicates are listed, with `account`. A receiver returns groups it knows
+# of that the contacts' own fields do not show, as [(key, [contact ids], why in words)] (say, a
+# Xero contact with one contact's email and another's phone). They are listed, merged and
+# marked as not duplicates as the others are; the key must be stable while the group stands.
+duplicate_group_sources = Signal()

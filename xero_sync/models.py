@@ -16,6 +16,7 @@ from .contacts.models import ContactImport as ContactImport
 from .contacts.models import ContactSync as ContactSync
 from .contacts.models import ContactSyncState as ContactSyncState
 from .contacts.models import DuplicateResolution as DuplicateResolution
+from .contacts.models import PhoneClash as PhoneClash
 from .contacts.models import PossibleDuplicate as PossibleDuplicate
 from .contacts.models import XeroContact as XeroContact
 

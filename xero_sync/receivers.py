@@ -9,6 +9,7 @@ from contacts.signals import (
     contact_changed,
     contact_edit_refusals,
     contacts_merging,
+    duplicate_group_sources,
     duplicate_review_panels,
 )
 from invoices.models import Invoice, Payment
@@ -22,7 +23,7 @@ from platform_crm.models import Account
 from taxes.models import TaxRate
 from taxes.signals import tax_rate_saved
 
-from .contacts.duplicates import links_fold
+from .contacts.duplicates import links_fold, phone_clash_groups
 from .contacts.mapping import NAME_FIELDS, xero_name
 from .contacts.models import XeroContact
 from .contacts.outbox import contact_sync_mark_pending, goes_to_xero
@@ -30,7 +31,7 @@ from .contacts.preflight import name_taken_message
 from .contacts.views import duplicates_panel
 from .invoices import effects as invoice_effects
 from .invoices.numbers import number_fixed_by_xero, numbers_xero_holds
-from .invoices.outbox import invoice_sync_mark_pending
+from .invoices.outbox import invoice_sync_mark_pending, invoices_resume_held
 from .models import XeroConnection
 from .taxes.services import mappings_recheck
 
@@ -75,6 +76,17 @@ def queue_contact_push(
     contact_sync_mark_pending(contact=contact, fields=fields, at=at)
 
 
+@receiver(contact_changed)
+def resume_invoices_waiting_for_the_contact(
+    sender: object, contact: Contact, fields: list[str], **kwargs: Any
+) -> None:
+    """A contact whose invoices wait (its name is another contact's in Xero) was edited: a
+    name of its own, or the email that shows it is Xero's, lets them go on (they are held
+    again, with the same words, if not)."""
+    if set(fields) & {*NAME_FIELDS, "email", "phone"}:
+        invoices_resume_held(contact_id=contact.pk)
+
+
 @receiver(contact_edit_refusals)
 def name_xero_gives_another(
     sender: object, contact: Contact, fields: list[str], **kwargs: Any
@@ -96,6 +108,9 @@ def fold_xero_links(
     sender: object, survivor: Contact, merged: list[Contact], **kwargs: Any
 ) -> None:
     links_fold(survivor=survivor, merged=merged)
+    # A merge may answer what their invoices wait for (the link is now the survivor's).
+    for contact in (survivor, *merged):
+        invoices_resume_held(contact_id=contact.pk)
 
 
 @receiver(duplicate_review_panels)
@@ -103,3 +118,10 @@ def xero_contacts_matching_one(
     sender: object, request: Any, account: Account, **kwargs: Any
 ) -> str:
     return duplicates_panel(request, account)
+
+
+@receiver(duplicate_group_sources)
+def xero_contacts_with_one_contacts_email_and_anothers_phone(
+    sender: object, account: Account, **kwargs: Any
+) -> list[tuple[str, list[int], str]]:
+    return phone_clash_groups(account)

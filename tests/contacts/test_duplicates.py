@@ -64,6 +64,28 @@ def test_merging_moves_invoices_and_history_to_the_one_kept(account, admin_user)
 
 
 @pytest.mark.django_db
+def test_a_merge_takes_a_billing_address_whole_never_pieced_together(account, admin_user):
+    kept = contact_make(account, first_name="Mere", last_name="Addr", email="m@addr.example")
+    partial = contact_make(account, first_name="Mere", last_name="Addr", address_city="Napier")
+    whole = contact_make(
+        account,
+        first_name="mere",
+        last_name="addr",
+        address_line1="PO Box 3",
+        address_city="Hastings",
+        address_postal_code="4120",
+    )
+    client = client_for(admin_user)
+    [group] = page(client, account).context["groups"]
+    decide(client, account, group, decision="merge", survivor=kept.pk)
+    kept.refresh_from_db()
+    assert kept.address_lines == ["Napier"]  # the first with one, whole: no PO Box 3 in Napier
+    assert not Contact.objects.filter(pk__in=[partial.pk, whole.pk]).exists()
+    merged = ContactChange.objects.get(contact=kept, field="merged")
+    assert "billing address" in merged.new_value
+
+
+@pytest.mark.django_db
 def test_not_duplicates_are_not_listed_again_until_the_group_changes(account, admin_user):
     contact_make(account, first_name="Sam", last_name="Lee", email="sam@lee.example")
     contact_make(account, first_name="Sam", last_name="Lee", email="other@lee.example")

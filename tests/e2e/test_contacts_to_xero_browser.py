@@ -23,7 +23,7 @@ from xero_sync.models import (
 from xero_sync.taxes import services as tax_services
 
 from ..browser import log_in, screenshots
-from ..factories import account_create, invoice_make, tax_rate_make, user_create
+from ..factories import account_create, contact_make, invoice_make, tax_rate_make, user_create
 from ..support.contacts import demo_contacts_make
 from ..support.invoices import lines
 from ..support.waiting import wait_until
@@ -182,3 +182,49 @@ def test_the_same_field_changed_in_both_places_follows_the_rule_and_the_history_
     assert ("Kept Xero's" if kept == "xero" else "Kept this CRM's") in history
     if rule == "xero":
         screenshots(page, "contacts-to-xero-07-conflict")
+
+
+def test_an_invoice_for_a_name_xero_gives_another_contact_waits_until_the_admin_says_same(
+    page, live_server, xero_sandbox, kiwi
+):
+    """No silent link by name: "Clash Co" here (billing@clash-crm) is invoiced for the first
+    time while Xero's "Clash Co" has another email. The invoice waits, saying why, with a link
+    to Possible duplicates; the admin says they are the same, and it goes to that contact."""
+    account, admin, _, gst = kiwi
+    tenant = xero_sandbox.tenant_id(KIWI)
+    xero_sandbox.create_contact(
+        tenant, Name="Clash Co", EmailAddress="accounts@clash-xero.example", quiet=True
+    )
+    theirs = next(c for c in xero_sandbox.contacts(tenant) if c["Name"] == "Clash Co")
+    clash = contact_make(
+        account, first_name="", last_name="", company_name="Clash Co",
+        email="billing@clash-crm.example",
+    )  # fmt: skip
+    invoice = invoice_make(account, contact=clash, issue=True, lines=lines(gst))
+    wait_until(
+        lambda: InvoiceSync.objects.filter(invoice=invoice, state=InvoiceSyncState.HELD).exists(),
+        timeout=60,
+        describe=lambda: str(InvoiceSync.objects.filter(invoice=invoice).values().first()),
+    )
+    log_in(page, live_server.url, admin)
+    page.goto(f"{live_server.url}/a/{account.slug}/invoices/{invoice.pk}/")
+    assert page.inner_text("#sync-state") == "Waiting for a decision"
+    assert "accounts@clash-xero.example in Xero" in page.inner_text("#sync-error")
+    screenshots(page, "contacts-to-xero-08-invoice-waits")
+    page.click("#sync-fix")
+    card = page.locator("form.xero-name-match", has_text="Clash Co")
+    assert "nothing else says they are one" in card.inner_text()
+    screenshots(page, "contacts-to-xero-09-name-match")
+    card.get_by_role("button", name="Same contact: link them and send the invoice").click()
+    page.wait_for_load_state()
+    wait_until(
+        lambda: InvoiceSync.objects.filter(invoice=invoice, state=InvoiceSyncState.SYNCED).exists(),
+        timeout=60,
+    )
+    sync = InvoiceSync.objects.get(invoice=invoice)
+    xero_invoice = next(
+        i for i in xero_sandbox.invoices(tenant) if i["InvoiceID"] == sync.xero_invoice_id
+    )
+    assert xero_invoice["Contact"]["ContactID"] == theirs["ContactID"]
+    page.goto(f"{live_server.url}/a/{account.slug}/invoices/{invoice.pk}/")
+    assert page.inner_text("#sync-state") == "In Xero"

@@ -12,6 +12,7 @@ from django.utils.html import escape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from contacts.models import ADDRESS_FIELDS
 from contacts.services import EDITABLE_FIELDS
 from invoices.models import PaymentMethod, TaxMode
 from xero_sync.models import TaxMapping, WebhookDelivery
@@ -89,7 +90,11 @@ def assert_shown_again(response, data: dict, fields) -> None:
 @FUZZ
 @given(
     data=st.fixed_dictionaries(
-        {field: typed for field in ("first_name", "last_name", "company_name", "email", "phone")}
+        {
+            field: typed
+            for field in ("first_name", "last_name", "company_name", "email", "phone")
+            + ADDRESS_FIELDS
+        }
         | {field: checkbox for field in ("is_customer", "is_supplier", "is_archived")}
     )
 )

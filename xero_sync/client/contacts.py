@@ -5,6 +5,7 @@ costs its neighbours); groups as our ContactGroup."""
 from datetime import datetime
 from typing import Any
 
+from xero_python.accounting import Address as XAddress
 from xero_python.accounting import Contact as XContact
 from xero_python.accounting import Contacts as XContacts
 from xero_python.accounting import Phone as XPhone
@@ -24,18 +25,26 @@ def _contacts_model(bodies: list[ContactBody]) -> XContacts:
             "last_name": body.last_name,
             "email_address": body.email_address,
             "contact_id": body.contact_id,
+            "contact_number": body.contact_number,
         }
         for body in bodies
     )
     # Absent fields are left out, never sent empty; an update (with its ContactID) sends the
     # names and email as the CRM has them, empty ones too, so a field cleared here is cleared.
     clearable = ("first_name", "last_name", "email_address")
-    return XContacts(
-        contacts=[
-            XContact(**{k: v for k, v in f.items() if v or (f["contact_id"] and k in clearable)})
-            for f in fields
-        ]
-    )
+    models = []
+    for body, f in zip(bodies, fields, strict=True):
+        model = XContact(
+            **{k: v for k, v in f.items() if v or (f["contact_id"] and k in clearable)}
+        )
+        if body.address is not None:
+            model.addresses = [_address_model(body.address)]
+        models.append(model)
+    return XContacts(contacts=models)
+
+
+def _address_model(parts: tuple[str, ...]) -> XAddress:
+    return XAddress(address_type="POBOX", **dict(zip(ADDRESS_PARTS, parts, strict=True)))
 
 
 def _changes_model(changes: ContactChanges) -> XContact:
@@ -51,7 +60,22 @@ def _changes_model(changes: ContactChanges) -> XContact:
     if changes.phone is not None:
         kind, number = changes.phone
         model.phones = [XPhone(phone_type=kind, phone_number=number)]
+    if changes.address is not None:
+        model.addresses = [_address_model(changes.address)]
     return model
+
+
+# ContactChanges.address's parts, as the SDK's Address names them.
+ADDRESS_PARTS = (
+    "address_line1",
+    "address_line2",
+    "address_line3",
+    "address_line4",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+)
 
 
 def contact_changes_request(changes: list[ContactChanges]) -> JsonObject:

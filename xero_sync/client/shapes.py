@@ -94,6 +94,11 @@ class ContactBody:
     last_name: str = ""
     email_address: str = ""
     contact_id: str = ""
+    # Ours, on the contacts we create (Xero's ContactNumber: an API-only key): a contact
+    # found by name later is known as ours by it, not by the name.
+    contact_number: str = ""
+    # The billing (POBOX) address, as ContactChanges.address; None: none to send.
+    address: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,8 @@ class ContactChanges:
     email_address: str | None = None
     phone: tuple[str, str] | None = None  # (PhoneType, number as typed)
     status: str | None = None  # ACTIVE, ARCHIVED
+    # The billing (POBOX) address: AddressLine1-4, City, Region, PostalCode, Country.
+    address: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

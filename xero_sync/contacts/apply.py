@@ -40,14 +40,16 @@ from .mapping import (
     xero_values,
 )
 from .matching import (
+    Clash,
     CrmSide,
     Duplicate,
     Outcome,
     crm_side_read,
     matches_decide,
+    phone_holder,
     possible_duplicates_find,
 )
-from .models import ContactConflict, ContactSync, XeroContact
+from .models import ContactConflict, ContactSync, PhoneClash, XeroContact
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +200,9 @@ class PagePlan:
     pending: dict[int, ContactSync] = field(default_factory=dict)
     rule: str = ""
     conflicts: list[tuple[int, Decision]] = field(default_factory=list)
+    # Xero contacts whose phone is another CRM contact's: the phone stays put (phone clashes).
+    crm: CrmSide | None = None
+    clashes: list[Clash] = field(default_factory=list)
 
     def edit(self, contact: Contact, changes: list[Change]) -> None:
         """Record changes to a contact; one changed twice in a page is written once."""
@@ -217,7 +222,7 @@ def _page_plan(
     plan = PagePlan(now=timezone.now(), rule=connection.contact_conflict_rule)
     # Merged-away records first, so a survivor later in the page finds the moved link.
     page = sorted(page, key=lambda v: not v.merged_to)
-    crm = crm_side_read(connection, page)
+    crm = plan.crm = crm_side_read(connection, page)
     plan.pending = {
         sync.contact_id: sync
         for sync in ContactSync.objects.filter(
@@ -271,12 +276,27 @@ def _linked_update(plan: PagePlan, values: XeroValues, link: XeroContact) -> str
         before = _xero_before(link, contact)
         changes, decisions = conflicts_decide(changes, pending.dirty, before, values, plan.rule)
         plan.conflicts += [(contact.pk, d) for d in decisions]
+    changes = _phone_kept_apart(plan, contact, values, changes)
     changes_apply(contact, changes, values)
     if changes:
         plan.edit(contact, changes)
     link.payload, link.xero_updated_at, link.synced_at = values.payload, values.updated_at, plan.now
     plan.touched_links.append(link)
     return Outcome.UPDATED_LINKED if changes else Outcome.UNCHANGED
+
+
+def _phone_kept_apart(
+    plan: PagePlan, contact: Contact, values: XeroValues, changes: list[Change]
+) -> list[Change]:
+    """Xero's phone for this contact is another CRM contact's: it is not moved here (a clash,
+    for a person to look at), and the other changes go ahead."""
+    if plan.crm is None or not any(name == "phone" for name, _, _ in changes):
+        return changes
+    holder = phone_holder(plan.crm, contact, values.phone_e164)
+    if holder is None:
+        return changes
+    plan.clashes.append(Clash(values, contact, holder))
+    return [change for change in changes if change[0] != "phone"]
 
 
 def _xero_before(link: XeroContact, contact: Contact) -> XeroValues | None:
@@ -291,7 +311,7 @@ def _xero_before(link: XeroContact, contact: Contact) -> XeroValues | None:
 
 def _match_link(plan: PagePlan, values: XeroValues, contact: Contact, outcome: str) -> str:
     """An unlinked CRM contact found by email or phone: updated from Xero and linked."""
-    changes = changes_from_xero(contact, values)
+    changes = _phone_kept_apart(plan, contact, values, changes_from_xero(contact, values))
     changes_apply(contact, changes, values)
     plan.edit(contact, changes)
     plan.new_links.append((contact.pk, values))
@@ -346,6 +366,8 @@ def _page_write(connection: XeroConnection, plan: PagePlan) -> None:
         )
     if plan.conflicts:
         _conflicts_write(connection, plan)
+    if plan.clashes:
+        _clashes_write(connection, plan)
     links = plan.new_links + list(zip(created_ids, plan.creates, strict=True))
     if links:
         copy_rows(
@@ -363,6 +385,48 @@ def _page_write(connection: XeroConnection, plan: PagePlan) -> None:
                 for pk, v in links
             ),
         )
+
+
+def _clashes_write(connection: XeroConnection, plan: PagePlan) -> None:
+    """Each phone clash listed once (for Possible duplicates) and told once in the history of
+    the contact that did not take the phone."""
+    known = set(
+        PhoneClash.objects.filter(
+            connection=connection,
+            xero_contact_id__in={c.values.contact_id for c in plan.clashes},
+        ).values_list("xero_contact_id", "contact_id", "phone_holder_id", "phone_e164")
+    )
+    new: dict[tuple[str, int, int, str], Clash] = {}
+    for clash in plan.clashes:
+        key = (clash.values.contact_id, clash.contact.pk, clash.holder.pk, clash.values.phone_e164)
+        if key not in known:
+            new.setdefault(key, clash)
+    PhoneClash.objects.bulk_create(
+        PhoneClash(
+            connection=connection,
+            xero_contact_id=c.values.contact_id,
+            xero_name=c.values.name,
+            contact=c.contact,
+            phone_holder=c.holder,
+            phone=c.values.phone,
+            phone_e164=c.values.phone_e164,
+        )
+        for c in new.values()
+    )
+    ContactChange.objects.bulk_create(
+        ContactChange(
+            contact=c.contact,
+            field="phone_clash",
+            old_value=c.contact.phone,
+            new_value=(
+                f"Xero's “{c.values.name}” is this contact, but its phone {c.values.phone} is "
+                f"{c.holder.display_name}'s (#{c.holder.pk}) here: the phone was not moved. "
+                "Both are listed under Possible duplicates."
+            ),
+            source=ChangeSource.XERO,
+        )
+        for c in new.values()
+    )
 
 
 def _conflicts_write(connection: XeroConnection, plan: PagePlan) -> None:

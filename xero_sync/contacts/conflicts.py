@@ -19,6 +19,14 @@ FIELD_WORDS = {
     "company_name": "Company",
     "email": "Email",
     "phone": "Phone",
+    "address_line1": "Billing address",
+    "address_line2": "Billing address line 2",
+    "address_line3": "Billing address line 3",
+    "address_line4": "Billing address line 4",
+    "address_city": "Town or city",
+    "address_region": "Region",
+    "address_postal_code": "Postal code",
+    "address_country": "Country",
     "is_archived": "Archived",
 }
 
@@ -50,6 +58,8 @@ def _value(values: XeroValues, name: str) -> Any:
         return values.email.lower()
     if name == "is_archived":
         return values.archived
+    if name.startswith("address_"):
+        return values.address.get(name, "")
     return getattr(values, name)
 
 

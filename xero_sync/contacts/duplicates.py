@@ -10,12 +10,13 @@ from django.utils import timezone
 
 from contacts.models import ChangeSource, Contact
 from contacts.services import contacts_apply_changes
+from platform_crm.models import Account
 
 from ..inbound import normalise
 from ..models import XeroConnection
 from .mapping import xero_values
 from .matching import Duplicate
-from .models import DuplicateResolution, PossibleDuplicate, XeroContact
+from .models import DuplicateResolution, PhoneClash, PossibleDuplicate, XeroContact
 
 
 def kept_as_one(connection: XeroConnection, duplicates: list[Duplicate]) -> set[str]:
@@ -206,3 +207,21 @@ def links_fold(*, survivor: Contact, merged: list[Contact]) -> None:
             resolution=DuplicateResolution.KEPT_ONE,
         )
         link.delete()
+
+
+def phone_clash_groups(account: Account, *, limit: int = 100) -> list[tuple[str, list[int], str]]:
+    """For Possible duplicates: each Xero contact that is one contact here while its phone is
+    another's, as (key, the two ids, why in words)."""
+    clashes = PhoneClash.objects.filter(connection__account=account).select_related(
+        "contact", "phone_holder"
+    )[:limit]
+    return [
+        (
+            f"xero-phone:{c.xero_contact_id}:{c.phone_e164}",
+            [c.contact_id, c.phone_holder_id],
+            f"Xero's “{c.xero_name}” is {c.contact.display_name} here, but its phone "
+            f"{c.phone} is {c.phone_holder.display_name}'s: the phone was not moved. One "
+            "person or company, or two?",
+        )
+        for c in clashes
+    ]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from contacts.models import Contact
+from contacts.models import ADDRESS_FIELDS, Contact
 from contacts.phones import phone_to_e164
 from contacts.services import ContactValues
 
@@ -24,6 +24,25 @@ from .models import XeroContact
 TEXT_FIELDS = ("first_name", "last_name", "company_name", "email", "phone")
 ID_LENGTH: int = getattr(XeroContact._meta.get_field("xero_contact_id"), "max_length", 64)
 PHONE_TYPES = ("DEFAULT", "MOBILE", "DDI")  # in order of preference; FAX never
+
+# Xero's Address keys for the CRM's billing address fields (its POBOX address).
+ADDRESS_KEYS = dict(
+    zip(
+        ADDRESS_FIELDS,
+        (
+            "AddressLine1",
+            "AddressLine2",
+            "AddressLine3",
+            "AddressLine4",
+            "City",
+            "Region",
+            "PostalCode",
+            "Country",
+        ),
+        strict=True,
+    )
+)
+BILLING_ADDRESS = "POBOX"
 
 # A change to a contact: (field, old value, new value).
 Change = tuple[str, object, object]
@@ -64,6 +83,18 @@ def best_phone(phones: list[object], region: str) -> tuple[str, str]:
     return "", ""
 
 
+def phones_e164(phones: object, region: str) -> set[str]:
+    """Every usable phone of a Xero contact (any type), in E.164."""
+    found = set()
+    for phone in phones if isinstance(phones, list) else []:
+        if isinstance(phone, dict):
+            text = _phone_text(phone)
+            e164 = phone_to_e164(text, default_region=region) if text else None
+            if e164:
+                found.add(e164)
+    return found
+
+
 def _name_key(name: str) -> list[str]:
     """A name compared as people read it: case, punctuation and word order aside."""
     return sorted("".join(c for c in name.casefold() if c.isalnum() or c.isspace()).split())
@@ -90,6 +121,8 @@ class XeroValues:
     is_customer: bool
     is_supplier: bool
     payload: dict[str, Any] = field(repr=False, compare=False)
+    # The billing address, by CRM field ("" for a part Xero leaves empty).
+    address: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_company(self) -> bool:
@@ -114,7 +147,27 @@ class XeroValues:
             is_archived=False,
             is_customer=self.is_customer,
             is_supplier=self.is_supplier,
+            **self.address,
         )
+
+
+def billing_address(raw: object) -> dict[str, str]:
+    """The POBOX address of a contact's Addresses, each part fit for its column (cut, never
+    refused, as other text is); {} when Xero gives none. Raises normalise.Unstorable for a
+    shape an address never has (Addresses not a list, a part that is a list or an object)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, list):
+        raise normalise.Unstorable("Xero sent Addresses that are not a list of addresses")
+    for address in raw:
+        if isinstance(address, dict) and address.get("AddressType") == BILLING_ADDRESS:
+            parts = {name: address.get(key) for name, key in ADDRESS_KEYS.items()}
+            if any(isinstance(v, dict | list) for v in parts.values()):
+                raise normalise.Unstorable(
+                    "Xero sent a billing address with a part that is not text"
+                )
+            return {name: normalise.text(v, _limit(name)) for name, v in parts.items()}
+    return {}
 
 
 def xero_values(raw: object, *, region: str) -> XeroValues:
@@ -149,6 +202,7 @@ def xero_values(raw: object, *, region: str) -> XeroValues:
         is_customer=normalise.flag(raw.get("IsCustomer")),
         is_supplier=normalise.flag(raw.get("IsSupplier")),
         payload=normalise.json_safe(raw),
+        address=billing_address(raw.get("Addresses")),
     )
 
 
@@ -172,7 +226,8 @@ class ContactFilter:
 
 
 def changes_from_xero(contact: Contact, values: XeroValues) -> list[Change]:
-    """Xero's non-empty values that differ from the contact's; flags only ever added."""
+    """Xero's non-empty values that differ from the contact's; flags only ever added. The
+    billing address goes whole (a part Xero cleared is cleared), unless Xero's is empty."""
     changes: list[Change] = []
     for name in TEXT_FIELDS:
         new = getattr(values, name)
@@ -187,6 +242,10 @@ def changes_from_xero(contact: Contact, values: XeroValues) -> list[Change]:
                 changes.append((name, old, new))
         elif new and new != old:
             changes.append((name, old, new))
+    if any(values.address.values()):  # an empty address in Xero never blanks the CRM's
+        for name, new in values.address.items():
+            if new != getattr(contact, name):
+                changes.append((name, getattr(contact, name), new))
     if values.archived != contact.is_archived:
         changes.append(("is_archived", contact.is_archived, values.archived))
     if values.is_customer and not contact.is_customer:
@@ -233,8 +292,9 @@ def contact_changes(
     contact: Contact, fields: set[str], *, xero_contact_id: str, payload: dict[str, Any]
 ) -> ContactChanges:
     """What Xero is sent for the CRM fields changed: a new name as a whole (Name, FirstName,
-    LastName together), the one phone in the slot it came from, archived as ContactStatus. A
-    contact not yet in Xero (no id) is sent whole."""
+    LastName together), the one phone in the slot it came from, the billing address whole (as
+    Xero's POBOX address, which replaces the stored one), archived as ContactStatus. A contact
+    not yet in Xero (no id) is sent whole."""
     whole = not xero_contact_id
     names = whole or bool(fields & set(NAME_FIELDS))
     return ContactChanges(
@@ -249,7 +309,15 @@ def contact_changes(
         status=("ARCHIVED" if contact.is_archived else "ACTIVE")
         if not whole and "is_archived" in fields
         else None,
+        address=address_of(contact)
+        if (whole and any(address_of(contact))) or (not whole and fields & set(ADDRESS_FIELDS))
+        else None,
     )
+
+
+def address_of(contact: Contact) -> tuple[str, ...]:
+    """The billing address's parts, in ADDRESS_FIELDS' order."""
+    return tuple(getattr(contact, name) for name in ADDRESS_FIELDS)
 
 
 def sent_matches(sent: ContactChanges, payload: dict[str, Any]) -> bool:
@@ -264,7 +332,18 @@ def sent_matches(sent: ContactChanges, payload: dict[str, Any]) -> bool:
     ):
         if ours is not None and ours.strip().lower() != normalise.text(payload.get(key)).lower():
             return False
+    if sent.address is not None and sent.address != address_in(payload):
+        return False
     return sent.phone is None or phone_text_in(payload, sent.phone[1])
+
+
+def address_in(payload: dict[str, Any]) -> tuple[str, ...]:
+    """Xero's billing address parts, as address_of gives the CRM's."""
+    try:
+        found = billing_address(payload.get("Addresses"))
+    except normalise.Unstorable:
+        found = {}
+    return tuple(found.get(name, "") for name in ADDRESS_FIELDS)
 
 
 def phone_text_in(payload: dict[str, Any], number: str) -> bool:

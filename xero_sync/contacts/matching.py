@@ -10,7 +10,7 @@ decide: never created silently.
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from contacts.models import Contact
 
@@ -109,12 +109,17 @@ def _first_by_key(contacts: Iterable[Contact], key: Callable[[Contact], str]) ->
 
 @dataclass
 class CrmSide:
-    """What the CRM holds for a page: the links to its Xero ids, and the account's contacts
-    sharing an email or a phone with the Xero contacts not linked yet."""
+    """What the CRM holds for a page: the links to its Xero ids, the account's contacts sharing
+    an email with the Xero contacts not linked yet, and those sharing a phone with any."""
 
     links: dict[str, XeroContact]
     with_email: list[Contact]
     with_phone: list[Contact]
+    phone_index: dict[str, list[Contact]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for contact in self.with_phone:
+            self.phone_index.setdefault(contact.phone_e164, []).append(contact)
 
 
 def crm_side_read(connection: XeroConnection, page: list[XeroValues]) -> CrmSide:
@@ -122,7 +127,8 @@ def crm_side_read(connection: XeroConnection, page: list[XeroValues]) -> CrmSide
     links = _links_of(connection, ids)
     wanted = [v for v in page if v.contact_id not in links and not v.merged_to]
     emails = {v.email.lower() for v in wanted if v.email}
-    phones = {v.phone_e164 for v in wanted if v.phone_e164}
+    # Linked ones' phones too: a phone Xero gives a linked contact may be another's (a clash).
+    phones = {v.phone_e164 for v in page if v.phone_e164 and not v.merged_to}
     return CrmSide(
         links=links,
         with_email=_candidates(connection, "lower(c.email)", emails),
@@ -150,6 +156,21 @@ def matches_decide(admitted: list[XeroValues], crm: CrmSide) -> dict[str, tuple[
             matches[values.contact_id] = (candidate, outcome)
             claimed.add(candidate.pk)
     return matches
+
+
+@dataclass(frozen=True)
+class Clash:
+    """A Xero contact that is `contact` while its phone is `holder`'s, another CRM contact."""
+
+    values: XeroValues
+    contact: Contact
+    holder: Contact
+
+
+def phone_holder(crm: CrmSide, contact: Contact, e164: str) -> Contact | None:
+    """Another active CRM contact holding this phone (the oldest), if any."""
+    others = [c for c in crm.phone_index.get(e164, []) if c.pk != contact.pk and not c.is_archived]
+    return min(others, key=lambda c: c.pk) if others else None
 
 
 def possible_duplicates_find(unmatched: list[XeroValues], crm: CrmSide) -> list[Duplicate]:

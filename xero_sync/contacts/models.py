@@ -133,12 +133,18 @@ class DuplicateResolution(models.TextChoices):
     # The CRM contact is linked to this Xero contact instead of the one it had; the one it
     # had is then left alone by later syncs, as a kept-as-one duplicate is.
     LINKED_INSTEAD = "linked_instead", "Linked to this Xero contact instead"
+    # A Xero contact sharing only its name with a CRM contact is another one: the CRM contact
+    # needs a name of its own before it can be in Xero (names are unique there).
+    APART = "apart", "Different contacts: the contact here needs a name of its own"
 
 
 class PossibleDuplicate(models.Model):
     """A Xero contact with the email or phone of a CRM contact that already has its Xero twin
     (say, CRM "Chloe Wu" matched by email to the company "Wu Design Studio", then the person
-    "Chloe Wu" in Xero with her phone): not created silently, but kept for an admin to decide."""
+    "Chloe Wu" in Xero with her phone): not created silently, but kept for an admin to decide.
+    Also (matched_by "name") the Xero contact holding the name of a CRM contact about to be
+    created there for an invoice, whose email or phone disagree: not linked on the name alone;
+    the invoice waits for the admin (invoices.contacts_link, contacts.name_links)."""
 
     connection = models.ForeignKey(
         "xero_sync.XeroConnection", on_delete=models.CASCADE, related_name="possible_duplicates"
@@ -146,7 +152,7 @@ class PossibleDuplicate(models.Model):
     contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
     xero_contact_id = models.CharField(max_length=64)
     xero_name = models.CharField(max_length=255, blank=True)
-    matched_by = models.CharField(max_length=10)  # email, phone
+    matched_by = models.CharField(max_length=10)  # email, phone, name, merge
     payload = models.JSONField(default=dict)
     found_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
@@ -167,6 +173,36 @@ class PossibleDuplicate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.xero_name or self.xero_contact_id} ~ {self.contact_id} ({self.matched_by})"
+
+
+class PhoneClash(models.Model):
+    """A Xero contact that is one CRM contact (its link, or its email) while its phone is
+    another CRM contact's: the phone is not moved onto the first, the clash is written to its
+    history, and the two are listed under Possible duplicates (merge, or not duplicates).
+    Deleted with either contact (a merge settles it)."""
+
+    connection = models.ForeignKey(
+        "xero_sync.XeroConnection", on_delete=models.CASCADE, related_name="phone_clashes"
+    )
+    xero_contact_id = models.CharField(max_length=64)
+    xero_name = models.CharField(max_length=255, blank=True)
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
+    phone_holder = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
+    phone = models.CharField(max_length=100, blank=True)  # as Xero has it
+    phone_e164 = models.CharField(max_length=20)
+    found_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-found_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "xero_contact_id", "contact", "phone_holder", "phone_e164"],
+                name="phone_clash_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.xero_contact_id}: {self.contact_id} ~ {self.phone_holder_id}"
 
 
 class ContactSyncState(models.TextChoices):

@@ -13,7 +13,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
-from contacts.models import Contact
+from contacts.models import ADDRESS_FIELDS, Contact
 from platform_crm.queueing import enqueue
 
 from ..client.limits import redis_client
@@ -24,7 +24,15 @@ from .models import ContactSync, ContactSyncState, XeroContact
 log = logging.getLogger(__name__)
 
 # The CRM fields Xero keeps too (is_customer and is_supplier are Xero's own, set by invoices).
-PUSHED_FIELDS = ("first_name", "last_name", "company_name", "email", "phone", "is_archived")
+PUSHED_FIELDS = (
+    "first_name",
+    "last_name",
+    "company_name",
+    "email",
+    "phone",
+    *ADDRESS_FIELDS,
+    "is_archived",
+)
 SWEEP_GRACE = timedelta(seconds=30)
 QUEUED_FLAG_SECONDS = 60
 

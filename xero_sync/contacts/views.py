@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from contacts.models import Contact
 from platform_crm.forms import id_from
 from platform_crm.models import Account, Role
 from platform_crm.tenancy import AccountRequest, account_view
@@ -20,9 +21,11 @@ from ..connection.calls import xero_client_for
 from ..connection.selectors import connection_get
 from ..connection.views import to_integrations
 from ..forms import ContactFilterChoice, ContactSyncForm
+from ..invoices import outbox as invoice_outbox
 from ..models import XeroConnection
 from . import duplicates, imports, outbox
 from .models import ContactImport, ContactSync, PossibleDuplicate
+from .name_links import name_match_apart, rename_message
 
 CONTACT_GROUPS_CACHE_SECONDS = 300
 
@@ -135,7 +138,9 @@ def xero_duplicate_resolve(request: AccountRequest, account: Account, pk: int) -
     duplicate = get_object_or_404(PossibleDuplicate, connection__account=account, pk=pk)
     decision = request.POST.get("decision")
     name = duplicate.xero_name or duplicate.xero_contact_id
-    if decision == "separate":
+    if duplicate.matched_by == "name":
+        _name_match_resolve(request, duplicate, decision)
+    elif decision == "separate":
         if duplicates.possible_duplicate_create(duplicate=duplicate, user=request.user):
             messages.success(request, f"{name} from Xero is now a contact of its own.")
         else:
@@ -166,6 +171,45 @@ def xero_duplicate_resolve(request: AccountRequest, account: Account, pk: int) -
     if back == "duplicates":
         return redirect("contacts:duplicates", account_slug=account.slug)
     return redirect("xero_sync:failures", account_slug=account.slug)
+
+
+def _name_match_resolve(
+    request: AccountRequest, duplicate: PossibleDuplicate, decision: str | None
+) -> None:
+    """A Xero contact sharing only its name with a contact here whose invoice waits: the same
+    (linked, and the invoice goes on) or different (the contact here needs its own name)."""
+    contact, name = duplicate.contact, duplicate.xero_name or duplicate.xero_contact_id
+    if decision == "same":
+        if duplicates.possible_duplicate_link_instead(duplicate=duplicate, user=request.user):
+            resumed = invoice_outbox.invoices_resume_held(contact_id=contact.pk)
+            messages.success(
+                request,
+                f"{contact.display_name} is now linked to {name} in Xero"
+                + (f"; {resumed} waiting invoice(s) go to Xero now." if resumed else "."),
+            )
+        else:
+            messages.info(request, f"{name} was already decided, or is linked to another contact.")
+    elif decision in ("different", "separate"):
+        if name_match_apart(duplicate=duplicate, user=request.user):
+            invoice_outbox.invoices_held_say(
+                contact_id=contact.pk,
+                cause="contact_rename",
+                message=rename_message(name),
+                fix_url=_edit_url(contact),
+            )
+            messages.success(
+                request,
+                f"Kept apart. Xero needs contact names to be unique: give {contact.display_name} "
+                "a name of its own, and its waiting invoices go to Xero.",
+            )
+        else:
+            messages.info(request, f"{name} was already decided.")
+    else:
+        messages.error(request, "Choose whether they are the same contact or not.")
+
+
+def _edit_url(contact: Contact) -> str:
+    return reverse("contacts:edit", args=[contact.account.slug, contact.pk])
 
 
 @account_view(role=Role.ADMIN)

@@ -19,6 +19,7 @@ LIST_FILTER_CHOICES = [
     (InvoiceSyncState.PENDING.value, "Sending to Xero"),
     (InvoiceSyncState.FAILED.value, "Not sent: needs a fix"),
     (InvoiceSyncState.WAITING.value, "Waiting for a reconnect"),
+    (InvoiceSyncState.HELD.value, "Waiting for a decision"),
     (NOT_IN_XERO, "Not in Xero"),
 ]
 

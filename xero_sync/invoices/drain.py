@@ -25,7 +25,7 @@ from ..ops.failure_mail import failure_key, failure_notify
 from .batch import batch_claim, batch_send
 from .models import InvoiceSync, InvoiceSyncState
 from .outbox import drain_queued_flag, due_rows, lock_invoice_then_sync
-from .refusals import RowFailed, is_definite
+from .refusals import RowFailed, RowHeld, is_definite
 from .rows import Row
 
 log = logging.getLogger(__name__)
@@ -123,6 +123,9 @@ def _finish(rows: list[Row], drain: "DrainResult") -> None:
         if row.deferred:  # due again at once, its attempt not counted
             InvoiceSync.objects.filter(pk=row.sync.pk).update(attempts=F("attempts") - 1)
             continue
+        if isinstance(row.failed, RowHeld):
+            row_hold(row, row.failed)
+            continue
         if row.failed is not None:
             row_fail(row, row.failed)
             drain.failed += 1
@@ -202,6 +205,32 @@ def _interrupted(
         drain.retry_in = _seconds_to_next_due(connection.pk)
     else:  # AuthLost: the connection is marked; everything waits for the reconnect
         due_rows(connection.pk).update(state=InvoiceSyncState.WAITING)
+
+
+def row_hold(row: Row, held: RowHeld) -> None:
+    """The row waits for a person's decision, saying which on the invoice (and in its history
+    once): not a failure, so nobody is emailed an error. A row changed in the CRM meanwhile
+    stays pending."""
+    sync = row.sync
+    with transaction.atomic():
+        lock_invoice_then_sync(sync)
+        turned = (
+            InvoiceSync.objects.filter(pk=sync.pk, version=row.version)
+            .exclude(state=InvoiceSyncState.HELD, error=held.message)
+            .update(
+                state=InvoiceSyncState.HELD,
+                error_cause=held.cause,
+                error=held.message,
+                fix_url=held.fix_url,
+                failed_at=None,
+            )
+        )
+        if turned:
+            invoice_event_record(sync.invoice, held.message, source=EventSource.SYNC)
+    log.info(
+        "invoice sync held",
+        extra={"invoice_id": sync.invoice_id, "connection_id": sync.connection_id},
+    )
 
 
 def row_fail(row: Row, failure: RowFailed) -> None:

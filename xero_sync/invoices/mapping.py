@@ -26,6 +26,7 @@ from ..client.shapes import (
     PaymentBody,
     RefundBody,
 )
+from ..contacts.mapping import address_of
 from ..inbound import normalise
 
 # --- to Xero -------------------------------------------------------------------------------------
@@ -120,12 +121,19 @@ def line_bodies(
     )
 
 
+def contact_number(contact: Contact) -> str:
+    """The ContactNumber a contact the CRM creates in Xero carries."""
+    return f"crm-contact-{contact.pk}"
+
+
 def contact_body(contact: Contact) -> ContactBody:
     return ContactBody(
         name=contact.company_name or contact.display_name,
         first_name=contact.first_name,
         last_name=contact.last_name,
         email_address=contact.email,
+        contact_number=contact_number(contact),
+        address=address_of(contact) if any(address_of(contact)) else None,
     )
 
 

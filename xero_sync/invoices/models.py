@@ -16,6 +16,9 @@ class InvoiceSyncState(models.TextChoices):
     SYNCED = "synced", "In Xero"
     FAILED = "failed", "Not sent: needs a fix"
     WAITING = "waiting", "Waiting for Xero to be reconnected"
+    # Not sent until a person decides something the sync must not guess (say, whether the
+    # invoice's contact is the Xero contact that only shares its name); error says what.
+    HELD = "held", "Waiting for a person to decide"
 
 
 # What staff ask an admin to do when the fix of a failure is on an admin-only page, by cause
@@ -27,6 +30,8 @@ ADMIN_ASKS = {
     "(Settings → Integrations → Xero → Change account)",
     "sales_account": "to choose a sales account Xero accepts "
     "(Settings → Integrations → Xero → Sales go to → Change)",
+    "contact_unconfirmed": "to say whether the invoice's contact is the Xero contact of the same "
+    "name (Contacts → Possible duplicates)",
 }
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
+from invoices.history import invoice_event_record
 from invoices.models import EventSource, Invoice, InvoiceEvent, Payment
 from platform_crm.queueing import enqueue
 
@@ -96,6 +97,38 @@ def invoices_resume_waiting(connection: XeroConnection) -> int:
     if resumed:
         transaction.on_commit(partial(invoices_drain_queue, connection.pk))
     return resumed
+
+
+def invoices_resume_held(*, contact_id: int) -> int:
+    """Invoices waiting for a decision about their contact (contacts.name_links) go on: the
+    decision was made, or the contact changed (a name of its own). Returns how many."""
+    resumed = 0
+    for sync in InvoiceSync.objects.filter(
+        invoice__contact_id=contact_id, state=InvoiceSyncState.HELD
+    ).select_related("invoice"):
+        with transaction.atomic():
+            lock_invoice_then_sync(sync)
+            resumed += InvoiceSync.objects.filter(pk=sync.pk, state=InvoiceSyncState.HELD).update(
+                state=InvoiceSyncState.PENDING,
+                attempts=0,
+                next_attempt_at=timezone.now(),
+                error="",
+                error_cause="",
+                fix_url="",
+            )
+            transaction.on_commit(partial(invoices_drain_queue, sync.connection_id))
+    return resumed
+
+
+def invoices_held_say(*, contact_id: int, cause: str, message: str, fix_url: str) -> None:
+    """What the contact's waiting invoices now wait for, in their words."""
+    for sync in InvoiceSync.objects.filter(
+        invoice__contact_id=contact_id, state=InvoiceSyncState.HELD
+    ).select_related("invoice"):
+        InvoiceSync.objects.filter(pk=sync.pk).update(
+            error_cause=cause, error=message, fix_url=fix_url
+        )
+        invoice_event_record(sync.invoice, message, source=EventSource.SYNC)
 
 
 def invoices_send_earlier(*, connection: XeroConnection, since: date | None) -> int:

@@ -21,6 +21,11 @@ class RowFailed(Exception):
         self.cause, self.message, self.fix_url = cause, message, fix_url
 
 
+class RowHeld(RowFailed):
+    """One row waits for a person's decision (not a failure: nobody is emailed an error); the
+    message says what to decide and fix_url where."""
+
+
 def is_definite(error: XeroError) -> bool:
     """Xero answered and its answer stands (a refusal, not a wait or a lost answer)."""
     return not isinstance(error, RateLimited | Transient | AuthLost)

@@ -273,6 +273,10 @@ def crm_contact(**fields) -> Contact:
                 ("first_name", "", "Katherine"),
                 ("last_name", "", "Warren"),
                 ("phone", "", "(626) 847-1294"),
+                ("address_city", "", "Palo Alto"),
+                ("address_region", "", "CA"),
+                ("address_postal_code", "", "94020"),
+                ("address_country", "", "United States"),
                 ("is_customer", False, True),
                 ("is_supplier", False, True),
             ],
@@ -286,20 +290,44 @@ def crm_contact(**fields) -> Contact:
                 "email": "lparker@parkerandco.com",
                 "phone": "+1 510-266-3583",
                 "phone_e164": "+15102663583",
+                "address_city": "Anchorage",
+                "address_region": "AK",
+                "address_postal_code": "99501",
+                "address_country": "United States",
                 "is_customer": True,
             },
             LISA,
             [],
         ),
         (
-            # Xero's empty company never blanks the CRM's.
-            {"first_name": "Lisa", "last_name": "Parker", "company_name": "Parker & Co"},
+            # Xero's empty company never blanks the CRM's; its address comes whole (the
+            # street it leaves empty is emptied here too).
+            {
+                "first_name": "Lisa",
+                "last_name": "Parker",
+                "company_name": "Parker & Co",
+                "address_line1": "1 Old Road",
+                "address_city": "Anchorage",
+            },
             LISA,
-            [("email", "", "lparker@parkerandco.com"), ("phone", "", "(510) 266-3583")],
+            [
+                ("email", "", "lparker@parkerandco.com"),
+                ("phone", "", "(510) 266-3583"),
+                ("address_line1", "1 Old Road", ""),
+                ("address_region", "", "AK"),
+                ("address_postal_code", "", "99501"),
+                ("address_country", "", "United States"),
+            ],
         ),
         (
-            # A CRM contact archived here comes back when Xero says it is active.
-            {"company_name": "Foo9987", "email": "sid32476@blah.com", "is_archived": True},
+            # A CRM contact archived here comes back when Xero says it is active; Xero's empty
+            # address never blanks the CRM's.
+            {
+                "company_name": "Foo9987",
+                "email": "sid32476@blah.com",
+                "address_city": "Wellington",
+                "is_archived": True,
+            },
             "PUT /Contacts, Contacts[0]",
             [("phone", "", "415 555-1212"), ("is_archived", True, False)],
         ),
@@ -314,3 +342,30 @@ def crm_contact(**fields) -> Contact:
 def test_what_xero_changes_on_a_crm_contact(crm, example, expected):
     values = xero_values(spec_contact(example), region="US")
     assert changes_from_xero(crm_contact(**crm), values) == expected
+
+
+def test_the_billing_address_is_xeros_pobox_address_cut_to_fit_and_odd_shapes_are_held():
+    found = values(
+        Name="Address Ltd",
+        Addresses=[
+            {"AddressType": "STREET", "AddressLine1": "9 Street Side"},
+            {
+                "AddressType": "POBOX",
+                "AddressLine1": "PO Box 77\x00",
+                "AddressLine2": "x" * 600,
+                "City": "Ōtautahi\nChristchurch",
+                "PostalCode": 8011,
+                "Country": "New Zealand",
+            },
+        ],
+    )
+    assert found.address["address_line1"] == "PO Box 77"
+    assert len(found.address["address_line2"]) == 500  # cut to the column, never refused
+    assert found.address["address_line2"].endswith("…")
+    assert found.address["address_city"] == "Ōtautahi Christchurch"
+    assert found.address["address_postal_code"] == "8011"
+    assert found.address["address_region"] == ""
+    assert values(Name="No Address Ltd").address == {}
+    for odd in ("PO Box 1", [{"AddressType": "POBOX", "City": {"Name": "x"}}]):
+        with pytest.raises(normalise.Unstorable):
+            values(Name="Odd Address Ltd", Addresses=odd)

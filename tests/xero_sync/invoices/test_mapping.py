@@ -186,16 +186,22 @@ def test_the_fingerprint_and_the_request_digest_never_change(given, fingerprint,
     ("contact", "sent"),
     [
         (
-            Contact(company_name="Wu Design", first_name="Chloe", last_name="Wu", email=""),
-            {"Name": "Wu Design", "FirstName": "Chloe", "LastName": "Wu"},
+            Contact(pk=4, company_name="Wu Design", first_name="Chloe", last_name="Wu", email=""),
+            {
+                "Name": "Wu Design",
+                "FirstName": "Chloe",
+                "LastName": "Wu",
+                "ContactNumber": "crm-contact-4",
+            },
         ),
         (
-            Contact(first_name="Tama", last_name="Ngata", email="tama@example.com"),
+            Contact(pk=5, first_name="Tama", last_name="Ngata", email="tama@example.com"),
             {
                 "Name": "Tama Ngata",
                 "FirstName": "Tama",
                 "LastName": "Ngata",
                 "EmailAddress": "tama@example.com",
+                "ContactNumber": "crm-contact-5",
             },
         ),
     ],
