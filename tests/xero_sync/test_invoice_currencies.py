@@ -183,7 +183,9 @@ def test_yen_are_whole_and_the_totals_match_xero(ready, xero, account, admin_use
     invoice.refresh_from_db()
     # 1,000.50 -> 1,001 and 875.875 -> 876; tax 150.15 -> 150 and 131.4 -> 131.
     assert [line.line_amount for line in invoice.lines.order_by("position")] == [1001, 876]
-    assert (invoice.subtotal, invoice.total_tax, invoice.total) == (1877, 281, 2158)
+    assert (invoice.subtotal, invoice.total_tax, invoice.total) == tuple(
+        map(Decimal, (1877, 281, 2158))
+    )
     ours = in_xero(xero, connection, invoice)
     assert (ours["SubTotal"], ours["TotalTax"], ours["Total"]) == (1877, 281, 2158)
     with pytest.raises(ValidationError, match="whole JPY"):

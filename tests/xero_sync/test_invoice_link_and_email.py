@@ -1,6 +1,7 @@
 """The invoice's own link and email from Xero: once Xero approves an invoice its online link is
-kept and shown, ready to copy; "Email from Xero" has Xero send its own email of the invoice,
-through the worker, once per press (a retry is the same request), the outcome in the history."""
+read when asked for (one call), kept and shown, ready to copy; "Email from Xero" has Xero send
+its own email of the invoice, through the worker, once per press (a retry is the same request),
+the outcome in the history."""
 
 import urllib.request
 
@@ -10,8 +11,10 @@ from django.urls import reverse
 from invoices.models import InvoiceEvent
 from invoices.services import invoice_create
 from xero_sync.models import InvoiceSync, InvoiceSyncState
+from xero_sync.organisation.services import currencies_refresh, currency_add, lock_dates_refresh
 
 from ..factories import client_for, contact_make
+from ..support.exchanges import API, Exchanges
 from ..support.invoices import due_in, issue, lines
 
 EMAIL_PATH = "/api.xro/2.0/Invoices/*/Email"
@@ -38,15 +41,20 @@ def test_an_approved_invoice_shows_its_online_link_and_is_emailed_by_xero_once_p
     connection, gst = ready
     invoice = issue(account, gst)
     sync = celery_worker.wait_for(
-        lambda: InvoiceSync.objects.filter(invoice=invoice).exclude(online_invoice_url="").first()
+        lambda: InvoiceSync.objects.filter(invoice=invoice, state=InvoiceSyncState.SYNCED).first()
     )
-    answered = xero.requests(method="GET", path="/api.xro/2.0/Invoices/*/OnlineInvoice")
-    assert [r["status"] for r in answered] == [200]
-    assert sync.online_invoice_url.startswith(xero.api_url.split("/api.xro")[0] + "/in/")
+    # The link is read when a person asks for it: one call, then kept.
+    assert "Get the online link" in page(staff_user, invoice)
+    client_for(staff_user).post(
+        reverse("xero_sync:invoice_online_link", args=[account.slug, invoice.pk])
+    )
+    sync.refresh_from_db()
+    assert sync.online_invoice_url.startswith(f"{xero.url}/in/")
     html = page(staff_user, invoice)
     assert f'value="{sync.online_invoice_url}"' in html
-    assert 'data-copy="xero-online-link"' in html
-    assert "Online invoice link received from Xero" in history(invoice)
+    assert 'data-copy="xero-online-link"' in html and "Get the online link" not in html
+    answered = xero.requests(method="GET", path="/api.xro/2.0/Invoices/*/OnlineInvoice")
+    assert [r["status"] for r in answered] == [200]
     # The link opens the invoice in "Xero" (the sandbox's customer view).
     with urllib.request.urlopen(sync.online_invoice_url, timeout=5) as opened:
         assert invoice.number in opened.read().decode()
@@ -69,7 +77,7 @@ def test_an_approved_invoice_shows_its_online_link_and_is_emailed_by_xero_once_p
 
 
 @pytest.mark.django_db
-def test_a_draft_cannot_be_emailed_and_no_call_is_made(ready, xero, account, staff_user):
+def test_a_draft_has_no_link_nor_email_and_no_call_is_made(ready, xero, account, staff_user):
     connection, gst = ready
     draft = invoice_create(
         account=account,
@@ -78,9 +86,13 @@ def test_a_draft_cannot_be_emailed_and_no_call_is_made(ready, xero, account, sta
         due_date=due_in(10),
     )
     xero.clear_requests()
-    assert "Email from Xero" not in page(staff_user, draft)
+    html = page(staff_user, draft)
+    assert "Email from Xero" not in html and "Get the online link" not in html
     response = press_email(staff_user, draft)
     assert "Xero emails an invoice only once it is approved there." in response.content.decode()
+    url = reverse("xero_sync:invoice_online_link", args=[account.slug, draft.pk])
+    response = client_for(staff_user).post(url, follow=True)
+    assert "Xero has an online link only for invoices approved there." in response.content.decode()
     assert xero.requests(path="/api.xro/2.0/*") == []
     assert xero.invoice_emails(connection.tenant_id) == []
 
@@ -105,3 +117,32 @@ def test_xero_refusing_the_email_is_told_in_the_history(
     )
     assert [r["status"] for r in xero.requests(method="POST", path=EMAIL_PATH)] == [400]
     assert xero.invoice_emails(connection.tenant_id) == []
+
+
+@pytest.mark.django_db
+def test_the_clients_calls_for_invoice_settings_keep_to_xeros_contract(
+    ready, xero, account, staff_user, tasks_inline
+):
+    """Every request our client makes for issue 17, and every answer, as the spec has them."""
+    connection, gst = ready
+    log = Exchanges(xero)
+    currencies_refresh(connection, force=True)
+    lock_dates_refresh(connection, force=True)
+    currency_add(connection=connection, code="EUR", user=None)
+    with tasks_inline():
+        invoice = issue(account, gst, currency="EUR")
+    with tasks_inline():
+        press_email(staff_user, invoice)
+    client_for(staff_user).post(
+        reverse("xero_sync:invoice_online_link", args=[account.slug, invoice.pk])
+    )
+    log.validated(
+        expect=[
+            ("GET", f"{API}/Currencies", 200),
+            ("GET", f"{API}/Organisation", 200),
+            ("PUT", f"{API}/Currencies", 200),
+            ("POST", f"{API}/Invoices", 200),
+            ("POST", f"{API}/Invoices/*/Email", 204),
+            ("GET", f"{API}/Invoices/*/OnlineInvoice", 200),
+        ]
+    )

@@ -1,6 +1,6 @@
 """What Xero holds of an invoice beyond its fields: the exchange rate it used, the online link a
-customer can open, and Xero's own email of the invoice (each press one request, sent by the
-worker, its outcome in the invoice's history)."""
+customer can open (read when a person asks for it), and Xero's own email of the invoice (each
+press one request, sent by the worker, its outcome in the invoice's history)."""
 
 from decimal import Decimal
 
@@ -19,7 +19,6 @@ from .refusals import is_definite
 
 # Xero's statuses of an approved sales invoice: it has an online link and can be emailed.
 APPROVED = ("AUTHORISED", "PAID")
-ONLINE_LINK_TASK = "xero_sync.tasks.invoice_online_link_task"
 EMAIL_TASK = "xero_sync.tasks.invoice_email_task"
 
 
@@ -30,29 +29,21 @@ def invoice_seen_in_xero(sync: InvoiceSync, currency_rate: Decimal | None) -> No
         InvoiceSync.objects.filter(pk=sync.pk).update(xero_currency_rate=currency_rate)
 
 
-def invoice_online_link_want(sync: InvoiceSync) -> None:
-    """Read the online link once Xero approved the invoice (after commit, by the worker)."""
-    if sync.xero_status in APPROVED and not sync.online_invoice_url and sync.xero_invoice_id:
-        enqueue_on_commit(ONLINE_LINK_TASK, sync.pk)
-
-
-def invoice_online_link_read(sync_id: int) -> str:
-    """GET /Invoices/{id}/OnlineInvoice and keep the link. A refusal (not approved after all,
-    say) leaves none; waits and lost answers raise for the task to retry."""
-    sync = InvoiceSync.objects.select_related("connection", "invoice").get(pk=sync_id)
-    if sync.online_invoice_url or not sync.xero_invoice_id or not sync.connection.is_usable:
+def invoice_online_link_read(sync: InvoiceSync) -> str:
+    """GET /Invoices/{id}/OnlineInvoice once, when a person asks for the link (one call per
+    invoice read on demand, not one per approved invoice out of Xero's 60 a minute), and keep
+    it. Raises ValidationError before any call when Xero cannot have one; XeroError when Xero
+    cannot be read or refuses."""
+    if sync.online_invoice_url:
         return sync.online_invoice_url
-    try:
-        url = xero_client_for(sync.connection).online_invoice_url(sync.xero_invoice_id)
-    except XeroError as error:
-        if not is_definite(error):
-            raise
-        return ""
+    if sync.xero_status not in APPROVED or not sync.xero_invoice_id:
+        raise ValidationError("Xero has an online link only for invoices approved there.")
+    if not sync.connection.is_usable:
+        raise ValidationError("Xero is not connected; reconnect it first.")
+    url = xero_client_for(sync.connection).online_invoice_url(sync.xero_invoice_id)
     if url:
+        sync.online_invoice_url = url
         InvoiceSync.objects.filter(pk=sync.pk).update(online_invoice_url=url)
-        invoice_event_record(
-            sync.invoice, "Online invoice link received from Xero", source=EventSource.SYNC
-        )
     return url
 
 

@@ -15,7 +15,6 @@ from ..client.errors import BadAnswer, RateLimited, XeroError
 from ..client.invoices import invoice_fingerprint, invoices_request_digest
 from ..inbound import normalise
 from ..models import XeroConnection
-from .in_xero import invoice_online_link_want
 from .keys import digest
 from .mapping import (
     InvoiceFacts,
@@ -195,4 +194,3 @@ def invoice_answer(row: Row, answer: object) -> None:
         number=sync.invoice.number.lower(),
         defaults={"xero_invoice_id": sync.xero_invoice_id, "status": sync.xero_status},
     )
-    invoice_online_link_want(sync)

@@ -78,29 +78,21 @@ def past_invoice_imports_sweep_task() -> int:
     return past.past_imports_sweep()
 
 
+EMAIL_MAX_RETRIES = 8
+
+
 @shared_task(
-    name="xero_sync.tasks.invoice_online_link_task", bind=True, acks_late=True, max_retries=8
+    name="xero_sync.tasks.invoice_email_task",
+    bind=True,
+    acks_late=True,
+    max_retries=EMAIL_MAX_RETRIES,
 )
-def invoice_online_link_task(self: Task[Any, Any], sync_id: int) -> None:
-    try:
-        in_xero.invoice_online_link_read(sync_id)
-    except RateLimited as limited:
-        raise self.retry(
-            countdown=min(limited.retry_after, INVOICE_RETRY_COUNTDOWN_CAP)
-        ) from limited
-    except Transient as transient:
-        raise self.retry(countdown=min(2**self.request.retries, 300)) from transient
-    except AuthLost:
-        pass  # read again once reconnected and the invoice is pushed or emailed
-
-
-@shared_task(name="xero_sync.tasks.invoice_email_task", bind=True, acks_late=True, max_retries=8)
 def invoice_email_task(self: Task[Any, Any], sync_id: int) -> None:
     """One press of "Email from Xero"; its retries are the same request (one email)."""
     try:
         in_xero.invoice_email_send(sync_id)
     except (RateLimited, Transient) as interrupted:
-        if self.request.retries >= self.max_retries:
+        if self.request.retries >= EMAIL_MAX_RETRIES:
             in_xero.invoice_email_failed(sync_id, interrupted.message)
             return
         wait = getattr(interrupted, "retry_after", 0) or min(2**self.request.retries, 300)

@@ -24,7 +24,7 @@ from ..forms import EarlierInvoicesForm
 from ..models import XeroConnection
 from ..organisation.services import currency_add, organisation_settings_refresh
 from . import outbox
-from .in_xero import invoice_email_request, invoice_online_link_want
+from .in_xero import invoice_email_request, invoice_online_link_read
 from .models import InvoiceSync
 
 # Failures whose fix may be made in Xero: its settings are read again on Retry.
@@ -138,8 +138,18 @@ def invoice_sync_email(request: AccountRequest, account: Account, pk: int) -> Ht
 @account_view()
 @require_POST
 def invoice_sync_online_link(request: AccountRequest, account: Account, pk: int) -> HttpResponse:
-    """Read the invoice's online link from Xero again (it is read once Xero approves it)."""
+    """ "Get the online link": read once from Xero and kept, to copy to the customer."""
     sync = get_object_or_404(InvoiceSync, invoice__account=account, invoice_id=pk)
-    invoice_online_link_want(sync)
-    messages.info(request, "Asking Xero for the invoice's online link.")
+    try:
+        found = invoice_online_link_read(sync)
+    except ValidationError as refused:
+        for message in refused.messages:
+            messages.error(request, message)
+    except XeroError as error:
+        messages.error(request, f"Xero did not give the online link: {error.message}")
+    else:
+        if found:
+            messages.success(request, "The invoice's online link is ready to copy.")
+        else:
+            messages.error(request, "Xero answered without an online link; try again later.")
     return redirect("invoices:detail", account_slug=account.slug, pk=pk)

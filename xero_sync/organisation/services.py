@@ -17,6 +17,7 @@ from ..connection.calls import xero_client_for
 from ..connection.selectors import connection_get
 from ..models import XeroConnection
 from .models import OrganisationSettings
+from .selectors import settings_as_read
 
 # As long as the chart of accounts is cached (connection.views.ACCOUNTS_CACHE_SECONDS).
 FRESH_FOR = timedelta(minutes=10)
@@ -90,9 +91,10 @@ def invoice_currencies(account: Account) -> list[str] | None:
     """The invoice form's choices: the organisation's enabled currencies, when connected and
     read (None otherwise: the form then takes any three letters)."""
     connection = connection_get(account)
-    if connection is None:
+    if connection is None or not connection.tenant_id:
         return None
-    stored = organisation_settings_refresh(connection)
+    # Not usable (a reconnect is needed): the currencies as last read, if ever.
+    stored = organisation_settings_refresh(connection) or settings_as_read(connection)
     if stored is None or stored.currencies_read_at is None:
         return None
     return list(stored.currencies)
