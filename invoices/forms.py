@@ -14,6 +14,7 @@ from platform_crm.templatetags.formatting import decimal_text
 from taxes.calculation import Line, line_amount
 from taxes.models import TaxRate
 
+from .integrations import invoice_currency_choices
 from .models import Invoice, InvoiceLine, PaymentMethod
 from .selectors import contact_choices, invoice_number_fixed_reason, tax_rate_choices
 from .services import CreditLineInput, LineInput
@@ -51,6 +52,24 @@ class InvoiceForm(forms.ModelForm[Invoice]):
             self.fields["number"].help_text = f"It can no longer change: {fixed}"
         else:
             self.fields["number"].required = False  # left empty: it stays as it is
+        self._currency_choices()
+
+    def _currency_choices(self) -> None:
+        """With connected books, a choice of their currencies and the account's own (and the
+        invoice's, so an edit never changes it unasked); otherwise any three letters."""
+        allowed = invoice_currency_choices(self.account)
+        if allowed is None:
+            return
+        codes = [self.account.currency.upper()]
+        if self.instance.pk and self.instance.currency:
+            codes.append(self.instance.currency)
+        codes += allowed
+        unique = list(dict.fromkeys(codes))
+        self.fields["currency"] = forms.ChoiceField(
+            choices=[(code, code) for code in unique],
+            help_text="The currencies enabled in your accounting organisation, and the "
+            "account's own.",
+        )
 
     def clean_number(self) -> str:
         number: str = self.cleaned_data["number"].strip()

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
+from platform_crm.models import Account
+
 from .models import Invoice
 
 
@@ -34,6 +36,9 @@ class InvoiceIntegration:
     list_related: tuple[str, ...] = ()  # what the list cell reads (select_related)
     list_filter: InvoiceListFilter | None = None
     form_notice_template: str = ""  # above the edit form
+    # The currencies invoices may use, as the connected books have them (None: no say, e.g.
+    # not connected); the form offers them and the account's own.
+    currencies: Callable[[Account], list[str] | None] | None = None
 
 
 _registered: dict[str, InvoiceIntegration] = {}
@@ -46,6 +51,16 @@ def invoice_integration_register(integration: InvoiceIntegration) -> None:
 
 def invoice_integrations() -> list[InvoiceIntegration]:
     return list(_registered.values())
+
+
+def invoice_currency_choices(account: Account) -> list[str] | None:
+    """What the integrations allow (the union), or None when none has a say."""
+    allowed: list[str] | None = None
+    for integration in _registered.values():
+        found = integration.currencies(account) if integration.currencies else None
+        if found is not None:
+            allowed = [*(allowed or []), *(c for c in found if c not in (allowed or []))]
+    return allowed
 
 
 def invoice_list_filters() -> list[InvoiceListFilter]:

@@ -17,6 +17,7 @@ from contacts.models import Contact
 from platform_crm.models import Account
 from taxes.models import TaxRate
 
+from .currencies import currency_places
 from .history import change_record, invoice_event_record
 from .models import (
     NUMBER_MAX_LENGTH,
@@ -179,7 +180,7 @@ def _validate_line(invoice: Invoice, line: LineInput, n: int) -> None:
 def _totals_apply(invoice: Invoice, lines: Sequence[InvoiceLine]) -> None:
     """Set each line's amounts and the invoice's totals from taxes.calculation; refused when
     they would not fit their columns."""
-    totals = totals_for(tax_mode=invoice.tax_mode, lines=lines)
+    totals = totals_for(tax_mode=invoice.tax_mode, lines=lines, currency=invoice.currency)
     too_large = totals_too_large(totals)
     if too_large:
         raise ValidationError(too_large)
@@ -405,8 +406,7 @@ def payment_record(
             raise ValidationError("This invoice is already paid in full.")
         if amount <= 0:
             raise ValidationError({"amount": "A payment must be more than zero."})
-        if amount != amount.quantize(Decimal("0.01")):
-            raise ValidationError({"amount": "Give the amount in whole cents."})
+        _whole_cents(amount, "amount", "amount", invoice.currency)
         if amount > invoice.amount_due:
             raise ValidationError(
                 {
@@ -536,10 +536,13 @@ def credit_note_number(invoice: Invoice) -> str:
     return f"{invoice.number}-CN{invoice.credit_notes.count() + 1}"
 
 
-def _whole_cents(amount: Decimal, field: str, what: str) -> Decimal:
+def _whole_cents(amount: Decimal, field: str, what: str, currency: str = "") -> Decimal:
+    """The amount, refused when finer than the currency's smallest unit (a cent; a yen)."""
     amount = Decimal(amount)
-    if amount != amount.quantize(Decimal("0.01")):
-        raise ValidationError({field: f"Give the {what} in whole cents."})
+    places = currency_places(currency)
+    if amount != amount.quantize(Decimal(1).scaleb(-places)):
+        unit = "cents" if places else f"whole {currency}"
+        raise ValidationError({field: f"Give the {what} in {unit}."})
     return amount
 
 
@@ -581,7 +584,7 @@ def _credit_lines_by_line(invoice: Invoice, lines: Sequence[CreditLineInput]) ->
 def _credit_line_by_amount(invoice: Invoice, amount: Decimal, reason: str) -> CreditNoteLine:
     """One line of `amount`, tax included, at the invoice's one tax rate (a credit of an amount
     is the amount the customer gets back, tax and all)."""
-    amount = _whole_cents(amount, "amount", "amount")
+    amount = _whole_cents(amount, "amount", "amount", invoice.currency)
     if amount <= 0:
         raise ValidationError({"amount": "Credit an amount of more than zero."})
     rates = {line.tax_rate_id for line in invoice.lines.all()}
@@ -646,8 +649,8 @@ def credit_note_create(
         else:
             rows = [_credit_line_by_amount(invoice, Decimal(amount or 0), reason)]
             tax_mode = TaxMode.NO_TAX if invoice.tax_mode == TaxMode.NO_TAX else TaxMode.INCLUSIVE
-        totals = totals_for(tax_mode=tax_mode, lines=rows)
-        refund = _whole_cents(refund, "refund", "refund")
+        totals = totals_for(tax_mode=tax_mode, lines=rows, currency=invoice.currency)
+        refund = _whole_cents(refund, "refund", "refund", invoice.currency)
         left = credit_note_left(invoice)
         currency = invoice.currency
         if totals.total <= 0:

@@ -11,6 +11,7 @@ from taxes.calculation import Component, Line, Totals, invoice_totals
 from taxes.calculation import TaxMode as CalculationTaxMode
 from taxes.models import TaxRate
 
+from .currencies import currency_places
 from .models import Invoice, InvoiceLine
 
 
@@ -23,7 +24,8 @@ def tax_components(tax_rate: TaxRate | None) -> tuple[Component, ...]:
     )
 
 
-def totals_for(*, tax_mode: str, lines: Sequence[Any]) -> Totals:
+def totals_for(*, tax_mode: str, lines: Sequence[Any], currency: str = "") -> Totals:
+    """Rounded to the currency's places (JPY to whole yen, as Xero rounds it)."""
     return invoice_totals(
         [
             Line(
@@ -35,6 +37,7 @@ def totals_for(*, tax_mode: str, lines: Sequence[Any]) -> Totals:
             for line in lines
         ],
         CalculationTaxMode(tax_mode),
+        currency_places(currency),
     )
 
 

@@ -142,7 +142,7 @@ def _preview(form: InvoiceForm, formset: BaseLineFormSet) -> Invoice | Totals:
     mode = form.data.get("tax_mode")
     if mode not in TaxMode.values:
         mode = TaxMode.EXCLUSIVE
-    return totals_for(tax_mode=mode, lines=formset.lines())
+    return totals_for(tax_mode=mode, lines=formset.lines(), currency=form.data.get("currency", ""))
 
 
 @account_view()

@@ -1,8 +1,9 @@
 """Invoice arithmetic, done the way Xero does it, in Decimal.
 
-- A line's amount is quantity x unit price less its discount, rounded to the cent.
-- A line's tax is computed on that amount at the tax rate's effective rate and rounded to the
-  cent, line by line; the invoice's tax is the sum of its lines' taxes (never tax on the total).
+- A line's amount is quantity x unit price less its discount, rounded to the cent (to the
+  currency's places: JPY has none).
+- A line's tax is computed on that amount at the tax rate's effective rate and rounded the
+  same way, line by line; the invoice's tax is the sum of its lines' taxes (never tax on the total).
 - Tax-exclusive: the total is subtotal + tax. Tax-inclusive: the line amount already holds the
   tax (tax = amount x r / (100 + r)); the subtotal is what remains. No tax: tax is zero.
 - Rounding is half away from zero (ROUND_HALF_UP on Decimal), as Xero rounds.
@@ -58,16 +59,17 @@ class Totals:
     total: Decimal
 
 
-def to_cents(value: Decimal) -> Decimal:
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+def to_cents(value: Decimal, places: int = 2) -> Decimal:
+    """Rounded to the currency's smallest unit: the cent, or the whole unit for places=0."""
+    return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
-def line_amount(line: Line) -> Decimal:
+def line_amount(line: Line, places: int = 2) -> Decimal:
     gross = Decimal(line.quantity) * Decimal(line.unit_amount)
-    return to_cents(gross * (HUNDRED - Decimal(line.discount_rate)) / HUNDRED)
+    return to_cents(gross * (HUNDRED - Decimal(line.discount_rate)) / HUNDRED, places)
 
 
-def _split(tax: Decimal, components: Sequence[Component]) -> tuple[Decimal, ...]:
+def _split(tax: Decimal, components: Sequence[Component], places: int) -> tuple[Decimal, ...]:
     """Each component's share of a line's tax, in cents, adding up to the tax exactly."""
     if not components:
         return ()
@@ -77,24 +79,25 @@ def _split(tax: Decimal, components: Sequence[Component]) -> tuple[Decimal, ...]
     total_weight = sum(weights, Decimal(0))
     if total_weight == 0:
         return tuple(Decimal("0.00") for _ in components)
-    parts = [to_cents(tax * w / total_weight) for w in weights[:-1]]
+    parts = [to_cents(tax * w / total_weight, places) for w in weights[:-1]]
     return (*parts, tax - sum(parts, Decimal(0)))
 
 
-def line_result(line: Line, mode: TaxMode) -> LineResult:
-    amount = line_amount(line)
+def line_result(line: Line, mode: TaxMode, places: int = 2) -> LineResult:
+    amount = line_amount(line, places)
     if mode == TaxMode.NO_TAX or not line.components:
         return LineResult(amount, Decimal("0.00"), tuple(Decimal("0.00") for _ in line.components))
     rate = effective_rate((c.rate, c.compound) for c in line.components)
     if mode == TaxMode.EXCLUSIVE:
-        tax = to_cents(amount * rate / HUNDRED)
+        tax = to_cents(amount * rate / HUNDRED, places)
     else:
-        tax = to_cents(amount * rate / (HUNDRED + rate))
-    return LineResult(amount, tax, _split(tax, line.components))
+        tax = to_cents(amount * rate / (HUNDRED + rate), places)
+    return LineResult(amount, tax, _split(tax, line.components, places))
 
 
-def invoice_totals(lines: Sequence[Line], mode: TaxMode) -> Totals:
-    results = tuple(line_result(line, mode) for line in lines)
+def invoice_totals(lines: Sequence[Line], mode: TaxMode, places: int = 2) -> Totals:
+    """`places`: the currency's decimal places (2; 0 for JPY and the like)."""
+    results = tuple(line_result(line, mode, places) for line in lines)
     amounts = sum((r.line_amount for r in results), Decimal("0.00"))
     tax = sum((r.tax_amount for r in results), Decimal("0.00"))
     if mode == TaxMode.INCLUSIVE:

@@ -33,6 +33,9 @@ from .invoices.models import PastInvoiceImport as PastInvoiceImport
 from .invoices.models import PaymentSync as PaymentSync
 from .invoices.models import XeroInvoiceNumber as XeroInvoiceNumber
 
+# organisation
+from .organisation.models import OrganisationSettings as OrganisationSettings
+
 # reconcile
 from .reconcile.models import Direction as Direction
 from .reconcile.models import ReconciliationDifference as ReconciliationDifference

@@ -43,6 +43,17 @@ urlpatterns = [
     ),
     path("xero/invoices/<int:pk>/retry/", invoice_views.invoice_sync_retry, name="invoice_retry"),
     path(
+        "xero/invoices/<int:pk>/add-currency/",
+        invoice_views.invoice_sync_add_currency,
+        name="invoice_add_currency",
+    ),
+    path("xero/invoices/<int:pk>/email/", invoice_views.invoice_sync_email, name="invoice_email"),
+    path(
+        "xero/invoices/<int:pk>/online-link/",
+        invoice_views.invoice_sync_online_link,
+        name="invoice_online_link",
+    ),
+    path(
         "xero/invoices/<int:invoice_pk>/badge/",
         invoice_views.invoice_sync_badge,
         name="invoice_badge",

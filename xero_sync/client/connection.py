@@ -1,12 +1,15 @@
 """Typed calls about the connection itself: the grant's organisations, the organisation,
-its chart of accounts and its tax rates."""
+its chart of accounts, its tax rates and its currencies."""
 
 from typing import Any
+
+from xero_python.accounting import Currency as XCurrency
+from xero_python.accounting import CurrencyCode
 
 from ..inbound import normalise
 from .answers import dicts
 from .errors import BadAnswer
-from .shapes import LedgerAccount, Organisation, Tenant
+from .shapes import Currency, LedgerAccount, Organisation, Tenant
 from .transport import Transport
 
 
@@ -53,6 +56,8 @@ class ConnectionCalls(Transport):
             country_code=normalise.text(org.get("CountryCode"), 3),
             base_currency=normalise.text(org.get("BaseCurrency"), 3),
             short_code=normalise.text(org.get("ShortCode"), 20),
+            period_lock_date=normalise.day(org.get("PeriodLockDate")),
+            end_of_year_lock_date=normalise.day(org.get("EndOfYearLockDate")),
         )
 
     def ledger_accounts(self) -> list[LedgerAccount]:
@@ -83,3 +88,32 @@ class ConnectionCalls(Transport):
             lambda acc, ident, **o: acc.get_tax_rates(self.connection.tenant_id, **o),
             "TaxRates",
         )
+
+    def currencies(self) -> list[Currency]:
+        """The currencies the organisation has enabled (base first, as Xero lists them); a
+        code that is not three letters is left out (no invoice could use it)."""
+        found = self._list(
+            "currencies.list",
+            lambda acc, ident, **o: acc.get_currencies(self.connection.tenant_id, **o),
+            "Currencies",
+        )
+        currencies = []
+        for raw in dicts(found):
+            code = normalise.text(raw.get("Code"))
+            if len(code) == 3 and code.isalpha() and code.isupper():
+                currencies.append(Currency(code, normalise.text(raw.get("Description"), 100)))
+        return currencies
+
+    def currency_add(self, code: str, *, idempotency_key: str) -> Currency:
+        """PUT /Currencies: enable one more currency in the organisation. A code outside
+        Xero's list raises ValueError before any call."""
+        body = XCurrency(code=CurrencyCode(code))
+        answer = self._write_one(
+            "currencies.add",
+            lambda acc, ident, **o: acc.create_currency(self.connection.tenant_id, body, **o),
+            "Currencies",
+            idempotency_key=idempotency_key,
+        )
+        if not isinstance(answer, dict) or normalise.text(answer.get("Code")) != code:
+            raise BadAnswer(f"Xero's answer does not name the currency {code}.")
+        return Currency(code, normalise.text(answer.get("Description"), 100))

@@ -8,12 +8,13 @@ from typing import Any
 
 from xero_python.accounting import Account as XAccount
 from xero_python.accounting import Contact as XContact
-from xero_python.accounting import CurrencyCode, LineAmountTypes, LineItem
+from xero_python.accounting import CurrencyCode, LineAmountTypes, LineItem, RequestEmpty
 from xero_python.accounting import Invoice as XInvoice
 from xero_python.accounting import Invoices as XInvoices
 from xero_python.accounting import Payment as XPayment
 from xero_python.api_client.serializer import serialize
 
+from ..inbound import normalise
 from .answers import JsonObject, pagination
 from .errors import BadAnswer, NotFound
 from .shapes import InvoiceBody, LineBody, PaymentBody
@@ -208,6 +209,32 @@ class InvoiceCalls(Transport):
             "payments.delete",
             lambda acc, ident, **o: acc.delete_payment(
                 self.connection.tenant_id, payment_id, {"Status": "DELETED"}, **o
+            ),
+            raw=True,
+            write=True,
+            idempotency_key=idempotency_key,
+        )
+
+    def online_invoice_url(self, invoice_id: str) -> str:
+        """The invoice's online link, for a customer to view and pay it ("" when Xero answers
+        none). Xero has one only for approved sales invoices (a 400 otherwise)."""
+        found = self._list(
+            "invoices.online",
+            lambda acc, ident, **o: acc.get_online_invoice(
+                self.connection.tenant_id, invoice_id, **o
+            ),
+            "OnlineInvoices",
+        )
+        first = found[0] if found and isinstance(found[0], dict) else {}
+        url = normalise.text(first.get("OnlineInvoiceUrl"), 500)
+        return url if url.startswith(("https://", "http://")) else ""
+
+    def invoice_email(self, invoice_id: str, *, idempotency_key: str) -> None:
+        """POST /Invoices/{id}/Email: Xero emails the invoice to its contact (204)."""
+        self._call(
+            "invoices.email",
+            lambda acc, ident, **o: acc.email_invoice(
+                self.connection.tenant_id, invoice_id, RequestEmpty(), **o
             ),
             raw=True,
             write=True,

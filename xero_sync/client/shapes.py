@@ -40,6 +40,17 @@ class Organisation:
     country_code: str
     base_currency: str
     short_code: str
+    # Xero refuses to approve a document dated on or before either (None: not set).
+    period_lock_date: datetime.date | None = None
+    end_of_year_lock_date: datetime.date | None = None
+
+
+@dataclass(frozen=True)
+class Currency:
+    """A currency the organisation has enabled (its base currency among them)."""
+
+    code: str
+    description: str
 
 
 @dataclass(frozen=True)

@@ -274,6 +274,8 @@ class Transport:
                 body = data.data  # read here, so a slow body is inside the timeout handling
                 if status_code >= 400:
                     raise ApiException(http_resp=RESTResponse(data))
+                if status_code == 204:
+                    return {}  # done, nothing to say (an invoice's Email)
                 answer = json.loads(body, parse_float=Decimal)
                 if not isinstance(answer, dict):
                     raise BadAnswer("Xero's answer is not a JSON object.", outcome_unknown=write)

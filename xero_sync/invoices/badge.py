@@ -11,6 +11,7 @@ from invoices.integrations import (
 )
 from invoices.models import Invoice
 
+from ..organisation.services import invoice_currencies
 from .models import InvoiceSyncState
 
 NOT_IN_XERO = "none"
@@ -45,5 +46,6 @@ def invoice_badge_register() -> None:
                 apply=invoices_by_sync_state,
             ),
             form_notice_template="xero_sync/invoice_form_notice.html",
+            currencies=invoice_currencies,
         )
     )

@@ -30,6 +30,7 @@ from ..context import changes_from_xero
 from ..inbound import normalise
 from ..inbound.quarantine import Held, quarantine_hold, quarantine_release
 from ..models import QuarantineKind, XeroConnection
+from .in_xero import invoice_seen_in_xero
 from .made_in_xero import invoice_bring_in, invoice_edits_apply
 from .mapping import XeroInvoice, invoice_from_xero, invoice_label
 from .models import InvoiceSync, PaymentSync, XeroInvoiceNumber
@@ -208,6 +209,7 @@ def invoice_apply(connection: XeroConnection, found: XeroInvoice, held: list[Hel
     if seen != (sync.xero_status, sync.xero_updated_at):
         sync.xero_status, sync.xero_updated_at = seen
         sync.save(update_fields=["xero_status", "xero_updated_at"])
+    invoice_seen_in_xero(sync, found.currency_rate)
     held += [
         Held(
             kind=QuarantineKind.PAYMENT,

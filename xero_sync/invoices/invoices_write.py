@@ -16,7 +16,13 @@ from ..client.invoices import invoice_fingerprint, invoices_request_digest
 from ..inbound import normalise
 from ..models import XeroConnection
 from .keys import digest
-from .mapping import InvoiceFacts, LineFacts, invoice_body, invoice_from_xero
+from .mapping import (
+    InvoiceFacts,
+    LineFacts,
+    currency_rate_from_xero,
+    invoice_body,
+    invoice_from_xero,
+)
 from .models import InvoiceSync, XeroInvoiceNumber
 from .refusals import RowFailed, is_definite, locked_failure, refusal, xero_cannot_edit
 from .rows import Row
@@ -156,6 +162,7 @@ def invoice_answer(row: Row, answer: object) -> None:
     row.moved = True
     sync.xero_invoice_id = xero_id
     sync.xero_status = normalise.text(answer.get("Status"), 20)
+    sync.xero_currency_rate = currency_rate_from_xero(answer) or sync.xero_currency_rate
     invoice_event_record(
         sync.invoice,
         ("Created in Xero as " if created else "Updated in Xero: ") + sync.xero_status,
@@ -179,6 +186,7 @@ def invoice_answer(row: Row, answer: object) -> None:
             "xero_line_ids",
             "outcome_unknown",
             "pushed_fingerprint",
+            "xero_currency_rate",
         ]
     )
     XeroInvoiceNumber.objects.update_or_create(

@@ -233,10 +233,24 @@ class XeroInvoice:
     unread_payments: tuple[UnreadPayment, ...] = ()
     line_item_ids: tuple[str, ...] = ()
     raw: object = field(default=None, repr=False, compare=False)
+    currency_rate: Decimal | None = None
 
     @property
     def label(self) -> str:
         return self.number or self.invoice_id
+
+
+def currency_rate_from_xero(raw: object) -> Decimal | None:
+    """Xero's CurrencyRate of a document (6 dp); None when absent, not a positive number or
+    beyond what the column holds: the rate is only shown, never worth losing the invoice for."""
+    value = raw.get("CurrencyRate") if isinstance(raw, dict) else None
+    if value is None:
+        return None
+    try:
+        rate = normalise.decimal(value, max_digits=18, places=6)
+    except normalise.Unstorable:
+        return None
+    return rate if rate > 0 else None
 
 
 def _id(raw: dict[str, object], key: str, *, required: bool = False) -> str:
@@ -287,6 +301,7 @@ def invoice_from_xero(raw: object) -> XeroInvoice:
             for line in (lines if isinstance(lines, list) else [])
         ),
         raw=raw,
+        currency_rate=currency_rate_from_xero(raw),
     )
 
 

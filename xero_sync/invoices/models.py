@@ -82,6 +82,16 @@ class InvoiceSync(models.Model):
     xero_updated_at = models.DateTimeField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Xero's CurrencyRate (units of the invoice's currency one unit of the base buys), once
+    # Xero has one: from the push's answer and the poll.
+    xero_currency_rate = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
+    # The invoice's online link in Xero, for the customer (read when first asked for).
+    online_invoice_url = models.CharField(max_length=500, blank=True)
+    # "Email from Xero": each press is one more request (its idempotency key counts them), so
+    # a worker's retry of the same press never sends a second email.
+    emails_requested = models.PositiveIntegerField(default=0)
+    email_state = models.CharField(max_length=10, blank=True)  # "", sending, sent, failed
+    email_error = models.TextField(blank=True)
 
     class Meta:
         indexes = [

@@ -1,12 +1,18 @@
 """What would fail in Xero, found without spending an API call: the contact's name, tax rates
 mapped and not broken, a tax rate on every taxed line, a payment account when there are payments
-or refunds,
-a number Xero already holds for another invoice."""
+or refunds, a number Xero already holds for another invoice, a currency the organisation has not
+enabled, and an approval dated on or before its lock date (the organisation's settings as last
+read, xero_sync.organisation)."""
 
-from invoices.models import TaxMode
+from invoices.models import InvoiceStatus, TaxMode
 
+from ..organisation.selectors import settings_as_read
+from ..organisation.services import lock_date_in_force
 from .models import InvoiceSync, XeroInvoiceNumber
-from .refusals import RowFailed, number_taken_message, page_url
+from .refusals import RowFailed, currency_message, lock_date_message, number_taken_message, page_url
+
+# Xero's statuses of an invoice it has not approved (yet).
+NOT_APPROVED = ("", "DRAFT", "SUBMITTED")
 
 
 class PreflightFailed(RowFailed):
@@ -56,3 +62,21 @@ def preflight(sync: InvoiceSync) -> None:
                 number_taken_message(invoice.number),
                 edit_page,
             )
+    _organisation_settings_allow(sync)
+
+
+def _organisation_settings_allow(sync: InvoiceSync) -> None:
+    invoice = sync.invoice
+    stored = settings_as_read(sync.connection)
+    if stored is None or invoice.status == InvoiceStatus.VOID:
+        return  # never read: Xero decides (and its refusal reads them)
+    edit_page = page_url("invoices:edit", invoice.account, pk=invoice.pk)
+    allowed = {*stored.currencies, invoice.account.currency.upper()}
+    if stored.currencies_read_at is not None and invoice.currency not in allowed:
+        raise PreflightFailed(
+            "currency", currency_message(invoice, list(stored.currencies)), edit_page
+        )
+    lock = lock_date_in_force(stored)
+    approving = invoice.status != InvoiceStatus.DRAFT and sync.xero_status in NOT_APPROVED
+    if lock is not None and approving and invoice.issue_date <= lock[0]:
+        raise PreflightFailed("lock_date", lock_date_message(invoice, lock), edit_page)

@@ -1,16 +1,28 @@
 """Why a row cannot go on, in words a person can act on, with the page where the fix is."""
 
+import datetime
+from collections.abc import Callable
+from contextlib import suppress
+
 from django.urls import reverse
 
+from invoices.models import Invoice
 from platform_crm.models import Account
 
 from ..client.errors import AuthLost, RateLimited, Transient, XeroError
+from ..organisation.selectors import settings_as_read
+from ..organisation.services import currencies_refresh, lock_date_in_force, lock_dates_refresh
 from .models import InvoiceSync
 from .numbers import number_taken_remember
 
 # Xero's words for "this invoice has a payment, it cannot change" and "number taken".
 XERO_LOCKED_HINTS = ("payment or credit note allocated", "cannot be edited")
 NUMBER_TAKEN_HINTS = ("must be unique",)
+# ... for a currency the organisation has not enabled (or one it does not know), a date on or
+# before a lock date, and the plan's cap on approved invoices (xero_sandbox/README.md).
+CURRENCY_HINTS = ("not subscribed to currency", "currency code")
+LOCK_DATE_HINTS = ("lock date",)
+PLAN_LIMIT_HINTS = ("limit of invoices you can approve",)
 
 
 class RowFailed(Exception):
@@ -42,9 +54,62 @@ def number_taken_message(number: str) -> str:
     )
 
 
+def currency_message(invoice: Invoice, enabled: list[str]) -> str:
+    code = invoice.currency
+    takes = f" It takes invoices in {', '.join(enabled)}." if enabled else ""
+    return (
+        f"Xero's organisation does not use {code}, the currency of invoice {invoice.number}."
+        f"{takes} Change the invoice's currency, or have an admin add {code} to Xero (the "
+        "button on this invoice's page), then press Retry."
+    )
+
+
+def lock_date_message(invoice: Invoice, lock: tuple[datetime.date, str] | None) -> str:
+    dated = f"Invoice {invoice.number} is dated {invoice.issue_date:%-d %b %Y}"
+    if lock is None:
+        where = "in a period Xero has locked"
+        after = "after Xero's lock date"
+    else:
+        where = f"on or before Xero's {lock[1]} ({lock[0]:%-d %b %Y})"
+        after = f"after {lock[0]:%-d %b %Y}"
+    return (
+        f"{dated}, {where}, so Xero will not approve it. Change the invoice's date to one "
+        f"{after}, or ask your accountant to move the lock date in Xero, then press Retry."
+    )
+
+
+PLAN_LIMIT_MESSAGE = (
+    "Xero's plan for this organisation allows no more approved invoices this month (Xero: "
+    "“You have reached the limit of invoices you can approve”). Upgrade the Xero plan, or wait "
+    "for next month, then press Retry."
+)
+
+
+def _settings_read_again(sync: InvoiceSync, refresh: Callable[..., object]) -> None:
+    """Xero refused on account of its settings: what we hold is out of date. Best effort: the
+    refusal stands whether or not Xero can be read now."""
+    with suppress(XeroError):
+        refresh(sync.connection, force=True)
+
+
 def refusal(sync: InvoiceSync, messages: list[str]) -> RowFailed:
     text = "; ".join(messages) or "no reason given"
     lowered = text.lower()
+    invoice = sync.invoice
+    if any(hint in lowered for hint in CURRENCY_HINTS):
+        _settings_read_again(sync, currencies_refresh)
+        stored = settings_as_read(sync.connection)
+        enabled = list(stored.currencies) if stored else []
+        edit = page_url("invoices:edit", invoice.account, pk=invoice.pk)
+        return RowFailed("currency", currency_message(invoice, enabled), edit)
+    if any(hint in lowered for hint in LOCK_DATE_HINTS):
+        _settings_read_again(sync, lock_dates_refresh)
+        stored = settings_as_read(sync.connection)
+        lock = lock_date_in_force(stored) if stored else None
+        edit = page_url("invoices:edit", invoice.account, pk=invoice.pk)
+        return RowFailed("lock_date", lock_date_message(invoice, lock), edit)
+    if any(hint in lowered for hint in PLAN_LIMIT_HINTS):
+        return RowFailed("plan_limit", PLAN_LIMIT_MESSAGE)
     if any(hint in lowered for hint in XERO_LOCKED_HINTS):
         return locked_failure(sync)
     if any(hint in lowered for hint in NUMBER_TAKEN_HINTS):

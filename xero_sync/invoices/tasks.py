@@ -5,7 +5,7 @@ from celery import Task, shared_task
 from ..client.errors import AuthLost, RateLimited, Transient
 from ..models import ConnectionStatus, XeroConnection
 from ..runs import run_waiting_for_xero
-from . import drain, from_xero, outbox, past
+from . import drain, from_xero, in_xero, outbox, past
 from .models import PastInvoiceImport
 
 # Invoice pushes wait for Xero in the database; only short waits are also countdowns.
@@ -76,3 +76,26 @@ def past_invoice_import_task(self: Task[Any, Any], import_id: int) -> None:
 def past_invoice_imports_sweep_task() -> int:
     """Beat: re-queue past-invoice imports and previews whose task was lost."""
     return past.past_imports_sweep()
+
+
+EMAIL_MAX_RETRIES = 8
+
+
+@shared_task(
+    name="xero_sync.tasks.invoice_email_task",
+    bind=True,
+    acks_late=True,
+    max_retries=EMAIL_MAX_RETRIES,
+)
+def invoice_email_task(self: Task[Any, Any], sync_id: int) -> None:
+    """One press of "Email from Xero"; its retries are the same request (one email)."""
+    try:
+        in_xero.invoice_email_send(sync_id)
+    except (RateLimited, Transient) as interrupted:
+        if self.request.retries >= EMAIL_MAX_RETRIES:
+            in_xero.invoice_email_failed(sync_id, interrupted.message)
+            return
+        wait = getattr(interrupted, "retry_after", 0) or min(2**self.request.retries, 300)
+        raise self.retry(countdown=min(wait, INVOICE_RETRY_COUNTDOWN_CAP)) from interrupted
+    except AuthLost as lost:
+        in_xero.invoice_email_failed(sync_id, lost.message)

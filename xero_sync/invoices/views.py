@@ -13,16 +13,22 @@ from django.views.decorators.http import require_POST
 from invoices.selectors import invoice_get
 from invoices.services import invoice_renumber
 from platform_crm.models import Account, Role
-from platform_crm.tenancy import account_view
+from platform_crm.tenancy import AccountRequest, account_view
 
 from .. import selectors
+from ..client.errors import XeroError
 from ..connection.activity import connection_record_activity
 from ..connection.selectors import connection_get
 from ..connection.views import to_integrations
 from ..forms import EarlierInvoicesForm
 from ..models import XeroConnection
+from ..organisation.services import currency_add, organisation_settings_refresh
 from . import outbox
+from .in_xero import invoice_email_request, invoice_online_link_read
 from .models import InvoiceSync
+
+# Failures whose fix may be made in Xero: its settings are read again on Retry.
+SETTINGS_CAUSES = ("currency", "lock_date")
 
 
 def send_earlier_and_say(request: HttpRequest, connection: XeroConnection, since: date) -> None:
@@ -63,6 +69,9 @@ def xero_earlier_invoices(request: HttpRequest, account: Account) -> HttpRespons
 def invoice_sync_retry(request: HttpRequest, account: Account, pk: int) -> HttpResponse:
     """Staff press Retry on an invoice that did not reach Xero (after fixing the cause)."""
     sync = get_object_or_404(InvoiceSync, invoice__account=account, invoice_id=pk)
+    if sync.error_cause in SETTINGS_CAUSES:
+        # The fix may have been made in Xero (a lock date moved, a currency added there).
+        organisation_settings_refresh(sync.connection, force=True)
     outbox.invoice_sync_retry(sync)
     messages.success(request, "Sending the invoice to Xero again.")
     return redirect("invoices:detail", account_slug=account.slug, pk=pk)
@@ -89,4 +98,58 @@ def invoice_sync_renumber(request: HttpRequest, account: Account, pk: int) -> Ht
             messages.error(request, message)
     else:
         messages.success(request, f"Invoice {old} is now {invoice.number}; sending it to Xero.")
+    return redirect("invoices:detail", account_slug=account.slug, pk=pk)
+
+
+@account_view(role=Role.ADMIN)
+@require_POST
+def invoice_sync_add_currency(request: AccountRequest, account: Account, pk: int) -> HttpResponse:
+    """An admin adds the invoice's currency to Xero, on purpose (Xero cannot remove one), from
+    the invoice's failure; the invoice is then sent again."""
+    sync = get_object_or_404(InvoiceSync, invoice__account=account, invoice_id=pk)
+    code = sync.invoice.currency
+    try:
+        currency_add(connection=sync.connection, code=code, user=request.user)
+    except ValueError:
+        messages.error(request, f"{code} is not a currency Xero knows; change the invoice's.")
+    except XeroError as error:
+        messages.error(request, f"Xero did not add {code}: {error.message}")
+    else:
+        outbox.invoice_sync_retry(sync)
+        messages.success(request, f"{code} is now enabled in Xero; sending the invoice again.")
+    return redirect("invoices:detail", account_slug=account.slug, pk=pk)
+
+
+@account_view()
+@require_POST
+def invoice_sync_email(request: AccountRequest, account: Account, pk: int) -> HttpResponse:
+    """ "Email from Xero": Xero sends its own email of the invoice to the contact."""
+    sync = get_object_or_404(InvoiceSync, invoice__account=account, invoice_id=pk)
+    try:
+        invoice_email_request(sync=sync, user=request.user)
+    except ValidationError as refused:
+        for message in refused.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, "Xero is emailing the invoice to the contact.")
+    return redirect("invoices:detail", account_slug=account.slug, pk=pk)
+
+
+@account_view()
+@require_POST
+def invoice_sync_online_link(request: AccountRequest, account: Account, pk: int) -> HttpResponse:
+    """ "Get the online link": read once from Xero and kept, to copy to the customer."""
+    sync = get_object_or_404(InvoiceSync, invoice__account=account, invoice_id=pk)
+    try:
+        found = invoice_online_link_read(sync)
+    except ValidationError as refused:
+        for message in refused.messages:
+            messages.error(request, message)
+    except XeroError as error:
+        messages.error(request, f"Xero did not give the online link: {error.message}")
+    else:
+        if found:
+            messages.success(request, "The invoice's online link is ready to copy.")
+        else:
+            messages.error(request, "Xero answered without an online link; try again later.")
     return redirect("invoices:detail", account_slug=account.slug, pk=pk)

@@ -21,6 +21,9 @@ FAILURE_CAUSE_TITLES = {
     "xero_locked": "Xero can no longer change the invoice (it has a payment there)",
     "xero_unavailable": "Xero could not be reached after many tries",
     "internal": "Could not prepare the invoice for Xero",
+    "currency": "Currency not enabled in Xero",
+    "lock_date": "Dated in a period Xero has locked",
+    "plan_limit": "Xero plan's limit of approved invoices reached",
 }
 
 

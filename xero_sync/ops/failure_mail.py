@@ -35,6 +35,9 @@ CAUSES = {
     "xero_unavailable": "Xero did not answer",
     "internal": "Could not prepare the invoice",
     "sales_account": "Sales account not usable",
+    "currency": "Currency not enabled in Xero",
+    "lock_date": "Dated in a period Xero has locked",
+    "plan_limit": "Xero plan's limit of approved invoices reached",
 }
 
 

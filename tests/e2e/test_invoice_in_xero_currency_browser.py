@@ -1,0 +1,80 @@
+"""A USD invoice in an NZD organisation, written in headless Chromium: the form offers Xero's
+currencies, a real worker sends it, the page shows Xero's exchange rate and the online link
+(copied with one click), and "Email from Xero" is recorded by Xero and in the history."""
+
+from decimal import Decimal as D
+
+import pytest
+from playwright.sync_api import expect
+
+from invoices.models import Invoice
+from platform_crm.models import Role
+from xero_sync.models import InvoiceSync
+from xero_sync.taxes import services as tax_services
+
+from ..browser import log_in, pick_contact, screenshots
+from ..factories import account_create, contact_make, tax_rate_make, user_create
+from ..support.invoices import due_in
+from ..support.xero import point_at_sandbox
+from ..xero_sync.conftest import connect
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_usd_invoice_reaches_xero_with_its_rate_link_and_email(
+    page, live_server, settings, xero_sandbox, celery_worker
+):
+    xero = xero_sandbox
+    point_at_sandbox(settings, xero)
+    account = account_create(name="Kiwi Plumbing")
+    admin = user_create(account=account, role=Role.ADMIN)
+    connection = connect(xero, account, admin)
+    gst = tax_rate_make(account, "GST 15%", ("GST", D(15), False))
+    tax_services.xero_tax_rates_refresh(connection)
+    tax_services.tax_mapping_set(
+        connection=connection, tax_rate=gst, xero_tax_type="OUTPUT2", user=admin
+    )
+    xero.set_rate(connection.tenant_id, "USD", "0.600000")
+    contact = contact_make(account, first_name="Aroha", last_name="Ngata", email="aroha@x.example")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    log_in(page, live_server.url, admin)
+
+    page.goto(f"{live_server.url}/a/{account.slug}/invoices/new/")
+    options = page.locator("#id_currency option").all_inner_texts()
+    assert options == ["NZD", "AUD", "USD"]
+    pick_contact(page, "ngata", contact)
+    page.select_option("#id_currency", "USD")
+    page.fill("#id_due_date", due_in(20).isoformat())
+    page.fill("#id_lines-0-description", "Call-out")
+    page.fill("#id_lines-0-unit_price", "100")
+    page.select_option("#id_lines-0-tax_rate", str(gst.pk))
+    page.wait_for_selector("#total strong:text-is('115.00')")
+    page.click("button[type=submit].primary")
+    page.wait_for_selector("#invoice-status")
+    page.click("form[action$='/issue/'] button")
+
+    invoice = Invoice.objects.get(account=account)
+    expect(page.locator("#sync-state")).to_have_text("In Xero", timeout=20_000)
+    expect(page.locator("#xero-rate")).to_have_text("Xero's exchange rate: 1 NZD = 0.600000 USD")
+    page.click("#xero-online-link-get")
+    link = page.input_value("#xero-online-link")
+    assert link.startswith(f"{xero.url}/in/")
+    page.click("#xero-online-link-copy")
+    expect(page.locator("#xero-online-link-copy")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == link
+
+    sync = InvoiceSync.objects.get(invoice=invoice)
+    (ours,) = [
+        i for i in xero.invoices(connection.tenant_id) if i["InvoiceID"] == sync.xero_invoice_id
+    ]
+    assert (ours["CurrencyCode"], D(str(ours["Total"]))) == ("USD", D("115.00"))
+    invoice.refresh_from_db()
+    assert invoice.total == D("115.00")
+
+    page.click("#xero-email")
+    expect(page.locator("#xero-email-state")).to_have_text("Emailed by Xero", timeout=20_000)
+    (email,) = xero.invoice_emails(connection.tenant_id)
+    assert email["InvoiceID"] == sync.xero_invoice_id
+    page.reload()
+    expect(page.locator("text=Emailed to the contact by Xero")).to_be_visible()
+    screenshots(page, "invoice-in-xero-usd")
