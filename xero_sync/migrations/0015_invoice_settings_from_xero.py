@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('xero_sync', '0013_reconcile_credit_notes'),
+        ('xero_sync', '0014_held_invoices_name_matches_phone_clashes'),
     ]
 
     operations = [
