@@ -24,7 +24,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from invoices.models import CreditNote, EventSource
@@ -347,7 +347,23 @@ def _apply_one(
         return "ours"  # pushed, and Xero's answer not stored yet
     if head.status not in BROUGHT_IN:
         return "skipped"
-    return _bring_in(connection, credit_note_from_xero(raw), client)
+    found = credit_note_from_xero(raw)
+    try:
+        with transaction.atomic():
+            return _bring_in(connection, found, client)
+    except (IntegrityError, ValidationError):
+        # Brought in meanwhile by another delivery (its CREATE and UPDATE events, say): a race
+        # ends in a re-read.
+        twin = (
+            CreditNoteSync.objects.filter(
+                invoice_sync__connection=connection, xero_credit_note_id=head.credit_note_id
+            )
+            .select_related("credit_note", "invoice_sync")
+            .first()
+        )
+        if twin is None:
+            raise
+        return _follow(twin, head, raw)
 
 
 def _invoice_sync(
