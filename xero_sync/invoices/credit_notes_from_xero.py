@@ -40,6 +40,7 @@ from ..connection.activity import connection_record_activity
 from ..connection.calls import xero_client_for
 from ..context import changes_from_xero
 from ..inbound import normalise
+from ..inbound.models import QuarantinedRecord
 from ..inbound.quarantine import Held, quarantine_hold, quarantine_release
 from ..models import QuarantineKind, XeroConnection
 from .from_xero import invoices_apply
@@ -389,7 +390,10 @@ def _invoice_sync(
         )
 
     sync = twin()
-    if sync is None:
+    held_invoice = QuarantinedRecord.objects.filter(
+        connection=connection, kind=QuarantineKind.INVOICE, xero_id=invoice_id, resolved_at=None
+    ).exists()
+    if sync is None and not held_invoice:  # a held one is fetched again by its own Retry
         raw_invoice = client().invoice(invoice_id)
         if raw_invoice is not None:
             invoices_apply(connection, [raw_invoice], source="credit note from Xero")
