@@ -7,10 +7,12 @@ import time
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from invoices.models import CreditNote, EventSource, Invoice
 from invoices.services import credit_note_create, payment_record
 from xero_sync.inbound.models import QuarantinedRecord, QuarantineKind
+from xero_sync.inbound.quarantine import quarantine_retry
 from xero_sync.invoices import credit_notes_from_xero as from_xero
 from xero_sync.invoices import drain as invoice_drain
 from xero_sync.invoices.models import CreditNoteSync
@@ -18,6 +20,7 @@ from xero_sync.models import InvoiceSync, XeroConnection
 from xero_sync.webhooks.dispatch import HANDLERS
 from xero_sync.webhooks.models import WebhookEvent
 
+from ..factories import client_for
 from ..support.invoices import issue, poll
 
 
@@ -242,6 +245,35 @@ def test_odd_credit_notes_are_held_with_their_reason_and_never_stop_the_others(
     [brought] = CreditNote.objects.all()
     assert brought.number == fine["CreditNoteNumber"]
     assert crm_invoice(second).amount_credited == Decimal("46.00")
+    assert writes(xero) == []
+
+
+@pytest.mark.django_db
+def test_a_held_credit_note_is_listed_with_its_reason_and_retry_brings_it_in(
+    ready, account, xero, admin_user, tasks_inline
+):
+    connection, _ = ready
+    tenant = connection.tenant_id
+    customer = xero.create_contact(tenant, Name="Huia Builders", quiet=True)
+    invoice = invoice_in_xero(xero, tenant, customer)
+    note = credit_note_in_xero(xero, tenant, customer)
+    poll_all(connection)
+    [waiting] = held()
+    assert waiting.label == note["CreditNoteNumber"]
+    page = client_for(admin_user).get(reverse("xero_sync:failures", args=[account.slug]))
+    assert f"Credit note “{note['CreditNoteNumber']}”" in page.content.decode()
+    assert "not set against any invoice in Xero" in page.content.decode()
+    # Allocated in Xero with webhooks off: a person's Retry fetches it again and brings it in.
+    xero.allocate_credit_note(
+        tenant, note["CreditNoteID"], invoice["InvoiceID"], "46.00", quiet=True
+    )
+    xero.clear_requests()
+    with tasks_inline():
+        quarantine_retry(record=waiting)
+    waiting.refresh_from_db()
+    assert waiting.resolved_at is not None
+    assert CreditNote.objects.get().number == note["CreditNoteNumber"]
+    assert crm_invoice(invoice).amount_credited == Decimal("46.00")
     assert writes(xero) == []
 
 

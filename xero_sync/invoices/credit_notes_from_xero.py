@@ -313,7 +313,7 @@ def _held(raw: object, reason: str, credit_note_id: str = "") -> Held:
         raw=raw,
         reason=reason,
         xero_id=credit_note_id or normalise.text(fields.get("CreditNoteID"))[:64],
-        label=f"Credit note {credit_note_label(raw)}".strip(),
+        label=credit_note_label(raw),
     )
 
 
