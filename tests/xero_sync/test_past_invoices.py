@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from invoices.models import CreditNote, EventSource, Invoice
 from platform_crm.models import Role
+from xero_sync.client.errors import XeroError
 from xero_sync.invoices import past
 from xero_sync.models import ImportStatus, InvoiceSync, PastInvoiceImport
 from xero_sync.taxes import services as tax_services
@@ -184,6 +185,33 @@ def test_the_run_brings_them_in_once_and_a_rerun_changes_nothing(books, account,
         note_snapshot
     )
     assert writes(xero) == []
+
+
+@pytest.mark.django_db
+def test_a_run_stopped_among_the_credit_notes_resumes_at_its_checkpoint(
+    books, account, xero, monkeypatch
+):
+    monkeypatch.setattr(past, "PAGE_SIZE", 5)
+    # Xero fails the second page of credit notes (after every invoice page went through).
+    xero.fault("status", method="GET", path="/api.xro/2.0/CreditNotes", status=500, after=1)
+    started = past.past_import_start(connection=books, since=LONG_AGO, preview=False, user=None)
+    with pytest.raises(XeroError):
+        past.past_import_run(started.pk)
+    stopped = PastInvoiceImport.objects.get(pk=started.pk)
+    assert stopped.status == ImportStatus.RUNNING and stopped.on_credit_notes
+    assert (stopped.next_page, stopped.credit_notes_seen) == (2, 5)
+    first_page = stopped.credit_notes_brought_in + stopped.credit_notes_held
+    assert CreditNote.objects.count() == stopped.credit_notes_brought_in
+    xero.clear_requests()
+    done = past.past_import_run(started.pk)  # as the task's retry, or the sweep, runs it
+    assert done.status == ImportStatus.DONE, done.error
+    # It went on from the second page of credit notes: no invoice page read again.
+    calls = [r["path"] for r in xero.requests(path="/api.xro/2.0/*")]
+    assert "/api.xro/2.0/Invoices" not in calls
+    bring, hold, skip = sales_credit_notes(xero, books)
+    assert (done.credit_notes_brought_in, done.credit_notes_held) == (len(bring), len(hold))
+    assert done.credit_notes_seen == len(bring) + len(hold) + len(skip) > first_page
+    assert CreditNote.objects.count() == len(bring)
 
 
 @pytest.mark.django_db
