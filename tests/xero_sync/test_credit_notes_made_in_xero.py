@@ -331,7 +331,9 @@ def test_a_creditnote_webhook_brings_it_in_within_seconds_through_a_real_worker_
     assert crm.made_in == EventSource.XERO and "Moana Traders" in str(crm.contact)
     assert crm.amount_credited == Decimal("46.00")
     events = WebhookEvent.objects.filter(category="CREDITNOTE", resource_id=note["CreditNoteID"])
-    celery_worker.wait_for(lambda: events.exists() and not events.filter(processed_at=None))
+    sent = [e for e in xero.webhook_events() if e["resourceId"] == note["CreditNoteID"]]
+    assert len(sent) == 2  # CREATE, then UPDATE (allocated)
+    celery_worker.wait_for(lambda: events.exclude(processed_at=None).count() == len(sent))
     assert {e.outcome for e in events} == {"handled"}
     assert CreditNote.objects.count() == 1
     assert not QuarantinedRecord.objects.filter(resolved_at=None).exists()
