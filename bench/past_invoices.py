@@ -1,19 +1,21 @@
-"""Bench: past sales invoices brought in at connection (issue 16), end to end, against our own
-sandbox: the preview, the import, and a re-run.
+"""Bench: past sales invoices and credit notes brought in at connection (issue 16), end to end,
+against our own sandbox: the preview, the import, and a re-run.
 
-    .venv/bin/python bench/past_invoices.py [--invoices 10000] [--quick]
+    .venv/bin/python bench/past_invoices.py [--invoices 10000] [--credit-notes 1000] [--quick]
 
 Setup (not timed): its own database (bench_past_invoices, migrated, dropped at the end), its
 own Redis DB (6, flushed before and after), its own sandbox subprocess seeded with one org
-whose history holds about N sales invoices (and the bills Xero mixes in) over 2,000 customers
+whose history holds about N sales invoices (and the bills Xero mixes in) and M credit notes
+(most set against an invoice, some refunded, some unused, voided or draft) over 2,000 customers
 with every limit raised, connected, GST mapped. No contact is in the CRM: the import brings
 in the ones the invoices need.
 
 Timed, each synchronously (no worker) in a child process of its own so its peak memory is
 its own: the preview, the import, and the import again. Prints Xero calls (from the sandbox's
-request log) against ceil(N / 1000) pages with line items, time, invoices/s, queries per
-1,000 invoices, peak memory, the outcome counts, and what the re-run changed (nothing is the
-target). Figures only: nothing here asserts on time. --quick brings in 1,000."""
+request log) against ceil(N / 1000) + ceil(M / 1000) pages with line items, time, invoices/s,
+queries per 1,000 invoices, peak memory, the outcome counts (invoices and credit notes), and
+what the re-run changed (nothing is the target). Figures only: nothing here asserts on time.
+--quick brings in 1,000 invoices and 100 credit notes."""
 
 import argparse
 import math
@@ -40,17 +42,18 @@ SALES_SHARE = 0.9  # the sandbox's seeded history: about nine in ten documents a
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--invoices", type=int, default=10_000, help="sales invoices, about")
-    parser.add_argument("--quick", action="store_true", help="1,000 invoices")
+    parser.add_argument("--credit-notes", type=int, default=1_000, help="credit notes seeded")
+    parser.add_argument("--quick", action="store_true", help="1,000 invoices, 100 credit notes")
     args = parser.parse_args()
     if args.quick:
-        args.invoices = 1_000
+        args.invoices, args.credit_notes = 1_000, 100
     with bench_world(
         DB, REDIS_URL, "bench-past-invoices-", {"XERO_CALLS_PER_MINUTE": str(LOTS)}
     ) as (sandbox, _scratch):
-        run(sandbox, args.invoices)
+        run(sandbox, args.invoices, args.credit_notes)
 
 
-def run(sandbox, wanted: int) -> None:
+def run(sandbox, wanted: int, credit_notes: int) -> None:
     import django
 
     django.setup()
@@ -65,6 +68,7 @@ def run(sandbox, wanted: int) -> None:
                 "region": "NZ",
                 "n_contacts": 2_000,
                 "n_invoices": round(wanted / SALES_SHARE),
+                "n_credit_notes": credit_notes,
                 "seed": 16,
             }
         ]
@@ -72,8 +76,12 @@ def run(sandbox, wanted: int) -> None:
     tenant_id = tenant["tenantId"]
     sandbox.set_limits(per_minute=LOTS, per_day=LOTS, app_per_minute=LOTS, concurrent=LOTS)
     sales = [i for i in sandbox.invoices(tenant_id) if i["Type"] == "ACCREC"]
+    notes = [n for n in sandbox.credit_notes(tenant_id) if n["Type"] == "ACCRECCREDIT"]
     seeded = time.perf_counter() - started
-    print(f"sandbox seeded with {len(sales):,} sales invoices in {seeded:.1f} s")
+    print(
+        f"sandbox seeded with {len(sales):,} sales invoices and {len(notes):,} sales credit "
+        f"notes in {seeded:.1f} s"
+    )
     connection_id = books_connect(sandbox, tenant_id, tenant["name"])
 
     context = multiprocessing.get_context("spawn")
@@ -88,7 +96,7 @@ def run(sandbox, wanted: int) -> None:
         results[step]["writes"] = sum(
             1 for r in sandbox.requests() if "/api.xro/" in r["path"] and r["method"] != "GET"
         )
-    report(len(sales), results)
+    report(len(sales), len(notes), results)
 
 
 def books_connect(sandbox, tenant_id: str, name: str) -> int:
@@ -116,7 +124,7 @@ def run_in_child(connection_id: int, preview: bool) -> dict:
     django.setup()
     from django.db import connection as db
 
-    from invoices.models import Invoice
+    from invoices.models import CreditNote, Invoice
     from xero_sync.invoices import past
     from xero_sync.models import XeroConnection
 
@@ -129,6 +137,9 @@ def run_in_child(connection_id: int, preview: bool) -> dict:
 
     connection = XeroConnection.objects.get(pk=connection_id)
     before = dict(Invoice.objects.values_list("pk", "updated_at"))
+    notes_before = set(
+        CreditNote.objects.values_list("pk", "refund_amount", "unallocated_amount", "total")
+    )
     rss_before = status_kb("VmRSS")
     with db.execute_wrapper(count):
         started, cpu_started = time.perf_counter(), time.process_time()
@@ -139,6 +150,9 @@ def run_in_child(connection_id: int, preview: bool) -> dict:
         seconds = time.perf_counter() - started
         cpu_seconds = time.process_time() - cpu_started
     after = dict(Invoice.objects.values_list("pk", "updated_at"))
+    notes_after = set(
+        CreditNote.objects.values_list("pk", "refund_amount", "unallocated_amount", "total")
+    )
     return {
         "seconds": seconds,
         "cpu_seconds": cpu_seconds,
@@ -152,13 +166,21 @@ def run_in_child(connection_id: int, preview: bool) -> dict:
         "totals": run.totals,
         "contacts_needed": run.contacts_needed_count,
         "changed": sum(1 for pk, at in after.items() if before.get(pk) != at),
+        "credit_notes_seen": run.credit_notes_seen,
+        "credit_notes_brought_in": run.credit_notes_brought_in,
+        "credit_notes_already_in": run.credit_notes_already_in,
+        "credit_notes_skipped": run.credit_notes_skipped,
+        "credit_notes_held": run.credit_notes_held,
+        "credit_notes_totals": run.credit_notes_totals,
+        "credit_notes_changed": len(notes_after ^ notes_before),
         "rss_before_mib": rss_before / 1024,
         "rss_peak_mib": status_kb("VmHWM") / 1024,
     }
 
 
-def report(n: int, results: dict) -> None:
+def report(n: int, m: int, results: dict) -> None:
     pages = math.ceil(n / past_page_size())
+    note_pages = max(1, math.ceil(m / past_page_size()))
     for step, r in results.items():
         calls = r["calls"]
         print(
@@ -166,12 +188,28 @@ def report(n: int, results: dict) -> None:
             f"{'would come in' if step == 'preview' else 'brought in'} {r['brought_in']:,}, "
             f"already in {r['already_in']:,}, skipped {r['skipped']:,}, held {r['held']:,}"
         )
+        print(
+            f"  credit notes: {r['credit_notes_seen']:,} seen, "
+            f"{'would come in' if step == 'preview' else 'brought in'} "
+            f"{r['credit_notes_brought_in']:,}, already in {r['credit_notes_already_in']:,}, "
+            f"skipped {r['credit_notes_skipped']:,}, held {r['credit_notes_held']:,}"
+        )
         print(f"  Xero calls: {dict(calls)}; writes to Xero {r['writes']}")
         if step == "preview":
             print(f"  total {r['totals']}; contacts needed {r['contacts_needed']:,}")
+            print(f"  credit notes' total {r['credit_notes_totals']}")
         prefix = step
         figure(BENCH, f"{prefix} invoice pages", calls.get("Invoices", 0), "calls", f"= {pages}")
-        figure(BENCH, f"{prefix} other calls", sum(calls.values()) - calls.get("Invoices", 0))
+        figure(
+            BENCH,
+            f"{prefix} credit note pages",
+            calls.get("CreditNotes", 0),
+            "calls",
+            f"= {note_pages}",
+        )
+        paged = calls.get("Invoices", 0) + calls.get("CreditNotes", 0)
+        figure(BENCH, f"{prefix} other calls", sum(calls.values()) - paged)
+        figure(BENCH, f"{prefix} credit notes brought in", r["credit_notes_brought_in"])
         figure(BENCH, f"{prefix} time", r["seconds"], "s")
         # Our process's own CPU time: on a shared machine, what the wall time cannot say.
         figure(BENCH, f"{prefix} CPU time (this process)", r["cpu_seconds"], "s")
@@ -181,6 +219,16 @@ def report(n: int, results: dict) -> None:
         figure(BENCH, f"{prefix} writes to Xero", r["writes"], "calls", "= 0")
     figure(BENCH, "re-run invoices changed", results["re-run"]["changed"], "", "= 0")
     figure(BENCH, "re-run brought in", results["re-run"]["brought_in"], "", "= 0")
+    figure(
+        BENCH, "re-run credit notes changed", results["re-run"]["credit_notes_changed"], "", "= 0"
+    )
+    figure(
+        BENCH,
+        "re-run credit notes brought in",
+        results["re-run"]["credit_notes_brought_in"],
+        "",
+        "= 0",
+    )
 
 
 def past_page_size() -> int:

@@ -27,6 +27,8 @@ CHANGES = {
     "payment_deleted": "Payment of {amount} removed",
     "voided": "Voided",
     "credited": "Credit note {number} of {amount} raised: {reason}",
+    "credit_settled": "Credit note {number} of {amount}: {allocated} now set against this invoice",
+    "credit_withdrawn": "Credit note {number} of {amount} voided",
 }
 
 
@@ -59,8 +61,9 @@ def change_record(
             number=credit_note.number,
             amount=f"{credit_note.total} {invoice.currency}",
             reason=credit_note.reason,
+            allocated=f"{credit_note.amount_allocated} {invoice.currency}",
         )
-        if credit_note.refund_amount:
+        if credit_note.refund_amount and change != "credit_withdrawn":
             text += f" ({credit_note.refund_amount} {invoice.currency} of it refunded)"
         if credit_note.carried_to is not None:
             text += (

@@ -195,8 +195,9 @@ class InvoiceEvent(models.Model):
 class CreditNote(models.Model):
     """Money taken off an invoice, with its reason: `total` is credited; of it, `refund_amount`
     is paid back from money already received, `carried_amount` is set against `carried_to` (a
-    credit and reissue's copy), and the rest against what the invoice still owes
-    (`amount_allocated`). Written only by invoices.services."""
+    credit and reissue's copy), `unallocated_amount` is held unused (a credit note made in
+    connected books), and the rest against what the invoice still owes (`amount_allocated`).
+    Written only by invoices.services."""
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
     number = models.CharField(max_length=NUMBER_MAX_LENGTH + 10)
@@ -219,6 +220,11 @@ class CreditNote(models.Model):
         related_name="credits_carried_in",
     )
     carried_amount = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
+    # Credit the note still holds, set against nothing yet (Xero's RemainingCredit on a credit
+    # note made there); always zero on a credit note raised in the CRM.
+    unallocated_amount = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
+    # Where it was raised: in the CRM, or in connected books and brought in, numbered there.
+    made_in = models.CharField(max_length=10, choices=EventSource.choices, default=EventSource.CRM)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -237,6 +243,15 @@ class CreditNote(models.Model):
                 ),
                 name="credit_note_refund_within_total",
             ),
+            models.CheckConstraint(
+                condition=Q(
+                    unallocated_amount__gte=0,
+                    total__gte=models.F("refund_amount")
+                    + models.F("carried_amount")
+                    + models.F("unallocated_amount"),
+                ),
+                name="credit_note_unallocated_within_total",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -244,7 +259,7 @@ class CreditNote(models.Model):
 
     @property
     def amount_allocated(self) -> Decimal:
-        return self.total - self.refund_amount - self.carried_amount
+        return self.total - self.refund_amount - self.carried_amount - self.unallocated_amount
 
 
 class CreditNoteLine(models.Model):

@@ -768,3 +768,143 @@ def invoice_credit_reissue(*, invoice: Invoice, reason: str, by: User | None = N
                 copy, f"{carried} {invoice.currency} paid on {invoice.number} carried over"
             )
     return copy
+
+
+# --- credit notes raised elsewhere (connected books) --------------------------------------------
+def _credit_settlement_check(
+    invoice: Invoice, *, number: str, total: Decimal, allocated: Decimal, refunded: Decimal
+) -> None:
+    """What a credit note made elsewhere says it sets against the invoice and refunds must fit
+    its total and what the invoice owes (`allocated` is the increase on what it owes now)."""
+    currency = invoice.currency
+    if allocated < 0 or refunded < 0:
+        raise ValidationError(f"Credit note {number} sets a negative amount against the invoice.")
+    if allocated + refunded > total:
+        raise ValidationError(
+            f"Credit note {number} sets {allocated} {currency} against invoice "
+            f"{invoice.number} and refunds {refunded} {currency}: more than its total of "
+            f"{total} {currency}."
+        )
+
+
+def credit_note_record_made_elsewhere(
+    *,
+    invoice: Invoice,
+    number: str,
+    reason: str,
+    date: datetime.date,
+    tax_mode: str,
+    lines: Sequence[LineInput],
+    allocated: Decimal,
+    refunded: Decimal,
+    made_in: str,
+) -> CreditNote:
+    """A credit note raised in connected books, recorded as it is there: its lines; of its
+    total, `allocated` set against the invoice, `refunded` paid back, and the rest held unused.
+    Refused (ValidationError) when the invoice could not take it."""
+    with transaction.atomic():
+        _lock(invoice)
+        if invoice.status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
+            raise ValidationError(
+                f"Credit note {number} is set against invoice {invoice.number}, which is "
+                f"{invoice.get_status_display().lower()} in the CRM."
+            )
+        if invoice.credit_notes.filter(number__iexact=number).exists():
+            raise ValidationError(
+                f"Invoice {invoice.number} already has a credit note numbered {number}."
+            )
+        rows = [
+            CreditNoteLine(
+                position=n,
+                description=line.description.strip() or f"Line {n + 1}",
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                discount_rate=line.discount_rate,
+                tax_rate=line.tax_rate,
+            )
+            for n, line in enumerate(lines)
+        ]
+        totals = totals_for(tax_mode=tax_mode, lines=rows)
+        too_large = totals_too_large(totals)
+        if too_large:
+            raise ValidationError(too_large)
+        if totals.total <= 0:
+            raise ValidationError(f"Credit note {number} comes to {totals.total}.")
+        _credit_settlement_check(
+            invoice, number=number, total=totals.total, allocated=allocated, refunded=refunded
+        )
+        if allocated > invoice.amount_due:
+            raise ValidationError(
+                f"Credit note {number} sets {allocated} {invoice.currency} against invoice "
+                f"{invoice.number}, which owes {invoice.amount_due} {invoice.currency} in the CRM."
+            )
+        note = CreditNote.objects.create(
+            invoice=invoice,
+            number=number,
+            reason=reason.strip()[:255] or "No reason given",
+            date=date,
+            tax_mode=tax_mode,
+            subtotal=totals.subtotal,
+            total_tax=totals.total_tax,
+            total=totals.total,
+            refund_amount=refunded,
+            unallocated_amount=totals.total - allocated - refunded,
+            made_in=made_in,
+        )
+        for row, result in zip(rows, totals.lines, strict=True):
+            row.credit_note = note
+            row.line_amount, row.tax_amount = result.line_amount, result.tax_amount
+        CreditNoteLine.objects.bulk_create(rows)
+        invoice.amount_credited += allocated
+        invoice.status = _status_from_payments(invoice)
+        invoice.save(update_fields=["amount_credited", "status", "updated_at"])
+        _send(invoice, "credited", credit_note=note)
+    return note
+
+
+def credit_note_settle_made_elsewhere(
+    *, note: CreditNote, allocated: Decimal, refunded: Decimal
+) -> bool:
+    """A credit note made elsewhere whose allocation to its invoice or refunds changed there:
+    the invoice's credit follows. True when something changed."""
+    with transaction.atomic():
+        invoice = _lock(note.invoice)
+        note.refresh_from_db()
+        if note.made_in == EventSource.CRM:
+            raise ValidationError(f"Credit note {note.number} was raised in the CRM.")
+        if (note.amount_allocated, note.refund_amount) == (allocated, refunded):
+            return False
+        _credit_settlement_check(
+            invoice, number=note.number, total=note.total, allocated=allocated, refunded=refunded
+        )
+        more = allocated - note.amount_allocated
+        if more > invoice.amount_due:
+            raise ValidationError(
+                f"Credit note {note.number} now sets {allocated} {invoice.currency} against "
+                f"invoice {invoice.number}, which owes {invoice.amount_due} {invoice.currency} "
+                "more in the CRM."
+            )
+        note.refund_amount = refunded
+        note.unallocated_amount = note.total - note.carried_amount - allocated - refunded
+        note.save(update_fields=["refund_amount", "unallocated_amount"])
+        invoice.amount_credited += more
+        invoice.status = _status_from_payments(invoice)
+        invoice.save(update_fields=["amount_credited", "status", "updated_at"])
+        _send(invoice, "credit_settled", credit_note=note)
+    return True
+
+
+def credit_note_withdraw_made_elsewhere(*, note: CreditNote) -> Invoice:
+    """A credit note made elsewhere and voided there: what it set against the invoice is owed
+    again, the history says so, and the credit note is gone from the invoice."""
+    with transaction.atomic():
+        invoice = _lock(note.invoice)
+        note.refresh_from_db()
+        if note.made_in == EventSource.CRM:
+            raise ValidationError(f"Credit note {note.number} was raised in the CRM.")
+        invoice.amount_credited -= note.amount_allocated
+        invoice.status = _status_from_payments(invoice)
+        invoice.save(update_fields=["amount_credited", "status", "updated_at"])
+        _send(invoice, "credit_withdrawn", credit_note=note)
+        note.delete()
+    return invoice

@@ -88,7 +88,8 @@ app.conf.beat_schedule = {
         "schedule": 60,
         "options": {"expires": 50},
     },
-    # The safety net under INVOICE webhooks: payments and status changes made in Xero.
+    # The safety net under INVOICE and CREDITNOTE webhooks: invoices and credit notes made in
+    # Xero, and payments, allocations, refunds and status changes made there.
     "xero-invoices-poll": {
         "task": "xero_sync.tasks.invoices_poll_task",
         "schedule": 10 * 60,

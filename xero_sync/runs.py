@@ -68,16 +68,19 @@ class ResumableRun(models.Model):
             self.save(update_fields=["status", "error"])
         return True
 
-    def page_done(self, *, received: int, page_size: int, paging: dict[str, int]) -> bool:
+    def page_done(
+        self, *, received: int, page_size: int, paging: dict[str, int], final: bool = True
+    ) -> bool:
         """The checkpoint after a page is applied (the caller saves it in the page's
         transaction). True on the last page: a short one, or a full one when Xero's pagination
-        says so (100,000 records are 100 calls, not 101 with an empty page at the end)."""
+        says so (100,000 records are 100 calls, not 101 with an empty page at the end). A run
+        of several parts is finished by its `final` part's last page only."""
         self.next_page += 1
         self.page_count = paging.get("pageCount", self.page_count)
         self.item_count = paging.get("itemCount", self.item_count)
         last = received < page_size or self.next_page > paging.get("pageCount", self.next_page)
         now = timezone.now()
-        if last:
+        if last and final:
             self.status = ImportStatus.PREVIEWED if self.is_preview else ImportStatus.DONE
             self.finished_at = now
         self.progressed_at = now

@@ -12,8 +12,8 @@ from xero_python.accounting import CreditNotes as XCreditNotes
 from xero_python.accounting import Invoice as XInvoice
 from xero_python.accounting import Payment as XPayment
 
-from .answers import JsonObject
-from .errors import NotFound
+from .answers import JsonObject, pagination
+from .errors import BadAnswer, NotFound
 from .invoices import line_items, page_query
 from .shapes import AllocationBody, CreditNoteBody, RefundBody
 from .transport import Transport, request_digest, xero_bool
@@ -86,6 +86,28 @@ class CreditNoteCalls(Transport):
             lambda acc, ident, **o: acc.get_credit_notes(self.connection.tenant_id, **kwargs, **o),
             "CreditNotes",
         )
+
+    def credit_notes_page_counted(
+        self, page: int, *, page_size: int, where: str
+    ) -> tuple[list[object], dict[str, int]]:
+        """One page of credit notes in a stable order (oldest first), each with its line items,
+        allocations and refunds, and Xero's pagination block."""
+        body = self._call(
+            "credit_notes.page",
+            lambda acc, ident, **o: acc.get_credit_notes(
+                self.connection.tenant_id,
+                page=page,
+                page_size=page_size,
+                where=where,
+                order="Date ASC",
+                **o,
+            ),
+            raw=True,
+        )
+        credit_notes = body.get("CreditNotes") or []
+        if not isinstance(credit_notes, list):
+            raise BadAnswer("Xero's answer has no list of credit notes.")
+        return credit_notes, pagination(body.get("pagination"))
 
     def credit_notes_by_number(self, numbers: list[str]) -> list[Any]:
         """Sales credit notes with these numbers (GET /CreditNotes has no number filter but

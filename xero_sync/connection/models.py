@@ -89,6 +89,8 @@ class XeroConnection(models.Model):
     contacts_synced_until = models.DateTimeField(null=True, blank=True)
     # The invoice poll's cursor (If-Modified-Since), like contacts_synced_until for contacts.
     invoices_synced_until = models.DateTimeField(null=True, blank=True)
+    # The credit note poll's cursor, run after the invoice poll.
+    credit_notes_synced_until = models.DateTimeField(null=True, blank=True)
     # Which CRM contacts go to Xero, and who wins a field changed on both sides since the
     # last sync (xero_sync.contacts.push, xero_sync.contacts.conflicts).
     contact_push_mode = models.CharField(

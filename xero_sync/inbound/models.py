@@ -8,6 +8,7 @@ class QuarantineKind(models.TextChoices):
     CONTACT = "contact", "Contact"
     INVOICE = "invoice", "Invoice"
     PAYMENT = "payment", "Payment"
+    CREDIT_NOTE = "credit_note", "Credit note"
     TAX_RATE = "tax_rate", "Tax rate"
 
 

@@ -97,12 +97,15 @@ def quarantine_open(connection: XeroConnection) -> QuerySet[QuarantinedRecord]:
 
 
 def retry_target(record: QuarantinedRecord) -> tuple[str, str]:
-    """What a Retry fetches from Xero again: (CONTACT or INVOICE, its Xero id); ("", "") when
-    there is nothing to fetch by (Xero sent no id), and the record can only be dismissed."""
+    """What a Retry fetches from Xero again: (CONTACT, INVOICE or CREDITNOTE, its Xero id);
+    ("", "") when there is nothing to fetch by (Xero sent no id), and the record can only be
+    dismissed."""
     if record.kind == QuarantineKind.CONTACT and record.xero_id:
         return "CONTACT", record.xero_id
     if record.kind == QuarantineKind.INVOICE and record.xero_id:
         return "INVOICE", record.xero_id
+    if record.kind == QuarantineKind.CREDIT_NOTE and record.xero_id:
+        return "CREDITNOTE", record.xero_id
     if record.kind == QuarantineKind.PAYMENT and record.parent_xero_id:
         return "INVOICE", record.parent_xero_id
     return "", ""

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from ..connection.calls import xero_client_for
 from ..contacts.pull import contact_sync_one
+from ..invoices.credit_notes_from_xero import credit_notes_apply
 from ..invoices.from_xero import invoices_apply
 from ..taxes.services import xero_tax_rates_refresh
 from .models import QuarantinedRecord, QuarantineKind
@@ -33,6 +34,10 @@ def quarantine_refetch(record_id: int) -> None:
         found = xero_client_for(connection).invoice(xero_id)
         if found is not None:
             invoices_apply(connection, [found], source="retry")
+    elif category == "CREDITNOTE":
+        found = xero_client_for(connection).credit_note(xero_id)
+        if found is not None:
+            credit_notes_apply(connection, [found], source="retry")
     else:
         return
     if found is None:

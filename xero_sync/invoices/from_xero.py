@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from invoices.models import InvoiceStatus, Payment
@@ -182,20 +182,32 @@ def _numbers_remember(connection: XeroConnection, found: list[XeroInvoice]) -> N
     )
 
 
+def _twin(connection: XeroConnection, invoice_id: str) -> InvoiceSync | None:
+    return (
+        InvoiceSync.objects.filter(connection=connection, xero_invoice_id=invoice_id)
+        .select_related("invoice")
+        .first()
+    )
+
+
 def invoice_apply(connection: XeroConnection, found: XeroInvoice, held: list[Held]) -> Applied:
     """Apply one Xero invoice to the CRM invoice it twins, if any. Payments that cannot be
     read or recorded are added to `held`; the rest of the invoice is applied."""
     applied = Applied()
     if found.type not in ("ACCREC", ""):
         return applied
-    sync = (
-        InvoiceSync.objects.filter(connection=connection, xero_invoice_id=found.invoice_id)
-        .select_related("invoice")
-        .first()
-    )
-    with changes_from_xero():
-        if sync is None:
-            sync = invoice_bring_in(connection, found)
+    sync = _twin(connection, found.invoice_id)
+    if sync is None:
+        try:
+            with transaction.atomic(), changes_from_xero():
+                sync = invoice_bring_in(connection, found)
+        except (IntegrityError, ValidationError):
+            # Brought in meanwhile by another delivery (an INVOICE event, or a credit note
+            # fetching the invoice it is set against): a race ends in a re-read.
+            sync = _twin(connection, found.invoice_id)
+            if sync is None:
+                raise
+        else:
             if sync is None:
                 return applied  # a bill, or a deleted draft
             applied.brought_in = 1

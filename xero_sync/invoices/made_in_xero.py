@@ -15,6 +15,7 @@ import all come through from_xero.invoice_apply).
 Everything here runs inside changes_from_xero(): no change made here queues a push.
 """
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from django.core.exceptions import ValidationError
@@ -35,6 +36,7 @@ from .invoices_write import invoice_facts
 from .mapping import (
     XeroInvoice,
     XeroInvoiceContent,
+    XeroLine,
     invoice_body,
     invoice_content_from_xero,
 )
@@ -170,13 +172,17 @@ def _xero_contact_id(contact: Contact) -> str:
 
 
 def _contact(connection: XeroConnection, found: XeroInvoice) -> Contact:
-    """The CRM contact of the invoice's Xero contact, brought in from Xero when unknown."""
-    if not found.contact_id:
+    return contact_for(connection, found.contact_id, source="invoice from Xero")
+
+
+def contact_for(connection: XeroConnection, contact_id: str, *, source: str) -> Contact:
+    """The CRM contact of a Xero contact, brought in from Xero when unknown."""
+    if not contact_id:
         raise normalise.Unstorable("Xero sent it without a contact")
 
     def linked() -> Contact | None:
         link = (
-            XeroContact.objects.filter(connection=connection, xero_contact_id=found.contact_id)
+            XeroContact.objects.filter(connection=connection, xero_contact_id=contact_id)
             .select_related("contact")
             .first()
         )
@@ -184,11 +190,11 @@ def _contact(connection: XeroConnection, found: XeroInvoice) -> Contact:
 
     contact = linked()
     if contact is None:
-        contact_sync_one(connection, found.contact_id, source="invoice from Xero")
+        contact_sync_one(connection, contact_id, source=source)
         contact = linked()
     if contact is None:
         raise ValidationError(
-            f"Its contact (Xero ContactID {found.contact_id}) could not be brought into the "
+            f"Its contact (Xero ContactID {contact_id}) could not be brought into the "
             "CRM: it is not in Xero, is outside the contacts chosen for import, or is held "
             "under Sync failures."
         )
@@ -208,11 +214,18 @@ def mapped_tax_rates(connection: XeroConnection) -> dict[str, TaxRate]:
 
 
 def _lines(connection: XeroConnection, content: XeroInvoiceContent) -> list[LineInput]:
-    rates = mapped_tax_rates(connection) if content.tax_mode != TaxMode.NO_TAX else {}
+    return lines_from_xero(connection, content.tax_mode, content.lines)
+
+
+def lines_from_xero(
+    connection: XeroConnection, tax_mode: str, xero_lines: Sequence[XeroLine]
+) -> list[LineInput]:
+    """Xero's lines as the CRM's, each taxed at the CRM rate mapped to its Xero tax type."""
+    rates = mapped_tax_rates(connection) if tax_mode != TaxMode.NO_TAX else {}
     lines = []
-    for n, line in enumerate(content.lines, start=1):
+    for n, line in enumerate(xero_lines, start=1):
         rate = None
-        if content.tax_mode != TaxMode.NO_TAX and line.tax_type not in NO_TAX_TYPES:
+        if tax_mode != TaxMode.NO_TAX and line.tax_type not in NO_TAX_TYPES:
             rate = rates.get(line.tax_type)
             if rate is None:
                 raise ValidationError(

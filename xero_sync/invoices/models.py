@@ -193,10 +193,11 @@ class CreditNoteSync(models.Model):
 
 
 class PastInvoiceImport(ResumableRun):
-    """One run of bringing in Xero's past sales invoices from a chosen date (or its preview:
-    how many, their total, which contacts they need). Paged through Xero at its largest page
-    size, each page applied and checkpointed together; a run under way whose task was lost is
-    found by beat's sweep and resumes at its checkpoint (invoices.past.past_imports_sweep)."""
+    """One run of bringing in Xero's past sales invoices, then credit notes, from a chosen date
+    (or its preview: how many, their total, which contacts they need). Paged through Xero at
+    its largest page size, each page applied and checkpointed together; a run under way whose
+    task was lost is found by beat's sweep and resumes at its checkpoint
+    (invoices.past.past_imports_sweep)."""
 
     connection = models.ForeignKey(
         "xero_sync.XeroConnection", on_delete=models.CASCADE, related_name="past_invoice_imports"
@@ -212,6 +213,14 @@ class PastInvoiceImport(ResumableRun):
     # Every one, across pages ({"id", "name"}: about 100 bytes each); the page shows a few.
     contacts_needed = models.JSONField(default=list, blank=True)
     contacts_needed_count = models.PositiveIntegerField(default=0)
+    # Then the sales credit notes dated on or after `since` (next_page restarts at 1 for them).
+    on_credit_notes = models.BooleanField(default=False)
+    credit_notes_seen = models.PositiveIntegerField(default=0)
+    credit_notes_brought_in = models.PositiveIntegerField(default=0)
+    credit_notes_already_in = models.PositiveIntegerField(default=0)
+    credit_notes_skipped = models.PositiveIntegerField(default=0)  # drafts, voided, bills' credits
+    credit_notes_held = models.PositiveIntegerField(default=0)
+    credit_notes_totals = models.JSONField(default=dict, blank=True)  # {currency: "total"}
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -228,8 +237,12 @@ class PastInvoiceImport(ResumableRun):
 
     @property
     def percent(self) -> int:
+        """The invoices fill the bar to 90, the credit notes (fewer, as a rule) the rest."""
         if self.status in (ImportStatus.DONE, ImportStatus.PREVIEWED):
             return 100
+        if self.on_credit_notes:
+            done = self.credit_notes_seen * 10 // self.item_count if self.item_count else 0
+            return min(99, 90 + done)
         if not self.item_count:
             return 0
-        return min(99, self.seen * 100 // self.item_count)
+        return min(90, self.seen * 90 // self.item_count)

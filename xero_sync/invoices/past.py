@@ -1,9 +1,10 @@
-"""Past sales invoices brought in at connection (or later, from the Integrations page): a
-preview (how many, their total, which contacts they need), then a run that pages through
-Xero's sales invoices dated from a chosen day at Xero's largest page size (line items and
-payments come with each page, so N invoices cost ceil(N / PAGE_SIZE) calls), each invoice
-applied as webhooks and the poll apply them (from_xero.invoices_apply), so a re-run changes
-nothing.
+"""Past sales invoices and credit notes brought in at connection (or later, from the
+Integrations page): a preview (how many, their total, which contacts they need), then a run
+that pages through Xero's sales invoices dated from a chosen day at Xero's largest page size
+(line items and payments come with each page, so N invoices cost ceil(N / PAGE_SIZE) calls),
+then its sales credit notes the same way (with their allocations and refunds), each applied as
+webhooks and the poll apply them (from_xero.invoices_apply, credit_notes_from_xero), so a
+re-run changes nothing.
 
 A run is recoverable as a contact import is: each page commits with its checkpoint, the run
 holds its own advisory lock while it works, and beat's sweep re-queues a run under way whose
@@ -30,9 +31,10 @@ from ..contacts.pull import activity_if_moved, contact_filter
 from ..inbound import normalise
 from ..models import ConnectionStatus, XeroConnection
 from ..runs import ImportStatus, runs_stalled
+from . import credit_notes_from_xero as credit_notes
 from .from_xero import invoices_apply
 from .made_in_xero import BROUGHT_IN
-from .models import InvoiceSync, PastInvoiceImport
+from .models import CreditNoteSync, InvoiceSync, PastInvoiceImport
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +44,8 @@ TASK = "xero_sync.tasks.past_invoice_import_task"
 CONTACT_IDS_PER_CALL = 100
 
 
-def sales_since(day: dt.date) -> str:
-    return f'Type=="ACCREC" AND Date>=DateTime({day.year}, {day.month:02d}, {day.day:02d})'
+def sales_since(day: dt.date, kind: str = "ACCREC") -> str:
+    return f'Type=="{kind}" AND Date>=DateTime({day.year}, {day.month:02d}, {day.day:02d})'
 
 
 def past_import_start(
@@ -79,7 +81,7 @@ def _run(run_id: int) -> PastInvoiceImport:
     if not run.begin(connected=connection.status == ConnectionStatus.CONNECTED):
         return run
     client = xero_client_for(connection)
-    while True:
+    while not run.on_credit_notes:
         invoices, paging = client.invoices_page_counted(
             run.next_page, page_size=PAGE_SIZE, where=sales_since(run.since)
         )
@@ -89,7 +91,25 @@ def _run(run_id: int) -> PastInvoiceImport:
             else:
                 _apply(run, client, invoices)
             run.seen += len(invoices)
-            last = run.page_done(received=len(invoices), page_size=PAGE_SIZE, paging=paging)
+            last = run.page_done(
+                received=len(invoices), page_size=PAGE_SIZE, paging=paging, final=False
+            )
+            if last:  # the credit notes next, from their first page
+                run.on_credit_notes, run.next_page = True, 1
+            run.save()
+    while True:
+        found, paging = client.credit_notes_page_counted(
+            run.next_page,
+            page_size=PAGE_SIZE,
+            where=sales_since(run.since, credit_notes.SALES_CREDIT),
+        )
+        with transaction.atomic():
+            if run.is_preview:
+                _count_credit_notes(run, found)
+            else:
+                _apply_credit_notes(run, client, found)
+            run.credit_notes_seen += len(found)
+            last = run.page_done(received=len(found), page_size=PAGE_SIZE, paging=paging)
             run.save()
         if last:
             return run
@@ -173,6 +193,52 @@ def _apply(run: PastInvoiceImport, client: XeroClient, invoices: list[object]) -
     run.held += applied.held
     run.already_in += len(before)
     run.skipped += max(0, len(invoices) - len(before) - applied.brought_in - applied.held)
+
+
+def _count_credit_notes(run: PastInvoiceImport, found: list[object]) -> None:
+    """The preview: how many credit notes the run would bring in, and their total."""
+    ids = {normalise.text(r.get("CreditNoteID"))[:64] for r in found if isinstance(r, dict)}
+    already = set(
+        CreditNoteSync.objects.filter(
+            invoice_sync__connection=run.connection, xero_credit_note_id__in=ids
+        ).values_list("xero_credit_note_id", flat=True)
+    )
+    totals = {currency: Decimal(amount) for currency, amount in run.credit_notes_totals.items()}
+    for raw in found:
+        if not isinstance(raw, dict):
+            run.credit_notes_held += 1
+            continue
+        status = normalise.text(raw.get("Status"))
+        allocations = [
+            a
+            for a in raw.get("Allocations") or []
+            if isinstance(a, dict) and a.get("IsDeleted") is not True
+        ]
+        if normalise.text(raw.get("CreditNoteID")) in already:
+            run.credit_notes_already_in += 1
+        elif status not in credit_notes.BROUGHT_IN:
+            run.credit_notes_skipped += 1
+        elif not allocations:
+            run.credit_notes_held += 1  # set against no invoice: held, with that reason
+        else:
+            run.credit_notes_brought_in += 1
+            currency = normalise.text(raw.get("CurrencyCode"), 3) or "?"
+            try:
+                total = normalise.decimal(raw.get("Total"), max_digits=14, places=2)
+            except normalise.Unstorable:
+                total = Decimal(0)
+            totals[currency] = totals.get(currency, Decimal(0)) + total
+    run.credit_notes_totals = {c: str(amount) for c, amount in sorted(totals.items())}
+
+
+def _apply_credit_notes(run: PastInvoiceImport, client: XeroClient, found: list[object]) -> None:
+    applied = credit_notes.credit_notes_apply(
+        run.connection, found, source="past invoices", client=client
+    )
+    run.credit_notes_brought_in += applied.brought_in
+    run.credit_notes_held += applied.held
+    run.credit_notes_already_in += applied.already_in + applied.ours + applied.settled
+    run.credit_notes_skipped += applied.skipped + applied.withdrawn
 
 
 def past_import_failed(run_id: int, reason: str) -> None:

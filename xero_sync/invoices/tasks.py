@@ -5,7 +5,7 @@ from celery import Task, shared_task
 from ..client.errors import AuthLost, RateLimited, Transient
 from ..models import ConnectionStatus, XeroConnection
 from ..runs import run_waiting_for_xero
-from . import drain, from_xero, in_xero, outbox, past
+from . import credit_notes_from_xero, drain, from_xero, in_xero, outbox, past
 from .models import PastInvoiceImport
 
 # Invoice pushes wait for Xero in the database; only short waits are also countdowns.
@@ -34,7 +34,8 @@ def invoices_sweep_task() -> int:
 
 @shared_task(name="xero_sync.tasks.invoices_poll_task", acks_late=True)
 def invoices_poll_task() -> None:
-    """Beat: one invoice poll per connected organisation, each as its own task."""
+    """Beat: one invoice (then credit note) poll per connected organisation, each as its own
+    task."""
     for connection_id in XeroConnection.objects.filter(
         status=ConnectionStatus.CONNECTED
     ).values_list("pk", flat=True):
@@ -49,7 +50,10 @@ def invoices_poll_task() -> None:
 )
 def invoices_poll_connection_task(self: Task[Any, Any], connection_id: int) -> None:
     try:
-        from_xero.invoices_poll(XeroConnection.objects.get(pk=connection_id))
+        connection = XeroConnection.objects.get(pk=connection_id)
+        from_xero.invoices_poll(connection)
+        # After the invoices, so a credit note finds the invoice it is set against.
+        credit_notes_from_xero.credit_notes_poll(connection)
     except RateLimited as limited:
         if limited.retry_after <= INVOICE_RETRY_COUNTDOWN_CAP:
             raise self.retry(countdown=limited.retry_after) from limited

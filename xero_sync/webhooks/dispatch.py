@@ -18,6 +18,7 @@ from platform_crm.advisory_locks import advisory_lock
 
 from ..connection.models import ConnectionStatus, XeroConnection
 from ..contacts.pull import contact_sync_one
+from ..invoices.credit_notes_from_xero import credit_note_update_from_xero
 from ..invoices.from_xero import invoice_update_from_xero
 from .models import WebhookDelivery, WebhookEvent
 
@@ -30,6 +31,8 @@ HANDLERS: dict[tuple[str, str], Callable[[XeroConnection, str], object]] = {
     ("CONTACT", "UPDATE"): contact_sync_one,
     ("INVOICE", "CREATE"): invoice_update_from_xero,
     ("INVOICE", "UPDATE"): invoice_update_from_xero,
+    ("CREDITNOTE", "CREATE"): credit_note_update_from_xero,
+    ("CREDITNOTE", "UPDATE"): credit_note_update_from_xero,
 }
 
 
