@@ -2,6 +2,7 @@
 today's API budget, for the account's admins only, in a fixed number of queries."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.db import connection as db_connection
@@ -11,12 +12,13 @@ from django.urls import reverse
 from platform_crm.models import Role
 from xero_sync.client import XeroClient
 from xero_sync.client.errors import Transient
-from xero_sync.models import ContactImport, XeroCall
+from xero_sync.models import ContactImport, InvoiceSync, InvoiceSyncState, XeroCall
 from xero_sync.webhooks.dispatch import delivery_process
 from xero_sync.webhooks.store import delivery_store
 
 from ..factories import client_for, contact_make, user_create
 from .conftest import KIWI, connect, run_import
+from .test_ops_health import outbox_row
 
 
 def activity_url(account) -> str:
@@ -274,6 +276,12 @@ def test_activity_queries_do_not_grow_with_rows(connected, xero, account, admin_
         ContactImport.objects.create(
             connection=connected, status="done", started_by=admin_user, is_preview=bool(n % 2)
         )
+    # Invoices not sent (two causes) and waiting for a decision (two causes): one query still.
+    for n in range(8):
+        state = InvoiceSyncState.HELD if n % 2 else InvoiceSyncState.FAILED
+        sync = outbox_row(account, state, changed_ago=timedelta(minutes=n))
+        causes = ("contact_unconfirmed", "contact_rename") if n % 2 else ("unmapped_tax", "contact")
+        InvoiceSync.objects.filter(pk=sync.pk).update(error_cause=causes[n % 4 // 2])
     many = _queries_for_page(client, url)
 
     assert many == few

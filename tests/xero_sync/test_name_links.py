@@ -5,6 +5,7 @@ with a plain message and a link, until the admin says "same contact" (linked, th
 on) or "different" (the contact here needs a name of its own; once renamed, it goes on)."""
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from contacts.models import Contact
@@ -21,6 +22,7 @@ from xero_sync.models import (
 
 from ..factories import client_for, contact_make
 from ..support.invoices import issue_many
+from .conftest import run_import
 
 
 def clash_in_xero(xero, connection, **fields) -> str:
@@ -175,6 +177,151 @@ def test_a_contact_the_crm_created_itself_is_known_by_its_number_not_its_name(
     assert settled(celery_worker, mine).state == InvoiceSyncState.SYNCED
     assert settled(celery_worker, theirs).state == InvoiceSyncState.HELD
     assert "it has no email or phone to compare" in InvoiceSync.objects.get(invoice=theirs).error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_held_invoices_are_counted_on_sync_activity_and_ops_health_with_the_way_to_decide(
+    ready, account, xero, admin_user, celery_worker
+):
+    connection, gst = ready
+    clash_in_xero(xero, connection, EmailAddress="accounts@clash-xero.example")
+    clash = clash_here(account)
+    invoices = issue_many(account, gst, clash, 2)
+    for invoice in invoices:
+        assert settled(celery_worker, invoice).state == InvoiceSyncState.HELD
+    review = reverse("contacts:duplicates", args=[account.slug])
+
+    activity = client_for(admin_user).get(reverse("xero_sync:activity", args=[account.slug]))
+
+    assert activity.context["outbox"].held == 2
+    [waiting] = [p for p in activity.context["problems"] if p.what.startswith("Waiting")]
+    assert (waiting.count, waiting.unit, waiting.link_name) == (2, "invoice", "contacts:duplicates")
+    page = activity.content.decode()
+    assert '2 invoices</strong> · <span class="problem-what">Waiting for a decision' in page
+    assert f'<a href="{review}">Decide on Possible duplicates</a>' in page
+    assert "2 waiting for a decision" in page and f'<a href="{review}">decide on' in page
+    assert 'id="no-problems"' not in page  # waiting invoices are something to do
+
+    superuser = get_user_model().objects.create_superuser(username="ops", password="pw")
+    health = client_for(superuser).get("/ops/health/")
+
+    [row] = [r for r in health.context["rows"] if r.account == account]
+    assert row.invoices_held == 2 and row.needs_attention
+    assert f'<td class="num invoices-held"><a href="{review}">2</a></td>' in (
+        health.content.decode()
+    )
+
+    decide(admin_user, account, clash, "same")
+    for invoice in invoices:
+        celery_worker.wait_for(
+            lambda invoice=invoice: (
+                InvoiceSync.objects.get(invoice=invoice).state == InvoiceSyncState.SYNCED
+            ),
+            timeout=30,
+        )
+    after = client_for(admin_user).get(reverse("xero_sync:activity", args=[account.slug]))
+    assert after.context["outbox"].held == 0
+    assert not [p for p in after.context["problems"] if p.what.startswith("Waiting")]
+    health = client_for(superuser).get("/ops/health/")
+    assert [r.invoices_held for r in health.context["rows"] if r.account == account] == [0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_xero_s_contact_linked_by_a_later_import_releases_the_held_invoice_by_itself(
+    ready, account, xero, admin_user, celery_worker
+):
+    """Someone corrects the email in Xero: the next import finds the contact here by it and
+    links them; the waiting invoice goes to that contact with nobody pressing Retry."""
+    connection, gst = ready
+    theirs = clash_in_xero(xero, connection, EmailAddress="accounts@clash-xero.example")
+    clash = clash_here(account)
+    [invoice] = issue_many(account, gst, clash, 1)
+    assert settled(celery_worker, invoice).state == InvoiceSyncState.HELD
+
+    xero.edit_contact(connection.tenant_id, theirs, EmailAddress="billing@clash-crm.example")
+    run_import(connection, admin_user)
+
+    assert XeroContact.objects.get(contact=clash).xero_contact_id == theirs
+    celery_worker.wait_for(
+        lambda: InvoiceSync.objects.get(invoice=invoice).state == InvoiceSyncState.SYNCED,
+        timeout=30,
+    )
+    assert xero_invoice_of(xero, connection, invoice)["Contact"]["ContactID"] == theirs
+    # The question answered by the link is no longer listed.
+    assert not PossibleDuplicate.objects.filter(contact=clash, resolved_at=None).exists()
+    assert len([c for c in xero.contacts(connection.tenant_id) if c["Name"] == "Clash Co"]) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_same_contact_after_an_import_brought_xero_s_contact_here_merges_the_two(
+    ready, account, xero, admin_user, celery_worker
+):
+    """The import made Xero's "Clash Co" a contact here before the admin decided: "Same
+    contact" merges that one into the contact asked about, which takes its link, and the
+    invoice goes to Xero's contact."""
+    connection, gst = ready
+    theirs = clash_in_xero(xero, connection, EmailAddress="accounts@clash-xero.example")
+    clash = clash_here(account)
+    mails_before = len(celery_worker.sent_mail())
+    [invoice] = issue_many(account, gst, clash, 1)
+    assert settled(celery_worker, invoice).state == InvoiceSyncState.HELD
+    run_import(connection, admin_user)
+    imported = XeroContact.objects.get(xero_contact_id=theirs).contact
+    assert imported.pk != clash.pk and imported.email == "accounts@clash-xero.example"
+
+    response = decide(admin_user, account, clash, "same")
+
+    assert response.status_code == 302
+    assert not Contact.objects.filter(pk=imported.pk).exists()  # merged
+    assert XeroContact.objects.get(contact=clash).xero_contact_id == theirs
+    celery_worker.wait_for(
+        lambda: InvoiceSync.objects.get(invoice=invoice).state == InvoiceSyncState.SYNCED,
+        timeout=30,
+    )
+    assert xero_invoice_of(xero, connection, invoice)["Contact"]["ContactID"] == theirs
+    held = PossibleDuplicate.objects.get(contact=clash, matched_by="name")
+    assert held.resolution == DuplicateResolution.LINKED_INSTEAD
+    assert len([c for c in xero.contacts(connection.tenant_id) if c["Name"] == "Clash Co"]) == 1
+    assert len(celery_worker.sent_mail()) == mails_before
+    # Decided: a second click changes nothing.
+    again = client_for(admin_user).post(
+        reverse("xero_sync:duplicate_resolve", args=[account.slug, held.pk]),
+        {"decision": "same", "back": "duplicates"},
+    )
+    assert again.status_code == 302
+    assert XeroContact.objects.get(contact=clash).xero_contact_id == theirs
+
+
+@pytest.mark.django_db(transaction=True)
+def test_held_then_renamed_without_a_decision_goes_on_under_its_new_name(
+    ready, account, xero, celery_worker
+):
+    connection, gst = ready
+    theirs = clash_in_xero(xero, connection, EmailAddress="accounts@clash-xero.example")
+    clash = clash_here(account)
+    [invoice] = issue_many(account, gst, clash, 1)
+    assert settled(celery_worker, invoice).state == InvoiceSyncState.HELD
+    assert PossibleDuplicate.objects.filter(contact=clash, resolved_at=None).exists()
+
+    contact_update(contact=clash, company_name="Clash Co (Wellington)")
+
+    celery_worker.wait_for(
+        lambda: InvoiceSync.objects.get(invoice=invoice).state == InvoiceSyncState.SYNCED,
+        timeout=30,
+    )
+    ours = XeroContact.objects.get(contact=clash).xero_contact_id
+    assert ours != theirs
+    assert not XeroContact.objects.filter(xero_contact_id=theirs).exists()  # no link to it
+    assert xero_invoice_of(xero, connection, invoice)["Contact"]["ContactID"] == ours
+    by_id = {c["ContactID"]: c for c in xero.contacts(connection.tenant_id)}
+    assert by_id[ours]["Name"] == "Clash Co (Wellington)"
+    assert by_id[ours]["EmailAddress"] == "billing@clash-crm.example"
+    assert (by_id[theirs]["Name"], by_id[theirs]["EmailAddress"]) == (
+        "Clash Co",
+        "accounts@clash-xero.example",
+    )  # the stranger left alone
+    # The question is answered by the rename: no longer listed, nothing left to decide.
+    assert not PossibleDuplicate.objects.filter(contact=clash, resolved_at=None).exists()
 
 
 def contact(email: str = "", phone_e164: str = "") -> Contact:

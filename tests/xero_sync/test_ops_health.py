@@ -137,6 +137,8 @@ def test_health_shows_each_accounts_invoice_outbox_and_its_lag(superuser):
     outbox_row(busy, InvoiceSyncState.PENDING, changed_ago=10 * hour, retry_in=hour)
     outbox_row(busy, InvoiceSyncState.FAILED, changed_ago=20 * hour)
     outbox_row(busy, InvoiceSyncState.WAITING, changed_ago=20 * hour)
+    outbox_row(busy, InvoiceSyncState.HELD, changed_ago=20 * hour)
+    outbox_row(later, InvoiceSyncState.HELD, changed_ago=20 * hour)
     outbox_row(busy, InvoiceSyncState.SYNCED, changed_ago=30 * hour)
     outbox_row(quiet, InvoiceSyncState.PENDING, changed_ago=timedelta(minutes=30))
     outbox_row(later, InvoiceSyncState.PENDING, changed_ago=9 * hour, retry_in=2 * hour)
@@ -146,14 +148,14 @@ def test_health_shows_each_accounts_invoice_outbox_and_its_lag(superuser):
 
     rows = {row.account.name: row for row in response.context["rows"]}
     counts = {
-        name: (row.invoices_pending, row.invoices_failed, row.invoices_waiting)
+        name: (row.invoices_pending, row.invoices_failed, row.invoices_waiting, row.invoices_held)
         for name, row in rows.items()
     }
     assert counts == {
-        "Busy Ltd": (3, 1, 1),
-        "Quiet Ltd": (1, 0, 0),
-        "Later Ltd": (1, 0, 0),
-        "Idle Ltd": (0, 0, 0),
+        "Busy Ltd": (3, 1, 1, 1),
+        "Quiet Ltd": (1, 0, 0, 0),
+        "Later Ltd": (1, 0, 0, 1),
+        "Idle Ltd": (0, 0, 0, 0),
     }
     minute = timedelta(minutes=1)
     assert 5 * hour <= rows["Busy Ltd"].outbox_lag < 5 * hour + minute
@@ -161,6 +163,7 @@ def test_health_shows_each_accounts_invoice_outbox_and_its_lag(superuser):
     assert rows["Later Ltd"].outbox_lag == timedelta(0)  # due in 2 hours: not late
     assert rows["Idle Ltd"].outbox_lag is None
     assert rows["Busy Ltd"].needs_attention and not rows["Quiet Ltd"].needs_attention
+    assert rows["Later Ltd"].needs_attention  # an invoice waits for an admin's decision
     outbox = response.context["outbox"]
     assert outbox.pending == 5
     assert 5 * hour <= outbox.lag < 5 * hour + minute

@@ -28,6 +28,7 @@ from ..client.errors import OUTAGES, XeroError
 from ..inbound import normalise
 from ..inbound.models import QuarantineKind
 from ..inbound.quarantine import Held, quarantine_hold, quarantine_release
+from ..invoices.outbox import invoices_resume_held_of
 from ..models import XeroConnection
 from .conflicts import Decision, conflicts_decide
 from .duplicates import kept_as_one, possible_duplicates_hold
@@ -50,6 +51,7 @@ from .matching import (
     possible_duplicates_find,
 )
 from .models import ContactConflict, ContactSync, PhoneClash, XeroContact
+from .name_links import name_questions_answered
 
 log = logging.getLogger(__name__)
 
@@ -368,6 +370,13 @@ def _page_write(connection: XeroConnection, plan: PagePlan) -> None:
         _conflicts_write(connection, plan)
     if plan.clashes:
         _clashes_write(connection, plan)
+    if plan.new_links:
+        # A contact linked now may be one whose invoices wait for a decision about its name
+        # in Xero (contacts.name_links): linked, the question is answered and they go on
+        # once this page is stored.
+        newly = [pk for pk, _ in plan.new_links]
+        name_questions_answered(connection, newly)
+        transaction.on_commit(lambda: invoices_resume_held_of(newly))
     links = plan.new_links + list(zip(created_ids, plan.creates, strict=True))
     if links:
         copy_rows(

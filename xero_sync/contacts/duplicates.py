@@ -8,6 +8,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from contacts.duplicates import contacts_merge
 from contacts.models import ChangeSource, Contact
 from contacts.services import contacts_apply_changes
 from platform_crm.models import Account
@@ -181,6 +182,32 @@ def possible_duplicate_link_instead(*, duplicate: PossibleDuplicate, user: User)
             )
         _resolve(held, DuplicateResolution.LINKED_INSTEAD, user)
     return True
+
+
+def name_match_merge(*, duplicate: PossibleDuplicate, user: User) -> Contact | None:
+    """ "Same contact" for a name question whose Xero contact came into the CRM meanwhile (an
+    import, a webhook or a poll made it a contact of its own): both CRM contacts are that Xero
+    contact, so they are merged into the one asked about, which takes the link (links_fold)
+    and whose waiting invoices go on (the merge receiver). The merged contact, or None when
+    decided meanwhile or that Xero contact is not another contact here."""
+    with transaction.atomic():
+        held = _claim(duplicate)
+        if held is None or held.matched_by != "name":
+            return None
+        other = (
+            XeroContact.objects.select_related("contact")
+            .filter(connection=held.connection, xero_contact_id=held.xero_contact_id)
+            .exclude(contact_id=held.contact_id)
+            .first()
+        )
+        if other is None or other.contact.account_id != held.connection.account_id:
+            return None
+        merged = other.contact
+        contacts_merge(
+            account=held.connection.account, survivor=held.contact, merged=[merged], by=user
+        )
+        _resolve(held, DuplicateResolution.LINKED_INSTEAD, user)
+    return merged
 
 
 def links_fold(*, survivor: Contact, merged: list[Contact]) -> None:

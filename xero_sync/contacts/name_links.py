@@ -95,6 +95,14 @@ def name_match_hold(
         pass  # held by another drain meanwhile
 
 
+def name_questions_answered(connection: XeroConnection, contact_ids: list[int]) -> None:
+    """Contacts linked to Xero meanwhile (an import, a webhook, a poll): whether they are the
+    contact of their name there is no longer a question (one DELETE)."""
+    PossibleDuplicate.objects.filter(
+        connection=connection, contact_id__in=contact_ids, matched_by="name", resolved_at=None
+    ).delete()
+
+
 def name_match_apart(*, duplicate: PossibleDuplicate, user: Any) -> bool:
     """Different contacts: the CRM contact keeps its invoices waiting for a name of its own."""
     with transaction.atomic():

@@ -187,8 +187,16 @@ def _name_match_resolve(
                 f"{contact.display_name} is now linked to {name} in Xero"
                 + (f"; {resumed} waiting invoice(s) go to Xero now." if resumed else "."),
             )
+        elif (
+            merged := duplicates.name_match_merge(duplicate=duplicate, user=request.user)
+        ) is not None:
+            messages.success(
+                request,
+                f"{name} in Xero was already {merged.display_name} (#{merged.pk}) here: merged "
+                f"into {contact.display_name}, now linked to it; its waiting invoices go to Xero.",
+            )
         else:
-            messages.info(request, f"{name} was already decided, or is linked to another contact.")
+            messages.info(request, f"{name} was already decided.")
     elif decision in ("different", "separate"):
         if name_match_apart(duplicate=duplicate, user=request.user):
             invoice_outbox.invoices_held_say(

@@ -120,6 +120,18 @@ def invoices_resume_held(*, contact_id: int) -> int:
     return resumed
 
 
+def invoices_resume_held_of(contact_ids: list[int]) -> int:
+    """invoices_resume_held for those of `contact_ids` that have held invoices (one query to
+    find them): contacts just linked to Xero by an import, a webhook or a poll."""
+    waiting = (
+        InvoiceSync.objects.filter(invoice__contact_id__in=contact_ids, state=InvoiceSyncState.HELD)
+        .order_by()
+        .values_list("invoice__contact_id", flat=True)
+        .distinct()
+    )
+    return sum(invoices_resume_held(contact_id=pk) for pk in list(waiting))
+
+
 def invoices_held_say(*, contact_id: int, cause: str, message: str, fix_url: str) -> None:
     """What the contact's waiting invoices now wait for, in their words."""
     for sync in InvoiceSync.objects.filter(

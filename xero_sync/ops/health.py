@@ -37,6 +37,7 @@ class AccountHealth:
     invoices_pending: int
     invoices_failed: int
     invoices_waiting: int
+    invoices_held: int  # waiting for an admin's decision about their contact
     outbox_lag: timedelta | None  # since the oldest pending invoice push became due
     quarantined: int  # records from Xero that could not be stored, still held
     reconciliation: ReconciliationRun | None = None  # the last finished comparison with Xero
@@ -47,6 +48,7 @@ class AccountHealth:
             self.failed_calls
             or self.failed_events
             or self.invoices_failed
+            or self.invoices_held
             or self.quarantined
             or (self.reconciliation and self.reconciliation.left)
             or (self.connection and self.connection.status == ConnectionStatus.NEEDS_RECONNECT)
@@ -105,6 +107,7 @@ def _health(
         invoices_pending=account.invoices_pending,
         invoices_failed=account.invoices_failed,
         invoices_waiting=account.invoices_waiting,
+        invoices_held=account.invoices_held,
         outbox_lag=_lag(account.oldest_invoice_due_at, now),
         quarantined=account.quarantined,
         reconciliation=runs.get(connection.pk) if connection else None,

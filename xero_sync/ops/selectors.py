@@ -23,7 +23,7 @@ from ..models import (
     XeroCall,
     XeroConnection,
 )
-from .failure_groups import FAILURE_CAUSE_TITLES, invoice_sync_failed
+from .failure_groups import FAILURE_CAUSE_TITLES
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -89,6 +89,7 @@ class InvoiceOutbox:
     synced: int
     failed: int
     waiting: int
+    held: int  # waiting for an admin's decision about their contact (contacts.name_links)
     oldest_pending_at: datetime | None
 
 
@@ -97,7 +98,7 @@ def invoice_outbox_summary(account: Account) -> InvoiceOutbox:
     rows = InvoiceSync.objects.filter(invoice__account=account).aggregate(
         **{
             state: Count("id", filter=Q(state=state))
-            for state in ("pending", "synced", "failed", "waiting")
+            for state in ("pending", "synced", "failed", "waiting", "held")
         },
         oldest_pending_at=Min("updated_at", filter=Q(state=InvoiceSyncState.PENDING)),
     )
@@ -145,14 +146,34 @@ def _invoices_not_sent(
     account: Account, *, connection: XeroConnection, since: datetime
 ) -> list[Problem]:
     """Invoices Xero refused (an element refused inside a 200 answer counts) or that were held
-    back before a call: still not sent, whenever they failed."""
+    back before a call: still not sent, whenever they failed. Then those waiting for an admin's
+    decision about their contact (a name Xero gives another contact). One query."""
     rows = (
-        invoice_sync_failed(account)
+        InvoiceSync.objects.filter(
+            invoice__account=account,
+            state__in=[InvoiceSyncState.FAILED, InvoiceSyncState.HELD],
+        )
         .order_by()
-        .values("error_cause")
-        .annotate(count=Count("id"), last_seen=Max("failed_at"))
+        .values("state", "error_cause")
+        .annotate(count=Count("id"), last_seen=Max(Coalesce("failed_at", "updated_at")))
     )
-    return [
+    held = [r for r in rows if r["state"] == InvoiceSyncState.HELD]
+    failed = [r for r in rows if r["state"] == InvoiceSyncState.FAILED]
+    waiting = (
+        [
+            Problem(
+                what="Waiting for a decision: Xero gives the contact's name to another contact",
+                count=sum(r["count"] for r in held),
+                unit="invoice",
+                last_seen=max(r["last_seen"] for r in held),
+                link_name="contacts:duplicates",
+                link_text="Decide on Possible duplicates",
+            )
+        ]
+        if held
+        else []
+    )
+    return waiting + [
         Problem(
             what=f"Not sent to Xero: {FAILURE_CAUSE_TITLES.get(r['error_cause'], 'other cause')}",
             count=r["count"],
@@ -161,7 +182,7 @@ def _invoices_not_sent(
             link_name="xero_sync:failures",
             link_text="See them and fix",
         )
-        for r in sorted(rows, key=lambda r: -r["count"])
+        for r in sorted(failed, key=lambda r: -r["count"])
     ]
 
 
@@ -346,6 +367,7 @@ class HealthFigures(TypedDict):
     invoices_pending: int
     invoices_failed: int
     invoices_waiting: int
+    invoices_held: int
     oldest_invoice_due_at: datetime | None
     quarantined: int
 
@@ -354,8 +376,9 @@ def connection_health_list(*, since: datetime) -> "QuerySet[AccountWithHealth]":
     """Every account with its Xero connection (if any) and, per connection, the calls that
     failed since `since`, the webhook events that failed since then, the start of the
     oldest contact import still waiting or running, and its invoice outbox: syncs pending,
-    failed and waiting, and when the oldest pending one became due; and the records from Xero
-    held in quarantine. One query, whatever the number of rows."""
+    failed, waiting for a reconnect and waiting for a decision, and when the oldest pending
+    one became due; and the records from Xero held in quarantine. One query, whatever the
+    number of rows."""
     per_connection = {"connection": OuterRef("xero_connection")}
     failed_calls = (
         XeroCall.objects.filter(**per_connection, created_at__gte=since)
@@ -399,6 +422,7 @@ def connection_health_list(*, since: datetime) -> "QuerySet[AccountWithHealth]":
             invoices_pending=_invoice_sync_count(InvoiceSyncState.PENDING, **per_connection),
             invoices_failed=_invoice_sync_count(InvoiceSyncState.FAILED, **per_connection),
             invoices_waiting=_invoice_sync_count(InvoiceSyncState.WAITING, **per_connection),
+            invoices_held=_invoice_sync_count(InvoiceSyncState.HELD, **per_connection),
             oldest_invoice_due_at=Subquery(oldest_invoice_due),
             quarantined=Coalesce(Subquery(quarantined), 0),
         )
