@@ -83,6 +83,7 @@ def test_this_rounds_pages_read_well_at_1280_and_390(
     expect(page.locator("#xero-rate")).to_have_text(
         f"Xero's exchange rate: 0.600000 USD to 1 of {connection.tenant_name}'s base currency"
     )
+    expect(page.locator("#sync-badge")).to_contain_text("synced just now")  # not "0 minutes"
     organisation_settings_refresh(connection)  # as the invoice form does
     page.reload()
     expect(page.locator("#xero-rate")).to_have_text("Xero's exchange rate: 1 NZD = 0.600000 USD")
@@ -141,6 +142,10 @@ def test_this_rounds_pages_read_well_at_1280_and_390(
     # 5. Sync activity counts the held invoice; the past-invoice preview has its credit notes.
     page.goto(f"{base}/settings/integrations/xero/activity/")
     expect(page.locator("#invoices-held")).to_contain_text("1 waiting for a decision")
+    name_question = page.locator(".problem", has_text="1 contact")
+    expect(name_question).to_contain_text("may be one of the contacts here")
+    expect(name_question.locator("a")).to_have_text("Decide on Possible duplicates")
+    expect(page.locator("#problems")).not_to_contain_text("0 minutes")
     look(page, "26-sync-activity-held")
     page.goto(f"{base}/settings/integrations/")
     page.click("#past-invoices-link")
