@@ -7,8 +7,6 @@ invoice waiting for a decision) and a phone clash; Sync activity counting the he
 the past-invoice preview with its credit notes. The states are built through services and the
 sandbox (each path is tested on its own elsewhere); one session, one worker."""
 
-from decimal import Decimal as D
-
 import pytest
 from playwright.sync_api import expect
 
@@ -99,9 +97,7 @@ def test_this_rounds_pages_read_well_at_1280_and_390(
     customer = xero.create_contact(tenant, Name="Rangi Gardens", quiet=True)
     made = xero.create_invoice(tenant, sales_invoice(customer, "Gutters"), quiet=True)
     note = xero.create_credit_note(tenant, credit_note(customer, "Missed a gutter"), quiet=True)
-    xero.allocate_credit_note(
-        tenant, note["CreditNoteID"], made["InvoiceID"], "30.00", quiet=True
-    )
+    xero.allocate_credit_note(tenant, note["CreditNoteID"], made["InvoiceID"], "30.00", quiet=True)
     enqueue("xero_sync.tasks.invoices_poll_task")
     credited = celery_worker.wait_for(
         lambda: CreditNote.objects.filter(number=note["CreditNoteNumber"]).first(), timeout=30
@@ -147,6 +143,12 @@ def test_this_rounds_pages_read_well_at_1280_and_390(
     expect(name_question.locator("a")).to_have_text("Decide on Possible duplicates")
     expect(page.locator("#problems")).not_to_contain_text("0 minutes")
     look(page, "26-sync-activity-held")
+    # The failures page lists the name question too, and sends it to Possible duplicates (its
+    # own buttons are for email and phone matches).
+    page.goto(f"{base}/settings/integrations/xero/failures/")
+    name_row = page.locator("#possible-duplicates tr", has_text="name only")
+    expect(name_row.get_by_role("link", name="Decide on Possible duplicates")).to_be_visible()
+    expect(name_row.locator("button")).to_have_count(0)
     page.goto(f"{base}/settings/integrations/")
     page.click("#past-invoices-link")
     page.fill("#id_since", "2000-01-01")
