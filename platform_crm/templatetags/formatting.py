@@ -6,7 +6,9 @@ from urllib.parse import quote
 from django import template
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils import timezone
 from django.utils.html import conditional_escape, format_html
+from django.utils.timesince import timesince
 
 register = template.Library()
 
@@ -56,3 +58,14 @@ def email_link(address: str | None) -> str:
     except ValidationError:
         return conditional_escape(address)
     return format_html('<a href="mailto:{}">{}</a>', quote(address, safe="@"), address)
+
+
+@register.filter
+def ago(value: Any) -> str:
+    """{{ sync.synced_at|ago }} -> '3 minutes ago', or 'just now' within the first minute
+    (Django's timesince alone says '0 minutes')."""
+    if not value:
+        return ""
+    if timezone.now() - value < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(value)} ago"

@@ -255,12 +255,12 @@ def _records_held(
     if duplicates["count"]:
         problems.append(
             Problem(
-                what="Possible duplicates: a Xero contact looks like a contact already linked",
+                what="Possible duplicates: a Xero contact may be one of the contacts here",
                 count=duplicates["count"],
                 unit="contact",
                 last_seen=duplicates["last_seen"],
-                link_name="xero_sync:failures",
-                link_text="Decide",
+                link_name="contacts:duplicates",
+                link_text="Decide on Possible duplicates",
             )
         )
     return problems
