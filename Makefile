@@ -31,10 +31,11 @@ dev: $(VENV)/.installed
 stop-db:
 	@if [ -x $(BIN)/python ]; then $(BIN)/python scripts/dev_env.py --stop-db; fi
 
-# Two test processes (pytest-xdist), a file at a time each: most tests wait on a worker, the
+# Two test processes (pytest-xdist; an idle one takes tests from the other's queue, so the long
+# fault files do not leave it waiting at the end): most tests wait on a worker, the
 # sandbox or a browser, so two share the 2 cores well. Each has its own test database and Redis.
 test: $(VENV)/.installed lint
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 2 --dist worksteal --durations=20
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
