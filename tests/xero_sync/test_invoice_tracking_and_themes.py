@@ -256,3 +256,29 @@ def test_the_calls_for_tracking_and_themes_keep_to_xeros_contract(
             ("POST", f"{API}/Invoices", 200),
         ]
     )
+
+
+@pytest.mark.django_db
+def test_a_theme_changed_on_an_invoice_in_xero_is_sent_again(
+    read, xero, account, admin_user, tasks_inline
+):
+    connection, gst, stored = read
+    with tasks_inline():
+        invoice = invoice_issue(invoice=draft(account, gst))
+    first, second = stored.branding_themes
+    assert in_xero(xero, connection, invoice)["BrandingThemeID"] == first["id"]  # Xero's default
+    url = reverse("xero_sync:invoice_own_options", args=[account.slug, invoice.pk])
+    with tasks_inline():
+        client_for(admin_user).post(url, {"branding_theme": second["id"]})
+    assert InvoiceSync.objects.get(invoice=invoice).state == InvoiceSyncState.SYNCED
+    assert in_xero(xero, connection, invoice)["BrandingThemeID"] == second["id"]
+
+
+@pytest.mark.django_db
+def test_another_accounts_invoice_has_no_options_page(read, account, outsider, other_account):
+    """An admin of another account, through their own account's address: not found."""
+    _, gst, _ = read
+    invoice = draft(account, gst)
+    url = reverse("xero_sync:invoice_own_options", args=[other_account.slug, invoice.pk])
+    assert client_for(outsider).get(url).status_code == 404
+    assert client_for(outsider).post(url, {"branding_theme": "x"}).status_code == 404
