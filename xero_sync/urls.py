@@ -24,7 +24,7 @@ urlpatterns = [
     path("xero/taxes/", tax_views.xero_tax_mapping, name="tax_mapping"),
     path("xero/invoice-options/", organisation_views.xero_invoice_options, name="invoice_options"),
     path(
-        "xero/invoices/<int:pk>/options/",
+        "xero/invoices/<int:invoice_pk>/options/",
         organisation_views.xero_invoice_own_options,
         name="invoice_own_options",
     ),

@@ -7,7 +7,12 @@ import pytest
 from django.urls import reverse
 
 from invoices.services import invoice_create, invoice_issue
-from xero_sync.models import InvoiceSync, InvoiceSyncState, OrganisationSettings
+from xero_sync.models import (
+    InvoiceSync,
+    InvoiceSyncState,
+    InvoiceXeroOptions,
+    OrganisationSettings,
+)
 from xero_sync.organisation.invoice_options import invoice_options_refresh
 
 from ..factories import client_for, contact_make
@@ -282,3 +287,23 @@ def test_another_accounts_invoice_has_no_options_page(read, account, outsider, o
     url = reverse("xero_sync:invoice_own_options", args=[other_account.slug, invoice.pk])
     assert client_for(outsider).get(url).status_code == 404
     assert client_for(outsider).post(url, {"branding_theme": "x"}).status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_theme_or_option_not_of_the_organisation_is_refused_and_nothing_saved(
+    read, account, admin_user
+):
+    _, gst, stored = read
+    invoice = draft(account, gst)
+    url = reverse("xero_sync:invoice_own_options", args=[account.slug, invoice.pk])
+    region = category(stored, "Region")
+    for posted, said in (
+        ({"branding_theme": "not-a-theme"}, "That branding theme is not one of the"),
+        (
+            {"own_tracking": "1", f"tracking-{region['id']}": "not-an-option"},
+            "That tracking option is not an active one of the",
+        ),
+    ):
+        response = client_for(admin_user).post(url, posted)
+        assert response.status_code == 200 and said in response.content.decode()
+    assert not InvoiceXeroOptions.objects.filter(invoice=invoice).exists()

@@ -98,7 +98,9 @@ def _invoice_options_active(sync: InvoiceSync, stored: OrganisationSettings) -> 
     invoice = sync.invoice
     chosen = invoice_chosen(invoice, stored)
     fix = {
-        "invoice": page_url("xero_sync:invoice_own_options", invoice.account, pk=invoice.pk),
+        "invoice": page_url(
+            "xero_sync:invoice_own_options", invoice.account, invoice_pk=invoice.pk
+        ),
         "default": page_url("xero_sync:invoice_options", invoice.account),
     }
     themes = {t["id"] for t in stored.branding_themes}

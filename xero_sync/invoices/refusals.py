@@ -127,7 +127,7 @@ def invoice_options_refusal(sync: InvoiceSync, lowered: str) -> RowFailed | None
     chosen_from = "invoice" if "invoice" in origins else "default"
     invoice = sync.invoice
     fix = (
-        page_url("xero_sync:invoice_own_options", invoice.account, pk=invoice.pk)
+        page_url("xero_sync:invoice_own_options", invoice.account, invoice_pk=invoice.pk)
         if chosen_from == "invoice"
         else page_url("xero_sync:invoice_options", invoice.account)
     )

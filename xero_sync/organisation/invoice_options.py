@@ -76,6 +76,7 @@ def invoice_defaults_set(
 
 def invoice_options_set(
     invoice: Invoice,
+    stored: OrganisationSettings,
     *,
     branding_theme_id: str = "",
     tracking: list[dict[str, str]] | None = None,
@@ -83,6 +84,11 @@ def invoice_options_set(
 ) -> InvoiceXeroOptions:
     """The invoice's own theme and tracking (None/"" keep the connection's default); a line's
     tracking replaces the invoice's for that line."""
+    if branding_theme_id and branding_theme_id not in {t["id"] for t in stored.branding_themes}:
+        raise ValueError("That branding theme is not one of the organisation's.")
+    chosen = [*(tracking or []), *(p for ps in (line_tracking or {}).values() for p in ps)]
+    if any(_names(stored, _pairs([pair])[0]) is None for pair in chosen if pair["option_id"]):
+        raise ValueError("That tracking option is not an active one of the organisation's.")
     line_ids = set(invoice.lines.values_list("pk", flat=True))
     lines = {}
     for line_id, pairs in (line_tracking or {}).items():

@@ -78,12 +78,14 @@ def _with_chosen(stored: OrganisationSettings, chosen: dict[str, str]) -> list[d
 
 
 @account_view()
-def xero_invoice_own_options(request: AccountRequest, account: Account, pk: int) -> HttpResponse:
+def xero_invoice_own_options(
+    request: AccountRequest, account: Account, invoice_pk: int
+) -> HttpResponse:
     """An invoice's own branding theme and tracking (for it, and line by line)."""
-    invoice = get_object_or_404(Invoice, account=account, pk=pk)
+    invoice = get_object_or_404(Invoice, account=account, pk=invoice_pk)
     stored = _read(request, account)
     if stored is None:
-        return redirect("invoices:detail", account_slug=account.slug, pk=pk)
+        return redirect("invoices:detail", account_slug=account.slug, pk=invoice.pk)
     lines = list(invoice.lines.all())
     if request.method == "POST":
         own_tracking = request.POST.get("own_tracking") == "1"
@@ -92,6 +94,7 @@ def xero_invoice_own_options(request: AccountRequest, account: Account, pk: int)
                 Invoice.objects.select_for_update().filter(pk=invoice.pk).values_list("pk").get()
                 invoice_options_set(
                     invoice,
+                    stored,
                     branding_theme_id=request.POST.get("branding_theme", ""),
                     tracking=(
                         _tracking_posted(request.POST, "tracking-", stored)
@@ -110,7 +113,7 @@ def xero_invoice_own_options(request: AccountRequest, account: Account, pk: int)
             messages.error(request, str(wrong))
         else:
             messages.success(request, "Saved; the invoice goes to Xero with them.")
-            return redirect("invoices:detail", account_slug=account.slug, pk=pk)
+            return redirect("invoices:detail", account_slug=account.slug, pk=invoice.pk)
     own = InvoiceXeroOptions.objects.filter(invoice=invoice).first()
     chosen = invoice_chosen(invoice, stored)
     invoice_pairs = {t["category_id"]: t["option_id"] for t in (own.tracking if own else [])}
