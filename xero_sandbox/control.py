@@ -546,6 +546,16 @@ def _edit_option(tenant: Tenant, request: Request, body: dict[str, Any]) -> dict
     )
 
 
+def _delete_theme(tenant: Tenant, request: Request, body: dict[str, Any]) -> dict[str, Any]:
+    """A person deletes a branding theme in Xero; the last one stays (an org always has one)."""
+    theme_id = request.params["id"].lower()
+    if theme_id not in tenant.branding_themes:
+        raise KeyError(theme_id)
+    if len(tenant.branding_themes) == 1:
+        raise ValueError("The organisation's last branding theme cannot be deleted.")
+    return tenant.branding_themes.pop(theme_id)
+
+
 def _emails(tenant: Tenant, request: Request, body: dict[str, Any]) -> dict[str, Any]:
     return {"emails": list(tenant.invoice_emails)}
 
@@ -604,6 +614,7 @@ ROUTES = [
         f"{_T}/tracking/(?P<id>[^/]+)/options/(?P<option>[^/]+)",
         _org_setting(_edit_option),
     ),
+    _c("DELETE", f"{_T}/branding-themes/(?P<id>[^/]+)", _org_setting(_delete_theme)),
     _c("GET", f"{_T}/emails", _org_setting(_emails)),
     _c("POST", f"{_T}/credit-notes", edit_credit_note),
     _c("POST", f"{_T}/credit-notes/(?P<id>[^/]+)", edit_credit_note),

@@ -518,6 +518,10 @@ class SandboxHandle:
         route = f"/orgs/{tenant_id}/tracking/{category_id}/options/{option_id}"
         return self.control("POST", route, {"Status": status})
 
+    def delete_branding_theme(self, tenant_id: str, theme_id: str) -> dict[str, Any]:
+        """A person deletes a branding theme in Xero (the last one cannot be)."""
+        return self.control("DELETE", f"/orgs/{tenant_id}/branding-themes/{theme_id}")
+
     def invoice_emails(self, tenant_id: str) -> list[dict[str, Any]]:
         """Invoice emails Xero sent (POST /Invoices/{id}/Email): time, InvoiceID, To, ..."""
         return self.control("GET", f"/orgs/{tenant_id}/emails")["emails"]

@@ -34,6 +34,7 @@ from .invoices.models import PaymentSync as PaymentSync
 from .invoices.models import XeroInvoiceNumber as XeroInvoiceNumber
 
 # organisation
+from .organisation.models import InvoiceXeroOptions as InvoiceXeroOptions
 from .organisation.models import OrganisationSettings as OrganisationSettings
 
 # reconcile

@@ -7,6 +7,7 @@ from .inbound import views as inbound_views
 from .invoices import past_views
 from .invoices import views as invoice_views
 from .ops import activity, failures
+from .organisation import views as organisation_views
 from .reconcile import views as reconcile_views
 from .taxes import views as tax_views
 from .webhooks import views as webhook_views
@@ -21,6 +22,12 @@ urlpatterns = [
     path("xero/payment-account/", connection_views.xero_payment_account, name="payment_account"),
     path("xero/sales-account/", connection_views.xero_sales_account, name="sales_account"),
     path("xero/taxes/", tax_views.xero_tax_mapping, name="tax_mapping"),
+    path("xero/invoice-options/", organisation_views.xero_invoice_options, name="invoice_options"),
+    path(
+        "xero/invoices/<int:invoice_pk>/options/",
+        organisation_views.xero_invoice_own_options,
+        name="invoice_own_options",
+    ),
     path("xero/contacts/", contacts_views.xero_contacts, name="contacts"),
     path("xero/contacts/to-xero/", contacts_views.xero_contact_sync, name="contact_sync"),
     path(

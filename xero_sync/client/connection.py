@@ -9,7 +9,15 @@ from xero_python.accounting import CurrencyCode
 from ..inbound import normalise
 from .answers import dicts
 from .errors import BadAnswer
-from .shapes import Currency, LedgerAccount, Organisation, Tenant
+from .shapes import (
+    BrandingTheme,
+    Currency,
+    LedgerAccount,
+    Organisation,
+    Tenant,
+    TrackingCategory,
+    TrackingOption,
+)
 from .transport import Transport
 
 
@@ -117,3 +125,52 @@ class ConnectionCalls(Transport):
         if not isinstance(answer, dict) or normalise.text(answer.get("Code")) != code:
             raise BadAnswer(f"Xero's answer does not name the currency {code}.")
         return Currency(code, normalise.text(answer.get("Description"), 100))
+
+    def tracking_categories(self) -> list[TrackingCategory]:
+        """GET /TrackingCategories: the active categories with their active options (Xero
+        leaves archived ones out unless asked); a category or option without an id or a name
+        is left out (it could not be chosen anyway)."""
+        found = self._list(
+            "tracking_categories.list",
+            lambda acc, ident, **o: acc.get_tracking_categories(self.connection.tenant_id, **o),
+            "TrackingCategories",
+        )
+        categories = []
+        for raw in dicts(found):
+            category_id = normalise.text(raw.get("TrackingCategoryID"))[:64]
+            name = normalise.text(raw.get("Name"), 100)
+            if not category_id or not name or raw.get("Status", "ACTIVE") != "ACTIVE":
+                continue
+            categories.append(
+                TrackingCategory(
+                    category_id,
+                    name,
+                    tuple(
+                        TrackingOption(
+                            normalise.text(o.get("TrackingOptionID"))[:64],
+                            normalise.text(o.get("Name"), 100),
+                        )
+                        for o in dicts(raw.get("Options"))
+                        if o.get("Status", "ACTIVE") == "ACTIVE"
+                        and normalise.text(o.get("TrackingOptionID"))
+                        and normalise.text(o.get("Name"))
+                    ),
+                )
+            )
+        return categories
+
+    def branding_themes(self) -> list[BrandingTheme]:
+        """GET /BrandingThemes, in Xero's order (the default, SortOrder 0, first)."""
+        found = self._list(
+            "branding_themes.list",
+            lambda acc, ident, **o: acc.get_branding_themes(self.connection.tenant_id, **o),
+            "BrandingThemes",
+        )
+        return [
+            BrandingTheme(
+                normalise.text(raw.get("BrandingThemeID"))[:64],
+                normalise.text(raw.get("Name"), 100),
+            )
+            for raw in dicts(found)
+            if normalise.text(raw.get("BrandingThemeID")) and normalise.text(raw.get("Name"))
+        ]

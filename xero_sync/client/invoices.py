@@ -8,7 +8,13 @@ from typing import Any
 
 from xero_python.accounting import Account as XAccount
 from xero_python.accounting import Contact as XContact
-from xero_python.accounting import CurrencyCode, LineAmountTypes, LineItem, RequestEmpty
+from xero_python.accounting import (
+    CurrencyCode,
+    LineAmountTypes,
+    LineItem,
+    LineItemTracking,
+    RequestEmpty,
+)
 from xero_python.accounting import Invoice as XInvoice
 from xero_python.accounting import Invoices as XInvoices
 from xero_python.accounting import Payment as XPayment
@@ -35,6 +41,16 @@ def line_items(lines: tuple[LineBody, ...]) -> list[LineItem]:
             item.tax_type = line.tax_type
         if line.line_item_id:
             item.line_item_id = line.line_item_id
+        if line.tracking:
+            item.tracking = [
+                LineItemTracking(
+                    tracking_category_id=t.category_id,
+                    tracking_option_id=t.option_id,
+                    name=t.category_name,
+                    option=t.option_name,
+                )
+                for t in line.tracking
+            ]
         items.append(item)
     return items
 
@@ -56,6 +72,8 @@ def _invoice_model(body: InvoiceBody) -> XInvoice:
     )
     if body.invoice_id:
         model.invoice_id = body.invoice_id
+    if body.branding_theme_id:
+        model.branding_theme_id = body.branding_theme_id
     return model
 
 

@@ -54,6 +54,37 @@ class Currency:
 
 
 @dataclass(frozen=True)
+class TrackingOption:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class TrackingCategory:
+    """An active tracking category of the organisation, with its active options."""
+
+    id: str
+    name: str
+    options: tuple[TrackingOption, ...]
+
+
+@dataclass(frozen=True)
+class BrandingTheme:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class LineTracking:
+    """A line's option of one tracking category, as sent (IDs, with the names Xero shows)."""
+
+    category_id: str
+    category_name: str
+    option_id: str
+    option_name: str
+
+
+@dataclass(frozen=True)
 class ContactGroup:
     """An active contact group of the organisation."""
 
@@ -71,6 +102,7 @@ class LineBody:
     account_code: str
     tax_type: str | None = None
     line_item_id: str | None = None
+    tracking: tuple[LineTracking, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,6 +121,7 @@ class InvoiceBody:
     currency: str = ""
     line_amount_types: str = ""
     lines: tuple[LineBody, ...] = ()
+    branding_theme_id: str = ""  # "": Xero applies the organisation's default
 
     @property
     def status_only(self) -> bool:

@@ -160,6 +160,8 @@ CALL_WORDS = {
     "contacts.page": "Read a page of contacts",
     "currencies.add": "Added a currency in Xero",
     "currencies.list": "Read the currencies",
+    "tracking_categories.list": "Read the tracking categories",
+    "branding_themes.list": "Read the branding themes",
     "credit_notes.allocate": "Set a credit note against its invoice",
     "credit_notes.create": "Sent credit notes to Xero",
     "credit_notes.find": "Looked credit notes up by number",

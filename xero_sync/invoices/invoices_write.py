@@ -3,6 +3,7 @@ lines with their LineItemID), each element's answer handled on its own. A row wh
 already holds unchanged costs nothing."""
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from django.db.models import QuerySet
@@ -15,6 +16,8 @@ from ..client.errors import BadAnswer, RateLimited, XeroError
 from ..client.invoices import invoice_fingerprint, invoices_request_digest
 from ..inbound import normalise
 from ..models import XeroConnection
+from ..organisation.invoice_options import invoice_chosen, line_tracking
+from ..organisation.selectors import settings_as_read
 from .keys import digest
 from .mapping import (
     InvoiceFacts,
@@ -54,7 +57,12 @@ def line_facts(lines: QuerySet[Any], tax_mode: str) -> tuple[LineFacts, ...]:
 def invoice_facts(sync: InvoiceSync, contact_id: str) -> InvoiceFacts:
     """What the invoice's body for Xero is made of, read from the database."""
     invoice = sync.invoice
-    lines = line_facts(invoice.lines.all(), invoice.tax_mode)
+    stored = settings_as_read(sync.connection)
+    chosen = invoice_chosen(invoice, stored)
+    lines = tuple(
+        replace(line, tracking=line_tracking(stored, chosen.lines.get(line.line_id, ([], ""))[0]))
+        for line in line_facts(invoice.lines.all(), invoice.tax_mode)
+    )
     return InvoiceFacts(
         status=invoice.status,
         number=invoice.number,
@@ -69,6 +77,7 @@ def invoice_facts(sync: InvoiceSync, contact_id: str) -> InvoiceFacts:
         xero_invoice_id=sync.xero_invoice_id,
         xero_status=sync.xero_status,
         xero_line_ids=dict(sync.xero_line_ids),
+        branding_theme_id=chosen.branding_theme_id,
     )
 
 

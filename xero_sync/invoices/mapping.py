@@ -23,6 +23,7 @@ from ..client.shapes import (
     CreditNoteBody,
     InvoiceBody,
     LineBody,
+    LineTracking,
     PaymentBody,
     RefundBody,
 )
@@ -48,6 +49,7 @@ class LineFacts:
     unit_price: Decimal
     discount_rate: Decimal | None
     xero_tax_type: str | None  # None: the line has no tax rate
+    tracking: tuple[LineTracking, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class InvoiceFacts:
     xero_invoice_id: str = ""  # Xero's InvoiceID, once it has one
     xero_status: str = ""  # the status Xero last gave it
     xero_line_ids: Mapping[str, str] = field(default_factory=dict)  # our line id -> LineItemID
+    branding_theme_id: str = ""  # "": Xero applies the organisation's default
 
 
 def xero_status(status: str, xero_status: str) -> str:
@@ -96,6 +99,7 @@ def invoice_body(facts: InvoiceFacts) -> InvoiceBody:
         currency=facts.currency,
         line_amount_types=LINE_AMOUNT_TYPES[TaxMode(facts.tax_mode)],
         lines=line_bodies(facts.lines, facts.sales_account_code, taxed, facts.xero_line_ids),
+        branding_theme_id=facts.branding_theme_id,
     )
 
 
@@ -116,6 +120,7 @@ def line_bodies(
             account_code=account_code,
             tax_type=line.xero_tax_type if taxed else None,
             line_item_id=(xero_line_ids or {}).get(str(line.line_id)) or None,
+            tracking=line.tracking,
         )
         for line in lines
     )

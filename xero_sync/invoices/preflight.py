@@ -1,15 +1,24 @@
 """What would fail in Xero, found without spending an API call: the contact's name, tax rates
 mapped and not broken, a tax rate on every taxed line, a payment account when there are payments
 or refunds, a number Xero already holds for another invoice, a currency the organisation has not
-enabled, and an approval dated on or before its lock date (the organisation's settings as last
-read, xero_sync.organisation)."""
+enabled, an approval dated on or before its lock date, and a branding theme or tracking option no
+longer active (the organisation's settings as last read, xero_sync.organisation)."""
 
 from invoices.models import InvoiceStatus, TaxMode
 
+from ..organisation.invoice_options import invoice_chosen, tracking_missing
+from ..organisation.models import OrganisationSettings
 from ..organisation.selectors import settings_as_read
 from ..organisation.services import lock_date_in_force
 from .models import InvoiceSync, XeroInvoiceNumber
-from .refusals import RowFailed, currency_message, lock_date_message, number_taken_message, page_url
+from .refusals import (
+    RowFailed,
+    currency_message,
+    invoice_option_message,
+    lock_date_message,
+    number_taken_message,
+    page_url,
+)
 
 # Xero's statuses of an invoice it has not approved (yet).
 NOT_APPROVED = ("", "DRAFT", "SUBMITTED")
@@ -80,3 +89,35 @@ def _organisation_settings_allow(sync: InvoiceSync) -> None:
     approving = invoice.status != InvoiceStatus.DRAFT and sync.xero_status in NOT_APPROVED
     if lock is not None and approving and invoice.issue_date <= lock[0]:
         raise PreflightFailed("lock_date", lock_date_message(invoice, lock), edit_page)
+    if stored.invoice_options_read_at is not None:
+        _invoice_options_active(sync, stored)
+
+
+def _invoice_options_active(sync: InvoiceSync, stored: OrganisationSettings) -> None:
+    """The theme and every line's tracking the invoice carries are still active in Xero."""
+    invoice = sync.invoice
+    chosen = invoice_chosen(invoice, stored)
+    fix = {
+        "invoice": page_url(
+            "xero_sync:invoice_own_options", invoice.account, invoice_pk=invoice.pk
+        ),
+        "default": page_url("xero_sync:invoice_options", invoice.account),
+    }
+    themes = {t["id"] for t in stored.branding_themes}
+    if chosen.branding_theme_id and chosen.branding_theme_id not in themes:
+        raise PreflightFailed(
+            "branding_theme",
+            invoice_option_message(
+                invoice, "a branding theme Xero no longer has", chosen.theme_from
+            ),
+            fix[chosen.theme_from],
+        )
+    for pairs, chosen_from in chosen.lines.values():
+        for pair in pairs:
+            why = tracking_missing(stored, pair)
+            if why is not None:
+                raise PreflightFailed(
+                    "tracking",
+                    invoice_option_message(invoice, why, chosen_from),
+                    fix[chosen_from],
+                )

@@ -10,6 +10,7 @@ from invoices.models import Invoice
 from platform_crm.models import Account
 
 from ..client.errors import AuthLost, RateLimited, Transient, XeroError
+from ..organisation.invoice_options import invoice_chosen, invoice_options_refresh
 from ..organisation.selectors import settings_as_read
 from ..organisation.services import currencies_refresh, lock_date_in_force, lock_dates_refresh
 from .models import InvoiceSync
@@ -23,6 +24,8 @@ NUMBER_TAKEN_HINTS = ("must be unique",)
 CURRENCY_HINTS = ("not subscribed to currency", "currency code")
 LOCK_DATE_HINTS = ("lock date",)
 PLAN_LIMIT_HINTS = ("limit of invoices you can approve",)
+BRANDING_THEME_HINTS = ("branding theme",)
+TRACKING_HINTS = ("tracking category", "tracking option", "trackingcategory")
 
 
 class RowFailed(Exception):
@@ -64,6 +67,18 @@ def currency_message(invoice: Invoice, enabled: list[str]) -> str:
     )
 
 
+def invoice_option_message(invoice: Invoice, what: str, chosen_from: str) -> str:
+    """A branding theme or tracking option no longer active in Xero (`what` says which)."""
+    fix = (
+        "Choose another on this invoice's Xero options"
+        if chosen_from == "invoice"
+        else "Have an admin choose another default under Integrations, Xero invoice options"
+    )
+    return (
+        f"Invoice {invoice.number} uses {what}, so Xero would refuse it. {fix}, then press Retry."
+    )
+
+
 def lock_date_message(invoice: Invoice, lock: tuple[datetime.date, str] | None) -> str:
     dated = f"Invoice {invoice.number} is dated {invoice.issue_date:%-d %b %Y}"
     if lock is None:
@@ -92,6 +107,33 @@ def _settings_read_again(sync: InvoiceSync, refresh: Callable[..., object]) -> N
         refresh(sync.connection, force=True)
 
 
+def invoice_options_refusal(sync: InvoiceSync, lowered: str) -> RowFailed | None:
+    """Xero refused a branding theme or tracking option (archived or gone since last read):
+    they are read again, and the fix is wherever the choice was made."""
+    if any(hint in lowered for hint in BRANDING_THEME_HINTS):
+        cause, what = "branding_theme", "a branding theme Xero no longer has"
+    elif any(hint in lowered for hint in TRACKING_HINTS):
+        cause, what = "tracking", "a tracking category or option that is no longer active in Xero"
+    else:
+        return None
+    _settings_read_again(sync, invoice_options_refresh)
+    stored = settings_as_read(sync.connection)
+    chosen = invoice_chosen(sync.invoice, stored)
+    origins = (
+        {chosen.theme_from}
+        if cause == "branding_theme"
+        else {origin for pairs, origin in chosen.lines.values() if pairs}
+    )
+    chosen_from = "invoice" if "invoice" in origins else "default"
+    invoice = sync.invoice
+    fix = (
+        page_url("xero_sync:invoice_own_options", invoice.account, invoice_pk=invoice.pk)
+        if chosen_from == "invoice"
+        else page_url("xero_sync:invoice_options", invoice.account)
+    )
+    return RowFailed(cause, invoice_option_message(invoice, what, chosen_from), fix)
+
+
 def refusal(sync: InvoiceSync, messages: list[str]) -> RowFailed:
     text = "; ".join(messages) or "no reason given"
     lowered = text.lower()
@@ -110,6 +152,9 @@ def refusal(sync: InvoiceSync, messages: list[str]) -> RowFailed:
         return RowFailed("lock_date", lock_date_message(invoice, lock), edit)
     if any(hint in lowered for hint in PLAN_LIMIT_HINTS):
         return RowFailed("plan_limit", PLAN_LIMIT_MESSAGE)
+    options_refused = invoice_options_refusal(sync, lowered)
+    if options_refused is not None:
+        return options_refused
     if any(hint in lowered for hint in XERO_LOCKED_HINTS):
         return locked_failure(sync)
     if any(hint in lowered for hint in NUMBER_TAKEN_HINTS):

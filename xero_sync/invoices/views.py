@@ -28,7 +28,7 @@ from .in_xero import invoice_email_request, invoice_online_link_read
 from .models import InvoiceSync
 
 # Failures whose fix may be made in Xero: its settings are read again on Retry.
-SETTINGS_CAUSES = ("currency", "lock_date")
+SETTINGS_CAUSES = ("currency", "lock_date", "branding_theme", "tracking")
 
 
 def send_earlier_and_say(request: HttpRequest, connection: XeroConnection, since: date) -> None:

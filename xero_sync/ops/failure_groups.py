@@ -24,6 +24,8 @@ FAILURE_CAUSE_TITLES = {
     "currency": "Currency not enabled in Xero",
     "lock_date": "Dated in a period Xero has locked",
     "plan_limit": "Xero plan's limit of approved invoices reached",
+    "branding_theme": "Branding theme no longer in Xero",
+    "tracking": "Tracking option no longer active in Xero",
 }
 
 

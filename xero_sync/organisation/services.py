@@ -36,14 +36,14 @@ def organisation_settings(connection: XeroConnection) -> OrganisationSettings:
     return found
 
 
-def _stale(read_at: datetime.datetime | None) -> bool:
+def stale(read_at: datetime.datetime | None) -> bool:
     return read_at is None or timezone.now() - read_at > FRESH_FOR
 
 
 def currencies_refresh(connection: XeroConnection, *, force: bool = False) -> OrganisationSettings:
     """GET /Currencies when the stored list is older than the cache (or `force`)."""
     stored = organisation_settings(connection)
-    if force or _stale(stored.currencies_read_at):
+    if force or stale(stored.currencies_read_at):
         codes = [c.code for c in xero_client_for(connection).currencies()]
         stored.currencies = codes
         if codes and not stored.base_currency:
@@ -56,7 +56,7 @@ def currencies_refresh(connection: XeroConnection, *, force: bool = False) -> Or
 def lock_dates_refresh(connection: XeroConnection, *, force: bool = False) -> OrganisationSettings:
     """GET /Organisation (its base currency and lock dates) when stale (or `force`)."""
     stored = organisation_settings(connection)
-    if force or _stale(stored.organisation_read_at):
+    if force or stale(stored.organisation_read_at):
         organisation = xero_client_for(connection).organisation()
         stored.base_currency = organisation.base_currency or stored.base_currency
         stored.period_lock_date = organisation.period_lock_date
@@ -81,7 +81,9 @@ def organisation_settings_refresh(
     connection is not usable."""
     if not connection.is_usable:
         return None
-    for refresh in (currencies_refresh, lock_dates_refresh):
+    from .invoice_options import invoice_options_refresh  # it builds on this module
+
+    for refresh in (currencies_refresh, lock_dates_refresh, invoice_options_refresh):
         with suppress(XeroError):  # shown as last read; the pre-flight and Xero still check
             refresh(connection, force=force)
     return organisation_settings(connection)
