@@ -157,3 +157,29 @@ def test_this_rounds_pages_read_well_at_1280_and_390(
     expect(page.locator("#past-credit-notes-already-in")).to_have_text("1")
     look(page, "27-past-invoices-preview")
     assert missing == []
+
+
+def test_the_xero_invoice_options_pages_read_well_at_1280_and_390(
+    page, live_server, xero_sandbox, kiwi
+):
+    """The connection's default branding theme and tracking (from the Integrations page), and
+    an invoice's own choice over them, each looked at and used once."""
+    account, admin, connection, gst, _ = kiwi
+    base = f"{live_server.url}/a/{account.slug}"
+    missing = first_hour.missing_requests(page)
+    log_in(page, live_server.url, admin)
+
+    page.goto(f"{base}/settings/integrations/")
+    page.click("#change-invoice-options")
+    expect(page.locator("form select").first).to_be_visible()
+    look(page, "28-xero-invoice-options")
+    page.locator("form select").first.select_option(index=1)
+    page.click("form button[type=submit].primary")
+    expect(page.locator(".messages, .message, [role=status]").first).to_be_visible()
+
+    invoice = invoice_make(account, lines=lines(gst))
+    page.goto(f"{base}/invoices/{invoice.pk}/edit/")
+    page.click("#xero-invoice-own-options a")
+    expect(page.locator("form select").first).to_be_visible()
+    look(page, "29-invoice-own-options")
+    assert missing == []
