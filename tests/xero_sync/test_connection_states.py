@@ -175,6 +175,7 @@ CONNECTED_PAGES = {
     "GET sales_account": _page_opens,
     "GET past_invoices": _page_opens,
     "GET contact_sync": _page_opens,
+    "GET invoice_options": _page_opens,
 }
 
 # state -> (status, how to reach it, {action offered on the page: what it must lead to})
