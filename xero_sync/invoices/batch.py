@@ -22,6 +22,7 @@ from ..client import XeroClient
 from ..client.errors import XeroError
 from ..inbound import normalise
 from ..models import XeroConnection, XeroContact
+from ..organisation.selectors import settings_as_read
 from .contacts_link import contacts_link
 from .credit_notes import credit_notes_create, credit_notes_settle_last
 from .invoices_write import invoices_write
@@ -93,9 +94,11 @@ def _found_by_number(client: XeroClient, connection: XeroConnection, rows: list[
 
 
 def batch_send(client: XeroClient, connection: XeroConnection, rows: list[Row]) -> None:
+    organisation = settings_as_read(connection)
     for row in rows:
+        row.organisation = organisation
         try:
-            preflight(row.sync)
+            preflight(row.sync, organisation)
         except PreflightFailed as failed:
             row.failed = failed
     _found_by_number(client, connection, rows)

@@ -17,7 +17,7 @@ from ..client.invoices import invoice_fingerprint, invoices_request_digest
 from ..inbound import normalise
 from ..models import XeroConnection
 from ..organisation.invoice_options import invoice_chosen, line_tracking
-from ..organisation.selectors import settings_as_read
+from ..organisation.models import OrganisationSettings
 from .keys import digest
 from .mapping import (
     InvoiceFacts,
@@ -54,10 +54,12 @@ def line_facts(lines: QuerySet[Any], tax_mode: str) -> tuple[LineFacts, ...]:
     )
 
 
-def invoice_facts(sync: InvoiceSync, contact_id: str) -> InvoiceFacts:
-    """What the invoice's body for Xero is made of, read from the database."""
+def invoice_facts(
+    sync: InvoiceSync, contact_id: str, stored: OrganisationSettings | None
+) -> InvoiceFacts:
+    """What the invoice's body for Xero is made of, read from the database; `stored` is the
+    organisation's settings as last read (the tracking's names)."""
     invoice = sync.invoice
-    stored = settings_as_read(sync.connection)
     chosen = invoice_chosen(invoice, stored)
     lines = tuple(
         replace(line, tracking=line_tracking(stored, chosen.lines.get(line.line_id, ([], ""))[0]))
@@ -95,7 +97,7 @@ def invoices_write(
         try:
             contact_id = sync.invoice.contact_id
             assert contact_id is not None  # the pre-flight refuses an invoice without one
-            row.body = invoice_body(invoice_facts(sync, links[contact_id]))
+            row.body = invoice_body(invoice_facts(sync, links[contact_id], row.organisation))
             row.fingerprint = invoice_fingerprint(row.body)
         except (ValueError, TypeError) as bug:
             log.exception("invoice not prepared for Xero", extra={"invoice_id": sync.invoice_id})
@@ -187,7 +189,8 @@ def invoice_answer(row: Row, answer: object) -> None:
     # remember that form, or an unchanged invoice looks changed after an interrupted batch
     # and, once its payment is in Xero, is refused as locked.
     contact_id = row.body.contact_id if row.body is not None else ""
-    sync.pushed_fingerprint = invoice_fingerprint(invoice_body(invoice_facts(sync, contact_id)))
+    facts = invoice_facts(sync, contact_id, row.organisation)
+    sync.pushed_fingerprint = invoice_fingerprint(invoice_body(facts))
     sync.save(
         update_fields=[
             "xero_invoice_id",

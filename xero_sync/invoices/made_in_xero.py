@@ -31,6 +31,7 @@ from ..contacts.models import XeroContact
 from ..contacts.pull import contact_sync_one
 from ..inbound import normalise
 from ..models import XeroConnection
+from ..organisation.selectors import settings_as_read
 from ..taxes.models import TaxMapping
 from .invoices_write import invoice_facts
 from .mapping import (
@@ -151,7 +152,8 @@ def _twin_remember(sync: InvoiceSync, content: XeroInvoiceContent, contact_id: s
         for pk, line in zip(pks, content.lines, strict=True)
         if line.line_item_id
     }
-    sync.pushed_fingerprint = invoice_fingerprint(invoice_body(invoice_facts(sync, contact_id)))
+    facts = invoice_facts(sync, contact_id, settings_as_read(sync.connection))
+    sync.pushed_fingerprint = invoice_fingerprint(invoice_body(facts))
     sync.save(update_fields=["xero_line_ids", "pushed_fingerprint"])
 
 

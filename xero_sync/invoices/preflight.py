@@ -8,7 +8,6 @@ from invoices.models import InvoiceStatus, TaxMode
 
 from ..organisation.invoice_options import invoice_chosen, tracking_missing
 from ..organisation.models import OrganisationSettings
-from ..organisation.selectors import settings_as_read
 from ..organisation.services import lock_date_in_force
 from .models import InvoiceSync, XeroInvoiceNumber
 from .refusals import (
@@ -28,7 +27,9 @@ class PreflightFailed(RowFailed):
     """Found before any call: the row fails as a refusal would."""
 
 
-def preflight(sync: InvoiceSync) -> None:
+def preflight(sync: InvoiceSync, stored: OrganisationSettings | None) -> None:
+    """Raises PreflightFailed with what Xero would refuse; `stored` is the organisation's
+    settings as last read (None until read)."""
     invoice, connection = sync.invoice, sync.connection
     account = invoice.account
     edit_page = page_url("invoices:edit", account, pk=invoice.pk)
@@ -71,12 +72,11 @@ def preflight(sync: InvoiceSync) -> None:
                 number_taken_message(invoice.number),
                 edit_page,
             )
-    _organisation_settings_allow(sync)
+    _organisation_settings_allow(sync, stored)
 
 
-def _organisation_settings_allow(sync: InvoiceSync) -> None:
+def _organisation_settings_allow(sync: InvoiceSync, stored: OrganisationSettings | None) -> None:
     invoice = sync.invoice
-    stored = settings_as_read(sync.connection)
     if stored is None or invoice.status == InvoiceStatus.VOID:
         return  # never read: Xero decides (and its refusal reads them)
     edit_page = page_url("invoices:edit", invoice.account, pk=invoice.pk)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from ..client.errors import XeroError
 from ..client.shapes import InvoiceBody
+from ..organisation.models import OrganisationSettings
 from .models import InvoiceSync
 from .refusals import RowFailed, is_definite, refusal
 
@@ -23,6 +24,9 @@ class Row:
     moved: bool = False  # an invoice or payment of it was written to Xero (activity)
     # Refused only because a sibling in its request was at fault: goes again next round.
     deferred: bool = False
+    # The organisation's settings as last read (currencies, lock dates, themes, tracking),
+    # read once for the batch: the pre-flight and the body both need them.
+    organisation: OrganisationSettings | None = None
 
     @property
     def live(self) -> bool:
