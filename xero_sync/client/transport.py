@@ -18,6 +18,7 @@ from typing import Any
 
 import urllib3
 from django.conf import settings
+from django.db import connection as db_connection
 from django.utils import timezone
 from xero_python.accounting import AccountingApi
 from xero_python.api_client import ApiClient
@@ -366,12 +367,8 @@ class Transport:
             idempotency_key=idempotency_key,
             error=error_text[:2000],
         )
-        now = timezone.now()
-        updates: dict[str, Any] = {}
         if day_left is not None:
-            updates |= {"day_calls_remaining": day_left, "day_calls_remaining_at": now}
-        if updates:
-            XeroConnection.objects.filter(pk=self.connection.pk).update(**updates)
+            _note_day_calls_remaining(self.connection.pk, day_left)
         log.info(
             "xero call",
             extra={
@@ -406,3 +403,19 @@ class Transport:
                 f"Xero's answer ({operation}) holds no {key[:-1].lower()}.", outcome_unknown=True
             )
         return found[0]
+
+
+def _note_day_calls_remaining(connection_pk: int, day_left: int) -> None:
+    """Xero's count of the day's calls left, kept on the connection. Best effort and never
+    waiting: the next call brings a newer figure, so a row another transaction holds (a token
+    refresh waiting on Xero's answer, another call's note) is skipped. Fifty calls queued on
+    that row behind a refresh, each then updating it, is how a CI run's stampede test met a
+    PostgreSQL deadlock."""
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE xero_sync_xeroconnection SET day_calls_remaining = %s,"
+            " day_calls_remaining_at = %s"
+            " WHERE id = (SELECT id FROM xero_sync_xeroconnection WHERE id = %s"
+            " FOR NO KEY UPDATE SKIP LOCKED)",
+            [day_left, timezone.now(), connection_pk],
+        )

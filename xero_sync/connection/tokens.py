@@ -153,7 +153,10 @@ def access_token_for(connection: XeroConnection, *, force_refresh: bool = False)
         return token_vault.decrypt(connection.access_token_encrypted)
     seen_access = connection.access_token_encrypted
     with transaction.atomic():
-        locked = XeroConnection.objects.select_for_update().get(pk=connection.pk)
+        # NO KEY: the refresh changes no key, so the calls meanwhile recording themselves
+        # (XeroCall's foreign key takes KEY SHARE on this row) go on rather than queue behind
+        # the token endpoint's answer.
+        locked = XeroConnection.objects.select_for_update(no_key=True).get(pk=connection.pk)
         # Another worker may have refreshed while we waited for the lock.
         refreshed_meanwhile = locked.access_token_encrypted != seen_access
         if refreshed_meanwhile or not (force_refresh or _needs_refresh(locked, timezone.now())):
