@@ -8,8 +8,9 @@ and its payments:
    before the same request (same key) goes again."""
 
 import logging
+from contextlib import suppress
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
 
@@ -24,6 +25,8 @@ from ..client.errors import BadAnswer, RateLimited, ValidationFailed, XeroError
 from ..client.shapes import CreditNoteBody
 from ..inbound import normalise
 from ..models import XeroConnection
+from ..organisation.selectors import settings_as_read
+from ..organisation.services import lock_date_in_force, lock_dates_refresh
 from .invoices_write import line_facts
 from .keys import digest
 from .mapping import (
@@ -34,7 +37,7 @@ from .mapping import (
 )
 from .models import CreditNoteSync, InvoiceSync, InvoiceSyncState
 from .payments import keyed_send, payment_answered
-from .refusals import RowFailed, is_definite, page_url
+from .refusals import LOCK_DATE_HINTS, RowFailed, is_definite, page_url
 from .rows import Row
 
 log = logging.getLogger(__name__)
@@ -117,6 +120,10 @@ def credit_notes_create(
     for row, record in pending:
         if not row.live or record.xero_credit_note_id:
             continue
+        lock = lock_date_in_force(row.organisation) if row.organisation else None
+        if lock is not None and record.credit_note.date <= lock[0]:
+            row.failed = _locked(row, record, lock)
+            continue
         contact_id = row.sync.invoice.contact_id
         assert contact_id is not None  # the invoice is in Xero: it has a contact
         body = credit_note_body(credit_note_facts(record, links[contact_id]))
@@ -139,7 +146,9 @@ def credit_notes_create(
             raise
         CreditNoteSync.objects.filter(pk__in=ids).update(outcome_unknown=False)
         for row, record, _ in to_send:
-            row.failed = _refused(record, getattr(refused, "messages", []) or [refused.message])
+            row.failed = _refused(
+                record, getattr(refused, "messages", []) or [refused.message], row
+            )
         return
     if len(answers) != len(to_send):
         raise BadAnswer(
@@ -158,7 +167,29 @@ def _spare_others(rows: list[Row], involved: list[Row]) -> None:
             row.reached = False
 
 
-def _refused(record: CreditNoteSync, messages: list[str]) -> RowFailed:
+def _locked(row: Row, record: CreditNoteSync, lock: tuple[date, str] | None) -> RowFailed:
+    """A credit note dated on or before the organisation's lock date. The CRM keeps credit
+    notes as raised, so the fix is the lock date's, in Xero."""
+    note = record.credit_note
+    where = (
+        "in a period Xero has locked"
+        if lock is None
+        else f"on or before Xero's {lock[1]} ({lock[0]:%-d %b %Y})"
+    )
+    return RowFailed(
+        "lock_date",
+        f"Credit note {note.number} is dated {note.date:%-d %b %Y}, {where}, so Xero will not "
+        "take it. Ask your accountant to move the lock date in Xero, then press Retry.",
+        page_url("invoices:detail", row.sync.invoice.account, pk=row.sync.invoice_id),
+    )
+
+
+def _refused(record: CreditNoteSync, messages: list[str], row: Row | None = None) -> RowFailed:
+    if row is not None and any(h in m.lower() for m in messages for h in LOCK_DATE_HINTS):
+        with suppress(XeroError):  # the lock date moved since last read: read it again
+            lock_dates_refresh(row.sync.connection, force=True)
+        stored = settings_as_read(row.sync.connection)
+        return _locked(row, record, lock_date_in_force(stored) if stored else None)
     return RowFailed(
         "validation",
         f"Xero refused credit note {record.credit_note.number}: "
@@ -171,7 +202,7 @@ def _created(row: Row, record: CreditNoteSync, answer: object) -> None:
     if not isinstance(answer, dict) or messages or normalise.flag(answer.get("HasErrors")):
         record.outcome_unknown = False
         record.save(update_fields=["outcome_unknown"])
-        row.failed = _refused(record, messages)
+        row.failed = _refused(record, messages, row)
         return
     xero_id = normalise.text(answer.get("CreditNoteID"))[:64]
     if not xero_id:

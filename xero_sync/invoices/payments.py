@@ -1,6 +1,7 @@
 """Payments: those removed in the CRM are removed in Xero first (Xero voids only invoices
 without payments); those not yet in Xero go against the chosen payment account, last."""
 
+import datetime
 from collections.abc import Callable
 from contextlib import suppress
 from functools import partial
@@ -15,10 +16,12 @@ from ..client import XeroClient, element_messages
 from ..client.errors import NotFound, RateLimited, ValidationFailed, XeroError
 from ..client.invoices import payment_request_digest
 from ..inbound import normalise
+from ..organisation.selectors import settings_as_read
+from ..organisation.services import lock_date_in_force, lock_dates_refresh
 from .keys import digest
 from .mapping import payment_body
-from .models import PaymentSync
-from .refusals import is_definite
+from .models import InvoiceSync, PaymentSync
+from .refusals import LOCK_DATE_HINTS, RowFailed, is_definite, page_url
 from .rows import Row
 
 
@@ -44,6 +47,9 @@ def payments_create(client: XeroClient, row: Row) -> None:
         )
         if record.xero_payment_id:
             continue
+        lock = lock_date_in_force(row.organisation) if row.organisation else None
+        if lock is not None and payment.date <= lock[0]:
+            raise RowFailed(*payment_locked(sync, payment, lock))
         body = payment_body(
             payment, xero_invoice_id=sync.xero_invoice_id, account_id=connection.payment_account_id
         )
@@ -53,10 +59,23 @@ def payments_create(client: XeroClient, row: Row) -> None:
             f"crm-payment-{payment.pk}-"
             + digest([payment_request_digest(body), f"r{sync.retries}"])[:40]
         )
-        answer = keyed_send(record, "pending_key", key, partial(client.payment_create, body))
-        payment_id = payment_answered(
-            record, "pending_key", answer, f"Xero refused payment {payment.reference or payment.pk}"
-        )
+        try:
+            answer = keyed_send(record, "pending_key", key, partial(client.payment_create, body))
+            payment_id = payment_answered(
+                record,
+                "pending_key",
+                answer,
+                f"Xero refused payment {payment.reference or payment.pk}",
+            )
+        except ValidationFailed as refused:
+            if not any(hint in m.lower() for m in refused.messages for hint in LOCK_DATE_HINTS):
+                raise
+            # Its settings are read again: the lock date moved since they were last read.
+            with suppress(XeroError):
+                lock_dates_refresh(connection, force=True)
+            stored = settings_as_read(connection)
+            lock = lock_date_in_force(stored) if stored else None
+            raise RowFailed(*payment_locked(sync, payment, lock)) from refused
         record.xero_payment_id = payment_id
         record.save(update_fields=["xero_payment_id", "pending_key"])
         row.moved = True
@@ -65,6 +84,26 @@ def payments_create(client: XeroClient, row: Row) -> None:
             f"Payment of {payment.amount} {sync.invoice.currency} sent to Xero",
             source=EventSource.SYNC,
         )
+
+
+def payment_locked(
+    sync: InvoiceSync, payment: Payment, lock: tuple[datetime.date, str] | None
+) -> tuple[str, str, str]:
+    """A payment dated on or before the organisation's lock date: the cause, the plain words
+    and the fix (the invoice's page, where the payment is deleted and recorded again)."""
+    invoice = sync.invoice
+    what = f"The payment of {payment.amount} {invoice.currency} on invoice {invoice.number}"
+    dated = f"{what} is dated {payment.date:%-d %b %Y}"
+    if lock is None:
+        where, after = "in a period Xero has locked", "after Xero's lock date"
+    else:
+        where = f"on or before Xero's {lock[1]} ({lock[0]:%-d %b %Y})"
+        after = f"after {lock[0]:%-d %b %Y}"
+    message = (
+        f"{dated}, {where}, so Xero will not take it. Delete the payment and record it again "
+        f"dated {after}, or ask your accountant to move the lock date in Xero, then press Retry."
+    )
+    return "lock_date", message, page_url("invoices:detail", invoice.account, pk=invoice.pk)
 
 
 def keyed_send(record: Model, field: str, key: str, send: Callable[..., Any]) -> Any:

@@ -41,6 +41,8 @@ def per_row(rows: list[Row], step: Callable[[Row], None]) -> None:
             continue
         try:
             step(row)
+        except RowFailed as failed:  # the step's own pre-flight, or a refusal it explained
+            row.failed = failed
         except XeroError as refused:
             if not is_definite(refused):
                 for later in rows[n + 1 :]:
