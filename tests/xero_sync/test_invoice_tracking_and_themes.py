@@ -3,10 +3,17 @@ connection's settings; an admin's defaults; an invoice's (and a line's) own choi
 sent on the invoice; the pre-flight stops one no longer active before any call, and Xero refuses
 it when sent anyway."""
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
-from invoices.services import invoice_create, invoice_issue
+from invoices.services import (
+    CreditLineInput,
+    credit_note_create,
+    invoice_create,
+    invoice_issue,
+)
 from xero_sync.models import (
     InvoiceSync,
     InvoiceSyncState,
@@ -128,6 +135,25 @@ def test_an_invoice_reaches_xero_with_the_default_theme_and_tracking_and_a_lines
     assert [(t["Name"], t["Option"]) for t in second_line["Tracking"]] == [
         ("Department", a_department["name"])
     ]
+    # Credited, line by line and by an amount: each credit note carries the invoice's theme;
+    # a credited line carries the tracking of the line it credits, and a credit by amount
+    # none, as the invoice's lines differ.
+    with tasks_inline():
+        credit_note_create(
+            invoice=invoice,
+            reason="One item not fitted",
+            lines=[CreditLineInput(line=second, quantity=Decimal(1))],
+        )
+        credit_note_create(invoice=invoice, reason="Goodwill", amount=Decimal("5.00"))
+    assert InvoiceSync.objects.get(invoice=invoice).state == InvoiceSyncState.SYNCED
+    by_line, by_amount = sorted(
+        xero.credit_notes(connection.tenant_id), key=lambda c: c["CreditNoteNumber"]
+    )
+    assert by_line["BrandingThemeID"] == by_amount["BrandingThemeID"] == held["BrandingThemeID"]
+    assert [
+        [(t["Name"], t["Option"]) for t in line["Tracking"]] for line in by_line["LineItems"]
+    ] == [[("Department", a_department["name"])]]
+    assert [line.get("Tracking") or [] for line in by_amount["LineItems"]] == [[]]
 
 
 @pytest.mark.django_db

@@ -20,7 +20,7 @@ from .transport import Transport, request_digest, xero_bool
 
 
 def _credit_note_model(body: CreditNoteBody) -> XCreditNote:
-    return XCreditNote(
+    model = XCreditNote(
         type="ACCRECCREDIT",
         contact=XContact(contact_id=body.contact_id),
         credit_note_number=body.number,
@@ -31,6 +31,9 @@ def _credit_note_model(body: CreditNoteBody) -> XCreditNote:
         status="AUTHORISED",
         line_items=line_items(body.lines),
     )
+    if body.branding_theme_id:
+        model.branding_theme_id = body.branding_theme_id
+    return model
 
 
 def _refund_model(body: RefundBody) -> XPayment:

@@ -181,6 +181,7 @@ class CreditNoteBody:
     currency: str
     line_amount_types: str
     lines: tuple[LineBody, ...]
+    branding_theme_id: str = ""  # the invoice's; Xero applies its default when none
 
 
 @dataclass(frozen=True)

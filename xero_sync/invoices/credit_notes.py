@@ -9,7 +9,7 @@ and its payments:
 
 import logging
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
@@ -25,6 +25,8 @@ from ..client.errors import BadAnswer, RateLimited, ValidationFailed, XeroError
 from ..client.shapes import CreditNoteBody
 from ..inbound import normalise
 from ..models import XeroConnection
+from ..organisation.invoice_options import invoice_chosen, line_tracking
+from ..organisation.models import OrganisationSettings
 from ..organisation.selectors import settings_as_read
 from ..organisation.services import lock_date_in_force, lock_dates_refresh
 from .invoices_write import line_facts
@@ -59,17 +61,38 @@ def _records(row: Row) -> list[CreditNoteSync]:
     return records
 
 
-def credit_note_facts(record: CreditNoteSync, contact_id: str) -> CreditNoteFacts:
+def credit_note_facts(
+    record: CreditNoteSync, contact_id: str, stored: OrganisationSettings | None
+) -> CreditNoteFacts:
+    """A credit note carries its invoice's branding theme, and each line the tracking of the
+    invoice line it credits, so Xero's reports by category net the credit against the sale. A
+    credit by amount (a line of its own) takes the tracking the invoice's lines share, if they
+    share one."""
     note = record.credit_note
+    invoice = record.invoice_sync.invoice
+    chosen = invoice_chosen(invoice, stored)
+    shared = {repr(pairs): pairs for pairs, _ in chosen.lines.values()}
+    common = next(iter(shared.values())) if len(shared) == 1 else []
+    credited = dict(note.lines.values_list("pk", "invoice_line_id"))
+    lines = tuple(
+        replace(
+            line,
+            tracking=line_tracking(
+                stored, chosen.lines.get(credited.get(line.line_id) or 0, (common, ""))[0]
+            ),
+        )
+        for line in line_facts(note.lines.all(), note.tax_mode)
+    )
     return CreditNoteFacts(
         number=note.number,
         reason=note.reason,
         date=note.date,
-        currency=record.invoice_sync.invoice.currency,
+        currency=invoice.currency,
         tax_mode=note.tax_mode,
-        lines=line_facts(note.lines.all(), note.tax_mode),
+        lines=lines,
         contact_id=contact_id,
         sales_account_code=record.invoice_sync.connection.sales_account_code,
+        branding_theme_id=chosen.branding_theme_id,
     )
 
 
@@ -126,7 +149,7 @@ def credit_notes_create(
             continue
         contact_id = row.sync.invoice.contact_id
         assert contact_id is not None  # the invoice is in Xero: it has a contact
-        body = credit_note_body(credit_note_facts(record, links[contact_id]))
+        body = credit_note_body(credit_note_facts(record, links[contact_id], row.organisation))
         to_send.append((row, record, body))
     if not to_send:
         return

@@ -164,6 +164,7 @@ class CreditNoteFacts:
     lines: tuple[LineFacts, ...]
     contact_id: str
     sales_account_code: str
+    branding_theme_id: str = ""
 
 
 REFERENCE_LENGTH = 255
@@ -181,6 +182,7 @@ def credit_note_body(facts: CreditNoteFacts) -> CreditNoteBody:
         currency=facts.currency,
         line_amount_types=LINE_AMOUNT_TYPES[TaxMode(facts.tax_mode)],
         lines=line_bodies(facts.lines, facts.sales_account_code, taxed),
+        branding_theme_id=facts.branding_theme_id,
     )
 
 
