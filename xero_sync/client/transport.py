@@ -18,7 +18,6 @@ from typing import Any
 
 import urllib3
 from django.conf import settings
-from django.utils import timezone
 from xero_python.accounting import AccountingApi
 from xero_python.api_client import ApiClient
 from xero_python.api_client.configuration import Configuration
@@ -50,7 +49,7 @@ from .errors import (
     ValidationFailed,
     XeroError,
 )
-from .limits import TenantLimiter
+from .limits import TenantLimiter, problem_kind
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +61,12 @@ SdkCall = Callable[..., tuple[Any, int, Any]]
 # drain is asked to keep in the database before looking again.
 CONCURRENT_POLL_SECONDS = 0.05
 CONCURRENT_RETRY_CAP = 5.0
+
+WAIT_WORDS = {
+    "day": "Xero's daily allowance of calls for this organisation is used up.",
+    "app": "Waiting for Xero's limit on calls from this app across all organisations.",
+    "minute": "Waiting for Xero's limit of calls a minute for this organisation.",
+}
 
 # Fields xero-python puts in every request body though we never set them and the spec marks
 # them read-only or answer-only: left out, so what we send is what we mean.
@@ -191,7 +196,7 @@ class Transport:
                 continue
             if decision.wait > settings.XERO_MAX_INLINE_WAIT:
                 raise RateLimited(
-                    "Waiting for Xero's rate limit.",
+                    WAIT_WORDS.get(decision.reason, "Waiting for Xero's rate limit."),
                     retry_after=decision.wait,
                     problem=decision.reason,
                 )
@@ -304,7 +309,7 @@ class Transport:
             ) from error
         finally:
             if lease and self.limiter is not None:
-                self.limiter.release(lease)
+                self.limiter.release(lease, day_left=int_header(headers, "X-DayLimit-Remaining"))
             self._record(
                 operation, status_code, headers, outcome, error_text, started, idempotency_key
             )
@@ -323,13 +328,14 @@ class Transport:
         problem = header(headers, "X-Rate-Limit-Problem")
         if status == 429 or (status == 503 and problem):
             retry_after = retry_after_seconds(header(headers, "Retry-After"))
-            if self.limiter is not None:
-                self.limiter.block_for(retry_after)
             problem = normalise.text(problem, 40)
+            if self.limiter is not None:
+                self.limiter.block_for(retry_after, problem=problem)
+            kind = problem_kind(problem or "")
             return "rate_limited", RateLimited(
-                f"Xero's {problem or 'rate'} limit was reached.",
+                WAIT_WORDS.get(kind, f"Xero's {problem or 'rate'} limit was reached."),
                 retry_after=retry_after,
-                problem=problem,
+                problem=kind or problem,
             )
         if status == 400:
             if safe_json(error.body).get("error") == "invalid_grant":
@@ -366,12 +372,6 @@ class Transport:
             idempotency_key=idempotency_key,
             error=error_text[:2000],
         )
-        now = timezone.now()
-        updates: dict[str, Any] = {}
-        if day_left is not None:
-            updates |= {"day_calls_remaining": day_left, "day_calls_remaining_at": now}
-        if updates:
-            XeroConnection.objects.filter(pk=self.connection.pk).update(**updates)
         log.info(
             "xero call",
             extra={
