@@ -128,6 +128,9 @@ class RateLimiter:
                 t: {
                     "minute_used": self._minute[t].used,
                     "day_used": self._day.get(t, Window()).used,
+                    # When the organisation's day turns (sandbox clock, epoch seconds): a test
+                    # sets the clock just before it to see a day limit's wait end.
+                    "day_resets_at": self._day[t].start + 86400 if t in self._day else None,
                     "in_flight": self._in_flight.get(t, 0),
                 }
                 for t in self._minute
