@@ -96,7 +96,8 @@ class RateLimiter:
                 problem = b.rate_limit_problem_concurrent
                 retry_after = 1 if b.concurrent_retry_after else None
             elif day.used >= limits["per_day"]:
-                problem, retry_after = b.rate_limit_problem_day, day.start + 86400 - now
+                problem = b.rate_limit_problem_day
+                retry_after = day.start + 86400 - now if b.day_retry_after else None
             elif minute.used >= limits["per_minute"]:
                 problem, retry_after = b.rate_limit_problem_minute, minute.start + 60 - now
             elif self._app.used >= app_per_minute:

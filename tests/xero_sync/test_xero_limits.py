@@ -10,6 +10,7 @@ from django.urls import reverse
 from xero_sync.client import XeroClient
 from xero_sync.client.errors import RateLimited
 from xero_sync.client.limits import TenantLimiter, app_limits_reset
+from xero_sync.client.transport import DAY_WAIT_UNSAID
 from xero_sync.invoices import drain as invoice_drain
 from xero_sync.invoices import outbox as invoice_outbox
 from xero_sync.models import InvoiceSync, InvoiceSyncState
@@ -129,4 +130,19 @@ def test_the_app_wide_minute_holds_across_organisations(
     with pytest.raises(RateLimited) as also:
         XeroClient(harbour).organisation()
     assert also.value.problem == "app"
+    assert len(api_requests(xero)) == asked
+
+
+@pytest.mark.django_db
+def test_a_spent_day_without_retry_after_is_not_asked_about_every_second(xero, account, admin_user):
+    connection = connect(xero, account, admin_user)
+    xero.configure(day_retry_after=False)
+    xero.set_org_limits(connection.tenant_id, per_day=0)
+    with pytest.raises(RateLimited) as told:
+        XeroClient(connection).organisation()
+    assert (told.value.problem, told.value.retry_after) == ("day", DAY_WAIT_UNSAID)
+    asked = len(api_requests(xero))
+    with pytest.raises(RateLimited) as held:
+        XeroClient(connection).organisation()
+    assert held.value.problem == "day" and held.value.retry_after > DAY_WAIT_UNSAID - 60
     assert len(api_requests(xero)) == asked

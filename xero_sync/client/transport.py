@@ -62,6 +62,9 @@ SdkCall = Callable[..., tuple[Any, int, Any]]
 CONCURRENT_POLL_SECONDS = 0.05
 CONCURRENT_RETRY_CAP = 5.0
 
+# How long a spent day waits when Xero's 429 does not say (Retry-After missing).
+DAY_WAIT_UNSAID = 15 * 60.0
+
 WAIT_WORDS = {
     "day": "Xero's daily allowance of calls for this organisation is used up.",
     "app": "Waiting for Xero's limit on calls from this app across all organisations.",
@@ -327,11 +330,14 @@ class Transport:
             return "not_found", NotFound("Xero has no such record.")
         problem = header(headers, "X-Rate-Limit-Problem")
         if status == 429 or (status == 503 and problem):
-            retry_after = retry_after_seconds(header(headers, "Retry-After"))
             problem = normalise.text(problem, 40)
+            kind = problem_kind(problem)
+            # A spent day without Retry-After (never seen; Xero documents it) is not asked
+            # about again every second.
+            default = DAY_WAIT_UNSAID if kind == "day" else 1.0
+            retry_after = retry_after_seconds(header(headers, "Retry-After"), default)
             if self.limiter is not None:
                 self.limiter.block_for(retry_after, problem=problem)
-            kind = problem_kind(problem or "")
             return "rate_limited", RateLimited(
                 WAIT_WORDS.get(kind, f"Xero's {problem or 'rate'} limit was reached."),
                 retry_after=retry_after,
