@@ -64,7 +64,7 @@ def main() -> None:
         DB,
         REDIS_URL,
         "bench-contact-import-",
-        {"XERO_CALLS_PER_MINUTE": str(LOTS)},
+        {"XERO_CALLS_PER_MINUTE": str(LOTS), "XERO_APP_CALLS_PER_MINUTE": str(LOTS)},
         keep_database=args.keep_database,
     ) as (sandbox, _scratch):
         run(sandbox, args)

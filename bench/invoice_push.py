@@ -63,7 +63,10 @@ def main() -> None:
     if args.quick:
         args.burst, args.seconds = 1200, 10.0
     with bench_world(
-        DB, REDIS_URL, "bench-invoice-push-", {"XERO_CALLS_PER_MINUTE": str(LOTS)}
+        DB,
+        REDIS_URL,
+        "bench-invoice-push-",
+        {"XERO_CALLS_PER_MINUTE": str(LOTS), "XERO_APP_CALLS_PER_MINUTE": str(LOTS)},
     ) as (sandbox, scratch):
         run(sandbox, scratch, args)
 

@@ -48,7 +48,10 @@ def main() -> None:
     if args.quick:
         args.invoices, args.credit_notes = 1_000, 100
     with bench_world(
-        DB, REDIS_URL, "bench-past-invoices-", {"XERO_CALLS_PER_MINUTE": str(LOTS)}
+        DB,
+        REDIS_URL,
+        "bench-past-invoices-",
+        {"XERO_CALLS_PER_MINUTE": str(LOTS), "XERO_APP_CALLS_PER_MINUTE": str(LOTS)},
     ) as (sandbox, _scratch):
         run(sandbox, args.invoices, args.credit_notes)
 

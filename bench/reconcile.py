@@ -55,7 +55,10 @@ def main() -> None:
     if args.quick:
         args.invoices, args.contacts = 1_000, 10_000
     with bench_world(
-        DB, args.redis_url, "bench-reconcile-", {"XERO_CALLS_PER_MINUTE": str(LOTS)}
+        DB,
+        args.redis_url,
+        "bench-reconcile-",
+        {"XERO_CALLS_PER_MINUTE": str(LOTS), "XERO_APP_CALLS_PER_MINUTE": str(LOTS)},
     ) as (sandbox, _scratch):
         run(sandbox, args)
 

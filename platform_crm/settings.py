@@ -328,9 +328,12 @@ XERO_TOKEN_KEYS = env.list("XERO_TOKEN_KEYS", default=[])
 # Seconds: connect and read timeouts on every Xero call.
 XERO_CONNECT_TIMEOUT = env.float("XERO_CONNECT_TIMEOUT", default=5.0)
 XERO_READ_TIMEOUT = env.float("XERO_READ_TIMEOUT", default=30.0)
-# Per-organisation limits we keep under (Xero's: 5 in flight, 60 a minute, 5,000 a day).
+# Per-organisation limits we keep under (Xero's: 5 in flight, 60 a minute). The day's
+# allowance is not set here: it is what Xero reports is left (1,000 or 5,000 a day by plan).
 XERO_MAX_CONCURRENT_CALLS = env.int("XERO_MAX_CONCURRENT_CALLS", default=5)
 XERO_CALLS_PER_MINUTE = env.int("XERO_CALLS_PER_MINUTE", default=60)
+# Xero's app-wide limit: calls a minute across every organisation and every worker.
+XERO_APP_CALLS_PER_MINUTE = env.int("XERO_APP_CALLS_PER_MINUTE", default=10000)
 # A wait for a rate limit up to this many seconds is slept; a longer one is scheduled.
 XERO_MAX_INLINE_WAIT = env.float("XERO_MAX_INLINE_WAIT", default=3.0)
 # Seconds a contact import or webhook delivery may sit without progress (and, for an import,

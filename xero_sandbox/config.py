@@ -45,6 +45,8 @@ class Behaviour:
     webhook_on_payment: bool = True
     # UNVERIFIED: whether the concurrent-limit 429 carries Retry-After.
     concurrent_retry_after: bool = False
+    # Documented (a day breach carries Retry-After); False tries a client without it.
+    day_retry_after: bool = True
     # UNVERIFIED: what GET /Contacts or /Invoices without `page` returns: "first_page" (100,
     # stricter: a client that forgets to page loses data visibly) or "all".
     unpaged_lists: str = "first_page"

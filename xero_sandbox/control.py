@@ -192,7 +192,9 @@ def org_limits(sb: Sandbox, request: Request) -> Response:
             applying = sb.limits.org_limits(tenant.id)
     except ValueError as error:
         return _error(str(error))
-    usage = sb.limits.usage().get(tenant.id, {"minute_used": 0, "day_used": 0, "in_flight": 0})
+    usage = sb.limits.usage().get(
+        tenant.id, {"minute_used": 0, "day_used": 0, "day_resets_at": None, "in_flight": 0}
+    )
     return json_response({**applying, "usage": usage})
 
 

@@ -96,7 +96,8 @@ class RateLimiter:
                 problem = b.rate_limit_problem_concurrent
                 retry_after = 1 if b.concurrent_retry_after else None
             elif day.used >= limits["per_day"]:
-                problem, retry_after = b.rate_limit_problem_day, day.start + 86400 - now
+                problem = b.rate_limit_problem_day
+                retry_after = day.start + 86400 - now if b.day_retry_after else None
             elif minute.used >= limits["per_minute"]:
                 problem, retry_after = b.rate_limit_problem_minute, minute.start + 60 - now
             elif self._app.used >= app_per_minute:
@@ -128,6 +129,9 @@ class RateLimiter:
                 t: {
                     "minute_used": self._minute[t].used,
                     "day_used": self._day.get(t, Window()).used,
+                    # When the organisation's day turns (sandbox clock, epoch seconds): a test
+                    # sets the clock just before it to see a day limit's wait end.
+                    "day_resets_at": self._day[t].start + 86400 if t in self._day else None,
                     "in_flight": self._in_flight.get(t, 0),
                 }
                 for t in self._minute

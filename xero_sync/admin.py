@@ -6,7 +6,7 @@ from .models import WebhookDelivery, WebhookEvent, XeroCall, XeroConnection
 
 @admin.register(XeroConnection)
 class XeroConnectionAdmin(admin.ModelAdmin[XeroConnection]):
-    list_display = ["account", "tenant_name", "status", "last_activity_at", "day_calls_remaining"]
+    list_display = ["account", "tenant_name", "status", "last_activity_at"]
     list_filter = ["status"]
     search_fields = ["account__name", "tenant_name", "tenant_id"]
     # Tokens never appear in the admin, not even encrypted.

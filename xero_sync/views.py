@@ -19,7 +19,7 @@ from .invoices.views import send_earlier_and_say
 from .models import (
     ConnectionStatus,
 )
-from .ops.selectors import recent_calls
+from .ops.selectors import recent_calls, xero_day_report
 from .reconcile.selectors import books_summary
 from .taxes.services import unmapped_tax_rates
 
@@ -37,6 +37,7 @@ def integration_index(request: AccountRequest, account: Account) -> HttpResponse
         "contacts_due_soon": due is not None and due <= timezone.now(),
         "earlier_offer": selectors.earlier_invoices_offer(account) if usable else None,
         "calls": recent_calls(account) if connection else [],
+        "day_report": xero_day_report(account) if connection else None,
         "unmapped": unmapped_tax_rates(account) if connection else [],
         "sales_account": sales_account_summary(connection, chart_accounts_cached(connection))
         if connection

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.utils.csp import CSP
 
-from xero_sync.client.limits import TenantLimiter
+from xero_sync.client.limits import TenantLimiter, app_limits_reset
 
 
 def point_at_sandbox(settings, sandbox) -> None:
@@ -33,6 +33,7 @@ def our_limits_cleared(request):
     worker, must not pace this one's first calls (under xdist the order of files changes, and
     a browser test's connect once met the minute a burst test had used up)."""
     if "xero_sandbox" in request.fixturenames:
+        app_limits_reset()
         for tenant in request.getfixturevalue("xero_sandbox").tenants():
             TenantLimiter(tenant["tenantId"]).reset()
 

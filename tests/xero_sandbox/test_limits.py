@@ -163,3 +163,30 @@ def test_bytes_sent_are_counted_per_organisation_per_day(http, xero_sandbox):
     assert sum(r["response_bytes"] for r in log) == received[first] + late
     assert [r["tenant"] for r in xero_sandbox.egress(tenant=second)] == [second]
     assert xero_sandbox.egress(day="2026-05-02") == [rows[(first, "2026-05-02")]]
+
+
+def test_every_refusal_names_its_limit_with_retry_after_and_every_remaining_count(
+    http, xero_sandbox
+):
+    first, second = [t["tenantId"] for t in xero_sandbox.tenants()]
+    token = xero_sandbox.token_for([first, second])
+
+    def refused(tenant: str, problem: str) -> None:
+        answer = api(http, xero_sandbox, "GET", "/Organisation", token, tenant)
+        assert answer.status == 429
+        assert answer.headers["X-Rate-Limit-Problem"] == problem
+        assert int(answer.headers["Retry-After"]) >= 1
+        for name in ("X-DayLimit-Remaining", "X-MinLimit-Remaining", "X-AppMinLimit-Remaining"):
+            assert int(answer.headers[name]) >= 0, name
+
+    xero_sandbox.set_limits(app_per_minute=1)
+    assert api(http, xero_sandbox, "GET", "/Organisation", token, second).status == 200
+    refused(first, "appminute")
+    xero_sandbox.set_limits(app_per_minute=10_000)
+    xero_sandbox.set_org_limits(first, per_minute=1, per_day=2)
+    assert api(http, xero_sandbox, "GET", "/Organisation", token, first).status == 200
+    refused(first, "minute")
+    xero_sandbox.advance(seconds=61)
+    token = xero_sandbox.token_for([first, second])
+    assert api(http, xero_sandbox, "GET", "/Organisation", token, first).status == 200
+    refused(first, "day")

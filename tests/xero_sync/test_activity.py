@@ -74,11 +74,15 @@ def test_activity_says_in_plain_words_what_happened_and_what_failed(
     assert run.status == "done" and run.item_count and run.processed == run.item_count
     assert f"({run.processed} of {run.item_count})" in page
     assert admin_user.username in page
-    # Budget: used is Xero's day limit less what Xero last said was left; calls counted today.
+    # Budget: what Xero last said was left (its plan sets the allowance); calls counted today.
     budget = response.context["budget"]
-    assert budget.used == 5000 - connected.day_calls_remaining
+    said = [r["response_headers"] for r in xero.requests(path="/api.xro/2.0/*")]
+    said = [{k.lower(): v for k, v in h.items()} for h in said]
+    last = [h["x-daylimit-remaining"] for h in said if "x-daylimit-remaining" in h][-1]
+    assert budget.remaining == int(last) < 5000
     assert budget.calls_today == XeroCall.objects.filter(connection=connected).count()
-    assert f"{budget.used} of 5000 used" in page
+    assert f"Xero's daily allowance: {budget.remaining} calls left" in page
+    assert budget.waiting_for_day == 0 and 'id="day-limit-wait"' not in page
     calls = response.context["calls"]
     assert (calls.total, calls.failed) == (budget.calls_today, 2)
     # No raw operation names, outcome codes or ids: those are one click away.

@@ -1,4 +1,5 @@
-"""The shared limiter, against real Redis: five in flight, a minute's budget, Retry-After."""
+"""The shared limiter, against real Redis: five in flight, a minute's budget, the day as Xero
+reports it, the app-wide minute, Retry-After."""
 
 import os
 import signal
@@ -11,7 +12,7 @@ import pytest
 
 from xero_sync.client import XeroClient
 from xero_sync.client.errors import RateLimited
-from xero_sync.client.limits import LEASE_MARGIN_SECONDS, TenantLimiter
+from xero_sync.client.limits import LEASE_MARGIN_SECONDS, TenantLimiter, app_limits_reset
 
 from ..support.waiting import wait_until
 from .conftest import connect
@@ -98,3 +99,63 @@ def test_a_call_waiting_for_a_slot_gives_up_soon_and_says_so_instead_of_holding_
     assert waiting.value.problem == "concurrent"
     assert 1 <= waiting.value.retry_after <= 5
     assert not xero.requests(path="/api.xro/2.0/Organisation")
+
+
+def test_the_day_allowance_is_what_xero_says_is_left_and_a_spent_day_waits_for_its_turn(limiter):
+    # No allowance is configured: until Xero says what is left, calls go.
+    first = limiter.try_acquire()
+    assert first.granted and limiter.day_state().left is None
+    limiter.release(first.lease, day_left=1)  # a Starter organisation's last call but one
+    last = limiter.try_acquire()
+    assert last.granted and limiter.day_state().left == 0
+    # Nothing is left as far as we know, and a call in flight will say: nobody else goes.
+    assert limiter.try_acquire().reason == "concurrent"
+    limiter.release(last.lease, day_left=0)
+    # Xero said nought but not when its day turns: one call (only) goes to ask.
+    asking = limiter.try_acquire()
+    assert asking.granted
+    assert limiter.try_acquire().reason == "concurrent"
+    limiter.block_for(3600, problem="day")  # its 429: X-Rate-Limit-Problem day, Retry-After
+    limiter.release(asking.lease, day_left=0)
+    held = TenantLimiter(limiter.tenant_id).try_acquire()  # any worker
+    assert not held.granted and held.reason == "day"
+    assert 3590 < held.wait <= 3600
+    other = TenantLimiter(f"other-{uuid.uuid4()}")
+    try:
+        assert other.try_acquire().granted  # another organisation's day is its own
+    finally:
+        other.reset()
+
+
+def test_when_a_spent_day_turns_calls_go_again_until_xero_says_otherwise(limiter):
+    limiter.block_for(0.2, problem="Daily")  # Xero's older spelling
+    assert limiter.try_acquire().reason == "day"
+    time.sleep(0.3)
+    again = limiter.try_acquire()
+    assert again.granted and limiter.day_state().left is None
+    limiter.release(again.lease, day_left=999)
+    assert limiter.day_state().left == 999
+
+
+def test_the_app_wide_minute_spans_every_organisation(limiter, settings):
+    app_limits_reset()  # the calls of the tests before
+    settings.XERO_APP_CALLS_PER_MINUTE = 3
+    other = TenantLimiter(f"other-{uuid.uuid4()}")
+    try:
+        for tenant in (limiter, other, limiter):
+            decision = tenant.try_acquire()
+            assert decision.granted
+            tenant.release(decision.lease)
+        refused = other.try_acquire()
+        assert not refused.granted and refused.reason == "app"
+        assert 59 < refused.wait <= 61
+        # Each organisation's own minute is far from spent.
+        settings.XERO_APP_CALLS_PER_MINUTE = 10_000
+        assert other.try_acquire().granted
+        # Xero's own 429 for the app's minute holds every organisation back.
+        limiter.block_for(30, problem="appminute")
+        held = other.try_acquire()
+        assert not held.granted and held.reason == "app" and 29 < held.wait <= 30
+    finally:
+        other.reset()
+        app_limits_reset()

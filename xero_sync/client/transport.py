@@ -18,8 +18,6 @@ from typing import Any
 
 import urllib3
 from django.conf import settings
-from django.db import connection as db_connection
-from django.utils import timezone
 from xero_python.accounting import AccountingApi
 from xero_python.api_client import ApiClient
 from xero_python.api_client.configuration import Configuration
@@ -51,7 +49,7 @@ from .errors import (
     ValidationFailed,
     XeroError,
 )
-from .limits import TenantLimiter
+from .limits import TenantLimiter, problem_kind
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +61,15 @@ SdkCall = Callable[..., tuple[Any, int, Any]]
 # drain is asked to keep in the database before looking again.
 CONCURRENT_POLL_SECONDS = 0.05
 CONCURRENT_RETRY_CAP = 5.0
+
+# How long a spent day waits when Xero's 429 does not say (Retry-After missing).
+DAY_WAIT_UNSAID = 15 * 60.0
+
+WAIT_WORDS = {
+    "day": "Xero's daily allowance of calls for this organisation is used up.",
+    "app": "Waiting for Xero's limit on calls from this app across all organisations.",
+    "minute": "Waiting for Xero's limit of calls a minute for this organisation.",
+}
 
 # Fields xero-python puts in every request body though we never set them and the spec marks
 # them read-only or answer-only: left out, so what we send is what we mean.
@@ -192,7 +199,7 @@ class Transport:
                 continue
             if decision.wait > settings.XERO_MAX_INLINE_WAIT:
                 raise RateLimited(
-                    "Waiting for Xero's rate limit.",
+                    WAIT_WORDS.get(decision.reason, "Waiting for Xero's rate limit."),
                     retry_after=decision.wait,
                     problem=decision.reason,
                 )
@@ -305,7 +312,7 @@ class Transport:
             ) from error
         finally:
             if lease and self.limiter is not None:
-                self.limiter.release(lease)
+                self.limiter.release(lease, day_left=int_header(headers, "X-DayLimit-Remaining"))
             self._record(
                 operation, status_code, headers, outcome, error_text, started, idempotency_key
             )
@@ -323,14 +330,18 @@ class Transport:
             return "not_found", NotFound("Xero has no such record.")
         problem = header(headers, "X-Rate-Limit-Problem")
         if status == 429 or (status == 503 and problem):
-            retry_after = retry_after_seconds(header(headers, "Retry-After"))
-            if self.limiter is not None:
-                self.limiter.block_for(retry_after)
             problem = normalise.text(problem, 40)
+            kind = problem_kind(problem)
+            # A spent day without Retry-After (never seen; Xero documents it) is not asked
+            # about again every second.
+            default = DAY_WAIT_UNSAID if kind == "day" else 1.0
+            retry_after = retry_after_seconds(header(headers, "Retry-After"), default)
+            if self.limiter is not None:
+                self.limiter.block_for(retry_after, problem=problem)
             return "rate_limited", RateLimited(
-                f"Xero's {problem or 'rate'} limit was reached.",
+                WAIT_WORDS.get(kind, f"Xero's {problem or 'rate'} limit was reached."),
                 retry_after=retry_after,
-                problem=problem,
+                problem=kind or problem,
             )
         if status == 400:
             if safe_json(error.body).get("error") == "invalid_grant":
@@ -367,8 +378,6 @@ class Transport:
             idempotency_key=idempotency_key,
             error=error_text[:2000],
         )
-        if day_left is not None:
-            _note_day_calls_remaining(self.connection.pk, day_left)
         log.info(
             "xero call",
             extra={
@@ -403,19 +412,3 @@ class Transport:
                 f"Xero's answer ({operation}) holds no {key[:-1].lower()}.", outcome_unknown=True
             )
         return found[0]
-
-
-def _note_day_calls_remaining(connection_pk: int, day_left: int) -> None:
-    """Xero's count of the day's calls left, kept on the connection. Best effort and never
-    waiting: the next call brings a newer figure, so a row another transaction holds (a token
-    refresh waiting on Xero's answer, another call's note) is skipped. Fifty calls queued on
-    that row behind a refresh, each then updating it, is how a CI run's stampede test met a
-    PostgreSQL deadlock."""
-    with db_connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE xero_sync_xeroconnection SET day_calls_remaining = %s,"
-            " day_calls_remaining_at = %s"
-            " WHERE id = (SELECT id FROM xero_sync_xeroconnection WHERE id = %s"
-            " FOR NO KEY UPDATE SKIP LOCKED)",
-            [day_left, timezone.now(), connection_pk],
-        )

@@ -112,9 +112,9 @@ class XeroConnection(models.Model):
     # Guards that make each email go out once per episode.
     needs_reconnect_emailed_at = models.DateTimeField(null=True, blank=True)
     inactivity_warning_sent_at = models.DateTimeField(null=True, blank=True)
-    # The day budget as Xero last reported it (X-DayLimit-Remaining).
-    day_calls_remaining = models.IntegerField(null=True, blank=True)
-    day_calls_remaining_at = models.DateTimeField(null=True, blank=True)
+    # What Xero says is left of the organisation's day (X-DayLimit-Remaining) is not kept on
+    # this row: it changes with every call (XeroCall.day_calls_remaining, and the limiter's
+    # Redis state), and an UPDATE per call here deadlocked with a token refresh holding the row.
 
     class Meta:
         constraints = [

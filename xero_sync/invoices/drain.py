@@ -136,6 +136,7 @@ def _finish(rows: list[Row], drain: "DrainResult") -> None:
             current.pushed_version = row.version
             current.synced_at = timezone.now()
             current.error = current.error_cause = current.fix_url = current.failure_told = ""
+            current.waiting_for = ""
             # A change made while we pushed leaves the row pending for the next round.
             if current.version == row.version:
                 current.state = InvoiceSyncState.SYNCED
@@ -156,7 +157,7 @@ def _after_transient(rows: list[Row], error: Transient) -> None:
             continue
         seconds = min(2 ** min(row.sync.attempts, 8), 300)
         InvoiceSync.objects.filter(pk=row.sync.pk, state=InvoiceSyncState.PENDING).update(
-            next_attempt_at=now + timedelta(seconds=seconds)
+            next_attempt_at=now + timedelta(seconds=seconds), waiting_for=""
         )
 
 
@@ -171,10 +172,11 @@ def _seconds_to_next_due(connection_id: int) -> float:
     return max(waited, 1.0)
 
 
-def _defer_all(connection: XeroConnection, seconds: float) -> None:
-    """Xero's limits say wait: every pending row of the organisation waits in the database."""
+def _defer_all(connection: XeroConnection, seconds: float, *, waiting_for: str) -> None:
+    """Xero's limits say wait: every pending row of the organisation waits in the database,
+    knowing for which limit (the invoice page says so, with the time it resumes)."""
     until = timezone.now() + timedelta(seconds=seconds)
-    due_rows(connection.pk).update(next_attempt_at=until)
+    due_rows(connection.pk).update(next_attempt_at=until, waiting_for=waiting_for[:20])
 
 
 def _activity_if_moved(connection: XeroConnection, rows: list[Row]) -> None:
@@ -196,7 +198,7 @@ def _interrupted(
     connection: XeroConnection, rows: list[Row], error: Exception, drain: DrainResult
 ) -> None:
     if isinstance(error, RateLimited):
-        _defer_all(connection, error.retry_after)
+        _defer_all(connection, error.retry_after, waiting_for=error.problem)
         drain.retry_in = error.retry_after
     elif isinstance(error, Transient):
         _after_transient([r for r in rows if r.live], error)

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import Resolver404, resolve
+from django.utils import timezone
 
 from platform_crm.models import Role
 
@@ -37,6 +38,14 @@ ADMIN_ASKS = {
 
 ADMIN_ASK_OTHERWISE = "to look at it under Settings → Integrations → Xero → Sync failures"
 
+# Why a pending invoice waits (InvoiceSync.waiting_for), in the invoice page's words.
+LIMIT_WAIT_WORDS = {
+    "day": "Xero's daily allowance of calls for this organisation is used up",
+    "minute": "Waiting for Xero's limit of calls a minute for this organisation",
+    "app": "Waiting for Xero's limit of calls a minute across all organisations",
+}
+LIMIT_WAIT_OTHERWISE = "Waiting for Xero's limits"
+
 
 class InvoiceSync(models.Model):
     """An invoice's twin in Xero and, while `state` is pending, the durable record of work to
@@ -66,6 +75,9 @@ class InvoiceSync(models.Model):
     pushed_fingerprint = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Which of Xero's limits next_attempt_at waits for ("day", "minute", "app", ...), so the
+    # invoice page can say why it waits and until when; "" for any other wait.
+    waiting_for = models.CharField(max_length=20, blank=True)
     error_cause = models.CharField(max_length=40, blank=True)  # groups failures by cause
     error = models.TextField(blank=True)  # plain words for the staff and the admins
     fix_url = models.CharField(max_length=300, blank=True)
@@ -110,6 +122,16 @@ class InvoiceSync(models.Model):
         except Resolver404:
             return False
         return getattr(view, "account_role", None) == Role.ADMIN
+
+    @property
+    def limit_wait(self) -> str:
+        """Why a pending invoice waits for Xero's limits (with next_attempt_at, when it goes);
+        "" when it does not."""
+        if self.state != InvoiceSyncState.PENDING or not self.waiting_for:
+            return ""
+        if self.next_attempt_at is None or self.next_attempt_at <= timezone.now():
+            return ""
+        return LIMIT_WAIT_WORDS.get(self.waiting_for, LIMIT_WAIT_OTHERWISE)
 
     @property
     def admin_ask(self) -> str:

@@ -36,8 +36,6 @@ def recent_calls(account: Account, *, limit: int = 15) -> QuerySet[XeroCall]:
 
 
 # --- Sync activity (one account) ---------------------------------------------------------
-# Xero's day limit per organisation; the budget used is this less X-DayLimit-Remaining.
-XERO_DAY_LIMIT = 5000
 
 
 def xero_call_list(account: Account) -> QuerySet[XeroCall]:
@@ -314,27 +312,63 @@ def invoice_sync_list(account: Account) -> QuerySet[InvoiceSync]:
 
 @dataclass(frozen=True)
 class DayBudget:
-    limit: int
+    """The organisation's day with Xero: what Xero last said was left (its plan sets the
+    allowance, 1,000 or 5,000, so only Xero's word is shown), our calls today, and the
+    invoices held back until Xero's day turns."""
+
     remaining: int | None  # as Xero last reported it; None if it never did
     reported_at: datetime | None
     calls_today: int  # calls we made since midnight (the site's time zone)
+    waiting_for_day: int  # invoices waiting for the day to turn
+    resumes_at: datetime | None  # when the first of them goes
 
-    @property
-    def used(self) -> int | None:
-        return None if self.remaining is None else self.limit - self.remaining
+
+def xero_day_report(account: Account) -> XeroCall | None:
+    """The last call whose answer said what is left of Xero's day (X-DayLimit-Remaining)."""
+    return (
+        XeroCall.objects.filter(connection__account=account, day_calls_remaining__isnull=False)
+        .only("day_calls_remaining", "created_at")
+        .order_by("-created_at", "-id")
+        .first()
+    )
 
 
 def xero_day_budget(account: Account, *, connection: XeroConnection, now: datetime) -> DayBudget:
+    """One query: each figure is a subquery on the connection's row."""
     midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    calls_today = XeroCall.objects.filter(
-        connection__account=account, created_at__gte=midnight
-    ).count()
-    return DayBudget(
-        limit=XERO_DAY_LIMIT,
-        remaining=connection.day_calls_remaining,
-        reported_at=connection.day_calls_remaining_at,
-        calls_today=calls_today,
+    calls = XeroCall.objects.filter(connection=OuterRef("pk")).order_by()
+    reports = calls.filter(day_calls_remaining__isnull=False).order_by("-created_at", "-id")
+    waiting = InvoiceSync.objects.filter(
+        connection=OuterRef("pk"),
+        state=InvoiceSyncState.PENDING,
+        waiting_for="day",
+        next_attempt_at__gt=now,
+    ).order_by()
+    figures = (
+        XeroConnection.objects.filter(pk=connection.pk, account=account)
+        .annotate(
+            calls_today=Coalesce(
+                Subquery(
+                    calls.filter(created_at__gte=midnight)
+                    .values("connection")
+                    .annotate(n=Count("id"))
+                    .values("n")
+                ),
+                0,
+            ),
+            remaining=Subquery(reports.values("day_calls_remaining")[:1]),
+            reported_at=Subquery(reports.values("created_at")[:1]),
+            waiting_for_day=Coalesce(
+                Subquery(waiting.values("connection").annotate(n=Count("id")).values("n")), 0
+            ),
+            resumes_at=Subquery(
+                waiting.values("connection").annotate(t=Min("next_attempt_at")).values("t")
+            ),
+        )
+        .values("calls_today", "remaining", "reported_at", "waiting_for_day", "resumes_at")
+        .get()
     )
+    return DayBudget(**figures)
 
 
 PENDING_IMPORT_STATUSES = [ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.PREVIEWING]
