@@ -121,7 +121,10 @@ def xero_failures_by_cause(
 # A failed call's outcome (XeroCall.outcome) in the admin's words.
 CALL_OUTCOME_WORDS = {
     "transient": "Xero could not be reached or answered with an error; the work was tried again",
-    "rate_limited": "Xero asked us to slow down (its call limits); the work waited, then went on",
+    "rate_limited": (
+        "Xero asked us to slow down (its call limits); the work waits its turn, then goes on by "
+        "itself"
+    ),
     "auth_lost": "Xero refused the connection's sign-in; reconnecting Xero fixes it",
     "validation": "Xero refused what was sent",
     "not_found": "Xero did not have a record we asked for",
