@@ -24,6 +24,7 @@ from ..client.errors import BadAnswer, RateLimited, ValidationFailed, XeroError
 from ..client.shapes import CreditNoteBody
 from ..inbound import normalise
 from ..models import XeroConnection
+from ..webhooks.own_writes import own_writes_remember
 from .invoices_write import line_facts
 from .keys import digest
 from .mapping import (
@@ -148,6 +149,16 @@ def credit_notes_create(
         )
     for (row, record, _), answer in zip(to_send, answers, strict=True):
         _created(row, record, answer)
+    # Each credit note written comes back as a webhook event: known as ours when it does.
+    own_writes_remember(
+        connection.pk,
+        "CREDITNOTE",
+        [
+            (record.xero_credit_note_id, answer.get("UpdatedDateUTC"))
+            for (row, record, _), answer in zip(to_send, answers, strict=True)
+            if row.failed is None and isinstance(answer, dict)
+        ],
+    )
 
 
 def _spare_others(rows: list[Row], involved: list[Row]) -> None:
