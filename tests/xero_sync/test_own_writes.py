@@ -7,6 +7,8 @@ from decimal import Decimal
 
 import pytest
 
+from contacts.services import contact_update
+from xero_sync.contacts import push
 from xero_sync.invoices import drain as invoice_drain
 from xero_sync.models import InvoiceSync, OwnWrite, WebhookEvent, XeroContact
 from xero_sync.webhooks.dispatch import delivery_process
@@ -73,7 +75,7 @@ def test_a_burst_reads_back_nothing_it_wrote(ready, account, xero):
 
 
 @pytest.mark.django_db
-def test_a_change_in_xero_after_our_write_is_still_fetched(ready, account, xero):
+def test_a_change_in_xero_after_our_write_is_still_fetched(ready, account, xero, admin_user):
     connection, gst = ready
     ours = contact_make(account, first_name="Mere", last_name="Tane", email="mere@x.example")
     issue(account, gst, ours)
@@ -81,25 +83,37 @@ def test_a_change_in_xero_after_our_write_is_still_fetched(ready, account, xero)
     webhooks.deliver()
     invoice_drain.invoices_drain(connection.pk)
     link = XeroContact.objects.get(contact=ours)
-    # Someone edits the contact in Xero at once, within our write's window; its event reaches
-    # us before our own write's event does (Xero does not promise the order).
+    # Someone edits the contact in Xero at once; its event reaches us before our own
+    # write's event does (Xero does not promise the order).
     xero.edit_contact(connection.tenant_id, link.xero_contact_id, EmailAddress="new@x.example")
     xero.clear_requests()
     events = webhooks.deliver(reverse=True)
-    assert [e["eventCategory"] for e in events] == ["CONTACT", "INVOICE", "CONTACT"]
-    # One of the contact's two events is taken as ours; the other is fetched, after the edit.
+    assert [e["eventType"] for e in events] == ["CREATE", "CREATE", "UPDATE"]
+    # Our CREATE excuses the contact's CREATE event only; the edit's UPDATE is fetched.
     assert calls(xero) == {("GET", f"{API}/Contacts/{{id}}"): 1}
     link.refresh_from_db()
     assert link.payload["EmailAddress"] == "new@x.example"
-    # Later, a payment made in Xero on an invoice of ours whose own event never reached us
-    # (Xero gave up): the write still waiting to come back does not excuse the payment's event.
+
+    # A payment made in Xero the moment our invoice was created, our own event lost (Xero
+    # gave up on it): the payment's event is fetched and the payment recorded.
     second = issue(account, gst, ours)
     invoice_drain.invoices_drain(connection.pk)
     webhooks.lose()
-    xero.advance(minutes=5)
     sync = InvoiceSync.objects.get(invoice=second)
     xero.pay_invoice(connection.tenant_id, sync.xero_invoice_id, amount="10.00")
     xero.clear_requests()
     webhooks.deliver()
     assert calls(xero) == {("GET", f"{API}/Invoices/{{id}}"): 1}
     assert [p.amount for p in second.payments.all()] == [Decimal("10.00")]
+
+    # An update of ours whose event was lost excuses nothing made in Xero minutes later.
+    contact_update(contact=ours, by=admin_user, phone="021 555 0100")
+    assert push.contacts_push(connection.pk).synced == 1
+    webhooks.lose()
+    xero.advance(minutes=5)
+    xero.edit_contact(connection.tenant_id, link.xero_contact_id, EmailAddress="later@x.example")
+    xero.clear_requests()
+    webhooks.deliver()
+    assert calls(xero) == {("GET", f"{API}/Contacts/{{id}}"): 1}
+    link.refresh_from_db()
+    assert link.payload["EmailAddress"] == "later@x.example"

@@ -207,7 +207,11 @@ def _batch_send(client: XeroClient, connection: XeroConnection, rows: list[Row])
     own_writes_remember(
         connection.pk,
         "CONTACT",
-        [(r.answer.get("ContactID"), r.answer.get("UpdatedDateUTC")) for r in live if r.answer],
+        [
+            (r.answer.get("ContactID"), r.answer.get("UpdatedDateUTC"), r.link is None)
+            for r in live
+            if r.answer
+        ],
     )
 
 

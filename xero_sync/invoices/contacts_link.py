@@ -61,7 +61,7 @@ def contacts_link(
         return links
     if len(answers) != len(contacts):
         raise BadAnswer("Xero's answer does not hold one contact per contact sent.")
-    created: list[tuple[str, object]] = []
+    created: list[tuple[str, object, bool]] = []
     for contact, answer in zip(contacts, answers, strict=True):
         messages = element_messages(answer)
         taken = isinstance(answer, dict) and not (
@@ -94,7 +94,7 @@ def contacts_link(
                 "payload": normalise.json_safe(answer),
                 "xero_updated_at": normalise.moment(updated),
             }
-            created.append((xero_id, updated))
+            created.append((xero_id, updated, True))
         XeroContact.objects.get_or_create(connection=connection, contact=contact, defaults=defaults)
         links[contact.pk] = xero_id
     own_writes_remember(connection.pk, "CONTACT", created)

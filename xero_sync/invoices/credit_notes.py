@@ -154,7 +154,7 @@ def credit_notes_create(
         connection.pk,
         "CREDITNOTE",
         [
-            (record.xero_credit_note_id, answer.get("UpdatedDateUTC"))
+            (record.xero_credit_note_id, answer.get("UpdatedDateUTC"), True)
             for (row, record, _), answer in zip(to_send, answers, strict=True)
             if row.failed is None and isinstance(answer, dict)
         ],

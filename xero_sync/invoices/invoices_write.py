@@ -144,7 +144,7 @@ def invoices_write(
         connection.pk,
         "INVOICE",
         [
-            (row.sync.xero_invoice_id, answer.get("UpdatedDateUTC"))
+            (row.sync.xero_invoice_id, answer.get("UpdatedDateUTC"), row.sync.pk in creating)
             for row, answer in zip(to_send, answers, strict=True)
             if row.failed is None and isinstance(answer, dict)
         ],

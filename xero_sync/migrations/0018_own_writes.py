@@ -16,13 +16,14 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('category', models.CharField(max_length=30)),
+                ('event_type', models.CharField(max_length=30)),
                 ('xero_id', models.CharField(max_length=64)),
                 ('updated_at', models.DateTimeField()),
                 ('connection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='xero_sync.xeroconnection')),
             ],
             options={
                 'indexes': [models.Index(fields=['updated_at'], name='own_write_age')],
-                'constraints': [models.UniqueConstraint(fields=('connection', 'category', 'xero_id', 'updated_at'), name='own_write_once')],
+                'constraints': [models.UniqueConstraint(fields=('connection', 'category', 'xero_id', 'updated_at', 'event_type'), name='own_write_once')],
             },
         ),
     ]

@@ -2,10 +2,10 @@
 /ops/health/. A fixed number of queries each."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -318,6 +318,8 @@ class DayBudget:
     remaining: int | None  # as Xero last reported it; None if it never did
     reported_at: datetime | None
     calls_today: int  # calls we made since midnight (the site's time zone)
+    bytes_today: int = 0  # received from Xero since then (data egress, which Xero bills)
+    bytes_yesterday: int = 0  # received from Xero the day before
 
     @property
     def used(self) -> int | None:
@@ -325,15 +327,26 @@ class DayBudget:
 
 
 def xero_day_budget(account: Account, *, connection: XeroConnection, now: datetime) -> DayBudget:
+    """Today's calls to the organisation, and the bytes received from it today and yesterday
+    (summed from each call's row: one query)."""
     midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
-    calls_today = XeroCall.objects.filter(
-        connection__account=account, created_at__gte=midnight
-    ).count()
+    today = Q(created_at__gte=midnight)
+    day = XeroCall.objects.filter(
+        connection__account=account,
+        connection=connection,
+        created_at__gte=midnight - timedelta(days=1),
+    ).aggregate(
+        calls=Count("id", filter=today),
+        today=Coalesce(Sum("response_bytes", filter=today), 0),
+        yesterday=Coalesce(Sum("response_bytes", filter=~today), 0),
+    )
     return DayBudget(
         limit=XERO_DAY_LIMIT,
         remaining=connection.day_calls_remaining,
         reported_at=connection.day_calls_remaining_at,
-        calls_today=calls_today,
+        calls_today=day["calls"],
+        bytes_today=day["today"],
+        bytes_yesterday=day["yesterday"],
     )
 
 
@@ -370,16 +383,26 @@ class HealthFigures(TypedDict):
     invoices_held: int
     oldest_invoice_due_at: datetime | None
     quarantined: int
+    bytes_today: int
 
 
-def connection_health_list(*, since: datetime) -> "QuerySet[AccountWithHealth]":
+def connection_health_list(
+    *, since: datetime, today_from: datetime
+) -> "QuerySet[AccountWithHealth]":
     """Every account with its Xero connection (if any) and, per connection, the calls that
     failed since `since`, the webhook events that failed since then, the start of the
     oldest contact import still waiting or running, and its invoice outbox: syncs pending,
     failed, waiting for a reconnect and waiting for a decision, and when the oldest pending
-    one became due; and the records from Xero held in quarantine. One query, whatever the
-    number of rows."""
+    one became due; the records from Xero held in quarantine; and the bytes received from Xero
+    since `today_from` (data egress). One query, whatever the number of rows."""
     per_connection = {"connection": OuterRef("xero_connection")}
+    received_today = (
+        XeroCall.objects.filter(**per_connection, created_at__gte=today_from)
+        .order_by()
+        .values("connection")
+        .annotate(n=Sum("response_bytes"))
+        .values("n")
+    )
     failed_calls = (
         XeroCall.objects.filter(**per_connection, created_at__gte=since)
         .exclude(outcome="ok")
@@ -425,6 +448,7 @@ def connection_health_list(*, since: datetime) -> "QuerySet[AccountWithHealth]":
             invoices_held=_invoice_sync_count(InvoiceSyncState.HELD, **per_connection),
             oldest_invoice_due_at=Subquery(oldest_invoice_due),
             quarantined=Coalesce(Subquery(quarantined), 0),
+            bytes_today=Coalesce(Subquery(received_today), 0),
         )
         .order_by("name", "pk")
     )

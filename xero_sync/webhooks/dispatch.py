@@ -104,7 +104,9 @@ def _event_dispatch(event: WebhookEvent) -> None:
         event.outcome = "not_connected"
     elif handler is None:
         event.outcome = "no_handler"
-    elif own_write_came_back(connection, event.category, event.resource_id, event.event_date):
+    elif own_write_came_back(
+        connection, event.category, event.event_type, event.resource_id, event.event_date
+    ):
         event.outcome = "own_write"  # the CRM's own write: its answer already told us
     else:
         try:

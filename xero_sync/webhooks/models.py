@@ -71,16 +71,18 @@ class OwnWrite(models.Model):
 
     connection = models.ForeignKey(XeroConnection, on_delete=models.CASCADE, related_name="+")
     category = models.CharField(max_length=30)  # CONTACT, INVOICE, CREDITNOTE (as events say)
+    event_type = models.CharField(max_length=30)  # CREATE (we created it) or UPDATE
     xero_id = models.CharField(max_length=64)  # lower case, as compared with resourceId
     updated_at = models.DateTimeField()  # Xero's UpdatedDateUTC after our write
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["connection", "category", "xero_id", "updated_at"], name="own_write_once"
+                fields=["connection", "category", "xero_id", "updated_at", "event_type"],
+                name="own_write_once",
             )
         ]
         indexes = [models.Index(fields=["updated_at"], name="own_write_age")]
 
     def __str__(self) -> str:
-        return f"{self.category} {self.xero_id} at {self.updated_at}"
+        return f"{self.category} {self.event_type} {self.xero_id} at {self.updated_at}"
