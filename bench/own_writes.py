@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from anywhere
 
-from bench._setup import bench_world, connection_make  # noqa: E402
+from bench._setup import bench_world, connection_make, gst_mapped  # noqa: E402
 from bench.figures import figure  # noqa: E402
 
 BENCH = "own_writes"
@@ -50,7 +50,6 @@ def run(sandbox, args) -> None:
     import django
 
     django.setup()
-    from decimal import Decimal
 
     from django.core.management import call_command
     from django.db import transaction
@@ -58,10 +57,8 @@ def run(sandbox, args) -> None:
     from bench.invoice_push import invoice_issue_one
     from contacts.services import contact_create
     from platform_crm.models import Account
-    from taxes.services import tax_rate_create
     from xero_sync.invoices.drain import invoices_drain
     from xero_sync.models import InvoiceSync, InvoiceSyncState, WebhookEvent
-    from xero_sync.taxes import services as tax_services
     from xero_sync.webhooks.dispatch import delivery_process
     from xero_sync.webhooks.store import delivery_store
 
@@ -69,11 +66,7 @@ def run(sandbox, args) -> None:
     tenant = sandbox.seed([{"name": "Bench Own Writes Ltd", "region": "NZ", "n_contacts": 5}])[0]
     account = Account.objects.create(name="Bench Own Writes Ltd", slug="bench", country="NZ")
     connection = connection_make(sandbox, account, tenant["tenantId"], tenant["name"])
-    gst = tax_rate_create(account=account, name="GST 15%", components=[("GST", Decimal(15), False)])
-    tax_services.xero_tax_rates_refresh(connection)
-    tax_services.tax_mapping_set(
-        connection=connection, tax_rate=gst, xero_tax_type="OUTPUT2", user=None
-    )
+    gst = gst_mapped(connection)
     contacts = [
         contact_create(account=account, company_name=f"New Customer {i} Ltd")
         for i in range(args.contacts)
