@@ -112,6 +112,22 @@ def connection_make(sandbox, account, tenant_id: str, tenant_name: str):
     return connection
 
 
+def gst_mapped(connection):
+    """A CRM tax rate GST 15% on the connection's account, mapped to Xero's OUTPUT2."""
+    from decimal import Decimal
+
+    from taxes.services import tax_rate_create
+    from xero_sync.taxes import services as tax_services
+
+    components = [("GST", Decimal(15), False)]
+    gst = tax_rate_create(account=connection.account, name="GST 15%", components=components)
+    tax_services.xero_tax_rates_refresh(connection)
+    tax_services.tax_mapping_set(
+        connection=connection, tax_rate=gst, xero_tax_type="OUTPUT2", user=None
+    )
+    return gst
+
+
 @contextmanager
 def celery_worker(log_path: Path, env: dict, concurrency: int = 1):
     """A real worker process on every queue (prefork, `-c concurrency`), started with `env` as

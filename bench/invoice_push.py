@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from anywhere
 
-from bench._setup import bench_world, celery_worker, connection_make  # noqa: E402
+from bench._setup import bench_world, celery_worker, connection_make, gst_mapped  # noqa: E402
 from bench.figures import figure  # noqa: E402
 
 BENCH = "invoice_push"
@@ -103,23 +103,15 @@ def run(sandbox, scratch: Path, args) -> None:
 
 
 def organisation_make(sandbox, tenant: dict):
-    from decimal import Decimal
-
     from django.utils import timezone
 
     from contacts.models import Contact
     from platform_crm.models import Account
-    from taxes.services import tax_rate_create
     from xero_sync.models import XeroContact
-    from xero_sync.taxes import services as tax_services
 
     account = Account.objects.create(name="Bench Invoices Ltd", slug="bench", country="NZ")
     connection = connection_make(sandbox, account, tenant["tenantId"], tenant["name"])
-    gst = tax_rate_create(account=account, name="GST 15%", components=[("GST", Decimal(15), False)])
-    tax_services.xero_tax_rates_refresh(connection)
-    tax_services.tax_mapping_set(
-        connection=connection, tax_rate=gst, xero_tax_type="OUTPUT2", user=None
-    )
+    gst = gst_mapped(connection)
     xero = [
         c
         for c in sandbox.contacts(tenant["tenantId"])  # the control API: not in the log

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from anywhere
 
 from bench._process import status_kb  # noqa: E402
-from bench._setup import bench_world, connection_make  # noqa: E402
+from bench._setup import bench_world, connection_make, gst_mapped  # noqa: E402
 from bench.figures import figure  # noqa: E402
 
 BENCH = "past_invoices"
@@ -103,19 +103,11 @@ def run(sandbox, wanted: int, credit_notes: int) -> None:
 
 
 def books_connect(sandbox, tenant_id: str, name: str) -> int:
-    from decimal import Decimal
-
     from platform_crm.models import Account
-    from taxes.services import tax_rate_create
-    from xero_sync.taxes import services as tax_services
 
     account = Account.objects.create(name=name, slug="bench", country="NZ")
     connection = connection_make(sandbox, account, tenant_id, name)
-    gst = tax_rate_create(account=account, name="GST 15%", components=[("GST", Decimal(15), False)])
-    tax_services.xero_tax_rates_refresh(connection)
-    tax_services.tax_mapping_set(
-        connection=connection, tax_rate=gst, xero_tax_type="OUTPUT2", user=None
-    )
+    gst_mapped(connection)
     return connection.pk
 
 

@@ -51,6 +51,7 @@ from .taxes.models import TaxMapping as TaxMapping
 from .taxes.models import XeroTaxRate as XeroTaxRate
 
 # webhooks
+from .webhooks.models import OwnWrite as OwnWrite
 from .webhooks.models import WebhookDelivery as WebhookDelivery
 from .webhooks.models import WebhookEvent as WebhookEvent
 

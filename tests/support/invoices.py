@@ -76,13 +76,15 @@ def in_xero(xero, connection, invoice):
 
 
 def issue_many(account, gst, contact, count: int) -> list[Invoice]:
-    """`count` invoices issued in one transaction, as an import or a recurring run does."""
+    """`count` invoices issued in one transaction, as an import or a recurring run does.
+    `contact` may be a list: the invoices then take turns among its contacts."""
+    contacts = contact if isinstance(contact, list) else [contact]
     made = []
     with transaction.atomic():
         for n in range(count):
             invoice = invoice_create(
                 account=account,
-                contact=contact,
+                contact=contacts[n % len(contacts)],
                 name=f"Service {n}",
                 due_date=due_in(29),
                 lines=[

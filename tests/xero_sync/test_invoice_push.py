@@ -127,6 +127,9 @@ def test_written_but_response_lost_never_duplicates(ready, account, xero, celery
     # The retry looked the invoice up by its number before writing again.
     log = [(r["method"], r["path"], r["status"]) for r in xero.requests(path="/api.xro/2.0/*")]
     assert ("GET", "/api.xro/2.0/Invoices", 200) in log, log
+    # Only its id, number, status and contact are needed: Xero's lightweight answer.
+    (lookup,) = xero.requests(method="GET", path="/api.xro/2.0/Invoices")
+    assert lookup["query"]["summaryOnly"].lower() == "true"
 
 
 @pytest.mark.django_db

@@ -186,10 +186,16 @@ class InvoiceCalls(Transport):
         )
 
     def invoices_by_number(self, numbers: list[str]) -> list[Any]:
+        """Only the invoices' ids, numbers, statuses and contacts are looked at (was a write
+        whose answer was lost made after all?): summaryOnly leaves out lines and payments."""
         return self._list(
             "invoices.find",
             lambda acc, ident, **o: acc.get_invoices(
-                self.connection.tenant_id, invoice_numbers=numbers, page=1, **o
+                self.connection.tenant_id,
+                invoice_numbers=numbers,
+                page=1,
+                summary_only=xero_bool(True),
+                **o,
             ),
             "Invoices",
         )

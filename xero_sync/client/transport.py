@@ -141,6 +141,7 @@ class Transport:
         self.on_auth_lost = on_auth_lost if grant is None else None
         self.limiter = TenantLimiter(connection.tenant_id) if connection.tenant_id else None
         self._apis_for: tuple[str, tuple[AccountingApi, IdentityApi]] | None = None
+        self._received = 0  # the bytes of the answer to the call in hand
 
     def _apis(self, access_token: str) -> tuple[AccountingApi, IdentityApi]:
         """The SDK's APIs for this access token, kept while the token lasts: building them
@@ -171,10 +172,19 @@ class Transport:
         pool = api_client.rest_client.pool_manager
         pool.connection_pool_kw["retries"] = urllib3.Retry(total=0, redirect=0)
         pool.clear()
+        api_client.rest_client.request = partial(self._counted, api_client.rest_client.request)
         return (
             AccountingApi(api_client, base_url=settings.XERO_ACCOUNTING_API_URL),
             IdentityApi(api_client, base_url=settings.XERO_IDENTITY_API_URL),
         )
+
+    def _counted(self, send: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """The SDK's request, with the size of an answer it reads counted (one left unread,
+        raw=True, is counted by _call_once as it reads it; a refusal, from its body)."""
+        response = send(*args, **kwargs)
+        if isinstance(response, RESTResponse):
+            self._received += len(response.data or b"")
+        return response
 
     def _acquire(self) -> str:
         """A slot under the organisation's limits; short waits are slept, long ones raised.
@@ -267,6 +277,7 @@ class Transport:
         accounting, identity = self._apis(access_token)
         lease = self._acquire() if tenant else ""
         started = time.monotonic()
+        self._received = 0
         status_code, headers, outcome, error_text = None, None, "ok", ""
         try:
             options = {"idempotency_key": idempotency_key} if idempotency_key else {}
@@ -280,6 +291,7 @@ class Transport:
             )
             if raw:
                 body = data.data  # read here, so a slow body is inside the timeout handling
+                self._received = len(body or b"")
                 if status_code >= 400:
                     raise ApiException(http_resp=RESTResponse(data))
                 if status_code == 204:
@@ -291,6 +303,8 @@ class Transport:
             return data
         except ApiException as error:
             status_code, headers = status_of(error), getattr(error, "headers", None)
+            if not self._received and isinstance(error.body, bytes | str):
+                self._received = len(error.body)  # a refusal's body is received too
             outcome, raised = self._translate(error, write=write)
             error_text = raised.message
             raise raised from error
@@ -377,6 +391,7 @@ class Transport:
             day_calls_remaining=day_left,
             idempotency_key=idempotency_key,
             error=error_text[:2000],
+            response_bytes=self._received,
         )
         log.info(
             "xero call",

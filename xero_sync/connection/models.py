@@ -205,6 +205,9 @@ class XeroCall(models.Model):
     day_calls_remaining = models.IntegerField(null=True)
     idempotency_key = models.CharField(max_length=128, blank=True)  # writes only
     error = models.TextField(blank=True)
+    # The answer's body as received, in bytes (Xero bills data egress): summed per
+    # organisation per day from these rows, so counting it adds no update of any hot row.
+    response_bytes = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

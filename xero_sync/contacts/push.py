@@ -34,6 +34,7 @@ from ..connection.calls import xero_client_for
 from ..inbound import normalise
 from ..invoices.keys import digest
 from ..models import ConnectionStatus, XeroConnection
+from ..webhooks.own_writes import own_writes_remember
 from .apply import page_apply
 from .mapping import NAME_FIELDS, ContactFilter, contact_changes, sent_matches, xero_name
 from .models import ContactSync, ContactSyncState, XeroContact
@@ -202,6 +203,16 @@ def _batch_send(client: XeroClient, connection: XeroConnection, rows: list[Row])
             row.failed = refusal(row, messages)
             continue
         row.answer, row.done = answer, True
+    # Each contact written comes back as a webhook event: known as ours when it does.
+    own_writes_remember(
+        connection.pk,
+        "CONTACT",
+        [
+            (r.answer.get("ContactID"), r.answer.get("UpdatedDateUTC"), r.link is None)
+            for r in live
+            if r.answer
+        ],
+    )
 
 
 def _prepare(connection: XeroConnection, row: Row) -> None:

@@ -21,6 +21,7 @@ from ..contacts.name_links import (
 )
 from ..inbound import normalise
 from ..models import XeroConnection, XeroContact
+from ..webhooks.own_writes import own_writes_remember
 from .keys import digest
 from .mapping import contact_body, contact_number
 from .refusals import RowFailed, RowHeld, is_definite, page_url
@@ -60,6 +61,7 @@ def contacts_link(
         return links
     if len(answers) != len(contacts):
         raise BadAnswer("Xero's answer does not hold one contact per contact sent.")
+    created: list[tuple[str, object, bool]] = []
     for contact, answer in zip(contacts, answers, strict=True):
         messages = element_messages(answer)
         taken = isinstance(answer, dict) and not (
@@ -84,12 +86,18 @@ def contacts_link(
             if held is not None:
                 _rows_fail(live, contact, held)
                 continue
-        XeroContact.objects.get_or_create(
-            connection=connection,
-            contact=contact,
-            defaults={"xero_contact_id": xero_id, "synced_at": timezone.now()},
-        )
+        defaults: dict[str, Any] = {"xero_contact_id": xero_id, "synced_at": timezone.now()}
+        if taken:
+            # Xero's contact as our write left it, as the webhook that follows would fetch it.
+            updated = answer.get("UpdatedDateUTC")
+            defaults |= {
+                "payload": normalise.json_safe(answer),
+                "xero_updated_at": normalise.moment(updated),
+            }
+            created.append((xero_id, updated, True))
+        XeroContact.objects.get_or_create(connection=connection, contact=contact, defaults=defaults)
         links[contact.pk] = xero_id
+    own_writes_remember(connection.pk, "CONTACT", created)
     # A question about a name answered by the contact itself (renamed, or its email now
     # Xero's): no longer listed.
     PossibleDuplicate.objects.filter(

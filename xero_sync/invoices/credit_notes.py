@@ -29,6 +29,7 @@ from ..organisation.invoice_options import invoice_chosen, line_tracking
 from ..organisation.models import OrganisationSettings
 from ..organisation.selectors import settings_as_read
 from ..organisation.services import lock_date_in_force, lock_dates_refresh
+from ..webhooks.own_writes import own_writes_remember
 from .invoices_write import line_facts
 from .keys import digest
 from .mapping import (
@@ -180,6 +181,16 @@ def credit_notes_create(
         )
     for (row, record, _), answer in zip(to_send, answers, strict=True):
         _created(row, record, answer)
+    # Each credit note written comes back as a webhook event: known as ours when it does.
+    own_writes_remember(
+        connection.pk,
+        "CREDITNOTE",
+        [
+            (record.xero_credit_note_id, answer.get("UpdatedDateUTC"), True)
+            for (row, record, _), answer in zip(to_send, answers, strict=True)
+            if row.failed is None and isinstance(answer, dict)
+        ],
+    )
 
 
 def _spare_others(rows: list[Row], involved: list[Row]) -> None:

@@ -18,6 +18,7 @@ from ..inbound import normalise
 from ..models import XeroConnection
 from ..organisation.invoice_options import invoice_chosen, line_tracking
 from ..organisation.models import OrganisationSettings
+from ..webhooks.own_writes import own_writes_remember
 from .keys import digest
 from .mapping import (
     InvoiceFacts,
@@ -138,6 +139,16 @@ def invoices_write(
         )
     for row, answer in zip(to_send, answers, strict=True):
         invoice_answer(row, answer)
+    # Each invoice written comes back as a webhook event: known as ours when it does.
+    own_writes_remember(
+        connection.pk,
+        "INVOICE",
+        [
+            (row.sync.xero_invoice_id, answer.get("UpdatedDateUTC"), row.sync.pk in creating)
+            for row, answer in zip(to_send, answers, strict=True)
+            if row.failed is None and isinstance(answer, dict)
+        ],
+    )
 
 
 def invoices_refused_whole(rows: list[Row], refused: XeroError) -> None:

@@ -40,6 +40,7 @@ class AccountHealth:
     invoices_held: int  # waiting for an admin's decision about their contact
     outbox_lag: timedelta | None  # since the oldest pending invoice push became due
     quarantined: int  # records from Xero that could not be stored, still held
+    bytes_today: int = 0  # received from Xero since midnight (data egress)
     reconciliation: ReconciliationRun | None = None  # the last finished comparison with Xero
 
     @property
@@ -110,6 +111,7 @@ def _health(
         invoices_held=account.invoices_held,
         outbox_lag=_lag(account.oldest_invoice_due_at, now),
         quarantined=account.quarantined,
+        bytes_today=account.bytes_today,
         reconciliation=runs.get(connection.pk) if connection else None,
     )
 
@@ -118,9 +120,9 @@ def ops_health(request: HttpRequest) -> HttpResponse:
     if not request.user.is_superuser:
         raise Http404("No such page")  # the page's existence is not advertised
     now = timezone.now()
-    page = Paginator(connection_health_list(since=now - HEALTH_WINDOW), ACCOUNTS_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    accounts = connection_health_list(since=now - HEALTH_WINDOW, today_from=midnight)
+    page = Paginator(accounts, ACCOUNTS_PER_PAGE).get_page(request.GET.get("page"))
     total = invoice_outbox_total()
     connections = [a.xero_connection.pk for a in page if getattr(a, "xero_connection", None)]
     runs = last_runs(connections)

@@ -2,10 +2,10 @@
 /ops/health/. A fixed number of queries each."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -324,6 +324,8 @@ class DayBudget:
     calls_today: int  # calls we made since midnight (the site's time zone)
     waiting_for_day: int  # invoices waiting for the day to turn
     resumes_at: datetime | None  # when the first of them goes
+    bytes_today: int = 0  # received from Xero since midnight (data egress, which Xero bills)
+    bytes_yesterday: int = 0  # received from Xero the day before
 
 
 def xero_day_report(account: Account) -> XeroCall | None:
@@ -337,7 +339,8 @@ def xero_day_report(account: Account) -> XeroCall | None:
 
 
 def xero_day_budget(account: Account, *, connection: XeroConnection, now: datetime) -> DayBudget:
-    """One query: each figure is a subquery on the connection's row."""
+    """One query: each figure is a subquery on the connection's row. Bytes are those received
+    from Xero (data egress), summed from each call's row."""
     midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     calls = XeroCall.objects.filter(connection=OuterRef("pk")).order_by()
     reports = calls.filter(day_calls_remaining__isnull=False).order_by("-created_at", "-id")
@@ -359,6 +362,26 @@ def xero_day_budget(account: Account, *, connection: XeroConnection, now: dateti
                 ),
                 0,
             ),
+            bytes_today=Coalesce(
+                Subquery(
+                    calls.filter(created_at__gte=midnight)
+                    .values("connection")
+                    .annotate(n=Sum("response_bytes"))
+                    .values("n")
+                ),
+                0,
+            ),
+            bytes_yesterday=Coalesce(
+                Subquery(
+                    calls.filter(
+                        created_at__gte=midnight - timedelta(days=1), created_at__lt=midnight
+                    )
+                    .values("connection")
+                    .annotate(n=Sum("response_bytes"))
+                    .values("n")
+                ),
+                0,
+            ),
             remaining=Subquery(reports.values("day_calls_remaining")[:1]),
             reported_at=Subquery(reports.values("created_at")[:1]),
             waiting_for_day=Coalesce(
@@ -368,7 +391,15 @@ def xero_day_budget(account: Account, *, connection: XeroConnection, now: dateti
                 waiting.values("connection").annotate(t=Min("next_attempt_at")).values("t")
             ),
         )
-        .values("calls_today", "remaining", "reported_at", "waiting_for_day", "resumes_at")
+        .values(
+            "calls_today",
+            "bytes_today",
+            "bytes_yesterday",
+            "remaining",
+            "reported_at",
+            "waiting_for_day",
+            "resumes_at",
+        )
         .get()
     )
     return DayBudget(**figures)
@@ -407,16 +438,26 @@ class HealthFigures(TypedDict):
     invoices_held: int
     oldest_invoice_due_at: datetime | None
     quarantined: int
+    bytes_today: int
 
 
-def connection_health_list(*, since: datetime) -> "QuerySet[AccountWithHealth]":
+def connection_health_list(
+    *, since: datetime, today_from: datetime
+) -> "QuerySet[AccountWithHealth]":
     """Every account with its Xero connection (if any) and, per connection, the calls that
     failed since `since`, the webhook events that failed since then, the start of the
     oldest contact import still waiting or running, and its invoice outbox: syncs pending,
     failed, waiting for a reconnect and waiting for a decision, and when the oldest pending
-    one became due; and the records from Xero held in quarantine. One query, whatever the
-    number of rows."""
+    one became due; the records from Xero held in quarantine; and the bytes received from Xero
+    since `today_from` (data egress). One query, whatever the number of rows."""
     per_connection = {"connection": OuterRef("xero_connection")}
+    received_today = (
+        XeroCall.objects.filter(**per_connection, created_at__gte=today_from)
+        .order_by()
+        .values("connection")
+        .annotate(n=Sum("response_bytes"))
+        .values("n")
+    )
     failed_calls = (
         XeroCall.objects.filter(**per_connection, created_at__gte=since)
         .exclude(outcome="ok")
@@ -462,6 +503,7 @@ def connection_health_list(*, since: datetime) -> "QuerySet[AccountWithHealth]":
             invoices_held=_invoice_sync_count(InvoiceSyncState.HELD, **per_connection),
             oldest_invoice_due_at=Subquery(oldest_invoice_due),
             quarantined=Coalesce(Subquery(quarantined), 0),
+            bytes_today=Coalesce(Subquery(received_today), 0),
         )
         .order_by("name", "pk")
     )

@@ -21,6 +21,7 @@ from ..contacts.pull import contact_sync_one
 from ..invoices.credit_notes_from_xero import credit_note_update_from_xero
 from ..invoices.from_xero import invoice_update_from_xero
 from .models import WebhookDelivery, WebhookEvent
+from .own_writes import own_write_came_back
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,10 @@ def _event_dispatch(event: WebhookEvent) -> None:
         event.outcome = "not_connected"
     elif handler is None:
         event.outcome = "no_handler"
+    elif own_write_came_back(
+        connection, event.category, event.event_type, event.resource_id, event.event_date
+    ):
+        event.outcome = "own_write"  # the CRM's own write: its answer already told us
     else:
         try:
             handler(connection, event.resource_id)

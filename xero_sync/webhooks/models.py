@@ -48,7 +48,7 @@ class WebhookEvent(models.Model):
     )
     outcome = models.CharField(
         max_length=30, blank=True
-    )  # handled, no_handler, not_connected, failed
+    )  # handled, own_write, no_handler, not_connected, failed
     processed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
 
@@ -62,3 +62,27 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category} {self.event_type} {self.resource_id}"
+
+
+class OwnWrite(models.Model):
+    """A write of ours to a contact, invoice or credit note, by Xero's UpdatedDateUTC in the
+    answer, until its webhook event comes back: that event is then recognised as ours without
+    fetching the record (xero_sync.webhooks.own_writes). Each row excuses one event."""
+
+    connection = models.ForeignKey(XeroConnection, on_delete=models.CASCADE, related_name="+")
+    category = models.CharField(max_length=30)  # CONTACT, INVOICE, CREDITNOTE (as events say)
+    event_type = models.CharField(max_length=30)  # CREATE (we created it) or UPDATE
+    xero_id = models.CharField(max_length=64)  # lower case, as compared with resourceId
+    updated_at = models.DateTimeField()  # Xero's UpdatedDateUTC after our write
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "category", "xero_id", "updated_at", "event_type"],
+                name="own_write_once",
+            )
+        ]
+        indexes = [models.Index(fields=["updated_at"], name="own_write_age")]
+
+    def __str__(self) -> str:
+        return f"{self.category} {self.event_type} {self.xero_id} at {self.updated_at}"
