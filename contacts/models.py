@@ -113,9 +113,13 @@ class Contact(models.Model):
             models.Index(
                 fields=["account", "is_archived", "sort_name", "id"], name="contact_account_list"
             ),
-            # No pending list (fastupdate off): a search right after a 100,000-contact import
-            # would otherwise read through the unsorted pending entries until a vacuum.
-            GinIndex(fields=["search_words"], name="contact_search_words", fastupdate=False),
+            # New entries wait in a pending list that every search reads through until a vacuum
+            # (or the list's limit) files them. 1 MB, not 4: after a 100,000-contact import a
+            # search read 13,000 pending entries at 4 MB (2.5 ms rather than 0.1). With no list
+            # at all (fastupdate off), 100,000 inserts took 11 s rather than about 6.
+            GinIndex(
+                fields=["search_words"], name="contact_search_words", gin_pending_list_limit=1024
+            ),
         ]
 
     def __str__(self) -> str:

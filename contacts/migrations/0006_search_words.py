@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='contact',
-            index=django.contrib.postgres.indexes.GinIndex(fastupdate=False, fields=['search_words'], name='contact_search_words'),
+            index=django.contrib.postgres.indexes.GinIndex(fields=['search_words'], gin_pending_list_limit=1024, name='contact_search_words'),
         ),
         # Name search now matches the starts of words in search_words; the "contains" trigram
         # index on sort_name served only it. (0002's trigram indexes stay: the invoice list's
