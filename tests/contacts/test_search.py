@@ -55,3 +55,15 @@ def test_a_renamed_contact_is_found_by_its_new_name_only(account):
     assert found(account, "aroha tane") == found(account, "kai") == {"Aroha Tane"}
     Contact.objects.bulk_create([Contact(account=account, first_name="Mere", last_name="Ngata")])
     assert found(account, "ngata") == {"Mere Ngata"}
+
+
+def test_an_account_whose_id_starts_with_yours_is_not_searched(account):
+    """The index holds every account's words as "<account id>:<word>": the colon keeps account
+    7's "1chl" from being a prefix of account 71's "chloe"."""
+    from platform_crm.models import Account
+
+    neighbour = Account.objects.create(pk=int(f"{account.pk}1"), name="Neighbour", slug="nb")
+    contact_make(neighbour, first_name="Chloe", last_name="Wu", email="1chloe@wu.example")
+    contact_make(account, first_name="Ben", last_name="Carter")
+    assert found(account, "1chl") == found(account, "chloe") == set()
+    assert found(neighbour, "1chl") == found(neighbour, "chloe") == {"Chloe Wu"}
