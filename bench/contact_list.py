@@ -1,5 +1,6 @@
 """Bench: the staff contact list at 100,000 contacts: first page, a deep page, and searches
-by name, email and phone, through the whole Django stack (test client, real PostgreSQL).
+by name (whole, first and last, its first letters), email and phone, through the whole Django
+stack (test client, real PostgreSQL); p50 and p95 of 20 requests each.
 
     .venv/bin/python bench/contact_list.py [--contacts 100000] [--quick]
 
@@ -20,6 +21,8 @@ BENCH = "contact_list"
 # must not depend on the size or the search at all (counted, so it does not drift).
 TARGET_MS = "< 100 ms"
 TARGET_QUERIES = "<= 9, any size"
+# Name search as someone looks a contact up (issue 19): well inside a typing pause.
+TARGET_SEARCH_MS = "< 50 ms"
 DB = "bench_contact_list"
 
 
@@ -42,8 +45,10 @@ def run(n: int) -> None:
     cases = [
         ("first page", {}),
         (f"page {n // 100:,}", {"page": n // 100}),
-        ("search name", {"q": probe.last_name}),
-        ("search email", {"q": probe.email.split("@")[0]}),
+        ("search name", {"q": probe.last_name}, TARGET_SEARCH_MS),
+        ("search full name", {"q": f"{probe.first_name} {probe.last_name}"}, TARGET_SEARCH_MS),
+        ("search name start", {"q": probe.last_name[:3]}, TARGET_SEARCH_MS),
+        ("search email", {"q": probe.email.split("@")[0]}, TARGET_SEARCH_MS),
         ("search phone", {"q": f"+64 21 {probe.phone[4:7]} {probe.phone[7:]}"}),
         ("search, no match", {"q": "zzzz"}),
     ]

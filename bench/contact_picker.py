@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._pages import contacts_seed, own_database, staff_client  # noqa: E402
+from bench._pages import contacts_seed, own_database, percentile, staff_client  # noqa: E402
 from bench.figures import figure  # noqa: E402
 
 BENCH = "contact_picker"
@@ -25,7 +25,7 @@ DB = "bench_contact_picker"
 TARGET_PAGE_KB = "< 100 KB, any size"
 TARGET_MS = "< 50 ms"
 TARGET_QUERIES = "<= 4, any size"
-RUNS = 10
+RUNS = 20
 
 
 def main() -> None:
@@ -39,8 +39,8 @@ def main() -> None:
         run(args.contacts)
 
 
-def timed(client, url: str, params: dict) -> tuple[float, int, int]:
-    """p50 ms over RUNS, bytes and queries of one request (after a warm-up)."""
+def timed(client, url: str, params: dict) -> tuple[list[float], int, int]:
+    """ms of each of RUNS requests, bytes and queries of one (after a warm-up)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -52,7 +52,7 @@ def timed(client, url: str, params: dict) -> tuple[float, int, int]:
             started = time.perf_counter()
             client.get(url, params)
             times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times), len(response.content), len(queries) // RUNS
+    return times, len(response.content), len(queries) // RUNS
 
 
 def run(n: int) -> None:
@@ -62,7 +62,8 @@ def run(n: int) -> None:
     pick = f"/a/{account.slug}/contacts/pick/"
     base = {"name": "contact", "id": "id_contact"}
 
-    p50, size, queries = timed(client, f"/a/{account.slug}/invoices/new/", {})
+    times, size, queries = timed(client, f"/a/{account.slug}/invoices/new/", {})
+    p50 = statistics.median(times)
     print(f"new invoice page: {size / 1024:.1f} KB, p50 {p50:.1f} ms, {queries} queries")
     figure(
         BENCH, f"new invoice page at {n:,} contacts", round(size / 1024, 1), "KB", TARGET_PAGE_KB
@@ -80,15 +81,21 @@ def run(n: int) -> None:
         ("type a phone", {"q": f"021 {probe.phone[4:]}"}),
         ("type, no match", {"q": "zzzz"}),
     ]
-    print(f"{'keystroke query':24} {'p50 ms':>8} {'bytes':>8} {'queries':>8}")
-    worst_ms, worst_bytes, worst_queries = 0.0, 0, 0
+    print(f"{'keystroke query':24} {'p50 ms':>8} {'p95 ms':>8} {'bytes':>8} {'queries':>8}")
+    every: list[float] = []  # each keystroke's every request, for the picker's own p50 and p95
+    worst_bytes, worst_queries = 0, 0
     for label, params in typed:
-        p50, size, queries = timed(client, pick, {**base, **params})
-        print(f"{label:24} {p50:8.1f} {size:8,d} {queries:8d}")
-        worst_ms, worst_bytes = max(worst_ms, p50), max(worst_bytes, size)
-        worst_queries = max(worst_queries, queries)
+        times, size, queries = timed(client, pick, {**base, **params})
+        p50 = statistics.median(times)
+        print(f"{label:24} {p50:8.1f} {percentile(times, 95):8.1f} {size:8,d} {queries:8d}")
+        every += times
+        worst_bytes, worst_queries = max(worst_bytes, size), max(worst_queries, queries)
         figure(BENCH, f"{label} p50", p50, "ms", TARGET_MS)
-    p50, size, queries = timed(client, pick, {**base, "chosen": probe.pk})
+    kinds = f"all {len(typed)} kinds"
+    figure(BENCH, f"keystroke p50, {kinds}", statistics.median(every), "ms", TARGET_MS)
+    figure(BENCH, f"keystroke p95, {kinds}", percentile(every, 95), "ms", TARGET_MS)
+    times, size, queries = timed(client, pick, {**base, "chosen": probe.pk})
+    p50 = statistics.median(times)
     print(f"{'pick the contact':24} {p50:8.1f} {size:8,d} {queries:8d}")
     figure(BENCH, "pick the contact p50", p50, "ms", TARGET_MS)
     figure(BENCH, "keystroke answer, largest", round(worst_bytes / 1024, 1), "KB", "< 10 KB")

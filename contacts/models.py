@@ -1,7 +1,9 @@
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
-from django.db.models import Value
-from django.db.models.functions import Coalesce, Concat, Lower, NullIf, Trim
+from django.db.models import Func, TextField, Value
+from django.db.models.functions import Cast, Coalesce, Concat, Lower, NullIf, Trim
 
 from platform_crm.models import Account
 
@@ -25,6 +27,37 @@ ADDRESS_FIELDS = (
     "address_postal_code",
     "address_country",
 )
+
+
+# What separates the words that search matches the starts of: white space and ASCII punctuation
+# (so "o'brien-smith" is o, brien and smith, and an email is its parts). One pattern, read the
+# same by PostgreSQL (the search_words column) and Python (the query, contacts.selectors).
+SEARCH_WORD_BREAKS = r"[\t\n\v\f\r !-/:-@\[-`{-~]+"
+
+
+def _search_words() -> Func:
+    """The expression of Contact.search_words: each word of the name, company and email,
+    lower-cased, as "<account id>:<word>" lexemes of a tsvector."""
+    text = TextField()
+    account = Concat(Cast("account_id", text), Value(":"), output_field=text)
+    parts = ("first_name", Value(" "), "last_name", Value(" "), "company_name", Value(" "), "email")
+    words = Lower(Concat(*parts, output_field=text))
+    spaced = Func(
+        Func(words, Value(SEARCH_WORD_BREAKS), Value(" "), Value("g"), function="REGEXP_REPLACE"),
+        function="BTRIM",
+        output_field=text,
+    )
+    space_account = Concat(Value(" "), account, output_field=text)
+    prefixed = Concat(
+        account,
+        Func(spaced, Value(" "), space_account, function="REPLACE", output_field=text),
+        output_field=text,
+    )
+    return Func(
+        Func(prefixed, Value(" "), function="STRING_TO_ARRAY", output_field=text),
+        function="ARRAY_TO_TSVECTOR",
+        output_field=SearchVectorField(),
+    )
 
 
 class Contact(models.Model):
@@ -64,6 +97,13 @@ class Contact(models.Model):
         output_field=models.CharField(max_length=511),
         db_persist=True,
     )
+    # What search matches (contacts.selectors.contact_list): the words of the name, company and
+    # email, each prefixed with the account ("17:chloe"), so that a search looks up the starts
+    # of words in one GIN index and only ever reads the account's own entries. A trigram
+    # "contains" match read thousands of candidates per search at 100,000 contacts (issue 19).
+    search_words = models.GeneratedField(
+        expression=_search_words(), output_field=SearchVectorField(), db_persist=True
+    )
 
     class Meta:
         ordering = ["sort_name", "id"]
@@ -72,6 +112,13 @@ class Contact(models.Model):
             models.Index(fields=["account", "phone_e164"], name="contact_account_phone"),
             models.Index(
                 fields=["account", "is_archived", "sort_name", "id"], name="contact_account_list"
+            ),
+            # New entries wait in a pending list that every search reads through until a vacuum
+            # (or the list's limit) files them. 1 MB, not 4: after a 100,000-contact import a
+            # search read 13,000 pending entries at 4 MB (2.5 ms rather than 0.1). With no list
+            # at all (fastupdate off), 100,000 inserts took 11 s rather than about 6.
+            GinIndex(
+                fields=["search_words"], name="contact_search_words", gin_pending_list_limit=1024
             ),
         ]
 

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.forms",  # Django's widget templates, for FORM_RENDERER below
+    "django.contrib.postgres",  # its GIN index and tsvector field (contact search)
     "django_htmx",
     "axes",
     "platform_crm",
