@@ -46,6 +46,7 @@ def invoice_badge_register() -> None:
                 apply=invoices_by_sync_state,
             ),
             form_notice_template="xero_sync/invoice_form_notice.html",
+            products_panel_template="xero_sync/_items_panel.html",
             currencies=invoice_currencies,
         )
     )
