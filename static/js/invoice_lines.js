@@ -38,4 +38,6 @@ document.addEventListener("change", (event) => {
   fill("description", chosen.dataset.description);
   fill("unit_price", chosen.dataset.unitPrice);
   fill("tax_rate", chosen.dataset.taxRate);
+  // The totals were asked for on the select's own change, before the fill: ask again.
+  select.closest("form").dispatchEvent(new Event("lines-changed"));
 });

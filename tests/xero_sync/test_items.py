@@ -18,6 +18,7 @@ from invoices.services import LineInput, invoice_create, invoice_issue, product_
 from xero_sync.client.shapes import ItemBody
 from xero_sync.connection.calls import xero_client_for
 from xero_sync.invoices.batch import batch_claim
+from xero_sync.invoices.drain import invoices_drain
 from xero_sync.invoices.items_link import items_link
 from xero_sync.models import (
     InvoiceSync,
@@ -280,3 +281,25 @@ def test_the_setup_last_step_brings_the_items_in(ready, xero, account, admin_use
         "CALLOUT",
         "VALVE-15",
     }
+
+
+@pytest.mark.django_db
+def test_a_lost_answer_to_the_items_create_never_makes_a_second_item(ready, xero, account):
+    """The create reached Xero but its answer was lost: the next round sends the same request
+    (its stored key), and the item is linked, not made again."""
+    connection, gst = ready
+    product = product_create(
+        account=account, code="FLUE-TEST", name="Flue test", unit_price=Decimal(60), tax_rate=gst
+    )
+    xero.fault("lost_response", method="PUT", path=ITEMS, count=1)
+    invoice = issued(account, product_line(product, "1"))
+    invoices_drain(connection.pk)
+    sync = InvoiceSync.objects.get(invoice=invoice)
+    assert sync.state == InvoiceSyncState.PENDING  # Xero's answer was lost: tried again later
+    InvoiceSync.objects.filter(pk=sync.pk).update(next_attempt_at=None)
+    invoices_drain(connection.pk)
+    synced(invoice)
+    assert len(items_coded(xero, connection, "FLUE-TEST")) == 1
+    keys = [r["headers"]["idempotency-key"] for r in xero.requests(method="PUT", path=ITEMS)]
+    assert len(keys) == 2 and keys[0] == keys[1]
+    assert in_xero(xero, connection, invoice)["LineItems"][0]["ItemCode"] == "FLUE-TEST"
