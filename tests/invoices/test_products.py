@@ -119,7 +119,9 @@ def test_a_line_may_use_a_product_or_stay_free_text_and_the_form_carries_its_fil
     )
     client = client_for(staff_user)
     page = client.get(reverse("invoices:new", args=[account.slug])).content.decode()
-    option = re.search(rf'<option value="{product.pk}"[^>]*>', page).group(0)
+    found = re.search(rf'<option value="{product.pk}"[^>]*>', page)
+    assert found is not None
+    option = found.group(0)
     assert 'data-description="Labour, per hour"' in option
     assert 'data-unit-price="95.00"' in option and f'data-tax-rate="{gst.pk}"' in option
     assert '<option value="" selected>Free text</option>' in page
