@@ -9,7 +9,7 @@ from typing import Any, NoReturn, cast
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -943,20 +943,30 @@ def _product_check(product: Product) -> None:
 def product_create(*, account: Account, made_in: str = EventSource.CRM, **fields: Any) -> Product:
     """A product of the account (any of PRODUCT_FIELDS); its code unique in the account."""
     product = Product(account=account, made_in=made_in, **_product_fields(fields))
-    with transaction.atomic():
-        _product_check(product)
-        product.save()
+    _product_save(product)
     return product
 
 
 def product_update(*, product: Product, **fields: Any) -> Product:
     for name, value in _product_fields(fields).items():
         setattr(product, name, value)
-    with transaction.atomic():
-        Product.objects.select_for_update().filter(pk=product.pk).first()
-        _product_check(product)
-        product.save()
+    _product_save(product)
     return product
+
+
+def _product_save(product: Product) -> None:
+    """Checked, then saved; the same code saved at the same moment by someone else is refused
+    by the database's constraint, and said in the same words."""
+    _product_check(product)
+    try:
+        with transaction.atomic():
+            product.save()
+    except IntegrityError as clash:
+        if "product_code_unique_per_account" not in str(clash):
+            raise
+        raise ValidationError(
+            {"code": f"Another product already has the code {product.code}."}
+        ) from clash
 
 
 def _product_fields(fields: dict[str, Any]) -> dict[str, Any]:
