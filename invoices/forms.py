@@ -406,7 +406,11 @@ class ProductForm(forms.ModelForm[Product]):
     def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         tax_rate_field = cast("forms.ModelChoiceField[TaxRate]", self.fields["tax_rate"])
-        tax_rate_field.queryset = tax_rate_choices(account)
+        # Active rates, and the product's own even if no longer active (kept unless changed).
+        rates = tax_rate_choices(account)
+        if self.instance.pk and self.instance.tax_rate_id:
+            rates = rates | TaxRate.objects.filter(account=account, pk=self.instance.tax_rate_id)
+        tax_rate_field.queryset = rates.distinct()
         tax_rate_field.empty_label = "No tax"
         self.fields["name"].required = False
         self.fields["name"].help_text = "Up to 50 characters (its code when left empty)."

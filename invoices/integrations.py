@@ -37,6 +37,9 @@ class InvoiceIntegration:
     list_filter: InvoiceListFilter | None = None
     form_notice_template: str = ""  # above the edit form
     products_panel_template: str = ""  # on the product list, above it
+    products_heading: str = ""  # the product list's column for it, and the cell's template
+    products_cell_template: str = ""
+    products_prefetch: tuple[str, ...] = ()  # what the product cell reads (prefetch_related)
     # The currencies invoices may use, as the connected books have them (None: no say, e.g.
     # not connected); the form offers them and the account's own.
     currencies: Callable[[Account], list[str] | None] | None = None

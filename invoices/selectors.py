@@ -110,6 +110,8 @@ def invoice_number_fixed_reason(invoice: Invoice) -> str:
 
 def product_list(account: Account, *, search: str = "") -> QuerySet[Product]:
     products = Product.objects.filter(account=account).select_related("tax_rate")
+    for integration in invoice_integrations():
+        products = products.prefetch_related(*integration.products_prefetch)
     search = search.strip()
     if search:
         products = products.filter(Q(code__icontains=search) | Q(name__icontains=search))

@@ -484,15 +484,15 @@ def invoice_credit_reissue_view(request: AccountRequest, account: Account, pk: i
 def product_index(request: AccountRequest, account: Account) -> HttpResponse:
     search_form = SearchForm(request.GET)
     products = product_list(account, search=search_form.search())
+    integrations = invoice_integrations()
     page = Paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "search": request.GET.get("q", ""),
         "search_form": search_form,
         # What integrations add to the list (a refresh from the connected books, say).
-        "panels": [
-            i.products_panel_template for i in invoice_integrations() if i.products_panel_template
-        ],
+        "panels": [i.products_panel_template for i in integrations if i.products_panel_template],
+        "columns": [i for i in integrations if i.products_heading],
     }
     return render(request, "invoices/products.html", context)
 

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from invoices.models import EventSource, Invoice, Product
 from invoices.services import LineInput, invoice_create, product_create
+from taxes.models import TaxRate
 
 from ..factories import client_for, contact_make, product_make, tax_rate_make
 from ..support.invoices import form_data
@@ -45,6 +46,9 @@ def test_staff_add_list_and_edit_products(account, staff_user):
     page = client.get(response["Location"]).content.decode()
     assert "GAS-CERT" in page and "120.50" in page and "GST" in page
     edit = reverse("invoices:product_edit", args=[account.slug, product.pk])
+    # A rate no longer active stays the product's own until changed.
+    TaxRate.objects.filter(pk=gst.pk).update(is_active=False)
+    assert re.search(rf'<option value="{gst.pk}" selected>', client.get(edit).content.decode())
     client.post(
         edit,
         {"code": "GAS-CERT", "name": "Gas cert", "unit_price": "130", "sales_account_code": "260"},

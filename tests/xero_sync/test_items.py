@@ -229,6 +229,9 @@ def test_items_made_in_xero_come_in_as_products_and_a_refresh_adds_only_whats_ne
     assert mine.name == "Our call-out"  # linked, as the CRM has it
     assert XeroItem.objects.get(product=mine).code == "CALLOUT"
     assert Product.objects.filter(account=account).count() == 3  # 2 from Xero, 1 linked
+    # The list says which are Xero items.
+    products = client_for(staff_user).get(reverse("invoices:products", args=[account.slug]))
+    assert products.content.decode().count('title="The Xero item of code ') == 3
     log.validated(expect=[("GET", ITEMS, 200)])
     # Again: nothing new, nothing twice.
     # Someone adds an item in Xero.

@@ -47,6 +47,9 @@ def invoice_badge_register() -> None:
             ),
             form_notice_template="xero_sync/invoice_form_notice.html",
             products_panel_template="xero_sync/_items_panel.html",
+            products_heading="Xero",
+            products_cell_template="xero_sync/_product_item_cell.html",
+            products_prefetch=("xero_items",),
             currencies=invoice_currencies,
         )
     )
