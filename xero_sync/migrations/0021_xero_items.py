@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('invoices', '0006_products'),
-        ('xero_sync', '0017_invoice_tracking_and_branding'),
+        ('xero_sync', '0020_call_response_bytes'),
     ]
 
     operations = [
