@@ -1,3 +1,4 @@
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, cast
 
@@ -101,7 +102,7 @@ class ProductSelect(forms.Select):
         return option
 
 
-def product_fills(products: QuerySet[Product]) -> dict[str, dict[str, str]]:
+def product_fills(products: Iterable[Product]) -> dict[str, dict[str, str]]:
     return {
         str(p.pk): {
             "description": p.description or p.name,
@@ -141,6 +142,7 @@ class LineForm(forms.Form):
         tax_rates: QuerySet[TaxRate] | None = None,
         products: QuerySet[Product] | None = None,
         fills: dict[str, dict[str, str]] | None = None,
+        product_options: list[tuple[Any, str]] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -149,6 +151,10 @@ class LineForm(forms.Form):
         product_field = cast("forms.ModelChoiceField[Product]", self.fields["product"])
         product_field.queryset = products if products is not None else product_choices(account)
         cast(ProductSelect, product_field.widget).fills = fills or {}
+        if product_options is not None:
+            # Read once for all rows: the queryset's own iterator would query again per row
+            # (the queryset still decides what a posted id may be).
+            product_field.choices = product_options
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -236,7 +242,9 @@ def line_formset(
     tax_rates = tax_rate_choices(account, keep_for=invoice)
     # Read once for every row (and the fill-ins each option carries).
     products = product_choices(account)
-    fills = product_fills(products) if not preview else {}
+    listed = list(products) if not preview else []
+    fills = product_fills(listed)
+    options = [("", "Free text"), *((p.pk, str(p)) for p in listed)]
     initial: list[dict[str, Any]] | None = None
     if invoice is not None:
         initial = [
@@ -276,6 +284,7 @@ def line_formset(
             "tax_rates": tax_rates,
             "products": products,
             "fills": fills,
+            "product_options": None if preview else options,
         },
     )
     if not preview:

@@ -8,13 +8,15 @@ from decimal import Decimal as D
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from invoices.models import EventSource, Invoice, Product
 from invoices.services import LineInput, invoice_create, product_create
 from taxes.models import TaxRate
 
-from ..factories import client_for, contact_make, product_make, tax_rate_make
+from ..factories import client_for, contact_make, invoice_make, product_make, tax_rate_make
 from ..support.invoices import form_data
 
 pytestmark = pytest.mark.django_db
@@ -157,3 +159,24 @@ def test_a_line_may_use_a_product_or_stay_free_text_and_the_form_carries_its_fil
     # The edit form shows the line's product chosen.
     edit = client.get(reverse("invoices:edit", args=[account.slug, invoice.pk])).content.decode()
     assert re.search(rf'<option value="{product.pk}"[^>]*selected', edit)
+
+
+def test_the_edit_form_reads_the_products_once_however_many_lines(account, staff_user):
+    """Each line's product select is filled from one read of the price list."""
+    client = client_for(staff_user)
+    products = [product_make(account, code=f"P{n}") for n in range(3)]
+
+    def queries(lines: int) -> int:
+        invoice = invoice_make(
+            account,
+            lines=[LineInput("X", D(1), D(1), product=products[n % 3]) for n in range(lines)],
+        )
+        url = reverse("invoices:edit", args=[account.slug, invoice.pk])
+        client.get(url)  # the first visit remembers the account in the session
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(url).content.decode()
+        assert page.count('data-description="Part"') == 3 * (lines + 1)  # rows and template
+        # (The tax rate select still reads its rates once per row: not this test's business.)
+        return sum('FROM "invoices_product"' in q["sql"] for q in captured.captured_queries)
+
+    assert queries(1) == queries(6) == 1
