@@ -1,3 +1,4 @@
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, cast
 
@@ -15,8 +16,13 @@ from taxes.calculation import Line, line_amount
 from taxes.models import TaxRate
 
 from .integrations import invoice_currency_choices
-from .models import Invoice, InvoiceLine, PaymentMethod
-from .selectors import contact_choices, invoice_number_fixed_reason, tax_rate_choices
+from .models import Invoice, InvoiceLine, PaymentMethod, Product
+from .selectors import (
+    contact_choices,
+    invoice_number_fixed_reason,
+    product_choices,
+    tax_rate_choices,
+)
 from .services import CreditLineInput, LineInput
 from .totals import LINE_AMOUNT_MAX, TOTAL_MAX
 
@@ -80,8 +86,38 @@ class InvoiceForm(forms.ModelForm[Invoice]):
         return currency
 
 
+class ProductSelect(forms.Select):
+    """The line's product, each option carrying what picking it fills in (invoice_lines.js):
+    its description, price and tax rate, which staff may still change on the line."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fills: dict[str, dict[str, str]] = {}
+
+    def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option: dict[str, Any] = super().create_option(*args, **kwargs)
+        fill = self.fills.get(str(option["value"]))
+        if fill:
+            option["attrs"].update({f"data-{k}": v for k, v in fill.items()})
+        return option
+
+
+def product_fills(products: Iterable[Product]) -> dict[str, dict[str, str]]:
+    return {
+        str(p.pk): {
+            "description": p.description or p.name,
+            "unit-price": decimal_text(p.unit_price, 2),
+            "tax-rate": str(p.tax_rate_id or ""),
+        }
+        for p in products
+    }
+
+
 class LineForm(forms.Form):
     id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    product: forms.ModelChoiceField[Product] = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="Free text", widget=ProductSelect
+    )
     # A text area that grows with its text (CSS field-sizing): long descriptions stay readable.
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 1}))
     quantity = FiniteDecimalField(max_digits=12, decimal_places=4, min_value=0, initial=1)
@@ -104,11 +140,21 @@ class LineForm(forms.Form):
         *args: Any,
         account: Account,
         tax_rates: QuerySet[TaxRate] | None = None,
+        products: QuerySet[Product] | None = None,
+        fills: dict[str, dict[str, str]] | None = None,
+        product_options: list[tuple[Any, str]] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         tax_rate_field = cast("forms.ModelChoiceField[TaxRate]", self.fields["tax_rate"])
         tax_rate_field.queryset = tax_rates if tax_rates is not None else tax_rate_choices(account)
+        product_field = cast("forms.ModelChoiceField[Product]", self.fields["product"])
+        product_field.queryset = products if products is not None else product_choices(account)
+        cast(ProductSelect, product_field.widget).fills = fills or {}
+        if product_options is not None:
+            # Read once for all rows: the queryset's own iterator would query again per row
+            # (the queryset still decides what a posted id may be).
+            product_field.choices = product_options
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -133,6 +179,7 @@ class LineForm(forms.Form):
             unit_price=data["unit_price"],
             discount_rate=data.get("discount_rate") or Decimal(0),
             tax_rate=data.get("tax_rate"),
+            product=data.get("product"),
         )
 
 
@@ -193,6 +240,11 @@ def line_formset(
 ) -> BaseLineFormSet:
     """The invoice's line rows; `preview` for the live totals, which take any row as typed."""
     tax_rates = tax_rate_choices(account, keep_for=invoice)
+    # Read once for every row (and the fill-ins each option carries).
+    products = product_choices(account)
+    listed = list(products) if not preview else []
+    fills = product_fills(listed)
+    options = [("", "Free text"), *((p.pk, str(p)) for p in listed)]
     initial: list[dict[str, Any]] | None = None
     if invoice is not None:
         initial = [
@@ -204,6 +256,7 @@ def line_formset(
                 "unit_price": decimal_text(line.unit_price, 2),
                 "discount_rate": decimal_text(line.discount_rate),
                 "tax_rate": line.tax_rate_id,
+                "product": line.product_id,
             }
             for line in invoice.lines.all()
         ]
@@ -226,7 +279,13 @@ def line_formset(
         data,
         initial=initial,
         prefix="lines",
-        form_kwargs={"account": account, "tax_rates": tax_rates},
+        form_kwargs={
+            "account": account,
+            "tax_rates": tax_rates,
+            "products": products,
+            "fills": fills,
+            "product_options": None if preview else options,
+        },
     )
     if not preview:
         formset.line_ids = {row["id"] for row in initial or ()}
@@ -334,3 +393,33 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(
         max_length=200, help_text="Shown on the credit note, in Xero as its reference."
     )
+
+
+class ProductForm(forms.ModelForm[Product]):
+    unit_price = FiniteDecimalField(
+        max_digits=14, decimal_places=4, min_value=Decimal(0), label="Unit price"
+    )
+
+    class Meta:
+        model = Product
+        fields = ["code", "name", "description", "unit_price", "tax_rate", "sales_account_code"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+        labels = {"sales_account_code": "Sales account code"}
+        help_texts = {
+            "code": "Up to 30 characters, unique in the account; in Xero, the item's code.",
+            "description": "What an invoice line using it says (its name when left empty).",
+            "sales_account_code": "The ledger account its sales go to in your accounting "
+            "organisation; empty: the connection's sales account.",
+        }
+
+    def __init__(self, *args: Any, account: Account, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        tax_rate_field = cast("forms.ModelChoiceField[TaxRate]", self.fields["tax_rate"])
+        # Active rates, and the product's own even if no longer active (kept unless changed).
+        rates = tax_rate_choices(account)
+        if self.instance.pk and self.instance.tax_rate_id:
+            rates = rates | TaxRate.objects.filter(account=account, pk=self.instance.tax_rate_id)
+        tax_rate_field.queryset = rates.distinct()
+        tax_rate_field.empty_label = "No tax"
+        self.fields["name"].required = False
+        self.fields["name"].help_text = "Up to 50 characters (its code when left empty)."

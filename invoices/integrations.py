@@ -1,7 +1,7 @@
 """What an integration adds to the invoice pages, registered at start-up (in its AppConfig.ready):
 a panel on the invoice page (with the integration's own actions in it), a column and a filter on
-the list, a notice on the edit form. This app shows what is registered and never names an
-integration, its states or its URLs.
+the list, a notice on the edit form, a panel on the product list. This app shows what is
+registered and never names an integration, its states or its URLs.
 
 Each template is included with the page's context (`invoice`, `current_account`, ...)."""
 
@@ -36,6 +36,10 @@ class InvoiceIntegration:
     list_related: tuple[str, ...] = ()  # what the list cell reads (select_related)
     list_filter: InvoiceListFilter | None = None
     form_notice_template: str = ""  # above the edit form
+    products_panel_template: str = ""  # on the product list, above it
+    products_heading: str = ""  # the product list's column for it, and the cell's template
+    products_cell_template: str = ""
+    products_prefetch: tuple[str, ...] = ()  # what the product cell reads (prefetch_related)
     # The currencies invoices may use, as the connected books have them (None: no say, e.g.
     # not connected); the form offers them and the account's own.
     currencies: Callable[[Account], list[str] | None] | None = None

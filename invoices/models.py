@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 from contacts.models import Contact
 from platform_crm.models import Account
@@ -58,6 +59,45 @@ class InvoiceNumbering(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account}: next {self.prefix}{self.next_number}"
+
+
+PRODUCT_CODE_MAX_LENGTH = 30  # Xero's Item Code
+PRODUCT_NAME_MAX_LENGTH = 50  # Xero's Item Name
+
+
+class Product(models.Model):
+    """Something the account sells at a set price: an invoice line may start from it (its
+    description, price and tax rate), and an integration may keep it in the connected books
+    (Xero's Items, by code). Codes are unique per account, whatever their case."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="products")
+    code = models.CharField(max_length=PRODUCT_CODE_MAX_LENGTH)
+    name = models.CharField(max_length=PRODUCT_NAME_MAX_LENGTH)
+    description = models.TextField(blank=True)  # what a line using it says
+    unit_price = models.DecimalField(max_digits=14, decimal_places=4, default=Decimal(0))
+    tax_rate = models.ForeignKey(
+        TaxRate, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    # The ledger account its sales go to in the connected books ("": the connection's).
+    sales_account_code = models.CharField(max_length=10, blank=True)
+    # Where it was first made: in the CRM, or in connected books and brought in.
+    made_in = models.CharField(max_length=10, choices=EventSource.choices, default=EventSource.CRM)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                "account", Lower("code"), name="product_code_unique_per_account"
+            ),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0), name="product_price_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
 
 
 class Invoice(models.Model):
@@ -131,6 +171,10 @@ class InvoiceLine(models.Model):
     )
     tax_rate = models.ForeignKey(
         TaxRate, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    # The product the line started from (None: free text); its own fields may differ.
+    product = models.ForeignKey(
+        Product, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
     # Written by the service from taxes.calculation: the amount after discount (tax included
     # when the invoice is tax-inclusive) and the line's tax, both to the cent.

@@ -8,7 +8,15 @@ from platform_crm.models import Account
 from taxes.models import TaxRate
 
 from .integrations import invoice_integrations, invoice_list_filters
-from .models import CreditNote, Invoice, InvoiceEvent, InvoiceLine, InvoiceStatus, Payment
+from .models import (
+    CreditNote,
+    Invoice,
+    InvoiceEvent,
+    InvoiceLine,
+    InvoiceStatus,
+    Payment,
+    Product,
+)
 from .signals import invoice_number_fixed
 
 
@@ -98,3 +106,22 @@ def invoice_number_fixed_reason(invoice: Invoice) -> str:
         if why:
             return why
     return ""
+
+
+def product_list(account: Account, *, search: str = "") -> QuerySet[Product]:
+    products = Product.objects.filter(account=account).select_related("tax_rate")
+    for integration in invoice_integrations():
+        products = products.prefetch_related(*integration.products_prefetch)
+    search = search.strip()
+    if search:
+        products = products.filter(Q(code__icontains=search) | Q(name__icontains=search))
+    return products
+
+
+def product_get(account: Account, pk: int) -> Product:
+    return get_object_or_404(Product.objects.select_related("tax_rate"), account=account, pk=pk)
+
+
+def product_choices(account: Account) -> QuerySet[Product]:
+    """The products a line may use: the account's."""
+    return Product.objects.filter(account=account).select_related("tax_rate")

@@ -9,7 +9,7 @@ from typing import Any, NoReturn, cast
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -31,6 +31,7 @@ from .models import (
     InvoiceStatus,
     Payment,
     PaymentMethod,
+    Product,
     TaxMode,
 )
 from .selectors import invoice_number_fixed_reason
@@ -53,6 +54,7 @@ class LineInput:
     discount_rate: Decimal = Decimal(0)
     tax_rate: TaxRate | None = None
     id: int | None = None
+    product: Product | None = None  # the product the line started from; None: free text
 
 
 def numbers_held_elsewhere(*, account: Account, numbers: Sequence[str]) -> dict[str, str]:
@@ -171,6 +173,8 @@ def _validate_line(invoice: Invoice, line: LineInput, n: int) -> None:
     where = f"Line {n}"
     if line.tax_rate is not None and line.tax_rate.account_id != invoice.account_id:
         raise ValidationError(f"{where}: choose a tax rate of this account.")
+    if line.product is not None and line.product.account_id != invoice.account_id:
+        raise ValidationError(f"{where}: choose a product of this account.")
     if Decimal(line.quantity) < 0:
         raise ValidationError(f"{where}: the quantity cannot be negative.")
     if not Decimal(0) <= Decimal(line.discount_rate) <= Decimal(100):
@@ -227,6 +231,7 @@ def _lines_save(invoice: Invoice, lines: Sequence[LineInput]) -> None:
         row.unit_price = Decimal(data.unit_price)
         row.discount_rate = Decimal(data.discount_rate or 0)
         row.tax_rate = data.tax_rate
+        row.product = data.product
         rows.append(row)
     # Refuse what cannot be stored before writing anything.
     _totals_apply(invoice, rows)
@@ -483,6 +488,7 @@ def _copy_issued_later(invoice: Invoice, quantities: dict[int, Decimal] | None =
                 unit_price=line.unit_price,
                 discount_rate=line.discount_rate,
                 tax_rate=line.tax_rate,
+                product=line.product,
             )
             for line in lines
         ],
@@ -908,3 +914,63 @@ def credit_note_withdraw_made_elsewhere(*, note: CreditNote) -> Invoice:
         _send(invoice, "credit_withdrawn", credit_note=note)
         note.delete()
     return invoice
+
+
+# --- products ------------------------------------------------------------------------------------
+PRODUCT_FIELDS = ("code", "name", "description", "unit_price", "tax_rate", "sales_account_code")
+
+
+def _product_check(product: Product) -> None:
+    errors = {}
+    product.code = product.code.strip()
+    product.name = product.name.strip() or product.code
+    if not product.code:
+        errors["code"] = "Give the product a code."
+    elif (
+        Product.objects.filter(account_id=product.account_id, code__iexact=product.code)
+        .exclude(pk=product.pk)
+        .exists()
+    ):
+        errors["code"] = f"Another product already has the code {product.code}."
+    if product.tax_rate is not None and product.tax_rate.account_id != product.account_id:
+        errors["tax_rate"] = "Choose a tax rate of this account."
+    if Decimal(product.unit_price) < 0:
+        errors["unit_price"] = "The price cannot be negative."
+    if errors:
+        raise ValidationError(errors)
+
+
+def product_create(*, account: Account, made_in: str = EventSource.CRM, **fields: Any) -> Product:
+    """A product of the account (any of PRODUCT_FIELDS); its code unique in the account."""
+    product = Product(account=account, made_in=made_in, **_product_fields(fields))
+    _product_save(product)
+    return product
+
+
+def product_update(*, product: Product, **fields: Any) -> Product:
+    for name, value in _product_fields(fields).items():
+        setattr(product, name, value)
+    _product_save(product)
+    return product
+
+
+def _product_save(product: Product) -> None:
+    """Checked, then saved; the same code saved at the same moment by someone else is refused
+    by the database's constraint, and said in the same words."""
+    _product_check(product)
+    try:
+        with transaction.atomic():
+            product.save()
+    except IntegrityError as clash:
+        if "product_code_unique_per_account" not in str(clash):
+            raise
+        raise ValidationError(
+            {"code": f"Another product already has the code {product.code}."}
+        ) from clash
+
+
+def _product_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(fields) - set(PRODUCT_FIELDS)
+    if unknown:
+        raise TypeError(f"not a product field: {', '.join(sorted(unknown))}")
+    return fields

@@ -15,5 +15,8 @@ urlpatterns = [
     path("<int:pk>/credit-reissue/", views.invoice_credit_reissue_view, name="credit_reissue"),
     path("<int:pk>/payments/", views.payment_new, name="payment_new"),
     path("<int:pk>/credit/", views.credit_note_new, name="credit_note_new"),
+    path("products/", views.product_index, name="products"),
+    path("products/new/", views.product_new, name="product_new"),
+    path("products/<int:product_pk>/edit/", views.product_edit, name="product_edit"),
     path("payments/<int:payment_pk>/delete/", views.payment_delete_view, name="payment_delete"),
 ]

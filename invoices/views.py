@@ -22,11 +22,12 @@ from .forms import (
     CreditNoteForm,
     InvoiceForm,
     PaymentForm,
+    ProductForm,
     ReasonForm,
     line_formset,
 )
-from .integrations import invoice_list_filters
-from .models import Invoice, InvoiceStatus, Payment, TaxMode
+from .integrations import invoice_integrations, invoice_list_filters
+from .models import Invoice, InvoiceStatus, Payment, Product, TaxMode
 from .selectors import (
     invoice_credit_notes,
     invoice_credits_carried_in,
@@ -36,6 +37,8 @@ from .selectors import (
     invoice_list,
     invoice_payments,
     payment_get,
+    product_get,
+    product_list,
 )
 from .services import (
     HEADER_FIELDS,
@@ -49,6 +52,8 @@ from .services import (
     invoice_void,
     payment_delete,
     payment_record,
+    product_create,
+    product_update,
 )
 from .signals import invoice_action_effects
 from .totals import totals_for
@@ -472,3 +477,54 @@ def invoice_credit_reissue_view(request: AccountRequest, account: Account, pk: i
         "then issue it.",
     )
     return redirect("invoices:detail", account_slug=account.slug, pk=copy.pk)
+
+
+# --- products ------------------------------------------------------------------------------------
+@account_view()
+def product_index(request: AccountRequest, account: Account) -> HttpResponse:
+    search_form = SearchForm(request.GET)
+    products = product_list(account, search=search_form.search())
+    integrations = invoice_integrations()
+    page = Paginator(products, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "search": request.GET.get("q", ""),
+        "search_form": search_form,
+        # What integrations add to the list (a refresh from the connected books, say).
+        "panels": [i.products_panel_template for i in integrations if i.products_panel_template],
+        "columns": [i for i in integrations if i.products_heading],
+    }
+    return render(request, "invoices/products.html", context)
+
+
+def _product_edit(
+    request: AccountRequest, account: Account, product: Product | None
+) -> HttpResponse:
+    form = ProductForm(request.POST or None, instance=product, account=account)
+    if request.method == "POST" and form.is_valid():
+        fields = {name: form.cleaned_data[name] for name in form.fields}
+        try:
+            if product is None:
+                product = product_create(account=account, **fields)
+                messages.success(request, f"Product {product.code} saved.")
+            else:
+                product_update(product=product, **fields)
+                messages.success(request, f"Product {product.code} saved.")
+            return redirect("invoices:products", account_slug=account.slug)
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                for field, errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, error)
+    return render(request, "invoices/product_form.html", {"form": form, "product": product})
+
+
+@account_view()
+def product_new(request: AccountRequest, account: Account) -> HttpResponse:
+    return _product_edit(request, account, None)
+
+
+@account_view()
+def product_edit(request: AccountRequest, account: Account, product_pk: int) -> HttpResponse:
+    return _product_edit(request, account, product_get(account, product_pk))

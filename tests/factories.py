@@ -52,6 +52,17 @@ def tax_rate_make(account: Account, name: str | None = None, *components):
     )
 
 
+def product_make(account: Account, **fields):
+    from decimal import Decimal
+
+    from invoices.services import product_create
+
+    fields.setdefault("code", f"P-{next(_seq)}")
+    fields.setdefault("name", "Part")
+    fields.setdefault("unit_price", Decimal("12.50"))
+    return product_create(account=account, **fields)
+
+
 def invoice_make(account: Account, *, lines=None, issue: bool = False, **fields):
     """A draft invoice for a new contact with one $100 line (no tax unless `lines` says)."""
     import datetime

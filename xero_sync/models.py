@@ -33,6 +33,9 @@ from .invoices.models import PastInvoiceImport as PastInvoiceImport
 from .invoices.models import PaymentSync as PaymentSync
 from .invoices.models import XeroInvoiceNumber as XeroInvoiceNumber
 
+# items
+from .items.models import XeroItem as XeroItem
+
 # organisation
 from .organisation.models import InvoiceXeroOptions as InvoiceXeroOptions
 from .organisation.models import OrganisationSettings as OrganisationSettings

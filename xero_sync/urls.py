@@ -6,6 +6,7 @@ from .contacts import views as contacts_views
 from .inbound import views as inbound_views
 from .invoices import past_views
 from .invoices import views as invoice_views
+from .items import views as items_views
 from .ops import activity, failures
 from .organisation import views as organisation_views
 from .reconcile import views as reconcile_views
@@ -28,6 +29,7 @@ urlpatterns = [
         organisation_views.xero_invoice_own_options,
         name="invoice_own_options",
     ),
+    path("xero/items/refresh/", items_views.xero_items_refresh, name="items_refresh"),
     path("xero/contacts/", contacts_views.xero_contacts, name="contacts"),
     path("xero/contacts/to-xero/", contacts_views.xero_contact_sync, name="contact_sync"),
     path(

@@ -4,6 +4,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from platform_crm.models import Account, Role
+from platform_crm.queueing import enqueue_on_commit
 from platform_crm.tenancy import AccountRequest, account_view
 
 from . import (
@@ -74,6 +75,8 @@ def xero_setup_contacts(request: AccountRequest, account: Account) -> HttpRespon
                     **choice.start_kwargs(groups or []),
                 )
                 messages.success(request, f"Importing contacts from Xero: {run.filter_in_words()}.")
+                # Items made in Xero come in as products alongside.
+                enqueue_on_commit("xero_sync.tasks.items_import_task", connection.pk)
             if send:
                 send_earlier_and_say(request, connection, earlier.cleaned_data["since"])
             connection_record_activity(connection)

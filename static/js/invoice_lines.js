@@ -22,3 +22,22 @@ document.addEventListener("click", (event) => {
   }
   form.dispatchEvent(new Event("lines-changed"));
 });
+
+// Picking a product fills the row's description, price and tax rate from it (each option
+// carries them as data-*); staff may still change any of them. "Free text" fills nothing.
+document.addEventListener("change", (event) => {
+  const select = event.target.closest("select[name$='-product']");
+  if (!select) return;
+  const chosen = select.selectedOptions[0];
+  if (!chosen || !chosen.value) return;
+  const row = select.closest("tr");
+  const fill = (suffix, value) => {
+    const field = row.querySelector(`[name$='-${suffix}']`);
+    if (field && value !== undefined) field.value = value;
+  };
+  fill("description", chosen.dataset.description);
+  fill("unit_price", chosen.dataset.unitPrice);
+  fill("tax_rate", chosen.dataset.taxRate);
+  // The totals were asked for on the select's own change, before the fill: ask again.
+  select.closest("form").dispatchEvent(new Event("lines-changed"));
+});

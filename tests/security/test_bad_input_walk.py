@@ -41,6 +41,7 @@ from ..factories import (
     contact_make,
     invoice_make,
     past_invoice_import_make,
+    product_make,
     tax_rate_make,
     user_create,
 )
@@ -59,6 +60,7 @@ SAMPLES = {
     ("taxes", "pk"): "tax_rate",
     ("invoices", "pk"): "invoice",
     ("invoices", "payment_pk"): "payment",
+    ("invoices", "product_pk"): "product",
     ("xero_sync", "pk"): "contact_import",
     ("xero_sync", "invoice_pk"): "invoice",
     ("xero_sync", "run_pk"): "past_invoice_import",
@@ -107,6 +109,7 @@ def world(xero, account, other_account, settings):
         payment_record(invoice=foreign_invoice, amount=D("1.00")).pk,
         contact_import_make(other_account).pk,
         past_invoice_import_make(other_account).pk,
+        product_make(other_account).pk,
     ]
     objects = {
         "contact": contact,
@@ -116,6 +119,7 @@ def world(xero, account, other_account, settings):
         "failed_invoice": failed,
         "contact_import": contact_import_make(account),
         "past_invoice_import": past_invoice_import_make(account),
+        "product": product_make(account, tax_rate=gst),
     }
     return {"account": account, "admin": admin, "objects": objects, "foreign": foreign}
 

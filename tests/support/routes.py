@@ -9,6 +9,7 @@ from ..factories import (
     invoice_make,
     past_invoice_import_make,
     payment_make,
+    product_make,
     tax_rate_make,
 )
 
@@ -37,6 +38,7 @@ SAMPLES = {
     ("taxes", "pk"): lambda account: tax_rate_make(account).pk,
     ("invoices", "pk"): lambda account: invoice_make(account).pk,
     ("invoices", "payment_pk"): lambda account: payment_make(account).pk,
+    ("invoices", "product_pk"): lambda account: product_make(account).pk,
     ("xero_sync", "pk"): lambda account: contact_import_make(account).pk,
     ("xero_sync", "invoice_pk"): lambda account: invoice_make(account).pk,
     ("xero_sync", "run_pk"): lambda account: past_invoice_import_make(account).pk,

@@ -32,7 +32,7 @@ from contacts.models import Contact
 from xero_sync.client import XeroClient
 from xero_sync.client.errors import XeroError
 from xero_sync.client.limits import TenantLimiter
-from xero_sync.client.shapes import ContactChanges, PaymentBody
+from xero_sync.client.shapes import ContactChanges, ItemBody, PaymentBody
 from xero_sync.contacts import pull
 from xero_sync.inbound import normalise
 from xero_sync.invoices import from_xero
@@ -249,6 +249,7 @@ READS = {
     "tax_rates": (lambda c: c.tax_rates(), "GET", "/api.xro/2.0/TaxRates"),
     "ledger_accounts": (lambda c: c.ledger_accounts(), "GET", "/api.xro/2.0/Accounts"),
     "organisation": (lambda c: c.organisation(), "GET", "/api.xro/2.0/Organisation"),
+    "items": (lambda c: c.items(), "GET", "/api.xro/2.0/Items"),
 }
 WRITES = {
     "invoices_save": (
@@ -275,6 +276,11 @@ WRITES = {
         ),
         "POST",
         "/api.xro/2.0/Payments",
+    ),
+    "items_create": (
+        lambda c: c.items_create([ItemBody("C-1", "One")], idempotency_key="k5"),
+        "PUT",
+        "/api.xro/2.0/Items",
     ),
 }
 

@@ -6,11 +6,14 @@ from .connection import ConnectionCalls
 from .contacts import ContactCalls
 from .credit_notes import CreditNoteCalls
 from .invoices import InvoiceCalls
+from .items import ItemCalls
 from .shapes import ContactGroup, LedgerAccount, Organisation, Tenant
 from .transport import Transport
 
 
-class XeroClient(ConnectionCalls, ContactCalls, CreditNoteCalls, InvoiceCalls, Transport):
+class XeroClient(
+    ConnectionCalls, ContactCalls, CreditNoteCalls, InvoiceCalls, ItemCalls, Transport
+):
     """Calls Xero for one connection. Build one per task; never share it between threads."""
 
 

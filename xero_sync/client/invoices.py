@@ -41,6 +41,8 @@ def line_items(lines: tuple[LineBody, ...]) -> list[LineItem]:
             item.tax_type = line.tax_type
         if line.line_item_id:
             item.line_item_id = line.line_item_id
+        if line.item_code:
+            item.item_code = line.item_code
         if line.tracking:
             item.tracking = [
                 LineItemTracking(

@@ -103,6 +103,20 @@ class LineBody:
     tax_type: str | None = None
     line_item_id: str | None = None
     tracking: tuple[LineTracking, ...] = ()
+    item_code: str = ""  # Xero's ItemCode of the line's item ("": none)
+
+
+@dataclass(frozen=True)
+class ItemBody:
+    """A price-list item as we create it in Xero: sold, with its sales details. Absent
+    details are left out (Xero then leaves them empty on the item)."""
+
+    code: str
+    name: str
+    description: str = ""
+    unit_price: Decimal | None = None
+    account_code: str = ""
+    tax_type: str = ""
 
 
 @dataclass(frozen=True)

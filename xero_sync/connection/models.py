@@ -162,6 +162,8 @@ CALL_WORDS = {
     "currencies.list": "Read the currencies",
     "tracking_categories.list": "Read the tracking categories",
     "branding_themes.list": "Read the branding themes",
+    "items.list": "Read the items (price list)",
+    "items.create": "Created items in Xero",
     "credit_notes.allocate": "Set a credit note against its invoice",
     "credit_notes.create": "Sent credit notes to Xero",
     "credit_notes.find": "Looked credit notes up by number",

@@ -10,6 +10,7 @@ class QuarantineKind(models.TextChoices):
     PAYMENT = "payment", "Payment"
     CREDIT_NOTE = "credit_note", "Credit note"
     TAX_RATE = "tax_rate", "Tax rate"
+    ITEM = "item", "Item"
 
 
 class QuarantinedRecord(models.Model):

@@ -46,6 +46,10 @@ def invoice_badge_register() -> None:
                 apply=invoices_by_sync_state,
             ),
             form_notice_template="xero_sync/invoice_form_notice.html",
+            products_panel_template="xero_sync/_items_panel.html",
+            products_heading="Xero",
+            products_cell_template="xero_sync/_product_item_cell.html",
+            products_prefetch=("xero_items",),
             currencies=invoice_currencies,
         )
     )

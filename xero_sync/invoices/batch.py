@@ -3,7 +3,8 @@
 2. Rows whose earlier write lost its answer are looked up by InvoiceNumber (one call for the
    batch), so a retry never duplicates an invoice.
 3. Payments removed in the CRM are removed in Xero (Xero voids only invoices without payments).
-4. Contacts not yet in Xero are created (one call for the batch) and linked.
+4. Contacts not yet in Xero are created (one call for the batch) and linked; so are the
+   products on the invoices' lines, as Xero items (xero_sync.invoices.items_link).
 5. The invoices: one POST for the batch. ACCREC, our number as InvoiceNumber, title as
    Reference; draft -> DRAFT, sent -> AUTHORISED, void -> VOIDED (DELETED for a draft).
 6. Payments not yet in Xero go against the chosen payment account.
@@ -26,6 +27,7 @@ from ..organisation.selectors import settings_as_read
 from .contacts_link import contacts_link
 from .credit_notes import credit_notes_create, credit_notes_settle_last
 from .invoices_write import invoices_write
+from .items_link import items_link
 from .mapping import invoice_from_xero
 from .models import InvoiceSync
 from .outbox import due_rows
@@ -104,6 +106,9 @@ def batch_send(client: XeroClient, connection: XeroConnection, rows: list[Row]) 
     _found_by_number(client, connection, rows)
     per_row(rows, partial(payments_delete, client))
     links = contacts_link(client, connection, rows)
+    item_codes = items_link(client, connection, rows)
+    for row in rows:
+        row.item_codes = item_codes
     invoices_write(client, connection, rows, links)
     per_row(rows, partial(payments_create, client))
     credit_notes_create(client, connection, rows, links)

@@ -3,6 +3,7 @@ lines with their LineItemID), each element's answer handled on its own. A row wh
 already holds unchanged costs nothing."""
 
 import logging
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -34,37 +35,52 @@ from .rows import Row
 log = logging.getLogger(__name__)
 
 
-def line_facts(lines: QuerySet[Any], tax_mode: str) -> tuple[LineFacts, ...]:
-    """An invoice's (or credit note's) lines with the Xero tax types their rates map to."""
+def line_facts(
+    lines: QuerySet[Any], tax_mode: str, item_codes: Mapping[int, str] | None = None
+) -> tuple[LineFacts, ...]:
+    """An invoice's (or credit note's) lines with the Xero tax types their rates map to; a
+    line from a product carries its item's code (`item_codes`: product id -> ItemCode, the
+    products linked to Xero items) and the product's sales account, when it has one."""
     taxed = tax_mode != TaxMode.NO_TAX
-    return tuple(
-        LineFacts(
-            line_id=line.pk,
-            description=line.description,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            discount_rate=line.discount_rate,
-            # Read only when taxed: an untaxed invoice's rates need no mapping.
-            xero_tax_type=(
-                line.tax_rate.xero_mapping.xero_tax_type
-                if taxed and line.tax_rate is not None
-                else None
-            ),
+    facts = []
+    for line in lines.select_related("tax_rate__xero_mapping"):
+        product = getattr(line, "product", None)  # credit note lines have none
+        facts.append(
+            LineFacts(
+                line_id=line.pk,
+                description=line.description,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                discount_rate=line.discount_rate,
+                # Read only when taxed: an untaxed invoice's rates need no mapping.
+                xero_tax_type=(
+                    line.tax_rate.xero_mapping.xero_tax_type
+                    if taxed and line.tax_rate is not None
+                    else None
+                ),
+                item_code=(item_codes or {}).get(product.pk, "") if product else "",
+                account_code=product.sales_account_code if product else "",
+            )
         )
-        for line in lines.select_related("tax_rate__xero_mapping")
-    )
+    return tuple(facts)
 
 
 def invoice_facts(
-    sync: InvoiceSync, contact_id: str, stored: OrganisationSettings | None
+    sync: InvoiceSync,
+    contact_id: str,
+    stored: OrganisationSettings | None,
+    item_codes: Mapping[int, str] | None = None,
 ) -> InvoiceFacts:
     """What the invoice's body for Xero is made of, read from the database; `stored` is the
-    organisation's settings as last read (the tracking's names)."""
+    organisation's settings as last read (the tracking's names), `item_codes` the Xero item
+    codes of the products on its lines."""
     invoice = sync.invoice
     chosen = invoice_chosen(invoice, stored)
     lines = tuple(
         replace(line, tracking=line_tracking(stored, chosen.lines.get(line.line_id, ([], ""))[0]))
-        for line in line_facts(invoice.lines.all(), invoice.tax_mode)
+        for line in line_facts(
+            invoice.lines.select_related("product"), invoice.tax_mode, item_codes
+        )
     )
     return InvoiceFacts(
         status=invoice.status,
@@ -98,7 +114,9 @@ def invoices_write(
         try:
             contact_id = sync.invoice.contact_id
             assert contact_id is not None  # the pre-flight refuses an invoice without one
-            row.body = invoice_body(invoice_facts(sync, links[contact_id], row.organisation))
+            row.body = invoice_body(
+                invoice_facts(sync, links[contact_id], row.organisation, row.item_codes)
+            )
             row.fingerprint = invoice_fingerprint(row.body)
         except (ValueError, TypeError) as bug:
             log.exception("invoice not prepared for Xero", extra={"invoice_id": sync.invoice_id})
@@ -200,7 +218,7 @@ def invoice_answer(row: Row, answer: object) -> None:
     # remember that form, or an unchanged invoice looks changed after an interrupted batch
     # and, once its payment is in Xero, is refused as locked.
     contact_id = row.body.contact_id if row.body is not None else ""
-    facts = invoice_facts(sync, contact_id, row.organisation)
+    facts = invoice_facts(sync, contact_id, row.organisation, row.item_codes)
     sync.pushed_fingerprint = invoice_fingerprint(invoice_body(facts))
     sync.save(
         update_fields=[

@@ -50,6 +50,8 @@ class LineFacts:
     discount_rate: Decimal | None
     xero_tax_type: str | None  # None: the line has no tax rate
     tracking: tuple[LineTracking, ...] = ()
+    item_code: str = ""  # the Xero ItemCode of the line's product ("": free text)
+    account_code: str = ""  # the line's own sales account ("": the invoice's)
 
 
 @dataclass(frozen=True)
@@ -117,10 +119,11 @@ def line_bodies(
             quantity=line.quantity,
             unit_amount=line.unit_price,
             discount_rate=line.discount_rate if line.discount_rate else None,
-            account_code=account_code,
+            account_code=line.account_code or account_code,
             tax_type=line.xero_tax_type if taxed else None,
             line_item_id=(xero_line_ids or {}).get(str(line.line_id)) or None,
             tracking=line.tracking,
+            item_code=line.item_code,
         )
         for line in lines
     )

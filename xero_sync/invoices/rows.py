@@ -1,7 +1,7 @@
 """One claimed outbox row and what a drain learnt about it, and running a step row by row."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..client.errors import XeroError
 from ..client.shapes import InvoiceBody
@@ -27,6 +27,8 @@ class Row:
     # The organisation's settings as last read (currencies, lock dates, themes, tracking),
     # read once for the batch: the pre-flight and the body both need them.
     organisation: OrganisationSettings | None = None
+    # Product id -> the Xero ItemCode its lines carry, for the batch (items_link).
+    item_codes: dict[int, str] = field(default_factory=dict)
 
     @property
     def live(self) -> bool:

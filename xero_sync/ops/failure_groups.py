@@ -26,6 +26,7 @@ FAILURE_CAUSE_TITLES = {
     "plan_limit": "Xero plan's limit of approved invoices reached",
     "branding_theme": "Branding theme no longer in Xero",
     "tracking": "Tracking option no longer active in Xero",
+    "item": "Product not taken by Xero as an item",
 }
 
 
