@@ -6,8 +6,9 @@ would shadow the standard library's `platform` for every script here; uuid impor
     .venv/bin/python bench/platform_load.py [--orgs 1000] [--minutes 5] [--burst 2000]
         [--import-contacts 20000] [--workers 4] [--quiet-rate 3] [--quick]
 
-Setup (not measured): its own database (--database, dropped at the end), its own Redis DB
-(--redis-url: broker, cache and our rate limits; flushed before and after), its own sandbox
+Setup (not measured): its own database (--database or $BENCH_PLATFORM_LOAD_DATABASE, dropped at
+the end), its own Redis DB (--redis-url or $BENCH_PLATFORM_LOAD_REDIS_URL, default 6379/10:
+broker, cache and our rate limits; flushed before and after), its own sandbox
 subprocess under Xero's real limits (5 in flight, 60 a minute, 5,000 a day per organisation;
 10,000 a minute app-wide) and `--orgs` organisations, each an account connected to one sandbox
 organisation without a browser: `--bursting` (5) that burst, `--importing` (5) that import their
@@ -68,6 +69,7 @@ WINDOW = 60.0  # Xero counts calls per minute
 API = "/api.xro/2.0"
 # Xero's limits (XERO-FACTS): what the figures are held against.
 PER_MINUTE, IN_FLIGHT, PER_DAY, PER_DAY_STARTER, APP_PER_MINUTE = 60, 5, 5000, 1000, 10_000
+DATABASE_ENV, REDIS_ENV = "BENCH_PLATFORM_LOAD_DATABASE", "BENCH_PLATFORM_LOAD_REDIS_URL"
 # The product's limiter settings this bench leaves at their defaults.
 LIMITER_SETTINGS = ("XERO_CALLS_PER_MINUTE", "XERO_MAX_CONCURRENT_CALLS", "XERO_MAX_INLINE_WAIT")
 
@@ -115,8 +117,11 @@ def main() -> None:
     parser.add_argument("--no-baseline", action="store_true", help="only the mixed run")
     parser.add_argument("--drain-timeout", type=float, default=900.0, help="s after the window")
     parser.add_argument("--seed", type=int, default=19)
-    parser.add_argument("--database", default="bench_platform_load")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/10")
+    # Defaults from the environment too, for runs through run_all.py on a shared machine.
+    parser.add_argument("--database", default=os.environ.get(DATABASE_ENV, "bench_platform_load"))
+    parser.add_argument(
+        "--redis-url", default=os.environ.get(REDIS_ENV, "redis://127.0.0.1:6379/10")
+    )
     parser.add_argument("--logs", type=Path, help="copy the workers' logs into this directory")
     parser.add_argument("--quick", action="store_true", help="20 orgs, 0.5 min, small heavies")
     args = parser.parse_args()
@@ -143,12 +148,12 @@ def run_all(sandbox, scratch: Path, args) -> None:
     started = time.perf_counter()
     orgs = orgs_make(sandbox, args)
     print(f"set up {len(orgs):,} organisations in {time.perf_counter() - started:.0f} s")
-    size = (
-        f"{len(orgs):,} orgs ({args.bursting} bursting {args.burst:,}, {args.importing} "
-        f"importing {args.import_contacts:,}), {args.workers} workers -c 1, {args.minutes:g} min, "
-        f"quiet {args.quiet_rate:g}/s"
+    heavies = f"{args.bursting} × {args.burst:,} burst, {args.importing} × {args.import_contacts:,}"
+    figure(
+        BENCH,
+        f"size ({heavies} import, quiet {args.quiet_rate:g}/s)",
+        f"{len(orgs):,} orgs, {args.workers} workers, {args.minutes:g} min",
     )
-    figure(BENCH, "size", size)
 
     runs = []
     with ExitStack() as stack:
@@ -605,8 +610,14 @@ def imports_report(orgs: list[Org], calls: list[dict]) -> None:
         pages = [c["wall_time"] for c in calls if c["tenant_id"] == org.tenant_id]
         if run is None or not pages:
             continue
+        counts = {
+            name: getattr(run, name)
+            for name in ("created", "updated_by_email", "updated_by_phone", "skipped")
+            + ("quarantined", "possible_duplicates")
+            if getattr(run, name)
+        }
         print(
-            f"  {org.name}: import {run.status}, {len(pages)} calls over "
+            f"  {org.name}: import {run.status} {counts}, {len(pages)} calls over "
             f"{pages[-1] - pages[0]:.1f} s from its first to its last"
         )
 
@@ -652,6 +663,7 @@ def outcome_report(sandbox, orgs: list[Org]) -> None:
     imported Xero contact linked once (both runs)."""
     from contacts.models import Contact
     from invoices.models import Invoice, InvoiceStatus
+    from xero_sync.contacts.models import PossibleDuplicate
     from xero_sync.inbound.models import QuarantinedRecord
     from xero_sync.models import XeroContact
 
@@ -698,7 +710,7 @@ def outcome_report(sandbox, orgs: list[Org]) -> None:
         "",
         "all, (0, 0)",
     )
-    imported = linked = link_duplicates = quarantined = 0
+    imported = linked = link_duplicates = quarantined = duplicates_asked = 0
     for org in orgs:
         if org.kind != "import":
             continue
@@ -720,17 +732,24 @@ def outcome_report(sandbox, orgs: list[Org]) -> None:
                 connection_id=org.connection_id, xero_id__in=unlinked, resolved_at=None
             ).values_list("xero_id", "reason")
         )
+        asked = set(
+            PossibleDuplicate.objects.filter(
+                connection_id=org.connection_id, xero_contact_id__in=unlinked, resolved_at=None
+            ).values_list("xero_contact_id", flat=True)
+        )
         quarantined += len(held)
+        duplicates_asked += len(asked)
         for xero_id in unlinked:
-            print(f"  {org.name}: {xero_id} not linked: {held.get(xero_id, 'not quarantined')}")
+            if xero_id not in held and xero_id not in asked:
+                print(f"  {org.name}: Xero contact {xero_id} neither linked nor held")
         link_duplicates += sum(n - 1 for n in links.values() if n > 1)
     if imported:
         figure(
             BENCH,
-            "outcome: Xero contacts linked once (duplicated; quarantined as odd)",
-            f"{linked:,}/{imported:,} ({link_duplicates}; {quarantined})",
+            "outcome: Xero contacts linked once (duplicated; held: possible duplicate, odd)",
+            f"{linked:,}/{imported:,} ({link_duplicates}; {duplicates_asked}, {quarantined})",
             "",
-            "all but the quarantined, (0)",
+            "linked + held = all, (0; ...)",
         )
 
 
