@@ -129,9 +129,10 @@ def gst_mapped(connection):
 
 
 @contextmanager
-def celery_worker(log_path: Path, env: dict, concurrency: int = 1):
+def celery_worker(log_path: Path, env: dict, concurrency: int = 1, name: str = ""):
     """A real worker process on every queue (prefork, `-c concurrency`), started with `env` as
-    its whole environment; yields the Popen once it says ready, stops it at the end."""
+    its whole environment; yields the Popen once it says ready, stops it at the end. `name`
+    (its node name's first part) tells several workers on one machine apart."""
     with log_path.open("w") as out:
         process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
             [
@@ -150,6 +151,7 @@ def celery_worker(log_path: Path, env: dict, concurrency: int = 1):
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
+                *(["-n", f"{name}@%h"] if name else []),
             ],
             cwd=ROOT,
             # INFO: the worker says "ready." (and logs its tasks, retries included).
