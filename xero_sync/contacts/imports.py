@@ -8,6 +8,7 @@ sweep re-queues a run under way that has neither moved nor had a live task for a
 message lost with a killed worker or an emptied broker); it resumes at its checkpoint."""
 
 import logging
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -149,18 +150,24 @@ def _run_lock(run_id: int) -> str:
     return f"xero-contact-import:{run_id}"
 
 
-def import_run(run_id: int) -> ContactImport:
+def import_run(run_id: int, *, turn_seconds: float | None = None) -> ContactImport:
     """Run (or resume) an import or preview. Each page's writes and the checkpoint commit
     together, so a worker killed mid-way resumes at the first page not yet applied. Only one
-    copy runs at a time: another (a redelivered or re-queued message) returns at once."""
+    copy runs at a time: another (a redelivered or re-queued message) returns at once. With
+    `turn_seconds`, a run not finished by then queues its next turn (once its lock is let go)
+    and hands the worker back."""
+    turn_ends = None if turn_seconds is None else time.monotonic() + turn_seconds
     with advisory_lock(_run_lock(run_id)) as mine:
         if not mine:
             log.info("contact import already running elsewhere", extra={"import_id": run_id})
             return ContactImport.objects.get(pk=run_id)
-        return _import_run(run_id)
+        run = _import_run(run_id, turn_ends)
+    if run.status in UNDER_WAY and turn_ends is not None and time.monotonic() >= turn_ends:
+        _import_queue(run_id)
+    return run
 
 
-def _import_run(run_id: int) -> ContactImport:
+def _import_run(run_id: int, turn_ends: float | None = None) -> ContactImport:
     run = ContactImport.objects.select_related("connection__account").get(pk=run_id)
     connection = run.connection
     if not run.begin(connected=connection.status == ConnectionStatus.CONNECTED):
@@ -188,6 +195,8 @@ def _import_run(run_id: int) -> ContactImport:
             return run
         if run.next_page - 1 in _ANALYZE_AFTER_PAGES:
             _analyze_contact_tables()
+        if turn_ends is not None and time.monotonic() >= turn_ends:
+            return run  # its turn is over: the next is queued behind others' work
 
 
 # An import grows the contact tables faster than autovacuum refreshes their statistics, and

@@ -1,8 +1,10 @@
 """Contact tasks: the import runs, the beat jobs that start and sweep them, and the poll."""
 
+from functools import partial
 from typing import Any
 
 from celery import Task, shared_task
+from django.conf import settings
 
 from platform_crm.queueing import RETRY_COUNTDOWN_CAP
 
@@ -18,7 +20,11 @@ from .models import ContactImport
 )
 def contact_import_task(self: Task[Any, Any], import_id: int) -> None:
     run_waiting_for_xero(
-        self, import_id, imports.import_run, ContactImport.objects.all(), imports.import_failed
+        self,
+        import_id,
+        partial(imports.import_run, turn_seconds=settings.XERO_TASK_TURN_SECONDS),
+        ContactImport.objects.all(),
+        imports.import_failed,
     )
 
 

@@ -4,6 +4,7 @@ limits stay in the database (next_attempt_at), never as long countdowns; a beat 
 due rows whose message was lost. Changes that come from Xero are never pushed back."""
 
 import logging
+import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,22 +41,25 @@ class DrainResult:
     synced: int = 0
     failed: int = 0
     retry_in: float = 0.0  # > 0: rows are pending, due again in this many seconds
+    turn_over: bool = False  # due rows remain: the caller queues the next turn
 
 
-def invoices_drain(connection_id: int) -> DrainResult:
-    """Push every due row of one organisation, in batches, until none is left. Rate limits and
-    transient errors defer the rows in the database and end the drain with `retry_in`; a lost
-    connection parks them until reconnect."""
+def invoices_drain(connection_id: int, *, turn_seconds: float | None = None) -> DrainResult:
+    """Push every due row of one organisation, in batches, until none is left, or until
+    `turn_seconds` have passed (then `turn_over`: the caller queues the next turn, after the
+    lock is let go). Rate limits and transient errors defer the rows in the database and end
+    the drain with `retry_in`; a lost connection parks them until reconnect."""
     redis_client().delete(drain_queued_flag(connection_id))
     drain = DrainResult()
+    turn_ends = None if turn_seconds is None else time.monotonic() + turn_seconds
     while True:
         with _drain_lock(connection_id) as mine:
             if not mine:
                 return drain  # another worker drains this organisation
-            _drain_batches(connection_id, drain)
+            _drain_batches(connection_id, drain, turn_ends)
         # A change committed while we held the lock may have found its drain refused: look
         # once more after letting go.
-        if drain.retry_in:
+        if drain.retry_in or drain.turn_over:
             return drain
         if not due_rows(connection_id).exists():
             # Rows still backing off from an earlier batch's failure come back when due,
@@ -70,7 +74,7 @@ def _drain_lock(connection_id: int) -> AbstractContextManager[bool]:
     return advisory_lock(f"xero-invoices-push:{connection_id}")
 
 
-def _drain_batches(connection_id: int, drain: DrainResult) -> None:
+def _drain_batches(connection_id: int, drain: DrainResult, turn_ends: float | None) -> None:
     while True:
         connection = XeroConnection.objects.get(pk=connection_id)
         if connection.status != ConnectionStatus.CONNECTED:
@@ -116,6 +120,10 @@ def _drain_batches(connection_id: int, drain: DrainResult) -> None:
         _finish(rows, drain)
         _activity_if_moved(connection, rows)
         drain.batches += 1
+        if turn_ends is not None and time.monotonic() >= turn_ends:
+            # At least one batch a turn; the next turn goes behind others' work.
+            drain.turn_over = due_rows(connection_id).exists()
+            return
 
 
 def _finish(rows: list[Row], drain: "DrainResult") -> None:

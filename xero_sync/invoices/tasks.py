@@ -1,6 +1,7 @@
 from typing import Any
 
 from celery import Task, shared_task
+from django.conf import settings
 
 from ..client.errors import AuthLost, RateLimited, Transient
 from ..models import ConnectionStatus, XeroConnection
@@ -14,11 +15,16 @@ INVOICE_RETRY_COUNTDOWN_CAP = 5 * 60
 
 @shared_task(name="xero_sync.tasks.invoices_push_task", bind=True, acks_late=True, max_retries=None)
 def invoices_drain_task(self: Task[Any, Any], connection_id: int) -> None:
-    """Drain one organisation's invoice outbox. Waits Xero asks for are kept in the rows; a
-    short one is also a countdown, a long one (a day limit) is left to the beat sweep, never a
-    countdown beyond the broker's visibility timeout."""
-    result = drain.invoices_drain(connection_id)
-    if result.retry_in and result.retry_in <= INVOICE_RETRY_COUNTDOWN_CAP:
+    """Drain one organisation's invoice outbox, for one turn (settings.XERO_TASK_TURN_SECONDS)
+    at a time. Waits Xero asks for are kept in the rows; a short one is also a countdown, a
+    long one (a day limit) is left to the beat sweep, never a countdown beyond the broker's
+    visibility timeout."""
+    result = drain.invoices_drain(connection_id, turn_seconds=settings.XERO_TASK_TURN_SECONDS)
+    if result.turn_over:
+        # Its turn is over: the next goes to the back of the queue, behind other
+        # organisations' work (lost, the beat sweep finds the due rows).
+        outbox.invoices_drain_queue(connection_id)
+    elif result.retry_in and result.retry_in <= INVOICE_RETRY_COUNTDOWN_CAP:
         raise self.retry(countdown=result.retry_in)
 
 
