@@ -233,3 +233,57 @@ def test_backoff_counts_rounds_in_which_xero_took_nothing_of_the_row(ready, acco
     ours = in_xero(xero, connection, invoice)
     assert Decimal(str(ours["AmountPaid"])) == Decimal("10.00")
     assert len(xero.requests(method="POST", path="/api.xro/2.0/Invoices")) == 3
+
+
+@pytest.mark.django_db
+def test_a_failed_post_of_invoices_charges_only_the_rows_it_carried(ready, account, xero):
+    """A batch's POST /Invoices fails: the row whose invoice Xero already holds (only its new
+    payment to send) was not in that call; it is not charged nor backed off, and goes again at
+    once. The row whose invoice the call carried backs off."""
+    connection, gst = ready
+    paid = issue(account, gst)
+    invoice_drain.invoices_drain(connection.pk)
+    payment_record(invoice=paid, amount=Decimal("10.00"))
+    new = issue(account, gst, contact=paid.contact)
+    xero.fault("status", method="POST", path="/api.xro/2.0/Invoices", status=503, count=1)
+    xero.clear_requests()
+
+    invoice_drain.invoices_drain(connection.pk)
+
+    [post] = xero.requests(method="POST", path="/api.xro/2.0/Invoices")
+    assert [i["InvoiceNumber"] for i in json.loads(post["body"])["Invoices"]] == [new.number]
+    carried, spared = InvoiceSync.objects.get(invoice=new), InvoiceSync.objects.get(invoice=paid)
+    assert carried.state == spared.state == InvoiceSyncState.PENDING
+    assert carried.attempts == 1
+    assert carried.next_attempt_at is not None and carried.next_attempt_at > timezone.now()
+    assert spared.attempts == 0
+    assert spared.next_attempt_at is not None and spared.next_attempt_at <= timezone.now()
+    InvoiceSync.objects.update(next_attempt_at=None)
+    invoice_drain.invoices_drain(connection.pk)
+    assert set(InvoiceSync.objects.values_list("state", flat=True)) == {InvoiceSyncState.SYNCED}
+    assert Decimal(str(in_xero(xero, connection, paid)["AmountPaid"])) == Decimal("10.00")
+    assert len(xero.invoices(connection.tenant_id)) == 2
+
+
+@pytest.mark.django_db
+def test_a_failed_put_of_contacts_charges_only_the_rows_whose_contact_it_carried(
+    ready, account, xero
+):
+    connection, gst = ready
+    linked = issue(account, gst)
+    invoice_drain.invoices_drain(connection.pk)  # its contact is now in Xero
+    payment_record(invoice=linked, amount=Decimal("10.00"))
+    stranger = contact_make(account, first_name="New", last_name="Customer")
+    new = issue(account, gst, contact=stranger)
+    xero.fault("status", method="PUT", path="/api.xro/2.0/Contacts", status=503, count=1)
+
+    invoice_drain.invoices_drain(connection.pk)
+
+    carried = InvoiceSync.objects.get(invoice=new)
+    spared = InvoiceSync.objects.get(invoice=linked)
+    assert (carried.attempts, spared.attempts) == (1, 0)
+    assert spared.next_attempt_at is not None and spared.next_attempt_at <= timezone.now()
+    InvoiceSync.objects.update(next_attempt_at=None)
+    invoice_drain.invoices_drain(connection.pk)
+    assert set(InvoiceSync.objects.values_list("state", flat=True)) == {InvoiceSyncState.SYNCED}
+    assert XeroContact.objects.filter(contact=stranger).count() == 1
