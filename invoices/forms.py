@@ -1,9 +1,10 @@
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any, cast
 
 from django import forms
 from django.db.models import QuerySet
+from django.forms.models import ModelChoiceIterator, ModelChoiceIteratorValue
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -113,6 +114,31 @@ def product_fills(products: Iterable[Product]) -> dict[str, dict[str, str]]:
     }
 
 
+class _RatesReadOnce(ModelChoiceIterator[TaxRate]):
+    """A line's tax select drawn from the formset's one queryset of rates (`shared`), which
+    the database reads once for every line: the field's own queryset is a copy per line
+    (ModelChoiceField takes .all() of what it is given), read again at each drawing."""
+
+    def __init__(self, field: "TaxRateField") -> None:
+        super().__init__(field)
+        if field.shared is not None:
+            self.queryset = field.shared
+
+    def __iter__(self) -> Iterator[tuple[ModelChoiceIteratorValue | str, str]]:
+        if self.field.empty_label is not None:
+            yield ("", str(self.field.empty_label))
+        for rate in self.queryset:  # read once, then its result cache
+            yield self.choice(rate)
+
+
+class TaxRateField(forms.ModelChoiceField[TaxRate]):
+    """Validation goes through its own queryset as any ModelChoiceField's; only the choices
+    drawn come from `shared` when the formset gives one."""
+
+    iterator = _RatesReadOnce
+    shared: QuerySet[TaxRate] | None = None
+
+
 class LineForm(forms.Form):
     id = forms.IntegerField(required=False, widget=forms.HiddenInput)
     product: forms.ModelChoiceField[Product] = forms.ModelChoiceField(
@@ -131,9 +157,7 @@ class LineForm(forms.Form):
         initial=0,
         label="Discount (%)",
     )
-    tax_rate: forms.ModelChoiceField[TaxRate] = forms.ModelChoiceField(
-        queryset=None, required=False, empty_label="No tax"
-    )
+    tax_rate = TaxRateField(queryset=None, required=False, empty_label="No tax")
 
     def __init__(
         self,
@@ -146,7 +170,8 @@ class LineForm(forms.Form):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        tax_rate_field = cast("forms.ModelChoiceField[TaxRate]", self.fields["tax_rate"])
+        tax_rate_field = cast("TaxRateField", self.fields["tax_rate"])
+        tax_rate_field.shared = tax_rates  # before the queryset, whose setter draws the choices
         tax_rate_field.queryset = tax_rates if tax_rates is not None else tax_rate_choices(account)
         product_field = cast("forms.ModelChoiceField[Product]", self.fields["product"])
         product_field.queryset = products if products is not None else product_choices(account)

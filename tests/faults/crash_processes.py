@@ -74,6 +74,7 @@ class KillableWorker(Worker):
         self.exits = 0  # exits nobody asked for, restarted by keep_running
         super().__init__(None, tmp_path / "worker.log", mail_dir)
         self.log.touch()
+        processes.stoppers.append(self.stop_at_teardown)
         self.start()
 
     def start(self) -> None:
@@ -109,11 +110,8 @@ class KillableWorker(Worker):
             os.kill(pid, signal.SIGKILL)
         self.kills["pool"] += 1
 
-    def kill_whole(self, *, purge_queues: bool = False) -> None:
-        """SIGKILL the worker and its children at once, then start a new one. Messages the dead
-        worker had taken stay unacknowledged in Redis until the visibility timeout (an hour):
-        only the beat sweep brings their work back. purge_queues: the messages still queued
-        are lost as well before the new worker starts (a broker losing messages)."""
+    def _kill(self) -> None:
+        """SIGKILL the worker and its pool children; return once they are gone."""
         children = _children(self.process.pid)
         self.process.send_signal(signal.SIGKILL)
         for pid in children:
@@ -122,6 +120,19 @@ class KillableWorker(Worker):
         self.process.wait(timeout=10)
         for pid in children:
             _wait_gone(pid)
+
+    def stop_at_teardown(self) -> None:
+        """The test is over: the worker is killed, not shut down warm (which takes seconds and
+        would hand its reserved messages back to the broker for nobody)."""
+        if self.process.poll() is None:
+            self._kill()
+
+    def kill_whole(self, *, purge_queues: bool = False) -> None:
+        """SIGKILL the worker and its children at once, then start a new one. Messages the dead
+        worker had taken stay unacknowledged in Redis until the visibility timeout (an hour):
+        only the beat sweep brings their work back. purge_queues: the messages still queued
+        are lost as well before the new worker starts (a broker losing messages)."""
+        self._kill()
         self.kills["whole"] += 1
         if purge_queues:  # on this worker's own broker
             from platform_crm.celery import app

@@ -506,3 +506,43 @@ def test_a_nul_in_the_search_is_refused_beside_the_box_not_a_500(account, staff_
         response = client.get(reverse(name, args=[account.slug]), {"q": "\x00"})
         assert response.status_code == 200
         assert "Null characters are not allowed." in response.content.decode()
+
+
+def test_the_form_reads_the_tax_rates_once_whatever_the_number_of_lines(account, staff_user):
+    """Every line's tax select is drawn from the one read of the account's rates (and the
+    edit page's queries do not grow with the lines)."""
+    rates = [tax_rate_make(account, f"Rate {n}") for n in range(3)]
+    client = client_for(staff_user)
+
+    def queries(lines: int) -> tuple[int, int, str]:
+        invoice = invoice_make(
+            account,
+            lines=[
+                LineInput(
+                    description=f"Line {n}",
+                    quantity=D(1),
+                    unit_price=D(10),
+                    tax_rate=rates[n % len(rates)],
+                )
+                for n in range(lines)
+            ],
+        )
+        url = reverse("invoices:edit", args=[account.slug, invoice.pk])
+        client.get(url)  # the first visit remembers the account in the session
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(url)
+        assert page.status_code == 200
+        rates_read = [q for q in captured if 'FROM "taxes_taxrate"' in q["sql"]]
+        return len(captured), len(rates_read), page.content.decode()
+
+    one, rates_for_one, _ = queries(1)
+    many, rates_for_many, page = queries(20)
+    assert rates_for_many == rates_for_one
+    assert many == one
+    # Every line still offers every rate, with its own chosen.
+    for n in range(20):
+        select = re.search(rf'<select name="lines-{n}-tax_rate".*?</select>', page, re.S)
+        assert select, n
+        assert all(f">Rate {k}" in select[0] for k in range(3))
+        chosen = re.search(r'<option value="(\d+)" selected>', select[0])
+        assert chosen and int(chosen[1]) == rates[n % 3].pk, n

@@ -3,11 +3,13 @@ for Xero's limits stay in the database; a lost connection parks work until recon
 
 import datetime
 import json
+from decimal import Decimal
 
 import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from invoices.services import payment_record
 from xero_sync.client.limits import TenantLimiter
 from xero_sync.connection.reconnect import connection_mark_needs_reconnect
 from xero_sync.invoices import drain as invoice_drain
@@ -15,7 +17,7 @@ from xero_sync.invoices import outbox as invoice_outbox
 from xero_sync.models import InvoiceSync, InvoiceSyncState, XeroContact
 
 from ..factories import client_for, contact_make
-from ..support.invoices import issue_many, typed_in_xero
+from ..support.invoices import in_xero, issue, issue_many, typed_in_xero
 from .conftest import KIWI, callback, consent, start_connect
 
 
@@ -182,3 +184,106 @@ def test_a_batch_held_back_by_the_rate_limit_costs_no_lookup_afterwards(
     # Nothing held back was sent, so nothing needed looking up by number.
     assert xero.requests(method="GET", path="/api.xro/2.0/Invoices") == []
     assert set(InvoiceSync.objects.values_list("state", flat=True)) == {InvoiceSyncState.SYNCED}
+
+
+@pytest.mark.django_db
+def test_backoff_counts_rounds_in_which_xero_took_nothing_of_the_row(ready, account, xero):
+    """A row backs off 2**attempts seconds, attempts being its failed rounds in a row. A round
+    in which Xero took part of its work (the invoice, before the payment's call failed) starts
+    the count again; a round in which Xero took nothing goes on counting."""
+    connection, gst = ready
+    invoice = issue(account, gst)
+    payment_record(invoice=invoice, amount=Decimal("10.00"))
+    sync = InvoiceSync.objects.get(invoice=invoice)
+    xero.fault("status", method="POST", path="/api.xro/2.0/Invoices", status=503, count=2)
+    xero.fault("status", method="POST", path="/api.xro/2.0/Payments", status=503, count=2)
+
+    def round_() -> tuple[int, float]:
+        """One drain of the row, due now; its attempts and backoff (seconds) after."""
+        InvoiceSync.objects.filter(pk=sync.pk).update(next_attempt_at=timezone.now())
+        started = timezone.now()
+        invoice_drain.invoices_drain(connection.pk)
+        sync.refresh_from_db()
+        if sync.state == InvoiceSyncState.SYNCED:
+            return sync.attempts, 0.0
+        assert sync.state == InvoiceSyncState.PENDING, (sync.error_cause, sync.error)
+        assert sync.next_attempt_at is not None
+        return sync.attempts, (sync.next_attempt_at - started).total_seconds()
+
+    def backed_off(seconds: float, after: tuple[int, float]) -> bool:
+        """Due again `seconds` after the round began, give or take the round's own time (the
+        next power of two is out of reach)."""
+        return seconds <= after[1] < 2 * seconds
+
+    # Xero refuses the invoice twice: nothing taken, the count goes on (2 s, then 4 s).
+    first, second = round_(), round_()
+    assert first[0] == 1 and backed_off(2, first)
+    assert second[0] == 2 and backed_off(4, second)
+    assert sync.xero_invoice_id == ""
+    # The invoice is taken, then its payment's call fails: the count starts again (2 s, where
+    # a third failure in a row would wait 8 s).
+    third = round_()
+    assert sync.xero_invoice_id
+    assert third[0] == 1 and backed_off(2, third)
+    # The payment fails again and nothing else of the row is taken: counting goes on.
+    fourth = round_()
+    assert fourth[0] == 2 and backed_off(4, fourth)
+    round_()
+    assert sync.state == InvoiceSyncState.SYNCED
+    ours = in_xero(xero, connection, invoice)
+    assert Decimal(str(ours["AmountPaid"])) == Decimal("10.00")
+    assert len(xero.requests(method="POST", path="/api.xro/2.0/Invoices")) == 3
+
+
+@pytest.mark.django_db
+def test_a_failed_post_of_invoices_charges_only_the_rows_it_carried(ready, account, xero):
+    """A batch's POST /Invoices fails: the row whose invoice Xero already holds (only its new
+    payment to send) was not in that call; it is not charged nor backed off, and goes again at
+    once. The row whose invoice the call carried backs off."""
+    connection, gst = ready
+    paid = issue(account, gst)
+    invoice_drain.invoices_drain(connection.pk)
+    payment_record(invoice=paid, amount=Decimal("10.00"))
+    new = issue(account, gst, contact=paid.contact)
+    xero.fault("status", method="POST", path="/api.xro/2.0/Invoices", status=503, count=1)
+    xero.clear_requests()
+
+    invoice_drain.invoices_drain(connection.pk)
+
+    [post] = xero.requests(method="POST", path="/api.xro/2.0/Invoices")
+    assert [i["InvoiceNumber"] for i in json.loads(post["body"])["Invoices"]] == [new.number]
+    carried, spared = InvoiceSync.objects.get(invoice=new), InvoiceSync.objects.get(invoice=paid)
+    assert carried.state == spared.state == InvoiceSyncState.PENDING
+    assert carried.attempts == 1
+    assert carried.next_attempt_at is not None and carried.next_attempt_at > timezone.now()
+    assert spared.attempts == 0
+    assert spared.next_attempt_at is not None and spared.next_attempt_at <= timezone.now()
+    InvoiceSync.objects.update(next_attempt_at=None)
+    invoice_drain.invoices_drain(connection.pk)
+    assert set(InvoiceSync.objects.values_list("state", flat=True)) == {InvoiceSyncState.SYNCED}
+    assert Decimal(str(in_xero(xero, connection, paid)["AmountPaid"])) == Decimal("10.00")
+    assert len(xero.invoices(connection.tenant_id)) == 2
+
+
+@pytest.mark.django_db
+def test_a_failed_put_of_contacts_charges_only_the_rows_whose_contact_it_carried(
+    ready, account, xero
+):
+    connection, gst = ready
+    linked = issue(account, gst)
+    invoice_drain.invoices_drain(connection.pk)  # its contact is now in Xero
+    payment_record(invoice=linked, amount=Decimal("10.00"))
+    stranger = contact_make(account, first_name="New", last_name="Customer")
+    new = issue(account, gst, contact=stranger)
+    xero.fault("status", method="PUT", path="/api.xro/2.0/Contacts", status=503, count=1)
+
+    invoice_drain.invoices_drain(connection.pk)
+
+    carried = InvoiceSync.objects.get(invoice=new)
+    spared = InvoiceSync.objects.get(invoice=linked)
+    assert (carried.attempts, spared.attempts) == (1, 0)
+    assert spared.next_attempt_at is not None and spared.next_attempt_at <= timezone.now()
+    InvoiceSync.objects.update(next_attempt_at=None)
+    invoice_drain.invoices_drain(connection.pk)
+    assert set(InvoiceSync.objects.values_list("state", flat=True)) == {InvoiceSyncState.SYNCED}
+    assert XeroContact.objects.filter(contact=stranger).count() == 1

@@ -25,7 +25,7 @@ from ..webhooks.own_writes import own_writes_remember
 from .keys import digest
 from .mapping import contact_body, contact_number
 from .refusals import RowFailed, RowHeld, is_definite, page_url
-from .rows import Row
+from .rows import Row, spare_others
 
 
 def contacts_link(
@@ -54,6 +54,8 @@ def contacts_link(
         answers = client.contacts_create(bodies, idempotency_key=key)
     except XeroError as refused:
         if not is_definite(refused):
+            # Rows whose contact is already in Xero: not their failure.
+            spare_others(rows, [r for r in live if r.sync.invoice.contact_id in missing])
             raise
         for contact in contacts:
             why = "Xero refused the invoice's contact: " + refused.message

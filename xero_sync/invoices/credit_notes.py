@@ -41,7 +41,7 @@ from .mapping import (
 from .models import CreditNoteSync, InvoiceSync, InvoiceSyncState
 from .payments import keyed_send, payment_answered
 from .refusals import LOCK_DATE_HINTS, RowFailed, is_definite, page_url
-from .rows import Row
+from .rows import Row, spare_others
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ def credit_notes_create(
             _found_by_number(client, unknown)
         except XeroError as refused:
             if not is_definite(refused):
-                _spare_others(rows, [row for row, _ in unknown])
+                spare_others(rows, [row for row, _ in unknown])
                 raise
             for row, _ in unknown:
                 row.failed = RowFailed(
@@ -166,7 +166,7 @@ def credit_notes_create(
         raise
     except XeroError as refused:
         if not is_definite(refused):
-            _spare_others(rows, [row for row, _, _ in to_send])
+            spare_others(rows, [row for row, _, _ in to_send])
             raise
         CreditNoteSync.objects.filter(pk__in=ids).update(outcome_unknown=False)
         for row, record, _ in to_send:
@@ -191,14 +191,6 @@ def credit_notes_create(
             if row.failed is None and isinstance(answer, dict)
         ],
     )
-
-
-def _spare_others(rows: list[Row], involved: list[Row]) -> None:
-    """The call that failed carried only `involved`' credit notes: the batch's other rows are
-    not charged for it (nor backed off); they go again at once."""
-    for row in rows:
-        if row.live and not any(row is other for other in involved):
-            row.reached = False
 
 
 def _locked(row: Row, record: CreditNoteSync, lock: tuple[date, str] | None) -> RowFailed:

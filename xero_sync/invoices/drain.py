@@ -115,6 +115,7 @@ def _drain_batches(connection_id: int, drain: DrainResult, turn_ends: float | No
             spared = [r.sync.pk for r in rows if r.live and not r.done and not r.reached]
             InvoiceSync.objects.filter(pk__in=spared).update(attempts=F("attempts") - 1)
             charged = [r for r in rows if not r.done and r.reached]
+            _streak_restarted([r for r in charged if r.moved])
             _interrupted(connection, charged, interrupted, drain)
             return
         _finish(rows, drain)
@@ -149,6 +150,20 @@ def _finish(rows: list[Row], drain: "DrainResult") -> None:
             if current.version == row.version:
                 current.state = InvoiceSyncState.SYNCED
             current.save()
+
+
+def _streak_restarted(rows: list[Row]) -> None:
+    """Rows that got something into Xero this round (an invoice, a payment, a credit note, an
+    allocation, a refund) before a later call of theirs failed: Xero took their work, so they
+    are not failing "in a row". Their count starts again at this round's failure (backoff 2 s,
+    not 2**attempts). Each step that succeeds is remembered and never sent again, so a row
+    moves only a bounded number of times: an outage still backs off and is told at
+    MAX_TRANSIENT_ATTEMPTS."""
+    if not rows:
+        return
+    InvoiceSync.objects.filter(pk__in=[r.sync.pk for r in rows]).update(attempts=1)
+    for row in rows:
+        row.sync.attempts = 1
 
 
 def _after_transient(rows: list[Row], error: Transient) -> None:

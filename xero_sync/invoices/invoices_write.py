@@ -30,7 +30,7 @@ from .mapping import (
 )
 from .models import InvoiceSync, XeroInvoiceNumber
 from .refusals import RowFailed, is_definite, locked_failure, refusal, xero_cannot_edit
-from .rows import Row
+from .rows import Row, spare_others
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +147,7 @@ def invoices_write(
         raise
     except XeroError as refused:
         if not is_definite(refused):
+            spare_others(rows, to_send)  # rows with no invoice to send: not their failure
             raise
         InvoiceSync.objects.filter(pk__in=creating).update(outcome_unknown=False)
         invoices_refused_whole(to_send, refused)

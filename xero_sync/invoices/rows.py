@@ -51,3 +51,11 @@ def per_row(rows: list[Row], step: Callable[[Row], None]) -> None:
                     later.reached = False
                 raise
             row.failed = refusal(row.sync, getattr(refused, "messages", []) or [refused.message])
+
+
+def spare_others(rows: list[Row], involved: list[Row]) -> None:
+    """The call that failed carried only `involved`' work: the batch's other rows are not
+    charged for it (nor backed off); they go again at once."""
+    for row in rows:
+        if row.live and not any(row is other for other in involved):
+            row.reached = False
