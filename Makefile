@@ -51,8 +51,8 @@ format: $(VENV)/.installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Every script in bench/, then one table of all their figures (bench/run_all.py). Takes minutes;
-# bench-quick runs the same scripts at small sizes in about a minute.
+# Every script in bench/, then one table of all their figures (bench/run_all.py). Takes long;
+# bench-quick runs the same scripts at small sizes in a few minutes.
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run_all.py
 
