@@ -26,16 +26,33 @@ log = logging.getLogger(__name__)
 
 # Longer waits than this are not a task's countdown (the broker's visibility timeout is an hour).
 RETRY_COUNTDOWN_CAP = 50 * 60
+# The priority of a long job's next turn (a drain's, an import's). Redis keeps a list per
+# priority step and a worker takes from priority 0 (every other message) first, so a turn waits
+# while anything else does: one organisation's burst or import never delays another's save.
+# Not starved: the beat sweeps queue due work at the normal priority.
+BEHIND = 9
 
 
-def enqueue_on_commit(task_name: str, *args: Any, using: str | None = None, **kwargs: Any) -> None:
-    transaction.on_commit(partial(_send, task_name, args, kwargs), using=using)
+def enqueue_on_commit(
+    task_name: str, *args: Any, using: str | None = None, behind: bool = False, **kwargs: Any
+) -> None:
+    transaction.on_commit(partial(_send, task_name, args, kwargs, behind), using=using)
 
 
-def enqueue(task_name: str, *args: Any, **kwargs: Any) -> None:
+def enqueue(task_name: str, *args: Any, behind: bool = False, **kwargs: Any) -> None:
     """Send at once, for code already past its commit (an on-commit hook). A broker that is
-    down raises here: the caller decides what that means."""
-    _task(task_name).apply_async(args, kwargs)
+    down raises here: the caller decides what that means. `behind`: a long job's next turn,
+    taken only when no other work waits (BEHIND)."""
+    _apply(_task(task_name), args, kwargs, behind)
+
+
+def _apply(
+    task: Task[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any], behind: bool
+) -> None:
+    if behind:
+        task.apply_async(args, kwargs, priority=BEHIND)
+    else:
+        task.apply_async(args, kwargs)
 
 
 def _task(task_name: str) -> Task[Any, Any]:
@@ -45,10 +62,12 @@ def _task(task_name: str) -> Task[Any, Any]:
     return celery_app.tasks[task_name]  # an unknown name is a bug: raised, never swallowed
 
 
-def _send(task_name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+def _send(
+    task_name: str, args: tuple[Any, ...], kwargs: dict[str, Any], behind: bool = False
+) -> None:
     task = _task(task_name)
     try:
-        task.apply_async(args, kwargs)
+        _apply(task, args, kwargs, behind)
     except (BrokerUnavailable, RedisError) as error:
         log.warning(
             "task not queued: the broker is unavailable",

@@ -70,3 +70,35 @@ def test_a_contact_import_whose_turn_is_over_queues_its_next_page(
     assert pages == ["1", "2", "3"]
     done = ContactImport.objects.order_by("-pk")[0]
     assert done.status == ImportStatus.DONE
+
+
+def test_the_broker_hands_out_a_turn_sent_behind_only_after_work_sent_later():
+    """A turn's next message (priority BEHIND) waits for work queued after it: Redis keeps a
+    list per priority step and a worker takes from the highest first. Checked on the project's
+    own broker connection, on a queue of the test's own."""
+    from kombu import Exchange, Queue
+
+    from platform_crm.celery import app
+    from platform_crm.queueing import BEHIND
+
+    queue = Queue("turn-order-test", Exchange("turn-order-test"), "turn-order-test")
+    with app.connection_for_write() as connection:
+        bound = queue(connection.default_channel)
+        bound.declare()
+        bound.purge()
+        producer = connection.Producer(serializer="json")
+        for body, priority in (("next turn", BEHIND), ("a save", 0), ("another save", 0)):
+            producer.publish(
+                body,
+                exchange=queue.exchange,
+                routing_key="turn-order-test",
+                declare=[queue],
+                priority=priority,
+            )
+        taken = []
+        for _ in range(3):
+            message = bound.get(no_ack=True)
+            assert message is not None
+            taken.append(message.payload)
+        bound.delete()
+    assert taken == ["a save", "another save", "next turn"]

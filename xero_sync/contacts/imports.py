@@ -163,7 +163,7 @@ def import_run(run_id: int, *, turn_seconds: float | None = None) -> ContactImpo
             return ContactImport.objects.get(pk=run_id)
         run = _import_run(run_id, turn_ends)
     if run.status in UNDER_WAY and turn_ends is not None and time.monotonic() >= turn_ends:
-        _import_queue(run_id)
+        _import_queue(run_id, behind=True)  # taken once no other work waits
     return run
 
 
@@ -219,11 +219,11 @@ def import_resume_waiting(connection: XeroConnection) -> None:
         _import_queue(run.pk)
 
 
-def _import_queue(run_id: int, *, in_seconds: float = 0) -> None:
+def _import_queue(run_id: int, *, in_seconds: float = 0, behind: bool = False) -> None:
     ContactImport.objects.filter(pk=run_id).update(
         next_attempt_at=timezone.now() + timedelta(seconds=in_seconds)
     )
-    enqueue_on_commit(IMPORT_TASK, run_id)
+    enqueue_on_commit(IMPORT_TASK, run_id, behind=behind)
 
 
 def import_wait(run_id: int, seconds: float) -> None:

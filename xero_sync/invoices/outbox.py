@@ -53,12 +53,13 @@ def invoice_sync_mark_pending(
     transaction.on_commit(partial(invoices_drain_queue, connection.pk))
 
 
-def invoices_drain_queue(connection_id: int) -> None:
+def invoices_drain_queue(connection_id: int, *, behind: bool = False) -> None:
     """Queue a drain of the organisation's outbox, unless one is queued and not yet started
-    (a burst of a thousand changes queues one task, not a thousand)."""
+    (a burst of a thousand changes queues one task, not a thousand). `behind`: a drain's next
+    turn, taken when no other work waits."""
     try:
         if redis_client().set(drain_queued_flag(connection_id), 1, nx=True, ex=QUEUED_FLAG_SECONDS):
-            enqueue("xero_sync.tasks.invoices_push_task", connection_id)
+            enqueue("xero_sync.tasks.invoices_push_task", connection_id, behind=behind)
     except (RedisError, KombuOperationalError):
         # The change is committed in the outbox: the beat sweep queues its drain once Redis is
         # back. Raising here would fail a save that succeeded (a 500 for a saved invoice).

@@ -21,9 +21,9 @@ def invoices_drain_task(self: Task[Any, Any], connection_id: int) -> None:
     visibility timeout."""
     result = drain.invoices_drain(connection_id, turn_seconds=settings.XERO_TASK_TURN_SECONDS)
     if result.turn_over:
-        # Its turn is over: the next goes to the back of the queue, behind other
-        # organisations' work (lost, the beat sweep finds the due rows).
-        outbox.invoices_drain_queue(connection_id)
+        # Its turn is over: the next is taken once no other work waits (lost, the beat sweep
+        # finds the due rows).
+        outbox.invoices_drain_queue(connection_id, behind=True)
     elif result.retry_in and result.retry_in <= INVOICE_RETRY_COUNTDOWN_CAP:
         raise self.retry(countdown=result.retry_in)
 
