@@ -8,7 +8,6 @@ and its payments:
    before the same request (same key) goes again."""
 
 import logging
-from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -27,8 +26,7 @@ from ..inbound import normalise
 from ..models import XeroConnection
 from ..organisation.invoice_options import invoice_chosen, line_tracking
 from ..organisation.models import OrganisationSettings
-from ..organisation.selectors import settings_as_read
-from ..organisation.services import lock_date_in_force, lock_dates_refresh
+from ..organisation.services import lock_date_in_force
 from ..webhooks.own_writes import own_writes_remember
 from .invoices_write import line_facts
 from .keys import digest
@@ -40,7 +38,14 @@ from .mapping import (
 )
 from .models import CreditNoteSync, InvoiceSync, InvoiceSyncState
 from .payments import keyed_send, payment_answered
-from .refusals import LOCK_DATE_HINTS, RowFailed, is_definite, page_url
+from .refusals import (
+    RowFailed,
+    is_definite,
+    is_lock_date_refusal,
+    lock_read_again,
+    lock_words,
+    page_url,
+)
 from .rows import Row, spare_others
 
 log = logging.getLogger(__name__)
@@ -197,11 +202,7 @@ def _locked(row: Row, record: CreditNoteSync, lock: tuple[date, str] | None) -> 
     """A credit note dated on or before the organisation's lock date. The CRM keeps credit
     notes as raised, so the fix is the lock date's, in Xero."""
     note = record.credit_note
-    where = (
-        "in a period Xero has locked"
-        if lock is None
-        else f"on or before Xero's {lock[1]} ({lock[0]:%-d %b %Y})"
-    )
+    where, _ = lock_words(lock)
     return RowFailed(
         "lock_date",
         f"Credit note {note.number} is dated {note.date:%-d %b %Y}, {where}, so Xero will not "
@@ -211,11 +212,8 @@ def _locked(row: Row, record: CreditNoteSync, lock: tuple[date, str] | None) -> 
 
 
 def _refused(record: CreditNoteSync, messages: list[str], row: Row | None = None) -> RowFailed:
-    if row is not None and any(h in m.lower() for m in messages for h in LOCK_DATE_HINTS):
-        with suppress(XeroError):  # the lock date moved since last read: read it again
-            lock_dates_refresh(row.sync.connection, force=True)
-        stored = settings_as_read(row.sync.connection)
-        return _locked(row, record, lock_date_in_force(stored) if stored else None)
+    if row is not None and is_lock_date_refusal(messages):
+        return _locked(row, record, lock_read_again(row.sync))
     return RowFailed(
         "validation",
         f"Xero refused credit note {record.credit_note.number}: "

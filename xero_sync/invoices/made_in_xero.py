@@ -24,7 +24,6 @@ from django.utils import timezone
 from contacts.models import Contact
 from invoices.models import EventSource, Invoice, TaxMode
 from invoices.services import LineInput, invoice_create, invoice_issue, invoice_update
-from taxes.models import TaxRate
 
 from ..client.invoices import invoice_fingerprint
 from ..contacts.models import XeroContact
@@ -32,7 +31,7 @@ from ..contacts.pull import contact_sync_one
 from ..inbound import normalise
 from ..models import XeroConnection
 from ..organisation.selectors import settings_as_read
-from ..taxes.models import TaxMapping
+from ..taxes.services import mapped_tax_rates
 from .invoices_write import invoice_facts
 from .mapping import (
     XeroInvoice,
@@ -201,18 +200,6 @@ def contact_for(connection: XeroConnection, contact_id: str, *, source: str) -> 
             "under Sync failures."
         )
     return contact
-
-
-def mapped_tax_rates(connection: XeroConnection) -> dict[str, TaxRate]:
-    """Xero tax type -> the CRM tax rate mapped to it (the first, when several are)."""
-    rates: dict[str, TaxRate] = {}
-    for mapping in (
-        TaxMapping.objects.filter(tax_rate__account_id=connection.account_id, broken_reason="")
-        .select_related("tax_rate")
-        .order_by("tax_rate_id")
-    ):
-        rates.setdefault(mapping.xero_tax_type, mapping.tax_rate)
-    return rates
 
 
 def _lines(connection: XeroConnection, content: XeroInvoiceContent) -> list[LineInput]:

@@ -16,12 +16,18 @@ from ..client import XeroClient, element_messages
 from ..client.errors import NotFound, RateLimited, ValidationFailed, XeroError
 from ..client.invoices import payment_request_digest
 from ..inbound import normalise
-from ..organisation.selectors import settings_as_read
-from ..organisation.services import lock_date_in_force, lock_dates_refresh
+from ..organisation.services import lock_date_in_force
 from .keys import digest
 from .mapping import payment_body
 from .models import InvoiceSync, PaymentSync
-from .refusals import LOCK_DATE_HINTS, RowFailed, is_definite, page_url
+from .refusals import (
+    RowFailed,
+    is_definite,
+    is_lock_date_refusal,
+    lock_read_again,
+    lock_words,
+    page_url,
+)
 from .rows import Row
 
 
@@ -68,14 +74,9 @@ def payments_create(client: XeroClient, row: Row) -> None:
                 f"Xero refused payment {payment.reference or payment.pk}",
             )
         except ValidationFailed as refused:
-            if not any(hint in m.lower() for m in refused.messages for hint in LOCK_DATE_HINTS):
+            if not is_lock_date_refusal(refused.messages):
                 raise
-            # Its settings are read again: the lock date moved since they were last read.
-            with suppress(XeroError):
-                lock_dates_refresh(connection, force=True)
-            stored = settings_as_read(connection)
-            lock = lock_date_in_force(stored) if stored else None
-            raise RowFailed(*payment_locked(sync, payment, lock)) from refused
+            raise RowFailed(*payment_locked(sync, payment, lock_read_again(sync))) from refused
         record.xero_payment_id = payment_id
         record.save(update_fields=["xero_payment_id", "pending_key"])
         row.moved = True
@@ -94,11 +95,7 @@ def payment_locked(
     invoice = sync.invoice
     what = f"The payment of {payment.amount} {invoice.currency} on invoice {invoice.number}"
     dated = f"{what} is dated {payment.date:%-d %b %Y}"
-    if lock is None:
-        where, after = "in a period Xero has locked", "after Xero's lock date"
-    else:
-        where = f"on or before Xero's {lock[1]} ({lock[0]:%-d %b %Y})"
-        after = f"after {lock[0]:%-d %b %Y}"
+    where, after = lock_words(lock)
     message = (
         f"{dated}, {where}, so Xero will not take it. Delete the payment and record it again "
         f"dated {after}, or ask your accountant to move the lock date in Xero, then press Retry."

@@ -79,14 +79,29 @@ def invoice_option_message(invoice: Invoice, what: str, chosen_from: str) -> str
     )
 
 
+def lock_words(lock: tuple[datetime.date, str] | None) -> tuple[str, str]:
+    """(where the date falls, what a date Xero takes is) for a document, payment or credit note
+    dated on or before the lock date `lock` (None: Xero said so, its lock date unread)."""
+    if lock is None:
+        return "in a period Xero has locked", "after Xero's lock date"
+    return f"on or before Xero's {lock[1]} ({lock[0]:%-d %b %Y})", f"after {lock[0]:%-d %b %Y}"
+
+
+def is_lock_date_refusal(messages: list[str]) -> bool:
+    return any(hint in m.lower() for m in messages for hint in LOCK_DATE_HINTS)
+
+
+def lock_read_again(sync: InvoiceSync) -> tuple[datetime.date, str] | None:
+    """Xero refused on a lock date: the one we hold moved since it was read. Read again (best
+    effort), and the lock in force as now held."""
+    _settings_read_again(sync, lock_dates_refresh)
+    stored = settings_as_read(sync.connection)
+    return lock_date_in_force(stored) if stored else None
+
+
 def lock_date_message(invoice: Invoice, lock: tuple[datetime.date, str] | None) -> str:
     dated = f"Invoice {invoice.number} is dated {invoice.issue_date:%-d %b %Y}"
-    if lock is None:
-        where = "in a period Xero has locked"
-        after = "after Xero's lock date"
-    else:
-        where = f"on or before Xero's {lock[1]} ({lock[0]:%-d %b %Y})"
-        after = f"after {lock[0]:%-d %b %Y}"
+    where, after = lock_words(lock)
     return (
         f"{dated}, {where}, so Xero will not approve it. Change the invoice's date to one "
         f"{after}, or ask your accountant to move the lock date in Xero, then press Retry."
@@ -145,11 +160,8 @@ def refusal(sync: InvoiceSync, messages: list[str]) -> RowFailed:
         edit = page_url("invoices:edit", invoice.account, pk=invoice.pk)
         return RowFailed("currency", currency_message(invoice, enabled), edit)
     if any(hint in lowered for hint in LOCK_DATE_HINTS):
-        _settings_read_again(sync, lock_dates_refresh)
-        stored = settings_as_read(sync.connection)
-        lock = lock_date_in_force(stored) if stored else None
         edit = page_url("invoices:edit", invoice.account, pk=invoice.pk)
-        return RowFailed("lock_date", lock_date_message(invoice, lock), edit)
+        return RowFailed("lock_date", lock_date_message(invoice, lock_read_again(sync)), edit)
     if any(hint in lowered for hint in PLAN_LIMIT_HINTS):
         return RowFailed("plan_limit", PLAN_LIMIT_MESSAGE)
     options_refused = invoice_options_refusal(sync, lowered)

@@ -18,7 +18,7 @@ from ..connection.calls import xero_client_for
 from ..inbound import normalise
 from ..inbound.quarantine import Held, quarantine_hold, quarantine_release
 from ..models import QuarantineKind, XeroConnection
-from ..taxes.models import TaxMapping
+from ..taxes.services import mapped_tax_rates
 from .mapping import ItemFacts, item_from_xero
 from .models import XeroItem
 
@@ -56,7 +56,7 @@ def items_import(connection: XeroConnection) -> ItemsImported:
         XeroItem.objects.filter(connection=connection).values_list("product_id", flat=True)
     )
     products = {p.code.lower(): p for p in Product.objects.filter(account=account)}
-    rates = _tax_rates_by_type(connection)
+    rates = mapped_tax_rates(connection)
     held: list[Held] = []
     stored: list[str] = []
     for raw in found:
@@ -120,17 +120,6 @@ def _product_from(account: Account, item: ItemFacts, rates: dict[str, TaxRate]) 
         tax_rate=rates.get(item.tax_type),
         sales_account_code=item.account_code,
     )
-
-
-def _tax_rates_by_type(connection: XeroConnection) -> dict[str, TaxRate]:
-    """Xero tax type -> the CRM tax rate mapped to it (the first, when several are)."""
-    rates: dict[str, TaxRate] = {}
-    mappings = TaxMapping.objects.filter(
-        tax_rate__account=connection.account, broken_reason=""
-    ).select_related("tax_rate")
-    for mapping in mappings.order_by("tax_rate__name"):
-        rates.setdefault(mapping.xero_tax_type, mapping.tax_rate)
-    return rates
 
 
 def _held(raw: object, reason: str) -> Held:

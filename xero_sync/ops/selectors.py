@@ -338,6 +338,12 @@ def xero_day_report(account: Account) -> XeroCall | None:
     )
 
 
+def _per_connection(rows: QuerySet[Any], total: Any) -> Coalesce:
+    """`total` over `rows` (filtered on the outer connection, OuterRef("pk")) as a subquery of
+    the connection's row; 0 when there are none."""
+    return Coalesce(Subquery(rows.values("connection").annotate(n=total).values("n")), 0)
+
+
 def xero_day_budget(account: Account, *, connection: XeroConnection, now: datetime) -> DayBudget:
     """One query: each figure is a subquery on the connection's row. Bytes are those received
     from Xero (data egress), summed from each call's row."""
@@ -353,40 +359,17 @@ def xero_day_budget(account: Account, *, connection: XeroConnection, now: dateti
     figures = (
         XeroConnection.objects.filter(pk=connection.pk, account=account)
         .annotate(
-            calls_today=Coalesce(
-                Subquery(
-                    calls.filter(created_at__gte=midnight)
-                    .values("connection")
-                    .annotate(n=Count("id"))
-                    .values("n")
-                ),
-                0,
+            calls_today=_per_connection(calls.filter(created_at__gte=midnight), Count("id")),
+            bytes_today=_per_connection(
+                calls.filter(created_at__gte=midnight), Sum("response_bytes")
             ),
-            bytes_today=Coalesce(
-                Subquery(
-                    calls.filter(created_at__gte=midnight)
-                    .values("connection")
-                    .annotate(n=Sum("response_bytes"))
-                    .values("n")
-                ),
-                0,
-            ),
-            bytes_yesterday=Coalesce(
-                Subquery(
-                    calls.filter(
-                        created_at__gte=midnight - timedelta(days=1), created_at__lt=midnight
-                    )
-                    .values("connection")
-                    .annotate(n=Sum("response_bytes"))
-                    .values("n")
-                ),
-                0,
+            bytes_yesterday=_per_connection(
+                calls.filter(created_at__gte=midnight - timedelta(days=1), created_at__lt=midnight),
+                Sum("response_bytes"),
             ),
             remaining=Subquery(reports.values("day_calls_remaining")[:1]),
             reported_at=Subquery(reports.values("created_at")[:1]),
-            waiting_for_day=Coalesce(
-                Subquery(waiting.values("connection").annotate(n=Count("id")).values("n")), 0
-            ),
+            waiting_for_day=_per_connection(waiting, Count("id")),
             resumes_at=Subquery(
                 waiting.values("connection").annotate(t=Min("next_attempt_at")).values("t")
             ),

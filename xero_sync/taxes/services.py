@@ -183,3 +183,15 @@ def unmapped_tax_rates(account: Account) -> list[TaxRate]:
         )
         if getattr(rate, "xero_mapping", None) is None or rate.xero_mapping.is_broken
     ]
+
+
+def mapped_tax_rates(connection: XeroConnection) -> dict[str, TaxRate]:
+    """Xero tax type -> the CRM tax rate mapped to it (the first, when several are)."""
+    rates: dict[str, TaxRate] = {}
+    for mapping in (
+        TaxMapping.objects.filter(tax_rate__account_id=connection.account_id, broken_reason="")
+        .select_related("tax_rate")
+        .order_by("tax_rate_id")
+    ):
+        rates.setdefault(mapping.xero_tax_type, mapping.tax_rate)
+    return rates
